@@ -1,0 +1,144 @@
+"""Configuration (contract section 3): environment variables, or a ``vma.toml``.
+
+The environment wins over the file. ``vma.toml`` is read from the working
+directory or from ``VMA_CONFIG``; keys are the variable names, in any case
+(``VMA_DATABASE_URL = "..."`` or ``vma_database_url = "..."``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from datetime import time, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.I)
+_ISO = re.compile(
+    r"^P(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$",
+    re.I,
+)
+
+
+def parse_duration(value: str | int | float | timedelta) -> timedelta:
+    """``90s``, ``4h``, ``2d``, ``1w``, a bare number of seconds, or ISO 8601 (``PT4H``, ``P2D``)."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, (int, float)):
+        return timedelta(seconds=value)
+    text = str(value).strip()
+    if re.fullmatch(r"\d+(?:\.\d+)?", text):
+        return timedelta(seconds=float(text))
+    m = _DURATION.match(text)
+    if m:
+        n, unit = float(m.group(1)), m.group(2).lower()
+        return timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[unit]: n})
+    m = _ISO.match(text)
+    if m and any(m.groupdict().values()):
+        g = {k: float(v) if v else 0.0 for k, v in m.groupdict().items()}
+        return timedelta(weeks=g["w"], days=g["d"], hours=g["h"], minutes=g["m"], seconds=g["s"])
+    raise ValueError(f"not a duration: {value!r} (use 90s, 4h, 2d or ISO 8601 such as PT4H)")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="",
+        case_sensitive=False,
+        extra="ignore",
+    )
+
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+
+    vma_database_url: str = "sqlite:///vma.db"
+    vma_coder_channel: str | None = None
+    vma_manager_channel: str | None = None
+    vma_provider_directory: str | None = None
+    vma_checkchart_usergroup: str | None = None
+
+    vma_reminder_after: timedelta = Field(default=timedelta(hours=4))
+    vma_escalate_after: timedelta = Field(default=timedelta(hours=48))
+    vma_business_hours: str = "Mon-Fri 08:00-18:00"
+    vma_timezone: str = "America/New_York"
+    vma_digest_at: time = time(8, 0)
+    vma_phi_mode: str = "minimal"
+    vma_retention_days: int | None = None
+
+    vma_icd10cm_xml: str | None = None
+    vma_cpt_file: str | None = None
+    vma_hcpcs_file: str | None = None
+    vma_ncci_ptp_files: str | None = None
+    vma_mue_file: str | None = None
+
+    vma_inbox: str | None = None
+    vma_hl7_fields: str | None = None  # JSON object overriding HL7 field positions
+
+    @field_validator("vma_reminder_after", "vma_escalate_after", mode="before")
+    @classmethod
+    def _duration(cls, v: Any) -> timedelta:
+        return parse_duration(v)
+
+    @field_validator("vma_digest_at", mode="before")
+    @classmethod
+    def _clock(cls, v: Any) -> Any:
+        if isinstance(v, str) and re.fullmatch(r"\d{1,2}:\d{2}", v.strip()):
+            h, m = v.strip().split(":")
+            return time(int(h), int(m))
+        return v
+
+    @field_validator("vma_phi_mode")
+    @classmethod
+    def _phi(cls, v: str) -> str:
+        v = v.strip().lower()
+        if v not in ("minimal", "full"):
+            raise ValueError("VMA_PHI_MODE is 'minimal' or 'full'")
+        return v
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _slash(cls, v: str) -> str:
+        return v if v.endswith("/") else v + "/"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_path = Path(os.environ.get("VMA_CONFIG", "vma.toml"))
+        if toml_path.is_file():
+            sources.append(_LowerKeysToml(settings_cls, toml_path))
+        return tuple(sources)
+
+    @property
+    def phi_minimal(self) -> bool:
+        return self.vma_phi_mode == "minimal"
+
+
+class _LowerKeysToml(TomlConfigSettingsSource):
+    """vma.toml keys may be written as the upper-case variable names."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path):
+        super().__init__(settings_cls, toml_file=path)
+        self.toml_data = {k.lower(): v for k, v in self.toml_data.items()}
+        self.init_kwargs = self.toml_data
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,63 @@
+"""Turning raw input (bytes from a file, an HTTP body, an MLLP frame) into a chart.
+
+Formats are detected, not declared: canonical chart JSON, FHIR R4 JSON, or
+HL7 v2 ER7 text. Every failure is a ``ChartInputError`` whose errors name the
+field; the caller keeps the raw bytes for review.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from vma.chart import Chart, ChartInputError, FieldError, chart_from_dict
+
+Format = Literal["chart", "fhir", "hl7"]
+MAX_BODY = 1_000_000
+
+
+def detect_format(text: str) -> Format:
+    head = text.lstrip("\ufeff \t\r\n")
+    if head.startswith("MSH") or head.startswith("\x0bMSH"):
+        return "hl7"
+    if head.startswith("{") or head.startswith("["):
+        return "chart"  # refined after parsing: resourceType means FHIR
+    raise ChartInputError([FieldError(field="(input)", message="not JSON and not an HL7 v2 message (no MSH segment)")])
+
+
+def decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ChartInputError([FieldError(field="(input)", message=f"invalid UTF-8 at byte {exc.start}")]) from None
+
+
+def parse_json_text(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ChartInputError([FieldError(field="(input)", message=f"invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]) from None
+
+
+def chart_from_json_obj(obj: Any) -> Chart:
+    if isinstance(obj, dict) and "resourceType" in obj:
+        from vma.integrations.fhir import chart_from_fhir
+
+        return chart_from_fhir(obj)
+    return chart_from_dict(obj)
+
+
+def parse_chart(raw: bytes | str) -> tuple[Chart, Format]:
+    """Parse one chart from raw input of any supported format."""
+    text = decode(raw) if isinstance(raw, (bytes, bytearray)) else raw
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_BODY * 20:
+        raise ChartInputError([FieldError(field="(input)", message="input too large")])
+    fmt = detect_format(text)
+    if fmt == "hl7":
+        from vma.integrations.hl7 import chart_from_hl7
+
+        return chart_from_hl7(text), "hl7"
+    obj = parse_json_text(text)
+    if isinstance(obj, dict) and "resourceType" in obj:
+        return chart_from_json_obj(obj), "fhir"
+    return chart_from_dict(obj), "chart"
