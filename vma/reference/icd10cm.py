@@ -1,0 +1,384 @@
+"""ICD-10-CM: a compact index compiled from a CMS tabular XML release.
+
+Source: the CMS/NCHS "ICD-10-CM Tabular List of Diseases and Injuries" XML.
+The bundled release is the April 1, 2026 file shipped inside the PyPI package
+``simple-icd-10-cm`` 1.5.0; an operator adds newer releases with
+``VMA_ICD10CM_XML`` (the same XML layout CMS publishes each year).
+
+Parsing the 10 MB XML takes seconds and importing ``simple_icd_10_cm`` costs
+about 190 MB, so each release is compiled once into a pickle in the cache
+directory, keyed by the XML file's identity and the index format. Later
+processes load only the pickle.
+
+Seventh-character codes are not listed in the XML; they are generated here the
+way the tabular instructs: the nearest ``sevenChrDef`` above a leaf applies, the
+code is padded with the placeholder X to six characters, then the 7th added.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, Iterator
+
+INDEX_FORMAT = 3
+NOTE_KINDS = (
+    "inclusionTerm",
+    "includes",
+    "excludes1",
+    "excludes2",
+    "codeFirst",
+    "useAdditionalCode",
+    "codeAlso",
+    "notes",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class IcdEntry:
+    code: str
+    description: str
+    parent: str | None
+    billable: bool
+    chapter: int
+    block: str  # section id such as "M15-M19"
+
+
+@dataclass
+class IcdRelease:
+    """One ICD-10-CM release, effective from ``effective``."""
+
+    name: str
+    effective: date
+    source: str
+    # code -> (description, parent, billable, chapter, block)
+    _entries: dict[str, tuple[str, str | None, bool, int, str]]
+    _children: dict[str, tuple[str, ...]]
+    _notes: dict[str, dict[str, tuple[str, ...]]]
+    _seven: dict[str, dict[str, str]]  # where a sevenChrDef is written
+    blocks: dict[str, tuple[str, int]] = field(default_factory=dict)  # id -> (description, chapter)
+    chapters: dict[int, str] = field(default_factory=dict)
+
+    # -- look-ups -----------------------------------------------------------
+    def get(self, code: str) -> IcdEntry | None:
+        row = self._entries.get(code)
+        if row is None:
+            return None
+        return IcdEntry(code, *row)
+
+    def __contains__(self, code: str) -> bool:
+        return code in self._entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def codes(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def description(self, code: str) -> str | None:
+        row = self._entries.get(code)
+        return row[0] if row else None
+
+    def is_billable(self, code: str) -> bool:
+        row = self._entries.get(code)
+        return bool(row and row[2])
+
+    def parent(self, code: str) -> str | None:
+        row = self._entries.get(code)
+        return row[1] if row else None
+
+    def children(self, code: str) -> tuple[str, ...]:
+        return self._children.get(code, ())
+
+    def siblings(self, code: str) -> tuple[str, ...]:
+        """Codes under the same parent, the code itself excluded."""
+        parent = self.parent(code)
+        if parent is None:
+            return ()
+        return tuple(c for c in self.children(parent) if c != code)
+
+    def ancestors(self, code: str) -> list[str]:
+        """Parent first, up to the category."""
+        out = []
+        p = self.parent(code)
+        while p is not None:
+            out.append(p)
+            p = self.parent(p)
+        return out
+
+    def descendants(self, code: str) -> Iterator[str]:
+        for child in self.children(code):
+            yield child
+            yield from self.descendants(child)
+
+    def billable_descendants(self, code: str) -> list[str]:
+        return [c for c in self.descendants(code) if self.is_billable(c)]
+
+    def notes(self, code: str, kind: str) -> tuple[str, ...]:
+        """Instructional notes of one kind written on the code itself."""
+        return self._notes.get(code, {}).get(kind, ())
+
+    def inherited_notes(self, code: str, kind: str) -> list[tuple[str, str]]:
+        """(where, note) for the code and each ancestor, nearest first; block and chapter notes last."""
+        out = [(code, n) for n in self.notes(code, kind)]
+        for anc in self.ancestors(code):
+            out.extend((anc, n) for n in self.notes(anc, kind))
+        entry = self.get(code)
+        if entry is not None:
+            out.extend((entry.block, n) for n in self.notes(entry.block, kind))
+            chap = f"chapter:{entry.chapter}"
+            out.extend((chap, n) for n in self.notes(chap, kind))
+        return out
+
+    def seventh_character_definition(self, code: str) -> dict[str, str] | None:
+        """The 7th characters allowed for a code that needs one (nearest definition above it)."""
+        for c in (code, *self.ancestors(code)):
+            if c in self._seven:
+                return self._seven[c]
+        return None
+
+    def requires_seventh(self, code: str) -> bool:
+        """True for a tabular code that is a leaf and needs a 7th character to be billable."""
+        return code in self._entries and not self._children.get(code) and not self.is_billable(code) \
+            and self.seventh_character_definition(code) is not None
+
+    def with_seventh(self, code: str, char: str) -> str:
+        bare = code.replace(".", "")
+        bare = bare.ljust(6, "X") + char
+        return f"{bare[:3]}.{bare[3:]}"
+
+    def chapter_of(self, code: str) -> int | None:
+        row = self._entries.get(code)
+        return row[3] if row else None
+
+    def block_of(self, code: str) -> str | None:
+        row = self._entries.get(code)
+        return row[4] if row else None
+
+
+# -- note references ("E10.-", "O00-O07", "I50.2-", "Z79.4") ----------------
+
+_CODE = r"[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?"
+_REF = re.compile(rf"\b({_CODE})(?:\s*-\s*({_CODE}))?(?:\.-|-)?")
+
+
+@dataclass(frozen=True, slots=True)
+class CodeRef:
+    """A code or range named in a tabular note. ``first``..``last`` compared by prefix."""
+
+    first: str
+    last: str
+
+    def covers(self, code: str) -> bool:
+        bare = code.replace(".", "")
+        lo = self.first.replace(".", "")
+        hi = self.last.replace(".", "")
+        if lo == hi:
+            return bare.startswith(lo)
+        # A range of categories: compare on the range's own length, inclusive.
+        return lo <= bare[: len(lo)] and bare[: len(hi)] <= hi
+
+
+def note_code_refs(note: str) -> list[CodeRef]:
+    """The codes and ranges a tabular note names, e.g. "(E10.-)", "(O00-O07)", "(I50.-)"."""
+    refs: list[CodeRef] = []
+    for m in _REF.finditer(note):
+        first, last = m.groups()
+        refs.append(CodeRef(first, last or first))
+    return refs
+
+
+# -- compiling a release ----------------------------------------------------
+
+def _text(el: ET.Element | None) -> str:
+    return " ".join((el.text or "").split()) if el is not None else ""
+
+
+def _compile(xml_path: Path) -> dict:
+    tree = ET.parse(xml_path)
+    root = tree.getroot()
+    version = _text(root.find("version"))
+    entries: dict[str, tuple] = {}
+    children: dict[str, tuple[str, ...]] = {}
+    notes: dict[str, dict[str, tuple[str, ...]]] = {}
+    seven: dict[str, dict[str, str]] = {}
+    blocks: dict[str, tuple[str, int]] = {}
+    chapters: dict[int, str] = {}
+
+    def collect_notes(key: str, el: ET.Element) -> None:
+        found: dict[str, tuple[str, ...]] = {}
+        for kind in NOTE_KINDS:
+            items = tuple(_text(n) for k in el.findall(kind) for n in k.findall("note"))
+            if items:
+                found[kind] = items
+        if found:
+            notes[key] = found
+
+    def walk(el: ET.Element, parent: str | None, chapter: int, block: str, seven_def: dict | None) -> None:
+        code = _text(el.find("name"))
+        desc = _text(el.find("desc"))
+        collect_notes(code, el)
+        own_seven = el.find("sevenChrDef")
+        if own_seven is not None:
+            seven_def = {e.get("char"): _text(e) for e in own_seven.findall("extension")}
+            seven[code] = seven_def
+        subs = el.findall("diag")
+        kids = [_text(s.find("name")) for s in subs]
+        is_leaf = not subs
+        billable = is_leaf and seven_def is None
+        entries[code] = (desc, parent, billable, chapter, block)
+        if kids:
+            children[code] = tuple(kids)
+        for s in subs:
+            walk(s, code, chapter, block, seven_def)
+        if is_leaf and seven_def is not None:
+            bare = code.replace(".", "").ljust(6, "X")
+            exts = []
+            for char, ext_desc in seven_def.items():
+                full = f"{bare[:3]}.{bare[3:]}{char}"
+                entries[full] = (f"{desc}, {ext_desc}", code, True, chapter, block)
+                exts.append(full)
+            children[code] = tuple(exts)
+
+    for chap in root.findall("chapter"):
+        num = int(_text(chap.find("name")))
+        chapters[num] = _text(chap.find("desc"))
+        collect_notes(f"chapter:{num}", chap)
+        for sec in chap.findall("section"):
+            sec_id = sec.get("id") or ""
+            blocks[sec_id] = (_text(sec.find("desc")), num)
+            collect_notes(sec_id, sec)
+            for diag in sec.findall("diag"):
+                walk(diag, None, num, sec_id, None)
+
+    return {
+        "format": INDEX_FORMAT,
+        "version": version,
+        "entries": entries,
+        "children": children,
+        "notes": notes,
+        "seven": seven,
+        "blocks": blocks,
+        "chapters": chapters,
+    }
+
+
+def bundled_xml() -> Path:
+    import importlib.util
+
+    spec = importlib.util.find_spec("simple_icd_10_cm")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("simple-icd-10-cm is not installed; it carries the bundled ICD-10-CM release")
+    data = Path(list(spec.submodule_search_locations)[0]) / "data"
+    found = sorted(data.glob("*tabular*.xml"))
+    if not found:
+        raise RuntimeError(f"no tabular XML in {data}")
+    return found[-1]
+
+
+def effective_date_for(xml_path: Path, version: str) -> date:
+    """CMS releases: FY YYYY takes effect on October 1 of YYYY-1; an April update on April 1 of YYYY."""
+    try:
+        year = int(version)
+    except ValueError:
+        year = int(re.search(r"(20\d\d)", xml_path.name).group(1))  # type: ignore[union-attr]
+    if "april" in xml_path.name.lower():
+        return date(year, 4, 1)
+    return date(year - 1, 10, 1)
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("VMA_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "vma"
+    )
+    return Path(base)
+
+
+def _cache_key(xml_path: Path) -> str:
+    st = xml_path.stat()
+    ident = f"{xml_path.resolve()}|{st.st_size}|{int(st.st_mtime)}|{INDEX_FORMAT}"
+    return hashlib.sha256(ident.encode()).hexdigest()[:16]
+
+
+def load_release(xml_path: str | Path, effective: date | None = None) -> IcdRelease:
+    """Load a release from its CMS tabular XML, compiling and caching the index on first use."""
+    path = Path(xml_path)
+    cache = cache_dir() / f"icd10cm-{path.stem}-{_cache_key(path)}.pickle"
+    data = None
+    if cache.exists():
+        try:
+            with cache.open("rb") as fh:
+                data = pickle.load(fh)
+            if data.get("format") != INDEX_FORMAT:
+                data = None
+        except Exception:  # a torn or stale cache file is rebuilt, never trusted
+            data = None
+    if data is None:
+        data = _compile(path)
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(f".tmp{os.getpid()}")
+            with tmp.open("wb") as fh:
+                pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, cache)
+        except OSError:
+            pass  # a read-only cache still lets this process work
+    return IcdRelease(
+        name=f"ICD-10-CM {path.stem}",
+        effective=effective or effective_date_for(path, data["version"]),
+        source=str(path),
+        _entries=data["entries"],
+        _children=data["children"],
+        _notes=data["notes"],
+        _seven=data["seven"],
+        blocks=data["blocks"],
+        chapters=data["chapters"],
+    )
+
+
+def parse_xml_setting(value: str | None) -> list[tuple[Path, date | None]]:
+    """``VMA_ICD10CM_XML``: one or more paths separated by ':'; ``path@YYYY-MM-DD`` sets the effective date."""
+    out: list[tuple[Path, date | None]] = []
+    for part in (value or "").split(os.pathsep if os.pathsep != ";" else ":"):
+        part = part.strip()
+        if not part:
+            continue
+        eff = None
+        if "@" in part:
+            part, _, when = part.rpartition("@")
+            eff = date.fromisoformat(when)
+        out.append((Path(part), eff))
+    return out
+
+
+class IcdCatalog:
+    """All loaded releases; picks the one in force on a date of service."""
+
+    def __init__(self, releases: Iterable[IcdRelease]):
+        self.releases = sorted(releases, key=lambda r: r.effective)
+        if not self.releases:
+            raise ValueError("no ICD-10-CM release loaded")
+
+    def for_date(self, dos: date | None) -> IcdRelease:
+        if dos is None:
+            return self.releases[-1]
+        chosen = self.releases[0]
+        for rel in self.releases:
+            if rel.effective <= dos:
+                chosen = rel
+        return chosen
+
+
+@lru_cache(maxsize=4)
+def catalog(extra_xml: str | None = None) -> IcdCatalog:
+    releases = [load_release(bundled_xml())]
+    for path, eff in parse_xml_setting(extra_xml):
+        releases.append(load_release(path, eff))
+    return IcdCatalog(releases)
