@@ -1,0 +1,151 @@
+"""The check registry.
+
+Every check is a module in this package with a stable ID (contract section 5)
+and a docstring with the fixed sections *What it finds*, *Why it matters*,
+*Example*, *Resolution* and *References*. A check is a pure function of the
+chart and the reference data: ``check(ctx) -> Iterable[Finding]``.
+
+Register with ``@register("laterality")``. Module import order is the order
+checks run and findings are listed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+from dataclasses import dataclass
+from datetime import date
+from functools import cached_property
+from typing import Callable, Iterable
+
+from vma.chart import Chart, Diagnosis, Procedure
+from vma.findings import ChartReport, Finding
+from vma.notes import NoteDoc
+from vma.reference import ReferenceData, default_reference
+from vma.reference.icd10cm import IcdEntry, IcdRelease
+
+log = logging.getLogger(__name__)
+
+CHECK_MODULES = (
+    "unsigned",
+    "missing_element",
+    "invalid_npi",
+    "invalid_date",
+    "invalid_code",
+    "invalid_procedure_code",
+    "non_billable_code",
+    "seventh_character",
+    "laterality",
+    "acuity",
+    "specificity",
+    "poa",
+    "excludes1",
+    "combination",
+    "em_level",
+    "dx_linkage",
+    "modifier",
+    "ncci_ptp",
+    "mue",
+    "place_of_service",
+    "sex_age",
+)
+
+CheckFn = Callable[["CheckContext"], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    id: str
+    fn: CheckFn
+    doc: str
+    module: str
+
+
+# Keyed by (check id, module): one ID may be served by more than one module
+# (``invalid-code`` for diagnoses and for procedure codes), never the reverse.
+_REGISTRY: dict[tuple[str, str], CheckSpec] = {}
+
+
+def register(check_id: str) -> Callable[[CheckFn], CheckFn]:
+    def deco(fn: CheckFn) -> CheckFn:
+        import sys
+
+        mod = sys.modules.get(fn.__module__)
+        _REGISTRY[(check_id, fn.__module__)] = CheckSpec(check_id, fn, (mod.__doc__ if mod else "") or "", fn.__module__)
+        return fn
+
+    return deco
+
+
+def all_checks() -> list[CheckSpec]:
+    for name in CHECK_MODULES:
+        try:
+            importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+    order = {f"{__name__}.{n}": i for i, n in enumerate(CHECK_MODULES)}
+    return sorted(_REGISTRY.values(), key=lambda s: order.get(s.module, 999))
+
+
+def parse_date(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value.strip()[:10])
+    except ValueError:
+        return None
+
+
+@dataclass
+class CheckContext:
+    chart: Chart
+    ref: ReferenceData
+
+    @cached_property
+    def dos(self) -> date | None:
+        return parse_date(self.chart.encounter.date_of_service)
+
+    @cached_property
+    def icd(self) -> IcdRelease:
+        return self.ref.icd_for(self.dos)
+
+    @cached_property
+    def note(self) -> NoteDoc:
+        return NoteDoc.from_chart_note(self.chart.note.text, self.chart.note.sections)
+
+    def known_diagnoses(self) -> list[tuple[int, Diagnosis, IcdEntry]]:
+        """(position, diagnosis, tabular entry) for each diagnosis whose code exists in the release."""
+        out = []
+        for i, dx in enumerate(self.chart.diagnoses):
+            entry = self.icd.get(dx.code)
+            if entry is not None:
+                out.append((i, dx, entry))
+        return out
+
+    @property
+    def procedures(self) -> list[Procedure]:
+        return self.chart.procedures
+
+    @property
+    def outpatient(self) -> bool:
+        return self.chart.encounter.setting != "inpatient"
+
+
+def run_checks(chart: Chart, ref: ReferenceData | None = None, only: Iterable[str] | None = None) -> ChartReport:
+    ctx = CheckContext(chart, ref or default_reference())
+    wanted = set(only) if only else None
+    findings: list[Finding] = []
+    for spec in all_checks():
+        if wanted is not None and spec.id not in wanted:
+            continue
+        try:
+            findings.extend(spec.fn(ctx))
+        except Exception:
+            # A defect in one rule must not hide the others' findings, nor crash
+            # intake; tests run with VMA_STRICT_CHECKS=1 so defects surface.
+            if os.environ.get("VMA_STRICT_CHECKS"):
+                raise
+            log.exception("check %s failed on chart %s", spec.id, chart.chart_id)
+    return ChartReport.from_findings(chart.chart_id, findings)

@@ -1,0 +1,331 @@
+"""Reading clinical notes: sections, sentences, negation and time statements.
+
+Notes arrive as free text with headings (``ASSESSMENT AND PLAN``, ``HPI:``) or
+as a dict of sections. Checks ask questions such as "what does the assessment
+say about the elbow?" or "how many minutes did the provider document?"; this
+module answers them without any knowledge of codes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import NamedTuple
+
+# Canonical section names and the headings that introduce them.
+SECTION_ALIASES: dict[str, tuple[str, ...]] = {
+    "chief_complaint": ("chief complaint", "cc", "reason for visit", "reason for consultation"),
+    "hpi": ("history of present illness", "hpi", "history", "interval history", "subjective"),
+    "ros": ("review of systems", "ros"),
+    "pmh": ("past medical history", "pmh", "past history", "medical history"),
+    "psh": ("past surgical history", "surgical history"),
+    "social": ("social history", "sh"),
+    "family": ("family history", "fh"),
+    "medications": ("medications", "current medications", "meds"),
+    "allergies": ("allergies",),
+    "vitals": ("vitals", "vital signs"),
+    "exam": ("physical exam", "physical examination", "exam", "examination", "objective"),
+    "results": ("results", "labs", "data", "imaging", "diagnostics", "studies"),
+    "assessment": ("assessment", "impression", "diagnosis", "diagnoses", "assessment and plan", "a/p", "a&p"),
+    "plan": ("plan", "recommendations", "disposition"),
+    "procedure": ("procedure", "procedure note", "procedures"),
+    "instructions": ("instructions", "patient instructions", "follow up", "follow-up"),
+    "time": ("time", "total time", "attestation"),
+}
+_ALIAS_TO_SECTION = {alias: name for name, aliases in SECTION_ALIASES.items() for alias in aliases}
+
+# A heading is a line in capitals, or a known name followed by a colon.
+_HEADING_LINE = re.compile(r"^\s*([A-Z][A-Z /&\-]{1,60}[A-Z])\s*:?\s*$")
+_HEADING_INLINE = re.compile(r"^\s*([A-Za-z][A-Za-z /&\-]{1,40}?)\s*:\s*(.*)$")
+
+NEGATION_CUES = (
+    "denies", "denied", "no", "not", "without", "negative for", "free of", "absence of",
+    "no evidence of", "no signs of", "ruled out", "rules out", "resolved",
+)
+UNCERTAINTY_CUES = (
+    "likely", "probable", "probably", "possible", "possibly", "suspected", "suspect",
+    "questionable", "rule out", "r/o", "versus", "vs", "consistent with", "concern for",
+    "differential", "may be", "might be", "presumed",
+)
+_SENT_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(•\-])|\n+")
+
+_NUM_WORDS = {
+    "five": 5, "ten": 10, "fifteen": 15, "twenty": 20, "twenty-five": 25, "thirty": 30,
+    "thirty-five": 35, "forty": 40, "forty-five": 45, "fifty": 50, "sixty": 60,
+}
+_TIME_PATTERNS = (
+    re.compile(r"\b(?:i|we)\s+(?:have\s+)?spent\s+(?:a\s+total\s+of\s+|over\s+|more\s+than\s+|approximately\s+|about\s+)?(\d{1,3}|[a-z\-]+)\s*(?:\+\s*)?min", re.I),
+    re.compile(r"\btotal\s+(?:time|of)\b[^.\n]{0,60}?(\d{1,3})\s*(?:min|minutes)\b", re.I),
+    re.compile(r"\b(\d{1,3})\s*minutes?\s+(?:of\s+)?(?:total\s+)?(?:time\s+)?(?:was\s+|were\s+)?spent\b", re.I),
+    re.compile(r"\btime\s*(?:spent)?\s*[:=]\s*(\d{1,3})\s*min", re.I),
+)
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str  # canonical ("assessment"), or the heading lower-cased when unknown
+    title: str
+    text: str
+    start: int  # offset of the body in the full text
+
+
+@dataclass(frozen=True)
+class Sentence:
+    text: str
+    section: str
+    start: int
+
+    @property
+    def lower(self) -> str:
+        return self.text.lower()
+
+
+def canonical_section(title: str) -> str:
+    key = " ".join(title.lower().replace(":", " ").split())
+    if key in _ALIAS_TO_SECTION:
+        return _ALIAS_TO_SECTION[key]
+    for alias, name in _ALIAS_TO_SECTION.items():
+        if len(alias) > 3 and key.startswith(alias):
+            return name
+    return key
+
+
+@dataclass
+class NoteDoc:
+    text: str
+    _given_sections: dict[str, str] | None = field(default=None, repr=False)
+    # Results that several checks derive from the same note (e.g. where a condition is
+    # mentioned), keyed by the deriving function; lives and dies with the note.
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_chart_note(cls, text: str | None, sections: dict[str, str] | None) -> "NoteDoc":
+        body = text or ""
+        if sections:
+            extra = "\n\n".join(f"{k.upper()}\n\n{v}" for k, v in sections.items())
+            body = f"{body}\n\n{extra}" if body else extra
+        return cls(body, sections)
+
+    @cached_property
+    def sections(self) -> list[Section]:
+        out: list[Section] = []
+        lines = self.text.splitlines(keepends=True)
+        pos = 0
+        current_title, current_start, buf = "", 0, []
+
+        def close() -> None:
+            body = "".join(buf).strip()
+            if body or current_title:
+                out.append(Section(canonical_section(current_title) if current_title else "preamble",
+                                   current_title, body, current_start))
+
+        for line in lines:
+            stripped = line.strip()
+            m = _HEADING_LINE.match(line)
+            inline = _HEADING_INLINE.match(line) if not m else None
+            if m and canonical_section(m.group(1)) in SECTION_ALIASES or (m and len(stripped) <= 40 and stripped.isupper()):
+                close()
+                current_title, current_start, buf = m.group(1).strip(), pos + len(line), []
+            elif inline and inline.group(1).strip().lower() in _ALIAS_TO_SECTION:
+                close()
+                current_title = inline.group(1).strip()
+                current_start = pos + line.index(inline.group(2)) if inline.group(2) else pos + len(line)
+                buf = [inline.group(2) + "\n"]
+            else:
+                buf.append(line)
+            pos += len(line)
+        close()
+        return out
+
+    def section(self, *names: str) -> Section | None:
+        for s in self.sections:
+            if s.name in names:
+                return s
+        return None
+
+    def section_text(self, *names: str) -> str:
+        """All text under any of the named sections, joined."""
+        return "\n".join(s.text for s in self.sections if s.name in names)
+
+    @cached_property
+    def sentences(self) -> list[Sentence]:
+        out: list[Sentence] = []
+        for sec in self.sections:
+            offset = 0
+            for piece in _SENT_SPLIT.split(sec.text):
+                piece_clean = piece.strip(" •-\t")
+                if piece_clean:
+                    idx = sec.text.find(piece, offset)
+                    offset = max(idx, 0)
+                    out.append(Sentence(piece_clean, sec.name, sec.start + max(idx, 0)))
+        return out
+
+    def find(self, pattern: str | re.Pattern[str], sections: tuple[str, ...] | None = None) -> list[Sentence]:
+        """Sentences matching a regex (case-insensitive for strings), optionally in given sections."""
+        rx = re.compile(pattern, re.I) if isinstance(pattern, str) else pattern
+        return [s for s in self.sentences if (sections is None or s.section in sections) and rx.search(s.text)]
+
+    @cached_property
+    def total_time_minutes(self) -> int | None:
+        """Total time the provider documented ("I spent 35 minutes ..."), if any."""
+        for rx in _TIME_PATTERNS:
+            m = rx.search(self.text)
+            if m:
+                raw = m.group(1).lower()
+                if raw.isdigit():
+                    return int(raw)
+                if raw in _NUM_WORDS:
+                    return _NUM_WORDS[raw]
+        return None
+
+    @cached_property
+    def tokenized(self) -> list[tuple[Sentence, list["Token"]]]:
+        """Each sentence with its words (see :func:`tokens`), computed once per note."""
+        return [(s, tokens(s.text)) for s in self.sentences]
+
+    def time_statement(self) -> Sentence | None:
+        for s in self.sentences:
+            if any(rx.search(s.text) for rx in _TIME_PATTERNS):
+                return s
+        return None
+
+
+def is_negated(sentence: str, term: str, window: int = 6) -> bool:
+    """True when a negation cue stands within ``window`` words before ``term`` in the sentence.
+
+    "Denies numbness or tingling" negates tingling; a cue after a contrast word
+    ("but", "however") no longer applies.
+    """
+    low = sentence.lower()
+    idx = low.find(term.lower())
+    if idx < 0:
+        return False
+    before = re.split(r"\b(?:but|however|although|except)\b|[;:]", low[:idx])[-1]
+    words = re.findall(r"[a-z/]+", before)[-window:]
+    joined = " ".join(words)
+    for cue in NEGATION_CUES:
+        if re.search(rf"(?:^|\s){re.escape(cue)}(?:\s|$)", joined + " "):
+            return True
+    return False
+
+
+def is_uncertain(sentence: str) -> bool:
+    """Uncertain diagnoses ("likely", "rule out") are not coded in outpatient settings (Guideline IV.H)."""
+    low = f" {sentence.lower()} "
+    return any(re.search(rf"[\s(]{re.escape(cue)}[\s,.:)]", low) for cue in UNCERTAINTY_CUES)
+
+
+def quote(sentence: Sentence | str, limit: int = 200) -> str:
+    """A short quotation for evidence, cut at a word boundary."""
+    text = sentence.text if isinstance(sentence, Sentence) else sentence
+    text = " ".join(text.split())
+    if len(text) > limit:
+        text = text[:limit].rsplit(" ", 1)[0] + " ..."
+    return f'"{text}"'
+
+
+SECTION_LABELS = {
+    "chief_complaint": "Chief complaint", "hpi": "HPI", "ros": "ROS", "exam": "Exam",
+    "results": "Results", "assessment": "Assessment", "plan": "Plan", "time": "Time",
+    "procedure": "Procedure", "instructions": "Instructions", "vitals": "Vitals",
+}
+
+
+def cite(sentence: Sentence, limit: int = 200) -> str:
+    """``Assessment: "Left shoulder pain ..."``"""
+    label = SECTION_LABELS.get(sentence.section, sentence.section.replace("_", " ").capitalize())
+    return f"{label}: {quote(sentence, limit)}"
+
+
+# -- word-level reading, for checks that look for terms near a condition --------
+
+# Sections that record the past or other people, not this encounter's findings.
+HISTORY_SECTIONS = ("pmh", "psh", "family", "social", "medications", "allergies")
+# Sections where the provider states the diagnoses of the encounter.
+ASSESSMENT_SECTIONS = ("assessment", "plan", "procedure")
+
+# Common clinical abbreviations, expanded to the words the tabular uses, so a
+# note saying "CHF" or "OA" can be matched against code descriptions.
+ABBREVIATIONS: dict[str, tuple[str, ...]] = {
+    "oa": ("osteoarthritis",),
+    "chf": ("congestive", "heart", "failure"),
+    "hf": ("heart", "failure"),
+    "hfref": ("systolic", "heart", "failure"),
+    "hfpef": ("diastolic", "heart", "failure"),
+    "ckd": ("chronic", "kidney", "disease"),
+    "esrd": ("end", "stage", "renal", "disease"),
+    "aki": ("acute", "kidney", "failure"),
+    "aom": ("acute", "otitis", "media"),
+    "om": ("otitis", "media"),
+    "ome": ("otitis", "media", "with", "effusion"),
+    "uti": ("urinary", "tract", "infection"),
+    "copd": ("chronic", "obstructive", "pulmonary", "disease"),
+    "gerd": ("gastro", "esophageal", "reflux", "disease"),
+    "htn": ("hypertension",),
+    "dm": ("diabetes", "mellitus"),
+    "t2dm": ("type", "2", "diabetes", "mellitus"),
+    "t1dm": ("type", "1", "diabetes", "mellitus"),
+    "dvt": ("deep", "vein", "thrombosis"),
+    "fx": ("fracture",),
+    "pna": ("pneumonia",),
+    "afib": ("atrial", "fibrillation"),
+    "bph": ("benign", "prostatic", "hyperplasia"),
+    "poag": ("primary", "open", "angle", "glaucoma"),
+}
+_ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5"}
+_ROMAN_CONTEXT = {"stage", "type", "grade", "class"}
+_WORD = re.compile(r"[^\W_]+(?:'s)?")
+
+
+class Token(NamedTuple):
+    """One word of a note: the normalised form (lower case, abbreviations expanded
+    one token per word) and where the original word stands in the sentence."""
+
+    norm: str
+    raw: str
+    start: int
+    end: int
+
+
+def tokens(text: str) -> list[Token]:
+    """Words of ``text``, lower-cased, possessives dropped, abbreviations expanded,
+    and Roman numerals after stage/type/grade/class turned into digits ("stage IIIb" -> "3b")."""
+    out: list[Token] = []
+    for m in _WORD.finditer(text):
+        raw = m.group(0)
+        word = raw.lower()
+        if word.endswith("'s"):
+            word = word[:-2]
+        if out and out[-1].norm in _ROMAN_CONTEXT and word[0] in "iv":
+            roman = re.fullmatch(r"(i{1,3}|iv|v)([abc]?)", word)
+            if roman:
+                word = _ROMAN[roman.group(1)] + roman.group(2)
+        expansion = ABBREVIATIONS.get(word) if raw.isupper() or len(word) > 2 else None
+        for part in expansion or (word,):
+            out.append(Token(part, raw, m.start(), m.end()))
+    return out
+
+
+def clause_bounds(sentence: str, pos: int) -> tuple[int, int]:
+    """The clause around ``pos``: bounded by commas, semicolons, colons, parentheses and "but"."""
+    breaks = [m.end() for m in re.finditer(r"[,;:()]|\bbut\b|\bhowever\b", sentence[:pos], re.I)]
+    start = breaks[-1] if breaks else 0
+    after = re.search(r"[,;:()]|\bbut\b|\bhowever\b", sentence[pos:], re.I)
+    end = pos + after.start() if after else len(sentence)
+    return start, end
+
+
+def is_negated_at(sentence: str, pos: int, window: int = 6) -> bool:
+    """True when a negation cue stands within ``window`` words before ``pos`` in its clause."""
+    start, _ = clause_bounds(sentence, pos)
+    words = re.findall(r"[a-z/]+", sentence[start:pos].lower())[-window:]
+    joined = f" {' '.join(words)} "
+    return any(f" {cue} " in joined for cue in NEGATION_CUES)
+
+
+def is_uncertain_at(sentence: str, pos: int) -> bool:
+    """True when the clause holding ``pos`` states a diagnosis as uncertain ("likely OA",
+    "rule out fracture"); such diagnoses are not coded in outpatient settings (Guideline IV.H)."""
+    start, end = clause_bounds(sentence, pos)
+    return is_uncertain(sentence[start:end])
