@@ -1,0 +1,97 @@
+"""Acuity: acute, chronic, or acute on chronic is unspecified in the code, or contradicts the note.
+
+What it finds
+    A proposed ICD-10-CM code whose tabular siblings differ from it only by
+    acuity ("Cholecystitis, unspecified" K81.9 next to "Acute cholecystitis"
+    K81.0, "Chronic cholecystitis" K81.1, "Acute cholecystitis with chronic
+    cholecystitis" K81.2), including codes that say "not specified as acute or
+    chronic" whose acute and chronic forms sit in other categories of the same
+    chapter (J40 -> J20.9 / J42); and codes whose acuity contradicts the note.
+    The pairs come from the tabular's wording (vma.axes), not from hand lists.
+
+Why it matters
+    Acute, chronic and acute-on-chronic forms are different conditions with
+    different severity (heart failure I50.21/I50.22/I50.23); the unspecified
+    form understates what was treated.
+
+Example
+    I50.20 (Unspecified systolic heart failure) while the assessment says
+    "Acute on chronic systolic heart failure": correct to I50.23. K81.9 with a
+    note that never says acute or chronic: query with K81.0 / K81.1 / K81.2.
+
+Resolution (correct or query)
+    ``correct`` when the acuity stated with the condition (assessment first,
+    not contradicted elsewhere) matches exactly one sibling, or when a coded
+    acuity contradicts it. ``query`` with the acuity siblings, "Other" and
+    "Clinically undetermined" when the code leaves acuity open and the note
+    does not settle it. Negated mentions and, outpatient, uncertain diagnoses
+    (Guideline IV.H) are not evidence.
+
+References
+    ICD-10-CM Official Guidelines for Coding and Reporting FY2026: I.B.8
+    (acute and chronic conditions: code both when the index lists both, acute
+    first), I.A.19 / I.B.1 (highest specificity documented), IV.H (uncertain
+    diagnoses, outpatient). AHIMA/ACDIS Guidelines for Achieving a Compliant
+    Query Practice (2022 update).
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from vma.axes import ACUITY, acuity_evidence, axis_index, cite_all, code_label, condition_name, with_seventh
+from vma.checks import CheckContext, register
+from vma.findings import Choice, Finding, query_choices
+
+
+def _findings(ctx: CheckContext) -> Iterator[Finding]:
+    index = axis_index(ctx.icd)
+    for position, dx, _entry in ctx.known_diagnoses():
+        base, seventh = index.split_seventh(dx.code)
+        axis = index.axis(base, ACUITY)
+        if axis is None:
+            continue
+        code = dx.code
+        description = index.release.description(code)
+        ev = acuity_evidence(ctx.note, index, axis, ctx.outpatient)
+        decided = ev.decided()
+        value = next(iter(decided)) if decided and len(decided) == 1 else None
+        target = f"diagnosis:{position}"
+        if value is not None and value != axis.value:
+            sib = axis.sibling_for(value)
+            if sib is not None:
+                if axis.value is None:
+                    message = (f"{code} ({description}) does not specify acuity; the note documents "
+                               f"{value} {condition_name(axis.description)}.")
+                else:
+                    message = (f"{code} ({description}) says {axis.value}, but the note documents "
+                               f"{value} {condition_name(axis.description)}.")
+                yield Finding(check=ACUITY, action="correct", code=code, message=message,
+                              evidence=cite_all(ev.cited), suggested_codes=[with_seventh(index, sib.code, seventh)],
+                              target=target)
+                continue
+        if axis.value is not None:
+            continue  # a coded acuity is left alone unless the note clearly states another
+        condition = condition_name(axis.description)
+        mentions = [m.sentence for m in ev.mentions if m.counts]
+        if mentions:
+            indicators = (f"{condition[0].upper()}{condition[1:]} is documented"
+                          f"{' in the assessment' if ev.in_assessment else ''} without acuity")
+            indicators += (f", and the note states it as {' and as '.join(sorted(ev.linked))} in different places."
+                           if len(ev.linked) > 1 else ".")
+        else:
+            indicators = f"The note does not describe the {condition} coded as {code}."
+        choices = [Choice(label=code_label(index, c), codes=[c])
+                   for c in (with_seventh(index, s.code, seventh) for s in axis.siblings)]
+        yield Finding(check=ACUITY, action="query", code=code,
+                      message=f"{code} ({description}) does not specify acuity, and the note does not state "
+                              f"whether the {condition} is acute, chronic, or acute on chronic.",
+                      evidence=cite_all(mentions + ev.cited),
+                      question=f"{indicators} Based on your clinical judgment, what is the acuity of the "
+                               f"{condition} addressed at this visit?",
+                      choices=query_choices(choices), target=target)
+
+
+@register("acuity")
+def check(ctx: CheckContext) -> list[Finding]:
+    return list(_findings(ctx))
