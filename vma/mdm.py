@@ -1,0 +1,506 @@
+"""Medical decision making (MDM) estimated from a signed note.
+
+The AMA CPT E/M guidelines (2021+) grade MDM on three elements and take the
+level that two of the three reach:
+
+- problems addressed: one self-limited/minor problem is straightforward; one
+  stable chronic illness or one acute uncomplicated illness/injury is low; a
+  chronic illness with exacerbation/progression/side effects, two or more
+  stable chronic illnesses, an undiagnosed new problem with uncertain
+  prognosis, an acute illness with systemic symptoms or an acute complicated
+  injury is moderate; a severe exacerbation or a threat to life or bodily
+  function is high;
+- data reviewed and analysed: category 1 counts unique tests ordered or
+  reviewed, unique external notes reviewed and (from moderate up) an
+  independent historian; category 2 is an independent interpretation of a
+  test; category 3 a discussion of management with an external physician.
+  Low needs 2 category-1 items or an independent historian; moderate one of
+  (3 category-1 items, interpretation, discussion); high two of them;
+- risk of patient management: over-the-counter drugs, therapy referrals and
+  braces are low; prescription drug management, a decision about minor surgery
+  with risk factors or elective major surgery, or care limited by social
+  determinants of health is moderate; drug therapy requiring intensive
+  monitoring for toxicity, hospitalisation, emergency major surgery or a
+  decision not to resuscitate is high.
+
+A note never states these elements as such, so this module reads them from
+the wording. The estimate is deliberately GENEROUS (an upper bound): when the
+wording allows two readings, it takes the higher one, so that a check built on
+it only flags levels that clearly exceed what the note documents.
+
+References: AMA CPT E/M Services Guidelines (2021, revised 2023/2024), table
+"Levels of Medical Decision Making"; CMS MLN006764 "Evaluation and Management
+Services Guide".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from vma.notes import NoteDoc, is_negated_at, is_uncertain
+
+STRAIGHTFORWARD, LOW, MODERATE, HIGH = 1, 2, 3, 4
+LEVEL_NAMES = {STRAIGHTFORWARD: "straightforward", LOW: "low", MODERATE: "moderate", HIGH: "high"}
+
+# Problem kinds, in the wording of the MDM table.
+MINOR = "self-limited or minor problem"
+ACUTE = "acute uncomplicated illness or injury"
+CHRONIC = "stable chronic illness"
+EXACERBATION = "chronic illness with exacerbation, progression or side effects of treatment"
+UNDIAGNOSED = "undiagnosed new problem with uncertain prognosis"
+SYSTEMIC = "acute illness with systemic symptoms or acute complicated injury"
+SEVERE = "illness with severe exacerbation or threat to life or bodily function"
+SERIOUS = "illness that may threaten bodily function (e.g. a malignancy)"
+
+_SEVERE = re.compile(
+    r"\bsevere (?:exacerbation|progression)|threat(?:ening)? to (?:life|bodily function)|life[- ]threatening|"
+    r"\bsepsis\b|\bseptic\b|\bn?stemi\b|acute (?:coronary|myocardial|stroke|mi\b)|\bstroke\b|pulmonary embol|"
+    r"\bdka\b|ketoacidosis|suicidal|respiratory failure|anaphyla", re.I)
+_EXACERBATION = re.compile(
+    r"\bflar(?:ing|ed)\b|\b(?:in|having|with|a) (?:an? )?(?:acute )?flare\b|\bworsen(?:ing|ed|s)?\b|uncontrolled|"
+    r"poorly controlled|not (?:well[- ])?controlled|suboptimal(?:ly)? controlled|not at goal|above (?:his |her )?goal|"
+    r"exacerbation|acute on chronic|progressi(?:on|ng)|side effects?|adverse (?:effect|reaction)|not improving|(?:has|have) not improved|"
+    r"no improvement|failed to improve", re.I)
+_SYSTEMIC = re.compile(
+    r"\bfevers?\b|febrile|systemic|rigors|\bfracture|dislocation|complicated|pneumonia|pyelonephritis", re.I)
+_SERIOUS = re.compile(r"malignan|cancer|carcinoma|lymphoma|leuka?emia|melanoma|sarcoma|metasta", re.I)
+_MINOR = re.compile(r"self[- ]limit|\bminor\b", re.I)
+_ACUTE = re.compile(
+    r"\bacute\b|sprain|strain\b|contusion|laceration|abrasion|pharyngitis|sinusitis|otitis|bronchitis|\buri\b|"
+    r"upper respiratory infection|cystitis|\buti\b|urinary tract infection|conjunctivitis|gastroenteritis|"
+    r"epicondylitis|tendinitis|tendonitis|bursitis|cellulitis|insect bite|common cold|influenza|\bviral\b", re.I)
+_WORKUP = re.compile(r"\b(?:order|obtain|refer|referral|evaluate|work[- ]?up|biopsy|mri|ct\b|ultrasound|imaging)", re.I)
+_UNDIAGNOSED = re.compile(r"undiagnosed|uncertain prognosis|unclear (?:etiology|cause)|unknown (?:etiology|cause)", re.I)
+
+# Unique tests: the canonical name is what counts once (ordering a test includes
+# reviewing its result, AMA CPT E/M guidelines).
+_TESTS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(rx, re.I)) for name, rx in (
+    ("x-ray", r"\bx-?rays?\b|\bradiographs?\b|radiographic"),
+    ("MRI", r"\bmri\b"),
+    ("CT", r"\bct\b|\bcat scan|computed tomography"),
+    ("ultrasound", r"ultrasound|sonogram|doppler"),
+    ("echocardiogram", r"echocardiogram|\becho\b"),
+    ("ECG", r"\be[kc]g\b|electrocardiogram"),
+    ("CBC", r"\bcbc\b|complete blood count"),
+    ("metabolic panel", r"\b[bc]mp\b|metabolic panel|\bsodium\b|potassium|creatinine|electrolytes"),
+    ("A1c", r"\ba1c\b|hemoglobin a1c|hba1c"),
+    ("lipid panel", r"lipid panel|\blipids\b|cholesterol panel"),
+    ("thyroid tests", r"\btsh\b|thyroid (?:function|panel|studies)"),
+    ("urinalysis", r"urinalysis|\bua\b|urine (?:sodium|osmolality|culture|studies|test)"),
+    ("culture", r"(?<!urine )\bculture\b"),
+    ("strep test", r"strep test|rapid strep"),
+    ("biopsy", r"\bbiopsy\b"),
+    ("spirometry", r"spirometry|\bpfts?\b|pulmonary function"),
+    ("PSA", r"\bpsa\b"),
+    ("INR", r"\binr\b"),
+    ("mammogram", r"mammogra"),
+    ("endoscopy", r"endoscopy|\begd\b|colonoscopy"),
+    ("stress test", r"stress test"),
+    ("EMG", r"\bemg\b|nerve conduction"),
+    ("bone density", r"\bdexa\b|bone density"),
+    ("viral test", r"(?:covid|influenza|flu|rsv)(?:-19)? (?:test|swab|pcr)"),
+    ("labs", r"\blabs?\b|blood ?work|lab work|laboratory"),
+))
+_ORDERED = re.compile(r"\b(?:order|obtain|get|(?:re)?check|draw|send|schedul|repeat|will do|we will|plan(?:ned)? for)", re.I)
+_REVIEWED = re.compile(r"\b(?:review|reveal|show|demonstrat|result|came back|were normal|was normal|unremarkable|"
+                       r"read as|consistent with|notable for)", re.I)
+_EXTERNAL_NOTES = re.compile(
+    r"\b(?:outside|external|prior|previous|old|hospital|er|ed|emergency department) (?:records?|notes?|chart)|"
+    r"records? from|notes? from (?:dr\b|his|her|the)|review(?:ed|ing)? (?:of )?(?:his|her|their|the patient's) "
+    r"(?:records?|chart|notes)|discharge summary|consult(?:ation)? note", re.I)
+_HISTORIAN = re.compile(
+    r"independent historian|history (?:was )?(?:obtained|provided|given|taken) (?:from|by) (?:his|her|the)|"
+    r"\bper (?:his|her|the) (?:mother|father|parents?|wife|husband|spouse|daughter|son|caregiver|guardian)|"
+    r"(?:mother|father|parents?|wife|husband|spouse|daughter|son|caregiver|guardian) (?:provides|provided|gives|"
+    r"gave|reports|reported|states|stated) (?:the )?history", re.I)
+_INTERPRETATION = re.compile(
+    r"independent(?:ly)? (?:interpret|review|read)|my (?:own |independent )?(?:interpretation|read)\b|"
+    r"personally (?:reviewed|viewed|interpreted)|i (?:interpreted|read) the", re.I)
+_DISCUSSION = re.compile(
+    r"\b(?:discussed|spoke|talked|conferred|consulted)\b[^.;]{0,50}?\bwith (?:dr\b|(?:his|her|their|the "
+    r"patient's|the on-call|the)\s(?:[a-z-]+\s)?(?:[a-z]+ologist|surgeon|physician|pcp|specialist|pharmacist))", re.I)
+
+# Risk of management.
+_HIGH_RISK = re.compile(
+    r"\badmi(?:t|ssion|tted) (?:to|him|her|the patient)|hospitali[sz](?:e|ed|ation|ing)\b|direct admission|"
+    r"(?:send|sent|transfer|refer)\w* (?:him |her |the patient )?(?:to )?(?:the )?(?:emergency|er\b|ed\b|hospital)|"
+    r"intensive monitoring|monitor(?:ing)? for toxicity|emergen\w+ surgery|\bdnr\b|do not resuscitate|hospice|"
+    r"comfort care|parenteral (?:opioid|controlled)|surgery\b[^.]{0,40}risk factors", re.I)
+_RX_VERB = (r"(?:continu\w*|prescrib\w*|start\w*|initiat\w*|increas\w*|decreas\w*|titrat\w*|adjust\w*|refill\w*|"
+            r"renew\w*|resum\w*|switch\w*|chang\w*|taper\w*|discontinu\w*|stop\w*|hold\w*|restart\w*|add\w*)")
+_RX_DOSE = re.compile(
+    rf"\b{_RX_VERB}\b[^.;]{{0,60}}?\b([a-z][a-z-]+)\s+\d+(?:\.\d+)?\s*(?:mg|mcg|g|units?|ml|%|meq)\b", re.I)
+_RX_FORM = re.compile(
+    rf"\b{_RX_VERB}\b[^.;]{{0,40}}?\b(?:[a-z-]+ )?(?:cream|ointment|inhaler|insulin|antibiotics?|drops|steroids?|"
+    r"statin|medications?|meds|patch|injections?|eye drops|nasal spray)\b", re.I)
+# Prescription drug names, for plans that name a drug without a dose or a verb ("Amoxicillin.",
+# "Continue lisinopril."): USAN stems that end a drug name, and names or prefixes matched from the start.
+# A generous reading counts any of them in the plan as prescription drug management.
+RX_NAME_SUFFIXES = (
+    "cillin", "mycin", "cycline", "floxacin", "azole", "ozole", "vir", "pril", "sartan", "olol", "dipine",
+    "statin", "semide", "thiazide", "formin", "gliptin", "gliflozin", "glutide", "prazole", "sone", "solone",
+    "terol", "sonide", "lukast", "oxetine", "aline", "pram", "triptyline", "azepam", "zolam", "pentin", "gabalin",
+    "triptan", "codone", "xaban", "gatran", "parin", "thyroxine", "mab", "nib", "tidine", "zosin", "afil",
+)
+RX_NAME_PREFIXES = (
+    "cef", "ceph", "sulfamethoxazole", "trimethoprim", "nitrofurantoin", "clavulanate", "insulin", "spironolactone",
+    "glipizide", "bupropion", "tiotropium", "morphine", "tramadol", "warfarin", "colchicine", "allopurinol",
+    "febuxostat", "methotrexate", "meloxicam", "cyclobenzaprine", "tamsulosin", "finasteride", "estradiol",
+    "medroxyprogesterone", "lithium", "quetiapine", "risperidone", "aripiprazole", "clopidogrel", "digoxin",
+    "amiodarone", "nitroglycerin", "ondansetron", "tamoxifen", "antibiotic",
+)
+# Ordinary words that happen to end like a drug stem.
+_NOT_DRUGS = {"cholesterol", "alkaline", "saline", "baseline"}
+_RX_NAME = re.compile(r"\b(?:[a-z-]{3,}(?:" + "|".join(RX_NAME_SUFFIXES) + r")|(?:"
+                      + "|".join(RX_NAME_PREFIXES) + r")[a-z]*)\b", re.I)
+_RX_WORDS = re.compile(r"\bprescri(?:be|bed|ption)s?\b|\be-?prescribed\b|\brx\b|\bscript\b|\brefills?\b", re.I)
+_MINOR_SURGERY = re.compile(
+    r"\b(?:injection|aspiration|excision|incision and drainage|i&d|cryotherapy|biopsy|debridement|"
+    r"laceration repair|destruction|removal)\b", re.I)
+_MAJOR_SURGERY = re.compile(r"\bsurg(?:ery|ical)\b|arthroplasty|replacement|\b\w+ectomy\b|arthroscop", re.I)
+_DECISION = re.compile(r"\b(?:recommend|perform|schedul|consider|plan|discuss|option|candidate|proceed|refer|consult)",
+                       re.I)
+_SDOH = re.compile(r"unable to afford|cannot afford|can't afford|(?:cost|insurance|transportation|housing|food "
+                   r"insecurity)\b[^.]{0,40}\b(?:limit|barrier|unable|prevent)", re.I)
+OTC_DRUGS = (
+    "acetaminophen", "tylenol", "ibuprofen", "advil", "motrin", "naproxen", "aleve", "aspirin", "nsaid", "nsaids",
+    "loratadine", "claritin", "cetirizine", "zyrtec", "fexofenadine", "allegra", "diphenhydramine", "benadryl",
+    "guaifenesin", "mucinex", "dextromethorphan", "pseudoephedrine", "phenylephrine", "saline", "docusate",
+    "colace", "senna", "miralax", "polyethylene glycol", "calcium carbonate", "tums", "antacid", "antacids",
+    "loperamide", "imodium", "melatonin", "vitamin", "multivitamin", "fish oil", "hydrocortisone", "sunscreen",
+    "moisturizer", "emollient", "artificial tears", "over-the-counter", "over the counter", "otc",
+)
+_OTC = re.compile(r"\b(?:" + "|".join(re.escape(d) for d in OTC_DRUGS) + r")\b", re.I)
+_LOW_RISK = re.compile(
+    r"physical therapy|occupational therapy|\bpt\b|home exercise|splint|sling|brace|crutches|aircast|\bboot\b|"
+    r"\bice\b|\brice\b|heat|iv fluids|normal saline|referral|refer", re.I)
+
+# Words of an item label that say nothing about which condition it is.
+_LABEL_STOPWORDS = {
+    "acute", "chronic", "history", "of", "the", "and", "with", "without", "right", "left", "bilateral",
+    "primary", "secondary", "unspecified", "pain", "follow", "up", "status", "post", "type", "mild", "moderate",
+    "severe", "likely", "possible", "probable", "rule", "out", "in", "on", "to", "a", "an", "for",
+}
+_ITEM_NUMBERED = re.compile(r"^\s*(?:#\s*)?\d{1,2}\s*[.)]\s*(.+)$")
+_ITEM_PROBLEM = re.compile(r"^\s*problem\s*#?\s*\d*\s*[:.]\s*(.+)$", re.I)
+_BULLET = re.compile(r"^\s*(?:[•\-*–·]|o\s)\s*")
+_TIME_LINE = re.compile(r"\b(?:spent|total time|time (?:on|spent))\b[^.]*\bmin", re.I)
+# Lines that report an action rather than name a problem ("ECG obtained ...", "Vaccine given ...").
+_ACTION_LINE = re.compile(r"\b(?:obtained|given|performed|removed|administered|ordered|reviewed|drawn|injected|"
+                          r"discussed|advised|will|follow[- ]?up)\b", re.I)
+_NARRATIVE = re.compile(r"\b(?:is an?|presents|here (?:today|for)|understands|agrees|follow[- ]?up in|return)\b", re.I)
+
+
+@dataclass
+class ProblemItem:
+    """One problem addressed in the assessment and plan."""
+
+    label: str
+    body: list[str] = field(default_factory=list)
+    kind: str = CHRONIC
+    reason: str = ""  # the wording that set the kind
+
+    @property
+    def text(self) -> str:
+        return " ".join([self.label, *self.body])
+
+
+@dataclass
+class MdmEstimate:
+    problems: list[ProblemItem]
+    problems_level: int
+    tests: list[str]
+    external_notes: int
+    independent_historian: bool
+    independent_interpretation: bool
+    external_discussion: bool
+    data_level: int
+    risk_level: int
+    risk_reasons: list[str]
+
+    @property
+    def level(self) -> int:
+        """The level two of the three elements reach: the middle one."""
+        return sorted((self.problems_level, self.data_level, self.risk_level))[1]
+
+    @property
+    def level_name(self) -> str:
+        return LEVEL_NAMES[self.level]
+
+    def data_summary(self) -> str:
+        parts = []
+        if self.tests:
+            parts.append(f"{len(self.tests)} unique test{'s' if len(self.tests) > 1 else ''} "
+                         f"({', '.join(self.tests)})")
+        if self.external_notes:
+            parts.append("external records reviewed")
+        if self.independent_historian:
+            parts.append("an independent historian")
+        if self.independent_interpretation:
+            parts.append("an independent interpretation")
+        if self.external_discussion:
+            parts.append("a discussion with an external physician")
+        return ", ".join(parts) if parts else "no data reviewed or ordered"
+
+    def problems_summary(self) -> str:
+        if not self.problems:
+            return "no problem stated in the assessment"
+        by_kind: dict[str, list[str]] = {}
+        for item in self.problems:
+            by_kind.setdefault(item.kind, []).append(item.label)
+        parts = []
+        for kind, labels in by_kind.items():
+            count = _count_word(len(labels))
+            noun = kind if len(labels) == 1 else _pluralise_kind(kind)
+            parts.append(f"{count} {noun} ({', '.join(labels)})")
+        return "; ".join(parts)
+
+
+def _count_word(n: int) -> str:
+    return {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}.get(n, str(n))
+
+
+def _pluralise_kind(kind: str) -> str:
+    for singular, plural in (("illness or injury", "illnesses or injuries"), ("illness", "illnesses"),
+                             ("problem", "problems"), ("injury", "injuries")):
+        if singular in kind:
+            return kind.replace(singular, plural, 1)
+    return kind
+
+
+# -- problems -----------------------------------------------------------------
+
+def _assessment_lines(note: NoteDoc) -> tuple[list[str], list[str]]:
+    """(assessment lines, plan lines), raw, blank lines dropped."""
+    assessment = [ln for s in note.sections if s.name == "assessment" for ln in s.text.splitlines() if ln.strip()]
+    plan = [ln for s in note.sections if s.name == "plan" for ln in s.text.splitlines() if ln.strip()]
+    return assessment, plan
+
+
+def _is_short_header(line: str, next_line: str | None) -> bool:
+    """A problem heading written as a short line followed by bullet points ("Acid reflux." then "• ...")."""
+    text = line.strip().rstrip(".:")
+    if not text or _BULLET.match(line) or next_line is None or not _BULLET.match(next_line):
+        return False
+    return len(text.split()) <= 8 and not _NARRATIVE.search(text) and not _ACTION_LINE.search(text) \
+        and ":" not in text
+
+
+def _split_label(text: str) -> tuple[str, list[str]]:
+    """ "Hyponatremia. Sodium 129 today." -> ("Hyponatremia", ["Sodium 129 today."])"""
+    head, sep, rest = text.partition(". ")
+    label = head.strip().rstrip(".:")
+    return label, ([rest.strip()] if sep and rest.strip() else [])
+
+
+def problem_items(note: NoteDoc) -> list[ProblemItem]:
+    """Problems addressed, read from the assessment/plan: numbered items, short headings over bullets, or
+    (for an assessment written as a few short lines over a narrative plan) each assessment line."""
+    assessment, plan = _assessment_lines(note)
+    lines = assessment + plan
+    items: list[ProblemItem] = []
+    current: ProblemItem | None = None
+    for i, line in enumerate(lines):
+        nxt = lines[i + 1] if i + 1 < len(lines) else None
+        numbered = _ITEM_NUMBERED.match(line) or _ITEM_PROBLEM.match(line)
+        if _TIME_LINE.search(line):
+            current = None  # the time attestation closes the problem list
+        elif numbered:
+            label, body = _split_label(numbered.group(1))
+            current = ProblemItem(label, body)
+            items.append(current)
+        elif _is_short_header(line, nxt):
+            current = ProblemItem(line.strip().rstrip(".:"))
+            items.append(current)
+        elif current is not None and _BULLET.match(line):
+            current.body.append(_BULLET.sub("", line).strip())
+        elif current is not None and not _NARRATIVE.search(line) and not line.rstrip().endswith(":"):
+            current.body.append(line.strip())
+        else:
+            current = None
+    if items:
+        return items
+    # A narrative note: "ASSESSMENT\n\nRight medial epicondylitis.\n\nPLAN\n\n<paragraph>".
+    plan_lines = [ln.strip() for ln in plan if not _TIME_LINE.search(ln)]
+    plan_text = [" ".join(plan_lines)] if plan_lines else []
+    for line in assessment:
+        label, body = _split_label(line.strip())
+        if label and len(label.split()) <= 14 and not _NARRATIVE.search(label) and not _TIME_LINE.search(line) \
+                and not _ACTION_LINE.search(label):
+            items.append(ProblemItem(label, body + plan_text))
+    return items
+
+
+def _first_unnegated(rx: re.Pattern[str], text: str) -> str | None:
+    for m in rx.finditer(text):
+        if not is_negated_at(text, m.start()):
+            return m.group(0)
+    return None
+
+
+def _history_mentions(note: NoteDoc, label: str) -> str:
+    """What the HPI and chief complaint say about the problem the item names (its distinctive words)."""
+    words = [w for w in re.findall(r"[a-z]{4,}", label.lower()) if w not in _LABEL_STOPWORDS]
+    if not words:
+        return ""
+    rx = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")", re.I)
+    return " ".join(s.text for s in note.sentences if s.section in ("hpi", "chief_complaint") and rx.search(s.text))
+
+
+def classify(item: ProblemItem, note: NoteDoc) -> ProblemItem:
+    """Set the item's kind, taking the highest kind any of its wording allows."""
+    own = item.text
+    history = _history_mentions(note, item.label)
+    for kind, rx, texts in (
+        (SEVERE, _SEVERE, (own,)),
+        (EXACERBATION, _EXACERBATION, (own, history)),
+        (SYSTEMIC, _SYSTEMIC, (item.label,)),
+        (SERIOUS, _SERIOUS, (item.label,)),
+    ):
+        for text in texts:
+            hit = _first_unnegated(rx, text)
+            if hit:
+                item.kind, item.reason = kind, hit
+                return item
+    if (is_uncertain(item.label) or _UNDIAGNOSED.search(own)) and _WORKUP.search(own):
+        item.kind, item.reason = UNDIAGNOSED, "uncertain diagnosis with work-up"
+        return item
+    if _MINOR.search(item.label):
+        item.kind, item.reason = MINOR, _MINOR.search(item.label).group(0)
+    elif _ACUTE.search(item.label):
+        item.kind, item.reason = ACUTE, _ACUTE.search(item.label).group(0)
+    else:
+        # Unknown course: read as chronic, the higher of the two readings when several are addressed.
+        item.kind, item.reason = CHRONIC, ""
+    return item
+
+
+def problems_level(items: list[ProblemItem]) -> int:
+    kinds = [i.kind for i in items]
+    if SEVERE in kinds:
+        return HIGH
+    if any(k in (EXACERBATION, UNDIAGNOSED, SYSTEMIC, SERIOUS) for k in kinds) or kinds.count(CHRONIC) >= 2:
+        return MODERATE
+    if not kinds:
+        return STRAIGHTFORWARD
+    if kinds == [MINOR]:
+        return STRAIGHTFORWARD
+    return LOW
+
+
+# -- data ---------------------------------------------------------------------
+
+def _data_sentences(note: NoteDoc):
+    """Sentences that can record this encounter's data work (not the past or family history)."""
+    return [s for s in note.sentences if s.section not in ("pmh", "psh", "family", "social", "medications",
+                                                          "allergies", "ros")]
+
+
+def unique_tests(note: NoteDoc) -> list[str]:
+    found: list[str] = []
+    for s in _data_sentences(note):
+        in_results = s.section == "results"
+        if not (in_results or _ORDERED.search(s.text) or _REVIEWED.search(s.text)):
+            continue
+        for name, rx in _TESTS:
+            m = rx.search(s.text)
+            if m and name not in found and not is_negated_at(s.text, m.start()):
+                # "labs" is counted only when no named test explains it.
+                if name == "labs" and len(found) and any(t != "labs" for t in found):
+                    continue
+                found.append(name)
+    return found
+
+
+def data_level(tests: list[str], external_notes: int, historian: bool, interpretation: bool,
+               discussion: bool) -> int:
+    category1 = len(tests) + external_notes + (1 if historian else 0)
+    moderate_categories = sum((category1 >= 3, interpretation, discussion))
+    if moderate_categories >= 2:
+        return HIGH
+    if moderate_categories == 1:
+        return MODERATE
+    if len(tests) + external_notes >= 2 or historian:
+        return LOW
+    return STRAIGHTFORWARD
+
+
+# -- risk ---------------------------------------------------------------------
+
+def _management_text(note: NoteDoc) -> list[str]:
+    managed = [s.text for s in note.sentences if s.section in ("assessment", "plan", "instructions", "procedure")]
+    return managed or [s.text for s in note.sentences]
+
+
+def risk_of_management(note: NoteDoc) -> tuple[int, list[str]]:
+    level, reasons = STRAIGHTFORWARD, []
+
+    def raise_to(new_level: int, reason: str) -> None:
+        nonlocal level
+        if new_level > level:
+            level = new_level
+        if reason not in reasons:
+            reasons.append(reason)
+
+    for text in _management_text(note):
+        hit = _first_unnegated(_HIGH_RISK, text)
+        if hit:
+            raise_to(HIGH, f"high-risk management ({hit.lower()})")
+        for m in _RX_DOSE.finditer(text):
+            if m.group(1).lower() not in OTC_DRUGS and not is_negated_at(text, m.start()):
+                raise_to(MODERATE, "prescription drug management")
+        for rx in (_RX_FORM, _RX_WORDS, _RX_NAME):
+            for m in rx.finditer(text):
+                if m.group(0).lower() not in _NOT_DRUGS and not _OTC.search(m.group(0)) \
+                        and not is_negated_at(text, m.start()):
+                    raise_to(MODERATE, "prescription drug management")
+        if _DECISION.search(text):
+            if _first_unnegated(_MINOR_SURGERY, text):
+                raise_to(MODERATE, "decision about a minor procedure")
+            if _first_unnegated(_MAJOR_SURGERY, text):
+                raise_to(MODERATE, "decision about surgery")
+        if _SDOH.search(text):
+            raise_to(MODERATE, "management limited by social determinants of health")
+        if _first_unnegated(_OTC, text):
+            raise_to(LOW, "over-the-counter drugs")
+        if _first_unnegated(_LOW_RISK, text):
+            raise_to(LOW, "low-risk treatment (therapy, bracing, referral)")
+    return level, reasons
+
+
+# -- the estimate -------------------------------------------------------------
+
+def estimate_mdm(note: NoteDoc, coded_problems: list[str] | tuple[str, ...] = ()) -> MdmEstimate:
+    """The generous MDM estimate of a note.
+
+    ``coded_problems`` names the distinct problems coded on the chart (e.g.
+    "I10", diagnoses outside the Z chapter); when the assessment names fewer
+    items than that, the extra coded problems count as addressed stable ones.
+    """
+    items = [classify(item, note) for item in problem_items(note)]
+    items += [ProblemItem(label, kind=CHRONIC) for label in coded_problems[len(items):]]
+    tests = unique_tests(note)
+    sentences = [s.text for s in _data_sentences(note)]
+    external = sum(1 for t in sentences if _first_unnegated(_EXTERNAL_NOTES, t))
+    historian = any(_first_unnegated(_HISTORIAN, t) for t in sentences)
+    interpretation = any(_first_unnegated(_INTERPRETATION, t) for t in sentences)
+    discussion = any(_first_unnegated(_DISCUSSION, t) for t in sentences)
+    risk, reasons = risk_of_management(note)
+    if risk < LOW and any(item.body for item in items):
+        # The MDM table's low risk is broad ("low risk of morbidity from additional diagnostic testing or
+        # treatment"); any documented plan for a problem is read as reaching it.
+        risk = LOW
+        reasons.append("a documented treatment plan")
+    return MdmEstimate(
+        problems=items,
+        problems_level=problems_level(items),
+        tests=tests,
+        external_notes=external,
+        independent_historian=historian,
+        independent_interpretation=interpretation,
+        external_discussion=discussion,
+        data_level=data_level(tests, external, historian, interpretation, discussion),
+        risk_level=risk,
+        risk_reasons=reasons,
+    )
