@@ -1,0 +1,412 @@
+"""The query-aging digest: how long provider queries wait, per provider, week on week.
+
+Every number is one SQL aggregate over the ``query`` table (a handful of
+statements in all), so the build time does not grow with the number of
+answered queries kept for the record. Age in business time cannot be computed
+row by row in SQL, so the four age cut-offs are computed once in Python with
+the business calendar and the database only compares ``sent_at`` with them,
+which is exact (see ``BusinessCalendar.subtract_business``).
+
+Definitions (copied into the README; each number is defined here only)
+---------------------------------------------------------------------
+
+- **Age** of an open query: business time since its DM was sent (``sent_at``),
+  counted only inside ``VMA_BUSINESS_HOURS`` in ``VMA_TIMEZONE``, the same
+  clock that drives reminders and escalation.
+- **Open**: status ``open`` and the DM was sent. **Not delivered**: open but
+  never sent (no Slack user found for the provider); counted apart, no age.
+- **Age buckets** (open queries, at the digest time): *under 24 h*,
+  *24-48 h*, *48-72 h*, *72 h or more*, in business hours. A query exactly
+  24 business hours old is in *24-48 h*.
+- **This week**: the 7 calendar days ending at the digest time; **last week**:
+  the 7 days before that.
+- **Answered**: queries whose answer was recorded during the week.
+- **Median time to answer**: median of ``answered_at - sent_at`` in calendar
+  hours over the queries answered during the week (calendar time, like the
+  usual 72-hour benchmark for query turnaround).
+- **Answered within 72 h**: of the queries answered during the week, the share
+  whose time to answer was at most 72 calendar hours. Queries still open do
+  not enter it; they show in the age buckets.
+- **Sent**: query DMs sent during the week.
+- **Open at week end**: queries sent before the end of the week and neither
+  answered nor withdrawn by then.
+- **Oldest open**: the open queries with the earliest ``sent_at``, with chart
+  ID, provider, check and age.
+- **Charts on hold**: distinct chart versions with at least one open query.
+  **Hold days** of such a chart: calendar days from the first query DM sent
+  for it (any of its queries) to the digest time; **total hold days** is their
+  sum.
+
+Withdrawn queries (made moot by an amended chart) count nowhere except in
+"open at week end" of a week during which they were still open.
+"""
+
+from __future__ import annotations
+
+import io
+import statistics
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from sqlalchemy import and_, case, delete, func, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from vma.conversations.businesstime import BusinessCalendar
+
+BUCKET_LABELS = ("under 24 h", "24-48 h", "48-72 h", "72 h or more")
+BUCKET_EDGES = (timedelta(hours=24), timedelta(hours=48), timedelta(hours=72))
+ANSWER_TARGET = timedelta(hours=72)
+WEEK = timedelta(days=7)
+OLDEST_SHOWN = 10
+PROVIDERS_CHARTED = 15
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+
+
+@dataclass
+class ProviderLine:
+    npi: str | None
+    name: str
+    open: int = 0
+    not_delivered: int = 0
+    buckets: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
+    answered: int = 0
+    median_hours_to_answer: float | None = None
+    answered_within_72h: float | None = None  # share 0..1; None when nothing was answered
+
+
+@dataclass
+class WeekStats:
+    label: str
+    start: datetime
+    end: datetime
+    sent: int = 0
+    answered: int = 0
+    median_hours_to_answer: float | None = None
+    answered_within_72h: float | None = None
+    open_at_end: int = 0
+
+
+@dataclass
+class OldestOpen:
+    query_id: int
+    chart_id: str
+    provider: str
+    check: str
+    code: str | None
+    sent_at: datetime
+    age_business_hours: float
+
+
+@dataclass
+class Digest:
+    generated_at: datetime
+    timezone: str
+    business_hours: str
+    open_total: int
+    not_delivered_total: int
+    buckets: list[int]
+    providers: list[ProviderLine]
+    oldest: list[OldestOpen]
+    charts_on_hold: int
+    total_hold_days: float
+    this_week: WeekStats
+    last_week: WeekStats
+    bucket_labels: tuple[str, ...] = BUCKET_LABELS
+
+
+def _bucket_cutoffs(calendar: BusinessCalendar, now: datetime) -> list[datetime]:
+    """``sent_at <= cutoffs[i]`` exactly when a query is at least ``BUCKET_EDGES[i]`` old in business time."""
+    return [calendar.subtract_business(now, edge) for edge in BUCKET_EDGES]
+
+
+def _hours_between(later, earlier, dialect: str):
+    """SQL expression: calendar hours from ``earlier`` to ``later``."""
+    if dialect == "postgresql":
+        return func.extract("epoch", later - earlier) / 3600.0
+    return (func.julianday(later) - func.julianday(earlier)) * 24.0
+
+
+def _as_utc(value: datetime) -> datetime:
+    # SQLite hands datetimes back naive; they are stored in UTC.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def build_digest(session: Session, now: datetime, calendar: BusinessCalendar, *,
+                 business_hours: str, directory=None) -> Digest:
+    """Compute every digest number at ``now`` (timezone-aware)."""
+    from vma.store.models import Query
+
+    now = now.astimezone(UTC)
+    dialect = session.get_bind().dialect.name
+    c24, c48, c72 = _bucket_cutoffs(calendar, now)
+    this_start, last_start = now - WEEK, now - 2 * WEEK
+
+    def provider_name(npi: str | None) -> str:
+        person = directory.by_npi(npi) if (directory is not None and npi) else None
+        return person.name if person is not None and person.name else (f"NPI {npi}" if npi else "(no NPI)")
+
+    providers: dict[str | None, ProviderLine] = {}
+
+    def line(npi: str | None) -> ProviderLine:
+        if npi not in providers:
+            providers[npi] = ProviderLine(npi=npi, name=provider_name(npi))
+        return providers[npi]
+
+    # 1. Open queries by provider and age bucket: one GROUP BY over the open rows.
+    bucket = case(
+        (Query.sent_at.is_(None), literal(-1)),
+        (Query.sent_at > c24, literal(0)),
+        (Query.sent_at > c48, literal(1)),
+        (Query.sent_at > c72, literal(2)),
+        else_=literal(3),
+    ).label("bucket")
+    rows = session.execute(
+        select(Query.provider_npi, bucket, func.count()).where(Query.status == "open")
+        .group_by(Query.provider_npi, bucket)
+    ).all()
+    totals = [0, 0, 0, 0]
+    not_delivered_total = 0
+    for npi, index, count in rows:
+        entry = line(npi)
+        if index < 0:
+            entry.not_delivered += count
+            not_delivered_total += count
+        else:
+            entry.buckets[index] += count
+            entry.open += count
+            totals[index] += count
+
+    # 2. Answers of this week and last week, per provider and per week.
+    hours = _hours_between(Query.answered_at, Query.sent_at, dialect)
+    week_of_answer = case((Query.answered_at > this_start, literal(0)), else_=literal(1)).label("week")
+    answered_window = and_(Query.status == "answered", Query.answered_at > last_start,
+                           Query.answered_at <= now, Query.sent_at.is_not(None))
+    within = func.sum(case((hours <= ANSWER_TARGET.total_seconds() / 3600, 1), else_=0))
+    weeks = [WeekStats("this week", this_start, now), WeekStats("last week", last_start, this_start)]
+    medians_by_provider: dict[str | None, float | None] = {}
+    if dialect == "postgresql":
+        median = func.percentile_cont(0.5).within_group(hours)
+        for npi, week, count, in_time, med in session.execute(
+            select(Query.provider_npi, week_of_answer, func.count(), within, median)
+            .where(answered_window).group_by(Query.provider_npi, week_of_answer)
+        ):
+            weeks[week].answered += count
+            if week == 0:
+                entry = line(npi)
+                entry.answered, entry.answered_within_72h = count, in_time / count
+                medians_by_provider[npi] = float(med)
+        for week, count, in_time, med in session.execute(
+            select(week_of_answer, func.count(), within, median).where(answered_window).group_by(week_of_answer)
+        ):
+            weeks[week].answered_within_72h = in_time / count
+            weeks[week].median_hours_to_answer = float(med)
+    else:
+        # No percentile aggregate in SQLite: fetch the two weeks' answer times (a small slice).
+        per_provider: dict[str | None, list[float]] = {}
+        per_week: list[list[float]] = [[], []]
+        for npi, week, value in session.execute(select(Query.provider_npi, week_of_answer, hours).where(answered_window)):
+            per_week[week].append(float(value))
+            if week == 0:
+                per_provider.setdefault(npi, []).append(float(value))
+        target = ANSWER_TARGET.total_seconds() / 3600
+        for npi, values in per_provider.items():
+            entry = line(npi)
+            entry.answered = len(values)
+            entry.answered_within_72h = sum(v <= target for v in values) / len(values)
+            medians_by_provider[npi] = statistics.median(values)
+        for week, values in enumerate(per_week):
+            weeks[week].answered = len(values)
+            if values:
+                weeks[week].answered_within_72h = sum(v <= target for v in values) / len(values)
+                weeks[week].median_hours_to_answer = statistics.median(values)
+    for npi, value in medians_by_provider.items():
+        providers[npi].median_hours_to_answer = value
+
+    # 3. Sent per week, and open at each week's end, in one pass over the rows that can matter.
+    sent_week = case((Query.sent_at > this_start, literal(0)), else_=literal(1)).label("week")
+    for week, count in session.execute(
+        select(sent_week, func.count()).where(Query.sent_at > last_start, Query.sent_at <= now).group_by(sent_week)
+    ):
+        weeks[week].sent = count
+    weeks[0].open_at_end = sum(totals)
+    open_at_last_end = session.execute(
+        select(func.count()).where(
+            Query.sent_at <= this_start,
+            or_(Query.status == "open", Query.answered_at > this_start, Query.withdrawn_at > this_start),
+        )
+    ).scalar_one()
+    weeks[1].open_at_end = open_at_last_end
+
+    # 4. The oldest open queries.
+    oldest = [
+        OldestOpen(query_id=qid, chart_id=chart_id, provider=provider_name(npi), check=check, code=code,
+                   sent_at=_as_utc(sent_at),
+                   age_business_hours=calendar.business_elapsed(_as_utc(sent_at), now).total_seconds() / 3600)
+        for qid, chart_id, npi, check, code, sent_at in session.execute(
+            select(Query.id, Query.chart_id, Query.provider_npi, Query.check, Query.code, Query.sent_at)
+            .where(Query.status == "open", Query.sent_at.is_not(None))
+            .order_by(Query.sent_at, Query.id).limit(OLDEST_SHOWN)
+        )
+    ]
+
+    # 5. Charts on hold and their hold time since the first DM of any of their queries.
+    held = select(Query.chart_record_id).where(Query.status == "open").distinct().subquery()
+    first_sent = (
+        select(Query.chart_record_id, func.min(Query.sent_at).label("first_sent"))
+        .where(Query.chart_record_id.in_(select(held.c.chart_record_id)), Query.sent_at.is_not(None))
+        .group_by(Query.chart_record_id).subquery()
+    )
+    charts_on_hold = session.execute(select(func.count()).select_from(held)).scalar_one()
+    hold_hours = session.execute(
+        select(func.coalesce(func.sum(_hours_between(literal(now), first_sent.c.first_sent, dialect)), 0.0))
+    ).scalar_one()
+
+    ordered = sorted(providers.values(), key=lambda p: (-(p.open + p.not_delivered), -p.buckets[3], p.name))
+    return Digest(
+        generated_at=now, timezone=calendar.zone.key, business_hours=business_hours,
+        open_total=sum(totals), not_delivered_total=not_delivered_total, buckets=totals,
+        providers=ordered, oldest=oldest, charts_on_hold=charts_on_hold,
+        total_hold_days=float(hold_hours) / 24.0, this_week=weeks[0], last_week=weeks[1],
+    )
+
+
+# -- rendering ---------------------------------------------------------------------------------
+
+
+def _hours(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.1f} h" if value < 48 else f"{value / 24:.1f} d"
+
+
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value * 100:.0f}%"
+
+
+def _templates() -> Environment:
+    env = Environment(loader=FileSystemLoader(str(_template_dir())), undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["hours"] = _hours
+    env.filters["share"] = _share
+    return env
+
+
+def _template_dir() -> Path:
+    if (TEMPLATES / "digest.txt.j2").is_file():
+        return TEMPLATES
+    import vma.templates  # installed layout: templates/ is packaged as vma.templates
+
+    return Path(vma.templates.__file__).parent
+
+
+def render_text(digest: Digest) -> str:
+    local = digest.generated_at.astimezone(ZoneInfo(digest.timezone))
+    return _templates().get_template("digest.txt.j2").render(d=digest, local_time=local)
+
+
+def render_png(digest: Digest) -> bytes | None:
+    """A stacked bar chart of open queries per provider and age bucket; None when nothing is open."""
+    charted = [p for p in digest.providers if p.open][:PROVIDERS_CHARTED]
+    if not charted:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    names = [p.name for p in reversed(charted)]
+    figure = Figure(figsize=(8, 1.2 + 0.4 * len(charted)), dpi=100)
+    axes = figure.subplots()
+    left = [0] * len(charted)
+    colours = ("#4caf50", "#ffc107", "#ff7043", "#c62828")
+    for index, (label, colour) in enumerate(zip(digest.bucket_labels, colours)):
+        widths = [p.buckets[index] for p in reversed(charted)]
+        axes.barh(names, widths, left=left, color=colour, label=label)
+        left = [a + b for a, b in zip(left, widths)]
+    axes.set_xlabel("open queries (age in business hours)")
+    axes.set_title("Open provider queries by age")
+    axes.legend(loc="lower right", fontsize="small")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+# -- the command -------------------------------------------------------------------------------
+
+
+def build_from_settings(settings, store, now: datetime | None = None, directory=None) -> Digest:
+    calendar = BusinessCalendar.from_settings(settings)
+    with store.session() as session:
+        return build_digest(session, now or datetime.now(UTC), calendar,
+                            business_hours=settings.vma_business_hours, directory=directory)
+
+
+def post_digest(settings, store, notifier, directory=None, now: datetime | None = None) -> Digest:
+    """Build the digest and post it (text plus PNG) to ``VMA_MANAGER_CHANNEL``."""
+    if not settings.vma_manager_channel:
+        raise ValueError("VMA_MANAGER_CHANNEL is not set: nowhere to post the digest")
+    digest = build_from_settings(settings, store, now=now, directory=directory)
+    notifier.post_digest(settings.vma_manager_channel, render_text(digest), render_png(digest))
+    return digest
+
+
+def post_digest_once(settings, store, notifier, directory=None, now: datetime | None = None) -> bool:
+    """The scheduled daily post: the outbox row ``digest:<local date>`` makes it once per day across workers.
+
+    Returns False when today's digest was already posted (or is being posted) elsewhere.
+    """
+    from vma.store.models import OutboundMessage
+
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    day = now.astimezone(ZoneInfo(settings.vma_timezone)).date()
+    key = f"digest:{day.isoformat()}"
+    with store.session() as session, session.begin():
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        claimed = session.execute(
+            insert(OutboundMessage).values(idem_key=key, kind="digest", channel=settings.vma_manager_channel,
+                                           state="pending", attempts=1, created_at=now)
+            .on_conflict_do_nothing(index_elements=["idem_key"]).returning(OutboundMessage.id)
+        ).first() is not None
+    if not claimed:
+        return False
+    try:
+        post_digest(settings, store, notifier, directory=directory, now=now)
+    except Exception:
+        with store.session() as session, session.begin():
+            # Forget the claim so the next scheduled run (or `vma digest`) can post it.
+            session.execute(delete(OutboundMessage).where(OutboundMessage.idem_key == key))
+        raise
+    with store.session() as session, session.begin():
+        session.execute(update(OutboundMessage).where(OutboundMessage.idem_key == key)
+                        .values(state="sent", sent_at=datetime.now(UTC)))
+    return True
+
+
+def run_digest_command(print_only: bool) -> int:
+    """``vma digest [--print]``: 0 done, 2 configuration or database problem (said on stderr)."""
+    from vma.config import get_settings
+    from vma.directory import Directory
+    from vma.store.db import Store
+
+    try:
+        settings = get_settings()
+        directory = Directory.load(settings.vma_provider_directory)
+        store = Store(settings.vma_database_url)
+        store.migrate()
+        if print_only:
+            sys.stdout.write(render_text(build_from_settings(settings, store, directory=directory)))
+            return 0
+        from vma.integrations.slack.notifier import notifier_from_settings
+
+        post_digest(settings, store, notifier_from_settings(settings), directory=directory)
+        print(f"digest posted to {settings.vma_manager_channel}")
+        return 0
+    except ValueError as exc:
+        print(f"vma digest: {exc}", file=sys.stderr)
+        return 2
