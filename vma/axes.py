@@ -34,7 +34,10 @@ are coded closed), IV.H (uncertain diagnoses in outpatient settings).
 
 from __future__ import annotations
 
+import logging
 import math
+import os
+import pickle
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -124,6 +127,26 @@ class CodeAxis:
         return next((s for s in self.siblings if s.value == value), None)
 
 
+log = logging.getLogger(__name__)
+
+# Bump when description_words or the frequency table's meaning changes.
+DERIVED_FORMAT = "1"
+
+
+def _derived_cache_path(release: IcdRelease, kind: str):
+    """Cache file for data derived from a release, keyed like the release's own index; None if unknown."""
+    from pathlib import Path
+
+    from vma.reference.icd10cm import _cache_key, cache_dir
+
+    source = Path(release.source)
+    try:
+        key = _cache_key(source)
+    except OSError:
+        return None
+    return cache_dir() / f"{kind}-{source.stem}-{key}-{DERIVED_FORMAT}.pickle"
+
+
 class AxisIndex:
     """Per-release cache of code axes. Get one with :func:`axis_index`."""
 
@@ -163,12 +186,31 @@ class AxisIndex:
 
     @cached_property
     def _document_frequency(self) -> tuple[Counter, int]:
+        # Counting words over ~75,000 descriptions costs most of a cold start, so the
+        # table is cached beside the compiled index, under the same release key.
+        cache = _derived_cache_path(self.release, "word-df")
+        if cache is not None and cache.exists():
+            try:
+                with cache.open("rb") as fh:
+                    df, n = pickle.load(fh)
+                return Counter(df), n
+            except Exception:  # torn or stale: rebuild
+                pass
         df: Counter = Counter()
         n = 0
         for code in self.release.codes():
             if self.split_seventh(code)[1] is None:
                 n += 1
                 df.update(set(self.words(code)))
+        if cache is not None:
+            try:
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                tmp = cache.with_suffix(f".tmp{os.getpid()}")
+                with tmp.open("wb") as fh:
+                    pickle.dump((dict(df), n), fh, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(tmp, cache)
+            except OSError as exc:
+                log.debug("word frequency cache not written: %s", exc)
         return df, n
 
     def idf(self, word: str) -> float:
