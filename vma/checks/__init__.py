@@ -78,7 +78,14 @@ def register(check_id: str) -> Callable[[CheckFn], CheckFn]:
     return deco
 
 
+_ordered: tuple[int, list[CheckSpec]] | None = None
+
+
 def all_checks() -> list[CheckSpec]:
+    """Every registered check in run order; imports the check modules once per process."""
+    global _ordered
+    if _ordered is not None and _ordered[0] == len(_REGISTRY):
+        return _ordered[1]
     for name in CHECK_MODULES:
         try:
             importlib.import_module(f"{__name__}.{name}")
@@ -86,7 +93,9 @@ def all_checks() -> list[CheckSpec]:
             if exc.name != f"{__name__}.{name}":
                 raise
     order = {f"{__name__}.{n}": i for i, n in enumerate(CHECK_MODULES)}
-    return sorted(_REGISTRY.values(), key=lambda s: order.get(s.module, 999))
+    specs = sorted(_REGISTRY.values(), key=lambda s: order.get(s.module, 999))
+    _ordered = (len(_REGISTRY), specs)
+    return specs
 
 
 def parse_date(value: str | None) -> date | None:
