@@ -61,3 +61,14 @@ def parse_chart(raw: bytes | str) -> tuple[Chart, Format]:
     if isinstance(obj, dict) and "resourceType" in obj:
         return chart_from_json_obj(obj), "fhir"
     return chart_from_dict(obj), "chart"
+
+
+def error_lines(errors) -> list[str]:
+    """``field: message`` lines from field errors given as FieldError objects or as dicts."""
+    lines = []
+    for e in errors or []:
+        if isinstance(e, dict):
+            lines.append(f"{e.get('field', '(input)')}: {e.get('message', '')}")
+        else:
+            lines.append(f"{getattr(e, 'field', '(input)')}: {getattr(e, 'message', e)}")
+    return lines
