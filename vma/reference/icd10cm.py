@@ -145,9 +145,17 @@ class IcdRelease:
         return None
 
     def requires_seventh(self, code: str) -> bool:
-        """True for a tabular code that is a leaf and needs a 7th character to be billable."""
-        return code in self._entries and not self._children.get(code) and not self.is_billable(code) \
-            and self.seventh_character_definition(code) is not None
+        """True for a tabular code that is a leaf and needs a 7th character to be billable.
+
+        The index lists the 7th-character codes generated for such a leaf as its
+        children (S93.401 -> S93.401A, S93.401D, S93.401S), so "leaf" here means
+        that every child is one of those generated codes, not that there are none.
+        """
+        if code not in self._entries or self.is_billable(code) or self.seventh_character_definition(code) is None:
+            return False
+        padded = code.replace(".", "").ljust(6, "X")
+        return all(len(kid.replace(".", "")) == 7 and kid.replace(".", "")[:6] == padded
+                   for kid in self._children.get(code, ()))
 
     def with_seventh(self, code: str, char: str) -> str:
         bare = code.replace(".", "")
