@@ -11,8 +11,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-# The store, ports and directory are helper E's; until they land these tests cannot run.
-pytest.importorskip("vma.store.models", reason="vma.store (helper E) not present yet")
 from freezegun import freeze_time
 
 from tests.reminders.support import OTHER_NPI, RecordingNotifier, add_chart, add_query, make_settings, utc_now

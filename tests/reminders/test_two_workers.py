@@ -9,8 +9,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-# The store, ports and directory are helper E's; until they land these tests cannot run.
-pytest.importorskip("vma.store.models", reason="vma.store (helper E) not present yet")
 
 from tests.reminders.support import RecordingNotifier, make_settings
 

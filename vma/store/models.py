@@ -1,0 +1,166 @@
+"""The tables of the query loop (sqlmodel).
+
+Column names are shared with ``vma.conversations.reminders`` and ``digest``;
+change them only together with those modules and a new migration.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from vma.store.types import JsonDoc, UtcDateTime, utc_now
+
+CHART_STATUSES = ("received", "processed", "needs_query", "needs_correction", "clear", "posted", "withdrawn",
+                  "superseded", "cancelled", "on_hold")
+QUERY_STATUSES = ("open", "answered", "withdrawn")
+
+
+def _ts(nullable: bool = True, index: bool = False) -> Any:
+    return Field(default=None, sa_type=UtcDateTime, nullable=nullable, index=index)
+
+
+class ChartRecord(SQLModel, table=True):
+    """One received version of one chart, with the raw input exactly as it arrived."""
+
+    __tablename__ = "chart_record"
+    __table_args__ = (Index("ix_chart_record_chart_current", "chart_id", "is_current"),
+                      Index("ix_chart_record_status", "status"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    chart_id: str = Field(max_length=200)
+    version: int = 1
+    document_id: str | None = Field(default=None, max_length=200)
+    # document_id-or-chart_id "#" version: the identity of an intake, for idempotency.
+    doc_key: str | None = Field(default=None, max_length=420, unique=True)
+    raw: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    raw_purged_at: datetime | None = _ts()
+    fmt: str | None = Field(default=None, max_length=20)
+    source: str | None = Field(default=None, max_length=100)
+    chart_json: dict | None = Field(default=None, sa_column=Column(JsonDoc, nullable=True))
+    provider_npi: str | None = Field(default=None, max_length=40, index=True)
+    provider_user_id: str | None = Field(default=None, max_length=40)
+    status: str = Field(default="received", max_length=20)
+    is_current: bool = True
+    signed_at: datetime | None = _ts()
+    received_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime, nullable=False)
+    processed_at: datetime | None = _ts()
+    cleared_at: datetime | None = _ts()
+    posted_at: datetime | None = _ts()
+    report_json: dict | None = Field(default=None, sa_column=Column(JsonDoc, nullable=True))
+
+
+class IntakeRejection(SQLModel, table=True):
+    """Input that could not be made into a chart, kept for review."""
+
+    __tablename__ = "intake_rejection"
+
+    id: int | None = Field(default=None, primary_key=True)
+    received_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime, nullable=False, index=True)
+    source: str | None = Field(default=None, max_length=100)
+    raw: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    errors: list | None = Field(default=None, sa_column=Column(JsonDoc, nullable=True))
+
+
+class FindingRecord(SQLModel, table=True):
+    __tablename__ = "finding_record"
+
+    id: int | None = Field(default=None, primary_key=True)
+    chart_record_id: int = Field(foreign_key="chart_record.id", index=True)
+    check: str = Field(max_length=60)
+    action: str = Field(max_length=20)
+    code: str | None = Field(default=None, max_length=20)
+    finding_json: dict | None = Field(default=None, sa_column=Column(JsonDoc, nullable=True))
+
+
+class Query(SQLModel, table=True):
+    """One question to a provider. Its due-time columns drive reminders and escalation."""
+
+    __tablename__ = "query"
+    __table_args__ = (
+        Index("ix_query_status_next_due_at", "status", "next_due_at"),
+        Index("ix_query_status_sent_at", "status", "sent_at"),
+        Index("ix_query_status_answered_at", "status", "answered_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    chart_record_id: int = Field(foreign_key="chart_record.id", index=True)
+    chart_id: str = Field(max_length=200, index=True)
+    check: str = Field(max_length=60)
+    code: str | None = Field(default=None, max_length=20)
+    question: str = Field(sa_column=Column(Text, nullable=False))
+    evidence: str = Field(default="", sa_column=Column(Text, nullable=False))
+    choices: list | None = Field(default=None, sa_column=Column(JsonDoc, nullable=True))
+    target: str | None = Field(default=None, max_length=40)
+    status: str = Field(default="open", max_length=20)
+    provider_npi: str | None = Field(default=None, max_length=40, index=True)
+    provider_user_id: str | None = Field(default=None, max_length=40)
+    sent_at: datetime | None = _ts()
+    answered_at: datetime | None = _ts()
+    answered_by: str | None = Field(default=None, max_length=40)
+    answer_index: int | None = None
+    answer_json: dict | None = Field(default=None, sa_column=Column(JsonDoc, nullable=True))
+    withdrawn_at: datetime | None = _ts()
+    next_due_at: datetime | None = _ts()
+    reminder_count: int = 0
+    last_reminded_at: datetime | None = _ts()
+    escalated_at: datetime | None = _ts()
+    escalation_step: int = 0
+    dm_channel: str | None = Field(default=None, max_length=40)
+    dm_ts: str | None = Field(default=None, max_length=40)
+
+
+class Nudge(SQLModel, table=True):
+    """The one reminder (or escalation) a provider may get on a business day."""
+
+    __tablename__ = "nudge"
+    __table_args__ = (UniqueConstraint("provider_key", "business_day", "kind", name="uq_nudge_provider_day_kind"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider_key: str = Field(max_length=60)
+    business_day: date
+    kind: str = Field(max_length=20)
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime, nullable=False)
+    message_id: str | None = Field(default=None, max_length=80)
+
+
+class OutboundMessage(SQLModel, table=True):
+    """A message to Slack, recorded before the call (pending) and after it (sent, with channel and ts).
+
+    ``idem_key`` names the message's purpose ("query_dm:<record id>", "cleared:<record id>"), so a
+    restart finds a message already sent and does not send it again.
+    """
+
+    __tablename__ = "outbound_message"
+    __table_args__ = (Index("ix_outbound_message_state", "state"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    idem_key: str = Field(max_length=200, unique=True)
+    kind: str = Field(max_length=20)
+    channel: str | None = Field(default=None, max_length=40)
+    ts: str | None = Field(default=None, max_length=40)
+    state: str = Field(default="pending", max_length=20)
+    attempts: int = 0
+    created_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime, nullable=False)
+    claimed_at: datetime | None = _ts()
+    sent_at: datetime | None = _ts()
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    payload: dict | None = Field(default=None, sa_column=Column(JsonDoc, nullable=True))
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only: who asked, answered, withdrew or posted what, and when."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_at", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime, nullable=False)
+    actor: str = Field(max_length=60)
+    action: str = Field(max_length=40)
+    chart_id: str | None = Field(default=None, max_length=200, index=True)
+    query_id: int | None = Field(default=None, index=True)
+    detail: dict | None = Field(default=None, sa_column=Column(JsonDoc, nullable=True))
