@@ -117,6 +117,17 @@ class CheckContext:
         return parse_date(self.chart.encounter.date_of_service)
 
     @cached_property
+    def today(self) -> date:
+        """The current date checks judge against ("in the future"). Set it on the context to pin it.
+
+        Defaults to the calendar date at UTC+14, the latest date anywhere on earth, so a
+        chart dated today in any clinic's time zone is never taken for a future one.
+        """
+        from datetime import datetime, timedelta, timezone
+
+        return datetime.now(timezone(timedelta(hours=14))).date()
+
+    @cached_property
     def icd(self) -> IcdRelease:
         return self.ref.icd_for(self.dos)
 

@@ -1,0 +1,162 @@
+"""Invalid date: a date on the chart is not a date, lies in the future, or contradicts another date.
+
+What it finds
+    The date of service when it is not a calendar date ("2026-02-30",
+    "next Tuesday"), when it lies after today (``CheckContext.today``), or when
+    it lies after the date the note was signed (a note cannot document a visit
+    that had not happened yet). Also: a signing time that is not a date-time, an
+    admission date that is not a date or falls after the date of service, and a
+    patient birth date that is not a date or falls after the date of service.
+    A missing date of service is left to ``missing-element``.
+
+Why it matters
+    The date of service selects the code set in force (ICD-10-CM changes every
+    October 1 and April 1), drives timely filing and every per-day edit (MUE,
+    NCCI, global periods); a wrong one gets the claim denied or coded against
+    the wrong release. A note signed before the visit it documents is a
+    compliance red flag (pre-charting or a mis-keyed date).
+
+Example
+    Date of service 2026-11-18 with the note signed 2026-11-16T17:00: the
+    provider is asked for the actual date of the encounter. Date of service
+    "11/16/2026": correct to 2026-11-16.
+
+Resolution (correct or query)
+    ``correct`` when the value is a date in an unambiguous US form
+    (MM/DD/YYYY) or a birth date (fixed from the registration record).
+    Otherwise ``query``: only the provider knows when the encounter happened;
+    "Other" (free text) and "Clinically undetermined" are offered as always.
+
+References
+    CMS Medicare Claims Processing Manual (Pub. 100-04), chapter 26 (item 24A,
+    dates of service) and chapter 1, section 70 (timely filing counted from the
+    date of service); ICD-10-CM Official Guidelines for Coding and Reporting
+    FY2026, introduction (the code set in effect on the date of service is
+    used); CMS Medicare Program Integrity Manual (Pub. 100-08) chapter 3,
+    section 3.3.2.4 (signatures authenticate documentation of services
+    rendered).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+from vma.checks import CheckContext, register
+from vma.findings import Finding, query_choices
+
+CHECK = "invalid-date"
+_US_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
+
+
+def read_date(value: str) -> date | None:
+    """An ISO date (a date-time's date part counts), or None."""
+    text = value.strip()
+    try:
+        return datetime.fromisoformat(text).date() if len(text) > 10 else date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def read_us_date(value: str) -> date | None:
+    m = _US_DATE.match(value)
+    if not m:
+        return None
+    try:
+        return date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
+    except ValueError:
+        return None
+
+
+def _query(target: str, message: str, question: str, evidence: str) -> Finding:
+    return Finding(check=CHECK, action="query", severity="error", message=message, evidence=evidence,
+                   question=question, choices=query_choices([]), target=f"element:{target}")
+
+
+def _correct(target: str, message: str, evidence: str) -> Finding:
+    return Finding(check=CHECK, action="correct", severity="error", message=message, evidence=evidence,
+                   target=f"element:{target}")
+
+
+def _signed_on(ctx: CheckContext) -> tuple[date | None, Finding | None]:
+    sig = ctx.chart.signature
+    raw = (sig.signed_at or "").strip() if sig is not None else ""
+    if not raw:
+        return None, None  # unsigned is its own check
+    try:
+        # The clinic's local calendar date of signing: the date written in the value, before any offset.
+        return datetime.fromisoformat(raw).date(), None
+    except ValueError:
+        return None, _query("signature.signed_at", f"The signing time {raw!r} is not a date and time.",
+                            f"The signature on this note carries the time {raw!r}, which is not a date and "
+                            "time. When was the note signed?", f"signature.signed_at = {raw!r}")
+
+
+@register("invalid-date")
+def check(ctx: CheckContext) -> list[Finding]:
+    chart = ctx.chart
+    enc = chart.encounter
+    out: list[Finding] = []
+    signed, bad_signature = _signed_on(ctx)
+    if bad_signature is not None:
+        out.append(bad_signature)
+
+    raw_dos = (enc.date_of_service or "").strip()
+    dos: date | None = None
+    if raw_dos:
+        dos = read_date(raw_dos)
+        evidence = f"encounter.date_of_service = {raw_dos!r}"
+        if dos is None:
+            us = read_us_date(raw_dos)
+            if us is not None:
+                out.append(_correct("date_of_service",
+                                    f"The date of service {raw_dos!r} is not in ISO form: {us.isoformat()}.",
+                                    evidence))
+                dos = us
+            else:
+                out.append(_query("date_of_service", f"The date of service {raw_dos!r} is not a date.",
+                                  f"The date of service recorded for this encounter, {raw_dos!r}, is not a "
+                                  "calendar date. On what date was this encounter?", evidence))
+        if dos is not None and dos > ctx.today:
+            out.append(_query("date_of_service",
+                              f"The date of service {dos.isoformat()} is in the future (today is "
+                              f"{ctx.today.isoformat()}).",
+                              f"The date of service recorded for this encounter is {dos.isoformat()}, which has "
+                              "not come yet. On what date was this encounter?", evidence))
+        elif dos is not None and signed is not None and dos > signed:
+            out.append(_query("date_of_service",
+                              f"The date of service {dos.isoformat()} is after the note was signed "
+                              f"({chart.signature.signed_at}).",
+                              f"The note was signed on {signed.isoformat()}, but the date of service recorded "
+                              f"is {dos.isoformat()}, after the signature. On what date was this encounter?",
+                              f"{evidence}; signature.signed_at = {chart.signature.signed_at!r}"))
+
+    raw_admit = (enc.admission_date or "").strip()
+    if raw_admit:
+        admit = read_date(raw_admit)
+        evidence = f"encounter.admission_date = {raw_admit!r}"
+        if admit is None:
+            out.append(_query("admission_date", f"The admission date {raw_admit!r} is not a date.",
+                              f"The admission date recorded, {raw_admit!r}, is not a calendar date. On what "
+                              "date was the patient admitted?", evidence))
+        elif dos is not None and admit > dos:
+            out.append(_query("admission_date",
+                              f"The admission date {admit.isoformat()} is after the date of service "
+                              f"{dos.isoformat()}.",
+                              f"The patient is recorded as admitted on {admit.isoformat()}, after this "
+                              f"encounter's date of service {dos.isoformat()}. Which date is correct?",
+                              f"{evidence}; encounter.date_of_service = {raw_dos!r}"))
+
+    raw_birth = (chart.patient.birth_date or "").strip()
+    if raw_birth:
+        birth = read_date(raw_birth)
+        evidence = f"patient.birth_date = {raw_birth!r}"
+        if birth is None:
+            out.append(_correct("patient.birth_date",
+                                f"The patient's birth date {raw_birth!r} is not a date; take it from the "
+                                "registration record.", evidence))
+        elif dos is not None and birth > dos:
+            out.append(_correct("patient.birth_date",
+                                f"The patient's birth date {birth.isoformat()} is after the date of service "
+                                f"{dos.isoformat()}; check it against the registration record.", evidence))
+    return out

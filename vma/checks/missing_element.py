@@ -1,0 +1,163 @@
+"""Missing element: a data element the claim or the coder needs is absent.
+
+What it finds
+    One finding per absent element, naming it: the date of service, the
+    provider's NPI, the place of service (outpatient and office charts; an
+    inpatient stay is billed on the institutional claim with its own type of
+    bill), the patient's birth date or sex, the diagnoses (none proposed), and
+    the assessment (the note has no assessment, impression or diagnosis section
+    or statement). Values that are present but malformed belong to
+    ``invalid-date`` and ``invalid-npi``.
+
+Why it matters
+    A professional claim without a date of service, rendering NPI, place of
+    service, patient birth date or sex, or at least one diagnosis is rejected
+    before adjudication. A note without an assessment gives the coder nothing
+    to code diagnoses from: the diagnoses must come from the provider's own
+    documentation, and the assessment is where the provider states them.
+
+Example
+    An office chart with ``place_of_service`` null and ``setting`` "office":
+    correct to 11. A note with history and exam but no assessment: query the
+    provider for the assessment.
+
+Resolution (correct or query)
+    ``correct`` when the record settles the value (the setting fixes the place
+    of service: office 11, emergency 23; the diagnoses can be abstracted from
+    the assessment; registration data such as birth date and sex are fixed by
+    the front office from the registration record). ``query`` when only the
+    provider can supply it (the date of service, the NPI, the assessment, a
+    place of service the setting leaves open such as telehealth 02 or 10),
+    with "Other" and "Clinically undetermined".
+
+References
+    CMS Medicare Claims Processing Manual (Pub. 100-04), chapter 26 (items of
+    the CMS-1500 / 837P: 24A dates of service, 24B place of service, 24J
+    rendering NPI, 21 diagnoses, 3 patient birth date and sex); CMS Place of
+    Service code set; ICD-10-CM Official Guidelines for Coding and Reporting
+    FY2026, sections III and IV (diagnoses are coded from the provider's
+    documentation of the encounter); AHIMA/ACDIS Guidelines for Achieving a
+    Compliant Query Practice (2022 update).
+"""
+
+from __future__ import annotations
+
+import re
+
+from vma.checks import CheckContext, register
+from vma.findings import Choice, Finding, query_choices
+
+CHECK = "missing-element"
+
+# Settings whose place of service follows from the setting alone (CMS POS code set).
+POS_FOR_SETTING = {"office": "11", "emergency": "23", "inpatient": "21"}
+# Settings with more than one fitting place of service: the provider says which.
+POS_CHOICES = {
+    "telehealth": (("02", "Telehealth provided other than in the patient's home (POS 02)"),
+                   ("10", "Telehealth provided in the patient's home (POS 10)")),
+    "outpatient-hospital": (("19", "Off-campus outpatient hospital (POS 19)"),
+                            ("22", "On-campus outpatient hospital (POS 22)")),
+}
+_ASSESSMENT_SECTIONS = frozenset({"assessment"})
+_ASSESSMENT_STATEMENT = re.compile(
+    r"(?:^|\n)\s*(?:assessment|impression|diagnos[ie]s|a/p|a&p|clinical impression|final diagnosis)"
+    r"(?:\s+and\s+plan)?\s*[:\-]", re.I)
+_STATED_SEX = re.compile(r"\b\d{1,3}[- ]year[- ]old\s+(male|female|man|woman|boy|girl)\b", re.I)
+
+
+def _blank(value: str | None) -> bool:
+    return value is None or not str(value).strip()
+
+
+def has_assessment(ctx: CheckContext) -> bool:
+    """The note states an assessment: a section of that kind, or an "Assessment:" style statement."""
+    if any(s.name in _ASSESSMENT_SECTIONS and s.text.strip() for s in ctx.note.sections):
+        return True
+    return bool(_ASSESSMENT_STATEMENT.search(ctx.note.text))
+
+
+def _query(element: str, message: str, question: str, choices: list[Choice] | None = None,
+           evidence: str = "") -> Finding:
+    return Finding(check=CHECK, action="query", severity="error", message=message, evidence=evidence,
+                   question=question, choices=query_choices(choices or []), target=f"element:{element}")
+
+
+def _correct(element: str, message: str, suggested: list[str] | None = None, evidence: str = "") -> Finding:
+    return Finding(check=CHECK, action="correct", severity="error", message=message, evidence=evidence,
+                   suggested_codes=suggested or [], target=f"element:{element}")
+
+
+def _stated_sex(ctx: CheckContext) -> str | None:
+    found = {m.group(1).lower() for m in _STATED_SEX.finditer(ctx.note.text)}
+    sexes = {"M" if w in ("male", "man", "boy") else "F" for w in found}
+    return next(iter(sexes)) if len(sexes) == 1 else None
+
+
+@register("missing-element")
+def check(ctx: CheckContext) -> list[Finding]:
+    chart = ctx.chart
+    enc = chart.encounter
+    out: list[Finding] = []
+
+    if _blank(enc.date_of_service):
+        out.append(_query(
+            "date_of_service", "The date of service is missing.",
+            "This note has no date of service recorded. On what date was this encounter?"))
+
+    if _blank(chart.provider.npi):
+        who = chart.provider.name or "the rendering provider"
+        out.append(_query(
+            "provider.npi", f"The provider NPI is missing for {who}.",
+            f"No NPI is recorded for {who} on this chart. What is the rendering provider's NPI?"))
+
+    if ctx.outpatient and _blank(enc.place_of_service):
+        setting = enc.setting
+        if setting in POS_FOR_SETTING:
+            pos = POS_FOR_SETTING[setting]
+            out.append(_correct(
+                "place_of_service",
+                f"The place of service is missing; the {setting} setting makes it {pos}.",
+                [pos], evidence=f"encounter.setting = {setting!r}"))
+        else:
+            options = POS_CHOICES.get(setting or "", ())
+            where = f"the setting is {setting}" if setting else "no setting is recorded"
+            out.append(_query(
+                "place_of_service", f"The place of service is missing, and {where}.",
+                f"No place of service is recorded for this encounter ({where}). Where was the service provided?",
+                [Choice(label=label, kind="value", value=code) for code, label in options],
+                evidence=f"encounter.setting = {setting!r}"))
+
+    if _blank(chart.patient.birth_date):
+        out.append(_correct(
+            "patient.birth_date",
+            "The patient's birth date is missing; take it from the registration record.",
+            evidence="patient.birth_date = null"))
+
+    if _blank(chart.patient.sex):
+        stated = _stated_sex(ctx)
+        hint = f" The note describes the patient as {'male' if stated == 'M' else 'female'}." if stated else ""
+        out.append(_correct(
+            "patient.sex",
+            f"The patient's sex is missing; take it from the registration record.{hint}",
+            evidence="patient.sex = null"))
+
+    assessment = has_assessment(ctx)
+    if not assessment:
+        out.append(_query(
+            "assessment",
+            "The note has no assessment: no section or statement gives the diagnoses addressed at this visit.",
+            "The note for this encounter documents no assessment or impression. Please add the assessment "
+            "of the conditions addressed at this visit to the note.",
+            [Choice(label="Assessment added to the note", kind="confirm", value="assessment-added")]))
+
+    if not chart.diagnoses:
+        if assessment:
+            out.append(_correct(
+                "diagnoses",
+                "No diagnosis codes are proposed; code the diagnoses from the note's assessment.",
+                evidence="diagnoses = []"))
+        # Without an assessment the assessment query above already asks for what the codes would come from.
+        else:
+            out[-1] = out[-1].model_copy(update={
+                "message": out[-1].message + " No diagnosis codes are proposed either."})
+    return out
