@@ -1,0 +1,198 @@
+"""The "sex-age" check on fixture charts: MCE age bands and sex lists kept as tabular
+ranges, the age on the date of service, and silence on charts that fit."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+
+from tests.checks_tabular.helpers import assessment, findings
+from tests.conftest import SPEC_EXAMPLES, base_chart
+from vma.chart import Chart
+from vma.checks import run_checks
+from vma.checks.sex_age import age_on, chart_sex, load_edits, parse_edits
+from vma.intake import parse_chart
+
+CHECK = "sex-age"
+PREGNANCY = "HPI\n\n{who}, 20 weeks pregnant, here for a routine prenatal visit.\n\nASSESSMENT AND PLAN\n\nNormal pregnancy, second trimester."
+
+
+def patient(birth: str, sex: str = "F") -> dict:
+    return {"patient": {"birth_date": birth, "sex": sex}}
+
+
+def essence(out: list[dict]) -> list[tuple]:
+    return [(f["check"], f["action"], f["code"]) for f in out]
+
+
+# -- the data file ---------------------------------------------------------------------
+
+def test_data_file_states_source_and_release():
+    edits = load_edits()
+    assert "Medicare Code Editor" in edits.source
+    assert "FY2026" in edits.release or "v43" in edits.release
+    cats = {e.category: (e.min_age, e.max_age) for e in edits.age}
+    assert cats["newborn"] == (0, 0) and cats["pediatric"] == (0, 17)
+    assert cats["maternity"] == (9, 64) and cats["adult"] == (15, 124)
+
+
+def test_every_range_end_in_the_data_file_is_a_tabular_code(ref):
+    release = ref.icd_for(date(2026, 11, 16))
+    edits = load_edits()
+    for edit in (*edits.age, *edits.sex):
+        for r in edit.refs:
+            assert r.first in release and r.last in release, (edit.label, r)
+
+
+def test_malformed_data_is_an_error_naming_the_entry():
+    with pytest.raises(ValueError, match=r"age\[0\]"):
+        parse_edits({"source": "s", "release": "r", "sex": [],
+                     "age": [{"category": "x", "label": "x", "min_age": 0, "max_age": 1, "codes": ["not a code"]}]})
+    with pytest.raises(ValueError, match="release"):
+        parse_edits({"source": "s", "age": [], "sex": []})
+    with pytest.raises(ValueError, match=r"sex\[0\]"):
+        parse_edits({"source": "s", "release": "r", "age": [], "sex": [{"sex": "X", "label": "x", "codes": []}]})
+
+
+def test_age_is_whole_years_on_the_date_of_service():
+    assert age_on(date(2008, 11, 17), date(2026, 11, 16)) == 17
+    assert age_on(date(2008, 11, 16), date(2026, 11, 16)) == 18
+    assert age_on(date(2026, 11, 1), date(2026, 11, 16)) == 0
+    assert age_on(date(2000, 2, 29), date(2026, 2, 28)) == 25
+
+
+def test_chart_sex_values():
+    assert chart_sex("F") == "F" and chart_sex(" male ") == "M" and chart_sex("m") == "M"
+    assert chart_sex("U") is None and chart_sex("X") is None and chart_sex(None) is None
+
+
+# -- age conflicts ------------------------------------------------------------------------
+
+def test_child_health_exam_for_an_adult_is_a_query(ref):
+    note = "HPI\n\nMr. Lee is a 52-year-old man here for a physical.\n\nASSESSMENT AND PLAN\n\nWell visit."
+    out = findings(ref, CHECK, note, ["Z00.129"], **patient("1974-02-01", "M"))
+    assert essence(out) == [("sex-age", "query", "Z00.129")]
+    f = out[0]
+    assert f["options"] == ["Encounter for routine child health examination without abnormal findings (Z00.129)",
+                            "Other", "Clinically undetermined"]
+    assert "52" in f["message"] and "0-17" in f["message"]
+    assert "1974-02-01" in f["evidence"]
+
+
+def test_pediatric_band_includes_age_17_and_excludes_18(ref):
+    note = assessment("Routine child health examination, no abnormal findings.")
+    assert findings(ref, CHECK, note, ["Z00.129"], **patient("2008-11-17")) == []  # 17 on 2026-11-16
+    assert essence(findings(ref, CHECK, note, ["Z00.129"], **patient("2008-11-16"))) == [
+        ("sex-age", "query", "Z00.129")]
+
+
+def test_pregnancy_outside_the_maternity_band_is_a_query(ref):
+    out = findings(ref, CHECK, PREGNANCY.format(who="Patient"), ["Z34.82", "Z3A.20"], **patient("1956-01-01"))
+    assert essence(out) == [("sex-age", "query", "Z34.82"), ("sex-age", "query", "Z3A.20")]
+    assert "9-64" in out[0]["message"]
+
+
+def test_pregnancy_inside_the_maternity_band_is_clear(ref):
+    assert findings(ref, CHECK, PREGNANCY.format(who="She is a 28-year-old woman"), ["Z34.82", "Z3A.20", "O99.282"],
+                    **patient("1998-05-05")) == []
+
+
+def test_note_age_disagreeing_with_the_birth_date_points_at_registration(ref):
+    # Birth date gives 70; the note says 34: the code fits the note, the birth date is suspect.
+    out = findings(ref, CHECK, PREGNANCY.format(who="She is a 34-year-old woman"), ["Z34.82"],
+                   **patient("1956-01-01"))
+    assert essence(out) == [("sex-age", "info", "Z34.82")]
+    assert out[0]["severity"] == "error"
+    assert "registration" in out[0]["message"] and "34-year-old" in out[0]["evidence"]
+
+
+def test_liveborn_code_on_an_older_patient_is_a_query(ref):
+    out = findings(ref, CHECK, assessment("Single liveborn infant."), ["Z38.00"], **patient("2024-01-10"))
+    assert essence(out) == [("sex-age", "query", "Z38.00")]
+    assert "age 0" in out[0]["message"]
+
+def test_liveborn_code_at_age_zero_is_clear(ref):
+    assert findings(ref, CHECK, assessment("Single liveborn infant, delivered vaginally."), ["Z38.00"],
+                    **patient("2026-11-14")) == []
+
+
+def test_perinatal_code_later_in_life_is_only_info(ref):
+    out = findings(ref, CHECK, assessment("Bronchopulmonary dysplasia originating in the perinatal period, stable."),
+                   ["P27.1"], **patient("2019-03-01"))
+    assert essence(out) == [("sex-age", "info", "P27.1")]
+    assert out[0]["severity"] == "warning" and "I.C.16.a.4" in out[0]["message"]
+
+
+def test_adult_bmi_code_for_a_teenager_is_a_query(ref):
+    out = findings(ref, CHECK, assessment("Obesity, BMI 32."), ["E66.9", "Z68.32"], **patient("2010-06-01"))
+    assert essence(out) == [("sex-age", "query", "Z68.32")]
+    assert "20-124" in out[0]["message"]
+
+
+def test_pediatric_bmi_code_for_an_adult_is_a_query(ref):
+    out = findings(ref, CHECK, assessment("Obesity, BMI 32."), ["E66.9", "Z68.54"], **patient("1980-06-01"))
+    assert essence(out) == [("sex-age", "query", "Z68.54")]
+
+
+def test_adult_exam_for_a_child_is_a_query(ref):
+    out = findings(ref, CHECK, assessment("Annual examination."), ["Z00.00"], **patient("2020-06-01"))
+    assert essence(out) == [("sex-age", "query", "Z00.00")]
+
+
+# -- sex conflicts ----------------------------------------------------------------------------
+
+def test_prostate_code_for_a_female_is_info_never_a_query(ref):
+    out = findings(ref, CHECK, assessment("Benign prostatic hyperplasia without urinary symptoms."), ["N40.0"],
+                   **patient("1950-01-01", "F"))
+    assert essence(out) == [("sex-age", "info", "N40.0")]
+    assert out[0]["severity"] == "warning" and "2024-10-01" in out[0]["message"]
+
+
+def test_pregnancy_code_for_a_male_with_the_note_saying_woman_names_registration(ref):
+    out = findings(ref, CHECK, PREGNANCY.format(who="She is a 28-year-old woman"), ["Z34.82"],
+                   **patient("1998-05-05", "M"))
+    assert essence(out) == [("sex-age", "info", "Z34.82")]
+    assert "registration" in out[0]["message"] and "woman" in out[0]["evidence"]
+
+
+def test_range_and_subcategory_range_entries(ref):
+    # "C51-C58" holds C53.9; "D07.0-D07.3" holds D07.39; "D07.4-D07.6" holds D07.5 and D07.69.
+    for code, sex in (("C53.9", "M"), ("D07.39", "M"), ("D07.5", "F"), ("D07.69", "F"), ("Q53.10", "F")):
+        out = findings(ref, CHECK, assessment("Follow-up."), [code], **patient("1970-01-01", sex))
+        assert essence(out) == [("sex-age", "info", code)], code
+
+
+def test_codes_of_both_sexes_are_clear(ref):
+    # Breast, urinary and genital-neutral codes; Q56 (indeterminate sex) is in neither list.
+    for sex in ("F", "M"):
+        assert findings(ref, CHECK, assessment("Follow-up."), ["N63.10", "N39.0", "Q56.4", "C67.9", "I10"],
+                        **patient("1970-01-01", sex)) == []
+
+
+def test_unknown_sex_and_missing_birth_date_give_nothing(ref):
+    assert essence(findings(ref, CHECK, assessment("Follow-up."), ["N40.0"], **patient("1950-01-01", "U"))) == []
+    assert findings(ref, CHECK, assessment("Follow-up."), ["Z00.129"], patient={"birth_date": None, "sex": "U"}) == []
+    assert findings(ref, CHECK, assessment("Follow-up."), ["Z00.129"], patient={"birth_date": "not a date"}) == []
+
+
+def test_birth_date_after_the_date_of_service_gives_no_age_finding(ref):
+    assert findings(ref, CHECK, assessment("Follow-up."), ["Z00.00"], **patient("2030-01-01")) == []
+
+
+def test_clean_base_chart_is_clear(ref):
+    report = run_checks(Chart.model_validate(base_chart()), ref, only={CHECK})
+    assert report.findings == [] and report.status == "clear"
+
+
+@pytest.mark.skipif(not SPEC_EXAMPLES.is_dir(), reason="shared spec examples not found")
+def test_spec_examples_get_no_sex_age_findings(ref):
+    for path in sorted(SPEC_EXAMPLES.glob("*.json")):
+        if path.name.endswith(".expected.json"):
+            continue
+        parsed, _ = parse_chart(path.read_bytes())
+        expected = json.loads(path.with_name(path.stem + ".expected.json").read_text())
+        wanted = [f for f in expected["findings"] if f["check"] == CHECK]
+        got = json.loads(run_checks(parsed, ref, only={CHECK}).model_dump_json())["findings"]
+        assert len(got) == len(wanted), path.name
