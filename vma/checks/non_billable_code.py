@@ -1,0 +1,177 @@
+"""Non-billable code: a category or subcategory header that has more specific codes beneath it.
+
+What it finds
+    A proposed diagnosis code that the release lists as a category or
+    subcategory with codes beneath it (``IcdRelease.is_billable`` false and
+    children present): M25.56 (Pain in knee) instead of M25.561 / M25.562 /
+    M25.569, E11 instead of a code of E11.-. A header that only lacks its 7th
+    character is left to ``seventh-character``; a header whose missing axis
+    ``laterality``, ``acuity`` or ``specificity`` already reports (for example
+    I50.2, whose children differ only by acuity) is left to that check, so one
+    problem gives one finding.
+
+Why it matters
+    Only codes at the full number of characters are valid on a claim: a
+    header is rejected like any invalid code, and it hides the detail
+    (side, type, complication) that the more specific codes carry.
+
+Example
+    M25.56 (Pain in knee) with the assessment "Left knee pain": correct to
+    M25.562. I25.1 (Atherosclerotic heart disease of native coronary artery)
+    with no statement about angina: query with I25.10, I25.11- and I25.8-
+    level choices as the tabular gives them.
+
+Resolution (correct or query)
+    ``correct`` when the note names exactly one of the billable codes beneath
+    the header: the words that code adds to the header ("left", "with
+    hyperglycemia", "stage 4") stand in a sentence that documents the
+    condition, not negated and (outpatient) not uncertain; when several match,
+    the most specific is kept if it contains the others. Otherwise ``query``
+    with the billable codes beneath the header (or, when there are many, the
+    next level of the tabular, each labelled "(E11.2-)"), "Other" and
+    "Clinically undetermined". "Other" and "unspecified" codes are never
+    chosen from wording; they are choices for the provider.
+
+References
+    ICD-10-CM Official Guidelines for Coding and Reporting FY2026, I.B.1 and
+    I.A ("codes ... are to be used only if they are the highest level of
+    specificity ... a code is invalid if it has not been coded to the full
+    number of characters required for that code"), I.A.19 / I.B.1 (code to
+    the highest specificity documented), IV.H (uncertain diagnoses,
+    outpatient); AHIMA/ACDIS Guidelines for Achieving a Compliant Query
+    Practice (2022 update).
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from vma.axes import OPEN, RESIDUAL, AxisIndex, axis_index, cite_all, code_label, condition_mentions, \
+    condition_name, phrase_in, same_word
+from vma.checks import CheckContext, register
+from vma.findings import Choice, Finding, query_choices
+from vma.notes import is_negated_at, is_uncertain_at
+
+CHECK = "non-billable-code"
+MAX_LISTED = 12  # more billable codes than this beneath a header: offer the next tabular level instead
+# Checks that report the open axis of a header themselves; their finding stands for this one.
+_AXIS_CHECK_MODULES = ("seventh_character", "laterality", "acuity", "specificity")
+_CONNECTIVES = frozenset({"with", "due", "in", "of"})
+
+
+def is_header(ctx: CheckContext, code: str) -> bool:
+    index = axis_index(ctx.icd)
+    rel = ctx.icd
+    return code in rel and not rel.is_billable(code) and bool(rel.children(code)) and not index.needs_seventh(code)
+
+
+def _reported_by_axis_checks(ctx: CheckContext) -> set[str]:
+    """Targets ("diagnosis:2") that the axis checks already report."""
+    import importlib
+
+    targets: set[str] = set()
+    for name in _AXIS_CHECK_MODULES:
+        try:
+            module = importlib.import_module(f"vma.checks.{name}")
+        except ModuleNotFoundError:
+            continue
+        for finding in module.check(ctx):
+            if finding.target:
+                targets.add(finding.target)
+    return targets
+
+
+def billable_bases(index: AxisIndex, code: str) -> list[str]:
+    """Codes beneath the header a provider can choose: billable, or billable once a 7th character is added."""
+    return [d for d in index.release.descendants(code) if index.is_base(d)]
+
+
+def _phrase(index: AxisIndex, header: str, code: str) -> tuple[str, ...] | None:
+    """The words a code adds to its header, in its own order; None for residual and unspecified codes."""
+    own = index.words(code)
+    head = set(index.words(header))
+    if OPEN in own or set(own) & RESIDUAL:
+        return None
+    phrase = tuple(w for w in dict.fromkeys(own) if w not in head and w not in _CONNECTIVES)
+    return phrase or None
+
+
+def documented_codes(ctx: CheckContext, index: AxisIndex, header: str, candidates: list[str]):
+    """Candidates whose added words the note states with the condition, the most specific kept."""
+    mentions = [m for m in condition_mentions(ctx.note, index, header, ctx.outpatient) if m.counts]
+    hits: list[tuple[str, tuple[str, ...]]] = []
+    cited = []
+    for code in candidates:
+        phrase = _phrase(index, header, code)
+        if not phrase:
+            continue
+        for m in mentions:
+            if not phrase_in(m.words, phrase):
+                continue
+            if "without" not in phrase:
+                at = [t.start for t in m.words if any(same_word(t.norm, w) for w in phrase)]
+                if any(is_negated_at(m.sentence.text, p) or ctx.outpatient and is_uncertain_at(m.sentence.text, p)
+                       for p in at):
+                    continue
+            hits.append((code, phrase))
+            if m.sentence not in cited:
+                cited.append(m.sentence)
+            break
+    best = [c for c, p in hits if not any(set(p) < set(q) for _, q in hits)]
+    return best, mentions, cited
+
+
+def _choices(index: AxisIndex, header: str, candidates: list[str], hits: list[str]) -> list[Choice]:
+    if len(hits) > 1:
+        listed = hits
+    elif len(candidates) <= MAX_LISTED:
+        listed = candidates
+    else:
+        out = []
+        for child in index.release.children(header):
+            if index.is_base(child):
+                out.append(Choice(label=code_label(index, child), codes=[child]))
+            elif any(True for _ in billable_bases(index, child)):
+                out.append(Choice(label=f"{index.release.description(child)} ({child}-)", codes=[child]))
+        return out
+    return [Choice(label=code_label(index, c), codes=[c]) for c in listed]
+
+
+def _findings(ctx: CheckContext) -> Iterator[Finding]:
+    index = axis_index(ctx.icd)
+    headers = [(i, dx.code) for i, dx in enumerate(ctx.chart.diagnoses) if is_header(ctx, dx.code)]
+    if not headers:
+        return
+    taken = _reported_by_axis_checks(ctx)
+    for position, code in headers:
+        target = f"diagnosis:{position}"
+        if target in taken:
+            continue
+        description = ctx.icd.description(code)
+        candidates = billable_bases(index, code)
+        hits, mentions, cited = documented_codes(ctx, index, code, candidates)
+        if len(hits) == 1:
+            chosen = hits[0]
+            yield Finding(check=CHECK, action="correct", code=code,
+                          message=(f"{code} ({description}) is a header, not a billable code; the note documents "
+                                   f"{index.release.description(chosen)}: {chosen}."),
+                          evidence=cite_all(cited), suggested_codes=[chosen], target=target)
+            continue
+        condition = condition_name(description or code)
+        if mentions:
+            where = " in the assessment" if any(m.in_assessment for m in mentions) else ""
+            indicators = f"{condition[0].upper()}{condition[1:]} is documented{where} without further detail."
+        else:
+            indicators = f"The note does not describe the {condition} further."
+        yield Finding(check=CHECK, action="query", code=code,
+                      message=(f"{code} ({description}) is a category header with {len(candidates)} more specific "
+                               "codes beneath it, and the note does not settle which one applies."),
+                      evidence=cite_all([m.sentence for m in mentions]),
+                      question=(f"{indicators} Based on your clinical judgment, which of the following best "
+                                f"describes the {condition} addressed at this visit?"),
+                      choices=query_choices(_choices(index, code, candidates, hits)), target=target)
+
+
+@register("non-billable-code")
+def check(ctx: CheckContext) -> list[Finding]:
+    return list(_findings(ctx))
