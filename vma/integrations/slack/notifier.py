@@ -1,0 +1,160 @@
+"""The Slack side of the ``Notifier`` port: renders the views and calls the Web API.
+
+Every call goes to ``SLACK_API_URL`` through one ``WebClient`` whose retry
+handlers cover rate limits (429, honouring Retry-After), dropped connections
+and Slack's 5xx answers. What cannot be delivered raises, so the caller (the
+service or the reminder tick) keeps the work pending and tries again; nothing
+here swallows an error.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk import WebClient
+from slack_sdk.http_retry import RetryHandler, RetryIntervalCalculator, RetryState, HttpRequest, HttpResponse
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
+
+from vma.conversations.lint import lint_query
+from vma.conversations.ports import (
+    ChartSummary,
+    ClearedChart,
+    QueryView,
+    ReminderItem,
+    SentMessage,
+)
+from vma.integrations.slack.render import fallback_text, render_blocks
+
+log = logging.getLogger(__name__)
+
+# Queries shown in one DM; with header and footer this stays under 50 blocks.
+MAX_QUERIES_PER_DM = 15
+
+
+class ServerErrorRetryHandler(RetryHandler):
+    """Retries Slack's transient 5xx answers (500, 502, 503, 504) with back-off."""
+
+    def __init__(self, max_retry_count: int = 2,
+                 interval_calculator: RetryIntervalCalculator = BackoffRetryIntervalCalculator(backoff_factor=0.5)):
+        super().__init__(max_retry_count=max_retry_count, interval_calculator=interval_calculator)
+
+    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
+                   error: Exception | None = None) -> bool:
+        return response is not None and response.status_code in (500, 502, 503, 504)
+
+
+def retry_handlers(max_retries: int = 3, backoff: float = 0.5) -> list[RetryHandler]:
+    interval = BackoffRetryIntervalCalculator(backoff_factor=backoff)
+    return [
+        RateLimitErrorRetryHandler(max_retry_count=max_retries),  # waits what Retry-After says
+        ConnectionErrorRetryHandler(max_retry_count=max_retries, interval_calculator=interval),
+        ServerErrorRetryHandler(max_retry_count=max_retries, interval_calculator=interval),
+    ]
+
+
+def web_client(settings, token: str | None = None, timeout: int = 10, backoff: float = 0.5) -> WebClient:
+    return WebClient(token=token or settings.slack_bot_token, base_url=settings.slack_api_url,
+                     timeout=timeout, retry_handlers=retry_handlers(backoff=backoff))
+
+
+def _is_user(target: str) -> bool:
+    return target[:1] in ("U", "W")
+
+
+class SlackNotifier:
+    """Implements ``vma.conversations.ports.Notifier`` over a ``slack_sdk.WebClient``."""
+
+    def __init__(self, client: WebClient, settings=None):
+        self.client = client
+        self.settings = settings
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _open_dm(self, user_id: str) -> str:
+        response = self.client.conversations_open(users=user_id)
+        return response["channel"]["id"]
+
+    def _post(self, channel: str, blocks: list[dict], text: str | None = None) -> SentMessage:
+        response = self.client.chat_postMessage(channel=channel, blocks=blocks, text=text or fallback_text(blocks),
+                                                unfurl_links=False, unfurl_media=False)
+        return SentMessage(channel=response["channel"], ts=response["ts"])
+
+    def _lint(self, queries: list[QueryView]) -> None:
+        for q in queries:
+            problems = lint_query(q.question, [o.label for o in q.options], q.check)
+            if problems:
+                # A query that fails the lint is a bug in a check's wording; it still goes out
+                # (holding the chart would cost more), but loudly.
+                log.error("query %s (%s) fails the query lint: %s", q.query_id, q.check, "; ".join(problems))
+
+    def query_blocks(self, summary: ChartSummary, queries: list[QueryView], withdrawn_reason: str | None = None):
+        return render_blocks("query_dm.json.j2", summary=summary, queries=queries,
+                             max_queries=MAX_QUERIES_PER_DM, withdrawn_reason=withdrawn_reason)
+
+    # -- Notifier ------------------------------------------------------------------------------
+
+    def resolve_user(self, email: str) -> str | None:
+        from slack_sdk.errors import SlackApiError
+
+        if not email:
+            return None
+        try:
+            response = self.client.users_lookupByEmail(email=email)
+        except SlackApiError as exc:
+            if exc.response.get("error") in ("users_not_found", "user_not_found"):
+                return None
+            raise
+        user = response.get("user") or {}
+        if user.get("deleted"):
+            return None
+        return user.get("id")
+
+    def send_query_dm(self, user_id: str, summary: ChartSummary, queries: list[QueryView]) -> SentMessage:
+        self._lint(queries)
+        blocks = self.query_blocks(summary, queries)
+        channel = self._open_dm(user_id)
+        text = f"Coding question on chart {summary.chart_id}: {len(queries)} question(s) for you"
+        return self._post(channel, blocks, text)
+
+    def update_query_dm(self, message: SentMessage, summary: ChartSummary, queries: list[QueryView]) -> None:
+        blocks = self.query_blocks(summary, queries)
+        open_count = sum(1 for q in queries if q.status == "open")
+        text = (f"Chart {summary.chart_id}: {open_count} question(s) still open" if open_count
+                else f"Chart {summary.chart_id}: all questions answered, thank you")
+        self.client.chat_update(channel=message.channel, ts=message.ts, blocks=blocks, text=text)
+
+    def post_cleared(self, channel: str, cleared: ClearedChart) -> SentMessage:
+        blocks = render_blocks("cleared.json.j2", cleared=cleared)
+        return self._post(channel, blocks, f"Chart {cleared.summary.chart_id} is ready for coding")
+
+    def post_unroutable(self, channel: str, summary: ChartSummary, queries: list[QueryView],
+                        reason: str) -> SentMessage:
+        blocks = render_blocks("unroutable.json.j2", summary=summary, queries=queries, reason=reason)
+        return self._post(channel, blocks, f"Query for chart {summary.chart_id} could not be delivered")
+
+    def send_reminder(self, user_id: str, items: list[ReminderItem]) -> SentMessage:
+        blocks = render_blocks("reminder.json.j2", items=items)
+        channel = self._open_dm(user_id)
+        return self._post(channel, blocks, f"{len(items)} coding question(s) are waiting for your answer")
+
+    def send_escalation(self, target: str, provider_name: str | None, items: list[ReminderItem]) -> SentMessage:
+        blocks = render_blocks("escalation.json.j2", items=items, provider_name=provider_name)
+        channel = self._open_dm(target) if _is_user(target) else target
+        return self._post(channel, blocks, f"Unanswered coding queries: {provider_name or 'unknown provider'}")
+
+    def send_withdrawn(self, message: SentMessage, summary: ChartSummary, queries: list[QueryView],
+                       reason: str) -> None:
+        blocks = self.query_blocks(summary, queries, withdrawn_reason=reason)
+        self.client.chat_update(channel=message.channel, ts=message.ts, blocks=blocks,
+                                text=f"Chart {summary.chart_id}: question withdrawn ({reason})")
+
+    def post_digest(self, channel: str, text: str, png: bytes | None) -> None:
+        self.client.chat_postMessage(channel=channel, text=text, mrkdwn=True)
+        if png:
+            self.client.files_upload_v2(channel=channel, content=png, filename="query-aging.png",
+                                        title="Query aging", initial_comment="Query aging, week on week")
+
+
+def notifier_from_settings(settings, backoff: float = 0.5) -> SlackNotifier:
+    return SlackNotifier(web_client(settings, backoff=backoff), settings)
