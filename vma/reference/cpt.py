@@ -43,6 +43,7 @@ class CptEntry:
     deleted: date | None = None  # last day in force
     sided: bool = False
     pctc: bool = False
+    replaced_by: str | None = None  # for a retired code, the code that took over most of its use
 
     def in_force(self, dos: date | None) -> bool:
         if dos is None:
@@ -106,7 +107,8 @@ def bundled_entries() -> dict[str, CptEntry]:
             code = row["code"].strip().upper()
             out[code] = CptEntry(code, row["label"].strip(), row["kind"].strip() or kind_by_range(code),
                                  _date(row["added"], where), _date(row["deleted"], where),
-                                 row["sided"].strip() == "1", row["pctc"].strip() == "1")
+                                 row["sided"].strip() == "1", row["pctc"].strip() == "1",
+                                 (row.get("replaced_by") or "").strip() or None)
     return out
 
 
