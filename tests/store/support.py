@@ -1,0 +1,139 @@
+"""A recording notifier (the Slack adapter's test double) and synthetic charts for the store tests."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from tests.conftest import base_chart
+from vma.config import Settings
+from vma.conversations.ports import SentMessage
+
+PROVIDER_NPI = "1234567893"
+UNKNOWN_NPI = "1558598797"
+DIRECTORY_CSV = (
+    "npi,name,email,slack_user_id,supervisor_slack_user_id,role,delegate_slack_user_ids\n"
+    f"{PROVIDER_NPI},Maria Lopez MD,mlopez@example.org,U_LOPEZ,U_CHIEF,provider,U_SCRIBE\n"
+    ",Sam Scribe,scribe@example.org,U_SCRIBE,,delegate,\n"
+    ",Cody Coder,coder@example.org,U_CODER,,coder,\n"
+    ",Pat Manager,pm@example.org,U_CHIEF,,manager,\n"
+    "1245319599,Other Doc MD,other@example.org,U_OTHERDOC,,provider,\n"
+)
+
+KNEE_NOTE = ("CHIEF COMPLAINT\n\nKnee pain.\n\nHISTORY OF PRESENT ILLNESS\n\nPatient reports knee pain for two weeks "
+             "after gardening. No trauma.\n\nASSESSMENT AND PLAN\n\n1. Knee pain. Ibuprofen 400 mg as needed, ice, "
+             "follow up in 4 weeks.\n\nI spent 25 minutes with the patient today.")
+KNEE_AND_SHOULDER_NOTE = ("CHIEF COMPLAINT\n\nKnee and shoulder pain.\n\nHISTORY OF PRESENT ILLNESS\n\nPatient reports "
+                          "knee pain and shoulder pain for two weeks after gardening.\n\nASSESSMENT AND PLAN\n\n"
+                          "1. Knee pain. Ibuprofen as needed.\n2. Shoulder pain. Home exercises.\n\n"
+                          "I spent 25 minutes with the patient today.")
+LEFT_KNEE_NOTE = ("CHIEF COMPLAINT\n\nKnee pain.\n\nHISTORY OF PRESENT ILLNESS\n\nPatient reports left knee pain for "
+                  "two weeks after gardening.\n\nASSESSMENT AND PLAN\n\n1. Left knee pain. Ibuprofen as needed.\n\n"
+                  "I spent 25 minutes with the patient today.")
+
+
+def chart(chart_id="ENC-S-1", *, note=KNEE_NOTE, codes=("M25.569",), version=1, npi=PROVIDER_NPI, **overrides) -> dict:
+    data = base_chart(
+        chart_id=chart_id, document_id=f"DOC-{chart_id}", version=version,
+        patient={"mrn": "MRN-77120", "name": "Ana Testcase", "birth_date": "1968-03-14", "sex": "F"},
+        provider={"npi": npi, "name": "Maria Lopez, MD", "email": "mlopez@example.org"},
+        note={"text": note}, diagnoses=[{"code": c, "poa": None} for c in codes],
+        procedures=[{"code": "99213", "modifiers": [], "units": 1,
+                     "diagnosis_pointers": list(range(1, len(codes) + 1))}],
+    )
+    data.update(overrides)
+    return data
+
+
+def raw(data: dict) -> bytes:
+    return json.dumps(data).encode()
+
+
+class SimulatedCrash(BaseException):
+    """The process dies here: not an Exception, so nothing in the service catches it."""
+
+
+class RecordingNotifier:
+    """Implements vma.conversations.ports.Notifier; records every call instead of talking to Slack."""
+
+    def __init__(self, users_by_email: dict[str, str] | None = None):
+        self.calls: list[tuple[str, tuple]] = []
+        self.users_by_email = users_by_email or {}
+        self.crash_on: set[str] = set()    # method names that "kill the process" once
+        self.fail_on: set[str] = set()     # method names that raise a Slack-like error once
+        self._serial = 0
+
+    def _hook(self, method: str) -> None:
+        if method in self.crash_on:
+            self.crash_on.discard(method)
+            raise SimulatedCrash(method)
+        if method in self.fail_on:
+            self.fail_on.discard(method)
+            raise ConnectionError("slack unreachable")
+
+    def _sent(self, channel: str) -> SentMessage:
+        self._serial += 1
+        return SentMessage(channel=channel, ts=f"1800000000.{self._serial:06d}")
+
+    def of(self, method: str) -> list[tuple]:
+        return [args for name, args in self.calls if name == method]
+
+    def resolve_user(self, email):
+        self._hook("resolve_user")
+        self.calls.append(("resolve_user", (email,)))
+        return self.users_by_email.get(email)
+
+    def send_query_dm(self, user_id, summary, queries):
+        self._hook("send_query_dm")
+        self.calls.append(("send_query_dm", (user_id, summary, queries)))
+        return self._sent("D" + user_id)
+
+    def update_query_dm(self, message, summary, queries):
+        self._hook("update_query_dm")
+        self.calls.append(("update_query_dm", (message, summary, queries)))
+
+    def post_cleared(self, channel, cleared):
+        self._hook("post_cleared")
+        self.calls.append(("post_cleared", (channel, cleared)))
+        return self._sent(channel)
+
+    def post_unroutable(self, channel, summary, queries, reason):
+        self._hook("post_unroutable")
+        self.calls.append(("post_unroutable", (channel, summary, queries, reason)))
+        return self._sent(channel)
+
+    def send_reminder(self, user_id, items):
+        self.calls.append(("send_reminder", (user_id, items)))
+        return self._sent("D" + user_id)
+
+    def send_escalation(self, target, provider_name, items):
+        self.calls.append(("send_escalation", (target, provider_name, items)))
+        return self._sent(target)
+
+    def send_withdrawn(self, message, summary, queries, reason):
+        self._hook("send_withdrawn")
+        self.calls.append(("send_withdrawn", (message, summary, queries, reason)))
+
+    def post_digest(self, channel, text, png):
+        self.calls.append(("post_digest", (channel, text, png)))
+
+
+class Clock:
+    def __init__(self, start: datetime | None = None):
+        self.now = start or datetime(2026, 11, 17, 15, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta) -> None:
+        self.now += timedelta(**delta)
+
+
+def make_settings(tmp_path: Path, database_url: str, **overrides) -> Settings:
+    directory = tmp_path / "directory.csv"
+    directory.write_text(DIRECTORY_CSV)
+    values = dict(vma_database_url=database_url, vma_coder_channel="C_CODERS", vma_manager_channel="C_MANAGERS",
+                  vma_provider_directory=str(directory), vma_business_hours="always", vma_phi_mode="minimal")
+    values.update(overrides)
+    return Settings(**values)

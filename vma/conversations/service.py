@@ -1,0 +1,969 @@
+"""The query loop: a chart in, questions to its provider, answers applied, the chart to the coders.
+
+``ChartService`` is the domain's single entry point for the web app, the MLLP
+listener, the drop folder and the scheduler. It owns no state between calls:
+everything lives in the store, so a restart (or a second worker) resumes where
+the first left off.
+
+Delivery rules (why the code is shaped this way)
+------------------------------------------------
+
+- Intake stores the raw input (or the rejection, with the raw kept) and
+  answers at once; the checks run in ``process``, which ``process_pending``
+  repeats for anything stored and not yet processed (a crash after the ack).
+- Every message to Slack has an ``OutboundMessage`` row keyed by its purpose
+  ("query_dm:<record id>", "cleared:<record id>", "withdrawn:...",
+  "dm_update:<query id>"). The row is written before the call (pending, with a
+  short claim so two workers do not send it together) and marked sent with the
+  channel and ts after it. A restart finds a sent row and does not send again;
+  a pending row is sent (once) after its claim lapses. The one window left is a
+  crash after Slack accepted the message and before the row was marked: that
+  message is sent again (at least once, never lost).
+- State changes that imply a message (a withdrawal, an answer's DM update) write
+  the pending row in the same transaction as the change, so the message cannot
+  be forgotten by a crash between the two.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Callable
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from vma.chart import Chart, ChartInputError, normalize_icd, normalize_procedure
+from vma.conversations import views
+from vma.conversations.ports import Change, ChartSummary, ClearedChart, CodeLine, HomeView, QueryView, SentMessage
+from vma.findings import ChartReport, Choice, Finding
+
+log = logging.getLogger(__name__)
+
+# How long one worker owns a message it is sending; far above one Slack call.
+CLAIM_LEASE = timedelta(minutes=2)
+# A record claimed for checking and not finished in this time is taken over (its worker died).
+PROCESS_LEASE = timedelta(minutes=5)
+MAX_OTHER_TEXT = 2000
+HOME_LIMIT = 10
+NO_DESCRIPTION = "(no description)"
+# Checks about the document rather than the codes; meaningless for a pasted note and code list.
+ADHOC_SKIPPED_CHECKS = {"unsigned", "missing-element", "invalid-npi", "invalid-date", "place-of-service",
+                        "dx-linkage", "sex-age", "poa"}
+STAFF_ROLES = ("coder", "manager", "admin")
+_CPT_SHAPE = re.compile(r"^(\d{5}|\d{4}[FTU])$")
+
+
+@dataclass
+class IntakeResult:
+    http_status: int  # 202 stored, 200 exact duplicate, 400 invalid
+    chart_id: str | None
+    status: str
+    errors: list[dict] = field(default_factory=list)  # [{"field": ..., "message": ...}]
+    duplicate: bool = False
+    record_id: int | None = None
+
+
+@dataclass
+class AnswerResult:
+    ok: bool
+    refused: bool = False
+    reason: str | None = None
+    already_answered: bool = False
+    query: QueryView | None = None
+
+
+@dataclass
+class CheckchartResult:
+    allowed: bool
+    text: str
+    summary: ChartSummary | None = None
+    report: ChartReport | None = None
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _parse_instant(text: str | None) -> datetime | None:
+    if not text:
+        return None
+    try:
+        value = datetime.fromisoformat(str(text).strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def finding_dump(finding: Finding) -> dict:
+    """The finding with the fields the contract JSON leaves out (choices, target): the service needs them."""
+    data = finding.model_dump(mode="json")
+    data["choices"] = [c.model_dump(mode="json") for c in finding.choices]
+    data["target"] = finding.target
+    return data
+
+
+def _target_index(target: str | None) -> tuple[str, int] | None:
+    if not target or ":" not in target:
+        return None
+    kind, _, index = target.partition(":")
+    if kind not in ("diagnosis", "procedure") or not index.isdigit():
+        return None
+    return kind, int(index)
+
+
+class ChartService:
+    def __init__(self, store, notifier, settings, directory=None, ref=None, clock: Callable[[], datetime] | None = None):
+        from vma.directory import Directory
+
+        self.store = store
+        self.notifier = notifier
+        self.settings = settings
+        self.directory = directory if directory is not None else Directory()
+        self._ref = ref
+        self.clock = clock or _utc_now
+
+    @property
+    def ref(self):
+        if self._ref is None:
+            from vma.reference import default_reference
+
+            self._ref = default_reference()
+        return self._ref
+
+    def _now(self) -> datetime:
+        return _as_utc(self.clock())
+
+    # -- audit -----------------------------------------------------------------------------------
+
+    def _audit(self, session, action: str, *, actor: str = "vma", chart_id: str | None = None,
+               query_id: int | None = None, detail: dict | None = None) -> None:
+        from vma.store.models import AuditEvent
+
+        session.add(AuditEvent(at=self._now(), actor=actor or "unknown", action=action, chart_id=chart_id,
+                               query_id=query_id, detail=detail or {}))
+
+    def _audit_alone(self, action: str, **kwargs) -> None:
+        """An audit event in its own transaction (the caller's session is only reading)."""
+        with self.store.session() as session, session.begin():
+            self._audit(session, action, **kwargs)
+
+    # -- intake ----------------------------------------------------------------------------------
+
+    def intake(self, raw: bytes | str, source: str) -> IntakeResult:
+        """Store the input and answer at once; checks run later in ``process``."""
+        from vma.intake import parse_chart
+        from vma.store.models import ChartRecord, IntakeRejection
+
+        now = self._now()
+        if isinstance(raw, (bytes, bytearray)):
+            # Kept even when it is not UTF-8: the escapes show reviewers the exact bytes.
+            raw_text = bytes(raw).decode("utf-8", "backslashreplace")
+        else:
+            raw_text = str(raw)
+        raw_text = raw_text.replace("\x00", "\\x00")  # PostgreSQL text cannot hold NUL
+        try:
+            chart, fmt = parse_chart(raw)
+        except ChartInputError as exc:
+            return self._reject(raw_text, source, [{"field": e.field, "message": e.message} for e in exc.errors])
+        except Exception as exc:  # a reader defect must not turn bad input into a crash or a lost message
+            log.exception("reader failed on input from %s", source)
+            return self._reject(raw_text, source,
+                                [{"field": "(input)", "message": f"unreadable input ({type(exc).__name__})"}])
+
+        extra = chart.model_extra or {}
+        cancelled = bool(extra.get("cancelled"))
+        doc_key = chart.doc_key + ("#cancel" if cancelled else "")
+        signed_at = _parse_instant(chart.signature.signed_at) if chart.signature else None
+        try:
+            with self.store.session() as session, session.begin():
+                existing = session.execute(select(ChartRecord).where(ChartRecord.doc_key == doc_key)).scalar_one_or_none()
+                if existing is not None:
+                    return IntakeResult(200, existing.chart_id, existing.status, duplicate=True, record_id=existing.id)
+                current = session.execute(
+                    select(ChartRecord).where(ChartRecord.chart_id == chart.chart_id, ChartRecord.is_current.is_(True))
+                    .order_by(ChartRecord.id.desc()).with_for_update()
+                ).scalars().all()
+                newest = max((r.version for r in current), default=None)
+                is_current = cancelled or newest is None or chart.version >= newest
+                record = ChartRecord(
+                    chart_id=chart.chart_id, version=chart.version, document_id=chart.document_id, doc_key=doc_key,
+                    raw=raw_text, fmt=fmt, source=source, chart_json=chart.model_dump(mode="json"),
+                    provider_npi=chart.provider.npi, status="received" if is_current else "superseded",
+                    is_current=is_current, signed_at=signed_at, received_at=now,
+                )
+                if is_current:
+                    for old in current:
+                        old.is_current = False
+                        if old.status not in ("posted", "cancelled"):
+                            old.status = "cancelled" if cancelled else "superseded"
+                session.add(record)
+                session.flush()
+                self._audit(session, "intake", chart_id=chart.chart_id,
+                            detail={"record_id": record.id, "version": chart.version, "source": source, "format": fmt,
+                                    "doc_key": doc_key, "cancelled": cancelled, "current": is_current})
+                return IntakeResult(202, chart.chart_id, record.status, record_id=record.id)
+        except IntegrityError:
+            # Another worker stored the same document version between our read and our insert.
+            with self.store.session() as session:
+                existing = session.execute(select(ChartRecord).where(ChartRecord.doc_key == doc_key)).scalar_one()
+                return IntakeResult(200, existing.chart_id, existing.status, duplicate=True, record_id=existing.id)
+
+    def _reject(self, raw_text: str, source: str, errors: list[dict]) -> IntakeResult:
+        from vma.store.models import IntakeRejection
+
+        with self.store.session() as session, session.begin():
+            rejection = IntakeRejection(received_at=self._now(), source=source, raw=raw_text, errors=errors)
+            session.add(rejection)
+            session.flush()
+            self._audit(session, "intake_rejected", detail={"rejection_id": rejection.id, "source": source,
+                                                            "errors": errors})
+        return IntakeResult(400, None, "invalid", errors=errors)
+
+    # -- checking ------------------------------------------------------------------------------
+
+    def process(self, record_id: int) -> None:
+        """Run the checks on a stored version, ask its provider, or hand it to the coders."""
+        from vma.checks import run_checks
+        from vma.store.models import ChartRecord
+
+        now = self._now()
+        with self.store.session() as session, session.begin():
+            claimed = session.execute(
+                update(ChartRecord)
+                .where(ChartRecord.id == record_id,
+                       (ChartRecord.status == "received")
+                       | ((ChartRecord.status == "processed") & (ChartRecord.processed_at < now - PROCESS_LEASE)))
+                .values(status="processed", processed_at=now)
+            ).rowcount == 1
+            record = session.get(ChartRecord, record_id)
+        if record is None:
+            raise KeyError(f"no chart record {record_id}")
+        if claimed:
+            chart = Chart.model_validate(record.chart_json)
+            cancelled = bool((chart.model_extra or {}).get("cancelled"))
+            if cancelled or not record.is_current:
+                self._close_without_checks(record_id, cancelled)
+            else:
+                report = run_checks(chart, self.ref)
+                self._store_findings(record_id, chart, report)
+        self._dispatch_pending_notices()
+        self._deliver(record_id)
+
+    def _close_without_checks(self, record_id: int, cancelled: bool) -> None:
+        from vma.store.models import ChartRecord, Query
+
+        with self.store.session() as session, session.begin():
+            record = session.get(ChartRecord, record_id)
+            if cancelled:
+                record.status = "cancelled"
+                open_queries = session.execute(
+                    select(Query).where(Query.chart_id == record.chart_id, Query.status == "open").with_for_update()
+                ).scalars().all()
+                self.withdraw(session, open_queries, record, "the chart was cancelled")
+                self._audit(session, "cancel", chart_id=record.chart_id,
+                            detail={"record_id": record_id, "withdrawn": [q.id for q in open_queries]})
+            else:
+                record.status = "superseded"  # an older version arriving late: kept, not checked
+
+    def _store_findings(self, record_id: int, chart: Chart, report: ChartReport) -> None:
+        from vma.store.models import ChartRecord, FindingRecord, Query
+
+        now = self._now()
+        with self.store.session() as session, session.begin():
+            record = session.get(ChartRecord, record_id)
+            record.report_json = report.model_dump(mode="json")
+            new_queries: list[Query] = []
+            for finding in report.findings:
+                session.add(FindingRecord(chart_record_id=record_id, check=finding.check, action=finding.action,
+                                          code=finding.code, finding_json=finding_dump(finding)))
+                if finding.action == "query":
+                    new_queries.append(Query(
+                        chart_record_id=record_id, chart_id=record.chart_id, check=finding.check, code=finding.code,
+                        question=finding.question or finding.message, evidence=finding.evidence or "",
+                        choices=[c.model_dump(mode="json") for c in finding.choices] or [
+                            c.model_dump(mode="json") for c in _choices_from_options(finding.options)],
+                        target=finding.target, status="open", provider_npi=record.provider_npi,
+                    ))
+            kept = self.withdraw_for_version(session, record, new_queries)
+            for query in new_queries:
+                if id(query) not in kept:
+                    session.add(query)
+            session.flush()
+            open_count = session.execute(
+                select(func.count()).select_from(Query).where(Query.chart_record_id == record_id, Query.status == "open")
+            ).scalar_one()
+            if open_count:
+                record.status = "needs_query"
+            else:
+                record.status = "needs_correction" if report.status == "needs_correction" else "clear"
+                record.cleared_at = now
+            record.processed_at = now
+            self._audit(session, "checked", chart_id=record.chart_id,
+                        detail={"record_id": record_id, "status": report.status,
+                                "findings": [[f.check, f.action, f.code] for f in report.findings]})
+
+    def withdraw_for_version(self, session, record, new_queries: list) -> set[int]:
+        """A newer version: keep the older versions' open queries it still raises, withdraw the rest.
+
+        A kept query moves to the new version (same DM, same reminder clock), so the provider is not
+        asked twice; the matching new query is then not stored. Returns ``id()`` of the new queries so replaced.
+        """
+        from vma.store.models import Query
+
+        old_open = session.execute(
+            select(Query).where(Query.chart_id == record.chart_id, Query.status == "open",
+                                Query.chart_record_id != record.id).order_by(Query.id).with_for_update()
+        ).scalars().all()
+        if not old_open:
+            return set()
+        replaced: set[int] = set()
+        moot = []
+        for old in old_open:
+            match = next((q for q in new_queries if id(q) not in replaced and q.check == old.check and q.code == old.code
+                          and (q.target == old.target or q.target is None or old.target is None)), None)
+            if match is None:
+                moot.append(old)
+                continue
+            replaced.add(id(match))
+            old.chart_record_id = record.id
+            # The new version's wording and targets are the ones its answer applies to.
+            old.question, old.evidence, old.choices, old.target = match.question, match.evidence, match.choices, match.target
+        if moot:
+            self.withdraw(session, moot, record, f"version {record.version} of the chart no longer needs it")
+        return replaced
+
+    def withdraw(self, session, queries: list, record, reason: str) -> None:
+        """Withdraw open queries; their DMs get a short update (written to the outbox in this transaction)."""
+        now = self._now()
+        by_message: dict[tuple[str, str], list[int]] = {}
+        for query in queries:
+            if query.status != "open":
+                continue
+            query.status = "withdrawn"
+            query.withdrawn_at = now
+            query.next_due_at = None
+            self._audit(session, "withdraw", chart_id=query.chart_id, query_id=query.id,
+                        detail={"reason": reason, "record_id": record.id})
+            if query.dm_channel and query.dm_ts:
+                by_message.setdefault((query.dm_channel, query.dm_ts), []).append(query.id)
+        for (channel, ts), ids in by_message.items():
+            self._outbox(session, f"withdrawn:{record.id}:{channel}:{ts}", "withdrawn", channel,
+                         {"query_ids": ids, "reason": reason, "channel": channel, "ts": ts})
+
+    # -- the outbox ----------------------------------------------------------------------------
+
+    def _outbox(self, session, key: str, kind: str, channel: str | None, payload: dict) -> None:
+        from vma.store.models import OutboundMessage
+
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        session.execute(insert(OutboundMessage).values(
+            idem_key=key, kind=kind, channel=channel, state="pending", attempts=0, created_at=self._now(),
+            payload=payload).on_conflict_do_nothing(index_elements=["idem_key"]))
+
+    def _send_once(self, key: str, kind: str, channel: str | None, payload: dict,
+                   send: Callable[[], SentMessage | None]) -> SentMessage | None:
+        """Send the message named ``key`` unless it was sent already; None when it could not be sent now."""
+        from vma.store.models import OutboundMessage
+
+        now = self._now()
+        with self.store.session() as session, session.begin():
+            self._outbox(session, key, kind, channel, payload)
+            row = session.execute(select(OutboundMessage).where(OutboundMessage.idem_key == key)).scalar_one()
+            if row.state == "sent":
+                return SentMessage(channel=row.channel or "", ts=row.ts or "")
+            claimed = session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id == row.id, OutboundMessage.state != "sent",
+                       OutboundMessage.claimed_at.is_(None) | (OutboundMessage.claimed_at < now - CLAIM_LEASE))
+                .values(claimed_at=now, attempts=OutboundMessage.attempts + 1)
+            ).rowcount == 1
+        if not claimed:
+            return None  # another worker is sending it right now
+        try:
+            sent = send()
+        except Exception as exc:  # Slack or network: the row stays pending and is retried
+            log.warning("sending %s failed (will retry): %s", key, exc)
+            with self.store.session() as session, session.begin():
+                session.execute(update(OutboundMessage).where(OutboundMessage.idem_key == key)
+                                .values(claimed_at=None, last_error=str(exc)[:500]))
+            return None
+        if sent is None:
+            sent = SentMessage(channel=channel or "", ts=str(payload.get("ts") or ""))
+        with self.store.session() as session, session.begin():
+            session.execute(update(OutboundMessage).where(OutboundMessage.idem_key == key)
+                            .values(state="sent", channel=sent.channel, ts=sent.ts, sent_at=self._now(),
+                                    claimed_at=None))
+        return sent
+
+    def _dispatch_pending_notices(self) -> int:
+        """Send the withdrawal and DM-update messages that state changes left in the outbox."""
+        from vma.store.models import OutboundMessage
+
+        with self.store.session() as session:
+            rows = session.execute(
+                select(OutboundMessage.idem_key, OutboundMessage.kind, OutboundMessage.channel, OutboundMessage.payload)
+                .where(OutboundMessage.state == "pending", OutboundMessage.kind.in_(("withdrawn", "dm_update")))
+                .order_by(OutboundMessage.id).limit(200)
+            ).all()
+        done = 0
+        for key, kind, channel, payload in rows:
+            payload = payload or {}
+            if kind == "withdrawn":
+                send = self._withdrawn_sender(payload)
+            else:
+                send = self._dm_update_sender(payload)
+            if send is not None and self._send_once(key, kind, channel, payload, send) is not None:
+                done += 1
+        return done
+
+    def _withdrawn_sender(self, payload: dict):
+        from vma.store.models import ChartRecord, Query
+
+        with self.store.session() as session:
+            queries = session.execute(select(Query).where(Query.id.in_(payload.get("query_ids") or []))
+                                      .order_by(Query.id)).scalars().all()
+            if not queries:
+                return None
+            record = session.get(ChartRecord, queries[0].chart_record_id)
+            summary = views.chart_summary(record, self.settings)
+            query_views = [views.query_view(q) for q in queries]
+        message = SentMessage(channel=payload["channel"], ts=payload["ts"])
+        reason = payload.get("reason") or "no longer needed"
+        return lambda: self.notifier.send_withdrawn(message, summary, query_views, reason) or message
+
+    def _dm_update_sender(self, payload: dict):
+        from vma.store.models import ChartRecord, Query
+
+        channel, ts = payload.get("channel"), payload.get("ts")
+        if not channel or not ts:
+            return None
+        with self.store.session() as session:
+            queries = session.execute(select(Query).where(Query.dm_channel == channel, Query.dm_ts == ts)
+                                      .order_by(Query.id)).scalars().all()
+            if not queries:
+                return None
+            record = session.get(ChartRecord, queries[-1].chart_record_id)
+            summary = views.chart_summary(record, self.settings)
+            query_views = [views.query_view(q) for q in queries]
+        message = SentMessage(channel=channel, ts=ts)
+        return lambda: self.notifier.update_query_dm(message, summary, query_views) or message
+
+    # -- asking the provider -------------------------------------------------------------------
+
+    def _provider_user(self, record) -> tuple[str | None, str | None]:
+        """(Slack user id, reason when none). The directory first, then Slack by the chart's email."""
+        person = self.directory.by_npi(record.provider_npi)
+        if person is not None and person.slack_user_id:
+            return person.slack_user_id, None
+        email = ((record.chart_json or {}).get("provider") or {}).get("email")
+        if person is not None and person.email:
+            email = email or person.email
+        if not email:
+            return None, f"provider NPI {record.provider_npi or '(none)'} is not in the directory and the chart has no provider email"
+        user_id = self.notifier.resolve_user(email)  # a Slack failure raises: retried, not taken for "unknown"
+        if not user_id:
+            return None, f"no Slack user for the provider's email ({email}) and NPI {record.provider_npi or '(none)'} is not in the directory"
+        return user_id, None
+
+    def _deliver(self, record_id: int) -> None:
+        from vma.conversations.reminders import first_due_at
+        from vma.store.models import ChartRecord, Query
+
+        with self.store.session() as session:
+            record = session.get(ChartRecord, record_id)
+            if record is None or not record.is_current or record.status not in ("needs_query", "on_hold", "clear",
+                                                                              "needs_correction"):
+                return
+            unsent = session.execute(
+                select(Query).where(Query.chart_record_id == record_id, Query.status == "open", Query.sent_at.is_(None))
+                .order_by(Query.id)
+            ).scalars().all()
+        if not unsent:
+            self._maybe_clear(record_id)
+            return
+        try:
+            user_id, reason = self._provider_user(record)
+        except Exception as exc:
+            log.warning("looking up the provider of chart record %s failed (will retry): %s", record_id, exc)
+            return
+        summary = views.chart_summary(record, self.settings)
+        query_views = [views.query_view(q) for q in unsent]
+        if user_id is None:
+            self._hold_unroutable(record, summary, query_views, reason)
+            return
+        query_ids = [q.id for q in unsent]
+        with self.store.session() as session, session.begin():
+            session.execute(update(Query).where(Query.id.in_(query_ids)).values(provider_user_id=user_id))
+            current = session.get(ChartRecord, record_id)
+            current.provider_user_id = user_id
+            if current.status == "on_hold":
+                current.status = "needs_query"
+        sent = self._send_once(f"query_dm:{record_id}", "query_dm", user_id, {"record_id": record_id, "query_ids": query_ids},
+                               lambda: self.notifier.send_query_dm(user_id, summary, query_views))
+        if sent is None:
+            return
+        now = self._now()
+        with self.store.session() as session, session.begin():
+            for query in session.execute(select(Query).where(Query.id.in_(query_ids), Query.sent_at.is_(None))
+                                         .with_for_update()).scalars():
+                query.sent_at = now
+                query.dm_channel, query.dm_ts = sent.channel, sent.ts
+                query.next_due_at = first_due_at(now, self.settings) if query.status == "open" else None
+                self._audit(session, "ask", chart_id=query.chart_id, query_id=query.id,
+                            detail={"to": user_id, "channel": sent.channel, "ts": sent.ts, "check": query.check,
+                                    "code": query.code, "question": query.question,
+                                    "options": [c.get("label") for c in (query.choices or [])]})
+
+    def _hold_unroutable(self, record, summary: ChartSummary, query_views: list[QueryView], reason: str) -> None:
+        from vma.store.models import ChartRecord
+
+        with self.store.session() as session, session.begin():
+            current = session.get(ChartRecord, record.id)
+            if current.status != "on_hold":
+                current.status = "on_hold"
+                self._audit(session, "unroutable", chart_id=record.chart_id, detail={"record_id": record.id,
+                                                                                     "reason": reason})
+        channel = self.settings.vma_manager_channel
+        if not channel:
+            log.warning("chart %s is on hold (%s) and VMA_MANAGER_CHANNEL is not set", record.chart_id, reason)
+            return
+        sent = self._send_once(f"unroutable:{record.id}", "unroutable", channel, {"record_id": record.id, "reason": reason},
+                               lambda: self.notifier.post_unroutable(channel, summary, query_views, reason))
+        if sent is not None:
+            with self.store.session() as session, session.begin():
+                self._audit(session, "post_unroutable", chart_id=record.chart_id,
+                            detail={"record_id": record.id, "channel": sent.channel, "ts": sent.ts})
+
+    # -- answers -------------------------------------------------------------------------------
+
+    def may_answer(self, user_id: str | None, query) -> bool:
+        if not user_id:
+            return False
+        return user_id == query.provider_user_id or self.directory.may_answer(user_id, query.provider_npi)
+
+    def answer(self, query_id: int, user_id: str, option_index: int, other_text: str | None = None) -> AnswerResult:
+        from vma.store.models import Query
+
+        with self.store.session() as session:
+            query = session.get(Query, query_id)
+            if query is None:
+                return AnswerResult(ok=False, reason="This query no longer exists.")
+            if not self.may_answer(user_id, query):
+                self._audit_alone("answer_refused", actor=user_id, chart_id=query.chart_id, query_id=query_id,
+                                  detail={"option_index": option_index})
+                return AnswerResult(ok=False, refused=True,
+                                    reason="Only the provider this query was sent to, or their delegate, can answer it.")
+            if query.status == "answered":
+                return AnswerResult(ok=True, already_answered=True, query=views.query_view(query))
+            if query.status == "withdrawn":
+                return AnswerResult(ok=False, reason="This query was withdrawn: the chart was amended or cancelled.",
+                                    query=views.query_view(query))
+            choices = query.choices or []
+            if not isinstance(option_index, int) or not 0 <= option_index < len(choices):
+                return AnswerResult(ok=False, reason=f"No answer option {option_index} on this query.",
+                                    query=views.query_view(query))
+            choice = choices[option_index]
+            text = (other_text or "").strip()[:MAX_OTHER_TEXT] or None
+            if choice.get("kind") == "other" and not text:
+                return AnswerResult(ok=False, reason="'Other' needs a short free-text answer.",
+                                    query=views.query_view(query))
+            answer_json = {"label": choice.get("label"), "kind": choice.get("kind", "code"),
+                           "codes": list(choice.get("codes") or []), "poa": choice.get("poa"),
+                           "value": choice.get("value"), "other_text": text if choice.get("kind") == "other" else None}
+            record_id = query.chart_record_id
+        now = self._now()
+        with self.store.session() as session, session.begin():
+            won = session.execute(
+                update(Query).where(Query.id == query_id, Query.status == "open")
+                .values(status="answered", answered_at=now, answered_by=user_id, answer_index=option_index,
+                        answer_json=answer_json, next_due_at=None)
+            ).rowcount == 1
+            if won:
+                self._audit(session, "answer", actor=user_id, chart_id=query.chart_id, query_id=query_id,
+                            detail={"option_index": option_index, **answer_json})
+                if query.dm_channel and query.dm_ts:
+                    self._outbox(session, f"dm_update:{query_id}", "dm_update", query.dm_channel,
+                                 {"query_id": query_id, "channel": query.dm_channel, "ts": query.dm_ts})
+        with self.store.session() as session:
+            fresh = session.get(Query, query_id)
+            view = views.query_view(fresh)
+        if not won:  # a second click raced the first; the first one counts
+            return AnswerResult(ok=fresh.status == "answered", already_answered=fresh.status == "answered",
+                                reason=None if fresh.status == "answered" else "This query is no longer open.",
+                                query=view)
+        self._dispatch_pending_notices()
+        self._maybe_clear(record_id)
+        return AnswerResult(ok=True, query=view)
+
+    # -- clearing ------------------------------------------------------------------------------
+
+    def _maybe_clear(self, record_id: int) -> None:
+        from vma.store.models import ChartRecord, Query
+
+        now = self._now()
+        with self.store.session() as session, session.begin():
+            record = session.get(ChartRecord, record_id)
+            if record is None or not record.is_current or record.status not in ("needs_query", "on_hold", "clear",
+                                                                              "needs_correction"):
+                return
+            still_open = session.execute(
+                select(func.count()).select_from(Query).where(Query.chart_record_id == record_id, Query.status == "open")
+            ).scalar_one()
+            if still_open:
+                return
+            if record.status in ("needs_query", "on_hold"):
+                record.status = "clear"
+            if record.cleared_at is None:
+                record.cleared_at = now
+        self._post_cleared(record_id)
+
+    def _post_cleared(self, record_id: int) -> None:
+        from vma.store.models import ChartRecord
+
+        channel = self.settings.vma_coder_channel
+        if not channel:
+            log.warning("chart record %s is clear but VMA_CODER_CHANNEL is not set: not posted", record_id)
+            return
+        with self.store.session() as session:
+            record = session.get(ChartRecord, record_id)
+            cleared = self.cleared_view(session, record)
+        sent = self._send_once(f"cleared:{record_id}", "cleared", channel, {"record_id": record_id},
+                               lambda: self.notifier.post_cleared(channel, cleared))
+        if sent is None:
+            return
+        with self.store.session() as session, session.begin():
+            record = session.get(ChartRecord, record_id)
+            if record.status != "posted":
+                record.status = "posted"
+                record.posted_at = self._now()
+                self._audit(session, "post", chart_id=record.chart_id,
+                            detail={"record_id": record_id, "channel": sent.channel, "ts": sent.ts,
+                                    "codes": [c.code for c in cleared.codes],
+                                    "changes": [[c.check, c.before, c.after, c.source] for c in cleared.changes]})
+
+    def _describe(self, code: str, kind: str, dos: date | None) -> str:
+        try:
+            if kind == "diagnosis":
+                return self.ref.icd_for(dos).description(code) or NO_DESCRIPTION
+            for table in ("cpt", "hcpcs"):
+                try:
+                    codes = getattr(self.ref, table)
+                except Exception:  # that reference module is missing or its file unreadable
+                    continue
+                for method in ("describe", "description"):
+                    fn = getattr(codes, method, None)
+                    text = fn(code) if callable(fn) else None
+                    if text:
+                        return str(text)
+                entry = codes.get(code) if hasattr(codes, "get") else None
+                text = getattr(entry, "description", None) or getattr(entry, "label", None)
+                if text:
+                    return str(text)
+        except Exception:
+            log.exception("describing %s failed", code)
+        return NO_DESCRIPTION
+
+    def final_codes(self, session, record) -> tuple[list[CodeLine], list[Change], list[str]]:
+        """The chart's codes with answers and supported corrections applied, what changed, and notes for the coder."""
+        from vma.store.models import FindingRecord, Query
+
+        chart = record.chart_json or {}
+        diagnoses = [dict(d) for d in chart.get("diagnoses") or [] if isinstance(d, dict)]
+        procedures = [dict(p) for p in chart.get("procedures") or [] if isinstance(p, dict)]
+        replace: dict[tuple[str, int], list[str]] = {}
+        poa: dict[int, str] = {}
+        changes: list[Change] = []
+        notes: list[str] = []
+
+        answered = session.execute(select(Query).where(Query.chart_record_id == record.id, Query.status == "answered")
+                                   .order_by(Query.id)).scalars().all()
+        for query in answered:
+            answer = query.answer_json or {}
+            kind = answer.get("kind", "code")
+            who = self._person_name(query.answered_by)
+            label = answer.get("label") or ""
+            target = _target_index(query.target)
+            if kind == "code" and answer.get("codes") and target:
+                replace[target] = list(answer["codes"])
+                changes.append(Change(check=query.check, before=query.code, after=list(answer["codes"]),
+                                      reason=f"answered by {who}: {label}", source="answer"))
+            elif kind == "poa" and target and target[0] == "diagnosis":
+                poa[target[1]] = answer.get("poa")
+                changes.append(Change(check=query.check, before=query.code, after=[f"{query.code} POA {answer.get('poa')}"],
+                                      reason=f"answered by {who}: {label}", source="answer"))
+            elif kind in ("other", "undetermined"):
+                said = f"Other: {answer.get('other_text')}" if kind == "other" else "Clinically undetermined"
+                notes.append(f"{query.check} on {query.code or 'the chart'}: {who} answered \"{said}\"; coder to decide.")
+                changes.append(Change(check=query.check, before=query.code, after=[query.code] if query.code else [],
+                                      reason=f"answered by {who}: {said}", source="coder-review",
+                                      needs_coder_confirmation=True))
+            else:
+                changes.append(Change(check=query.check, before=query.code,
+                                      after=[query.code] if query.code else [],
+                                      reason=f"answered by {who}: {label}", source="answer"))
+
+        findings = session.execute(select(FindingRecord).where(FindingRecord.chart_record_id == record.id)
+                                   .order_by(FindingRecord.id)).scalars().all()
+        for row in findings:
+            data = row.finding_json or {}
+            target = _target_index(data.get("target"))
+            suggested = [c for c in data.get("suggested_codes") or [] if c]
+            if row.action == "correct" and suggested and target and target not in replace:
+                replace[target] = suggested
+                changes.append(Change(check=row.check, before=row.code, after=suggested,
+                                      reason=data.get("message") or "the record supports it", source="correction",
+                                      needs_coder_confirmation=True))
+            elif row.action in ("correct", "info"):
+                notes.append(f"{row.check}{' on ' + row.code if row.code else ''}: {data.get('message', '')}")
+
+        # Multi-code answers ("right and left") add diagnoses; procedure pointers follow their diagnosis.
+        new_position: dict[int, int] = {}
+        final_dx: list[dict] = []
+        for index, dx in enumerate(diagnoses):
+            codes = replace.get(("diagnosis", index)) or [dx.get("code")]
+            new_position[index + 1] = len(final_dx) + 1
+            for code in codes:
+                final_dx.append({"code": normalize_icd(str(code)), "poa": poa.get(index, dx.get("poa"))})
+        final_px: list[dict] = []
+        for index, px in enumerate(procedures):
+            codes = replace.get(("procedure", index)) or [px.get("code")]
+            pointers = [new_position.get(p, p) for p in px.get("diagnosis_pointers") or [] if isinstance(p, int)]
+            for code in codes:
+                final_px.append({**px, "code": normalize_procedure(str(code)), "diagnosis_pointers": pointers})
+
+        dos = None
+        try:
+            dos = date.fromisoformat(str((chart.get("encounter") or {}).get("date_of_service"))[:10])
+        except ValueError:
+            pass
+        lines = [CodeLine(code=d["code"], description=self._describe(d["code"], "diagnosis", dos), kind="diagnosis",
+                          poa=d.get("poa")) for d in final_dx]
+        lines += [CodeLine(code=p["code"], description=self._describe(p["code"], "procedure", dos), kind="procedure",
+                           modifiers=list(p.get("modifiers") or []), units=p.get("units"),
+                           pointers=list(p.get("diagnosis_pointers") or [])) for p in final_px]
+        return lines, changes, notes
+
+    def cleared_view(self, session, record) -> ClearedChart:
+        codes, changes, notes = self.final_codes(session, record)
+        signed = _as_utc(record.signed_at)
+        cleared_at = _as_utc(record.cleared_at) or self._now()
+        signed_to_clear = cleared_at - signed if signed and cleared_at >= signed else None
+        return views.cleared_chart(record, self.settings, codes, changes, notes, signed_to_clear)
+
+    def _person_name(self, user_id: str | None) -> str:
+        person = self.directory.by_user(user_id)
+        if person is not None and person.name:
+            return person.name
+        return f"<@{user_id}>" if user_id else "unknown"
+
+    # -- resuming --------------------------------------------------------------------------------
+
+    def process_pending(self) -> int:
+        """Finish whatever a crash or a failed Slack call left undone. Returns the number of steps taken."""
+        from vma.store.models import ChartRecord, Query
+
+        now = self._now()
+        steps = 0
+        with self.store.session() as session:
+            to_check = session.execute(
+                select(ChartRecord.id).where(
+                    (ChartRecord.status == "received")
+                    | ((ChartRecord.status == "processed") & (ChartRecord.processed_at < now - PROCESS_LEASE)))
+                .order_by(ChartRecord.id).limit(200)
+            ).scalars().all()
+        for record_id in to_check:
+            try:
+                self.process(record_id)
+                steps += 1
+            except Exception:
+                log.exception("processing chart record %s failed", record_id)
+        steps += self._dispatch_pending_notices()
+        with self.store.session() as session:
+            undelivered = session.execute(
+                select(Query.chart_record_id).join(ChartRecord, ChartRecord.id == Query.chart_record_id)
+                .where(Query.status == "open", Query.sent_at.is_(None), ChartRecord.status == "needs_query",
+                       ChartRecord.is_current.is_(True))
+                .distinct().limit(200)
+            ).scalars().all()
+            unposted = session.execute(
+                select(ChartRecord.id).where(ChartRecord.status.in_(("clear", "needs_correction")),
+                                             ChartRecord.is_current.is_(True), ChartRecord.posted_at.is_(None))
+                .order_by(ChartRecord.id).limit(200)
+            ).scalars().all() if self.settings.vma_coder_channel else []
+        for record_id in undelivered:
+            try:
+                self._deliver(record_id)
+                steps += 1
+            except Exception:
+                log.exception("delivering the queries of chart record %s failed", record_id)
+        for record_id in unposted:
+            try:
+                self._maybe_clear(record_id)
+                steps += 1
+            except Exception:
+                log.exception("posting chart record %s failed", record_id)
+        return steps
+
+    def retry_on_hold(self) -> int:
+        """Try again to reach the providers of charts on hold (after the directory was fixed)."""
+        from vma.store.models import ChartRecord
+
+        with self.store.session() as session:
+            held = session.execute(select(ChartRecord.id).where(ChartRecord.status == "on_hold",
+                                                                ChartRecord.is_current.is_(True))).scalars().all()
+        for record_id in held:
+            self._deliver(record_id)
+        return len(held)
+
+    # -- /checkchart and App Home --------------------------------------------------------------
+
+    def _current_record(self, session, chart_id: str):
+        from vma.store.models import ChartRecord
+
+        return session.execute(
+            select(ChartRecord).where(ChartRecord.chart_id == chart_id, ChartRecord.is_current.is_(True))
+            .order_by(ChartRecord.id.desc()).limit(1)
+        ).scalar_one_or_none()
+
+    def may_view(self, user_id: str | None, record) -> bool:
+        if not user_id or record is None:
+            return False
+        return self.directory.may_view(user_id, record.provider_npi) or user_id == record.provider_user_id
+
+    def checkchart(self, chart_id: str, user_id: str) -> CheckchartResult:
+        from vma.store.models import Query
+
+        chart_id = (chart_id or "").strip()
+        refusal = CheckchartResult(allowed=False, text=f"Chart {chart_id[:60]} is not available to you.")
+        with self.store.session() as session:
+            record = self._current_record(session, chart_id) if chart_id else None
+            allowed = self.may_view(user_id, record)
+            self._audit_alone("checkchart" if allowed else "checkchart_refused", actor=user_id,
+                              chart_id=chart_id[:200] or None)
+            if not allowed:
+                if record is None and self.directory.role_of(user_id) in STAFF_ROLES:
+                    return CheckchartResult(allowed=True, text=f"No chart {chart_id[:60]} is stored.")
+                return refusal
+            summary = views.chart_summary(record, self.settings)
+            if record.report_json:
+                report = ChartReport.model_validate(record.report_json)
+            else:
+                from vma.checks import run_checks
+
+                report = run_checks(Chart.model_validate(record.chart_json), self.ref)
+            queries = session.execute(select(Query).where(Query.chart_record_id == record.id).order_by(Query.id)).scalars().all()
+            codes, changes, notes = self.final_codes(session, record)
+            text = _checkchart_text(summary, record.status, report, queries, codes)
+        return CheckchartResult(allowed=True, text=text, summary=summary, report=report)
+
+    def check_adhoc(self, note_text: str, codes_text: str) -> ChartReport:
+        """Check a pasted note and code list without storing anything."""
+        from vma.checks import run_checks
+
+        today = self._now().date().isoformat()
+        diagnoses, procedures = [], []
+        for token in re.split(r"[\s,;]+", codes_text or ""):
+            token = token.strip().upper()
+            if not token:
+                continue
+            if self._looks_like_procedure(token, today):
+                procedures.append({"code": token, "units": 1})
+            else:
+                diagnoses.append({"code": token})
+        pointers = list(range(1, min(4, len(diagnoses)) + 1))
+        for procedure in procedures:
+            procedure["diagnosis_pointers"] = pointers
+        chart = Chart.model_validate({
+            "chart_id": "ADHOC", "version": 1,
+            "patient": {}, "encounter": {"date_of_service": today, "setting": "office", "place_of_service": "11"},
+            "provider": {}, "signature": {"signed_by": "(pasted)", "signed_at": self._now().isoformat()},
+            "note": {"text": note_text or ""}, "diagnoses": diagnoses, "procedures": procedures,
+        })
+        report = run_checks(chart, self.ref)
+        kept = [f for f in report.findings if f.check not in ADHOC_SKIPPED_CHECKS]
+        return ChartReport.from_findings("ADHOC", kept)
+
+    def _looks_like_procedure(self, token: str, today: str) -> bool:
+        if "." in token:
+            return False
+        if _CPT_SHAPE.match(token):
+            return True
+        if re.fullmatch(r"[A-Z]\d{4}", token):
+            # HCPCS Level II and ICD-10-CM share this shape (G2212 / G22.12): the tabular decides.
+            return self.ref.icd_for(date.fromisoformat(today)).get(normalize_icd(token)) is None
+        return False
+
+    def home(self, user_id: str) -> HomeView:
+        from vma.store.models import ChartRecord, Query
+
+        role = self.directory.role_of(user_id)
+        npis = [p.npi for p in self.directory.providers_for(user_id)]
+        home = HomeView(user_id=user_id, role=role)
+        with self.store.session() as session:
+            mine = (Query.provider_user_id == user_id)
+            if npis:
+                mine = mine | Query.provider_npi.in_(npis)
+            rows = session.execute(
+                select(Query, ChartRecord).join(ChartRecord, ChartRecord.id == Query.chart_record_id)
+                .where(Query.status == "open", mine).order_by(Query.sent_at, Query.id).limit(HOME_LIMIT * 5)
+            ).all()
+            grouped: dict[int, tuple[ChartSummary, list[QueryView]]] = {}
+            for query, record in rows:
+                if record.id not in grouped:
+                    if len(grouped) >= HOME_LIMIT:
+                        continue
+                    grouped[record.id] = (views.chart_summary(record, self.settings), [])
+                grouped[record.id][1].append(views.query_view(query))
+            home.open_queries = list(grouped.values())
+            if role in STAFF_ROLES:
+                posted = session.execute(
+                    select(ChartRecord).where(ChartRecord.status == "posted", ChartRecord.is_current.is_(True))
+                    .order_by(ChartRecord.posted_at.desc()).limit(HOME_LIMIT)
+                ).scalars().all()
+                home.ready_charts = [self.cleared_view(session, r) for r in posted]
+                waiting = session.execute(
+                    select(ChartRecord, func.count(Query.id))
+                    .join(Query, (Query.chart_record_id == ChartRecord.id) & (Query.status == "open"))
+                    .where(ChartRecord.is_current.is_(True), ChartRecord.status.in_(("needs_query", "on_hold")))
+                    .group_by(ChartRecord.id).order_by(ChartRecord.received_at).limit(HOME_LIMIT)
+                ).all()
+                home.waiting_charts = [(views.chart_summary(r, self.settings), count) for r, count in waiting]
+        return home
+
+
+def _choices_from_options(options: list[str]) -> list[Choice]:
+    """Findings built before structured choices: plain labels, with the two escape answers recognised."""
+    from vma.findings import OTHER, UNDETERMINED
+
+    kinds = {OTHER: "other", UNDETERMINED: "undetermined"}
+    return [Choice(label=o, kind=kinds.get(o, "value"), value=o) for o in options]
+
+
+def _checkchart_text(summary: ChartSummary, status: str, report: ChartReport, queries: list, codes: list[CodeLine]) -> str:
+    lines = [f"*Chart {summary.chart_id}* (version {summary.version}) · patient {summary.patient_label} · "
+             f"date of service {summary.date_of_service or 'unknown'} · status {status}"]
+    if codes:
+        lines.append("Codes: " + "; ".join(f"{c.code} {c.description}" for c in codes))
+    if report.findings:
+        lines.append(f"Findings ({report.status}):")
+        for finding in report.findings:
+            lines.append(f"• {finding.check} [{finding.action}]{' ' + finding.code if finding.code else ''}: "
+                         f"{finding.message}")
+    else:
+        lines.append("No findings: the chart is clear.")
+    if queries:
+        counts: dict[str, int] = {}
+        for query in queries:
+            counts[query.status] = counts.get(query.status, 0) + 1
+        lines.append("Queries: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+    return "\n".join(lines)
