@@ -206,3 +206,16 @@ def test_default_today_is_never_before_the_local_date():
 def test_future_chart_through_the_engine(ref):
     report = engine(ref, encounter={"date_of_service": "2999-01-01"}, signature={"signed_at": "2999-01-01T10:00:00Z"})
     assert [f.check for f in report.findings] == ["invalid-date"]
+
+
+def test_clinical_staff_visit_needs_no_assessment(ref):
+    note = {"text": "NURSE VISIT\n\nBlood pressure check per Dr. Lopez. 128/78. No change."}
+    procs = [{"code": "99211", "modifiers": [], "units": 1, "diagnosis_pointers": [1]}]
+    assert findings(ref, "missing-element", note=note, procedures=procs) == []
+    procs = [{"code": "99213", "modifiers": [], "units": 1, "diagnosis_pointers": [1]}]
+    f, = findings(ref, "missing-element", note=note, procedures=procs)
+    assert "assessment" in f.message
+
+
+def test_soap_a_line_is_an_assessment(ref):
+    assert findings(ref, "missing-element", note={"text": "S: cough\nO: clear lungs\nA: viral bronchitis\nP: fluids"}) == []

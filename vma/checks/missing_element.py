@@ -6,7 +6,8 @@ What it finds
     inpatient stay is billed on the institutional claim with its own type of
     bill), the patient's birth date or sex, the diagnoses (none proposed), and
     the assessment (the note has no assessment, impression or diagnosis section
-    or statement). Values that are present but malformed belong to
+    or statement; a clinical-staff visit billed with 99211 alone needs none).
+    Values that are present but malformed belong to
     ``invalid-date`` and ``invalid-npi``.
 
 Why it matters
@@ -61,7 +62,9 @@ POS_CHOICES = {
 _ASSESSMENT_SECTIONS = frozenset({"assessment"})
 _ASSESSMENT_STATEMENT = re.compile(
     r"(?:^|\n)\s*(?:assessment|impression|diagnos[ie]s|a/p|a&p|clinical impression|final diagnosis)"
-    r"(?:\s+and\s+plan)?\s*[:\-]", re.I)
+    r"(?:\s+and\s+plan)?\s*[:\-]|(?:^|\n)\s*A\s*:", re.I)
+# A visit by clinical staff (99211) documents no provider assessment; its diagnoses come from the orders.
+_STAFF_ONLY_SERVICES = frozenset({"99211"})
 _STATED_SEX = re.compile(r"\b\d{1,3}[- ]year[- ]old\s+(male|female|man|woman|boy|girl)\b", re.I)
 
 
@@ -141,7 +144,8 @@ def check(ctx: CheckContext) -> list[Finding]:
             f"The patient's sex is missing; take it from the registration record.{hint}",
             evidence="patient.sex = null"))
 
-    assessment = has_assessment(ctx)
+    staff_visit = bool(chart.procedures) and all(p.code in _STAFF_ONLY_SERVICES for p in chart.procedures)
+    assessment = has_assessment(ctx) or staff_visit
     if not assessment:
         out.append(_query(
             "assessment",
