@@ -149,3 +149,35 @@ def test_spec_examples_get_no_excludes1_findings(ref):
         wanted = [f for f in expected["findings"] if f["check"] == CHECK]
         got = json.loads(run_checks(parsed, ref, only={CHECK}).model_dump_json())["findings"]
         assert len(got) == len(wanted), path.name
+
+
+@pytest.mark.parametrize("note, code, named", [
+    ("diabetes (E08-E13 with .42)", "E11.42", True),
+    ("diabetes (E08-E13 with .42)", "E11.9", False),
+    ("diabetic (peripheral) angiopathy (E08-E13 with .51-.52)", "E11.52", True),
+    ("diabetic (peripheral) angiopathy (E08-E13 with .51-.52)", "E11.59", False),
+    ("skin disorders in diabetes (E08-E13 with .62-)", "E11.620", True),
+    ("infectious mononucleosis complicated by meningitis (B27.- with fifth character 2)", "B27.02", True),
+    ("infectious mononucleosis complicated by meningitis (B27.- with fifth character 2)", "B27.01", False),
+    ("current concussion (brain) (S06.0X- with seventh character A)", "S06.0X0A", True),
+    ("current concussion (brain) (S06.0X- with seventh character A)", "S06.0X0D", False),
+    ("fluency disorder following cerebrovascular disease (I69. with final characters -23)", "I69.323", True),
+    ("fluency disorder following cerebrovascular disease (I69. with final characters -23)", "I69.320", False),
+    ("hallucinations in drug psychosis (F11-F19 with fifth to sixth characters 51)", "F12.151", True),
+    ("amnestic syndrome due to psychoactive substance use (F10-F19 with 5th character .6)", "F10.26", True),
+    ("amnestic syndrome due to psychoactive substance use (F10-F19 with 5th character .6)", "F10.20", False),
+    # A qualifier that is not a code position is not guessed at.
+    ("diabetic acidosis - see categories E08-E10, E11, E13 with ketoacidosis", "E11.10", False),
+    ("open fracture of elbow and forearm (S52.- with open fracture 7th character)", "S52.501B", False),
+])
+def test_qualified_references_apply_their_qualifier(note, code, named):
+    from vma.checks.excludes1 import note_predicates
+
+    assert any(test(code) for test in note_predicates(note)) is named
+
+
+def test_qualified_reference_on_the_tabular_does_not_flag_other_complications(ref):
+    # N08 excludes "diabetes (E08-E13 with .21)": diabetic nephropathy, not diabetic CKD E11.22.
+    release = ref.icd_for(None)
+    assert excluding_notes(release, "N08", "E11.21")
+    assert not excluding_notes(release, "N08", "E11.22")

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Callable, Iterator
 
 from vma.axes import AxisIndex, Mention, axis_index, cite_all, code_label, condition_mentions
 from vma.checks import CheckContext, register
@@ -72,11 +72,65 @@ class Exclusion:
     excluded: str  # the other code on the chart that the note names
 
 
+# Qualified references: "(E08-E13 with .42)", "(B27.- with fifth character 2)", "(S02.- with 7th
+# character B)", "(I69. with final characters -23)". The range alone would cover codes the note does not
+# mean (N08 excludes only diabetes ".21", not E11.22), so the qualifier is applied, and a qualifier that
+# cannot be read ("with ketoacidosis") drops the reference rather than guessing.
+_SEGMENT = re.compile(r"\(([^()]*)\)")
+_FIRST_CODE = re.compile(r"\b[A-Z][0-9][0-9A-Z]")
+_Q_SUBCATEGORY = re.compile(r"^\.(\d+)-?$")
+_Q_SUBRANGE = re.compile(r"^\.(\d+)-\.(\d+)$")
+_Q_POSITION = re.compile(r"^(?:(fifth|5th|seventh|7th)[- ]characters?|(fifth to sixth) characters)\s*\.?([0-9A-Z]+)$",
+                         re.I)
+_Q_FINAL = re.compile(r"^final characters\s*-?([0-9A-Z]+)$", re.I)
+
+
+def _qualifier(text: str) -> Callable[[str], bool] | None:
+    q = " ".join(text.split()).rstrip(".")
+    m = _Q_SUBCATEGORY.match(q)
+    if m:
+        digits = m.group(1)
+        return lambda bare: bare[3:].startswith(digits)
+    m = _Q_SUBRANGE.match(q)
+    if m:
+        lo, hi = m.group(1), m.group(2)
+        return lambda bare: lo <= bare[3:3 + len(lo)] and bare[3:3 + len(hi)] <= hi
+    m = _Q_POSITION.match(q)
+    if m:
+        which, span, value = (m.group(1) or "").lower(), m.group(2), m.group(3).upper()
+        start = 4 if span or which in ("fifth", "5th") else 6
+        return lambda bare: bare[start:start + len(value)] == value
+    m = _Q_FINAL.match(q)
+    if m:
+        tail = m.group(1).upper()
+        return lambda bare: bare.endswith(tail)
+    return None
+
+
+def note_predicates(note: str) -> list[Callable[[str], bool]]:
+    """One test per code reference of an Excludes1 note, qualifiers applied."""
+    segments = _SEGMENT.findall(note) or [note]
+    tests: list[Callable[[str], bool]] = []
+    for seg in segments:
+        first = _FIRST_CODE.search(seg)
+        with_at = re.search(r"\s*\bwith\b", seg[first.end():]) if first else None
+        if with_at is None:
+            tests.extend(ref.covers for ref in note_code_refs(seg))
+            continue
+        cut = first.end() + with_at.start()
+        qualify = _qualifier(seg[first.end() + with_at.end():])
+        if qualify is None:
+            continue
+        for ref in note_code_refs(seg[:cut]):
+            tests.append(lambda code, ref=ref, qualify=qualify: ref.covers(code) and qualify(code.replace(".", "")))
+    return tests
+
+
 def excluding_notes(release: IcdRelease, code: str, other: str) -> list[tuple[str, str]]:
     """(where, note) for each Excludes1 note on ``code`` or above it that names ``other``."""
     hits = []
     for where, note in release.inherited_notes(code, "excludes1"):
-        if any(ref.covers(other) for ref in note_code_refs(note)):
+        if any(test(other) for test in note_predicates(note)):
             hits.append((where, note))
     return hits
 
