@@ -98,7 +98,7 @@ def _context(name):
         check="laterality", action="query", code="M25.569", message="Side not given in the code",
         question="Which knee is affected?", options=GOOD_OPTIONS)])
     return dict(summary=views.summary(), report=report, codes=[CodeLine("M25.569", "Pain in unspecified knee")],
-                status_note=None)
+                sections=["*Chart ENC-T-1* · status needs_query", "Codes: M25.569 Pain in unspecified knee"])
 
 
 def test_every_template_is_covered():

@@ -1,0 +1,230 @@
+"""The bolt app: Slack's requests in, the domain service called, answers rendered.
+
+Every listener acknowledges first (Slack wants the HTTP answer within 3 s) and
+then does the work; with ``process_before_response=False`` bolt returns the
+acknowledgement as soon as ``ack()`` is called and runs the rest in its thread
+pool. Request signatures are verified by bolt (``SLACK_SIGNING_SECRET``;
+bad or missing signature, or a timestamp more than five minutes off: 401).
+
+Action IDs: ``vma_answer_<query>_<option>`` (buttons), ``vma_answer_select_<query>``
+(the select for long option lists), ``vma_other_<query>_<option>`` (opens the
+free-text modal, callback ``vma_other``); the value is always ``"<query>:<option>"``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from vma.integrations.slack.render import cut, render_blocks, render_view
+
+log = logging.getLogger(__name__)
+
+ANSWER_ACTION = re.compile(r"^vma_answer_")
+OTHER_ACTION = re.compile(r"^vma_other_")
+# /checkchart answers in the HTTP response when the lookup is this quick, else right after.
+CHECKCHART_INLINE_BUDGET = 2.0
+REFUSAL = "Only the provider this query was sent to, or their delegate, can answer it."
+
+
+def parse_value(value: str | None) -> tuple[int, int] | None:
+    """``"<query>:<option>"`` from a button or select; None for anything else."""
+    match = re.fullmatch(r"(\d{1,12}):(\d{1,4})", (value or "").strip())
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def _action_value(action: dict) -> str | None:
+    if action.get("selected_option"):
+        return action["selected_option"].get("value")
+    return action.get("value")
+
+
+def _channel_of(body: dict) -> str | None:
+    return ((body.get("channel") or {}).get("id")
+            or (body.get("container") or {}).get("channel_id"))
+
+
+class CheckchartAccess:
+    """Who may use /checkchart: people in the directory, or members of VMA_CHECKCHART_USERGROUP."""
+
+    def __init__(self, service, settings, client: WebClient, ttl: float = 300.0):
+        self.service = service
+        self.settings = settings
+        self.client = client
+        self.ttl = ttl
+        self._members: set[str] = set()
+        self._loaded_at = 0.0
+        self._lock = threading.Lock()
+
+    def _group_members(self) -> set[str]:
+        group = getattr(self.settings, "vma_checkchart_usergroup", None)
+        if not group:
+            return set()
+        with self._lock:
+            if time.monotonic() - self._loaded_at > self.ttl:
+                try:
+                    self._members = set(self.client.usergroups_users_list(usergroup=group).get("users") or [])
+                except SlackApiError as exc:
+                    log.warning("cannot read user group %s: %s", group, exc)
+                self._loaded_at = time.monotonic()
+            return self._members
+
+    def allowed(self, user_id: str) -> bool:
+        directory = self.service.directory
+        return bool(directory and directory.is_member(user_id)) or user_id in self._group_members()
+
+
+def build_app(service, settings, client: WebClient) -> App:
+    if not settings.slack_signing_secret:
+        raise ValueError("SLACK_SIGNING_SECRET is required: every request to /slack/events is verified with it")
+    app = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret,
+        request_verification_enabled=True,
+        token_verification_enabled=False,  # no auth.test at start-up: the app starts without Slack
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+    )
+    access = CheckchartAccess(service, settings, client)
+    lookups = ThreadPoolExecutor(max_workers=4, thread_name_prefix="checkchart")
+
+    def ephemeral(channel: str | None, user: str, text: str, blocks: list | None = None) -> None:
+        if not channel:
+            log.info("no channel for an ephemeral reply to %s: %s", user, text)
+            return
+        client.chat_postEphemeral(channel=channel, user=user, text=cut(text, 3000), blocks=blocks)
+
+    def refresh_home(user: str) -> None:
+        try:
+            client.views_publish(user_id=user, view=render_view("home.json.j2", home=service.home(user)))
+        except Exception:  # App Home is a convenience; the answer itself is stored
+            log.exception("App Home refresh for %s failed", user)
+
+    def after_answer(body: dict, user: str, result) -> None:
+        channel = _channel_of(body)
+        if result.refused:
+            ephemeral(channel, user, result.reason or REFUSAL)
+        elif result.already_answered:
+            label = result.query.answer_label if result.query else None
+            ephemeral(channel, user, "This question was already answered" + (f": {label}." if label else "."))
+        elif not result.ok:
+            ephemeral(channel, user, result.reason or "That answer could not be recorded.")
+        if (body.get("container") or {}).get("type") == "view":
+            refresh_home(user)
+
+    @app.action(ANSWER_ACTION)
+    def on_answer(ack, body, action):
+        ack()
+        user = body["user"]["id"]
+        parsed = parse_value(_action_value(action))
+        if parsed is None:
+            ephemeral(_channel_of(body), user, "That button is not one of vma's answers.")
+            return
+        result = service.answer(parsed[0], user, parsed[1])
+        after_answer(body, user, result)
+
+    @app.action(OTHER_ACTION)
+    def on_other(ack, body, action):
+        ack()
+        user = body["user"]["id"]
+        parsed = parse_value(action.get("value"))
+        if parsed is None:
+            return
+        # Asking the service without text refuses a stranger (audited) and tells an open query apart
+        # from an answered or withdrawn one, before any modal opens.
+        probe = service.answer(parsed[0], user, parsed[1], other_text=None)
+        if probe.refused or probe.query is None or probe.query.status != "open":
+            after_answer(body, user, probe)
+            return
+        view = render_view("other_modal.json.j2", query_id=parsed[0], option_index=parsed[1],
+                           chart_id=probe.query.chart_id, question=probe.query.question)
+        view["private_metadata"] = f"{parsed[0]}:{parsed[1]}:{_channel_of(body) or ''}"
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+    @app.view("vma_other")
+    def on_other_submitted(ack, body, view):
+        text = ((view.get("state", {}).get("values", {}).get("vma_other_text") or {}).get("text") or {}).get("value")
+        if not (text or "").strip():
+            ack(response_action="errors", errors={"vma_other_text": "Write a short answer, or close and choose another option."})
+            return
+        ack()
+        user = body["user"]["id"]
+        query_part, option_part, channel = (view.get("private_metadata") or "::").split(":", 2)
+        parsed = parse_value(f"{query_part}:{option_part}")
+        if parsed is None:
+            return
+        result = service.answer(parsed[0], user, parsed[1], other_text=text)
+        after_answer({"channel": {"id": channel or None}, "container": {}}, user, result)
+
+    @app.command("/checkchart")
+    def on_checkchart(ack, command, respond):
+        user = command["user_id"]
+        chart_id = (command.get("text") or "").strip().split(" ")[0]
+        if not chart_id:
+            if not access.allowed(user):
+                ack(response_type="ephemeral", text="/checkchart is for the people listed in vma's directory.")
+                return
+            ack()
+            client.views_open(trigger_id=command["trigger_id"], view=render_view("checkchart_modal.json.j2"))
+            return
+        future = lookups.submit(_checkchart_reply, service, chart_id, user)
+        try:
+            text, blocks = future.result(timeout=CHECKCHART_INLINE_BUDGET)
+        except FutureTimeout:
+            ack(response_type="ephemeral", text=f"Looking up chart {cut(chart_id, 60)}…")
+            text, blocks = future.result()
+            respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+            return
+        ack(response_type="ephemeral", text=text, blocks=blocks)
+
+    @app.view("vma_checkchart")
+    def on_checkchart_submitted(ack, body, view):
+        user = body["user"]["id"]
+        if not access.allowed(user):
+            ack(response_action="errors", errors={"vma_note": "/checkchart is for the people listed in vma's directory."})
+            return
+        values = view.get("state", {}).get("values", {})
+        note = ((values.get("vma_note") or {}).get("note") or {}).get("value") or ""
+        codes = ((values.get("vma_codes") or {}).get("codes") or {}).get("value") or ""
+        report = service.check_adhoc(note, codes)
+        ack(response_action="update", view=render_view("checkchart_result.json.j2", report=report, codes=[]))
+
+    @app.event("app_home_opened")
+    def on_home_opened(event):
+        if event.get("tab", "home") == "home":
+            refresh_home(event["user"])
+
+    return app
+
+
+def _checkchart_reply(service, chart_id: str, user: str) -> tuple[str, list | None]:
+    result = service.checkchart(chart_id, user)
+    if not result.allowed or result.summary is None:
+        return result.text, None
+    sections = _chunks(result.text, 2900)
+    blocks = render_blocks("checkchart_report.json.j2", summary=result.summary, report=result.report,
+                           sections=sections)
+    return cut(result.text, 3000), blocks
+
+
+def _chunks(text: str, size: int) -> list[str]:
+    """Splits at line ends into pieces a section block takes."""
+    pieces, current = [], ""
+    for line in text.splitlines():
+        line = cut(line, size)
+        if current and len(current) + 1 + len(line) > size:
+            pieces.append(current)
+            current = line
+        else:
+            current = f"{current}\n{line}" if current else line
+    if current:
+        pieces.append(current)
+    return pieces[:40]
