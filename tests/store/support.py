@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -63,6 +64,7 @@ class RecordingNotifier:
         self.crash_on: set[str] = set()    # method names that "kill the process" once
         self.fail_on: set[str] = set()     # method names that raise a Slack-like error once
         self._serial = 0
+        self._lock = threading.Lock()
 
     def _hook(self, method: str) -> None:
         if method in self.crash_on:
@@ -73,8 +75,9 @@ class RecordingNotifier:
             raise ConnectionError("slack unreachable")
 
     def _sent(self, channel: str) -> SentMessage:
-        self._serial += 1
-        return SentMessage(channel=channel, ts=f"1800000000.{self._serial:06d}")
+        with self._lock:
+            self._serial += 1
+            return SentMessage(channel=channel, ts=f"1800000000.{self._serial:06d}")
 
     def of(self, method: str) -> list[tuple]:
         return [args for name, args in self.calls if name == method]
