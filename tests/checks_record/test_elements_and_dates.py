@@ -19,16 +19,22 @@ def test_complete_chart_has_no_missing_element(ref):
     assert findings(ref, "missing-element") == []
 
 
-def test_missing_date_of_service_is_named(ref):
+def test_missing_date_of_service_is_asked_offering_the_signing_date(ref):
     f, = findings(ref, "missing-element", encounter={"date_of_service": None})
     assert f.check == "missing-element" and f.action == "query" and f.severity == "error"
     assert "date of service" in f.message
-    assert f.options == [OTHER, UNDETERMINED]
+    assert f.options == ["The encounter was on 2026-11-16, the day the note was signed", OTHER, UNDETERMINED]
+    assert [c.value for c in f.choices][:1] == ["2026-11-16"]
+
+
+def test_missing_date_of_service_on_an_unsigned_note_comes_from_scheduling(ref):
+    f, = findings(ref, "missing-element", encounter={"date_of_service": None}, signature=None)
+    assert f.action == "correct" and "scheduling" in f.message
 
 
 def test_blank_npi_is_missing(ref):
     f, = findings(ref, "missing-element", provider={"npi": ""})
-    assert "NPI" in f.message and f.action == "query"
+    assert "NPI" in f.message and f.action == "correct" and "provider directory" in f.message
 
 
 @pytest.mark.parametrize("setting,pos", [("office", "11"), ("emergency", "23")])
@@ -125,7 +131,12 @@ def test_consistent_dates_are_clear(ref):
 def test_date_of_service_not_a_date(ref, value):
     f, = findings(ref, "invalid-date", today=TODAY, encounter={"date_of_service": value})
     assert f.check == "invalid-date" and f.action == "query" and "not a date" in f.message
-    assert f.options == [OTHER, UNDETERMINED]
+    assert f.options == ["The encounter was on 2026-11-16, the day the note was signed", OTHER, UNDETERMINED]
+
+
+def test_date_of_service_not_a_date_on_unsigned_note_comes_from_scheduling(ref):
+    f, = findings(ref, "invalid-date", today=TODAY, encounter={"date_of_service": "n/a"}, signature=None)
+    assert f.action == "correct" and "scheduling" in f.message
 
 
 def test_us_form_date_is_corrected_to_iso(ref):

@@ -36,9 +36,9 @@ def test_invalid_npis_are_found_with_the_reason(ref, npi, why):
     found = findings(ref, "invalid-npi", provider={"npi": npi})
     assert len(found) == 1
     f = found[0]
-    assert f.check == "invalid-npi" and f.action == "query" and f.severity == "error"
-    assert npi in f.message and why in f.message
-    assert f.options == [OTHER, UNDETERMINED]
+    assert f.check == "invalid-npi" and f.action == "correct" and f.severity == "error"
+    assert npi in f.message and why in f.message and "NPPES" in f.message
+    assert f.question is None and f.options == []
 
 
 def test_valid_npi_gives_no_finding(ref):
@@ -54,9 +54,9 @@ def test_npi_with_surrounding_spaces_is_judged_on_its_digits(ref):
     assert findings(ref, "invalid-npi", provider={"npi": " 1234567893 "}) == []
 
 
-def test_invalid_npi_holds_the_chart_for_a_query(ref):
+def test_invalid_npi_holds_the_chart_for_correction_not_a_physician_query(ref):
     report = engine(ref, provider={"npi": "1234567890"})
-    assert report.status == "needs_query"
+    assert report.status == "needs_correction"
     assert [f.check for f in report.findings] == ["invalid-npi"]
 
 

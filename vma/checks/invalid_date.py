@@ -23,9 +23,12 @@ Example
 
 Resolution (correct or query)
     ``correct`` when the value is a date in an unambiguous US form
-    (MM/DD/YYYY) or a birth date (fixed from the registration record).
-    Otherwise ``query``: only the provider knows when the encounter happened;
-    "Other" (free text) and "Clinically undetermined" are offered as always.
+    (MM/DD/YYYY), and for dates kept by other systems: birth date
+    (registration), admission date (ADT), signing time (the EHR's signature
+    audit trail). A wrong date of service is asked of the provider, who knows
+    when the encounter happened: the signing date is offered, with "Other"
+    (free text) and "Clinically undetermined"; without a usable signing date
+    it is a ``correct`` from the scheduling record.
 
 References
     CMS Medicare Claims Processing Manual (Pub. 100-04), chapter 26 (item 24A,
@@ -43,7 +46,7 @@ import re
 from datetime import date, datetime
 
 from vma.checks import CheckContext, register
-from vma.findings import Finding, query_choices
+from vma.findings import Choice, Finding, query_choices
 
 CHECK = "invalid-date"
 _US_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
@@ -68,14 +71,23 @@ def read_us_date(value: str) -> date | None:
         return None
 
 
-def _query(target: str, message: str, question: str, evidence: str) -> Finding:
-    return Finding(check=CHECK, action="query", severity="error", message=message, evidence=evidence,
-                   question=question, choices=query_choices([]), target=f"element:{target}")
-
-
 def _correct(target: str, message: str, evidence: str) -> Finding:
     return Finding(check=CHECK, action="correct", severity="error", message=message, evidence=evidence,
                    target=f"element:{target}")
+
+
+def _ask_date_of_service(ctx: CheckContext, signed: date | None, message: str, question: str,
+                         evidence: str) -> Finding:
+    """Ask the provider, offering the signing date; without a usable signing date the date comes from
+    the scheduling record instead."""
+    if signed is None or signed > ctx.today:
+        return _correct("date_of_service", f"{message} Take the date from the scheduling record.", evidence)
+    day = signed.isoformat()
+    return Finding(check=CHECK, action="query", severity="error", message=message, evidence=evidence,
+                   question=question,
+                   choices=query_choices([Choice(label=f"The encounter was on {day}, the day the note was signed",
+                                                 kind="value", value=day)]),
+                   target="element:date_of_service")
 
 
 def _signed_on(ctx: CheckContext) -> tuple[date | None, Finding | None]:
@@ -87,9 +99,9 @@ def _signed_on(ctx: CheckContext) -> tuple[date | None, Finding | None]:
         # The clinic's local calendar date of signing: the date written in the value, before any offset.
         return datetime.fromisoformat(raw).date(), None
     except ValueError:
-        return None, _query("signature.signed_at", f"The signing time {raw!r} is not a date and time.",
-                            f"The signature on this note carries the time {raw!r}, which is not a date and "
-                            "time. When was the note signed?", f"signature.signed_at = {raw!r}")
+        return None, _correct("signature.signed_at",
+                              f"The signing time {raw!r} is not a date and time; take it from the EHR's "
+                              "signature audit trail.", f"signature.signed_at = {raw!r}")
 
 
 @register("invalid-date")
@@ -114,17 +126,19 @@ def check(ctx: CheckContext) -> list[Finding]:
                                     evidence))
                 dos = us
             else:
-                out.append(_query("date_of_service", f"The date of service {raw_dos!r} is not a date.",
-                                  f"The date of service recorded for this encounter, {raw_dos!r}, is not a "
-                                  "calendar date. On what date was this encounter?", evidence))
+                out.append(_ask_date_of_service(
+                    ctx, signed, f"The date of service {raw_dos!r} is not a date.",
+                    f"The date of service recorded for this encounter, {raw_dos!r}, is not a calendar date. "
+                    "On what date was this encounter?", evidence))
         if dos is not None and dos > ctx.today:
-            out.append(_query("date_of_service",
-                              f"The date of service {dos.isoformat()} is in the future (today is "
-                              f"{ctx.today.isoformat()}).",
-                              f"The date of service recorded for this encounter is {dos.isoformat()}, which has "
-                              "not come yet. On what date was this encounter?", evidence))
+            out.append(_ask_date_of_service(
+                ctx, signed, f"The date of service {dos.isoformat()} is in the future (today is "
+                             f"{ctx.today.isoformat()}).",
+                f"The date of service recorded for this encounter is {dos.isoformat()}, which has not come yet. "
+                "On what date was this encounter?", evidence))
         elif dos is not None and signed is not None and dos > signed:
-            out.append(_query("date_of_service",
+            out.append(_ask_date_of_service(
+                              ctx, signed,
                               f"The date of service {dos.isoformat()} is after the note was signed "
                               f"({chart.signature.signed_at}).",
                               f"The note was signed on {signed.isoformat()}, but the date of service recorded "
@@ -136,16 +150,14 @@ def check(ctx: CheckContext) -> list[Finding]:
         admit = read_date(raw_admit)
         evidence = f"encounter.admission_date = {raw_admit!r}"
         if admit is None:
-            out.append(_query("admission_date", f"The admission date {raw_admit!r} is not a date.",
-                              f"The admission date recorded, {raw_admit!r}, is not a calendar date. On what "
-                              "date was the patient admitted?", evidence))
+            out.append(_correct("admission_date",
+                                f"The admission date {raw_admit!r} is not a date; take it from the admission "
+                                "(ADT) record.", evidence))
         elif dos is not None and admit > dos:
-            out.append(_query("admission_date",
-                              f"The admission date {admit.isoformat()} is after the date of service "
-                              f"{dos.isoformat()}.",
-                              f"The patient is recorded as admitted on {admit.isoformat()}, after this "
-                              f"encounter's date of service {dos.isoformat()}. Which date is correct?",
-                              f"{evidence}; encounter.date_of_service = {raw_dos!r}"))
+            out.append(_correct("admission_date",
+                                f"The admission date {admit.isoformat()} is after the date of service "
+                                f"{dos.isoformat()}; check both against the admission (ADT) record.",
+                                f"{evidence}; encounter.date_of_service = {raw_dos!r}"))
 
     raw_birth = (chart.patient.birth_date or "").strip()
     if raw_birth:

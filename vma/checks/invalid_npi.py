@@ -15,10 +15,12 @@ Example
     ``1234567890``: the check digit for 123456789 is 3, so the NPI fails;
     ``1234567893`` passes. ``12345`` fails the format.
 
-Resolution (query)
-    Only the provider or the credentialing office knows the right number: a
-    ``query`` asks for it, with "Other" (free text) and "Clinically
-    undetermined" as the compliant escape answers.
+Resolution (correct)
+    The number is clerical data that the billing or credentialing office fixes
+    from the provider directory or the NPPES registry; the physician is not
+    queried about it. The message gives the reason and, for a check-digit
+    failure, the digit the first nine digits call for (a hint at a typo, not a
+    correction to apply blindly).
 
 References
     CMS, "Requirements for National Provider Identifier (NPI) and NPI
@@ -33,7 +35,7 @@ from __future__ import annotations
 import re
 
 from vma.checks import CheckContext, register
-from vma.findings import Finding, query_choices
+from vma.findings import Finding
 
 CHECK = "invalid-npi"
 NPI_PREFIX = "80840"  # ISO 7812 health-industry issuer prefix the NPI check digit is computed with
@@ -83,9 +85,7 @@ def check(ctx: CheckContext) -> list[Finding]:
         return []
     who = ctx.chart.provider.name or "the provider"
     return [Finding(
-        check=CHECK, action="query", severity="error", code=None,
-        message=f"Provider NPI {npi!r} {problem}.",
-        evidence=f"provider.npi = {npi!r}",
-        question=(f"The NPI recorded for {who} on this chart, {npi}, is not a valid NPI ({problem}). "
-                  "What is the correct NPI?"),
-        choices=query_choices([]), target="chart")]
+        check=CHECK, action="correct", severity="error", code=None,
+        message=(f"Provider NPI {npi!r} for {who} {problem}; take the NPI from the provider directory "
+                 "or the NPPES registry."),
+        evidence=f"provider.npi = {npi!r}", target="element:provider.npi")]

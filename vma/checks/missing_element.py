@@ -26,10 +26,12 @@ Resolution (correct or query)
     ``correct`` when the record settles the value (the setting fixes the place
     of service: office 11, emergency 23; the diagnoses can be abstracted from
     the assessment; registration data such as birth date and sex are fixed by
-    the front office from the registration record). ``query`` when only the
-    provider can supply it (the date of service, the NPI, the assessment, a
-    place of service the setting leaves open such as telehealth 02 or 10),
-    with "Other" and "Clinically undetermined".
+    the front office from the registration record; the NPI comes from the
+    provider directory or NPPES; a date of service with no signing date to
+    offer comes from the scheduling record). ``query`` when only the provider
+    can supply it (the assessment; the date of service, offering the signing
+    date; a place of service the setting leaves open such as telehealth 02 or
+    10), with "Other" and "Clinically undetermined".
 
 References
     CMS Medicare Claims Processing Manual (Pub. 100-04), chapter 26 (items of
@@ -44,6 +46,7 @@ References
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from vma.checks import CheckContext, register
 from vma.findings import Choice, Finding, query_choices
@@ -59,6 +62,11 @@ POS_CHOICES = {
     "outpatient-hospital": (("19", "Off-campus outpatient hospital (POS 19)"),
                             ("22", "On-campus outpatient hospital (POS 22)")),
 }
+# No setting recorded: the places of service a clinic's professional claims most often carry.
+COMMON_POS = (("11", "Office (POS 11)"), ("02", "Telehealth provided other than in the patient's home (POS 02)"),
+              ("10", "Telehealth provided in the patient's home (POS 10)"),
+              ("22", "On-campus outpatient hospital (POS 22)"), ("19", "Off-campus outpatient hospital (POS 19)"),
+              ("23", "Emergency room, hospital (POS 23)"))
 _ASSESSMENT_SECTIONS = frozenset({"assessment"})
 _ASSESSMENT_STATEMENT = re.compile(
     r"(?:^|\n)\s*(?:assessment|impression|diagnos[ie]s|a/p|a&p|clinical impression|final diagnosis)"
@@ -90,6 +98,15 @@ def _correct(element: str, message: str, suggested: list[str] | None = None, evi
                    suggested_codes=suggested or [], target=f"element:{element}")
 
 
+def _signature_date(ctx: CheckContext) -> str | None:
+    sig = ctx.chart.signature
+    raw = (sig.signed_at or "").strip() if sig is not None else ""
+    try:
+        return datetime.fromisoformat(raw).date().isoformat() if raw else None
+    except ValueError:
+        return None
+
+
 def _stated_sex(ctx: CheckContext) -> str | None:
     found = {m.group(1).lower() for m in _STATED_SEX.finditer(ctx.note.text)}
     sexes = {"M" if w in ("male", "man", "boy") else "F" for w in found}
@@ -103,15 +120,25 @@ def check(ctx: CheckContext) -> list[Finding]:
     out: list[Finding] = []
 
     if _blank(enc.date_of_service):
-        out.append(_query(
-            "date_of_service", "The date of service is missing.",
-            "This note has no date of service recorded. On what date was this encounter?"))
+        signed = _signature_date(ctx)
+        if signed is not None:
+            out.append(_query(
+                "date_of_service", "The date of service is missing.",
+                f"This note, signed on {signed}, has no date of service recorded. On what date was this encounter?",
+                [Choice(label=f"The encounter was on {signed}, the day the note was signed", kind="value",
+                        value=signed)],
+                evidence=f"encounter.date_of_service = null; signature.signed_at = {chart.signature.signed_at!r}"))
+        else:
+            out.append(_correct(
+                "date_of_service", "The date of service is missing; take it from the scheduling record.",
+                evidence="encounter.date_of_service = null"))
 
     if _blank(chart.provider.npi):
         who = chart.provider.name or "the rendering provider"
-        out.append(_query(
-            "provider.npi", f"The provider NPI is missing for {who}.",
-            f"No NPI is recorded for {who} on this chart. What is the rendering provider's NPI?"))
+        out.append(_correct(
+            "provider.npi",
+            f"The provider NPI is missing for {who}; take it from the provider directory or the NPPES registry.",
+            evidence="provider.npi = null"))
 
     if ctx.outpatient and _blank(enc.place_of_service):
         setting = enc.setting
@@ -122,7 +149,7 @@ def check(ctx: CheckContext) -> list[Finding]:
                 f"The place of service is missing; the {setting} setting makes it {pos}.",
                 [pos], evidence=f"encounter.setting = {setting!r}"))
         else:
-            options = POS_CHOICES.get(setting or "", ())
+            options = POS_CHOICES.get(setting or "", COMMON_POS)
             where = f"the setting is {setting}" if setting else "no setting is recorded"
             out.append(_query(
                 "place_of_service", f"The place of service is missing, and {where}.",
@@ -150,8 +177,8 @@ def check(ctx: CheckContext) -> list[Finding]:
         out.append(_query(
             "assessment",
             "The note has no assessment: no section or statement gives the diagnoses addressed at this visit.",
-            "The note for this encounter documents no assessment or impression. Please add the assessment "
-            "of the conditions addressed at this visit to the note.",
+            "The note for this encounter documents history and findings but no assessment or impression. "
+            "What is your assessment of the conditions addressed at this visit?",
             [Choice(label="Assessment added to the note", kind="confirm", value="assessment-added")]))
 
     if not chart.diagnoses:

@@ -102,7 +102,7 @@ def check(ctx: CheckContext) -> list[Finding]:
         message=f"Note {doc} is not ready for coding: {'; '.join(reasons)}.",
         evidence=evidence,
         question=(f"The note for this encounter on {dos} ({doc}) is not authenticated: {'; '.join(reasons)}. "
-                  "Please review the note and authenticate it in the record if it is yours and complete."),
+                  "If this is your note and it is complete, is it now authenticated in the record?"),
         choices=query_choices([
             Choice(label="Authenticated now", kind="confirm", value="authenticated"),
             Choice(label="Not my note", kind="value", value="not-author"),
