@@ -228,3 +228,10 @@ def test_spec_examples_get_no_combination_findings(ref):
         wanted = [f for f in expected["findings"] if f["check"] == CHECK]
         got = json.loads(run_checks(parsed, ref, only={CHECK}).model_dump_json())["findings"]
         assert len(got) == len(wanted), path.name
+
+
+def test_combination_evidence_quotes_the_assessment(ref):
+    out = findings(ref, CHECK, assessment("Hypertension, controlled.", "Chronic systolic heart failure, on carvedilol."),
+                   ["I10", "I50.22"])
+    assert "diagnoses: I10, I50.22" in out[0]["evidence"]
+    assert "Hypertension, controlled" in out[0]["evidence"] and "systolic heart failure" in out[0]["evidence"]

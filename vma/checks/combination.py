@@ -333,8 +333,21 @@ def _hypertension_findings(ctx: CheckContext, codes: list[str], positions: list[
         message += "; I51.5 and I51.7 are not reported separately with I11 (no additional code)"
     message += ", unless the provider documents the conditions are unrelated (Guideline I.C.9.a)."
     yield Finding(check=CHECK_ID, action="correct", code=coded, message=message,
-                  evidence=f"diagnoses: {', '.join(codes)}", suggested_codes=[target],
-                  target=f"diagnosis:{positions[at]}")
+                  evidence=_evidence(ctx, codes, _HTN, _HEART_WORDS if p.heart_disease else None,
+                                     _KIDNEY_WORDS if p.kidney else None),
+                  suggested_codes=[target], target=f"diagnosis:{positions[at]}")
+
+
+def _evidence(ctx: CheckContext, codes: list[str], *patterns: re.Pattern[str] | None) -> str:
+    """The codes, then the first assessment sentence stating each condition."""
+    cited: list[Sentence] = []
+    for pattern in patterns:
+        if pattern is None:
+            continue
+        hits = _affirmed(ctx, pattern, None, ASSESSMENT_SECTIONS) or _affirmed(ctx, pattern)
+        if hits and hits[0] not in cited:
+            cited.append(hits[0])
+    return "; ".join([f"diagnoses: {', '.join(codes)}", *(cite(s) for s in cited)])
 
 
 def _rank(code: str) -> int:
@@ -358,7 +371,7 @@ def _diabetes_ckd_findings(ctx: CheckContext, codes: list[str], positions: list[
                                f"the Index links diabetes \"with\" chronic kidney disease, so the diabetes is coded "
                                f"{_label(release, target)} with {', '.join(ckd)} for the stage, unless the provider "
                                "documents the kidney disease is due to another cause (Guideline I.A.15)."),
-                      evidence=f"diagnoses: {', '.join(codes)}", suggested_codes=[target],
+                      evidence=_evidence(ctx, codes, _DIABETES, _KIDNEY_WORDS), suggested_codes=[target],
                       target=f"diagnosis:{positions[i]}")
 
 
