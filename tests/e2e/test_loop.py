@@ -94,11 +94,13 @@ def test_other_answer_through_the_modal_and_select_free_batching(stack):
     dm = stack.dm_of(CHEN)
     sections = [b for b in dm.blocks if b.get("block_id", "").startswith("vma_q_")]
     assert len(sections) == 2  # one DM for both questions of the chart
+    # taken before any click: the message object is updated in place after each answer
     initial = _button(dm, "Sprain of unspecified ligament of left ankle, initial")
+    others = [{**e, "block_id": b["block_id"]} for b in dm.blocks if b["type"] == "actions" for e in b["elements"]
+              if e["action_id"].startswith("vma_other_")]
+    assert len(others) == 2
     stack.sender.click(CHEN, dm.channel, dm.ts, initial)
-    other = find_element(dm.blocks, lambda e: e["action_id"].startswith("vma_other_")
-                         and e["value"] != initial["value"].split(":")[0] + ":3")
-    stack.sender.click(CHEN, dm.channel, dm.ts, other)
+    stack.sender.click(CHEN, dm.channel, dm.ts, others[1])
     modal = stack.slack.wait_for(lambda: [v for v in stack.slack.views if v.get("callback_id") == "vma_other"])[-1]
     response = stack.sender.submit_view(CHEN, modal, {"vma_other_text": {"text": "Both knees, worse on the left"}})
     assert response.status_code == 200
@@ -157,3 +159,16 @@ def test_intake_errors_never_5xx(stack):
     assert big.status_code == 413
     fhir = stack.post_chart(b"{not json", path="/fhir")
     assert fhir.status_code == 400 and fhir.json()["resourceType"] == "OperationOutcome"
+
+
+def test_slow_checkchart_acks_at_once_and_answers_through_the_response_url(stack, monkeypatch):
+    import vma.integrations.slack.app as slack_app
+
+    monkeypatch.setattr(slack_app, "CHECKCHART_INLINE_BUDGET", 0.0)
+    stack.post_chart(demo_chart("ENC-D2001"))
+    stack.coder_post("ENC-D2001")
+    started = time.monotonic()
+    response = stack.sender.slash(CODER, "/checkchart", "ENC-D2001")
+    assert response.status_code == 200 and time.monotonic() - started < 3.0
+    later = stack.slack.wait_for(lambda: stack.slack.responses)
+    assert "ENC-D2001" in json.dumps(later[-1]) and later[-1]["response_type"] == "ephemeral"

@@ -45,6 +45,8 @@ def test_yes_no_only_for_poa_and_signature():
     assert any("yes/no" in p for p in lint_query("Is the knee the left one?", yes_no, "laterality"))
     assert lint_query("Was the condition present at the time of admission?", yes_no, "poa") == []
     assert lint_query("Did you author and sign this note?", yes_no, "unsigned") == []
+    named = ["Present at the time of inpatient admission (POA Y)", "Other", "Clinically undetermined (POA W)"]
+    assert lint_query("Was it present when admission was ordered?", named, "poa") == []
 
 
 def test_not_a_question_and_empty_options():
@@ -125,6 +127,25 @@ def _spec_query_findings():
             if finding.action == "query":
                 found.append((path.name, finding))
     return found
+
+
+def _demo_query_findings():
+    from vma.checks import run_checks
+    from vma.intake import parse_chart
+    from vma.demo import DEMO_DIR
+
+    found = []
+    for path in sorted(DEMO_DIR.glob("ENC-*.json")):
+        chart, _ = parse_chart(path.read_bytes())
+        found += [(path.name, f) for f in run_checks(chart).findings if f.action == "query"]
+    return found
+
+
+def test_every_query_the_checks_produce_on_the_demo_charts_is_lint_clean():
+    findings = _demo_query_findings()
+    assert len(findings) >= 4
+    for name, finding in findings:
+        assert lint_query(finding.question, finding.options, finding.check) == [], (name, finding.check)
 
 
 def test_every_query_the_checks_produce_on_the_spec_examples_is_lint_clean():

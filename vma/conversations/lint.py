@@ -75,6 +75,15 @@ YES_NO_CHECKS = frozenset({"poa", "unsigned"})
 _YES_NO = re.compile(r"^\s*(yes|no|y|n)\b", re.I)
 
 
+def _is_other(folded: str) -> bool:
+    return folded == OTHER.casefold() or folded.startswith(OTHER.casefold() + " (")
+
+
+def _is_undetermined(folded: str) -> bool:
+    # "Clinically undetermined (POA W)": the escape answer may name what it records.
+    return folded == UNDETERMINED.casefold() or folded.startswith(UNDETERMINED.casefold() + " (")
+
+
 def lint_text(text: str) -> list[str]:
     """Problems in any text shown to a provider: leading phrases and money words."""
     problems: list[str] = []
@@ -98,11 +107,11 @@ def lint_query(question: str | None, options: Iterable[str], check: str | None) 
     for label in labels:
         problems.extend(f"option {label!r}: {p}" for p in lint_text(label))
     folded = [label.strip().casefold() for label in labels]
-    if OTHER.casefold() not in folded:
+    if not any(_is_other(label) for label in folded):
         problems.append(f"options lack {OTHER!r}")
-    if UNDETERMINED.casefold() not in folded:
+    if not any(_is_undetermined(label) for label in folded):
         problems.append(f"options lack {UNDETERMINED!r}")
-    clinical = [label for label in labels if label.strip().casefold() not in (OTHER.casefold(), UNDETERMINED.casefold())]
+    clinical = [label for label, f in zip(labels, folded) if not (_is_other(f) or _is_undetermined(f))]
     if not clinical:
         problems.append("no clinical option besides the escape answers")
     if any(not label.strip() for label in labels):

@@ -1,0 +1,292 @@
+"""``vma demo``: the whole loop on embedded defaults, with no Slack workspace.
+
+A temporary SQLite database, the local Slack stand-in, the bundled synthetic
+charts (``vma/demo/``) and directory, and the real web app served by uvicorn
+on a free local port. Charts go in through ``POST /charts``; the providers'
+scripted clicks go in as signed ``block_actions`` over HTTP, exactly as Slack
+would send them. The transcript shows what each person saw, in order.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import socket
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+DEMO_DIR = Path(__file__).resolve().parent / "demo"
+CODERS, MANAGERS = "C0CODERS1", "C0MANAGE1"
+WIDTH = 96
+
+
+class DemoFailure(RuntimeError):
+    pass
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Transcript:
+    """Turns the stand-in's recorded calls into what each person saw."""
+
+    def __init__(self, slack, people: dict[str, str], out=sys.stdout):
+        self.slack = slack
+        self.people = people  # Slack user id -> name
+        self.out = out
+        self.seen = 0
+        self.step = 0
+
+    def name(self, user_id: str) -> str:
+        return self.people.get(user_id, user_id)
+
+    def audience(self, channel: str) -> str:
+        if channel == CODERS:
+            return "#coders channel"
+        if channel == MANAGERS:
+            return "#coding-managers channel"
+        for user_id, name in self.people.items():
+            if self.slack.dm_channel(user_id) == channel:
+                return f"{name}'s DM"
+        return channel
+
+    def say(self, text: str = "") -> None:
+        print(text, file=self.out)
+
+    def heading(self, text: str) -> None:
+        self.step += 1
+        self.say()
+        self.say(f"{self.step}. {text}")
+        self.say("=" * min(WIDTH, len(text) + 4))
+
+    def note(self, text: str) -> None:
+        for line in textwrap.wrap(text, WIDTH - 4):
+            self.say(f"   {line}")
+
+    def _mrkdwn(self, text: str) -> str:
+        text = re.sub(r"<@(\w+)>", lambda m: "@" + self.name(m.group(1)), text or "")
+        text = text.replace("***", "\0")  # a masked MRN, not bold
+        text = re.sub(r"\*([^*\s][^*]*)\*", r"\1", text).replace("`", "")
+        return text.replace("\0", "***").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+    def blocks_text(self, blocks: list[dict] | None, indent: str = "   │ ") -> list[str]:
+        lines: list[str] = []
+
+        def add(text: str, prefix: str = "") -> None:
+            for raw in self._mrkdwn(text).splitlines() or [""]:
+                wrapped = textwrap.wrap(raw, WIDTH - len(indent) - len(prefix)) or [""]
+                lines.extend(indent + prefix + w for w in wrapped)
+
+        for block in blocks or []:
+            kind = block.get("type")
+            if kind == "header":
+                add(block["text"]["text"].upper())
+            elif kind == "section":
+                add(block["text"]["text"])
+            elif kind == "context":
+                add(" ".join(e.get("text", "") for e in block.get("elements", [])), "· ")
+            elif kind == "divider":
+                lines.append(indent + "─" * 40)
+            elif kind == "actions":
+                buttons = []
+                for e in block.get("elements", []):
+                    if e.get("type") == "static_select":
+                        buttons.append("[choose ▾: " + " | ".join(o["text"]["text"] for o in e["options"]) + "]")
+                    else:
+                        buttons.append(f"[ {e['text']['text']} ]")
+                add("  ".join(buttons))
+            elif kind == "input":
+                add(f"{block['label']['text']}: [ text box ]")
+        return lines
+
+    def flush(self) -> None:
+        """Prints every Slack call made since the last flush, as the person on the other end saw it."""
+        calls = self.slack.calls[self.seen:]
+        self.seen += len(calls)
+        for call in calls:
+            if not call.ok:
+                continue
+            p = call.params
+            if call.method == "chat.postMessage":
+                self.say(f"   → {self.audience(p['channel'])}: new message")
+                self.say("\n".join(self.blocks_text(p.get("blocks")) or ["   │ " + self._mrkdwn(p.get("text", ""))]))
+            elif call.method == "chat.update":
+                self.say(f"   → {self.audience(p['channel'])}: the message is updated in place")
+                self.say("\n".join(self.blocks_text(p.get("blocks"))))
+            elif call.method == "chat.postEphemeral":
+                self.say(f"   → only {self.name(p['user'])} sees (ephemeral): {self._mrkdwn(p.get('text', ''))}")
+            elif call.method == "views.open":
+                view = p["view"]
+                self.say(f"   → a window opens: \"{view['title']['text']}\"")
+                self.say("\n".join(self.blocks_text(view.get("blocks"))))
+            elif call.method == "views.publish":
+                self.say(f"   → {self.name(p['user_id'])}'s App Home")
+                self.say("\n".join(self.blocks_text(p["view"].get("blocks"))))
+            elif call.method == "response_url":
+                self.say("   → reply to the slash command (ephemeral)")
+                self.say("\n".join(self.blocks_text(p.get("blocks")) or ["   │ " + self._mrkdwn(p.get("text", ""))]))
+
+
+def _elements(blocks: list[dict]) -> list[dict]:
+    return [{**e, "block_id": b.get("block_id", "b")} for b in blocks or [] if b.get("type") == "actions"
+            for e in b.get("elements", [])]
+
+
+def _wait(predicate, what: str, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise DemoFailure(f"timed out waiting for {what}")
+
+
+def run_demo(out=None) -> int:
+    out = out or sys.stdout
+    try:
+        return _run(out)
+    except DemoFailure as exc:
+        print(f"\nvma demo failed: {exc}", file=out)
+        return 1
+
+
+def _run(out) -> int:
+    import logging
+
+    import uvicorn
+
+    from vma.config import Settings
+    from vma.directory import Directory
+    from vma.integrations.slack.standin import SignedSlackSender, SlackStandIn, find_element
+    from vma.web import create_app
+
+    logging.basicConfig(level=logging.ERROR)
+    charts = sorted(DEMO_DIR.glob("ENC-*.json"))
+    directory_path = DEMO_DIR / "directory.csv"
+    directory = Directory.load(str(directory_path))
+    people = {p.slack_user_id: p.name for p in directory.people if p.slack_user_id} \
+        if hasattr(directory, "people") else {}
+    lopez, chen, coder = "U0LOPEZ01", "U0CHEN001", "U0CODER01"
+    people.setdefault(lopez, "Maria Lopez, MD")
+    people.setdefault(chen, "Sam Chen, DO")
+    people.setdefault(coder, "Cora Coder")
+
+    with tempfile.TemporaryDirectory(prefix="vma-demo-") as tmp, \
+            SlackStandIn(users={"mlopez@example.org": lopez, "schen@example.org": chen}) as slack:
+        secret = secrets.token_hex(16)
+        settings = Settings(
+            slack_bot_token="xoxb-demo", slack_signing_secret=secret, slack_api_url=slack.api_url,
+            vma_database_url=f"sqlite:///{Path(tmp) / 'vma.db'}", vma_coder_channel=CODERS,
+            vma_manager_channel=MANAGERS, vma_provider_directory=str(directory_path),
+            vma_business_hours="always", vma_phi_mode="minimal")
+        app = create_app(settings, start_scheduler=False)
+        port = _free_port()
+        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
+        thread = threading.Thread(target=server.run, name="vma-demo-server", daemon=True)
+        thread.start()
+        _wait(lambda: server.started, "the web app to start")
+        base = f"http://127.0.0.1:{port}"
+        sender = SignedSlackSender(base + "/slack/events", secret, slack)
+        t = Transcript(slack, people, out)
+        try:
+            t.say("vma demo: synthetic charts, a local Slack stand-in, the real web app on " + base)
+            t.say(f"Slack Web API stand-in: {slack.api_url}   database: temporary SQLite")
+            for path in charts:
+                story = json.loads(path.read_text()).get("demo", {}).get("story", "")
+                t.heading(f"Chart {path.stem} is signed and sent to POST /charts")
+                t.note(story)
+                response = sender.http.post(base + "/charts", content=path.read_bytes(),
+                                            headers={"Content-Type": "application/json"})
+                t.say(f"   HTTP {response.status_code} {response.text}")
+                _wait(lambda: any(path.stem in (c.params.get("text") or "") for c in slack.calls
+                                  if c.method == "chat.postMessage"), f"Slack messages for {path.stem}")
+                t.flush()
+
+            def dm(user):
+                return _wait(lambda: slack.messages_in(slack.dm_channel(user)), f"a DM to {people[user]}")
+
+            def message_for(user, chart_id):
+                return _wait(lambda: [m for m in slack.messages_in(slack.dm_channel(user))
+                                      if chart_id in (m.text or "")], f"the {chart_id} DM")[-1]
+
+            def button(message, starts):
+                element = find_element(message.blocks, lambda e: e.get("type") == "button"
+                                       and e["text"]["text"].startswith(starts))
+                if element is None:
+                    raise DemoFailure(f"no button starting {starts!r}")
+                return element
+
+            def coder_post(chart_id):
+                return _wait(lambda: [m for m in slack.messages_in(CODERS) if chart_id in (m.text or "")],
+                             f"{chart_id} in the coders' channel")
+
+            dm(lopez)
+            m2003 = message_for(chen, "ENC-D2003")
+            # The buttons as first sent; the message is updated in place after each answer.
+            ankle_initial = button(m2003, "Sprain of unspecified ligament of left ankle, initial")
+            knee_other = [e for e in _elements(m2003.blocks) if e["action_id"].startswith("vma_other_")][-1]
+            t.heading(f"{people[lopez]} clicks an answer on a question meant for {people[chen]}")
+            sender.click(lopez, m2003.channel, m2003.ts, ankle_initial)
+            _wait(lambda: slack.ephemeral_for(lopez), "the refusal")
+            t.flush()
+            t.note("The query stays open; nothing is recorded as an answer.")
+
+            m2002 = message_for(lopez, "ENC-D2002")
+            t.heading(f"{people[lopez]} answers her question: left knee")
+            sender.click(lopez, m2002.channel, m2002.ts, button(m2002, "Pain in left knee"))
+            coder_post("ENC-D2002")
+            time.sleep(0.2)
+            t.flush()
+
+            t.heading(f"{people[chen]} answers the ankle question: initial encounter")
+            sender.click(chen, m2003.channel, m2003.ts, ankle_initial)
+            _wait(lambda: (slack.message(m2003.channel, m2003.ts).updates or 0) >= 1, "the DM update")
+            time.sleep(0.2)
+            t.flush()
+
+            t.heading(f"{people[chen]} answers the knee question with \"Other\" and writes the answer")
+            sender.click(chen, m2003.channel, m2003.ts, knee_other)
+            modal = _wait(lambda: [v for v in slack.views if v.get("callback_id") == "vma_other"], "the Other window")[-1]
+            t.flush()
+            sender.submit_view(chen, modal, {"vma_other_text": {"text": "Both knees, worse on the left; see addendum"}})
+            coder_post("ENC-D2003")
+            time.sleep(0.2)
+            t.flush()
+
+            t.heading(f"{people[coder]} runs /checkchart ENC-D2005 (the chart on hold)")
+            started = time.monotonic()
+            reply = sender.slash(coder, "/checkchart", "ENC-D2005")
+            elapsed = time.monotonic() - started
+            t.say(f"   HTTP {reply.status_code} in {elapsed:.2f} s, answered in the response:")
+            body = reply.json() if reply.headers.get("content-type", "").startswith("application/json") else {}
+            t.say("\n".join(t.blocks_text(body.get("blocks")) or ["   │ " + t._mrkdwn(body.get("text", reply.text))]))
+            t.flush()
+
+            t.heading(f"{people[coder]} opens the vma App Home")
+            sender.event({"type": "app_home_opened", "user": coder, "channel": "D0CODER01", "tab": "home"})
+            _wait(lambda: slack.published.get(coder), "the App Home")
+            t.flush()
+
+            t.heading("Summary")
+            posted = [m for m in slack.messages_in(CODERS)]
+            t.note(f"{len(charts)} charts in; {len(posted)} posted to the coders' channel; "
+                   f"{len(slack.messages_in(MANAGERS))} held for the managers; "
+                   f"{len(slack.calls_to('chat.postMessage'))} messages and "
+                   f"{len(slack.calls_to('chat.update'))} in-place updates sent; "
+                   f"{len(slack.violations)} Block Kit violations.")
+            if slack.violations:
+                raise DemoFailure(f"Block Kit violations: {slack.violations}")
+        finally:
+            sender.close()
+            server.should_exit = True
+            thread.join(timeout=10)
+    return 0
