@@ -92,6 +92,8 @@ def _fhir_path(root: str, loc: tuple) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
+        elif part == "root" or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(part)):
+            continue  # pydantic's own wrappers (root models, validator names) are not FHIR elements
         else:
             out += f".{part}"
     return out

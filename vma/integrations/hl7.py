@@ -800,7 +800,7 @@ def _scrape_msh(text: str) -> tuple[str, str, list[str]]:
     parts = first.split(sep)
     enc = parts[1] if len(parts) > 1 else ""
     if len(enc) < 4 or len(set(sep + enc[:4])) != 5 or any(c.isalnum() or c.isspace() for c in enc[:4]):
-        enc = "^~\\&"
+        return "|", "^~\\&", []  # no trustworthy separators: the fields cannot be told apart
     fields_by_number = ["MSH", sep] + parts[1:]
     return sep, enc[:4], fields_by_number
 
