@@ -320,3 +320,18 @@ def test_ack_uses_the_senders_separators():
 def test_unknown_ack_code_becomes_ae_with_a_reason():
     ack = _parse_ack(build_ack(mdm(), "XX"))
     assert str(ack.segment("MSA")(1)) == "AE" and ack.segment("ERR").extract_field(1, 8)
+
+
+def test_a_bad_site_configuration_is_named(monkeypatch):
+    from vma.config import get_settings
+
+    monkeypatch.setenv("VMA_HL7_FIELDS", json.dumps({"attending": "somewhere"}))
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(ChartInputError) as exc:
+            chart_from_hl7(mdm())
+        assert error_fields(exc.value) == ["VMA_HL7_FIELDS"]
+        assert hl7_message_info(mdm()).control_id  # the ACK path still reads the MSH
+    finally:
+        monkeypatch.delenv("VMA_HL7_FIELDS")
+        get_settings.cache_clear()

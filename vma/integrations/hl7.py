@@ -340,7 +340,11 @@ class MessageInfo:
 def hl7_message_info(text: str) -> MessageInfo:
     """What the MSH (and TXA/OBR) say about a message, without mapping it to a chart."""
     msg = _parse(text)
-    return _info(msg, HL7Positions())
+    try:
+        positions = configured_positions()
+    except ValueError:  # a bad VMA_HL7_FIELDS is reported when charts are read; the ACK still needs the MSH
+        positions = HL7Positions()
+    return _info(msg, positions)
 
 
 def _info(msg: hl7.Message, positions: HL7Positions) -> MessageInfo:
@@ -373,8 +377,12 @@ _TEXT_TYPES = {"TX", "FT", "ST", ""}
 
 def chart_from_hl7(text: str, positions: HL7Positions | None = None) -> Chart:
     """Map one ER7 message onto the canonical chart; every failure is a ``ChartInputError`` naming the field."""
+    if positions is None:
+        try:
+            positions = configured_positions()
+        except ValueError as exc:
+            raise _err("VMA_HL7_FIELDS", str(exc)) from None
     try:
-        positions = positions or configured_positions()
         msg = _parse(text)
         return _chart(msg, positions)
     except ChartInputError:
@@ -393,7 +401,7 @@ def _chart(msg: hl7.Message, p: HL7Positions) -> Chart:
     if _first(msg, "PID") is None:
         raise _err("PID", "the message has no PID segment")
 
-    status, authenticated, status_field = _completion(msg, p, info)
+    status, authenticated = _completion(msg, p, info)
     document_id, version, kind, parent_id, own_id = _document_identity(msg, p, info)
     diagnoses = _diagnoses(msg, p)
     procedures = _procedures(msg, p, diagnoses)
@@ -430,17 +438,15 @@ def _chart(msg: hl7.Message, p: HL7Positions) -> Chart:
         "control_id": info.control_id or None,
         "source_format": "hl7",
     }
-    if encounter.get("date_of_service") is None and status_field:
-        pass  # the missing-element check reports a missing date of service; nothing to refuse here
     return chart_from_dict(data)
 
 
-def _completion(msg, p: HL7Positions, info: MessageInfo) -> tuple[str | None, bool, str]:
+def _completion(msg, p: HL7Positions, info: MessageInfo) -> tuple[str | None, bool]:
     pos = _pos(p.completion_status)
     has_txa = pos is not None and _first(msg, pos.segment) is not None
     if info.message_type == "MDM" or has_txa:
         if pos is None:
-            return None, False, ""
+            return None, False
         if _first(msg, pos.segment) is None:
             raise _err(pos.segment, f"the message has no {pos.segment} segment (document header)")
         status = _pos_val(msg, pos).upper()
@@ -448,7 +454,7 @@ def _completion(msg, p: HL7Positions, info: MessageInfo) -> tuple[str | None, bo
             raise _err(pos.label, "document completion status is missing (AU = authenticated)")
         if status not in _COMPLETION:
             raise _err(pos.label, f"unknown document completion status {status!r} (HL7 table 0271: AU, LA, DI, DO, IN, IP, PA)")
-        return status, status in _AUTHENTICATED, pos.label
+        return status, status in _AUTHENTICATED
     obr = _first(msg, "OBR")
     status = _val(obr, 25).upper()
     if not status:
@@ -456,8 +462,7 @@ def _completion(msg, p: HL7Positions, info: MessageInfo) -> tuple[str | None, bo
         status = _val(obx, 11).upper()
         if not status:
             raise _err("OBR-25", "result status is missing (F = final)")
-        return status, status in {"F", "C"}, "OBX-11"
-    return status, status in {"F", "C"}, "OBR-25"
+    return status, status in {"F", "C"}
 
 
 _SUFFIX = re.compile(r"^(.*?)[-_.](\d{1,6})$")
