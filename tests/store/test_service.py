@@ -438,3 +438,20 @@ def test_check_adhoc_tells_icd_from_cpt_and_stores_nothing(world):
     assert finding.code == "M25.569" and finding.action == "query"
     assert not any(f.check in ("unsigned", "missing-element") for f in report.findings)
     assert world.rows(ChartRecord) == []
+
+
+def test_new_version_does_not_ask_again_what_was_already_answered(world):
+    from tests.conftest import base_chart
+
+    world.submit(chart("ENC-V-3"))
+    query, = world.queries("ENC-V-3")
+    world.service.answer(query.id, "U_LOPEZ", option_index(query, ["M25.562"]))
+    assert len(world.notifier.of("post_cleared")) == 1
+    # An addendum that leaves the knee code alone (the EHR resent the same codes).
+    result = world.submit(chart("ENC-V-3", version=2, note=chart()["note"]["text"] + "\n\nAddendum: labs reviewed."))
+    assert result.http_status == 202
+    assert len(world.notifier.of("send_query_dm")) == 1
+    carried = [q for q in world.queries("ENC-V-3") if q.chart_record_id == result.record_id]
+    assert len(carried) == 1 and carried[0].status == "answered" and carried[0].answer_json["codes"] == ["M25.562"]
+    (_, second), = world.notifier.of("post_cleared")[1:]
+    assert second.summary.version == 2 and second.codes[0].code == "M25.562"

@@ -324,8 +324,6 @@ class ChartService:
             select(Query).where(Query.chart_id == record.chart_id, Query.status == "open",
                                 Query.chart_record_id != record.id).order_by(Query.id).with_for_update()
         ).scalars().all()
-        if not old_open:
-            return set()
         replaced: set[int] = set()
         moot = []
         for old in old_open:
@@ -340,7 +338,32 @@ class ChartService:
             old.question, old.evidence, old.choices, old.target = match.question, match.evidence, match.choices, match.target
         if moot:
             self.withdraw(session, moot, record, f"version {record.version} of the chart no longer needs it")
+        self._reuse_answers(session, record, [q for q in new_queries if id(q) not in replaced])
         return replaced
+
+    def _reuse_answers(self, session, record, new_queries: list) -> None:
+        """A question the provider already answered on an earlier version is not asked again: the answer carries."""
+        from vma.store.models import Query
+
+        if not new_queries:
+            return
+        answered = session.execute(
+            select(Query).where(Query.chart_id == record.chart_id, Query.status == "answered",
+                                Query.chart_record_id != record.id).order_by(Query.answered_at.desc())
+        ).scalars().all()
+        for query in new_queries:
+            earlier = next((a for a in answered if a.check == query.check and a.code == query.code
+                            and a.target == query.target), None)
+            if earlier is None:
+                continue
+            query.status = "answered"
+            query.answered_at, query.answered_by = earlier.answered_at, earlier.answered_by
+            query.answer_json = dict(earlier.answer_json or {}, carried_from_query=earlier.id)
+            labels = [c.get("label") for c in query.choices or []]
+            label = (earlier.answer_json or {}).get("label")
+            query.answer_index = labels.index(label) if label in labels else None
+            query.sent_at, query.provider_user_id = earlier.sent_at, earlier.provider_user_id
+            query.dm_channel, query.dm_ts = earlier.dm_channel, earlier.dm_ts
 
     def withdraw(self, session, queries: list, record, reason: str) -> None:
         """Withdraw open queries; their DMs get a short update (written to the outbox in this transaction)."""
