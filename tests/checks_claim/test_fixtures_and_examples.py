@@ -1,0 +1,69 @@
+"""Fixture charts per claim edit through the whole engine, and the spec examples and clean charts
+staying clear of claim-edit findings."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.checks_claim.helpers import CLAIM_CHECKS, chart, line
+from tests.conftest import SPEC_EXAMPLES
+from vma.chart import chart_from_dict
+from vma.checks import run_checks
+
+FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("*.json"))
+
+
+def claim_essence(report) -> list[dict]:
+    return [{"check": f.check, "action": f.action, "code": f.code, "suggested_codes": f.suggested_codes}
+            for f in report.findings if f.check in CLAIM_CHECKS]
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=[p.stem for p in FIXTURES])
+def test_fixture_chart_gives_its_claim_findings(path, ref):
+    data = json.loads(path.read_text())
+    report = run_checks(chart_from_dict(data), ref)  # every check runs; only the claim edits are compared
+    assert claim_essence(report) == data["expected_claim_findings"]
+    for f in report.findings:
+        if f.check in CLAIM_CHECKS:
+            assert "payer" in f.message.lower() or "clearinghouse" in f.message.lower()
+
+
+EXAMPLES = sorted(p for p in SPEC_EXAMPLES.glob("*.json") if not p.name.endswith(".expected.json")) \
+    if SPEC_EXAMPLES.is_dir() else []
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_spec_examples_get_no_claim_findings(path, ref):
+    report = run_checks(chart_from_dict(json.loads(path.read_text())), ref, only=CLAIM_CHECKS)
+    assert report.findings == []
+
+
+@pytest.mark.parametrize("procedures,encounter", [
+    ([line("99213")], {}),
+    ([line("99203")], {"patient_status": "new"}),
+    ([line("99214", "25"), line("11102"), line("36415")], {}),
+    ([line("99213", "95")], {"setting": "telehealth", "place_of_service": "10"}),
+    ([line("99232")], {"setting": "inpatient", "place_of_service": "21", "admission_date": "2026-11-14"}),
+    ([line("71046", "26"), line("93000")], {}),
+    ([line("97110", "GP", "CQ", units=2), line("97112", "GP", units=2)], {}),
+    ([line("G0438"), line("90686"), line("G0008")], {}),
+])
+def test_clean_claims_stay_clear(ref, procedures, encounter):
+    note = ("CHIEF COMPLAINT\n\nFollow-up by video; the patient is at home.\n\nASSESSMENT AND PLAN\n\n"
+            "Essential hypertension, well controlled. Continue lisinopril 10 mg daily.")
+    data = chart(procedures, note=note, **encounter)
+    assert run_checks(chart_from_dict(data), ref, only=CLAIM_CHECKS).findings == []
+
+
+@pytest.mark.parametrize("procedures,encounter", [
+    ([{"code": "", "modifiers": [], "units": 0, "diagnosis_pointers": []}], {}),
+    ([{"code": "99213", "modifiers": ["", " 25 ", "x"], "units": 0, "diagnosis_pointers": [9, -1]}], {}),
+    ([line("99213")], {"place_of_service": 11, "date_of_service": "not a date", "setting": None}),
+    ([line("20610"), line("20610", "RT", "LT", "50")], {"place_of_service": "1"}),
+])
+def test_odd_lines_never_crash(ref, procedures, encounter):
+    data = chart(procedures, **encounter)
+    run_checks(chart_from_dict(data), ref, only=CLAIM_CHECKS)
