@@ -166,14 +166,14 @@ def build_app(service, settings, client: WebClient) -> App:
 
     @app.command("/checkchart")
     def on_checkchart(ack, command, respond):
-        user = command["user_id"]
+        user = command.get("user_id") or ""
         chart_id = (command.get("text") or "").strip().split(" ")[0]
         if not chart_id:
             if not access.allowed(user):
                 ack(response_type="ephemeral", text="/checkchart is for the people listed in vma's directory.")
                 return
             ack()
-            client.views_open(trigger_id=command["trigger_id"], view=render_view("checkchart_modal.json.j2"))
+            client.views_open(trigger_id=command.get("trigger_id"), view=render_view("checkchart_modal.json.j2"))
             return
         future = lookups.submit(_checkchart_reply, service, chart_id, user)
         try:
