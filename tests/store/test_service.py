@@ -455,3 +455,20 @@ def test_new_version_does_not_ask_again_what_was_already_answered(world):
     assert len(carried) == 1 and carried[0].status == "answered" and carried[0].answer_json["codes"] == ["M25.562"]
     (_, second), = world.notifier.of("post_cleared")[1:]
     assert second.summary.version == 2 and second.codes[0].code == "M25.562"
+
+
+def test_nul_characters_and_hostile_fields_never_fail_intake(world):
+    from vma.store.models import ChartRecord, IntakeRejection
+
+    data = chart("ENC-N-1\u0000", note="ASSESSMENT AND PLAN\n\nKnee pain\u0000 for two weeks.")
+    data["patient"]["name"] = "A\u0000B"
+    data["extra\u0000field"] = {"x": "\u0000"}
+    result = world.submit(data)
+    assert result.http_status == 202
+    record, = world.rows(ChartRecord)
+    assert "\x00" not in record.chart_json["note"]["text"] and "\\u0000" in record.raw
+    assert record.chart_id == "ENC-N-1\ufffd"
+    bad = {"chart_id": "\u0000", "patient": "\u0000"}
+    rejected = world.service.intake(raw(bad), "http")
+    assert rejected.http_status == 400 and rejected.errors
+    assert len(world.rows(IntakeRejection)) == 1

@@ -104,6 +104,17 @@ def _as_utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def json_safe(value: Any) -> Any:
+    """PostgreSQL's JSONB and text refuse NUL; a NUL an EHR sent becomes U+FFFD rather than a failed intake."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {json_safe(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_safe(v) for v in value]
+    return value
+
+
 def finding_dump(finding: Finding) -> dict:
     """The finding with the fields the contract JSON leaves out (choices, target): the service needs them."""
     data = finding.model_dump(mode="json")
@@ -180,6 +191,9 @@ class ChartService:
             return self._reject(raw_text, source,
                                 [{"field": "(input)", "message": f"unreadable input ({type(exc).__name__})"}])
 
+        dumped = chart.model_dump(mode="json")
+        if json_safe(dumped) != dumped:  # rare: re-validate only when a NUL had to go
+            chart = Chart.model_validate(json_safe(dumped))
         extra = chart.model_extra or {}
         cancelled = bool(extra.get("cancelled"))
         doc_key = chart.doc_key + ("#cancel" if cancelled else "")
@@ -197,7 +211,7 @@ class ChartService:
                 is_current = cancelled or newest is None or chart.version >= newest
                 record = ChartRecord(
                     chart_id=chart.chart_id, version=chart.version, document_id=chart.document_id, doc_key=doc_key,
-                    raw=raw_text, fmt=fmt, source=source, chart_json=chart.model_dump(mode="json"),
+                    raw=raw_text, fmt=fmt, source=source, chart_json=json_safe(chart.model_dump(mode="json")),
                     provider_npi=chart.provider.npi, status="received" if is_current else "superseded",
                     is_current=is_current, signed_at=signed_at, received_at=now,
                 )
@@ -222,6 +236,7 @@ class ChartService:
         from vma.store.models import IntakeRejection
 
         with self.store.session() as session, session.begin():
+            errors = json_safe(errors)
             rejection = IntakeRejection(received_at=self._now(), source=source, raw=raw_text, errors=errors)
             session.add(rejection)
             session.flush()
@@ -281,16 +296,16 @@ class ChartService:
         now = self._now()
         with self.store.session() as session, session.begin():
             record = session.get(ChartRecord, record_id)
-            record.report_json = report.model_dump(mode="json")
+            record.report_json = json_safe(report.model_dump(mode="json"))
             new_queries: list[Query] = []
             for finding in report.findings:
                 session.add(FindingRecord(chart_record_id=record_id, check=finding.check, action=finding.action,
-                                          code=finding.code, finding_json=finding_dump(finding)))
+                                          code=finding.code, finding_json=json_safe(finding_dump(finding))))
                 if finding.action == "query":
                     new_queries.append(Query(
                         chart_record_id=record_id, chart_id=record.chart_id, check=finding.check, code=finding.code,
-                        question=finding.question or finding.message, evidence=finding.evidence or "",
-                        choices=[c.model_dump(mode="json") for c in finding.choices] or [
+                        question=json_safe(finding.question or finding.message), evidence=json_safe(finding.evidence or ""),
+                        choices=json_safe([c.model_dump(mode="json") for c in finding.choices]) or [
                             c.model_dump(mode="json") for c in _choices_from_options(finding.options)],
                         target=finding.target, status="open", provider_npi=record.provider_npi,
                     ))
@@ -596,7 +611,7 @@ class ChartService:
                 return AnswerResult(ok=False, reason=f"No answer option {option_index} on this query.",
                                     query=views.query_view(query))
             choice = choices[option_index]
-            text = (other_text or "").strip()[:MAX_OTHER_TEXT] or None
+            text = json_safe((other_text or "").strip()[:MAX_OTHER_TEXT]) or None
             if choice.get("kind") == "other" and not text:
                 return AnswerResult(ok=False, reason="'Other' needs a short free-text answer.",
                                     query=views.query_view(query))
