@@ -32,3 +32,10 @@ def test_every_check_has_tests_that_name_it():
         p.read_text() for p in TESTS.rglob("*.json"))
     for spec in all_checks():
         assert f'"{spec.id}"' in corpus or f"'{spec.id}'" in corpus, f"no test names {spec.id}"
+
+
+def test_readme_checks_table_matches_the_registry():
+    from vma.checks.catalog import readme_block
+
+    readme = (TESTS.parent / "README.md").read_text()
+    assert readme_block() in readme, "README checks table is stale: run `python -m vma.checks.catalog`"
