@@ -45,9 +45,9 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from vma.chart import Procedure
 from vma.checks import CheckContext, register
@@ -115,11 +115,19 @@ def em_table() -> EmOfficeTable:
 
 # -- what the record documents ---------------------------------------------------
 
-@dataclass
 class Documented:
-    minutes: int | None
-    time_evidence: str
-    mdm: MdmEstimate | None  # None when the note has no assessment or plan to read
+    """What the record documents for the visit level. The MDM estimate is read from the
+    note only when asked for: when the time alone supports the level billed, it is
+    never needed, and it is the costliest reading the engine does."""
+
+    def __init__(self, minutes: int | None, time_evidence: str, mdm_reader: Callable[[], MdmEstimate | None]):
+        self.minutes = minutes
+        self.time_evidence = time_evidence
+        self._mdm_reader = mdm_reader
+
+    @cached_property
+    def mdm(self) -> MdmEstimate | None:  # None when the note has no assessment or plan to read
+        return self._mdm_reader()
 
     def time_phrase(self) -> str:
         return f"{self.minutes} minutes of total time" if self.minutes is not None else "no total time"
@@ -146,10 +154,13 @@ def documented(ctx: CheckContext) -> Documented:
         evidence = f"encounter total time: {recorded} minutes"
     else:
         evidence = ""
-    has_plan = bool(note.section_text("assessment", "plan").strip())
-    coded = _coded_problems(ctx)
-    mdm = estimate_mdm(note, coded) if has_plan else None
-    return Documented(minutes, evidence, mdm)
+
+    def read_mdm() -> MdmEstimate | None:
+        if not note.section_text("assessment", "plan").strip():
+            return None
+        return estimate_mdm(note, _coded_problems(ctx))
+
+    return Documented(minutes, evidence, read_mdm)
 
 
 def _coded_problems(ctx: CheckContext) -> list[str]:
@@ -195,7 +206,9 @@ def _office_visit(ctx: CheckContext, index: int, proc: Procedure, billed: VisitL
     family = ctx.chart.encounter.patient_status or billed.family
     target_rank = billed.rank
     time_rank = table.time_rank(family, doc.minutes)
-    mdm_rank = doc.mdm.level if doc.mdm is not None else None
+    mdm_rank = None
+    if time_rank is None or time_rank < billed.rank:  # time alone does not carry the level: MDM may
+        mdm_rank = doc.mdm.level if doc.mdm is not None else None
     supported_rank = max((r for r in (time_rank, mdm_rank) if r is not None), default=None)
     over = billed.rank > 0 and supported_rank is not None and billed.rank > supported_rank
     if over:
