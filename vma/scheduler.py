@@ -1,16 +1,29 @@
-"""The background clock of ``vma serve``: the reminder tick and the daily digest.
+"""The background clock of ``vma serve``: reminders, the daily digest and housekeeping.
 
 APScheduler 3 with its memory job store only says *when to look*; what is due
 lives in the database (``query.next_due_at``, the nudge and outbox rows), so a
 restart or a second worker changes nothing: each tick re-reads the tables, and
 the digest is posted once per day however many workers run (the outbox row
-``digest:<date>`` is unique).
+``digest:<date>`` is unique). The other jobs are idempotent, so two workers
+running them at once do no harm:
+
+- reminder tick, every 1-5 s (finishes stored charts not yet processed, then
+  sends what is due);
+- the digest, daily at ``VMA_DIGEST_AT``;
+- retention purge, daily at 02:30 local time, when ``VMA_RETENTION_DAYS`` is set;
+- held charts re-routed every few minutes (a provider unreachable yesterday
+  may be in the directory today);
+- the drop folder swept every few seconds, when ``VMA_INBOX`` is set.
+
+Every job function catches and logs its own failure: an exception escaping
+into APScheduler would only be logged there anyway, and the job must run again
+at its next time.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
@@ -22,6 +35,10 @@ log = logging.getLogger(__name__)
 
 LONGEST_TICK = timedelta(seconds=5)
 SHORTEST_TICK = timedelta(seconds=1)
+RETRY_ON_HOLD_EVERY = timedelta(minutes=5)
+INBOX_SWEEP_EVERY = timedelta(seconds=3)
+# At night, local time: the purge rewrites many rows and should not compete with the working day.
+RETENTION_AT = time(2, 30)
 
 
 def tick_interval(settings) -> timedelta:
@@ -48,20 +65,95 @@ def run_daily_digest(service, settings, now: datetime | None = None) -> bool:
                                    now=now or datetime.now(UTC))
 
 
-def start(service, settings) -> BackgroundScheduler:
-    """Start the background jobs; the caller shuts the scheduler down on exit."""
+def run_retention_purge(service, settings, now: datetime | None = None) -> dict[str, int] | None:
+    """Drop raw notes older than ``VMA_RETENTION_DAYS`` (query records are kept); None when not configured."""
+    days = settings.vma_retention_days
+    if days is None:
+        return None
+    from vma.store.audit import purge_raw_notes
+
+    try:
+        purged = purge_raw_notes(service.store, days, now=now or datetime.now(UTC))
+    except Exception:
+        log.exception("retention purge (VMA_RETENTION_DAYS=%s) failed; tried again tomorrow", days)
+        return None
+    log.info("retention purge, older than %s days: %s", days, purged)
+    return purged
+
+
+def run_retry_on_hold(service) -> int:
+    """Re-route charts on hold; returns how many were looked at."""
+    try:
+        return service.retry_on_hold()
+    except Exception:
+        log.exception("re-routing charts on hold failed; tried again in %s", RETRY_ON_HOLD_EVERY)
+        return 0
+
+
+def _inbox_sweeper():
+    """``vma.integrations.inbox.run_inbox_sweep`` when it exists, else a sweep with the ``Inbox`` class."""
+    try:
+        from vma.integrations import inbox
+    except ImportError:
+        return None
+    sweep = getattr(inbox, "run_inbox_sweep", None)
+    if sweep is not None:
+        return sweep
+    if hasattr(inbox, "Inbox"):
+        # Stored charts are processed by the reminder tick's process_pending().
+        return lambda service, settings: inbox.Inbox(settings.vma_inbox, service).sweep()
+    return None
+
+
+def run_inbox_sweep(service, settings):
+    """Take the files waiting in ``VMA_INBOX``; None when no inbox is configured or available."""
+    if not settings.vma_inbox:
+        return None
+    sweep = _inbox_sweeper()
+    if sweep is None:
+        log.warning("VMA_INBOX is set but this build has no drop-folder support")
+        return None
+    try:
+        return sweep(service, settings)
+    except Exception:
+        log.exception("sweeping the drop folder %s failed", settings.vma_inbox)
+        return None
+
+
+def build(service, settings) -> BackgroundScheduler:
+    """The scheduler with every job configured for these settings, not started."""
     scheduler = BackgroundScheduler(timezone=settings.vma_timezone)
+    common = dict(max_instances=1, coalesce=True)
     scheduler.add_job(
         run_tick, IntervalTrigger(seconds=tick_interval(settings).total_seconds()),
-        args=(service, settings), id="reminder-tick", max_instances=1, coalesce=True,
-        next_run_time=datetime.now(UTC),
+        args=(service, settings), id="reminder-tick", next_run_time=datetime.now(UTC), **common,
     )
     scheduler.add_job(
         run_daily_digest,
         CronTrigger(hour=settings.vma_digest_at.hour, minute=settings.vma_digest_at.minute,
                     timezone=settings.vma_timezone),
-        args=(service, settings), id="daily-digest", max_instances=1, coalesce=True,
-        misfire_grace_time=3600,
+        args=(service, settings), id="daily-digest", misfire_grace_time=3600, **common,
     )
+    scheduler.add_job(
+        run_retry_on_hold, IntervalTrigger(seconds=RETRY_ON_HOLD_EVERY.total_seconds()),
+        args=(service,), id="retry-on-hold", **common,
+    )
+    if settings.vma_retention_days is not None:
+        scheduler.add_job(
+            run_retention_purge,
+            CronTrigger(hour=RETENTION_AT.hour, minute=RETENTION_AT.minute, timezone=settings.vma_timezone),
+            args=(service, settings), id="retention-purge", misfire_grace_time=6 * 3600, **common,
+        )
+    if settings.vma_inbox:
+        scheduler.add_job(
+            run_inbox_sweep, IntervalTrigger(seconds=INBOX_SWEEP_EVERY.total_seconds()),
+            args=(service, settings), id="inbox-sweep", next_run_time=datetime.now(UTC), **common,
+        )
+    return scheduler
+
+
+def start(service, settings) -> BackgroundScheduler:
+    """Start the background jobs; the caller shuts the scheduler down on exit."""
+    scheduler = build(service, settings)
     scheduler.start()
     return scheduler
