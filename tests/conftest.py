@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,74 @@ SPEC_EXAMPLES = ROOT.parent / "shared" / "spec" / "examples"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 os.environ.setdefault("VMA_STRICT_CHECKS", "1")
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+def test_backend() -> str:
+    """The database the store-backed tests run on: ``VMA_TEST_BACKEND`` (sqlite, the default, or postgresql)."""
+    backend = (os.environ.get("VMA_TEST_BACKEND") or "sqlite").strip().lower()
+    if backend in ("postgres", "pg"):
+        backend = "postgresql"
+    if backend not in BACKENDS:
+        raise pytest.UsageError(f"VMA_TEST_BACKEND={backend!r}: expected one of {', '.join(BACKENDS)}")
+    return backend
+
+
+test_backend.__test__ = False  # a helper, not a test pytest should collect
+
+
+def _postgres_admin():
+    """An autocommit connection to the server of VMA_TEST_POSTGRES_URL, and that URL in plain form.
+
+    Skips with the reason when the server cannot be used; fails instead when
+    VMA_REQUIRE_POSTGRES=1 (CI), so an unreachable server never passes silently.
+    """
+    base = os.environ.get("VMA_TEST_POSTGRES_URL")
+    required = os.environ.get("VMA_REQUIRE_POSTGRES") == "1"
+    if not base:
+        reason = "VMA_TEST_POSTGRES_URL is not set (e.g. postgresql://postgres@127.0.0.1:5432/test)"
+        if required:
+            pytest.fail(f"VMA_REQUIRE_POSTGRES=1 but {reason}")
+        pytest.skip(reason)
+    try:
+        import psycopg
+    except ImportError as exc:
+        if required:
+            pytest.fail(f"VMA_REQUIRE_POSTGRES=1 but psycopg is not installed: {exc}")
+        pytest.skip(f"psycopg is not installed: {exc}")
+    plain = base.replace("postgresql+psycopg://", "postgresql://", 1).replace("postgres://", "postgresql://", 1)
+    try:
+        admin = psycopg.connect(plain, autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        reason = f"PostgreSQL at VMA_TEST_POSTGRES_URL is unreachable: {str(exc).strip()}"
+        if required:
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return admin, plain
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh throw-away database on the VMA_TEST_POSTGRES_URL server, dropped after the test."""
+    admin, plain = _postgres_admin()
+    name = f"vma_test_{uuid.uuid4().hex[:12]}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield plain.rsplit("/", 1)[0] + f"/{name}"
+        finally:
+            # FORCE: an engine the test left open must not keep the database alive
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def database_url(request, tmp_path):
+    """The database URL for a store-backed test: SQLite in tmp_path, or PostgreSQL when
+    VMA_TEST_BACKEND=postgresql (one throw-away database per test)."""
+    if test_backend() == "postgresql":
+        return request.getfixturevalue("postgres_url")
+    return f"sqlite:///{tmp_path / 'vma.db'}"
 
 
 @pytest.fixture(scope="session")

@@ -26,12 +26,12 @@ def demo_chart(chart_id: str, **changes) -> bytes:
 class Stack:
     """Stand-in Slack + the real app over HTTP; ``restart()`` serves a new app over the same database."""
 
-    def __init__(self, tmp_path: Path, slack: SlackStandIn):
+    def __init__(self, tmp_path: Path, slack: SlackStandIn, database_url: str | None = None):
         self.tmp_path = tmp_path
         self.slack = slack
         self.settings = Settings(
             slack_bot_token="xoxb-e2e", slack_signing_secret=SECRET, slack_api_url=slack.api_url,
-            vma_database_url=f"sqlite:///{tmp_path / 'vma.db'}", vma_coder_channel=CODERS,
+            vma_database_url=database_url or f"sqlite:///{tmp_path / 'vma.db'}", vma_coder_channel=CODERS,
             vma_manager_channel=MANAGERS, vma_provider_directory=str(DEMO / "directory.csv"),
             vma_business_hours="always")
         self.served: ServedApp | None = None
@@ -81,8 +81,8 @@ def slack():
 
 
 @pytest.fixture
-def stack(tmp_path, slack):
-    s = Stack(tmp_path, slack).start()
+def stack(tmp_path, slack, database_url):
+    s = Stack(tmp_path, slack, database_url).start()
     yield s
     s.stop()
     assert slack.violations == [], slack.violations

@@ -1,4 +1,4 @@
-"""The real app served by uvicorn on a free port in a thread, over a SQLite file that outlives it."""
+"""The real app served by uvicorn on a free port in a thread, over a database that outlives it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Restarting the server in the middle of a conversation loses nothing: the state is in SQLite."""
+"""Restarting the server in the middle of a conversation loses nothing: the state is in the database."""
 
 from __future__ import annotations
 
