@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     vma_hcpcs_file: str | None = None
     vma_ncci_ptp_files: str | None = None
     vma_mue_file: str | None = None
+    vma_poa_exempt_file: str | None = None  # CMS POAexemptCodes<year>.txt; replaces the bundled ranges
 
     vma_inbox: str | None = None
     vma_hl7_fields: str | None = None  # JSON object overriding HL7 field positions

@@ -130,3 +130,29 @@ def test_inpatient_chart_through_the_engine(ref):
     report = engine(ref, encounter=INPATIENT, note=NOTE, procedures=[],
                     diagnoses=[{"code": "L03.116", "poa": "Y"}, {"code": "E87.6", "poa": None}])
     assert "poa" in [f.check for f in report.findings] and report.status == "needs_query"
+
+
+def test_the_cms_exempt_file_replaces_the_bundled_ranges(tmp_path):
+    from vma.config import Settings
+    from vma.reference import ReferenceData
+
+    # The CMS layout: order number, code without the dot, long title; one header line.
+    cms = tmp_path / "POAexemptCodesFY27.txt"
+    cms.write_text("Order27\tPOAexemptCode\tDescription\n"
+                   "00001\tZ794\tLong term (current) use of insulin\n"
+                   "00002\tE871\tHypo-osmolality and hyponatremia\n", encoding="utf-8")
+    ref_cms = ReferenceData(Settings(vma_poa_exempt_file=str(cms)))
+    # E87.1 is exempt by this (synthetic) list, so no query; L03.116 is not on it, so a 1 is not accepted.
+    out = findings(ref_cms, "poa", encounter=INPATIENT, note=NOTE,
+                   diagnoses=[{"code": "E87.1", "poa": None}, {"code": "L03.116", "poa": "1"}])
+    assert [(f.code, f.action) for f in out] == [("L03.116", "query")]
+    assert is_poa_exempt("Z79.4", str(cms)) and not is_poa_exempt("Z79.84", str(cms))
+
+
+def test_an_empty_cms_exempt_file_is_an_error_naming_the_variable(tmp_path):
+    from vma.checks.poa import load_cms_exempt_list
+
+    empty = tmp_path / "empty.txt"
+    empty.write_text("Order\tPOAexemptCode\tDescription\n")
+    with pytest.raises(ValueError, match="VMA_POA_EXEMPT_FILE"):
+        load_cms_exempt_list(str(empty))

@@ -98,7 +98,28 @@ def load_exempt(path: str | None = None) -> tuple[ExemptEntry, ...]:
     return tuple(out)
 
 
-def is_poa_exempt(code: str) -> bool:
+@lru_cache(maxsize=4)
+def load_cms_exempt_list(path: str) -> frozenset[str]:
+    """The CMS POA exempt list as published each year (``POAexemptCodes<year>.txt``:
+    tab-separated order number, code without the dot, description; one header line).
+    Set with ``VMA_POA_EXEMPT_FILE``; it replaces the bundled Appendix I ranges."""
+    from vma.chart import normalize_icd
+
+    codes = set()
+    with open(path, encoding="utf-8-sig", errors="replace") as fh:
+        for line_no, line in enumerate(fh, start=1):
+            parts = line.rstrip("\r\n").split("\t")
+            if len(parts) < 2 or not re.fullmatch(r"[A-Za-z][0-9][0-9A-Za-z]{1,5}", parts[1].strip()):
+                continue  # the header, or a blank line
+            codes.add(normalize_icd(parts[1]))
+    if not codes:
+        raise ValueError(f"VMA_POA_EXEMPT_FILE {path}: no codes found (expected order<TAB>code<TAB>description)")
+    return frozenset(codes)
+
+
+def is_poa_exempt(code: str, exempt_file: str | None = None) -> bool:
+    if exempt_file:
+        return code in load_cms_exempt_list(exempt_file)
     return any(e.covers(code) for e in load_exempt())
 
 
@@ -212,9 +233,10 @@ def check(ctx: CheckContext) -> list[Finding]:
         if code not in ctx.icd and not index.needs_seventh(code):
             continue  # not a code of the release: invalid-code reports it first
         value = dx.poa
-        if is_poa_exempt(code) or value in POA_VALUES and value != "1":
+        exempt_file = ctx.ref.settings.vma_poa_exempt_file
+        if is_poa_exempt(code, exempt_file) or value in POA_VALUES and value != "1":
             continue
-        if value == "1" and _exemption_claimable(code):
+        if value == "1" and not exempt_file and _exemption_claimable(code):
             continue
         out.append(_query(ctx, position, code, value))
     return out
