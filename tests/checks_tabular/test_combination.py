@@ -4,16 +4,11 @@ add, manifestation codes, and silence on clean charts."""
 
 from __future__ import annotations
 
-import json
 
 import pytest
 
 from tests.checks_tabular.helpers import assessment, findings
-from tests.conftest import SPEC_EXAMPLES, base_chart
-from vma.chart import Chart
-from vma.checks import run_checks
 from vma.checks.combination import hypertension_target, picture
-from vma.intake import parse_chart
 
 CHECK = "combination"
 
@@ -212,22 +207,6 @@ def test_manifestation_after_its_underlying_disease_is_clear(ref):
 def test_clean_charts_stay_clear(ref, codes):
     assert findings(ref, CHECK, assessment("Chronic conditions reviewed, stable."), codes) == []
 
-
-def test_clean_base_chart_is_clear(ref):
-    report = run_checks(Chart.model_validate(base_chart()), ref, only={CHECK})
-    assert report.findings == [] and report.status == "clear"
-
-
-@pytest.mark.skipif(not SPEC_EXAMPLES.is_dir(), reason="shared spec examples not found")
-def test_spec_examples_get_no_combination_findings(ref):
-    for path in sorted(SPEC_EXAMPLES.glob("*.json")):
-        if path.name.endswith(".expected.json"):
-            continue
-        parsed, _ = parse_chart(path.read_bytes())
-        expected = json.loads(path.with_name(path.stem + ".expected.json").read_text())
-        wanted = [f for f in expected["findings"] if f["check"] == CHECK]
-        got = json.loads(run_checks(parsed, ref, only={CHECK}).model_dump_json())["findings"]
-        assert len(got) == len(wanted), path.name
 
 
 def test_combination_evidence_quotes_the_assessment(ref):
