@@ -46,7 +46,7 @@ from functools import cached_property, lru_cache
 from rapidfuzz import fuzz
 
 from vma.notes import ASSESSMENT_SECTIONS, HISTORY_SECTIONS, NoteDoc, Sentence, Token, is_negated_at, \
-    is_uncertain_at, tokens
+    is_uncertain_at
 from vma.reference.icd10cm import IcdRelease
 
 LATERALITY, ACUITY, SPECIFICITY = "laterality", "acuity", "specificity"

@@ -55,7 +55,7 @@ import json
 import re
 from dataclasses import dataclass, fields, replace
 from datetime import datetime, timezone
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 import hl7
 from hl7.util import generate_message_control_id
