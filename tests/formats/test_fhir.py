@@ -125,7 +125,6 @@ def test_composition_sections_and_attester():
 @pytest.mark.parametrize("changes", [
     {"docStatus": "preliminary"},
     {"status": "superseded"},
-    {"authenticator": None},
 ])
 def test_unsigned_documents_have_no_signature(changes):
     b = full_bundle()
@@ -137,6 +136,14 @@ def test_unsigned_documents_have_no_signature(changes):
             doc[key] = value
     chart = chart_from_fhir(b)
     assert chart.signature is None and chart.model_extra["authenticated"] is False
+
+
+def test_current_final_without_authenticator_is_signed_by_the_author():
+    b = full_bundle()
+    entry_of(b, "DocumentReference").pop("authenticator")
+    chart = chart_from_fhir(b)
+    assert chart.model_extra["authenticated"] is True
+    assert chart.signature.signed_by == "Maria Lopez, MD"
 
 
 def test_amended_document_is_signed():

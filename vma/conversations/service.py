@@ -123,6 +123,11 @@ def finding_dump(finding: Finding) -> dict:
     return data
 
 
+def _unauthenticated(chart: Chart) -> bool:
+    """An HL7/FHIR document its EHR marks as not (yet) authenticated; canonical charts say nothing and are checked."""
+    return (chart.model_extra or {}).get("authenticated") is False
+
+
 def _target_index(target: str | None) -> tuple[str, int] | None:
     if not target or ":" not in target:
         return None
@@ -196,7 +201,9 @@ class ChartService:
             chart = Chart.model_validate(json_safe(dumped))
         extra = chart.model_extra or {}
         cancelled = bool(extra.get("cancelled"))
-        doc_key = chart.doc_key + ("#cancel" if cancelled else "")
+        # An unauthenticated notice and the authenticated one that follows often share document and version
+        # (MDM T02 "IP" then T04 "AU"): separate keys, so the signed one is not taken for a duplicate.
+        doc_key = chart.doc_key + ("#cancel" if cancelled else "") + ("#unauthenticated" if _unauthenticated(chart) else "")
         signed_at = _parse_instant(chart.signature.signed_at) if chart.signature else None
         try:
             with self.store.session() as session, session.begin():
@@ -208,6 +215,7 @@ class ChartService:
                     .order_by(ChartRecord.id.desc()).with_for_update()
                 ).scalars().all()
                 newest = max((r.version for r in current), default=None)
+                chart = self._join_addendum(session, chart)
                 is_current = cancelled or newest is None or chart.version >= newest
                 record = ChartRecord(
                     chart_id=chart.chart_id, version=chart.version, document_id=chart.document_id, doc_key=doc_key,
@@ -231,6 +239,32 @@ class ChartService:
             with self.store.session() as session:
                 existing = session.execute(select(ChartRecord).where(ChartRecord.doc_key == doc_key)).scalar_one()
                 return IntakeResult(200, existing.chart_id, existing.status, duplicate=True, record_id=existing.id)
+
+    def _join_addendum(self, session, chart: Chart) -> Chart:
+        """An addendum (HL7 T05/T06, FHIR ``appends``) often carries only its own text: the checks must see
+        the earlier version's note with it, and its codes when the addendum sends none."""
+        from vma.store.models import ChartRecord
+
+        if (chart.model_extra or {}).get("revision_kind") != "addendum":
+            return chart
+        earlier = session.execute(
+            select(ChartRecord).where(ChartRecord.chart_id == chart.chart_id,
+                                      ChartRecord.document_id == chart.document_id,
+                                      ChartRecord.version < chart.version, ChartRecord.status != "cancelled")
+            .order_by(ChartRecord.version.desc(), ChartRecord.id.desc()).limit(1)
+        ).scalar_one_or_none()
+        if earlier is None:
+            return chart
+        base = Chart.model_validate(earlier.chart_json)
+        before, added = base.note_text().strip(), chart.note_text().strip()
+        data = chart.model_dump(mode="json")
+        if before and " ".join(before.split()) not in " ".join(added.split()):  # some EHRs resend the whole note
+            data["note"] = {"text": f"{before}\n\n{added}" if added else before, "sections": None}
+        if not chart.diagnoses and not chart.procedures:
+            data["diagnoses"] = [d.model_dump(mode="json") for d in base.diagnoses]
+            data["procedures"] = [p.model_dump(mode="json") for p in base.procedures]
+        data["addendum_to_version"] = earlier.version
+        return Chart.model_validate(data)
 
     def _reject(self, raw_text: str, source: str, errors: list[dict]) -> IntakeResult:
         from vma.store.models import IntakeRejection
@@ -268,6 +302,8 @@ class ChartService:
             cancelled = bool((chart.model_extra or {}).get("cancelled"))
             if cancelled or not record.is_current:
                 self._close_without_checks(record_id, cancelled)
+            elif _unauthenticated(chart):
+                self._hold_unauthenticated(record_id)
             else:
                 report = run_checks(chart, self.ref)
                 self._store_findings(record_id, chart, report)
@@ -289,6 +325,18 @@ class ChartService:
                             detail={"record_id": record_id, "withdrawn": [q.id for q in open_queries]})
             else:
                 record.status = "superseded"  # an older version arriving late: kept, not checked
+
+    def _hold_unauthenticated(self, record_id: int) -> None:
+        """Issue 5: only authenticated documents (TXA-17 AU/LA, FHIR current + final/amended) go to the checks;
+        others stay stored, acknowledged and quiet until their authenticated version arrives."""
+        from vma.store.models import ChartRecord
+
+        with self.store.session() as session, session.begin():
+            record = session.get(ChartRecord, record_id)
+            record.status = "unauthenticated"
+            self._audit(session, "stored_unauthenticated", chart_id=record.chart_id,
+                        detail={"record_id": record_id,
+                                "completion_status": (record.chart_json or {}).get("completion_status")})
 
     def _store_findings(self, record_id: int, chart: Chart, report: ChartReport) -> None:
         from vma.store.models import ChartRecord, FindingRecord, Query

@@ -18,9 +18,9 @@ Mapping (contract section 4):
   version of that one: ``document_id`` is the target's, ``version`` is the
   document's date as YYYYMMDDHHMMSS, and ``revision_kind`` says which.
 - Signature: DocumentReference ``status`` current with ``docStatus`` final or
-  amended, and a signer: ``authenticator`` or a Provenance whose ``signature``
-  targets the document (its ``when`` is the signing time, else the document's
-  ``date``). Composition: ``status`` final or amended with an ``attester``
+  amended counts as signed; the signer is a Provenance whose ``signature``
+  targets the document (its ``when`` is the signing time), else the
+  ``authenticator``, else the author; the time else the document's ``date``. Composition: ``status`` final or amended with an ``attester``
   (or a Provenance signature). Anything else has ``signature`` null.
   ``entered-in-error`` marks the chart ``cancelled``.
 - Note: the first ``text/plain`` (or HTML) attachment, base64 ``data`` or a
@@ -569,7 +569,8 @@ def _signature(index: _Resources, doc: dict, doc_path: str, author: dict | None)
         signer, when = provenance
     if authenticator and not signer:
         signer = _party_name(index, authenticator)
-    signed = status == "current" and doc_status in SIGNED_DOC_STATUS and bool(authenticator or provenance)
+    # Issue 5: current + final/amended counts as signed; many EHRs fill no authenticator on a signed note.
+    signed = status == "current" and doc_status in SIGNED_DOC_STATUS
     if not signed:
         return None, False, doc_status, status
     return {"signed_by": signer or author_name, "signed_at": when or doc.get("date")}, True, doc_status, status

@@ -3,14 +3,19 @@
 Every frame gets an HL7 ACK; the connection is never dropped for bad content:
 - ``AA`` once the message is stored (a duplicate also gets ``AA`` and changes nothing),
 - ``AE`` with an ERR segment and a readable reason for a message that cannot be used,
-- ``AR`` for a message that must not be taken (a type this listener does not handle).
+- ``AR`` for a message that must not be taken (a type this listener does not handle), and,
+  as HL7 table 0008 has it, when the message could not be stored for a reason unrelated to
+  its content (the database is down): interface engines resend on ``AR``.
 
 The raw message is stored (by ``ChartService.intake``) before the ACK is
-written, so an ACK always means "kept"; checks run after the ACK, and charts
-stored but not yet processed are picked up again on restart.
+written, so an ACK always means "kept"; checks run after the ACK in a
+background worker, and charts stored but not yet processed are picked up again
+on restart (``ChartService.process_pending``).
 
-Built on python-hl7's asyncio MLLP streams; storage is synchronous, so it runs
-in the default executor to keep the event loop answering other connections.
+Framing is read by hand rather than with python-hl7's ``readblock``: that one
+throws a frame away when bytes precede its start block, and an interface
+engine's stray keep-alive bytes or a half-written earlier frame must not cost
+the next message. Bytes before the last start block of a frame are skipped.
 """
 
 from __future__ import annotations
@@ -18,10 +23,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Callable
 
-from hl7.mllp import InvalidBlockError, start_hl7_server
+from hl7.mllp import start_hl7_server
 
 log = logging.getLogger(__name__)
 
@@ -32,20 +37,45 @@ ACCEPTED_EVENTS = {
     ("ORU", "R01"),
 }
 MAX_FRAME = 2_000_000
+START_BLOCK = b"\x0b"
+FRAME_END = b"\x1c\r"
+
+
+async def read_frame(reader: asyncio.StreamReader, limit: int = MAX_FRAME) -> tuple[bytes | None, str | None]:
+    """The next frame's content, or ``(None, reason)`` for a frame that cannot be used.
+
+    Raises ``asyncio.IncompleteReadError`` when the peer closes before a frame ends.
+    """
+    oversize = False
+    while True:
+        try:
+            data = await reader.readuntil(FRAME_END)
+            break
+        except asyncio.LimitOverrunError as exc:
+            # Drop what cannot be kept and go on reading to this frame's end, so the next frame is intact.
+            oversize = True
+            await reader.readexactly(max(exc.consumed, 1))
+    if oversize:
+        return None, f"message over {limit} bytes; split it or send the note by reference"
+    start = data.rfind(START_BLOCK)
+    if start < 0:
+        return None, "unreadable MLLP frame: no start block <VT> before the end block"
+    return data[start + 1:-len(FRAME_END)], None
 
 
 class MllpListener:
     """Receives frames, stores them through ``handle``, answers with an ACK.
 
     ``handle(text) -> (ack_code, reason)`` does the storing; it is the seam the
-    tests and the service plug into.
+    tests and the service plug into (``service_handler``).
     """
 
     def __init__(self, handle: Callable[[str], tuple[str, str | None]], host: str = "0.0.0.0", port: int = 2575,
-                 workers: int = 4):
+                 workers: int = 4, max_frame: int = MAX_FRAME):
         self.handle = handle
         self.host = host
         self.port = port
+        self.max_frame = max_frame
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mllp")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.base_events.Server | None = None
@@ -58,22 +88,26 @@ class MllpListener:
         try:
             while not reader.at_eof():
                 try:
-                    block = await reader.readblock()
+                    block, problem = await read_frame(reader, self.max_frame)
                 except asyncio.IncompleteReadError:
                     break  # peer closed mid-frame: nothing complete to acknowledge
-                except (InvalidBlockError, ValueError) as exc:
-                    # Garbage before a start block, or an oversize frame: say so, keep the connection.
-                    writer.writeblock(build_ack("", "AE", f"unreadable MLLP frame: {exc}").encode())
+                if block is None:
+                    writer.write(START_BLOCK + build_ack("", "AE", problem).encode("utf-8") + FRAME_END)
                     await writer.drain()
                     continue
                 text = block.decode("utf-8", errors="replace")
                 loop = asyncio.get_running_loop()
                 try:
                     code, reason = await loop.run_in_executor(self._executor, self.handle, text)
-                except Exception:  # storage failed: the sender must retry, so no AA
+                except Exception:  # storage failed: the sender must resend, so never AA
                     log.exception("MLLP message could not be stored")
-                    code, reason = "AE", "internal error while storing the message; please resend"
-                writer.writeblock(build_ack(text, code, reason).encode("utf-8"))
+                    code, reason = "AR", "the message could not be stored just now (internal error); please resend"
+                try:
+                    ack = build_ack(text, code, reason)
+                except Exception:  # an ACK must go out whatever the message looked like
+                    log.exception("building the ACK failed")
+                    ack = build_ack("", code, reason)
+                writer.write(START_BLOCK + ack.encode("utf-8") + FRAME_END)
                 await writer.drain()
         except ConnectionError:
             pass
@@ -81,17 +115,24 @@ class MllpListener:
             writer.close()
 
     async def start_async(self) -> None:
-        self._server = await start_hl7_server(self._client, self.host, self.port, limit=MAX_FRAME)
+        # The stream limit is the frame cap: readuntil gives up (and read_frame skips the frame) past it.
+        self._server = await start_hl7_server(self._client, self.host, self.port, limit=self.max_frame)
         sock = self._server.sockets[0]
         self.port = sock.getsockname()[1]
 
     def start(self) -> "MllpListener":
         """Run the listener on its own event loop in a daemon thread."""
+        failure: list[BaseException] = []
 
         def run() -> None:
             self._loop = asyncio.new_event_loop()
             asyncio.set_event_loop(self._loop)
-            self._loop.run_until_complete(self.start_async())
+            try:
+                self._loop.run_until_complete(self.start_async())
+            except BaseException as exc:  # e.g. the port is taken: tell start(), do not hang it
+                failure.append(exc)
+                self._ready.set()
+                return
             self._ready.set()
             self._loop.run_forever()
 
@@ -99,40 +140,95 @@ class MllpListener:
         self._thread.start()
         if not self._ready.wait(10):
             raise RuntimeError("MLLP listener did not start")
+        if failure:
+            raise RuntimeError(f"MLLP listener could not listen on {self.host}:{self.port}: {failure[0]}")
         return self
 
     def stop(self) -> None:
-        if self._loop and self._server:
+        if self._loop and self._server and self._loop.is_running():
             async def close() -> None:
                 self._server.close()
                 await self._server.wait_closed()
 
-            asyncio.run_coroutine_threadsafe(close(), self._loop).result(5)
+            try:
+                asyncio.run_coroutine_threadsafe(close(), self._loop).result(5)
+            except Exception:  # open client connections may hold wait_closed; the loop stops anyway
+                pass
             self._loop.call_soon_threadsafe(self._loop.stop)
         if self._thread:
             self._thread.join(5)
+        self._server = None
         self._executor.shutdown(wait=False)
 
 
-def service_handler(service) -> Callable[[str], tuple[str, str | None]]:
-    """Adapt ``ChartService.intake`` to the listener: classify, store, map the outcome to an ACK code."""
-    from vma.chart import ChartInputError
-    from vma.integrations.hl7 import hl7_message_info
-    from vma.intake import error_lines
+class ServiceHandler:
+    """``ChartService.intake`` behind the listener: classify, store, map the outcome to an ACK code.
 
-    def handle(text: str) -> tuple[str, str | None]:
+    After a message is stored its checks are started in a background worker
+    (``process=False`` leaves them to ``ChartService.process_pending``, as a
+    crash right after the ACK would).
+    """
+
+    def __init__(self, service, process: bool = True, workers: int = 2):
+        self.service = service
+        self._workers = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mllp-process") if process else None
+        self._running: set[Future] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, text: str) -> tuple[str, str | None]:
+        from vma.chart import ChartInputError
+        from vma.integrations.hl7 import hl7_message_info
+        from vma.intake import error_lines
+
+        raw = text.encode("utf-8")
         try:
             info = hl7_message_info(text)
         except ChartInputError as exc:
-            service.intake(text.encode("utf-8"), source="mllp")  # keep the raw message for review
+            self.service.intake(raw, source="mllp")  # keeps the raw message for review
             return getattr(exc, "ack_code", "AE"), str(exc)
         if (info.message_type, info.trigger_event) not in ACCEPTED_EVENTS:
-            service.intake(text.encode("utf-8"), source="mllp")
-            return "AR", f"message type {info.message_type}^{info.trigger_event} is not accepted here (MDM or ORU^R01 only)"
-        result = service.intake(text.encode("utf-8"), source="mllp")
+            self.service.intake(raw, source="mllp")
+            return "AR", (f"message type {info.message_type}^{info.trigger_event or '?'} is not accepted here "
+                          "(MDM^T01-T11 or ORU^R01 only)")
+        result = self.service.intake(raw, source="mllp")
         if result.http_status in (200, 202):
+            if result.http_status == 202 and result.record_id is not None:
+                self._start_checks(result.record_id)
             return "AA", None
-        reason = "; ".join(error_lines(result.errors)) or "message could not be used"
-        return "AE", reason
+        return "AE", "; ".join(error_lines(result.errors)) or "the message could not be used"
 
-    return handle
+    def _start_checks(self, record_id: int) -> None:
+        if self._workers is None:
+            return
+        try:
+            future = self._workers.submit(self._process, record_id)
+        except RuntimeError:  # shutting down: the record stays "received" and process_pending takes it
+            return
+        with self._lock:
+            self._running.add(future)
+        future.add_done_callback(self._finished)
+
+    def _finished(self, future: Future) -> None:
+        with self._lock:
+            self._running.discard(future)
+
+    def drain(self, timeout: float = 60) -> None:
+        """Wait for the checks started so far (tests, and a clean shutdown)."""
+        with self._lock:
+            running = list(self._running)
+        wait(running, timeout=timeout)
+
+    def _process(self, record_id: int) -> None:
+        try:
+            self.service.process(record_id)
+        except Exception:  # stays stored; process_pending retries it
+            log.exception("processing chart record %s failed", record_id)
+
+    def close(self) -> None:
+        if self._workers is not None:
+            self._workers.shutdown(wait=True)
+
+
+def service_handler(service, process: bool = True) -> ServiceHandler:
+    """The listener's ``handle`` for a ``ChartService`` (kept as the name ``vma.web.serve`` calls)."""
+    return ServiceHandler(service, process=process)
