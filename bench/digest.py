@@ -29,11 +29,35 @@ NEEDED_INDEXES = {"ix_query_status_sent_at": ("status", "sent_at"),
                   "ix_query_status_answered_at": ("status", "answered_at")}
 
 
+def _rows(total: int, now: datetime):
+    """``total`` synthetic queries in the order they were sent, as a live table fills up.
+
+    2% open (sent within the last 30 days), about 1% withdrawn, the rest answered
+    after a log-normal delay (median about 20 hours, capped at 20 days).
+    """
+    rng = random.Random(20261123)
+    ages = sorted((rng.uniform(0, 720) if rng.random() < 0.02 else rng.uniform(0, 24 * 365) for _ in range(total)),
+                  reverse=True)
+    for n, age in enumerate(ages):
+        sent = now - timedelta(hours=age)
+        if age <= 720 and rng.random() < 0.02 * 365 / 30:
+            yield n, sent, "open", None, None
+            continue
+        delay = timedelta(hours=min(rng.lognormvariate(3.0, 1.0), 24 * 20))
+        if rng.random() < 0.01 or sent + delay > now:
+            yield n, sent, "withdrawn", None, min(sent + delay, now)
+        else:
+            yield n, sent, "answered", sent + delay, None
+
+
 def _load(url: str, total: int, now: datetime) -> dict[str, int]:
-    """COPY ``total`` queries (2% open, 1% withdrawn, the rest answered) over ``total / 3`` charts."""
+    """COPY the charts and ``total`` queries (three per chart), then VACUUM ANALYZE.
+
+    VACUUM stands in for autovacuum, which keeps a long-lived table's visibility map and
+    statistics current; a table fresh from COPY has neither.
+    """
     import psycopg
 
-    rng = random.Random(20261123)
     charts = -(-total // QUERIES_PER_CHART)
     counts = {"open": 0, "answered": 0, "withdrawn": 0}
     with psycopg.connect(url) as conn:
@@ -50,27 +74,17 @@ def _load(url: str, total: int, now: datetime) -> dict[str, int]:
             "provider_npi, provider_user_id, sent_at, answered_at, withdrawn_at, reminder_count, escalation_step) "
             "FROM STDIN"
         ) as copy:
-            for n in range(total):
+            for n, sent, status, answered, withdrawn in _rows(total, now):
                 chart = n // QUERIES_PER_CHART + 1
                 npi = f"{1000000000 + chart % PROVIDERS}"
-                roll = rng.random()
-                if roll < 0.02:  # open: sent within the last 30 days
-                    sent = now - timedelta(hours=rng.uniform(0, 720))
-                    status, answered, withdrawn = "open", None, None
-                else:
-                    sent = now - timedelta(hours=rng.uniform(0, 24 * 365))
-                    delay = timedelta(hours=min(rng.lognormvariate(3.0, 1.0), 24 * 20))
-                    if roll < 0.03 or sent + delay > now:
-                        status, answered, withdrawn = "withdrawn", None, min(sent + delay, now)
-                    else:
-                        status, answered, withdrawn = "answered", sent + delay, None
                 counts[status] += 1
                 copy.write_row((chart, f"ENC-{chart}", "laterality", "M25.569",
                                 "The note documents knee pain; which knee was evaluated?",
                                 "Assessment: knee pain, worse with stairs.",
                                 '[{"label": "Pain in right knee (M25.561)"}, {"label": "Pain in left knee (M25.562)"}]',
                                 status, npi, f"U{npi}", sent, answered, withdrawn, 0, 0))
-        conn.execute("ANALYZE")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
     return counts
 
 
