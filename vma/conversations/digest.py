@@ -44,6 +44,7 @@ Withdrawn queries (made moot by an amended chart) count nowhere except in
 from __future__ import annotations
 
 import io
+import logging
 import statistics
 import sys
 from dataclasses import dataclass, field
@@ -57,6 +58,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from vma.conversations.businesstime import BusinessCalendar
+
+log = logging.getLogger(__name__)
 
 BUCKET_LABELS = ("under 24 h", "24-48 h", "48-72 h", "72 h or more")
 BUCKET_EDGES = (timedelta(hours=24), timedelta(hours=48), timedelta(hours=72))
@@ -320,10 +323,22 @@ def render_text(digest: Digest) -> str:
 
 
 def render_png(digest: Digest) -> bytes | None:
-    """A stacked bar chart of open queries per provider and age bucket; None when nothing is open."""
+    """A stacked bar chart of open queries per provider and age bucket.
+
+    None when nothing is open, or when the chart cannot be drawn: the text digest is the
+    fallback and goes out either way.
+    """
     charted = [p for p in digest.providers if p.open][:PROVIDERS_CHARTED]
     if not charted:
         return None
+    try:
+        return _draw_png(digest, charted)
+    except Exception:  # matplotlib missing or failing must not cost the manager the digest
+        log.exception("drawing the digest chart failed; posting the text digest alone")
+        return None
+
+
+def _draw_png(digest: Digest, charted: list[ProviderLine]) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
