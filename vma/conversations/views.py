@@ -6,11 +6,18 @@ MRN ("***7120"); the patient's name and birth date never leave the database.
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from datetime import timedelta
 
 from vma.conversations.ports import (Change, ChartSummary, ClearedChart, CodeLine, OptionView, QueryView)
 
 MASK = "***"
+# A finding's message may quote the note ("one stable chronic illness (GERD, well controlled)"); in a
+# channel, minimal mode keeps no run of this many words taken from the note.
+NOTE_QUOTE_WORDS = 4
+NOTE_TEXT_REDACTED = "[note text]"
+_WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
 
 
 def mask_mrn(mrn: str | None) -> str:
@@ -74,7 +81,47 @@ def query_view(query) -> QueryView:
     )
 
 
+def _note_text(chart: dict | None) -> str:
+    note = (chart or {}).get("note")
+    if isinstance(note, dict):
+        return str(note.get("text") or "")
+    return str(note or "")
+
+
+def redact_note_text(text: str | None, note: str | None) -> str | None:
+    """``text`` with every run of NOTE_QUOTE_WORDS or more words copied from ``note`` replaced."""
+    if not text or not note:
+        return text
+    note_words = [w.lower() for w in _WORD.findall(note)]
+    grams = {tuple(note_words[i:i + NOTE_QUOTE_WORDS]) for i in range(len(note_words) - NOTE_QUOTE_WORDS + 1)}
+    if not grams:
+        return text
+    matches = list(_WORD.finditer(text))
+    words = [m.group(0).lower() for m in matches]
+    spans: list[list[int]] = []
+    for i in range(len(words) - NOTE_QUOTE_WORDS + 1):
+        if tuple(words[i:i + NOTE_QUOTE_WORDS]) in grams:
+            start, end = matches[i].start(), matches[i + NOTE_QUOTE_WORDS - 1].end()
+            if spans and start <= spans[-1][1]:
+                spans[-1][1] = end
+            else:
+                spans.append([start, end])
+    if not spans:
+        return text
+    pieces, last = [], 0
+    for start, end in spans:
+        pieces += [text[last:start], NOTE_TEXT_REDACTED]
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces)
+
+
 def cleared_chart(record, settings, codes: list[CodeLine], changes: list[Change] | None = None,
                   coder_notes: list[str] | None = None, signed_to_clear: timedelta | None = None) -> ClearedChart:
-    return ClearedChart(summary=chart_summary(record, settings), codes=codes, changes=list(changes or []),
-                        coder_notes=list(coder_notes or []), signed_to_clear=signed_to_clear)
+    changes, coder_notes = list(changes or []), list(coder_notes or [])
+    if _minimal(settings):  # the coders' channel: the reasons may not carry the note's words
+        note = _note_text(record.chart_json)
+        changes = [replace(c, reason=redact_note_text(c.reason, note)) for c in changes]
+        coder_notes = [redact_note_text(n, note) for n in coder_notes]
+    return ClearedChart(summary=chart_summary(record, settings), codes=codes, changes=changes,
+                        coder_notes=coder_notes, signed_to_clear=signed_to_clear)
