@@ -266,3 +266,19 @@ def test_the_mllp_send_console_script(world, tmp_path):
     assert out.count("MSA|AA|") == 2 and out.count("MSA|AE|") == 1
     world.drain()
     assert sorted(r.chart_id for r in world.rows(ChartRecord)) == ["ENC-5501", "ENC-7003"]
+
+
+def test_json_over_mllp_is_refused_not_stored_as_a_chart(world):
+    listener = world.listen()
+    with MLLPClient("127.0.0.1", listener.port) as client:
+        ack = send(client, '{"chart_id": "ENC-JSON-1"}')
+    assert ack_code(ack) == "AE" and "HL7 v2 only" in err_text(ack)
+    assert world.rows(ChartRecord) == []
+
+
+def test_the_bench_counts_what_it_sends(capsys):
+    from bench import mllp as bench_mllp
+
+    assert bench_mllp.main(total=60, connections=3) == 0
+    out = capsys.readouterr().out
+    assert "sqlite: 60 MDM^T02 over 3 connections" in out and "nothing lost, nothing doubled" in out

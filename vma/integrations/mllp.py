@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Callable
@@ -61,6 +62,42 @@ async def read_frame(reader: asyncio.StreamReader, limit: int = MAX_FRAME) -> tu
     if start < 0:
         return None, "unreadable MLLP frame: no start block <VT> before the end block"
     return data[start + 1:-len(FRAME_END)], None
+
+
+def msh_line(text: str) -> str:
+    """The first segment of a message (the MSH when it is HL7), without framing bytes."""
+    for line in re.split(r"\r\n|\r|\n", text.replace("\ufeff", "").replace("\x0b", "")):
+        if line.strip():
+            return line.lstrip()
+    return ""
+
+
+def msh_fields(text: str) -> list[str] | None:
+    """``fields[n]`` is MSH-n; None when the text does not open with a readable MSH.
+
+    Cheap on purpose: the ACK and the message type need only the MSH, and a full
+    python-hl7 parse of a whole note costs milliseconds.
+    """
+    line = msh_line(text)
+    if not line.startswith("MSH") or len(line) < 8:
+        return None
+    sep = line[3]
+    if sep.isalnum() or sep.isspace():
+        return None
+    return ["MSH", sep] + line.split(sep)[1:]
+
+
+def _event(fields: list[str]) -> tuple[str, str]:
+    comp = fields[2][:1] if len(fields) > 2 and fields[2] else "^"
+    parts = (fields[9] if len(fields) > 9 else "").split(comp)
+    return parts[0].strip().upper(), (parts[1].strip().upper() if len(parts) > 1 else "")
+
+
+def ack_for(text: str, code: str, reason: str | None) -> str:
+    """The ACK, built from the MSH alone (``build_ack`` reads nothing else; a whole parse is not needed)."""
+    from vma.integrations.hl7 import build_ack
+
+    return build_ack(msh_line(text) + "\r" if msh_fields(text) is not None else text, code, reason)
 
 
 class MllpListener:
@@ -103,7 +140,7 @@ class MllpListener:
                     log.exception("MLLP message could not be stored")
                     code, reason = "AR", "the message could not be stored just now (internal error); please resend"
                 try:
-                    ack = build_ack(text, code, reason)
+                    ack = ack_for(text, code, reason)
                 except Exception:  # an ACK must go out whatever the message looked like
                     log.exception("building the ACK failed")
                     ack = build_ack("", code, reason)
@@ -176,21 +213,21 @@ class ServiceHandler:
         self._lock = threading.Lock()
 
     def __call__(self, text: str) -> tuple[str, str | None]:
-        from vma.chart import ChartInputError
-        from vma.integrations.hl7 import hl7_message_info
         from vma.intake import error_lines
 
-        raw = text.encode("utf-8")
-        try:
-            info = hl7_message_info(text)
-        except ChartInputError as exc:
-            self.service.intake(raw, source="mllp")  # keeps the raw message for review
-            return getattr(exc, "ack_code", "AE"), str(exc)
-        if (info.message_type, info.trigger_event) not in ACCEPTED_EVENTS:
-            self.service.intake(raw, source="mllp")
-            return "AR", (f"message type {info.message_type}^{info.trigger_event or '?'} is not accepted here "
-                          "(MDM^T01-T11 or ORU^R01 only)")
-        result = self.service.intake(raw, source="mllp")
+        header = msh_fields(text)
+        if header is None:
+            if text.lstrip("\ufeff \t\r\n").startswith(("{", "[")):
+                # JSON would be taken by intake as a chart: over MLLP only HL7 v2 is taken
+                return "AE", "(input): not an HL7 v2 message; MLLP takes HL7 v2 only (send JSON to POST /charts)"
+        else:
+            event = _event(header)
+            if event[0] and event not in ACCEPTED_EVENTS:
+                self.service.intake(text.encode("utf-8"), source="mllp")  # kept for review, as a rejection
+                return "AR", (f"message type {event[0]}^{event[1] or '?'} is not accepted here "
+                              "(MDM^T01-T11 or ORU^R01 only)")
+        # One full parse, inside intake: it names the field of anything wrong (MSH included).
+        result = self.service.intake(text.encode("utf-8"), source="mllp")
         if result.http_status in (200, 202):
             if result.http_status == 202 and result.record_id is not None:
                 self._start_checks(result.record_id)
