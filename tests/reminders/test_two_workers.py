@@ -18,7 +18,8 @@ QUERIES_PER_PROVIDER = 6
 
 
 @pytest.mark.postgres
-def test_two_workers_send_each_reminder_exactly_once(postgres_url, tmp_path):
+@pytest.mark.parametrize("phase", ["reminder", "escalation"])
+def test_two_workers_send_each_reminder_exactly_once(postgres_url, tmp_path, phase):
     from vma.conversations.reminders import tick
     from vma.store.db import Store
     from vma.store.models import ChartRecord, Query
@@ -26,7 +27,8 @@ def test_two_workers_send_each_reminder_exactly_once(postgres_url, tmp_path):
     settings = make_settings(tmp_path, postgres_url)
     Store(postgres_url).migrate()
     sent_at = datetime(2026, 11, 23, 8, tzinfo=NY)
-    now = datetime(2026, 11, 23, 13, tzinfo=NY)   # 5 business hours later: every query is overdue
+    # 5 business hours later every query is due a reminder; a week later, its escalation.
+    now = datetime(2026, 11, 23, 13, tzinfo=NY) if phase == "reminder" else datetime(2026, 11, 30, 13, tzinfo=NY)
     seed = Store(postgres_url)
     with seed.session() as session:
         for p in range(PROVIDERS):
@@ -60,6 +62,15 @@ def test_two_workers_send_each_reminder_exactly_once(postgres_url, tmp_path):
         thread.join(timeout=60)
     assert not errors, errors
 
+    if phase == "escalation":
+        assert notifier.reminders == []  # past the escalation age, escalation replaces the reminder
+        per_provider = Counter(target for target, *_ in notifier.escalations)
+        assert per_provider == Counter({"C_MANAGERS": PROVIDERS})  # no directory here: the channel only
+        escalated = Counter(qid for _, _, ids, _ in notifier.escalations for qid in ids)
+        assert len(escalated) == PROVIDERS * QUERIES_PER_PROVIDER and set(escalated.values()) == {1}
+        with seed.session() as session:
+            assert {row.escalation_step for row in session.query(Query)} == {1}
+        return
     per_provider = Counter(user for user, _ in notifier.reminders)
     assert len(per_provider) == PROVIDERS and set(per_provider.values()) == {1}
     reminded = Counter(qid for _, ids in notifier.reminders for qid in ids)
