@@ -84,9 +84,28 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from vma.store.audit import export_audit
+    """``vma audit export``: 0 written, 2 a bad option or an unreadable database (said on stderr)."""
+    from sqlalchemy.exc import SQLAlchemyError
 
-    return export_audit(since=args.since, fmt=args.format, out=sys.stdout)
+    from vma.config import get_settings
+    from vma.store.audit import export_audit
+    from vma.store.db import Store
+
+    try:
+        settings = get_settings()
+        store = Store(settings.vma_database_url)
+        count = export_audit(store, since=args.since, fmt=args.format, out=sys.stdout)
+    except ValueError as exc:
+        print(f"vma audit export: {exc}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:
+        # the URL may carry a password: name the problem, not the URL
+        print(f"vma audit export: cannot read the audit log from VMA_DATABASE_URL: {type(exc).__name__}: "
+              f"{str(getattr(exc, 'orig', None) or exc).splitlines()[0][:300]}", file=sys.stderr)
+        return 2
+    sys.stdout.flush()
+    print(f"vma audit export: {count} event(s)", file=sys.stderr)
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
