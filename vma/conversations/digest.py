@@ -7,38 +7,9 @@ row by row in SQL, so the four age cut-offs are computed once in Python with
 the business calendar and the database only compares ``sent_at`` with them,
 which is exact (see ``BusinessCalendar.subtract_business``).
 
-Definitions (copied into the README; each number is defined here only)
----------------------------------------------------------------------
-
-- **Age** of an open query: business time since its DM was sent (``sent_at``),
-  counted only inside ``VMA_BUSINESS_HOURS`` in ``VMA_TIMEZONE``, the same
-  clock that drives reminders and escalation.
-- **Open**: status ``open`` and the DM was sent. **Not delivered**: open but
-  never sent (no Slack user found for the provider); counted apart, no age.
-- **Age buckets** (open queries, at the digest time): *under 24 h*,
-  *24-48 h*, *48-72 h*, *72 h or more*, in business hours. A query exactly
-  24 business hours old is in *24-48 h*.
-- **This week**: the 7 calendar days ending at the digest time; **last week**:
-  the 7 days before that.
-- **Answered**: queries whose answer was recorded during the week.
-- **Median time to answer**: median of ``answered_at - sent_at`` in calendar
-  hours over the queries answered during the week (calendar time, like the
-  usual 72-hour benchmark for query turnaround).
-- **Answered within 72 h**: of the queries answered during the week, the share
-  whose time to answer was at most 72 calendar hours. Queries still open do
-  not enter it; they show in the age buckets.
-- **Sent**: query DMs sent during the week.
-- **Open at week end**: queries sent before the end of the week and neither
-  answered nor withdrawn by then.
-- **Oldest open**: the open queries with the earliest ``sent_at``, with chart
-  ID, provider, check and age.
-- **Charts on hold**: distinct chart versions with at least one open query.
-  **Hold days** of such a chart: calendar days from the first query DM sent
-  for it (any of its queries) to the digest time; **total hold days** is their
-  sum.
-
-Withdrawn queries (made moot by an amended chart) count nowhere except in
-"open at week end" of a week during which they were still open.
+Every number is defined once, in the README section "The query-aging
+digest"; this module computes exactly those definitions (the comments below
+say how, not what). Withdrawn queries count only in "open at week end".
 """
 
 from __future__ import annotations
