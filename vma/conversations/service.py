@@ -881,8 +881,12 @@ class ChartService:
                        ChartRecord.is_current.is_(True))
                 .distinct().limit(200)
             ).scalars().all()
+            # A crash between a stored answer and the clearing leaves "needs_query" with nothing open.
+            still_asking = select(Query.id).where(Query.chart_record_id == ChartRecord.id,
+                                                  Query.status == "open").exists()
             unposted = session.execute(
-                select(ChartRecord.id).where(ChartRecord.status.in_(("clear", "needs_correction")),
+                select(ChartRecord.id).where(ChartRecord.status.in_(("clear", "needs_correction"))
+                                             | ((ChartRecord.status == "needs_query") & ~still_asking),
                                              ChartRecord.is_current.is_(True), ChartRecord.posted_at.is_(None))
                 .order_by(ChartRecord.id).limit(200)
             ).scalars().all() if self.settings.vma_coder_channel else []
