@@ -42,14 +42,33 @@ def parse_value(value: str | None) -> tuple[int, int] | None:
 
 
 def _action_value(action: dict) -> str | None:
+    action = _dict(action)
     if action.get("selected_option"):
-        return action["selected_option"].get("value")
-    return action.get("value")
+        return _text(_dict(action["selected_option"]).get("value"))
+    return _text(action.get("value"))
+
+
+def _dict(value) -> dict:
+    """Slack's payloads are trusted for their signature, not their shape: a missing or odd part reads as empty."""
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _user_of(body: dict) -> str | None:
+    return _text(_dict(_dict(body).get("user")).get("id"))
 
 
 def _channel_of(body: dict) -> str | None:
-    return ((body.get("channel") or {}).get("id")
-            or (body.get("container") or {}).get("channel_id"))
+    body = _dict(body)
+    return _text(_dict(body.get("channel")).get("id")) or _text(_dict(body.get("container")).get("channel_id"))
+
+
+def _input_value(view: dict, block_id: str, action_id: str) -> str | None:
+    values = _dict(_dict(_dict(view).get("state")).get("values"))
+    return _text(_dict(_dict(values.get(block_id)).get(action_id)).get("value"))
 
 
 class CheckchartAccess:
@@ -117,13 +136,15 @@ def build_app(service, settings, client: WebClient) -> App:
             ephemeral(channel, user, "This question was already answered" + (f": {label}." if label else "."))
         elif not result.ok:
             ephemeral(channel, user, result.reason or "That answer could not be recorded.")
-        if (body.get("container") or {}).get("type") == "view":
+        if _dict(body.get("container")).get("type") == "view":
             refresh_home(user)
 
     @app.action(ANSWER_ACTION)
     def on_answer(ack, body, action):
         ack()
-        user = body["user"]["id"]
+        user = _user_of(body)
+        if user is None:
+            return
         parsed = parse_value(_action_value(action))
         if parsed is None:
             ephemeral(_channel_of(body), user, "That button is not one of vma's answers.")
@@ -134,9 +155,9 @@ def build_app(service, settings, client: WebClient) -> App:
     @app.action(OTHER_ACTION)
     def on_other(ack, body, action):
         ack()
-        user = body["user"]["id"]
-        parsed = parse_value(action.get("value"))
-        if parsed is None:
+        user = _user_of(body)
+        parsed = parse_value(_action_value(action))
+        if parsed is None or user is None:
             return
         # Asking the service without text refuses a stranger (audited) and tells an open query apart
         # from an answered or withdrawn one, before any modal opens.
@@ -147,20 +168,24 @@ def build_app(service, settings, client: WebClient) -> App:
         view = render_view("other_modal.json.j2", query_id=parsed[0], option_index=parsed[1],
                            chart_id=probe.query.chart_id, question=probe.query.question)
         view["private_metadata"] = f"{parsed[0]}:{parsed[1]}:{_channel_of(body) or ''}"
-        client.views_open(trigger_id=body["trigger_id"], view=view)
+        trigger = _text(body.get("trigger_id"))
+        if trigger is None:
+            return
+        client.views_open(trigger_id=trigger, view=view)
 
     @app.view("vma_other")
     def on_other_submitted(ack, body, view):
-        text = ((view.get("state", {}).get("values", {}).get("vma_other_text") or {}).get("text") or {}).get("value")
+        text = _input_value(view, "vma_other_text", "text")
         if not (text or "").strip():
             ack(response_action="errors", errors={"vma_other_text": "Write a short answer, or close and choose another option."})
             return
         ack()
-        user = body["user"]["id"]
-        query_part, option_part, channel = (view.get("private_metadata") or "::").split(":", 2)
+        user = _user_of(body)
+        query_part, option_part, channel = ((_text(_dict(view).get("private_metadata")) or "") + "::").split(":", 2)
         parsed = parse_value(f"{query_part}:{option_part}")
-        if parsed is None:
+        if parsed is None or user is None:
             return
+        channel = channel.rstrip(":")
         result = service.answer(parsed[0], user, parsed[1], other_text=text)
         after_answer({"channel": {"id": channel or None}, "container": {}}, user, result)
 
@@ -187,20 +212,20 @@ def build_app(service, settings, client: WebClient) -> App:
 
     @app.view("vma_checkchart")
     def on_checkchart_submitted(ack, body, view):
-        user = body["user"]["id"]
-        if not access.allowed(user):
+        user = _user_of(body)
+        if user is None or not access.allowed(user):
             ack(response_action="errors", errors={"vma_note": "/checkchart is for the people listed in vma's directory."})
             return
-        values = view.get("state", {}).get("values", {})
-        note = ((values.get("vma_note") or {}).get("note") or {}).get("value") or ""
-        codes = ((values.get("vma_codes") or {}).get("codes") or {}).get("value") or ""
+        note = _input_value(view, "vma_note", "note") or ""
+        codes = _input_value(view, "vma_codes", "codes") or ""
         report = service.check_adhoc(note, codes)
         ack(response_action="update", view=render_view("checkchart_result.json.j2", report=report, codes=[]))
 
     @app.event("app_home_opened")
     def on_home_opened(event):
-        if event.get("tab", "home") == "home":
-            refresh_home(event["user"])
+        user = _text(_dict(event).get("user"))
+        if user and _dict(event).get("tab", "home") == "home":
+            refresh_home(user)
 
     return app
 
