@@ -85,6 +85,14 @@ class SlowSlack(SlackStandIn):
         self.posts: list[SlackPost] = []
         self.inflight: Counter = Counter()
         self.inflight_charts: Counter = Counter()
+        self.metadata: dict[tuple[str, str], dict] = {}
+        self._stalls: dict[str, list[tuple[float, bool]]] = {}
+
+    def stall_next(self, method: str, seconds: float, deliver: bool) -> None:
+        """The next ``method`` call answers only after ``seconds`` (past the client's timeout);
+        with ``deliver`` Slack has taken the message all the same, without it the message is lost."""
+        with self._lock:
+            self._stalls.setdefault(method, []).append((seconds, deliver))
 
     def start(self) -> "SlowSlack":
         super().start()
@@ -103,9 +111,19 @@ class SlowSlack(SlackStandIn):
         with self._lock:
             self.inflight[tag] += 1
             self.inflight_charts[chart_tag] += 1
+        with self._lock:
+            stalls = self._stalls.get(method)
+            stall = stalls.pop(0) if stalls else None
         try:
+            if stall is not None:
+                time.sleep(stall[0])
+                if not stall[1]:
+                    return {"ok": False, "error": "request_timeout"}
             time.sleep(self.delay / 2)
             result = call(params)
+            if result.get("ok") and isinstance(params.get("metadata"), dict):
+                with self._lock:
+                    self.metadata[(result.get("channel") or channel, result.get("ts"))] = params["metadata"]
             if method == "chat.postMessage" and result.get("ok"):
                 post = SlackPost(method, channel, kind, (dm or cleared).group(1) if (dm or cleared) else None,
                                  time.monotonic())
@@ -123,6 +141,22 @@ class SlowSlack(SlackStandIn):
 
     def _api_chat_update(self, params):
         return self._slow("chat.update", params, super()._api_chat_update)
+
+    def _api_conversations_history(self, params):
+        """Newest first, with each message's metadata, like Slack with ``include_all_metadata``."""
+        channel = params.get("channel")
+        oldest = float(params.get("oldest") or 0)
+        with self._lock:
+            found = [m for m in self.messages if m.channel == channel and not m.ephemeral and float(m.ts) > oldest]
+            messages = [{"type": "message", "ts": m.ts, "text": m.text,
+                         **({"metadata": self.metadata[(m.channel, m.ts)]} if (m.channel, m.ts) in self.metadata else {})}
+                        for m in reversed(found)]
+        limit = int(params.get("limit") or 100)
+        start = int(params.get("cursor") or 0)
+        page = messages[start:start + limit]
+        more = start + limit < len(messages)
+        return {"ok": True, "messages": page, "has_more": more,
+                "response_metadata": {"next_cursor": str(start + limit) if more else ""}}
 
     def busy(self, method: str, where: str) -> bool:
         with self._lock:

@@ -1,16 +1,15 @@
 """kill -9 of a real ``vma serve`` at every stage of the loop, then restart: nothing lost, nothing doubled.
 
-What may repeat, and only there: a message Slack had accepted when the process died,
-before the outbox row was marked sent (the service's documented at-least-once
-window). Such a repeat must be a single extra copy, and the kill must have landed
-inside that Slack call.
+The hardest window is a kill while Slack holds the message: Slack posted it, the
+database never learned so. The restarted server finds that copy by the outbox key
+it carries in its metadata (``conversations.history``) instead of posting again.
 """
 
 from __future__ import annotations
 
 import os
 
-from tests.crash.scenario import QUERY_TEMPLATES, STAGES, CrashScenario, duplicate_in_window, summary
+from tests.crash.scenario import QUERY_TEMPLATES, STAGES, CrashScenario, summary
 
 KILLS = int(os.environ.get("VMA_CRASH_KILLS", "10"))
 SEED = int(os.environ.get("VMA_CRASH_SEED", "20261130"))
@@ -35,18 +34,14 @@ def test_kill_9_at_random_points_loses_and_doubles_nothing(database_url, tmp_pat
     assert {chart_id: statuses for chart_id, statuses in outcome.records.items() if statuses != ["posted"]} == {}
     assert outcome.open_queries == 0
 
-    # no chart posted twice to the coders, but for a kill inside that very Slack call
+    # no chart posted twice to the coders, one DM per chart that needs one and none for the others: a message
+    # Slack took while the process died is found again by its outbox key (message metadata), not re-sent
     assert set(outcome.cleared) == set(outcome.charts)
-    for chart_id, posts in outcome.cleared.items():
-        assert len(posts) == 1 or duplicate_in_window(posts, outcome.kills, SLACK_DELAY), (chart_id, posts)
-
-    # one DM per chart that needs one, none for the others; a second copy only inside a killed Slack call
+    assert {c: len(p) for c, p in outcome.cleared.items() if len(p) != 1} == {}, report
     for chart_id, template in outcome.charts.items():
-        posts = outcome.dms.get(chart_id, [])
-        if template not in QUERY_TEMPLATES:
-            assert posts == [], chart_id
-        elif len(posts) != 1:
-            assert duplicate_in_window(posts, outcome.kills, SLACK_DELAY), (chart_id, posts, outcome.kills)
+        assert len(outcome.dms.get(chart_id, [])) == (1 if template in QUERY_TEMPLATES else 0), (chart_id, report)
+    # the kills did land inside Slack calls whose answer the process never saw
+    assert outcome.recovered >= 1, report
     # A message never marked sent is only a query DM that Slack took as the process died and that the
     # provider then answered from: it reached the provider once, and sending it again would be the duplicate.
     for key, (kind, chart_id) in outcome.unsent.items():

@@ -16,9 +16,11 @@ Delivery rules (why the code is shaped this way)
   "dm_update:<query id>"). The row is written before the call (pending, with a
   short claim so two workers do not send it together) and marked sent with the
   channel and ts after it. A restart finds a sent row and does not send again;
-  a pending row is sent (once) after its claim lapses. The one window left is a
-  crash after Slack accepted the message and before the row was marked: that
-  message is sent again (at least once, never lost).
+  a pending row is sent (once) after its claim lapses. A crash or a timeout after
+  Slack accepted a post and before the row was marked is why each post carries
+  its key as Slack metadata: a second attempt first looks for that copy
+  (``notifier.find_sent``) and only posts when there is none. If Slack cannot be
+  asked (no history scope), the post goes again: at least once, never lost.
 - State changes that imply a message (a withdrawal, an answer's DM update) write
   the pending row in the same transaction as the change, so the message cannot
   be forgotten by a crash between the two.
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import logging
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Callable
@@ -45,6 +48,11 @@ log = logging.getLogger(__name__)
 
 # How long one worker owns a message it is sending; far above one Slack call.
 CLAIM_LEASE = timedelta(minutes=2)
+# The outbox key of the message being sent. The notifier tags the Slack message with it, so that a
+# later attempt (after a crash or a timeout that hid Slack's answer) finds the copy Slack already took.
+SENDING_KEY: ContextVar[str | None] = ContextVar("vma_sending_key", default=None)
+# Messages that post something new; a second attempt first looks for an earlier copy (updates are idempotent).
+POSTING_KINDS = ("query_dm", "cleared", "unroutable")
 # A record claimed for checking and not finished in this time is taken over (its worker died).
 PROCESS_LEASE = timedelta(minutes=5)
 MAX_OTHER_TEXT = 2000
@@ -467,6 +475,7 @@ class ChartService:
             row = session.execute(select(OutboundMessage).where(OutboundMessage.idem_key == key)).scalar_one()
             if row.state == "sent":
                 return SentMessage(channel=row.channel or "", ts=row.ts or "")
+            tried_before, created_at = row.attempts > 0, row.created_at
             claimed = session.execute(
                 update(OutboundMessage)
                 .where(OutboundMessage.id == row.id, OutboundMessage.state != "sent",
@@ -476,7 +485,13 @@ class ChartService:
         if not claimed:
             return None  # another worker is sending it right now
         try:
-            sent = send()
+            sent = self._earlier_copy(key, kind, channel, created_at) if tried_before else None
+            if sent is None:
+                token = SENDING_KEY.set(key)
+                try:
+                    sent = send()
+                finally:
+                    SENDING_KEY.reset(token)
         except Exception as exc:  # Slack or network: the row stays pending and is retried
             log.warning("sending %s failed (will retry): %s", key, exc)
             with self.store.session() as session, session.begin():
@@ -490,6 +505,20 @@ class ChartService:
                             .values(state="sent", channel=sent.channel, ts=sent.ts, sent_at=self._now(),
                                     claimed_at=None))
         return sent
+
+    def _earlier_copy(self, key: str, kind: str, channel: str | None, since: datetime | None) -> SentMessage | None:
+        """The message an earlier attempt got to Slack without learning so (killed or timed out in the call)."""
+        find = getattr(self.notifier, "find_sent", None)
+        if find is None or kind not in POSTING_KINDS or not channel:
+            return None
+        try:
+            found = find(channel, key, _as_utc(since) or self._now())
+        except Exception as exc:  # cannot look (scope, outage): sending again risks a copy, never a loss
+            log.warning("looking for an earlier copy of %s failed: %s", key, exc)
+            return None
+        if found is not None:
+            log.info("%s had reached Slack before (ts %s): not sent again", key, found.ts)
+        return found
 
     def _dispatch_pending_notices(self) -> int:
         """Send the withdrawal and DM-update messages that state changes left in the outbox."""

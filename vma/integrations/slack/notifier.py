@@ -10,6 +10,7 @@ here swallows an error.
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.http_retry import RetryHandler, RetryIntervalCalculator, RetryState, HttpRequest, HttpResponse
@@ -30,6 +31,10 @@ log = logging.getLogger(__name__)
 
 # Queries shown in one DM; with header and footer this stays under 50 blocks.
 MAX_QUERIES_PER_DM = 15
+OUTBOX_EVENT = "vma_outbox"
+# How far before the outbox row's creation to look for an earlier copy (Slack's clock is not ours).
+HISTORY_MARGIN = timedelta(minutes=5)
+HISTORY_PAGES = 5
 
 
 class ServerErrorRetryHandler(RetryHandler):
@@ -76,9 +81,34 @@ class SlackNotifier:
         return response["channel"]["id"]
 
     def _post(self, channel: str, blocks: list[dict], text: str | None = None) -> SentMessage:
+        from vma.conversations.service import SENDING_KEY
+
+        key = SENDING_KEY.get()
+        # The outbox key rides along as message metadata: find_sent recognises the message by it.
+        metadata = {"event_type": OUTBOX_EVENT, "event_payload": {"idem_key": key}} if key else None
         response = self.client.chat_postMessage(channel=channel, blocks=blocks, text=text or fallback_text(blocks),
-                                                unfurl_links=False, unfurl_media=False)
+                                                unfurl_links=False, unfurl_media=False, metadata=metadata)
         return SentMessage(channel=response["channel"], ts=response["ts"])
+
+    def find_sent(self, channel_or_user: str, idem_key: str, since: datetime) -> SentMessage | None:
+        """A message vma posted with this outbox key, if Slack has one (needs the *:history scopes).
+
+        Asked only before a second attempt, when the first may have reached Slack unseen.
+        """
+        channel = self._open_dm(channel_or_user) if _is_user(channel_or_user) else channel_or_user
+        oldest = f"{since.timestamp() - HISTORY_MARGIN.total_seconds():.6f}"
+        cursor = None
+        for _ in range(HISTORY_PAGES):
+            response = self.client.conversations_history(channel=channel, oldest=oldest, limit=200, cursor=cursor,
+                                                          include_all_metadata=True)
+            for message in response.get("messages") or []:
+                meta = message.get("metadata") or {}
+                if meta.get("event_type") == OUTBOX_EVENT and (meta.get("event_payload") or {}).get("idem_key") == idem_key:
+                    return SentMessage(channel=channel, ts=message["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not response.get("has_more") or not cursor:
+                break
+        return None
 
     def _lint(self, queries: list[QueryView]) -> None:
         for q in queries:
