@@ -12,19 +12,12 @@ from tests.e2e.harness import ServedApp
 from tests.formats.fhir_resources import (b64, bundle, condition, document_reference, encounter, full_bundle,
                                           location, patient, practitioner)
 from tests.interfaces.conftest import LOPEZ, wait_for
-from tests.conftest import test_backend
 from vma.store.models import ChartRecord, IntakeRejection, Query
 
 KNEE_TEXT = ("CHIEF COMPLAINT\n\nKnee pain.\n\nASSESSMENT AND PLAN\n\n1. Knee pain after a fall. Ibuprofen as needed."
              "\n\nI spent 25 minutes with the patient today.")
 
 
-# Versions ordered by change time (HL7 T11 and T05-T10 without a numbered document, FHIR relatesTo) are
-# YYYYMMDDHHMMSS numbers; ChartRecord.version is a 32-bit INTEGER on PostgreSQL, so storing them fails there
-# (the sender gets AR / HTTP 500, nothing is lost). Strict: this turns red once the column is widened.
-CHANGE_TIME_VERSIONS = pytest.mark.xfail(
-    test_backend() == "postgresql", strict=True,
-    reason="ChartRecord.version is INTEGER on PostgreSQL: change-time versions (YYYYMMDDHHMMSS) overflow it")
 
 
 def knee_bundle(kind: str = "transaction", **doc_changes) -> dict:
@@ -121,7 +114,6 @@ def test_current_final_without_an_authenticator_counts_as_signed(web, world):
     assert record.chart_json["signature"]["signed_by"] == "Maria Lopez, MD"  # the author
 
 
-@CHANGE_TIME_VERSIONS
 def test_appended_document_documenting_the_side_withdraws_the_query(web, world):
     assert post(web, knee_bundle()).status_code == 202
     dm = wait_for(world.dms)[0]

@@ -12,20 +12,13 @@ import pytest
 from hl7.client import MLLPClient
 
 from tests.formats.hl7_messages import dg1, ft1, mdm, oru
-from tests.interfaces.conftest import CODERS, KNEE_NOTE, LOPEZ, ack_code, err_text, read_acks, send, wait_for
-from tests.conftest import test_backend
+from tests.interfaces.conftest import CODERS, KNEE_NOTE, ack_code, err_text, read_acks, send, wait_for
 from vma.store.models import ChartRecord, IntakeRejection, Query
 
 LEFT_KNEE_ADDENDUM = ("ADDENDUM", "", "On re-examination the pain is in the left knee.")
 LEFT_KNEE_NOTE = tuple(line.replace("Knee pain", "Left knee pain") for line in KNEE_NOTE)
 
 
-# Versions ordered by change time (HL7 T11 and T05-T10 without a numbered document, FHIR relatesTo) are
-# YYYYMMDDHHMMSS numbers; ChartRecord.version is a 32-bit INTEGER on PostgreSQL, so storing them fails there
-# (the sender gets AR / HTTP 500, nothing is lost). Strict: this turns red once the column is widened.
-CHANGE_TIME_VERSIONS = pytest.mark.xfail(
-    test_backend() == "postgresql", strict=True,
-    reason="ChartRecord.version is INTEGER on PostgreSQL: change-time versions (YYYYMMDDHHMMSS) overflow it")
 
 
 def knee(trigger: str = "T02", note_lines=KNEE_NOTE, codes: bool = True, **kw) -> str:
@@ -181,7 +174,6 @@ def test_a_revision_that_documents_the_side_withdraws_the_laterality_query(world
     assert len(world.dms()) == 1
 
 
-@CHANGE_TIME_VERSIONS
 def test_cancel_withdraws_every_open_query(world):
     listener = world.listen()
     two_problems = knee(dg1=(dg1(1, "M25.569"), dg1(2, "M25.519")),

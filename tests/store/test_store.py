@@ -15,13 +15,19 @@ from tests.store.support import DIRECTORY_CSV, PROVIDER_NPI, Clock, RecordingNot
 TABLES = {"chart_record", "intake_rejection", "finding_record", "query", "nudge", "outbound_message", "audit_event"}
 
 
+def head_revision(store) -> str:
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(store._alembic_config()).get_current_head()
+
+
 def test_migrations_upgrade_downgrade_upgrade(database_url):
     from vma.store.db import Store
 
     store = Store(database_url)
     try:
         store.migrate()
-        assert store.current_revision() == "0001_initial"
+        assert store.current_revision() == head_revision(store)
         assert TABLES <= set(inspect(store.engine).get_table_names())
         indexes = {i["name"] for i in inspect(store.engine).get_indexes("query")}
         assert {"ix_query_status_next_due_at", "ix_query_status_sent_at", "ix_query_status_answered_at",
@@ -32,6 +38,27 @@ def test_migrations_upgrade_downgrade_upgrade(database_url):
         assert not TABLES & set(inspect(store.engine).get_table_names())
         store.migrate()
         assert TABLES <= set(inspect(store.engine).get_table_names())
+    finally:
+        store.dispose()
+
+
+def test_chart_versions_by_change_time_fit_after_0002(database_url):
+    """Change-time versions (YYYYMMDDHHMMSS) need 64 bits; 0002 widens the column and steps back cleanly."""
+    from vma.store.db import Store
+    from vma.store.models import ChartRecord
+
+    store = Store(database_url)
+    try:
+        store.migrate("0001_initial")
+        store.migrate()
+        with store.session() as session, session.begin():
+            session.add(ChartRecord(chart_id="ENC-V", version=20261130153000, doc_key="DOC-V#20261130153000"))
+        with store.session() as session:
+            assert session.query(ChartRecord).filter_by(chart_id="ENC-V").one().version == 20261130153000
+        with store.session() as session, session.begin():
+            session.query(ChartRecord).delete()
+        store.downgrade("0001_initial")
+        assert store.current_revision() == "0001_initial"
     finally:
         store.dispose()
 

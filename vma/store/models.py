@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from vma.store.types import JsonDoc, UtcDateTime, utc_now
@@ -32,7 +32,8 @@ class ChartRecord(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     chart_id: str = Field(max_length=200)
-    version: int = 1
+    # 64-bit: revisions without a numbered document are versioned by change time (YYYYMMDDHHMMSS).
+    version: int = Field(default=1, sa_type=BigInteger, nullable=False)
     document_id: str | None = Field(default=None, max_length=200)
     # document_id-or-chart_id "#" version: the identity of an intake, for idempotency.
     doc_key: str | None = Field(default=None, max_length=420, unique=True)
