@@ -102,3 +102,16 @@ def test_slack_down_leaves_the_digest_for_the_next_run(world, slack):
     assert slack.messages_in("C_MANAGERS") == []
     assert post_digest_once(settings, store, notifier, directory, now=NOW + timedelta(minutes=1)) is True
     assert len(slack.messages_in("C_MANAGERS")) == 1 and len(slack.files) == 1
+
+
+def test_a_failed_chart_upload_leaves_the_posted_text_alone(world, slack):
+    from vma.conversations.digest import post_digest_once
+
+    settings, store, notifier, directory = world
+    _open_queries(store, settings)
+    slack.fail_next("files.getUploadURLExternal", status=500, times=4)  # the first try and its 3 retries
+    assert post_digest_once(settings, store, notifier, directory, now=NOW) is True
+    assert len(slack.messages_in("C_MANAGERS")) == 1 and slack.files == []
+    # Posted once: the next run of the day does not repeat the text.
+    assert post_digest_once(settings, store, notifier, directory, now=NOW + timedelta(minutes=1)) is False
+    assert len(slack.messages_in("C_MANAGERS")) == 1

@@ -182,8 +182,12 @@ class SlackNotifier:
     def post_digest(self, channel: str, text: str, png: bytes | None) -> None:
         self.client.chat_postMessage(channel=channel, text=text, mrkdwn=True)
         if png:
-            self.client.files_upload_v2(channel=channel, content=png, filename="query-aging.png",
-                                        title="Query aging", initial_comment="Query aging, week on week")
+            try:
+                self.client.files_upload_v2(channel=channel, content=png, filename="query-aging.png",
+                                            title="Query aging", initial_comment="Query aging, week on week")
+            except Exception as exc:
+                # The text is the digest and it is posted; raising now would post it again on the next run.
+                log.warning("digest chart upload to %s failed, text posted alone: %s", channel, exc)
 
 
 def notifier_from_settings(settings, backoff: float = 0.5) -> SlackNotifier:
