@@ -93,3 +93,13 @@ def test_signature_check_boundaries():
     assert not slack_signature_ok(SIGNING_SECRET, body + b"x", ts, sign(ts), now=now)
     assert not slack_signature_ok(SIGNING_SECRET, body, ts, sign(ts).upper(), now=now)
     assert not slack_signature_ok(SIGNING_SECRET, body, ts, "v0=\u00e9\u00e9", now=now)
+
+
+def test_answer_values_parse_strictly():
+    from vma.integrations.slack.app import MAX_ROW_ID, parse_value
+
+    assert parse_value("12:3") == (12, 3) and parse_value(" 12:3 ") == (12, 3)
+    assert parse_value(f"{MAX_ROW_ID}:0") == (MAX_ROW_ID, 0)
+    for bad in (None, "", "12", "12:", ":3", "-1:0", "1:-1", "1:2:3", "1e3:0", f"{MAX_ROW_ID + 1}:0",
+                "9" * 13 + ":0", "1:99999", "١:٠"):
+        assert parse_value(bad) is None, bad

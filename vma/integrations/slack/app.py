@@ -32,13 +32,19 @@ ANSWER_ACTION = re.compile(r"^vma_answer_")
 OTHER_ACTION = re.compile(r"^vma_other_")
 # /checkchart answers in the HTTP response when the lookup is this quick, else right after.
 CHECKCHART_INLINE_BUDGET = 2.0
+SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{1,30}")
+# Row ids are 32-bit on PostgreSQL: a larger one in a forged value would fail the lookup, not find nothing.
+MAX_ROW_ID = 2**31 - 1
+LOOKUP_FAILED = "vma could not look that chart up just now; please try again in a minute."
 REFUSAL = "Only the provider this query was sent to, or their delegate, can answer it."
 
 
 def parse_value(value: str | None) -> tuple[int, int] | None:
     """``"<query>:<option>"`` from a button or select; None for anything else."""
-    match = re.fullmatch(r"(\d{1,12}):(\d{1,4})", (value or "").strip())
-    return (int(match.group(1)), int(match.group(2))) if match else None
+    match = re.fullmatch(r"([0-9]{1,12}):([0-9]{1,4})", (value or "").strip())
+    if not match or int(match.group(1)) > MAX_ROW_ID:
+        return None
+    return int(match.group(1)), int(match.group(2))
 
 
 def _action_value(action: dict) -> str | None:
@@ -57,8 +63,14 @@ def _text(value) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def _user_id(value) -> str | None:
+    """A Slack user ID ("U..." or "W..."), or None: anything else cannot be anyone in the directory."""
+    text = _text(value)
+    return text if text and SLACK_USER_ID.fullmatch(text) else None
+
+
 def _user_of(body: dict) -> str | None:
-    return _text(_dict(_dict(body).get("user")).get("id"))
+    return _user_id(_dict(_dict(body).get("user")).get("id"))
 
 
 def _channel_of(body: dict) -> str | None:
@@ -191,23 +203,33 @@ def build_app(service, settings, client: WebClient) -> App:
 
     @app.command("/checkchart")
     def on_checkchart(ack, command, respond):
-        user = command.get("user_id") or ""
-        chart_id = (command.get("text") or "").strip().split(" ")[0]
+        user = _user_id(command.get("user_id")) or ""
+        chart_id = (_text(command.get("text")) or "").strip().split(" ")[0][:200]
         if not chart_id:
-            if not access.allowed(user):
+            if not user or not access.allowed(user):
                 ack(response_type="ephemeral", text="/checkchart is for the people listed in vma's directory.")
                 return
             ack()
             client.views_open(trigger_id=command.get("trigger_id"), view=render_view("checkchart_modal.json.j2"))
+            return
+        if not user:
+            ack(response_type="ephemeral", text=f"Chart {cut(chart_id, 60)} is not available to you.")
             return
         future = lookups.submit(_checkchart_reply, service, chart_id, user)
         try:
             text, blocks = future.result(timeout=CHECKCHART_INLINE_BUDGET)
         except FutureTimeout:
             ack(response_type="ephemeral", text=f"Looking up chart {cut(chart_id, 60)}…")
-            text, blocks = future.result()
+            try:
+                text, blocks = future.result()
+            except Exception:
+                log.exception("/checkchart lookup for %s failed", user)
+                text, blocks = LOOKUP_FAILED, None
             respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
             return
+        except Exception:  # the database is down, say: a polite answer, not Slack's "dispatch_failed"
+            log.exception("/checkchart lookup for %s failed", user)
+            text, blocks = LOOKUP_FAILED, None
         ack(response_type="ephemeral", text=text, blocks=blocks)
 
     @app.view("vma_checkchart")
@@ -223,7 +245,7 @@ def build_app(service, settings, client: WebClient) -> App:
 
     @app.event("app_home_opened")
     def on_home_opened(event):
-        user = _text(_dict(event).get("user"))
+        user = _user_id(_dict(event).get("user"))
         if user and _dict(event).get("tab", "home") == "home":
             refresh_home(user)
 
