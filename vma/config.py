@@ -56,9 +56,9 @@ class Settings(BaseSettings):
         extra="ignore",
     )
 
-    slack_bot_token: str | None = None
-    slack_signing_secret: str | None = None
-    slack_app_token: str | None = None
+    slack_bot_token: str | None = Field(default=None, repr=False)  # secrets stay out of reprs and logs
+    slack_signing_secret: str | None = Field(default=None, repr=False)
+    slack_app_token: str | None = Field(default=None, repr=False)
     slack_api_url: str = "https://slack.com/api/"
 
     vma_database_url: str = "sqlite:///vma.db"

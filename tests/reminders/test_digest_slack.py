@@ -23,12 +23,12 @@ def slack():
 
 
 @pytest.fixture
-def world(tmp_path, slack):
+def world(tmp_path, slack, database_url):
     from vma.directory import Directory
     from vma.integrations.slack.notifier import notifier_from_settings
     from vma.store.db import Store
 
-    settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'vma.db'}", slack_bot_token="xoxb-digest",
+    settings = make_settings(tmp_path, database_url, slack_bot_token="xoxb-digest",
                              slack_api_url=slack.api_url)
     store = Store(settings.vma_database_url)
     store.migrate()

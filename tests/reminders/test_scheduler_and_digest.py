@@ -36,10 +36,10 @@ def _open_store(settings):
     return store, Directory.load(settings.vma_provider_directory)
 
 
-def test_running_scheduler_reminds_then_escalates_on_time(tmp_path, monkeypatch, capsys):
+def test_running_scheduler_reminds_then_escalates_on_time(tmp_path, monkeypatch, capsys, database_url):
     from vma import scheduler
 
-    settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'vma.db'}", vma_reminder_after="3s",
+    settings = make_settings(tmp_path, database_url, vma_reminder_after="3s",
                              vma_escalate_after="8s", vma_business_hours="always")
     store, directory = _open_store(settings)
     with store.session() as session:

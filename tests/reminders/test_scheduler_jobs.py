@@ -17,7 +17,7 @@ NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)  # a Tuesday
 
 
 @pytest.fixture
-def service_for(tmp_path, ref):
+def service_for(tmp_path, ref, database_url):
     """A real ChartService over SQLite; the function takes settings overrides."""
     made = []
 
@@ -26,7 +26,7 @@ def service_for(tmp_path, ref):
         from vma.directory import Directory
         from vma.store.db import Store
 
-        settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'vma.db'}", **overrides)
+        settings = make_settings(tmp_path, database_url, **overrides)
         store = Store(settings.vma_database_url)
         store.migrate()
         made.append(store)

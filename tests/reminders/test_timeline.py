@@ -24,8 +24,8 @@ def at(day, hour, minute=0):
 
 
 @pytest.fixture
-def world(tmp_path):
-    settings = make_settings(tmp_path, f"sqlite:///{tmp_path / 'vma.db'}")
+def world(tmp_path, database_url):
+    settings = make_settings(tmp_path, database_url)
 
     class World:
         notifier = RecordingNotifier()
