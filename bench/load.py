@@ -15,7 +15,6 @@ when that variable is unset. Run alone: ``.venv/bin/python -m bench.load [--soak
 from __future__ import annotations
 
 import os
-import statistics
 import sys
 import tempfile
 import threading

@@ -29,7 +29,7 @@ import httpx
 from vma.integrations.slack.standin import SignedSlackSender
 
 from tests.crash.harness import (
-    CODERS, SECRET, TEMPLATES, USERS, Background, ServerProcess, SlowSlack, lapse_leases, server_env,
+    SECRET, TEMPLATES, USERS, Background, ServerProcess, SlowSlack, lapse_leases, server_env,
     synthetic_chart,
 )
 

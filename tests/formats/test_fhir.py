@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 import json
 
 import pytest
 
 from tests.formats.fhir_resources import (
-    CPT, ICD, NOTE, POS, b64, bundle, claim, condition, document_reference, encounter, full_bundle, location,
+    CPT, ICD, NOTE, POS, b64, bundle, claim, condition, document_reference, encounter, full_bundle,
     patient, practitioner,
 )
 from vma.chart import ChartInputError

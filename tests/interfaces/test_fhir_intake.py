@@ -11,7 +11,7 @@ import pytest
 from tests.e2e.harness import ServedApp
 from tests.formats.fhir_resources import (b64, bundle, condition, document_reference, encounter, full_bundle,
                                           location, patient, practitioner)
-from tests.interfaces.conftest import LOPEZ, wait_for
+from tests.interfaces.conftest import wait_for
 from vma.store.models import ChartRecord, IntakeRejection, Query
 
 KNEE_TEXT = ("CHIEF COMPLAINT\n\nKnee pain.\n\nASSESSMENT AND PLAN\n\n1. Knee pain after a fall. Ibuprofen as needed."

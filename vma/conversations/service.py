@@ -186,7 +186,7 @@ class ChartService:
     def intake(self, raw: bytes | str, source: str) -> IntakeResult:
         """Store the input and answer at once; checks run later in ``process``."""
         from vma.intake import parse_chart
-        from vma.store.models import ChartRecord, IntakeRejection
+        from vma.store.models import ChartRecord
 
         now = self._now()
         if isinstance(raw, (bytes, bytearray)):
