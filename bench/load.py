@@ -96,7 +96,7 @@ def bench_server(url: str) -> int:
     import httpx
     from sqlalchemy import func, select
 
-    from tests.crash.harness import (CODERS, SECRET, TEMPLATES, USERS, ServerProcess, SlowSlack, server_env,
+    from tests.crash.harness import (SECRET, TEMPLATES, USERS, ServerProcess, SlowSlack, server_env,
                                      synthetic_chart)
     from vma.integrations.slack.standin import SignedSlackSender
     from vma.store.db import Store
