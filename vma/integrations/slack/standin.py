@@ -63,6 +63,7 @@ class SlackStandIn:
 
     def __init__(self, users: dict[str, str] | None = None, token: str = "xoxb-standin"):
         self.users_by_email: dict[str, str] = dict(users or {})
+        self.usergroups: dict[str, list[str]] = {}
         self.token = token
         self.calls: list[Call] = []
         self.messages: list[Message] = []
@@ -130,6 +131,9 @@ class SlackStandIn:
 
     def add_user(self, email: str, user_id: str) -> None:
         self.users_by_email[email.lower()] = user_id
+
+    def add_usergroup(self, group_id: str, user_ids: list[str]) -> None:
+        self.usergroups[group_id] = list(user_ids)
 
     def fail_next(self, method: str, status: int = 429, times: int = 1, retry_after: int = 1) -> None:
         """The next ``times`` calls of ``method`` answer ``status`` (429 carries Retry-After)."""
@@ -272,6 +276,12 @@ class SlackStandIn:
             return {"ok": False, "error": "users_not_found"}
         return {"ok": True, "user": {"id": user_id, "team_id": TEAM_ID, "deleted": False,
                                      "profile": {"email": email}}}
+
+    def _api_usergroups_users_list(self, params):
+        members = self.usergroups.get(str(params.get("usergroup") or ""))
+        if members is None:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": list(members)}
 
     def _api_conversations_open(self, params):
         users = str(params.get("users") or "").split(",")
