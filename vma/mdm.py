@@ -36,7 +36,7 @@ Services Guide".
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from dataclasses import dataclass, field
 
 from vma.notes import NoteDoc, is_negated_at, is_uncertain
@@ -546,29 +546,76 @@ def estimate_mdm(note: NoteDoc, coded_problems: list[str] | tuple[str, ...] = ()
     "I10", diagnoses outside the Z chapter); when the assessment names fewer
     items than that, the extra coded problems count as addressed stable ones.
     """
-    items = [classify(item, note) for item in problem_items(note)]
-    items += [ProblemItem(label, kind=CHRONIC) for label in coded_problems[len(items):]]
-    tests = unique_tests(note)
-    sentences = [s.text for s in _data_sentences(note)]
-    external = sum(1 for t in sentences if _first_unnegated(_EXTERNAL_NOTES, t))
-    historian = any(_first_unnegated(_HISTORIAN, t) for t in sentences)
-    interpretation = any(_first_unnegated(_INTERPRETATION, t) for t in sentences)
-    discussion = any(_first_unnegated(_DISCUSSION, t) for t in sentences)
-    risk, reasons = risk_of_management(note)
-    if risk < LOW and any(item.body for item in items):
-        # The MDM table's low risk is broad ("low risk of morbidity from additional diagnostic testing or
-        # treatment"); any documented plan for a problem is read as reaching it.
-        risk = LOW
-        reasons.append("a documented treatment plan")
-    return MdmEstimate(
-        problems=items,
-        problems_level=problems_level(items),
-        tests=tests,
-        external_notes=external,
-        independent_historian=historian,
-        independent_interpretation=interpretation,
-        external_discussion=discussion,
-        data_level=data_level(tests, external, historian, interpretation, discussion),
-        risk_level=risk,
-        risk_reasons=reasons,
-    )
+    return MdmReader(note, coded_problems).estimate()
+
+
+class MdmReader:
+    """Reads the three MDM elements of a note one at a time, each only when asked for.
+
+    A check that only needs to know whether MDM reaches a level can stop once two
+    elements decide it (the level is the one two of three reach), which spares the
+    costlier readings on most notes.
+    """
+
+    def __init__(self, note: NoteDoc, coded_problems: list[str] | tuple[str, ...] = ()):
+        self.note = note
+        self.coded_problems = coded_problems
+
+    @cached_property
+    def problems(self) -> list[ProblemItem]:
+        items = [classify(item, self.note) for item in problem_items(self.note)]
+        items += [ProblemItem(label, kind=CHRONIC) for label in self.coded_problems[len(items):]]
+        return items
+
+    @cached_property
+    def problems_level(self) -> int:
+        return problems_level(self.problems)
+
+    @cached_property
+    def data(self) -> tuple[list[str], int, bool, bool, bool]:
+        """(unique tests, external notes, historian, interpretation, discussion)."""
+        note = self.note
+        tests = unique_tests(note)
+        sentences = [s.text for s in _data_sentences(note)]
+        external = sum(1 for t in sentences if _first_unnegated(_EXTERNAL_NOTES, t))
+        historian = any(_first_unnegated(_HISTORIAN, t) for t in sentences)
+        interpretation = any(_first_unnegated(_INTERPRETATION, t) for t in sentences)
+        discussion = any(_first_unnegated(_DISCUSSION, t) for t in sentences)
+        return tests, external, historian, interpretation, discussion
+
+    @cached_property
+    def data_level(self) -> int:
+        return data_level(*self.data)
+
+    @cached_property
+    def risk(self) -> tuple[int, list[str]]:
+        risk, reasons = risk_of_management(self.note)
+        if risk < LOW and any(item.body for item in self.problems):
+            # The MDM table's low risk is broad ("low risk of morbidity from additional diagnostic testing or
+            # treatment"); any documented plan for a problem is read as reaching it.
+            risk = LOW
+            reasons.append("a documented treatment plan")
+        return risk, reasons
+
+    def reaches(self, rank: int) -> bool:
+        """Whether the MDM level is at least ``rank``: two of the three elements reach it."""
+        reached = (self.problems_level >= rank) + (self.risk[0] >= rank)
+        if reached != 1:
+            return reached == 2
+        return self.data_level >= rank
+
+    def estimate(self) -> MdmEstimate:
+        tests, external, historian, interpretation, discussion = self.data
+        risk, reasons = self.risk
+        return MdmEstimate(
+            problems=self.problems,
+            problems_level=self.problems_level,
+            tests=tests,
+            external_notes=external,
+            independent_historian=historian,
+            independent_interpretation=interpretation,
+            external_discussion=discussion,
+            data_level=self.data_level,
+            risk_level=risk,
+            risk_reasons=reasons,
+        )

@@ -52,7 +52,7 @@ from typing import Callable, Iterator
 from vma.chart import Procedure
 from vma.checks import CheckContext, register
 from vma.findings import Finding
-from vma.mdm import LEVEL_NAMES, MdmEstimate, ProblemItem, estimate_mdm
+from vma.mdm import LEVEL_NAMES, MdmEstimate, MdmReader, ProblemItem
 from vma.notes import quote
 
 EM_LEVEL = "em-level"
@@ -120,14 +120,28 @@ class Documented:
     note only when asked for: when the time alone supports the level billed, it is
     never needed, and it is the costliest reading the engine does."""
 
-    def __init__(self, minutes: int | None, time_evidence: str, mdm_reader: Callable[[], MdmEstimate | None]):
+    def __init__(self, minutes: int | None, time_evidence: str, mdm_reader: Callable[[], MdmReader | None]):
         self.minutes = minutes
         self.time_evidence = time_evidence
         self._mdm_reader = mdm_reader
 
     @cached_property
-    def mdm(self) -> MdmEstimate | None:  # None when the note has no assessment or plan to read
+    def mdm_reader(self) -> MdmReader | None:  # None when the note has no assessment or plan to read
         return self._mdm_reader()
+
+    @cached_property
+    def mdm(self) -> MdmEstimate | None:
+        return self.mdm_reader.estimate() if self.mdm_reader is not None else None
+
+    def mdm_rank_for(self, billed_rank: int) -> int | None:
+        """The MDM rank, or just ``billed_rank`` when MDM reaches it: then the exact level
+        changes nothing, and reading only the elements that decide it is much cheaper."""
+        reader = self.mdm_reader
+        if reader is None:
+            return None
+        if reader.reaches(billed_rank):
+            return billed_rank
+        return self.mdm.level
 
     def time_phrase(self) -> str:
         return f"{self.minutes} minutes of total time" if self.minutes is not None else "no total time"
@@ -155,10 +169,10 @@ def documented(ctx: CheckContext) -> Documented:
     else:
         evidence = ""
 
-    def read_mdm() -> MdmEstimate | None:
+    def read_mdm() -> MdmReader | None:
         if not note.section_text("assessment", "plan").strip():
             return None
-        return estimate_mdm(note, _coded_problems(ctx))
+        return MdmReader(note, _coded_problems(ctx))
 
     return Documented(minutes, evidence, read_mdm)
 
@@ -207,8 +221,9 @@ def _office_visit(ctx: CheckContext, index: int, proc: Procedure, billed: VisitL
     target_rank = billed.rank
     time_rank = table.time_rank(family, doc.minutes)
     mdm_rank = None
-    if time_rank is None or time_rank < billed.rank:  # time alone does not carry the level: MDM may
-        mdm_rank = doc.mdm.level if doc.mdm is not None else None
+    if billed.rank > 1 and (time_rank is None or time_rank < billed.rank):
+        # Time alone does not carry the level: MDM may. (Straightforward MDM, the lowest, carries rank 1.)
+        mdm_rank = doc.mdm_rank_for(billed.rank)
     supported_rank = max((r for r in (time_rank, mdm_rank) if r is not None), default=None)
     over = billed.rank > 0 and supported_rank is not None and billed.rank > supported_rank
     if over:
