@@ -288,22 +288,33 @@ class Token(NamedTuple):
     end: int
 
 
+_new_tuple = tuple.__new__  # builds a Token without NamedTuple.__new__'s Python-level call
+
+
 def tokens(text: str) -> list[Token]:
     """Words of ``text``, lower-cased, possessives dropped, abbreviations expanded,
     and Roman numerals after stage/type/grade/class turned into digits ("stage IIIb" -> "3b")."""
     out: list[Token] = []
+    append = out.append
+    previous = ""
     for m in _WORD.finditer(text):
-        raw = m.group(0)
+        raw = m.group()
         word = raw.lower()
-        if word.endswith("'s"):
+        if word[-2:] == "'s":
             word = word[:-2]
-        if out and out[-1].norm in _ROMAN_CONTEXT and word[0] in "iv":
+        if previous in _ROMAN_CONTEXT and word[0] in "iv":
             roman = re.fullmatch(r"(i{1,3}|iv|v)([abc]?)", word)
             if roman:
                 word = _ROMAN[roman.group(1)] + roman.group(2)
-        expansion = ABBREVIATIONS.get(word) if raw.isupper() or len(word) > 2 else None
-        for part in expansion or (word,):
-            out.append(Token(part, raw, m.start(), m.end()))
+        expansion = ABBREVIATIONS.get(word)
+        if expansion is not None and (len(word) > 2 or raw.isupper()):
+            start, end = m.span()
+            for part in expansion:
+                append(_new_tuple(Token, (part, raw, start, end)))
+            previous = expansion[-1]
+        else:
+            append(_new_tuple(Token, (word, raw, m.start(), m.end())))
+            previous = word
     return out
 
 

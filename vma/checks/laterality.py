@@ -46,7 +46,7 @@ from vma.axes import BILATERAL, LATERALITY, LEFT, RIGHT, AxisEvidence, AxisIndex
     cite_all, code_label, condition_name, side_evidence, uncertain_remark, with_seventh
 from vma.checks import CheckContext, register
 from vma.findings import Choice, Finding, query_choices
-from vma.notes import SECTION_LABELS
+from vma.notes import SECTION_LABELS, NoteDoc, tokens
 
 BOTH = frozenset({RIGHT, LEFT})
 
@@ -88,7 +88,7 @@ def _side_words(sides: frozenset[str] | set[str]) -> str:
     return next(iter(sides))
 
 
-def _indicators(ev: AxisEvidence, site: str, condition: str) -> str:
+def _indicators(note: NoteDoc, ev: AxisEvidence, site: str, condition: str) -> str:
     """Clinical indicators for the question: which sides each part of the note gives."""
     by_section: dict[str, set[str]] = {}
     for sentence in ev.cited:
@@ -96,11 +96,11 @@ def _indicators(ev: AxisEvidence, site: str, condition: str) -> str:
         by_section.setdefault(label, set())
     # The sides per section are recomputed from the evidence sentences' own words.
     from vma.axes import sides_at_site
-    from vma.notes import tokens
 
+    words_of = {id(sentence): words for sentence, words in note.tokenized}  # tokenised once per note
     for sentence in ev.cited:
         label = SECTION_LABELS.get(sentence.section, sentence.section.replace("_", " ").capitalize())
-        by_section[label] |= sides_at_site(sentence.text, tokens(sentence.text), (site,))
+        by_section[label] |= sides_at_site(sentence.text, words_of.get(id(sentence)) or tokens(sentence.text), (site,))
     parts = [f"the {label if label.isupper() else label.lower()} mentions the {_side_words(sides)} {site}"
              for label, sides in by_section.items() if sides]
     opening = f"{condition[0].upper()}{condition[1:]} is documented"
@@ -147,7 +147,7 @@ def _finding_for(ctx: CheckContext, index: AxisIndex, position: int, code: str, 
     else:
         message = (f"{code} ({index.release.description(code)}) has no side, and the note does not state "
                    f"which {site} the {condition} affects.")
-    question = (f"{_indicators(ev, site, condition)} Which {site} or {_plural(site)} are affected by the "
+    question = (f"{_indicators(ctx.note, ev, site, condition)} Which {site} or {_plural(site)} are affected by the "
                 f"{condition} addressed at this visit?")
     mentions = [m.sentence for m in ev.mentions if m.counts][:1]
     return Finding(check=LATERALITY, action="query", code=code, message=message,
