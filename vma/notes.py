@@ -48,6 +48,8 @@ UNCERTAINTY_CUES = (
     "questionable", "rule out", "r/o", "versus", "vs", "consistent with", "concern for",
     "differential", "may be", "might be", "presumed",
 )
+# One pass for all cues: some cue stands between a space or "(" and a space or punctuation.
+_UNCERTAIN_CUE = re.compile(r"[\s(](?:" + "|".join(re.escape(c) for c in UNCERTAINTY_CUES) + r")[\s,.:)]")
 _SENT_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(•\-])|\n+")
 
 _NUM_WORDS = {
@@ -167,10 +169,14 @@ class NoteDoc:
         return [s for s in self.sentences if (sections is None or s.section in sections) and rx.search(s.text)]
 
     @cached_property
+    def _time_matches(self) -> list[re.Match[str] | None]:
+        """Each time pattern's first match in the whole note."""
+        return [rx.search(self.text) for rx in _TIME_PATTERNS]
+
+    @cached_property
     def total_time_minutes(self) -> int | None:
         """Total time the provider documented ("I spent 35 minutes ..."), if any."""
-        for rx in _TIME_PATTERNS:
-            m = rx.search(self.text)
+        for m in self._time_matches:
             if m:
                 raw = m.group(1).lower()
                 if raw.isdigit():
@@ -185,8 +191,13 @@ class NoteDoc:
         return [(s, tokens(s.text)) for s in self.sentences]
 
     def time_statement(self) -> Sentence | None:
+        # A sentence is a stretch of the note bounded by non-word characters, so a pattern that
+        # matches no part of the whole note matches no sentence: only the others are tried.
+        found = [rx for rx, m in zip(_TIME_PATTERNS, self._time_matches) if m]
+        if not found:
+            return None
         for s in self.sentences:
-            if any(rx.search(s.text) for rx in _TIME_PATTERNS):
+            if any(rx.search(s.text) for rx in found):
                 return s
         return None
 
@@ -212,8 +223,7 @@ def is_negated(sentence: str, term: str, window: int = 6) -> bool:
 
 def is_uncertain(sentence: str) -> bool:
     """Uncertain diagnoses ("likely", "rule out") are not coded in outpatient settings (Guideline IV.H)."""
-    low = f" {sentence.lower()} "
-    return any(re.search(rf"[\s(]{re.escape(cue)}[\s,.:)]", low) for cue in UNCERTAINTY_CUES)
+    return _UNCERTAIN_CUE.search(f" {sentence.lower()} ") is not None
 
 
 def quote(sentence: Sentence | str, limit: int = 200) -> str:
