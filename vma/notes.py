@@ -9,8 +9,10 @@ module answers them without any knowledge of codes.
 from __future__ import annotations
 
 import re
+import re._constants as _sre
+import re._parser as _sre_parse
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import NamedTuple
 
 # Canonical section names and the headings that introduce them.
@@ -246,6 +248,127 @@ def cite(sentence: Sentence, limit: int = 200) -> str:
     """``Assessment: "Left shoulder pain ..."``"""
     label = SECTION_LABELS.get(sentence.section, sentence.section.replace("_", " ").capitalize())
     return f"{label}: {quote(sentence, limit)}"
+
+
+def _required_fragments(parsed) -> set[str] | None:
+    """Literal strings one of which every match of the parsed (case-sensitive) pattern contains,
+    or None when no such set is evident. Sound by construction: only a run of literals that every
+    match passes through, or the union over all branches of an alternation, counts."""
+    candidates: list[set[str]] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            candidates.append({"".join(run)})
+            run.clear()
+
+    for op, av in parsed:
+        if op is _sre.LITERAL:
+            run.append(chr(av))
+            continue
+        flush()
+        if op is _sre.BRANCH:
+            alternatives = [_required_fragments(alt) for alt in av[1]]
+            if all(a is not None for a in alternatives):
+                candidates.append(set().union(*alternatives))
+        elif op is _sre.SUBPATTERN and not av[1] and not av[2]:  # no inline flags that change matching
+            inner = _required_fragments(av[3])
+            if inner is not None:
+                candidates.append(inner)
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT) and av[0] >= 1:
+            inner = _required_fragments(av[2])
+            if inner is not None:
+                candidates.append(inner)
+    flush()
+    if not candidates:
+        return None
+    return max(candidates, key=lambda c: (min(len(f) for f in c), -len(c)))
+
+
+def _gate_for(rx: re.Pattern[str]) -> re.Pattern[str] | None:
+    """A plain literal alternation that must match wherever ``rx`` can: sre scans one with a first-
+    character table, many times faster than the full pattern, and most sentences fail it."""
+    fragments = _required_fragments(_sre_parse.parse(rx.pattern, rx.flags))
+    if not fragments or min(len(f) for f in fragments) < 2:
+        return None
+    return re.compile(_trie_regex(fragments))
+
+
+def _trie_regex(words: set[str]) -> str:
+    """An alternation of ``words`` factored by common prefix ("c(?:ef|illin)"), so that sre tries
+    one branch per distinct next character instead of one per word. A word that is a prefix of
+    another ends the match early, which is all a gate needs."""
+    trie: dict = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            if node.get("") is True:  # a shorter word already covers this branch
+                break
+            node = node.setdefault(ch, {})
+        else:
+            node.clear()
+            node[""] = True
+
+    def render(node: dict) -> str:
+        if node.get("") is True:
+            return ""
+        branches = [re.escape(ch) + render(child) for ch, child in sorted(node.items())]
+        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+    return render(trie)
+
+
+class LowerCasePattern:
+    """A case-insensitive pattern run on lower-cased text without ``re.I``.
+
+    Python's ``re.I`` makes these long alternations 3-5 times slower, and reading
+    MDM and the checks' sentence scans are the engine's hottest paths. Positions stay valid: text whose
+    lower-casing changes its length (rare non-ASCII) goes to the original
+    ``re.I`` pattern. Matched text comes back lower-cased. A literal gate (see
+    :func:`_gate_for`) turns most sentences away before the full pattern runs.
+    """
+
+    def __init__(self, rx: re.Pattern[str]):
+        self.ci = rx
+        self.pattern = rx.pattern
+        literal = re.sub(r"\\.", "", rx.pattern)  # escapes such as \b or \S are not letters to fold
+        self.lower = None if re.search(r"[A-Z]", literal) else re.compile(rx.pattern, rx.flags & ~re.I)
+        self.gate = _gate_for(self.lower) if self.lower is not None else None
+
+    def _pick(self, text: str) -> tuple[re.Pattern[str] | None, str]:
+        """The pattern and text to run, or no pattern when the gate shows there is no match."""
+        if self.lower is not None:
+            lowered = _lowered(text)
+            if len(lowered) == len(text):
+                if self.gate is not None and self.gate.search(lowered) is None:
+                    return None, lowered
+                return self.lower, lowered
+        return self.ci, text
+
+    def search(self, text: str):
+        rx, t = self._pick(text)
+        return rx.search(t) if rx is not None else None
+
+    def match(self, text: str):
+        rx, t = self._pick(text)
+        return rx.match(t) if rx is not None else None
+
+    def finditer(self, text: str):
+        rx, t = self._pick(text)
+        return rx.finditer(t) if rx is not None else iter(())
+
+
+@lru_cache(maxsize=32)  # a sentence is tried by ~25 patterns in a row; keep no more than one chart's worth
+def _lowered(text: str) -> str:
+    return text.lower()
+
+
+
+
+@lru_cache(maxsize=256)  # one entry per module-level pattern; never keyed by note text
+def lower_case_pattern(rx: re.Pattern[str]) -> LowerCasePattern:
+    """The :class:`LowerCasePattern` of a module-level pattern, built once."""
+    return LowerCasePattern(rx)
 
 
 # -- word-level reading, for checks that look for terms near a condition --------

@@ -65,7 +65,7 @@ from typing import Callable, Iterator
 
 from vma.checks import CheckContext, register
 from vma.findings import Finding
-from vma.notes import ASSESSMENT_SECTIONS, Sentence, cite, is_negated_at, is_uncertain_at
+from vma.notes import ASSESSMENT_SECTIONS, Sentence, cite, is_negated_at, is_uncertain_at, lower_case_pattern
 from vma.reference.icd10cm import CodeRef, IcdRelease, note_code_refs
 
 CHECK_ID = "combination"
@@ -150,10 +150,11 @@ def _affirmed(ctx: CheckContext, pattern: re.Pattern[str], exclude: re.Pattern[s
               sections: tuple[str, ...] | None = None) -> list[Sentence]:
     """Sentences stating the pattern, not negated, not uncertain (outpatient), not ruled out by ``exclude``."""
     out = []
+    fast = lower_case_pattern(pattern)  # only the match position is used, so lower-cased text is fine
     for s in ctx.note.sentences:
         if sections is not None and s.section not in sections:
             continue
-        m = pattern.search(s.text)
+        m = fast.search(s.text)
         if not m:
             continue
         if is_negated_at(s.text, m.start()) or (ctx.outpatient and is_uncertain_at(s.text, m.start())):
