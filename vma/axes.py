@@ -404,11 +404,11 @@ class Mention:
         return not (self.negated or self.uncertain or self.in_history)
 
 
-def _matches(words: list[Token], terms: tuple[tuple[str, float], ...]) -> tuple[float, int]:
-    """Share of the condition's weight found in the sentence, and where the first found word is."""
+def _matches(words: list[Token], terms: tuple[tuple[str, float], ...], initials: set[str]) -> tuple[float, int]:
+    """Share of the condition's weight found in the sentence, and where the first found word is.
+    ``initials``: the first letters of the sentence's words."""
     total = sum(w for _, w in terms)
     got, first = 0.0, len(words)
-    initials = {t.norm[:1] for t in words}
     for term, weight in terms:
         if term[:1] not in initials:  # same_word needs the same first letter
             continue
@@ -418,6 +418,13 @@ def _matches(words: list[Token], terms: tuple[tuple[str, float], ...]) -> tuple[
                 first = min(first, i)
                 break
     return (got / total if total else 0.0), first
+
+
+def _word_initials(note: NoteDoc) -> list[set[str]]:
+    """First letters of each tokenised sentence's words, shared by every coded condition's scan."""
+    if "word_initials" not in note.memo:
+        note.memo["word_initials"] = [{t.norm[:1] for t in words} for _, words in note.tokenized]
+    return note.memo["word_initials"]
 
 
 def condition_mentions(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) -> list[Mention]:
@@ -431,10 +438,10 @@ def condition_mentions(note: NoteDoc, index: AxisIndex, code: str, outpatient: b
         return note.memo[key]
     variants = index.condition_terms(code)
     out = []
-    for sentence, words in note.tokenized:
+    for (sentence, words), initials in zip(note.tokenized, _word_initials(note)):
         best, first = 0.0, len(words)
         for terms in variants:
-            share, where = _matches(words, terms)
+            share, where = _matches(words, terms, initials)
             if share > best:
                 best, first = share, where
         if best >= 0.5 and first < len(words):
