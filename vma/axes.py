@@ -46,7 +46,7 @@ from functools import cached_property, lru_cache
 from rapidfuzz import fuzz
 
 from vma.notes import ASSESSMENT_SECTIONS, HISTORY_SECTIONS, NoteDoc, Sentence, Token, is_negated_at, \
-    is_uncertain_at
+    is_uncertain_at, lower_case_pattern
 from vma.reference.icd10cm import IcdRelease
 
 LATERALITY, ACUITY, SPECIFICITY = "laterality", "acuity", "specificity"
@@ -727,7 +727,7 @@ _EPISODE_CUES: dict[str, re.Pattern[str]] = {
     # evaluation and continuing treatment by the same or a different physician).
     "active": re.compile(
         r"\bsplint(?:ed|ing)?\b|\bair ?cast\b|\bcrutch(?:es)?\b|\bsling\b|\b(?:walking|cam) boot\b"
-        r"|\bimmobiliz\w*|\bclosed reduction\b|\breduced\b|\bORIF\b|\bsurgical repair\b|\bsutur\w*"
+        r"|\bimmobiliz\w*|\bclosed reduction\b|\breduced\b|\borif\b|\bsurgical repair\b|\bsutur\w*"
         r"|\blaceration repair\b|\bdebridement\b|\bemergency (?:department|room)\b"
         r"|\bplaced (?:in|into) (?:a |an )?(?:short |long )?(?:arm |leg )?cast\b|\bcast (?:was )?(?:applied|placed)\b",
         re.I),
@@ -739,7 +739,7 @@ _EPISODE_CUES: dict[str, re.Pattern[str]] = {
         r"|\broutine healing\b|\bhealing (?:well|appropriately|as expected|nicely)\b"
         r"|\bcast (?:was )?(?:removed|removal|change)\b|\bremov(?:e|ed|al of) (?:the |his |her )?cast\b"
         r"|\bstatus post\b|\bs/p\b|\bpost[- ]?op(?:erative)?\b|\bsubsequent (?:visit|encounter)\b"
-        r"|\b\d+ weeks? (?:out )?(?:from|after|since|post) (?:the |his |her )?(?:injury|surgery|fracture|ORIF|repair)\b",
+        r"|\b\d+ weeks? (?:out )?(?:from|after|since|post) (?:the |his |her )?(?:injury|surgery|fracture|orif|repair)\b",
         re.I),
     SEQUELA: re.compile(
         r"\bsequelae?\b|\blate effects?\b|\bresidual (?:effects?|deficits?) (?:of|from)\b"
@@ -808,9 +808,10 @@ def episode_evidence(note: NoteDoc) -> EpisodeEvidence:
         if sentence.section in HISTORY_SECTIONS:
             continue
         for kind, rx in _EPISODE_CUES.items():
-            for m in rx.finditer(sentence.text):
+            for m in lower_case_pattern(rx).finditer(sentence.text):
                 if not is_negated_at(sentence.text, m.start()):
-                    cues.setdefault(kind, []).append((sentence, m.group(0)))
+                    # the note's own wording: the match may have run on lower-cased text
+                    cues.setdefault(kind, []).append((sentence, sentence.text[m.start():m.end()]))
     text = note.text
     healing = next((name for name, rx in _HEALING if rx.search(text)), "routine healing")
     return EpisodeEvidence(cues, bool(_OPEN_FRACTURE.search(text)), bool(_GUSTILO_III.search(text)), healing)
