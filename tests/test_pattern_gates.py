@@ -1,0 +1,65 @@
+"""The engine's fast pattern path (lower-cased text, literal gates) finds exactly what the
+original case-insensitive patterns find, on random sentences built from note words and from
+the gates' own literals (so the gates are exercised on both sides)."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+
+import pytest
+
+from tests.conftest import SPEC_EXAMPLES, base_chart
+from vma import axes, mdm
+from vma.checks import combination
+from vma.notes import LowerCasePattern, lower_case_pattern
+
+
+def fast_patterns() -> list[tuple[str, LowerCasePattern]]:
+    found = []
+    for module in (mdm, combination, axes):
+        for name, value in vars(module).items():
+            if isinstance(value, LowerCasePattern):
+                found.append((name, value))
+            elif isinstance(value, re.Pattern) and value.flags & re.I:
+                found.append((name, lower_case_pattern(value)))
+    found += [(f"test:{name}", rx) for name, rx in mdm._TESTS]
+    found += [(f"episode:{key}", lower_case_pattern(rx)) for key, rx in axes._EPISODE_CUES.items()]
+    return found
+
+
+def vocabulary(patterns) -> list[str]:
+    texts = [json.dumps(base_chart())]
+    if SPEC_EXAMPLES.is_dir():
+        texts += [p.read_text() for p in SPEC_EXAMPLES.glob("*.json")]
+    words = [w for t in texts for w in re.findall(r"[\w'/-]+|[.,;:()]", t)]
+    for _, pattern in patterns:
+        if pattern.gate is not None:
+            words += re.findall(r"[a-z0-9'/-]+", pattern.gate.pattern)
+    return words
+
+
+def test_fast_path_matches_the_case_insensitive_patterns():
+    patterns = fast_patterns()
+    assert len(patterns) > 50 and sum(p.gate is not None for _, p in patterns) > 20
+    words = vocabulary(patterns)
+    rng = random.Random(7)
+    hits = 0
+    for _ in range(3000):
+        sentence = " ".join(rng.choice(words) for _ in range(rng.randint(1, 14)))
+        roll = rng.random()
+        sentence = sentence.upper() if roll < 0.1 else sentence.capitalize() if roll < 0.5 else sentence
+        for name, pattern in patterns:
+            want = [m.span() for m in pattern.ci.finditer(sentence)]
+            assert [m.span() for m in pattern.finditer(sentence)] == want, (name, sentence)
+            first = pattern.search(sentence)
+            assert (first.span() if first else None) == (want[0] if want else None), (name, sentence)
+            hits += bool(want)
+    assert hits > 100  # the sample really exercises matches, not only the gates' refusals
+
+
+@pytest.mark.parametrize("text", ["İstanbul ORIF done", "ǅ follow-up with ﬁnal ORIF"])
+def test_text_whose_lower_case_changes_length_uses_the_original_pattern(text):
+    for name, pattern in fast_patterns():
+        assert [m.span() for m in pattern.finditer(text)] == [m.span() for m in pattern.ci.finditer(text)], name
