@@ -153,6 +153,14 @@ def create_app(settings, service=None, *, start_scheduler: bool = True, migrate:
     notifier = service.notifier
     client = notifier.client if isinstance(notifier, SlackNotifier) else web_client(settings)
     bolt = build_app(service, settings, client)
+    checkchart_app = getattr(bolt, "vma_checkchart_app", None)
+
+    def _app_for(body):
+        """``/checkchart <chart>`` goes to the app that answers in the request thread; the rest to bolt."""
+        if checkchart_app is not None and isinstance(body, dict) and body.get("command") == "/checkchart" \
+                and isinstance(body.get("text"), str) and body["text"].strip():
+            return checkchart_app
+        return bolt
     workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="vma-process")
     state: dict[str, Any] = {}
 
@@ -183,7 +191,7 @@ def create_app(settings, service=None, *, start_scheduler: bool = True, migrate:
             log.warning("Slack request refused: %s (%d bytes)", problem, len(body))
             return Response(f"malformed Slack request: {problem}", status_code=400)
         # dispatch blocks until ack(); keep it off the event loop so other requests go on
-        bolt_response = await run_in_threadpool(bolt.dispatch, bolt_request)
+        bolt_response = await run_in_threadpool(_app_for(bolt_request.body).dispatch, bolt_request)
         return to_starlette_response(bolt_response)
 
     async def intake(request: Request, source: str, fhir: bool) -> Response:
@@ -230,6 +238,7 @@ def create_app(settings, service=None, *, start_scheduler: bool = True, migrate:
     async def lifespan(app: Starlette):
         if migrate:
             await run_in_threadpool(service.store.migrate)
+        await run_in_threadpool(_warm_connections, service.store)
         if start_scheduler:
             from vma import scheduler
 
@@ -252,6 +261,22 @@ def create_app(settings, service=None, *, start_scheduler: bool = True, migrate:
     app.state.service = service
     app.state.bolt = bolt
     return app
+
+
+def _warm_connections(store, count: int = 8) -> None:
+    """Opens the pool's connections before the first burst, not during it (PostgreSQL only)."""
+    engine = getattr(store, "engine", None)
+    if engine is None or engine.dialect.name != "postgresql":
+        return
+    opened = []
+    try:
+        for _ in range(min(count, engine.pool.size())):
+            opened.append(engine.connect())
+    except Exception:  # a database that is down now is reported by /healthz, not by start-up
+        log.warning("could not open database connections ahead of time", exc_info=True)
+    finally:
+        for connection in opened:
+            connection.close()
 
 
 def _resume(service) -> None:

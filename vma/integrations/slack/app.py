@@ -32,6 +32,11 @@ ANSWER_ACTION = re.compile(r"^vma_answer_")
 OTHER_ACTION = re.compile(r"^vma_other_")
 # /checkchart answers in the HTTP response when the lookup is this quick, else right after.
 CHECKCHART_INLINE_BUDGET = 2.0
+# Lookups run at once up to the database pool's steady size (10 on PostgreSQL): more would open and
+# close overflow connections on every burst. Bolt's listener threads each wait on a lookup, so there
+# are more of them, with room for the acks of buttons and modals while lookups queue.
+CHECKCHART_LOOKUP_THREADS = 8
+LISTENER_THREADS = 24
 SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{1,30}")
 # Row ids are 32-bit on PostgreSQL: a larger one in a forged value would fail the lookup, not find nothing.
 MAX_ROW_ID = 2**31 - 1
@@ -123,9 +128,10 @@ def build_app(service, settings, client: WebClient) -> App:
         token_verification_enabled=False,  # no auth.test at start-up: the app starts without Slack
         process_before_response=False,
         raise_error_for_unhandled_request=False,
+        listener_executor=ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="bolt-listener"),
     )
     access = CheckchartAccess(service, settings, client)
-    lookups = ThreadPoolExecutor(max_workers=4, thread_name_prefix="checkchart")
+    lookups = ThreadPoolExecutor(max_workers=CHECKCHART_LOOKUP_THREADS, thread_name_prefix="checkchart")
 
     def ephemeral(channel: str | None, user: str, text: str, blocks: list | None = None) -> None:
         if not channel:
@@ -201,7 +207,6 @@ def build_app(service, settings, client: WebClient) -> App:
         result = service.answer(parsed[0], user, parsed[1], other_text=text)
         after_answer({"channel": {"id": channel or None}, "container": {}}, user, result)
 
-    @app.command("/checkchart")
     def on_checkchart(ack, command, respond):
         user = _user_id(command.get("user_id")) or ""
         chart_id = (_text(command.get("text")) or "").strip().split(" ")[0][:200]
@@ -220,17 +225,40 @@ def build_app(service, settings, client: WebClient) -> App:
             text, blocks = future.result(timeout=CHECKCHART_INLINE_BUDGET)
         except FutureTimeout:
             ack(response_type="ephemeral", text=f"Looking up chart {cut(chart_id, 60)}…")
-            try:
-                text, blocks = future.result()
-            except Exception:
-                log.exception("/checkchart lookup for %s failed", user)
-                text, blocks = LOOKUP_FAILED, None
-            respond(text=text, blocks=blocks, response_type="ephemeral", replace_original=False)
+
+            def answer_late(done) -> None:
+                try:
+                    late_text, late_blocks = done.result()
+                except Exception:
+                    log.exception("/checkchart lookup for %s failed", user)
+                    late_text, late_blocks = LOOKUP_FAILED, None
+                try:
+                    respond(text=late_text, blocks=late_blocks, response_type="ephemeral", replace_original=False)
+                except Exception:
+                    log.exception("/checkchart late answer to %s failed", user)
+
+            # The listener returns now; the answer follows through response_url when the lookup ends.
+            future.add_done_callback(answer_late)
             return
         except Exception:  # the database is down, say: a polite answer, not Slack's "dispatch_failed"
             log.exception("/checkchart lookup for %s failed", user)
             text, blocks = LOOKUP_FAILED, None
         ack(response_type="ephemeral", text=text, blocks=blocks)
+
+    app.command("/checkchart")(on_checkchart)
+    # "/checkchart <chart>" over HTTP: the listener runs in the request's own thread and its ack is the
+    # HTTP answer, without bolt's listener pool and its 10 ms polling for the ack (issue 7: p99 under
+    # load). Only this listener is safe there: it never does slow work before acking.
+    inline = App(
+        client=client,
+        signing_secret=settings.slack_signing_secret,
+        request_verification_enabled=True,
+        token_verification_enabled=False,
+        process_before_response=True,
+        raise_error_for_unhandled_request=False,
+    )
+    inline.command("/checkchart")(on_checkchart)
+    app.vma_checkchart_app = inline
 
     @app.view("vma_checkchart")
     def on_checkchart_submitted(ack, body, view):
