@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Callable
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -967,7 +967,7 @@ class ChartService:
         return self.directory.may_view(user_id, record.provider_npi) or user_id == record.provider_user_id
 
     def checkchart(self, chart_id: str, user_id: str) -> CheckchartResult:
-        from vma.store.models import Query
+        from vma.store.models import AuditEvent, Query
 
         chart_id = (chart_id or "").strip()
         refusal = CheckchartResult(allowed=False, text=f"Chart {chart_id[:60]} is not available to you.")
@@ -976,8 +976,10 @@ class ChartService:
         with self.store.session() as session, session.begin():
             record = self._current_record(session, chart_id) if chart_id else None
             allowed = self.may_view(user_id, record)
-            self._audit(session, "checkchart" if allowed else "checkchart_refused", actor=user_id,
-                        chart_id=chart_id[:200] or None)
+            # A plain INSERT (no unit-of-work flush for one row nobody reads back here).
+            session.execute(insert(AuditEvent).values(
+                at=self._now(), actor=user_id or "unknown", action="checkchart" if allowed else "checkchart_refused",
+                chart_id=chart_id[:200] or None, query_id=None, detail={}))
             if not allowed:
                 if record is None and self.directory.role_of(user_id) in STAFF_ROLES:
                     return CheckchartResult(allowed=True, text=f"No chart {chart_id[:60]} is stored.")
