@@ -38,6 +38,7 @@ References
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Iterator
 
@@ -66,6 +67,40 @@ def _not_in_force(code: str, name: str, added: date | None, ended: date | None, 
         suggested_codes=[successor] if successor else [], target=target(index))
 
 
+@dataclass(frozen=True)
+class _CodeSetWording:
+    """How a finding names a procedure code set (CPT or HCPCS Level II)."""
+
+    in_loaded_set: str  # "a CPT code in the loaded code set"
+    sample: str  # "the project's CPT sample list"
+    authority: str  # "the current CPT code set"
+    variable: str  # the setting that loads the full set
+    replacement: str  # what to replace an invalid code with
+
+
+_CPT = _CodeSetWording("a CPT code in the loaded code set", "the project's CPT sample list",
+                       "the current CPT code set", "VMA_CPT_FILE", "the code for the service the note documents")
+_HCPCS = _CodeSetWording("a HCPCS Level II code in the loaded CMS file", "the bundled HCPCS Level II subset",
+                         "the current CMS HCPCS file", "VMA_HCPCS_FILE",
+                         "the HCPCS code for the documented service or supply")
+
+
+def _not_in_code_set(code: str, name: str, index: int, code_set, wording: _CodeSetWording) -> Finding:
+    """A code the set does not hold: invalid when the set is complete, unconfirmed against a sample."""
+    if code_set.complete:
+        return Finding(
+            check=INVALID_CODE, action="correct", severity="error", code=code,
+            message=f"{name}: {code} is not {wording.in_loaded_set} ({code_set.source}). The payer rejects the "
+                    f"line as an invalid procedure code; replace it with {wording.replacement}.",
+            target=target(index))
+    return Finding(
+        check=INVALID_CODE, action="info", severity="info", code=code,
+        message=f"{name}: {code} is not in {wording.sample}, so its validity on the date of service is not "
+                f"confirmed. Confirm it in {wording.authority} (set {wording.variable} to check automatically); "
+                "an invalid code is rejected by the payer.",
+        target=target(index))
+
+
 @register(INVALID_CODE)
 def check(ctx: CheckContext) -> Iterator[Finding]:
     dos = ctx.dos
@@ -73,47 +108,17 @@ def check(ctx: CheckContext) -> Iterator[Finding]:
         code = proc.code
         name = line_name(i, proc)
         if is_cpt_shape(code):
-            cpt = ctx.ref.cpt
-            entry = cpt.get(code)
+            entry = ctx.ref.cpt.get(code)
             if entry is None:
-                if cpt.complete:
-                    yield Finding(
-                        check=INVALID_CODE, action="correct", severity="error", code=code,
-                        message=f"{name}: {code} is not a CPT code in the loaded code set ({cpt.source}). "
-                                "The payer rejects the line as an invalid procedure code; replace it with the "
-                                "code for the service the note documents.",
-                        target=target(i))
-                else:
-                    yield Finding(
-                        check=INVALID_CODE, action="info", severity="info", code=code,
-                        message=f"{name}: {code} is not in the project's CPT sample list, so its validity on the "
-                                "date of service is not confirmed. Confirm it in the current CPT code set "
-                                "(set VMA_CPT_FILE to check automatically); an invalid code is rejected by the payer.",
-                        target=target(i))
-                continue
-            if dos is not None and not entry.in_force(dos):
+                yield _not_in_code_set(code, name, i, ctx.ref.cpt, _CPT)
+            elif dos is not None and not entry.in_force(dos):
                 yield _not_in_force(code, name, entry.added, entry.deleted, dos, i, entry.replaced_by)
         elif is_hcpcs_shape(code):
-            hcpcs = ctx.ref.hcpcs
-            h = hcpcs.get(code)
-            if h is None:
-                if hcpcs.complete:
-                    yield Finding(
-                        check=INVALID_CODE, action="correct", severity="error", code=code,
-                        message=f"{name}: {code} is not a HCPCS Level II code in the loaded CMS file "
-                                f"({hcpcs.source}). The payer rejects the line as an invalid procedure code; "
-                                "replace it with the HCPCS code for the documented service or supply.",
-                        target=target(i))
-                else:
-                    yield Finding(
-                        check=INVALID_CODE, action="info", severity="info", code=code,
-                        message=f"{name}: {code} is not in the bundled HCPCS Level II subset, so its validity on "
-                                "the date of service is not confirmed. Confirm it in the current CMS HCPCS file "
-                                "(set VMA_HCPCS_FILE to check automatically); an invalid code is rejected by the payer.",
-                        target=target(i))
-                continue
-            if dos is not None and not h.in_force(dos):
-                yield _not_in_force(code, name, h.added, h.terminated, dos, i, None)
+            entry = ctx.ref.hcpcs.get(code)
+            if entry is None:
+                yield _not_in_code_set(code, name, i, ctx.ref.hcpcs, _HCPCS)
+            elif dos is not None and not entry.in_force(dos):
+                yield _not_in_force(code, name, entry.added, entry.terminated, dos, i, None)
         else:
             yield Finding(
                 check=INVALID_CODE, action="correct", severity="error", code=code,
