@@ -4,7 +4,6 @@ and an MLLP listener on 127.0.0.1:0 in front of it."""
 from __future__ import annotations
 
 import socket
-import time
 from pathlib import Path
 
 import hl7
@@ -12,7 +11,7 @@ import pytest
 from hl7.client import MLLPClient
 
 from vma.config import Settings
-from vma.integrations.slack.standin import SlackStandIn
+from vma.integrations.slack.standin import SlackStandIn, wait_until
 
 DEMO = Path(__file__).resolve().parents[2] / "vma" / "demo"
 LOPEZ = "U0LOPEZ01"
@@ -132,11 +131,4 @@ def err_text(ack: hl7.Message) -> str:
 
 
 def wait_for(predicate, timeout: float = 20, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(interval)
+    return wait_until(predicate, timeout, interval)

@@ -30,6 +30,18 @@ from typing import Any
 
 from vma.integrations.slack.blocks import validate_message, validate_view
 
+
+def wait_until(predicate, timeout: float = 10.0, interval: float = 0.02, what: str = "timed out waiting"):
+    """``predicate()``'s first truthy value, polled until ``timeout`` seconds; TimeoutError after that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        time.sleep(interval)
+
 BOT_USER_ID = "UVMABOT01"
 TEAM_ID = "T0VMA0001"
 APP_ID = "A0VMA0001"
@@ -166,14 +178,7 @@ class SlackStandIn:
 
     def wait_for(self, predicate, timeout: float = 10.0, interval: float = 0.02):
         """Polls ``predicate()`` until truthy (background work after an ack is asynchronous)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            value = predicate()
-            if value:
-                return value
-            if time.monotonic() > deadline:
-                raise TimeoutError("the stand-in did not see the expected Slack call in time")
-            time.sleep(interval)
+        return wait_until(predicate, timeout, interval, "the stand-in did not see the expected Slack call in time")
 
     # -- HTTP ----------------------------------------------------------------------------------
 
