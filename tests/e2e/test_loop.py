@@ -164,7 +164,16 @@ def test_intake_errors_never_5xx(stack):
 def test_slow_checkchart_acks_at_once_and_answers_through_the_response_url(stack, monkeypatch):
     import vma.integrations.slack.app as slack_app
 
-    monkeypatch.setattr(slack_app, "CHECKCHART_INLINE_BUDGET", 0.0)
+    # A lookup slower than the inline budget, for sure: with a zero budget alone, a lookup that is
+    # already done when the listener asks is answered inline and the late path is never taken.
+    lookup = slack_app._checkchart_reply
+
+    def slow_lookup(*args):
+        time.sleep(0.2)
+        return lookup(*args)
+
+    monkeypatch.setattr(slack_app, "CHECKCHART_INLINE_BUDGET", 0.05)
+    monkeypatch.setattr(slack_app, "_checkchart_reply", slow_lookup)
     stack.post_chart(demo_chart("ENC-D2001"))
     stack.coder_post("ENC-D2001")
     started = time.monotonic()
