@@ -11,7 +11,7 @@ import re
 import pytest
 
 from tests.conftest import SPEC_EXAMPLES, base_chart
-from vma import axes, mdm
+from vma import axes, episode, mdm
 from vma.checks import combination
 from vma.notes import LowerCasePattern, lower_case_pattern
 
@@ -25,7 +25,7 @@ def fast_patterns() -> list[tuple[str, LowerCasePattern]]:
             elif isinstance(value, re.Pattern) and value.flags & re.I:
                 found.append((name, lower_case_pattern(value)))
     found += [(f"test:{name}", rx) for name, rx in mdm._TESTS]
-    found += [(f"episode:{key}", lower_case_pattern(rx)) for key, rx in axes._EPISODE_CUES.items()]
+    found += [(f"episode:{key}", lower_case_pattern(rx)) for key, rx in episode._EPISODE_CUES.items()]
     return found
 
 

@@ -44,8 +44,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from vma.axes import INITIAL, SEQUELA, SUBSEQUENT, AxisIndex, EpisodeEvidence, axis_index, cite_all, code_label, \
-    condition_name, episode_evidence, seventh_for
+from vma.axes import AxisIndex, axis_index, cite_all, code_label, condition_name
+from vma.episode import INITIAL, SEQUELA, SUBSEQUENT, EpisodeEvidence, episode_evidence, seventh_for
 from vma.checks import CheckContext, register
 from vma.findings import Choice, Finding, query_choices
 
