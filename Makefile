@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench clean lint
+.PHONY: demo test bench eval clean lint
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,11 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	VMA_STRICT_CHECKS=1 $(PY) -m pytest -q $(PYTEST_ARGS)
+
+# Accuracy on labelled real visit notes: the shared development set beside the clone.
+DEVSET ?= ../shared/devset
+eval: $(STAMP)
+	$(PY) $(DEVSET)/score.py --vma $(VENV)/bin/vma $(EVAL_ARGS)
 
 bench: $(STAMP)
 	$(PY) -m bench $(BENCH_ARGS)
