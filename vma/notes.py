@@ -379,7 +379,11 @@ HISTORY_SECTIONS = ("pmh", "psh", "family", "social", "medications", "allergies"
 ASSESSMENT_SECTIONS = ("assessment", "plan", "procedure")
 
 # Common clinical abbreviations, expanded to the words the tabular uses, so a
-# note saying "CHF" or "OA" can be matched against code descriptions.
+# note saying "CHF" or "OA" can be matched against code descriptions. Where the
+# abbreviation names a condition the tabular words differently, the expansion
+# follows the ICD-10-CM Index cross-reference (CAD: "Disease, coronary - see
+# Disease, heart, ischemic, atherosclerotic"; CVA: "Accident, cerebrovascular
+# I63.9"; HNP: "Herniation, disc - see Displacement, intervertebral disc").
 ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "oa": ("osteoarthritis",),
     "chf": ("congestive", "heart", "failure"),
@@ -393,19 +397,74 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "om": ("otitis", "media"),
     "ome": ("otitis", "media", "with", "effusion"),
     "uti": ("urinary", "tract", "infection"),
+    "uri": ("acute", "upper", "respiratory", "infection"),
     "copd": ("chronic", "obstructive", "pulmonary", "disease"),
     "gerd": ("gastro", "esophageal", "reflux", "disease"),
     "htn": ("hypertension",),
     "dm": ("diabetes", "mellitus"),
     "t2dm": ("type", "2", "diabetes", "mellitus"),
+    "dm2": ("type", "2", "diabetes", "mellitus"),
     "t1dm": ("type", "1", "diabetes", "mellitus"),
+    "dm1": ("type", "1", "diabetes", "mellitus"),
     "dvt": ("deep", "vein", "thrombosis"),
     "fx": ("fracture",),
     "pna": ("pneumonia",),
     "afib": ("atrial", "fibrillation"),
     "bph": ("benign", "prostatic", "hyperplasia"),
     "poag": ("primary", "open", "angle", "glaucoma"),
+    "cad": ("coronary", "artery", "atherosclerotic", "heart", "disease"),
+    "mi": ("myocardial", "infarction"),
+    "cva": ("cerebral", "infarction"),
+    "tia": ("transient", "cerebral", "ischemic", "attack"),
+    "osa": ("obstructive", "sleep", "apnea"),
+    "mdd": ("major", "depressive", "disorder"),
+    "gad": ("generalized", "anxiety", "disorder"),
+    "ptsd": ("post", "traumatic", "stress", "disorder"),
+    "adhd": ("attention", "deficit", "hyperactivity", "disorder"),
+    "hld": ("hyperlipidemia",),
+    "pvd": ("peripheral", "vascular", "disease"),
+    "pad": ("peripheral", "vascular", "disease"),
+    "ra": ("rheumatoid", "arthritis"),
+    "ibs": ("irritable", "bowel", "syndrome"),
+    "cts": ("carpal", "tunnel", "syndrome"),
+    "hnp": ("intervertebral", "disc", "displacement"),
+    "ddd": ("intervertebral", "disc", "degeneration"),
+    "lbp": ("low", "back", "pain"),
+    # Aminotransferases are the liver transaminases of R74.01.
+    "alt": ("liver", "transaminase"),
+    "ast": ("liver", "transaminase"),
+    "sgpt": ("liver", "transaminase"),
+    "sgot": ("liver", "transaminase"),
 }
+# Abbreviations that are also everyday words ("pad", "alt"): expanded only when written in capitals.
+_CAPITALS_ONLY = frozenset({"pad", "alt", "ast", "cts", "gad", "mi", "ra", "om"})
+
+# Phrases a note uses for what the tabular names otherwise; the tabular's words are added after
+# the phrase (the note's own words stay). Each follows an Index entry or a tabular inclusion term.
+_PHRASE_TERMS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
+    # Spinal levels are read in capitals only ("L4-5"), the rest in any case.
+    (re.compile(rx, 0 if rx.startswith((r"\bL", r"\bC", r"\bT")) else re.I), words) for rx, words in (
+        # Index: Herniation, disc - see Displacement, intervertebral disc; Protrusion, disc - same.
+        (r"\b(?:herniat\w*|bulg\w*|protru\w*|extru\w*|slipped|ruptured) (?:\w+ ){0,2}?dis[ck]s?\b"
+         r"|\bdis[ck] (?:herniation|bulge|protrusion|extrusion)s?\b|\bherniated nucleus pulposus\b",
+         ("intervertebral", "disc", "displacement")),
+        # Index: Disease, disc, degenerative - see Degeneration, intervertebral disc.
+        (r"\bdegenerative dis[ck] disease\b", ("intervertebral", "disc", "degeneration")),
+        # Index: Elevated, transaminase level R74.01; "liver enzymes" reported are the aminotransferases.
+        (r"\b(?:liver enzymes?|transaminases|aminotransferases?)\b", ("liver", "transaminase")),
+        # Index: Diabetes, poorly controlled / inadequately controlled / out of control - code to
+        # Diabetes, by type, with hyperglycemia.
+        (r"\b(?:poorly|inadequately) controlled (?:type (?:1|2|i|ii) )?(?:diabetes|dm|t2dm)\b"
+         r"|\b(?:diabetes|dm)\b[^.;]{0,40}\b(?:poorly controlled|inadequately controlled|out of control)\b",
+         ("hyperglycemia",)),
+        # Spinal levels name the region of the dorsopathy codes (M50-M54: cervical, thoracic, lumbar region).
+        (r"\bL[1-5](?:\s*-\s*(?:L?[1-5]|S1))?\b", ("lumbar", "region")),
+        (r"\bL5\s*-\s*S1\b", ("lumbosacral", "region")),
+        (r"\bC[1-7](?:\s*-\s*C?[1-7])?\b", ("cervical", "region")),
+        (r"\bT(?:1[0-2]|[1-9])(?:\s*-\s*T?(?:1[0-2]|[1-9]))?\b", ("thoracic", "region")),
+    ))
+# A cheap test that lets most sentences skip the phrase patterns.
+_PHRASE_GATE = re.compile(r"dis[ck]|liver|transaminas|aminotransferas|controlled|control\b|\b[LCT]\d", re.I)
 _ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5"}
 _ROMAN_CONTEXT = {"stage", "type", "grade", "class"}
 _WORD = re.compile(r"[^\W_]+(?:'s)?")
@@ -440,7 +499,7 @@ def tokens(text: str) -> list[Token]:
             if roman:
                 word = _ROMAN[roman.group(1)] + roman.group(2)
         expansion = ABBREVIATIONS.get(word)
-        if expansion is not None and (len(word) > 2 or raw.isupper()):
+        if expansion is not None and (raw.isupper() or len(word) > 2 and word not in _CAPITALS_ONLY):
             start, end = m.span()
             for part in expansion:
                 append(_new_tuple(Token, (part, raw, start, end)))
@@ -448,6 +507,30 @@ def tokens(text: str) -> list[Token]:
         else:
             append(_new_tuple(Token, (word, raw, m.start(), m.end())))
             previous = word
+    if _PHRASE_GATE.search(text):
+        out = _with_phrase_terms(text, out)
+    return out
+
+
+def _with_phrase_terms(text: str, words: list[Token]) -> list[Token]:
+    """``words`` with the tabular's words for each phrase of :data:`_PHRASE_TERMS` placed right
+    after the phrase ("herniated disc" -> ... disc, intervertebral, disc, displacement)."""
+    extra: list[tuple[int, Token]] = []
+    for rx, terms in _PHRASE_TERMS:
+        for m in rx.finditer(text):
+            start, end = m.span()
+            extra.extend((end, _new_tuple(Token, (t, m.group(), start, end))) for t in terms)
+    if not extra:
+        return words
+    out: list[Token] = []
+    pending = sorted(extra, key=lambda e: e[0])
+    k = 0
+    for w in words:
+        while k < len(pending) and pending[k][0] <= w.start:
+            out.append(pending[k][1])
+            k += 1
+        out.append(w)
+    out.extend(t for _, t in pending[k:])
     return out
 
 
