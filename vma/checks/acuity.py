@@ -22,7 +22,11 @@ Example
 Resolution (correct or query)
     ``correct`` when the acuity stated with the condition (assessment first,
     not contradicted elsewhere) matches exactly one sibling, or when a coded
-    acuity contradicts it. ``query`` with the acuity siblings, "Other" and
+    acuity contradicts it; "exacerbation" and "decompensated" read as acute, and
+    as acute on chronic when the note documents the condition as chronic (AHA
+    Coding Clinic 3Q 2008, 1Q 2016). When the note also documents a type or
+    another axis, the suggestion settles it at once and ``specificity``
+    reports it (vma.refine). ``query`` with the acuity siblings, "Other" and
     "Clinically undetermined" when the code leaves acuity open and the note
     does not settle it. Negated mentions and, outpatient, uncertain diagnoses
     (Guideline IV.H) are not evidence.
@@ -31,7 +35,8 @@ References
     ICD-10-CM Official Guidelines for Coding and Reporting FY2026: I.B.8
     (acute and chronic conditions: code both when the index lists both, acute
     first), I.A.19 / I.B.1 (highest specificity documented), IV.H (uncertain
-    diagnoses, outpatient). AHIMA/ACDIS Guidelines for Achieving a Compliant
+    diagnoses, outpatient). AHA Coding Clinic 3Q 2008 and 1Q 2016
+    ("exacerbation" and "decompensated" are coded as acute). AHIMA/ACDIS Guidelines for Achieving a Compliant
     Query Practice (2022 update).
 """
 
@@ -41,37 +46,22 @@ from typing import Iterator
 
 from vma.axes import ACUITY, acuity_evidence, axis_index, cite_all, code_label, condition_name, with_seventh
 from vma.checks import CheckContext, register
+from vma.checks._axis import correction, decisions
 from vma.findings import Choice, Finding, query_choices
 
 
 def _findings(ctx: CheckContext) -> Iterator[Finding]:
     index = axis_index(ctx.icd)
-    for position, dx, _entry in ctx.known_diagnoses():
-        base, seventh = index.split_seventh(dx.code)
-        axis = index.axis(base, ACUITY)
+    for position, d in decisions(ctx, ACUITY):
+        if d.action == "correct":
+            yield correction(ctx, index, position, d, ACUITY)
+            continue
+        axis = index.axis(d.base, ACUITY)
         if axis is None:
             continue
-        code = dx.code
+        code, seventh = d.code, d.seventh
         description = index.release.description(code)
         ev = acuity_evidence(ctx.note, index, axis, ctx.outpatient)
-        decided = ev.decided()
-        value = next(iter(decided)) if decided and len(decided) == 1 else None
-        target = f"diagnosis:{position}"
-        if value is not None and value != axis.value:
-            sib = axis.sibling_for(value)
-            if sib is not None:
-                if axis.value is None:
-                    message = (f"{code} ({description}) does not specify acuity; the note documents "
-                               f"{value} {condition_name(axis.description)}.")
-                else:
-                    message = (f"{code} ({description}) says {axis.value}, but the note documents "
-                               f"{value} {condition_name(axis.description)}.")
-                yield Finding(check=ACUITY, action="correct", code=code, message=message,
-                              evidence=cite_all(ev.cited), suggested_codes=[with_seventh(index, sib.code, seventh)],
-                              target=target)
-                continue
-        if axis.value is not None:
-            continue  # a coded acuity is left alone unless the note clearly states another
         condition = condition_name(axis.description)
         mentions = [m.sentence for m in ev.mentions if m.counts]
         if mentions:
@@ -89,7 +79,7 @@ def _findings(ctx: CheckContext) -> Iterator[Finding]:
                       evidence=cite_all(mentions + ev.cited),
                       question=f"{indicators} Based on your clinical judgment, what is the acuity of the "
                                f"{condition} addressed at this visit?",
-                      choices=query_choices(choices), target=target)
+                      choices=query_choices(choices), target=f"diagnosis:{position}")
 
 
 @register("acuity")

@@ -14,19 +14,27 @@ Why it matters
 
 Example
     M25.519 (Pain in unspecified shoulder) while the assessment says "Left
-    shoulder pain": correct to M25.512. M19.029 (Primary osteoarthritis,
+    shoulder pain": correct to M25.512. G56.00 (Carpal tunnel syndrome,
+    unspecified upper limb) with "Bilateral carpal tunnel syndrome": correct to
+    G56.03. M19.029 (Primary osteoarthritis,
     unspecified elbow) while the history mentions both elbows and the
     assessment names no side: query with M19.021 / M19.022 / both.
 
 Resolution (correct or query)
-    ``correct`` when the note settles one sibling: the assessment states the
-    side with the condition and nothing stated with the condition elsewhere
-    contradicts it, or the body site is only ever given one side (or both).
+    ``correct`` when the note settles the side: the assessment states the side
+    with the condition and nothing stated with the condition elsewhere
+    contradicts it, or the condition's body site is only ever given one side (or
+    both). The suggestion settles every other axis the note documents at once
+    (vma.refine): when more than the side changes, ``specificity`` reports it.
     Both sides with no bilateral code: right and left codes (Guideline I.B.13).
-    A code giving the other side than the note: ``correct``. Otherwise
+    A code giving the other side than the note: ``correct``. A side counts only
+    where the note ties it to the condition's site (the body part of the code's
+    description), never a side of another body part, a negated side ("no pain
+    on the right") or, outpatient, an uncertain diagnosis (Guideline IV.H).
     ``query`` with the sibling codes, "right and left" when the tabular has no
-    bilateral code, "Other" and "Clinically undetermined". Negated mentions and,
-    outpatient, uncertain diagnoses (Guideline IV.H) are not evidence.
+    bilateral code, "Other" and "Clinically undetermined" when the code leaves
+    the side open and the note does not settle it, or when the code gives a side
+    and the note gives both sides for the condition in different places.
 
 References
     ICD-10-CM Official Guidelines for Coding and Reporting FY2026: I.B.13
@@ -42,9 +50,10 @@ from __future__ import annotations
 import re
 from typing import Iterator
 
-from vma.axes import BILATERAL, LATERALITY, LEFT, RIGHT, AxisEvidence, AxisIndex, CodeAxis, axis_index, \
-    cite_all, code_label, condition_name, side_evidence, uncertain_remark, with_seventh
+from vma.axes import BILATERAL, LATERALITY, LEFT, RIGHT, AxisEvidence, AxisIndex, AxisSibling, CodeAxis, \
+    axis_index, cite_all, code_label, condition_name, side_evidence, with_seventh
 from vma.checks import CheckContext, register
+from vma.checks._axis import correction, decisions
 from vma.findings import Choice, Finding, query_choices
 from vma.notes import SECTION_LABELS, NoteDoc, tokens
 
@@ -68,18 +77,6 @@ def _both_sides_label(description: str, site_head: str) -> str:
     if not m:
         return re.sub(r"\bright\b", "right and left", description, count=1)
     return description[:m.start()] + f"right and left{m.group(1)}{_plural(site_head)}" + description[m.end():]
-
-
-def _targets(axis: CodeAxis, sides: frozenset[str]) -> list[str]:
-    """Base codes for documented sides: the bilateral code, or right and left codes (I.B.13)."""
-    if sides == BOTH:
-        bilateral = axis.sibling_for(BILATERAL)
-        if bilateral:
-            return [bilateral.code]
-        right, left = axis.sibling_for(RIGHT), axis.sibling_for(LEFT)
-        return [right.code, left.code] if right and left else []
-    sib = axis.sibling_for(next(iter(sides)))
-    return [sib.code] if sib else []
 
 
 def _side_words(sides: frozenset[str] | set[str]) -> str:
@@ -110,43 +107,33 @@ def _indicators(note: NoteDoc, ev: AxisEvidence, site: str, condition: str) -> s
     return f"{opening} In this note, " + "; ".join(parts) + "."
 
 
-def _finding_for(ctx: CheckContext, index: AxisIndex, position: int, code: str, axis: CodeAxis,
-                 seventh: str | None) -> Finding | None:
+def _query(ctx: CheckContext, index: AxisIndex, position: int, code: str, axis: CodeAxis, seventh: str | None,
+           conflict: bool) -> Finding:
     ev = side_evidence(ctx.note, index, axis, ctx.outpatient)
-    decided = ev.decided()
     site = axis.site[-1] if axis.site else "side"  # "Brow ptosis, left": the side is on the condition itself
-    if decided is not None:
-        targets = [with_seventh(index, t, seventh) for t in _targets(axis, decided)]
-        coded = frozenset(BOTH if axis.value == BILATERAL else {axis.value}) if axis.value else None
-        if coded is not None and (decided == coded or not ev.linked_to_condition):
-            return None  # the coded side agrees, or the note's side is not tied to this condition
-        if targets:
-            where = "throughout" if not (ev.anywhere - decided) else "in the assessment"
-            if coded is None:
-                message = (f"{code} ({index.release.description(code)}) does not specify the side; the note "
-                           f"documents the {_side_words(decided)} {site} {where}.")
-            else:
-                message = (f"{code} ({index.release.description(code)}) gives the {axis.value} side, but the "
-                           f"note documents the {_side_words(decided)} {site} {where}.")
-            message += uncertain_remark(ev.cited) if ctx.outpatient else ""
-            return Finding(check=LATERALITY, action="correct", code=code, message=message,
-                           evidence=cite_all(ev.cited), suggested_codes=targets, target=f"diagnosis:{position}")
-    if axis.value is not None:
-        return None  # a coded side is left alone unless the note clearly says otherwise
     condition = condition_name(axis.description)
+    siblings = list(axis.siblings)
+    if axis.value is not None:  # a coded side the note disputes: the coded code is one of the answers
+        siblings.insert(0, AxisSibling(axis.code, axis.description, axis.value, ()))
+        siblings.sort(key=lambda s: (RIGHT, LEFT, BILATERAL).index(s.value) if s.value in (RIGHT, LEFT, BILATERAL)
+                      else 9)
     choices = [Choice(label=code_label(index, c), codes=[c])
-               for c in (with_seventh(index, s.code, seventh) for s in axis.siblings)]
-    if axis.sibling_for(BILATERAL) is None and axis.sibling_for(RIGHT) and axis.sibling_for(LEFT):
-        right = with_seventh(index, axis.sibling_for(RIGHT).code, seventh)
-        left = with_seventh(index, axis.sibling_for(LEFT).code, seventh)
-        both = _both_sides_label(index.release.description(right) or "", site)
-        choices.append(Choice(label=f"{both} ({right} and {left})", codes=[right, left]))
-    if len(ev.anywhere) > 1:
-        message = (f"{code} ({index.release.description(code)}) has no side, and the note gives conflicting "
-                   f"sides for the {site} without stating which the {condition} affects.")
+               for c in (with_seventh(index, s.code, seventh) for s in siblings)]
+    right = next((s for s in siblings if s.value == RIGHT), None)
+    left = next((s for s in siblings if s.value == LEFT), None)
+    if not any(s.value == BILATERAL for s in siblings) and right and left:
+        r, lft = with_seventh(index, right.code, seventh), with_seventh(index, left.code, seventh)
+        both = _both_sides_label(index.release.description(r) or "", site)
+        choices.append(Choice(label=f"{both} ({r} and {lft})", codes=[r, lft]))
+    described = f"{code} ({index.release.description(code)})"
+    if conflict:
+        message = (f"{described} gives the {axis.value} side, but the note gives both sides for the {site} with the "
+                   f"{condition} in different places.")
+    elif len(ev.anywhere) > 1:
+        message = (f"{described} has no side, and the note gives conflicting sides for the {site} without stating "
+                   f"which the {condition} affects.")
     else:
-        message = (f"{code} ({index.release.description(code)}) has no side, and the note does not state "
-                   f"which {site} the {condition} affects.")
+        message = f"{described} has no side, and the note does not state which {site} the {condition} affects."
     question = (f"{_indicators(ctx.note, ev, site, condition)} Which {site} or {_plural(site)} are affected by the "
                 f"{condition} addressed at this visit?")
     mentions = [m.sentence for m in ev.mentions if m.counts][:1]
@@ -157,14 +144,13 @@ def _finding_for(ctx: CheckContext, index: AxisIndex, position: int, code: str, 
 
 def _findings(ctx: CheckContext) -> Iterator[Finding]:
     index = axis_index(ctx.icd)
-    for position, dx, _entry in ctx.known_diagnoses():
-        base, seventh = index.split_seventh(dx.code)
-        axis = index.axis(base, LATERALITY)
-        if axis is None:
+    for position, d in decisions(ctx, LATERALITY):
+        if d.action == "correct":
+            yield correction(ctx, index, position, d, LATERALITY)
             continue
-        finding = _finding_for(ctx, index, position, dx.code, axis, seventh)
-        if finding is not None:
-            yield finding
+        axis = index.axis(d.base, LATERALITY)
+        if axis is not None:
+            yield _query(ctx, index, position, d.code, axis, d.seventh, d.reason == "side-conflict")
 
 
 @register("laterality")

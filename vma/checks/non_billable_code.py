@@ -17,7 +17,8 @@ Why it matters
 
 Example
     M25.56 (Pain in knee) with the assessment "Left knee pain": correct to
-    M25.562. I25.1 (Atherosclerotic heart disease of native coronary artery)
+    M25.562. N18.3 (Chronic kidney disease, stage 3) with "Stage 3 chronic
+    kidney disease" and no 3a/3b: correct to N18.30. I25.1 (Atherosclerotic heart disease of native coronary artery)
     with no statement about angina: query with I25.10, I25.11- and I25.8-
     level choices as the tabular gives them.
 
@@ -26,11 +27,17 @@ Resolution (correct or query)
     the header: the words that code adds to the header ("left", "with
     hyperglycemia", "stage 4") stand in a sentence that documents the
     condition, not negated and (outpatient) not uncertain; when several match,
-    the most specific is kept if it contains the others. Otherwise ``query``
-    with the billable codes beneath the header (or, when there are many, the
-    next level of the tabular, each labelled "(E11.2-)"), "Other" and
-    "Clinically undetermined". "Other" and "unspecified" codes are never
-    chosen from wording; they are choices for the provider.
+    the most specific is kept if it contains the others (vma.refine; laboratory
+    names count: "ALT 128" is a liver transaminase). When the note documents
+    nothing the more specific codes need and the header has an "unspecified"
+    code that re-checking would leave alone ("Stage 3 chronic kidney disease"
+    on N18.3: N18.30), ``correct`` to it. ``query`` when the note hints at a
+    more specific code without settling it (an uncertain "possibly stage 4",
+    part of a code's words), or when no such default exists: the billable codes
+    beneath the header (or, when there are many, the next level of the
+    tabular, each labelled "(E11.2-)"), "Other" and "Clinically undetermined".
+    "Other" codes are never chosen from wording; they are choices for the
+    provider.
 
 References
     ICD-10-CM Official Guidelines for Coding and Reporting FY2026, I.B.1 and
@@ -49,6 +56,8 @@ from typing import Iterator
 from vma.axes import OPEN, RESIDUAL, AxisIndex, axis_index, cite_all, code_label, condition_mentions, \
     condition_name, phrase_in, same_word
 from vma.checks import CheckContext, register
+from vma.checks._axis import correction, specificity_query
+from vma.refine import SPECIFICITY, chart_codes, decide, documentation, key_words
 from vma.findings import Choice, Finding, query_choices
 from vma.notes import is_negated_at, is_uncertain_at
 
@@ -137,26 +146,45 @@ def _choices(index: AxisIndex, header: str, candidates: list[str], hits: list[st
     return [Choice(label=code_label(index, c), codes=[c]) for c in listed]
 
 
+def unspecified_child(ctx: CheckContext, index: AxisIndex, header: str, codes: tuple[str, ...]) -> str | None:
+    """The header's "unspecified" code ("stage 3 unspecified" under N18.3) when re-checking it would
+    find nothing more to ask or correct (its own open axis is not a side or acuity to query)."""
+    own = key_words(ctx.icd.description(header) or "")
+    found = [c for c in billable_bases(index, header)
+             if OPEN in index.words(c) and key_words(ctx.icd.description(c) or "") - {OPEN} <= own]
+    if len(found) != 1 or documentation(ctx.note, index, header, ctx.outpatient).hinted - {found[0]}:
+        return None  # none, or the note hints at a more specific code without settling it: ask
+    return found[0] if decide(ctx.note, index, found[0], ctx.outpatient, codes) is None else None
+
+
 def _findings(ctx: CheckContext) -> Iterator[Finding]:
     index = axis_index(ctx.icd)
-    headers = [(i, dx.code) for i, dx in enumerate(ctx.chart.diagnoses) if is_header(ctx, dx.code)]
-    if not headers:
-        return
-    taken = _reported_by_axis_checks(ctx)
-    for position, code in headers:
+    codes = chart_codes(dx.code for dx in ctx.chart.diagnoses)
+    for position, dx in enumerate(ctx.chart.diagnoses):
+        code = dx.code
+        if not is_header(ctx, code):
+            continue
+        decision = decide(ctx.note, index, code, ctx.outpatient, codes)
+        if decision is not None:
+            if decision.check != SPECIFICITY:
+                continue  # laterality or acuity reports the header's open axis
+            if decision.action == "correct":
+                yield correction(ctx, index, position, decision, CHECK)
+            else:
+                yield specificity_query(ctx, index, position, decision, CHECK)
+            continue
         target = f"diagnosis:{position}"
-        if target in taken:
-            continue
         description = ctx.icd.description(code)
-        candidates = billable_bases(index, code)
-        hits, mentions, cited = documented_codes(ctx, index, code, candidates)
-        if len(hits) == 1:
-            chosen = hits[0]
+        default = unspecified_child(ctx, index, code, codes)
+        mentions = [m for m in condition_mentions(ctx.note, index, code, ctx.outpatient) if m.counts]
+        if default is not None:
             yield Finding(check=CHECK, action="correct", code=code,
-                          message=(f"{code} ({description}) is a header, not a billable code; the note documents "
-                                   f"{index.release.description(chosen)}: {chosen}."),
-                          evidence=cite_all(cited), suggested_codes=[chosen], target=target)
+                          message=(f"{code} ({description}) is a header, not a billable code, and the note documents "
+                                   f"nothing that its more specific codes need: the code is {default} "
+                                   f"({ctx.icd.description(default)})."),
+                          evidence=cite_all([m.sentence for m in mentions]), suggested_codes=[default], target=target)
             continue
+        candidates = billable_bases(index, code)
         condition = condition_name(description or code)
         if mentions:
             where = " in the assessment" if any(m.in_assessment for m in mentions) else ""
@@ -169,7 +197,7 @@ def _findings(ctx: CheckContext) -> Iterator[Finding]:
                       evidence=cite_all([m.sentence for m in mentions]),
                       question=(f"{indicators} Based on your clinical judgment, which of the following best "
                                 f"describes the {condition} addressed at this visit?"),
-                      choices=query_choices(_choices(index, code, candidates, hits)), target=target)
+                      choices=query_choices(_choices(index, code, candidates, [])), target=target)
 
 
 @register("non-billable-code")

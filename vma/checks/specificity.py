@@ -1,68 +1,78 @@
-"""Specificity: another axis of the code (type, stage, cause, complication) is
-unspecified while the record documents a more specific tabular code.
+"""Specificity: the code leaves an axis unspecified (type, stage, severity, cause,
+complication) that the record documents, or documents in part.
 
 What it finds
-    A proposed ICD-10-CM code that says "unspecified" while a tabular sibling
-    adds a distinguishing term on an axis other than side or acuity ("Chronic
-    kidney disease, unspecified" N18.9 next to "..., stage 4" N18.4; "Acute
-    pancreatitis ..., unspecified" K85.90 next to "Biliary acute pancreatitis
-    ..." K85.10), and the note states that term with the coded condition. The
-    siblings come from the tabular's wording (vma.axes), not hand lists.
+    A proposed ICD-10-CM code for which a more specific code of its category says
+    what the note documents: "Osteoarthritis of knee, unspecified" M17.9 next to
+    "primary osteoarthritis of the left knee" (M17.12), "Heart failure,
+    unspecified" I50.9 next to "acute on chronic systolic heart failure"
+    (I50.23), "Unspecified asthma, uncomplicated" J45.909 next to "asthma
+    exacerbation" (J45.901). The more specific codes come from the tabular's
+    wording (vma.refine), never from hand lists, and one suggestion settles every
+    documented axis at once (side, acuity, type, stage), so re-checking the
+    corrected chart finds nothing more. Also the classic documentation queries:
+    the note documents part of what a more specific code needs but not all
+    ("moderate intermittent asthma", which matches neither mild intermittent nor
+    moderate persistent; "exacerbation of her congestive heart failure" with no
+    type), or the condition is coded unspecified while the record shows its
+    clinical indicators (heart failure with an ejection fraction or a diuretic
+    change, asthma on a daily controller, CKD with an eGFR; the table and its
+    sources are in vma/reference/data/cdi_indicators.json).
 
-    It reports ONLY when the record documents the more specific term. When the
-    note is silent it emits nothing: querying every unspecified type (pneumonia
-    organism, diabetes complications) floods physicians for codes that are
-    correct as documented (Guideline I.B.1 allows unspecified codes when the
-    record says no more), and a false alarm costs a physician's time.
+    When the note says nothing more, it emits nothing: querying every unspecified
+    type floods physicians for codes that are correct as documented (Guideline
+    I.B.1 allows unspecified codes when the record does not say more).
 
 Why it matters
     Coding to the highest specificity the documentation supports is required
-    (Guideline I.B.1); the unspecified code understates severity and is
-    returned by payers when the record is more specific.
+    (Guideline I.B.1); the unspecified code understates severity, is returned by
+    payers when the record is more specific, and heart failure, asthma and CKD
+    are among the conditions clinical documentation programs query most.
 
 Example
     N18.9 while the assessment reads "Chronic kidney disease stage 3b, stable":
-    correct to N18.32.
+    correct to N18.32. I50.9 with "I believe this is an exacerbation of her
+    congestive heart failure. Increase Lasix": query the type and acuity with
+    I50.23 / I50.33 / I50.43 / I50.813 ("Other", "Clinically undetermined").
 
 Resolution (correct or query)
-    ``correct`` only, to the sibling whose distinguishing words the note states
-    with the condition (not negated; outpatient, not uncertain); when several
-    match, the most specific one if it contains the others, else nothing.
+    ``correct`` to the code every one of whose added terms the note states with
+    the condition (not negated; outpatient, not uncertain), the most specific
+    such code when one contains the others. ``query`` with the codes that fit
+    what is documented when the note documents part of it, or with the
+    condition's specific codes when its clinical indicators are in the record;
+    the question quotes the indicators and never suggests an answer.
 
 References
     ICD-10-CM Official Guidelines for Coding and Reporting FY2026: I.B.1 and
     I.A.19 (code to the highest degree of specificity documented; "unspecified"
-    codes when the record does not say more), IV.H (uncertain diagnoses,
-    outpatient).
+    codes when the record does not say more), I.B.8 (acute and chronic), I.C.14.a
+    (CKD stage from the provider's documentation), IV.H (uncertain diagnoses,
+    outpatient). ICD-10-CM Index (osteoarthritis of a joint not stated otherwise
+    is primary). AHA Coding Clinic 1Q 2016 (HFrEF/HFpEF), 3Q 2008 and 1Q 2016
+    (exacerbation, decompensated = acute). AHIMA/ACDIS Guidelines for Achieving a
+    Compliant Query Practice (2022 update). NAEPP Expert Panel Report 3 (asthma
+    severity).
 """
 
 from __future__ import annotations
 
 from typing import Iterator
 
-from vma.axes import SPECIFICITY, axis_index, cite_all, documented_siblings, with_seventh
+from vma.axes import SPECIFICITY, axis_index
 from vma.checks import CheckContext, register
+from vma.checks._axis import correction, decisions, specificity_query
 from vma.findings import Finding
 
 
 def _findings(ctx: CheckContext) -> Iterator[Finding]:
     index = axis_index(ctx.icd)
-    for position, dx, _entry in ctx.known_diagnoses():
-        base, seventh = index.split_seventh(dx.code)
-        axis = index.axis(base, SPECIFICITY)
-        if axis is None:
-            continue
-        found, mentions = documented_siblings(ctx.note, index, axis, ctx.outpatient)
-        if len(found) != 1:
-            continue
-        sib = found[0]
-        suggested = with_seventh(index, sib.code, seventh)
-        yield Finding(check=SPECIFICITY, action="correct", code=dx.code,
-                      message=(f"{dx.code} ({index.release.description(dx.code)}) is unspecified, but the note "
-                               f"documents {' '.join(sib.phrase)}: {suggested} "
-                               f"({index.release.description(suggested)})."),
-                      evidence=cite_all([m.sentence for m in mentions]), suggested_codes=[suggested],
-                      target=f"diagnosis:{position}")
+    for position, d in decisions(ctx, SPECIFICITY):
+        if index.release.is_billable(d.base) or index.needs_seventh(d.base):
+            if d.action == "correct":
+                yield correction(ctx, index, position, d, SPECIFICITY)
+            else:
+                yield specificity_query(ctx, index, position, d, SPECIFICITY)
 
 
 @register("specificity")

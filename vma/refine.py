@@ -1,0 +1,637 @@
+"""Refinement: the most specific code the note documents for a coded condition, in one step.
+
+A senior coder reading "primary osteoarthritis of the left knee" next to M17.9
+(Osteoarthritis of knee, unspecified) goes straight to M17.12 (Unilateral primary
+osteoarthritis, left knee); next to "acute on chronic systolic heart failure" and I50.9
+she goes to I50.23. She does not fix one axis and leave the next for another round.
+This module finds that code from the tabular alone:
+
+1. **Candidates.** Every code of the category that says at least what the proposed
+   code says, and more: its words (parenthesised nonessential modifiers dropped,
+   plurals folded) hold the proposed code's words, except "unspecified", and a side
+   or acuity the proposed code states (so a wrong side can be replaced). For a
+   non-billable header, every billable code beneath it.
+2. **What each candidate adds**, sorted into the axes of Guideline I.B: a side
+   ("right", "left", "bilateral", only where the category pairs right and left
+   codes of the same wording), an acuity ("acute", "chronic", both = acute on
+   chronic), and other terms (type, stage, cause, complication: "systolic",
+   "primary", "stage 3", "with exacerbation", "without aura").
+3. **What the note documents for this condition**: the side given for its body
+   site (vma.axes.side_evidence), the acuity stated with it, "exacerbation" and
+   "decompensated" read as acute (AHA Coding Clinic 3Q 2008 and 1Q 2016;
+   acute on chronic when the note documents the condition as chronic), and each
+   term stated in a sentence naming the condition, not negated and (outpatient)
+   not uncertain, or one of the candidate's inclusion terms stated there.
+4. **Decision.** The candidate every one of whose added values the note documents
+   and that no other documented candidate outdoes is the correction, whatever
+   axes it settles at once. When the note documents part of what more specific
+   codes need (an acuity, a severity word, a type) but none in full, only the
+   physician can finish it: a query listing the candidates that fit what is
+   documented. A short table of clinical indicators
+   (``vma/reference/data/cdi_indicators.json``) adds the classic CDI queries for
+   conditions coded unspecified while the record shows their indicators
+   (heart failure with an ejection fraction or a diuretic change, asthma on a
+   daily controller, CKD with an eGFR).
+
+"Other ..." codes and codes that add "unspecified" are never chosen from wording.
+
+Sources: ICD-10-CM Official Guidelines for Coding and Reporting FY2026, I.A.7
+(nonessential modifiers), I.B.1 and I.A.19 (code to the highest specificity
+documented), I.B.8 (acute and chronic), I.B.13 (laterality; right and left codes
+when no bilateral code exists), IV.H (uncertain diagnoses, outpatient); the
+ICD-10-CM Alphabetic Index default for osteoarthritis of a joint (primary,
+M15-M19 "Osteoarthritis ... knee M17.1-"); AHIMA/ACDIS Guidelines for
+Achieving a Compliant Query Practice (2022 update).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+from vma.axes import _DESCRIPTION_WORD, _OPEN_PHRASES, _PAREN, ACUITY, ACUITY_TERMS, ACUTE, ACUTE_ON_CHRONIC, \
+    BILATERAL, LATERALITY, LEFT, OPEN, RESIDUAL, RIGHT, SIDE_TERMS, SPECIFICITY, STOPWORDS, AxisEvidence, AxisIndex, \
+    CodeAxis, Mention, _phrase, acuity_evidence, acuity_of, condition_mentions, description_words, same_word, \
+    side_evidence
+from vma.notes import HISTORY_SECTIONS, NoteDoc, Sentence, Token, is_negated_at, is_uncertain_at
+
+BOTH = frozenset({RIGHT, LEFT})
+# Connectives a more specific code adds without meaning anything by themselves ("without" marks the
+# term after it as absent: "without aura").
+_FILLER = frozenset({"with", "without", "unilateral", "on", "due"})
+# A code that states the absence of complications is contradicted by a documented complication
+# ("asthma, uncomplicated" -> "with exacerbation"). Diabetes is left to the combination check, which
+# links diabetes to its complications by the "with" convention (Guideline I.A.15).
+_ABSENCE_OWNED_ELSEWHERE = ("E08", "E09", "E10", "E11", "E13")
+# Osteoarthritis not stated otherwise is primary (ICD-10-CM Index: "Osteoarthritis ... knee M17.1-,
+# hip M16.1-, shoulder M19.01-"; post-traumatic and secondary forms need the note to say so).
+_PRIMARY_BY_DEFAULT = ("M15", "M16", "M17", "M18", "M19")
+_NOT_PRIMARY = re.compile(r"\b(?:secondary|post-?traumatic|traumatic|due to|after (?:an? )?(?:injury|fracture))\b",
+                          re.I)
+_EXACERBATION = re.compile(r"\b(?:exacerbat\w*|decompensat\w*|flare[- ]?ups?|flares?|flaring)\b", re.I)
+MAX_OPTIONS = 12
+
+
+def fold(word: str) -> str:
+    """A tabular word without its plural ending ("limbs" -> "limb"), so that "bilateral upper limbs"
+    and "unspecified upper limb" compare equal on the site. Applied to both sides of every comparison."""
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "ys")):
+        return word[:-3] + "y" if word.endswith("ies") else word[:-1]
+    return word
+
+
+def folded(words) -> frozenset[str]:
+    return frozenset(fold(w) for w in words)
+
+
+_PARTS = re.compile(r"[,;]")
+
+
+@lru_cache(maxsize=1 << 16)
+def key_words(description: str) -> frozenset[str]:
+    """The description's words for comparison: plurals folded, and words a "without" governs marked
+    "~" up to the next comma or "with" ("Migraine without aura, not intractable, with status
+    migrainosus" -> {migraine, ~aura, not, intractable, status, migrainosus}), so that "with" and
+    "without" forms never compare equal."""
+    text = _OPEN_PHRASES.sub(" unspecified ", _PAREN.sub(" ", description.lower())).replace("'s ", " ")
+    out: set[str] = set()
+    for part in _PARTS.split(text):
+        absent = False
+        for w in _DESCRIPTION_WORD.findall(part):
+            if w == "without":
+                absent = True
+            elif w == "with":
+                absent = False
+            elif w not in STOPWORDS:
+                out.add(("~" if absent else "") + fold(w))
+    return frozenset(out)
+
+
+@dataclass(frozen=True)
+class Refinement:
+    """A code more specific than the proposed one, and what it adds."""
+
+    code: str
+    side: frozenset[str] | None  # {"right"}, {"left"}, both for bilateral; None when it states no side
+    acuity: str | None
+    terms: tuple[str, ...]  # other added words, in the code's own order
+    phrase: tuple[str, ...]  # the words to find in the note for the terms ("stage", "3")
+    negated: frozenset[str]  # terms the code states after "without" ("without aura")
+    residual: bool  # "Other ..." / "... specified": a choice for the provider, never a correction
+    variants: tuple[tuple[str, ...], ...]  # inclusion terms of its own branch ("heart failure with reduced ...")
+    site: tuple[str, ...] = ()
+
+    def info(self) -> frozenset:
+        out = {("~" if t in self.negated else "") + fold(t) for t in self.terms}
+        if self.side:
+            out |= {("side", s) for s in self.side}
+        if self.acuity:
+            out.add(("acuity", self.acuity))
+        return frozenset(out)
+
+
+def _side_of(words: frozenset[str]) -> frozenset[str] | None:
+    if BILATERAL in words:
+        return BOTH
+    sides = words & {RIGHT, LEFT}
+    return frozenset(sides) if len(sides) == 1 else None
+
+
+class Refiner:
+    """Per-release cache of each code's refinements. Get one with :func:`refiner`."""
+
+    def __init__(self, index: AxisIndex):
+        self.index = index
+        self.release = index.release
+
+    def category(self, code: str) -> str:
+        ancestors = self.release.ancestors(code)
+        return ancestors[-1] if ancestors else code
+
+    def is_header(self, code: str) -> bool:
+        rel = self.release
+        return code in rel and not rel.is_billable(code) and bool(rel.children(code)) \
+            and not self.index.needs_seventh(code)
+
+    @lru_cache(maxsize=None)
+    def refinements(self, code: str) -> tuple[Refinement, ...]:
+        index, rel = self.index, self.release
+        if code not in rel:
+            return ()
+        header = self.is_header(code)
+        if header:
+            pool = [d for d in rel.descendants(code) if index.is_base(d)]
+        else:
+            pool = [d for d in rel.descendants(self.category(code)) if d != code and index.is_base(d)]
+            acuity_axis = index.axis(code, ACUITY)
+            if acuity_axis is not None:  # acute and chronic forms kept in other categories (J40 -> J20.9, J42)
+                pool += [s.code for s in acuity_axis.siblings if s.code not in pool]
+        xk = key_words(rel.description(code) or "")
+        x_side, x_acuity = _side_of(xk), acuity_of(xk)
+        own_site = folded(index._site_after(index.words(code), frozenset({OPEN}) | SIDE_TERMS))
+        keyed = {y: key_words(rel.description(y) or "") for y in pool}
+        # A side is an axis only where the tabular pairs a right and a left code of the same wording;
+        # elsewhere ("Right heart failure") the word names a type.
+        paired: dict[frozenset[str], set[str]] = {}
+        for y, yk in [*keyed.items(), (code, xk)]:
+            if yk & {RIGHT, LEFT}:
+                paired.setdefault(frozenset(yk - SIDE_TERMS), set()).update(yk & {RIGHT, LEFT})
+        sided = {k for k, v in paired.items() if v == {RIGHT, LEFT}}
+        own_branch = set(rel.ancestors(code)) | {code}
+        owned_elsewhere = code.startswith(_ABSENCE_OWNED_ELSEWHERE)
+        out: list[Refinement] = []
+        for y, yk in keyed.items():
+            added = yk - xk - _FILLER
+            if OPEN in added and not added - {OPEN}:
+                continue  # only vaguer than the proposed code
+            added -= {OPEN}
+            removed = xk - yk
+            y_has_side = bool(yk & SIDE_TERMS) and (frozenset(yk - SIDE_TERMS) in sided or BILATERAL in yk)
+            if not header:
+                allowed = {OPEN, "unilateral"} | (xk & ACUITY_TERMS)
+                if x_side is not None:
+                    allowed |= xk & SIDE_TERMS
+                if BILATERAL in yk:
+                    allowed |= own_site
+                if added and not owned_elsewhere:
+                    # a stated absence the other code contradicts: "uncomplicated", "without aura"
+                    allowed |= {"uncomplicated"} | {w for w in removed if w.startswith("~") and w[1:] in yk}
+                if removed - allowed:
+                    continue
+            y_side = _side_of(yk) if y_has_side else None
+            if x_side is not None and y_side is None and not header:
+                continue
+            y_acuity = acuity_of(yk)
+            if x_acuity is not None and y_acuity is None and not header:
+                continue
+            axis_words = (SIDE_TERMS if y_has_side else frozenset()) | ACUITY_TERMS
+            term_keys = {w for w in added if w not in axis_words}
+            plain = {w.lstrip("~") for w in term_keys}
+            seq = index.words(y)
+            terms = tuple(dict.fromkeys(w for w in seq if fold(w) in plain and w not in (OPEN, "with", "without")))
+            negated = frozenset(t for t in terms if "~" + fold(t) in term_keys)
+            changes = bool(terms) or (y_side is not None and y_side != x_side) or \
+                (y_acuity is not None and y_acuity != x_acuity)
+            if not changes:
+                continue
+            variants = []
+            for node in (y, *rel.ancestors(y)):
+                if node in own_branch:
+                    break
+                for term in rel.notes(node, "inclusionTerm"):
+                    words = tuple(w for w in description_words(term) if w not in _FILLER and w != OPEN)
+                    if words:
+                        variants.append(words)
+            site = index._site_after(seq, frozenset(SIDE_TERMS)) if y_side else ()
+            out.append(Refinement(
+                code=y, side=y_side, acuity=y_acuity, terms=terms,
+                phrase=_phrase(seq, frozenset(terms)) if terms else (),
+                negated=negated, residual=bool((yk - xk) & RESIDUAL), variants=tuple(variants), site=site))
+        return tuple(out)
+
+
+_REFINERS: dict[int, tuple[AxisIndex, Refiner]] = {}
+
+
+def refiner(index: AxisIndex) -> Refiner:
+    held = _REFINERS.get(id(index))
+    if held is None or held[0] is not index:
+        held = (index, Refiner(index))
+        _REFINERS[id(index)] = held
+    return held[1]
+
+
+# -- clinical indicators (CDI queries) ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class IndicatorRule:
+    family: str
+    categories: tuple[str, ...]
+    asks: str  # what the query asks for: "type and acuity", "severity", "stage"
+    patterns: tuple[re.Pattern[str], ...]
+    source: str
+
+
+@lru_cache(maxsize=1)
+def indicator_rules() -> tuple[IndicatorRule, ...]:
+    data = json.loads(resources.files("vma.reference").joinpath("data", "cdi_indicators.json").read_text())
+    return tuple(IndicatorRule(r["family"], tuple(r["categories"]), r["asks"],
+                               tuple(re.compile(p, re.I) for p in r["indicators"]), r["source"])
+                 for r in data["rules"])
+
+
+# -- what the note documents ------------------------------------------------------------------------------
+
+@dataclass
+class Documentation:
+    """What the note documents for one proposed code, against its refinements."""
+
+    code: str
+    mentions: list[Mention]
+    side: frozenset[str] | None = None
+    side_evidence: AxisEvidence | None = None
+    side_conflict: bool = False
+    acuity: frozenset[str] = frozenset()  # documented acuity values (two when "exacerbation" leaves it open)
+    acuity_sentences: list[Sentence] = field(default_factory=list)
+    full: dict[str, list[Sentence]] = field(default_factory=dict)  # candidate -> sentences stating all its terms
+    terms: dict[str, list[Sentence]] = field(default_factory=dict)  # folded term -> sentences stating it
+    hinted: set[str] = field(default_factory=set)  # candidates whose words stand with the condition, even uncertain
+
+    @property
+    def counting(self) -> list[Mention]:
+        return [m for m in self.mentions if m.counts]
+
+
+def _stated(m: Mention, term: str, negated: bool, outpatient: bool) -> bool:
+    """The term stands in the mention's sentence; negated when the code says "without" it."""
+    text = m.sentence.text
+    for t in m.words:
+        if same_word(t.norm, term):
+            if is_negated_at(text, t.start) != negated:
+                continue
+            if outpatient and is_uncertain_at(text, t.start):
+                continue
+            return True
+    return False
+
+
+def _phrase_stated(m: Mention, ref: Refinement, outpatient: bool) -> bool:
+    words: tuple[Token, ...] = m.words
+    for k, term in enumerate(ref.phrase):
+        hits = [i for i, t in enumerate(words) if same_word(t.norm, term)]
+        if not hits:
+            return False
+        if k and any(c.isdigit() for c in term):  # "stage 3": the number next to its word
+            before = ref.phrase[k - 1]
+            if not any(i and same_word(words[i - 1].norm, before) for i in hits):
+                return False
+    for term in ref.terms:
+        if any(c.isdigit() for c in term) or len(term) <= 2:
+            continue  # a bare number or letter is checked with its word above
+        if not _stated(m, term, term in ref.negated, outpatient):
+            return False
+    return True
+
+
+def _variant_stated(m: Mention, variant: tuple[str, ...], outpatient: bool) -> bool:
+    norms = [t.norm for t in m.words]
+    if not all(any(same_word(n, w) for n in norms) for w in variant):
+        return False
+    return _stated(m, variant[-1], False, outpatient) or _stated(m, variant[0], False, outpatient)
+
+
+def _primary_default(refs: tuple[Refinement, ...], code: str, counting: list[Mention]) -> bool:
+    if not code.startswith(_PRIMARY_BY_DEFAULT):
+        return False
+    return not any(_NOT_PRIMARY.search(m.sentence.text) for m in counting)
+
+
+def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) -> Documentation:
+    key = ("refine.documentation", id(index), code, outpatient)
+    if key in note.memo:
+        return note.memo[key]
+    ref = refiner(index)
+    refs = ref.refinements(code)
+    mentions = list(condition_mentions(note, index, code, outpatient))
+    if ref.is_header(code):  # a header's condition is named by any of its codes
+        seen = {id(m.sentence) for m in mentions}
+        for r in refs[:40]:
+            for m in condition_mentions(note, index, r.code, outpatient):
+                if id(m.sentence) not in seen:
+                    seen.add(id(m.sentence))
+                    mentions.append(m)
+        mentions.sort(key=lambda m: m.sentence.start)
+    doc = Documentation(code, mentions)
+    counting = doc.counting
+    desc = index.release.description(code) or ""
+    if any(r.side for r in refs):
+        lat = index.axis(code, LATERALITY)
+        site = lat.site if lat is not None else next(
+            (r.site for r in refs if r.site and r.side != BOTH), next((r.site for r in refs if r.site), ()))
+        if site:
+            ev = side_evidence(note, index, CodeAxis(LATERALITY, code, desc, None, (), site), outpatient)
+            doc.side_evidence = ev
+            doc.side = ev.decided()
+            doc.side_conflict = doc.side is None and len(ev.linked | ev.assessment) > 1
+    x_acuity = acuity_of(key_words(desc))
+    if any(r.acuity not in (None, x_acuity) for r in refs):
+        axis = CodeAxis(ACUITY, code, desc, None, ())
+        ev = acuity_evidence(note, index, axis, outpatient)
+        decided = ev.decided()
+        if decided:
+            doc.acuity = frozenset(decided)
+            doc.acuity_sentences = list(ev.cited)
+        else:
+            flares = [m for m in counting if _flare_at(m)]
+            if flares:
+                chronic = any("chronic" in (t.norm for t in m.words) for m in counting) or any(
+                    m.in_history and not m.negated for m in mentions)
+                doc.acuity = frozenset({ACUTE_ON_CHRONIC if chronic else ACUTE})
+                doc.acuity_sentences = [m.sentence for m in flares]
+    primary = _primary_default(refs, code, counting)
+    for r in refs:
+        if not r.terms:
+            continue
+        for t in r.terms:
+            ft = ("~" if t in r.negated else "") + fold(t)
+            if ft in doc.terms or (any(c.isdigit() for c in t) or len(t) <= 2):
+                continue
+            hits = [m.sentence for m in counting if _stated(m, t, t in r.negated, outpatient)]
+            if ft == "primary" and not hits and primary:
+                hits = [m.sentence for m in counting[:1]]
+            if hits:
+                doc.terms[ft] = hits
+        sentences = [m.sentence for m in counting if _phrase_stated(m, r, outpatient)]
+        if any(all(any(same_word(t.norm, w) for t in m.words) for w in r.phrase) for m in mentions if not m.in_history):
+            doc.hinted.add(r.code)
+        if not sentences:
+            sentences = [m.sentence for m in counting for v in r.variants if _variant_stated(m, v, outpatient)]
+        if not sentences and primary and set(r.terms) == {"primary"}:
+            sentences = [m.sentence for m in counting[:1]]
+        if not sentences and primary and "primary" in r.terms:
+            rest = Refinement(r.code, r.side, r.acuity, tuple(t for t in r.terms if t != "primary"),
+                              tuple(t for t in r.phrase if t != "primary"), r.negated, r.residual, (), r.site)
+            sentences = [m.sentence for m in counting if _phrase_stated(m, rest, outpatient)]
+        if sentences:
+            doc.full[r.code] = sentences
+        # numbers documented with their word ("stage 3") count as one term
+        if r.phrase and any(any(c.isdigit() for c in t) for t in r.phrase) and sentences:
+            doc.terms[" ".join(r.phrase)] = sentences
+    note.memo[key] = doc
+    return doc
+
+
+def _flare_at(m: Mention) -> bool:
+    text = m.sentence.text
+    for hit in _EXACERBATION.finditer(text):
+        if not is_negated_at(text, hit.start()):
+            return True
+    return False
+
+
+# -- the decision -------------------------------------------------------------------------------------------
+
+@dataclass
+class Decision:
+    """What a code needs: a correction to ``targets`` or a query among ``options``, and which check says so."""
+
+    check: str
+    action: str  # "correct" or "query"
+    code: str  # the proposed code, as on the chart
+    base: str
+    seventh: str | None
+    targets: list[str] = field(default_factory=list)  # base codes (7th character added by the caller)
+    options: list[Refinement] = field(default_factory=list)
+    reason: str = ""  # "documented", "partial", "indicators", "side-silent", "side-conflict", "acuity-silent"
+    documented: list[str] = field(default_factory=list)  # what the note documents, in words
+    sentences: list[Sentence] = field(default_factory=list)
+    rule: IndicatorRule | None = None
+
+
+def _side_ok(r: Refinement, side: frozenset[str] | None, x_side: frozenset[str] | None) -> bool:
+    if r.side is None:
+        return True
+    return r.side == (side if side is not None else x_side)
+
+
+def _acuity_ok(r: Refinement, acuity: frozenset[str], x_acuity: str | None) -> bool:
+    if r.acuity is None:
+        return True
+    if acuity:
+        return r.acuity in acuity and len(acuity) == 1
+    return r.acuity == x_acuity
+
+
+def decide(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool, chart_codes: tuple[str, ...] = ()
+           ) -> Decision | None:
+    """The one finding a proposed code needs on the side, acuity and specificity axes, if any."""
+    key = ("refine.decide", id(index), code, outpatient, chart_codes)
+    if key in note.memo:
+        return note.memo[key]
+    note.memo[key] = result = _decide(note, index, code, outpatient, chart_codes)
+    return result
+
+
+def _decide(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool, chart_codes: tuple[str, ...]
+            ) -> Decision | None:
+    ref = refiner(index)
+    base, seventh = index.split_seventh(code)
+    if base not in index.release or (index.release.is_billable(base) is False and not ref.is_header(base)
+                                     and not index.needs_seventh(base)):
+        return None
+    refs = ref.refinements(base)
+    if not refs:
+        return None
+    doc = documentation(note, index, base, outpatient)
+    xk = key_words(index.release.description(base) or "")
+    x_side, x_acuity = _side_of(xk), acuity_of(xk)
+    lat = index.axis(base, LATERALITY)
+    acu = index.axis(base, ACUITY)
+    if x_side is not None and not (lat is not None or any(r.side for r in refs)):
+        x_side = None  # a side word that is not an axis here
+
+    def fully(r: Refinement) -> bool:
+        return (not r.residual and _side_ok(r, doc.side, x_side) and _acuity_ok(r, doc.acuity, x_acuity)
+                and (not r.terms or r.code in doc.full))
+
+    full = [r for r in refs if fully(r)]
+    changed = [r for r in full if r.terms or (r.side is not None and r.side != x_side)
+               or (r.acuity is not None and r.acuity != x_acuity)]
+    best = [r for r in changed if not any(r.info() < o.info() for o in changed)]
+    targets: list[Refinement] = []
+    if len({r.info() for r in best}) == 1:
+        targets = best[:1]
+    # Both sides documented where the tabular has no bilateral code: right and left codes (I.B.13).
+    if doc.side == BOTH and x_side != BOTH and not any(r.side == BOTH for r in refs):
+        pair = _right_and_left(refs, base, x_side, doc, x_acuity)
+        if pair is not None:
+            targets = pair
+    if targets:
+        codes = [r.code for r in targets]
+        if all(c in chart_codes or c == base for c in codes):
+            targets = []  # the chart already carries what the note documents
+    if targets:
+        return _correction(index, code, base, seventh, targets, doc, x_side, x_acuity, lat, acu,
+                           ref.is_header(base))
+    # Nothing settles it: who asks what.
+    if lat is not None and lat.value is None and doc.side is None:
+        return Decision(LATERALITY, "query", code, base, seventh, reason="side-silent",
+                        sentences=[m.sentence for m in doc.counting][:1])
+    if x_side is not None and doc.side_conflict and doc.side_evidence is not None and \
+            doc.side_evidence.linked_to_condition:
+        return Decision(LATERALITY, "query", code, base, seventh, reason="side-conflict",
+                        sentences=list(doc.side_evidence.cited))
+    if acu is not None and acu.value is None and not doc.acuity:
+        return Decision(ACUITY, "query", code, base, seventh, reason="acuity-silent")
+    partial = _partial(refs, doc, x_side, x_acuity)
+    if partial is not None:
+        options, said, sentences = partial
+        return Decision(SPECIFICITY, "query", code, base, seventh, options=options, reason="partial",
+                        documented=said, sentences=sentences)
+    return _indicator_query(note, index, code, base, seventh, refs, doc, x_side)
+
+
+def _right_and_left(refs, base, x_side, doc, x_acuity) -> list[Refinement] | None:
+    def ok(r: Refinement) -> bool:
+        return not r.residual and _acuity_ok(r, doc.acuity, x_acuity) and (not r.terms or r.code in doc.full)
+
+    right = [r for r in refs if r.side == frozenset({RIGHT}) and ok(r)]
+    left = [r for r in refs if r.side == frozenset({LEFT}) and ok(r)]
+    if x_side == frozenset({RIGHT}):
+        right = [Refinement(base, x_side, None, (), (), frozenset(), False, ())] if not right else right
+    if x_side == frozenset({LEFT}):
+        left = [Refinement(base, x_side, None, (), (), frozenset(), False, ())] if not left else left
+    for r in sorted(right, key=lambda r: -len(r.info())):
+        rest = r.info() - {("side", RIGHT)}
+        match = [o for o in left if o.info() - {("side", LEFT)} == rest]
+        if match:
+            return [r, match[0]]
+    return None
+
+
+def _correction(index, code, base, seventh, targets, doc, x_side, x_acuity, lat, acu, header) -> Decision:
+    first = targets[0]
+    side_changed = len(targets) > 1 or (first.side is not None and first.side != x_side)
+    acuity_changed = first.acuity is not None and first.acuity != x_acuity
+    # The check that reports it: the axis the proposed code itself leaves open, when that is all
+    # that changes; a header's other details belong to non-billable-code (reported as specificity here).
+    if side_changed and lat is not None:
+        check = LATERALITY
+    elif acuity_changed and acu is not None and not first.terms:
+        check = ACUITY
+    elif header or first.terms:
+        check = SPECIFICITY
+    else:
+        check = LATERALITY if side_changed else ACUITY
+    said: list[str] = []
+    sentences: list[Sentence] = []
+    if first.terms:
+        said.append(" ".join(first.phrase or first.terms))
+        sentences += doc.full.get(first.code, [])
+    if acuity_changed:
+        said.append(first.acuity)
+        sentences += doc.acuity_sentences
+    if side_changed:
+        sides = BOTH if len(targets) > 1 else first.side
+        site = " ".join(first.site or (lat.site if lat else ()) or ("side",))
+        said.append(f"the {'right and left' if sides == BOTH else next(iter(sides))} {site}")
+        if doc.side_evidence is not None:
+            sentences += doc.side_evidence.cited
+    return Decision(check, "correct", code, base, seventh, targets=[t.code for t in targets], reason="documented",
+                    documented=said, sentences=list(dict.fromkeys(sentences)))
+
+
+def _partial(refs: tuple[Refinement, ...], doc: Documentation, x_side, x_acuity) -> tuple[
+        list[Refinement], list[str], list[Sentence]] | None:
+    """Candidates that fit the values the note documents, when it documents some but never all a
+    candidate needs: an acuity, a severity, a type ("moderate intermittent asthma")."""
+    qualifiers: set = set(doc.terms) - {"primary"}
+    qualifiers |= {("acuity", a) for a in doc.acuity if a != x_acuity}
+    if not qualifiers:
+        return None
+    options = []
+    for r in refs:
+        if r.residual or not _side_ok(r, doc.side, x_side):
+            continue
+        if doc.acuity and r.acuity is not None and r.acuity not in doc.acuity:
+            continue
+        info = r.info() | ({" ".join(r.phrase)} if r.phrase else set())
+        if info & qualifiers:
+            options.append(r)
+    if not options:
+        return None
+    said = [q[1] if isinstance(q, tuple) else q.lstrip("~") for q in sorted(qualifiers, key=str)]
+    sentences = list(dict.fromkeys(s for k, q in doc.terms.items() if k in qualifiers for s in q))
+    if any(isinstance(q, tuple) for q in qualifiers):
+        sentences += doc.acuity_sentences
+    return _fewest(options), said, list(dict.fromkeys(sentences))
+
+
+def _fewest(options: list[Refinement]) -> list[Refinement]:
+    """At most MAX_OPTIONS choices: codes with a term no other choice shares ("end stage",
+    "high output") go first, then codes whose side word names a type ("right heart failure")."""
+    if len(options) <= MAX_OPTIONS:
+        return options
+    counts: dict[str, int] = {}
+    for r in options:
+        for t in r.terms:
+            counts[t] = counts.get(t, 0) + 1
+    kept = [r for r in options if all(counts[t] > 1 for t in r.terms)]
+    if len(kept) > MAX_OPTIONS:
+        kept = [r for r in kept if not (set(r.terms) & SIDE_TERMS)] or kept
+    return kept[:MAX_OPTIONS]
+
+
+def _indicator_query(note: NoteDoc, index: AxisIndex, code: str, base: str, seventh: str | None,
+                     refs: tuple[Refinement, ...], doc: Documentation, x_side) -> Decision | None:
+    if OPEN not in index.words(base):
+        return None  # indicators ask about what the code leaves unspecified, never about what it states
+    rule = next((r for r in indicator_rules() if base.startswith(r.categories)), None)
+    if rule is None or not any(m.in_assessment for m in doc.counting):
+        return None
+    hits: list[Sentence] = []
+    for sentence in note.sentences:
+        if sentence.section in HISTORY_SECTIONS:
+            continue
+        for rx in rule.patterns:
+            m = rx.search(sentence.text)
+            if m and not is_negated_at(sentence.text, m.start()):
+                hits.append(sentence)
+                break
+    if not hits:
+        return None
+    options = [r for r in refs if not r.residual and _side_ok(r, doc.side, x_side)]
+    if doc.acuity:
+        options = [r for r in options if r.acuity is None or r.acuity in doc.acuity]
+    if not options:
+        return None
+    assessment = [m.sentence for m in doc.counting if m.in_assessment][:1]
+    return Decision(SPECIFICITY, "query", code, base, seventh, options=_fewest(options), reason="indicators",
+                    sentences=list(dict.fromkeys(assessment + hits[:2])), rule=rule)
+
+
+def chart_codes(codes) -> tuple[str, ...]:
+    return tuple(sorted({c for c in codes if c}))
