@@ -1,51 +1,184 @@
-"""The encounter's episode of care for 7th characters (A initial / D subsequent / S sequela)
-read from the note, and the 7th character of a definition that fits it.
+"""What the note says about a code's 7th character: the episode of care of an injury
+(A initial / D subsequent / S sequela, with the fracture-specific values), and the other
+7th characters the tabular defines (AMD and glaucoma stage, eye, fetus, time of a coma
+scale score, tophus), read from the definition's own wording.
 
-Sources: ICD-10-CM Official Guidelines for Coding and Reporting FY2026, I.C.19.a
-(7th characters A, D, S for injuries: active treatment, routine healing care,
-sequelae) and I.C.19.c.1 (fractures not stated open or closed are coded closed;
-Gustilo type I or II when the type is not given).
+Episode of care (Guideline I.C.19.a). A is "for each encounter where the patient is
+receiving active treatment for the condition" (evaluation and continuing treatment by the
+same or a different physician): "assignment of the 7th character is based on whether the
+patient is undergoing active treatment and not whether the provider is seeing the patient
+for the first time". D is for "encounters after the patient has completed active treatment
+of the condition and is receiving routine care for the condition during the healing or
+recovery phase" (cast change or removal, x-ray to check healing, medication adjustment,
+follow-up visits following treatment). S is for sequelae. The note is read as classes of
+statements, each kept with the sentences that carry it:
+
+- the injury's onset in hours or days (a new injury) or in weeks, the injury event told in
+  the history, the first evaluation of it;
+- care given at this encounter: immobilisation and procedures, or an evaluation with
+  diagnostic work-up (imaging taken, reviewed or ordered) and treatment begun
+  (prescriptions, therapy referral, injection);
+- care after completed treatment: the visit stated as a follow-up of the injury (a plan to
+  follow up later is future care, not a follow-up visit), healing on examination or
+  imaging, cast or suture removal, status post the surgical treatment;
+- treatment completed elsewhere before this visit (seen in the ED, splinted, operated on);
+- sequela wording.
+
+Fractures (Guideline I.C.19.c.1): a fracture not stated open or closed is coded closed;
+an open fracture without its Gustilo type is type I or II; routine healing unless delayed
+healing, nonunion or malunion is stated.
+
+Other 7th characters. The tabular's definition names the value ("mild stage", "with active
+choroidal neovascularization", "right eye", "fetus 2", "at arrival to emergency department",
+"with tophus (tophi)"). A value is documented when its words stand with the coded
+condition in a sentence of this encounter (not negated; "without X" when X is negated), or
+when the clinical findings that state it are recorded: for exudative AMD, subretinal or
+intraretinal fluid, hemorrhage, leakage on angiography or anti-VEGF treatment state active
+choroidal neovascularization, and "inactive", "involuted", "regressed" or a disciform scar
+state the inactive values (American Academy of Ophthalmology, ICD-10-CM coding for AMD,
+FY2023 staging); "early" and "advanced"/"end-stage" are the mild and severe glaucoma stages
+(ICD-9-CM 365.71/365.73 inclusion terms, AAO glaucoma staging). For an eye-specific code,
+findings written for the other eye do not count. Fetus: 7th character 0 is for single
+gestations and for multiple gestations where the fetus is unspecified; 1-9 identify the
+fetus of a multiple gestation (tabular notes at O31-O69, Guideline I.C.15). Glaucoma: "0"
+unspecified when there is no documentation of the stage, "4" indeterminate only when the
+stage cannot be clinically determined (Guideline I.C.7.a.5).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from vma.notes import HISTORY_SECTIONS, NoteDoc, Sentence, is_negated_at, lower_case_pattern
+from vma.notes import (
+    ASSESSMENT_SECTIONS,
+    HISTORY_SECTIONS,
+    NoteDoc,
+    Sentence,
+    Token,
+    is_negated_at,
+    lower_case_pattern,
+)
 
 INITIAL, SUBSEQUENT, SEQUELA = "initial", "subsequent", "sequela"
+# Kinds of statement besides the three episodes (keys of _EPISODE_CUES).
+ACTIVE = "active"  # immobilisation or a procedure at this encounter
+FIRST_SEEN = "first seen"  # onset weeks ago, first/initial evaluation, "presents for evaluation of"
+EVENT = "injury event"  # the history tells how the injury happened
+WORKUP = "work-up"  # imaging taken, reviewed or ordered at this encounter
+TREATMENT = "treatment begun"  # prescription, therapy referral, injection at this encounter
+PRIOR = "earlier treatment"  # care for the injury before this visit, elsewhere or earlier
+LONG_AGO = "onset long ago"  # months or years ago, a calendar year
+_FOLLOW_UP_VISIT = "follow-up visit"  # merged into SUBSEQUENT unless the sentence plans future care
+_STATUS_POST = "status post"  # merged into SUBSEQUENT unless the sentence dates it years back
 
-_NUM = r"(?:\d+|one|two|three|four|five|six|seven|a few|few|several|a couple of)"
+_NUM = r"(?:\d+(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|a few|few|several|a couple of|a|an)"
+_IMAGING = r"(?:x-?rays?|radiographs?|films|imaging|mri|ct(?: scan)?|cat scan|ultrasound|sonogram|(?:\d+|two|three|four) views)"
+_FUTURE = re.compile(
+    r"\b(?:will|shall|plans? to|planned|going to|schedul\w*|as needed|prn|next (?:visit|week|appointment)|"
+    rf"in {_NUM} (?:days?|weeks?|months?)|if (?:needed|necessary))\b", re.I)
+_YEARS_BACK = re.compile(rf"\b{_NUM} years? ago\b|\b(?:19|20)\d\d\b|\bat (?:the )?age (?:of )?\d+\b|\bas a (?:child|teenager)\b",
+                         re.I)
+
 _EPISODE_CUES: dict[str, re.Pattern[str]] = {
-    # A new injury seen now: onset in hours or days, or stated as the first evaluation.
+    # A new injury: onset in hours or days.
     INITIAL: re.compile(
         rf"\b{_NUM}\s+(?:hours?|days?)\s+ago\b|\byesterday\b|\blast night\b|\bthis morning\b|\bearlier today\b"
-        r"|\binitial (?:visit|evaluation|encounter)\b|\bfirst (?:visit|evaluation)\b|\bnew injury\b"
-        r"|\bacute injury\b|\bjust (?:fell|injured)\b", re.I),
+        r"|\bover the weekend\b|\bthis past weekend\b|\bnew injury\b|\bacute injury\b|\bjust (?:fell|injured)\b", re.I),
+    # Signs of a first evaluation that do not alone settle the episode: the guideline looks at
+    # treatment, not at whether this provider sees the patient for the first time.
+    FIRST_SEEN: re.compile(
+        rf"\b{_NUM}\s+weeks?\s+ago\b|\blast week\b|\binitial (?:visit|evaluation|encounter|consultation)\b"
+        r"|\bfirst (?:visit|evaluation)\b|\bnew patient\b|\bnew to (?:our|this|the) (?:practice|clinic|office)\b"
+        r"|\bpresents?(?: \w+){0,5} for (?:an? |the )?(?:initial )?evaluation of\b"
+        r"|\bhas not (?:yet )?been (?:seen|evaluated|treated)\b", re.I),
+    # How the injury happened, told in the history.
+    EVENT: re.compile(
+        r"\b(?:fell|tripped|slipped|twisted|collided|whiplash|landed on|felt a pop)\b"
+        r"|\bfall(?:ing)? (?:off|from|down|on|onto)\b|\brolled (?:his|her|their|the) \w+"
+        r"|\bwas (?:hit|struck|kicked|tackled|bitten|rear-ended)\b|\bhit (?:his|her|their) \w+"
+        r"|\b(?:motor vehicle|car|bike|bicycle|motorcycle) (?:accident|collision|crash)\b|\bmv[ac]\b"
+        r"|\binjured (?:his|her|their)\b|\bsustained (?:\w+ ){0,3}(?:injury|fracture|laceration|burn)\b", re.I),
     # Active treatment (Guideline I.C.19.a: surgical treatment, emergency department encounter,
     # evaluation and continuing treatment by the same or a different physician).
-    "active": re.compile(
+    ACTIVE: re.compile(
         r"\bsplint(?:ed|ing)?\b|\bair ?cast\b|\bcrutch(?:es)?\b|\bsling\b|\b(?:walking|cam) boot\b"
-        r"|\bimmobiliz\w*|\bclosed reduction\b|\breduced\b|\borif\b|\bsurgical repair\b|\bsutur\w*"
+        r"|\bimmobiliz\w*|\bclosed reduction\b|\bopen reduction\b|\b(?:fracture|dislocation|joint|it) (?:was|were|has been) "
+        r"(?:successfully )?reduced\b|\borif\b|\bsurgical repair\b|\bsutur\w*"
         r"|\blaceration repair\b|\bdebridement\b|\bemergency (?:department|room)\b"
         r"|\bplaced (?:in|into) (?:a |an )?(?:short |long )?(?:arm |leg )?cast\b|\bcast (?:was )?(?:applied|placed)\b",
         re.I),
+    WORKUP: re.compile(
+        rf"\b{_IMAGING}\b(?: [\w'-]+){{0,6}} (?:were|was|are|is|have been|has been) (?:taken|obtained|performed|reviewed|done"
+        r"|ordered)\b"
+        rf"|\b(?:order\w*|obtain\w*|get|request\w*)(?: \w+){{0,2}} {_IMAGING}"
+        rf"|\b{_IMAGING}\b(?: [\w'-]+){{0,6}} (?:reveal\w*|show\w*|demonstrat\w*|(?:is|are|was|were) (?:normal|negative"
+        r"|unremarkable))\b"
+        r"|\breview\w*(?: [\w'-]+){0,5} (?:x-?rays?|radiographs?|imaging|mri|ct)\b|\bradiographic (?:findings|results)\b",
+        re.I),
+    TREATMENT: re.compile(
+        r"\bprescri(?:bed|ption|be|bing)\b"
+        r"|\b(?:start\w*|begin\w*|initiat\w*|recommend\w*|take|taking|given|gave)(?: [\w-]+){0,4} \d+(?:\.\d+)? ?"
+        r"(?:mg|mcg|g|ml|units?)\b"
+        r"|\brefer\w*(?: \w+){0,4} (?:to|for) (?:\w+ ){0,2}(?:physical|occupational|hand) therapy\b"
+        r"|\b(?:start\w*|begin\w*|initiat\w*|recommend\w*|order\w*)(?: \w+){0,3} (?:physical|occupational) therapy\b"
+        r"|\b(?:physical|occupational) therapy (?:referral|consult\w*)\b"
+        r"|\brefer\w*(?: \w+){0,4} to (?:\w+ ){0,2}(?:physical rehab\w*|chiropract\w*)"
+        r"|\binject(?:ed|ions?)\b", re.I),
+    # Care for the injury before this visit.
+    PRIOR: re.compile(
+        r"\b(?:was|were|had been) (?:seen|evaluated|treated|examined)(?: \w+){0,3} (?:in|at|by) (?:the |an |a |his |her "
+        r"|their )?(?:emergency|ed|er|urgent care|outside|another|other|orthop\w*|pcp|primary|walk-in|(?:\w+ )?hospital"
+        r"|(?:pain|walk-in|outside|orthopedic|sports medicine) clinic)\b"
+        r"|\b(?:was|were|had been) (?:splinted|casted|immobilized|taken to surgery|placed in (?:a |an )?(?:\w+ )?"
+        r"(?:splint|cast|sling|boot|brace))\b"
+        r"|\b(?:underwent|had undergone)\b"
+        r"|\b(?:had|has had) (?:an? |the |his |her |their )?(?:\w+ )?(?:surgery|orif|open reduction|closed reduction"
+        r"|fixation|operation|pinning|surgical repair)\b"
+        r"|\bpreviously (?:seen|treated|evaluated|splinted|casted)\b"
+        r"|\b(?:went|was taken|was brought) to (?:the |an )?(?:emergency|ed|er|urgent care)\b", re.I),
     # Care after active treatment while the injury heals.
     SUBSEQUENT: re.compile(
-        r"\bfollow[- ]?up (?:visit )?(?:of|for|on) (?:his |her |the |their )?(?:[\w-]+ ){0,3}"
+        r"\broutine healing\b|\bhealing (?:well|appropriately|as expected|nicely|normally|in (?:good|anatomic|acceptable) "
+        r"(?:alignment|position))\b|\b(?:is|are|remains?) healing\b|\bhealing (?:fracture|wound|laceration|burn)\b"
+        r"|\binterval healing\b|\b(?:bridging|interval|early|abundant|fracture|periosteal) callus\b|\bcallus formation\b"
+        rf"|\b{_IMAGING}\b(?: [\w'-]+){{0,6}} (?:show\w*|reveal\w*|demonstrat\w*)(?: [\w'-]+){{0,4}} (?:healing|callus"
+        r"|union|consolidation)\b"
+        r"|\bsubsequent (?:visit|encounter)\b"
+        r"|\bpost-?op(?:erative)? (?:visit|check|day|follow[- ]?up|appointment|week)\b|\b\d+ (?:days?|weeks?|months?) post-?op\b"
+        r"|\b(?:\d+|one|two|three|four|five|six|eight|ten|twelve) (?:days?|weeks?|months?) (?:out )?(?:from|after|since|post) "
+        r"(?:the |his |her |their )?(?:injury|surgery|fracture|orif|repair|reduction|casting)\b", re.I),
+    # The visit itself is the follow-up (a plan to follow up is future care: see _FUTURE).
+    _FOLLOW_UP_VISIT: re.compile(
+        r"\b(?:here|presents?|presenting|returns?|returning|seen|comes? (?:in|back)|is in|is back|back)(?: today| again"
+        r"| to (?:the |our )?(?:clinic|office))? for (?:a |an |his |her |their |the )?(?:routine |scheduled )?"
+        r"(?:follow[- ]?up|recheck|re-?check|re-?evaluation|post-?op(?:erative)? (?:visit|check|appointment))\b"
+        r"|\bfollow[- ]?up (?:visit )?(?:of|for|on) (?:his |her |the |their )?(?:[\w-]+ ){0,3}"
         r"(?:fracture|sprain|strain|injury|burn|laceration|dislocation|wound)"
-        r"|\b(?:here|presents|returns|seen|comes in|is in) (?:today )?for (?:a |his |her )?(?:routine )?follow[- ]?up\b"
-        r"|\broutine healing\b|\bhealing (?:well|appropriately|as expected|nicely)\b"
-        r"|\bcast (?:was )?(?:removed|removal|change)\b|\bremov(?:e|ed|al of) (?:the |his |her )?cast\b"
-        r"|\bstatus post\b|\bs/p\b|\bpost[- ]?op(?:erative)?\b|\bsubsequent (?:visit|encounter)\b"
-        r"|\b\d+ weeks? (?:out )?(?:from|after|since|post) (?:the |his |her )?(?:injury|surgery|fracture|orif|repair)\b",
-        re.I),
+        r"|\b(?:fracture|sprain|strain|injury|burn|laceration|dislocation|wound|post-?op(?:erative)?) follow[- ]?up\b"
+        r"|\b(?:cast|splint|sutures?|staples?|pins?|hardware|fixator) (?:was |were |is |are |has been |have been )?"
+        r"(?:removed|taken off|discontinued|changed)\b"
+        r"|\b(?:cast|splint|suture|staple|pin|hardware) (?:removal|change)\b"
+        r"|\bremov(?:ed|al of) (?:the |his |her |their )?(?:cast|splint|sutures?|staples?|pins?|hardware)\b"
+        r"|\bout of (?:the |his |her |their )?(?:cast|splint|boot|sling|brace)\b"
+        r"|\bwean(?:ed|ing)? (?:out of|off(?: of)?|from) (?:the |his |her |their )?(?:cast|splint|boot|sling|brace"
+        r"|crutches)\b", re.I),
+    _STATUS_POST: re.compile(
+        r"\b(?:status post|s/p)\s+(?:[\w-]+\s+){0,3}?(?:orif|open reduction|closed reduction|fixation|repair|surgery"
+        r"|surgical|pinning|arthroscop\w*|nailing|plating)\b", re.I),
     SEQUELA: re.compile(
         r"\bsequelae?\b|\blate effects?\b|\bresidual (?:effects?|deficits?) (?:of|from)\b"
         r"|\bscar(?:ring)? (?:from|due to|secondary to) (?:a |the |his |her )?(?:burn|injury|laceration)\b"
         r"|\bcontracture (?:from|due to|secondary to)\b", re.I),
+    LONG_AGO: re.compile(
+        r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|several|many|a few|a couple of|a|an)"
+        r" (?:months?|years?) ago\b|\bin (?:\d{1,2}/)?(?:19|20)\d\d\b|\bsince (?:\d{1,2}/)?(?:19|20)\d\d\b", re.I),
 }
+# Where each kind is read. The history of present illness tells the event and its onset;
+# work-up and treatment begun count where this encounter's findings and plan are written.
+_STORY_SECTIONS_EXCLUDED = frozenset(
+    {"exam", "results", "assessment", "plan", "procedure", "instructions", "ros", "vitals", "time"})
+_ENCOUNTER_SECTIONS = frozenset({"exam", "results", "assessment", "plan", "procedure", "instructions"})
 _OPEN_FRACTURE = re.compile(r"\bopen (?:\w+ )?fracture\b|\bcompound fracture\b", re.I)
 _GUSTILO_III = re.compile(r"\b(?:type|gustilo) (?:III|3)\s?[ABC]?\b", re.I)
 _HEALING = (("nonunion", re.compile(r"\bnon-?union\b", re.I)),
@@ -65,12 +198,24 @@ class EpisodeEvidence:
     def has(self, kind: str) -> bool:
         return bool(self.cues.get(kind))
 
+    def active_first_evaluation(self) -> bool:
+        """The injury evaluated at this encounter with active treatment, and no completed
+        treatment: a new injury or its first evaluation (or the injury event told in the
+        history), with immobilisation or a procedure, or with diagnostic work-up and treatment
+        begun; nothing describing follow-up care, earlier treatment or an onset months or
+        years back (Guideline I.C.19.a: evaluation and continuing treatment is active)."""
+        if self.has(SUBSEQUENT) or self.has(PRIOR) or self.has(LONG_AGO):
+            return False
+        new = self.has(INITIAL) or self.has(FIRST_SEEN) or self.has(EVENT)
+        return new and (self.has(ACTIVE) or (self.has(WORKUP) and self.has(TREATMENT)))
+
     def episode(self) -> str | None:
         """The encounter's episode, or None when the note is silent or mixed.
 
-        Sequela when the note says so; initial for a new injury; subsequent for
-        follow-up during healing; active treatment alone (splint, crutches) with
-        no follow-up statement is initial (Guideline I.C.19.a).
+        Sequela when the note says so; initial for a new injury (onset in hours or days);
+        subsequent for follow-up during healing after treatment; active treatment at this
+        encounter, or a first evaluation with work-up and treatment begun, with no follow-up
+        statement, is initial (Guideline I.C.19.a).
         """
         initial, subsequent, sequela = self.has(INITIAL), self.has(SUBSEQUENT), self.has(SEQUELA)
         if sequela and not initial:
@@ -79,15 +224,20 @@ class EpisodeEvidence:
             return INITIAL
         if subsequent and not initial:
             return SUBSEQUENT
-        if self.has("active") and not (initial or subsequent):
+        if initial and subsequent:
+            return None
+        if self.has(ACTIVE) or self.active_first_evaluation():
             return INITIAL
         return None
 
-    def firm(self, episode: str) -> bool:
-        """Strong enough to overturn a coded episode: a new injury with active treatment,
+    def firm(self, episode: str, coded: str | None = None) -> bool:
+        """Strong enough to overturn a coded episode: a new injury with active treatment, a
+        coded D against a first evaluation with active treatment and no completed treatment,
         an explicit follow-up, or an explicit sequela."""
         if episode == INITIAL:
-            return self.has(INITIAL) and self.has("active")
+            if self.has(INITIAL) and self.has(ACTIVE):
+                return True
+            return coded == SUBSEQUENT and self.active_first_evaluation()
         return self.has(episode)
 
     def sentences(self, *kinds: str) -> list[Sentence]:
@@ -102,19 +252,55 @@ class EpisodeEvidence:
         return list(dict.fromkeys(w for _, w in self.cues.get(kind, ())))
 
 
+def _sentence_cues(sentence: Sentence) -> dict[str, list[str]]:
+    """The episode cues of one sentence, the note's own words, after the sentence-level rules."""
+    found: dict[str, list[str]] = {}
+    story = sentence.section not in _STORY_SECTIONS_EXCLUDED
+    encounter = sentence.section in _ENCOUNTER_SECTIONS
+    for kind, rx in _EPISODE_CUES.items():
+        if kind in (EVENT, LONG_AGO) and not story:
+            continue
+        if kind in (WORKUP, TREATMENT) and not encounter:
+            continue
+        for m in lower_case_pattern(rx).finditer(sentence.text):
+            if not is_negated_at(sentence.text, m.start()):
+                # the note's own wording: the match may have run on lower-cased text
+                found.setdefault(kind, []).append(sentence.text[m.start():m.end()])
+    if _FOLLOW_UP_VISIT in found:
+        words = found.pop(_FOLLOW_UP_VISIT)
+        if not lower_case_pattern(_FUTURE).search(sentence.text):  # "follow up in 2 weeks" is future care
+            found.setdefault(SUBSEQUENT, []).extend(words)
+    if _STATUS_POST in found:
+        words = found.pop(_STATUS_POST)
+        if not lower_case_pattern(_YEARS_BACK).search(sentence.text):  # an old, unrelated operation
+            found.setdefault(SUBSEQUENT, []).extend(words)
+    if PRIOR in found or SUBSEQUENT in found:
+        # a splint, an x-ray or a prescription told with earlier or completed care is not this
+        # encounter's active treatment
+        for kind in (ACTIVE, WORKUP, TREATMENT):
+            found.pop(kind, None)
+    return found
+
+
 def episode_evidence(note: NoteDoc) -> EpisodeEvidence:
+    if "episode_evidence" in note.memo:
+        return note.memo["episode_evidence"]
     cues: dict[str, list[tuple[Sentence, str]]] = {}
     for sentence in note.sentences:
         if sentence.section in HISTORY_SECTIONS:
             continue
-        for kind, rx in _EPISODE_CUES.items():
-            for m in lower_case_pattern(rx).finditer(sentence.text):
-                if not is_negated_at(sentence.text, m.start()):
-                    # the note's own wording: the match may have run on lower-cased text
-                    cues.setdefault(kind, []).append((sentence, sentence.text[m.start():m.end()]))
+        for kind, words in _sentence_cues(sentence).items():
+            cues.setdefault(kind, []).extend((sentence, w) for w in words)
     text = note.text
     healing = next((name for name, rx in _HEALING if rx.search(text)), "routine healing")
-    return EpisodeEvidence(cues, bool(_OPEN_FRACTURE.search(text)), bool(_GUSTILO_III.search(text)), healing)
+    ev = EpisodeEvidence(cues, bool(_OPEN_FRACTURE.search(text)), bool(_GUSTILO_III.search(text)), healing)
+    note.memo["episode_evidence"] = ev
+    return ev
+
+
+def is_episode_definition(definition: dict[str, str]) -> bool:
+    """A 7th-character definition of episodes of care (injuries, poisonings, M80, M84...)."""
+    return any(e in d.lower() for d in definition.values() for e in (INITIAL, SUBSEQUENT, SEQUELA))
 
 
 def seventh_for(definition: dict[str, str], episode: str, ev: EpisodeEvidence) -> str | None:
@@ -135,3 +321,272 @@ def seventh_for(definition: dict[str, str], episode: str, ev: EpisodeEvidence) -
     if len(chars) > 1 and episode == SUBSEQUENT:
         chars = [c for c in chars if ev.healing in definition[c].lower()]
     return chars[0] if len(chars) == 1 else None
+
+
+# -- 7th characters that are not an episode of care ------------------------------------------------
+
+# Words of a definition that name no value ("mild stage" -> mild).
+_VALUE_STOP = frozenset({"with", "without", "stage", "of", "the", "to", "at", "in", "or", "and", "a", "an", "more"})
+_PAREN = re.compile(r"\(([^)]*)\)")
+_BRACKET = re.compile(r"\[[^\]]*\]")
+_DEF_WORD = re.compile(r"[a-z0-9]+")
+# Where a finding counts: any sentence of this encounter, or only a sentence naming the condition.
+ANYWHERE, WITH_CONDITION = "anywhere", "with condition"
+# What a finding does: states the value, states it when negated ("no tophi" = without tophus),
+# or only hints at it (a query when nothing settles the value).
+STATES, STATES_NEGATED, HINTS = "states", "states negated", "hints"
+_GCS = r"(?:gcs|glasgow|coma scale)"
+
+# Clinical findings that state a value, keyed by the definition's own wording (never by code):
+# (pattern over the value's wording, where, what, pattern over the note's words).
+_VALUE_FINDINGS: tuple[tuple[re.Pattern[str], str, str, re.Pattern[str]], ...] = (
+    # Exudative AMD (H35.32-): fluid, hemorrhage, leakage or anti-VEGF treatment = active CNV.
+    (re.compile(r"^with active choroidal neovascularization$"), ANYWHERE, STATES, re.compile(
+        r"\b(?:subretinal|intraretinal|sub-retinal|intra-retinal) fluid\b|\bhemorrhag\w*|\bleak(?:age|ing|s)?\b"
+        r"|\bactive (?:choroidal )?neovasculari[sz]ation\b|\bactive cnvm?\b|\banti-?vegf\b|\blucenti\w*|\branibizumab\b"
+        r"|\beylea\b|\baflibercept\b|\bavastin\b|\bbevacizumab\b|\bbeovu\b|\bbrolucizumab\b|\bvabysmo\b|\bfaricimab\b"
+        r"|\bsusvimo\b|\bintravitreal injections?\b", re.I)),
+    (re.compile(r"^with inactive choroidal neovascularization$"), ANYWHERE, STATES, re.compile(
+        r"\b(?:inactive|involuted|regressed|quiescent) (?:choroidal )?(?:neovasculari[sz]ation|cnvm?|neovascular membrane)\b"
+        r"|\b(?:cnvm?|neovasculari[sz]ation|neovascular membrane) (?:is |appears |remains |has )?(?:now )?"
+        r"(?:inactive|involuted|regressed|quiescent)\b", re.I)),
+    (re.compile(r"^with inactive scar$"), ANYWHERE, STATES, re.compile(
+        r"\b(?:disciform|fibrotic|fibrovascular|submacular|subretinal|macular|inactive) scar\w*", re.I)),
+    # Nonexudative AMD (H35.31-): the code says "dry"; geographic atrophy is the advanced atrophic stage.
+    (re.compile(r"^early dry stage$"), WITH_CONDITION, STATES, re.compile(r"\bearly\b", re.I)),
+    (re.compile(r"^intermediate dry stage$"), WITH_CONDITION, STATES, re.compile(r"\bintermediate\b", re.I)),
+    (re.compile(r"^advanced atrophic with subfoveal involvement$"), ANYWHERE, STATES, re.compile(
+        r"\bgeographic atrophy (?:\w+ ){0,4}(?:involving|involves|affecting|affects|with) (?:the )?(?:fovea|center)\b"
+        r"|\b(?:center|fovea)-involving (?:geographic )?atrophy\b|\bsubfoveal (?:geographic )?atrophy\b", re.I)),
+    (re.compile(r"^advanced atrophic without subfoveal involvement$"), ANYWHERE, STATES, re.compile(
+        r"\bgeographic atrophy (?:\w+ ){0,4}(?:sparing|spares) (?:the )?(?:fovea|center)\b"
+        r"|\b(?:fovea|foveal|center)-sparing (?:geographic )?atrophy\b|\bextrafoveal (?:geographic )?atrophy\b", re.I)),
+    (re.compile(r"^advanced atrophic"), ANYWHERE, HINTS, re.compile(
+        r"\bgeographic atrophy\b|\badvanced (?:dry|atrophic|nonexudative|non-exudative)\b", re.I)),
+    # Glaucoma (H40.1-, H40.2-, ...): early = mild, advanced/end-stage = severe.
+    (re.compile(r"^mild stage$"), WITH_CONDITION, STATES, re.compile(r"\bearly\b", re.I)),
+    (re.compile(r"^severe stage$"), WITH_CONDITION, STATES, re.compile(r"\badvanced\b|\bend[- ]stage\b", re.I)),
+    # Coma scale (R40.21- to R40.24-): when the score was taken, written with the score.
+    (re.compile(r"^in the field"), ANYWHERE, STATES, re.compile(
+        rf"\b{_GCS}\b[^.;]{{0,60}}\b(?:in the field|ems|paramedics?|ambulance|pre-?hospital|emt|on scene)\b"
+        rf"|\b(?:in the field|ems|paramedics?|ambulance|pre-?hospital|emt|on scene)\b[^.;]{{0,60}}\b{_GCS}\b", re.I)),
+    (re.compile(r"^at arrival to emergency department$"), ANYWHERE, STATES, re.compile(
+        rf"\b{_GCS}\b[^.;]{{0,60}}\b(?:(?:on|upon|at) arrival|in the (?:ed|er|emergency (?:department|room)))\b"
+        rf"|\b(?:(?:on|upon|at) arrival|in the (?:ed|er|emergency (?:department|room)))\b[^.;]{{0,60}}\b{_GCS}\b", re.I)),
+    (re.compile(r"^at hospital admission$"), ANYWHERE, STATES, re.compile(
+        rf"\b{_GCS}\b[^.;]{{0,60}}\b(?:on|upon|at) (?:hospital )?admission\b"
+        rf"|\b(?:on|upon|at) (?:hospital )?admission\b[^.;]{{0,60}}\b{_GCS}\b", re.I)),
+    (re.compile(r"^24 hours or more after hospital admission$"), ANYWHERE, STATES, re.compile(
+        rf"\b{_GCS}\b[^.;]{{0,60}}\b(?:(?:24|36|48|72|\d{{3}}) hours (?:or more )?(?:after|post|following|since) "
+        r"(?:hospital )?admission|hospital day (?:[2-9]|\d\d))\b", re.I)),
+    # Chronic gout (M1A): tophi on examination; "no tophi" is without tophus.
+    (re.compile(r"^with tophus"), ANYWHERE, STATES, re.compile(r"\btoph(?:us|i|aceous)\b", re.I)),
+    (re.compile(r"^without tophus"), ANYWHERE, STATES_NEGATED, re.compile(r"\btoph(?:us|i|aceous)\b", re.I)),
+    # Central retinal vein occlusion (H34.81-).
+    (re.compile(r"^with macular edema$"), ANYWHERE, STATES, re.compile(r"\b(?:cystoid )?macular edema\b|\bCME\b")),
+)
+# The note talks about a stage without settling it.
+_STAGE_HINT = re.compile(r"\bstag(?:e|ed|ing)\b|\bgrade\b|\bseverity\b", re.I)
+_MULTIPLE_GESTATION = re.compile(
+    r"\btwins?\b|\btriplets?\b|\bquadruplets?\b|\bmultiple (?:gestation|pregnancy)\b|\b(?:di|mono)chorionic\b"
+    r"|\b(?:di|mono)amniotic\b|\b(?:di-di|mo-di|mo-mo)\b", re.I)
+_FETUS_NAMED = re.compile(r"\b(?:fetus|twin|baby|triplet) ([a-e1-5])\b", re.I)
+_EYE_SIDE = re.compile(r"\b(right|left) eyes?\b|\bboth eyes\b|\b(OD|OS|OU)\b", re.I)
+_EYE_LABEL = re.compile(r"^\s*[-•*]?\s*(right eye|left eye|od|os|ou)\b\s*[:\-]", re.I)
+_CLAUSE_BREAK = re.compile(r"[,;:()]|\bbut\b|\bhowever\b", re.I)
+
+
+@dataclass
+class ValueReading:
+    """What the note states about a 7th character that is not an episode of care.
+
+    ``documented``: the characters whose value the note states, each with the note's words
+    and sentences; ``hints``: words that talk about the value without settling it;
+    ``unspecified``: the definition's "unspecified" character, if it has one; ``axis``:
+    what the character tells, read from the definition ("stage", "eye", "fetus", "time").
+    """
+
+    documented: dict[str, list[tuple[Sentence, str]]] = field(default_factory=dict)
+    hints: list[tuple[Sentence, str]] = field(default_factory=list)
+    unspecified: str | None = None
+    axis: str = ""
+
+    def settled(self) -> str | None:
+        """The one character the note documents; the "unspecified" one when the note says
+        nothing about the value; None when it hints or conflicts without settling (a query)."""
+        if len(self.documented) == 1:
+            return next(iter(self.documented))
+        if self.documented or self.hints:
+            return None
+        return self.unspecified
+
+    def _pairs(self, char: str | None) -> list[tuple[Sentence, str]]:
+        if char is not None:
+            return self.documented.get(char, [])
+        return [p for v in self.documented.values() for p in v] + self.hints
+
+    def sentences(self, char: str | None = None) -> list[Sentence]:
+        return list(dict.fromkeys(s for s, _ in self._pairs(char)))
+
+    def words(self, char: str | None = None) -> list[str]:
+        return list(dict.fromkeys(w for _, w in self._pairs(char)))
+
+
+def _value_slots(definition: dict[str, str], char: str) -> tuple[list[tuple[str, ...]], bool]:
+    """The words that tell a value from the definition's other values, each with its
+    parenthesised alternatives, and whether the value is "without" them:
+    "with tophus (tophi)" -> ([("tophus", "tophi")], False); "mild stage" -> ([("mild",)], False);
+    "with inactive scar" -> ([("inactive",), ("scar",)], False)."""
+    text = _BRACKET.sub(" ", definition[char].lower())
+    slots: list[list[str]] = []
+    for piece in re.split(r"(\([^)]*\))", text):
+        if piece.startswith("(") and slots:
+            slots[-1].extend(_DEF_WORD.findall(piece))
+        else:
+            slots.extend([w] for w in _DEF_WORD.findall(piece))
+    without = any(s[0] == "without" for s in slots)
+    return [tuple(s) for s in slots if s[0] not in _VALUE_STOP], without
+
+
+def _axis_of(definition: dict[str, str], unspecified: str | None) -> str:
+    if unspecified is not None:
+        nouns = [w for w in _DEF_WORD.findall(definition[unspecified].lower())
+                 if w not in {"unspecified", "not", "applicable", "or"}]
+        if nouns:
+            return nouns[0]
+    others = [set(_DEF_WORD.findall(d.lower())) for c, d in definition.items() if c != unspecified]
+    common = set.intersection(*others) - _VALUE_STOP if others else set()
+    return next(iter(common)) if len(common) == 1 else ""
+
+
+def _eye_sides(note: NoteDoc, sentence: Sentence) -> set[str]:
+    """Eyes a sentence is written for: named in it ("right eye", OD, OU), or the label of its
+    line ("Right eye: ... Positive for hemorrhage."). OD/OS/OU count in capitals only."""
+    def side(word: str) -> set[str]:
+        word = word.lower()
+        return {"right"} if word in ("right", "right eye", "od") else {"left"} if word in ("left", "left eye", "os") \
+            else {"right", "left"}
+
+    sides: set[str] = set()
+    for m in _EYE_SIDE.finditer(sentence.text):
+        if m.group(2) and not m.group(2).isupper():
+            continue
+        sides |= side(m.group(1) or m.group(2) or "both")
+    if sides:
+        return sides
+    line_start = note.text.rfind("\n", 0, sentence.start) + 1
+    label = _EYE_LABEL.match(note.text[line_start:sentence.start + len(sentence.text)])
+    return side(label.group(1)) if label else set()
+
+
+def _coded_eye(description: str) -> str | None:
+    text = description.lower()
+    return "right" if "right eye" in text else "left" if "left eye" in text else None
+
+
+def _near_condition(text: str, start: int) -> tuple[int, int]:
+    """The stretch of a sentence that speaks of the condition whose first word is at ``start``:
+    its clause, and the next clause when that is a short tag ("Primary open-angle glaucoma,
+    moderate stage, right eye"; "Glaucoma: severe stage")."""
+    before = [m.end() for m in _CLAUSE_BREAK.finditer(text, 0, start)]
+    left = before[-1] if before else 0
+    first = _CLAUSE_BREAK.search(text, start)
+    if first is None:
+        return left, len(text)
+    second = _CLAUSE_BREAK.search(text, first.end())
+    tail_end = second.start() if second else len(text)
+    tail = text[first.end():tail_end]
+    return left, tail_end if len(tail.split()) <= 4 else first.start()
+
+
+def read_value(note: NoteDoc, definition: dict[str, str], description: str, mentions) -> ValueReading:
+    """The value of a non-episode 7th character that the note states, read from the
+    definition's own wording and the clinical findings that state it.
+
+    ``mentions``: the coded condition's mentions (:func:`vma.axes.condition_mentions`); only
+    those that count (not negated, not uncertain, not history) carry the value's words.
+    """
+    from vma.axes import same_word  # vma.axes imports nothing from this module
+
+    reading = ValueReading()
+    reading.unspecified = next((c for c, d in definition.items() if "unspecified" in d.lower()), None)
+    reading.axis = _axis_of(definition, reading.unspecified)
+    coded_eye = _coded_eye(description)
+    counted = [m for m in mentions if m.counts]
+    encounter = [s for s in note.sentences if s.section not in HISTORY_SECTIONS]
+    values = {c: d.lower() for c, d in definition.items() if c != reading.unspecified}
+
+    def for_this_eye(sentence: Sentence) -> bool:
+        return coded_eye is None or not (sides := _eye_sides(note, sentence)) or coded_eye in sides
+
+    def add(char: str, sentence: Sentence, words: str) -> None:
+        pairs = reading.documented.setdefault(char, [])
+        if (sentence, words) not in pairs:
+            pairs.append((sentence, words))
+
+    if values and set(values.values()) <= {"right eye", "left eye", "bilateral"}:
+        # The 7th character is the eye (E08.32- ... E13.35-): the eyes written with the condition.
+        sides: set[str] = set()
+        cited = []
+        for m in counted:
+            found = _eye_sides(note, m.sentence)
+            sides |= found
+            cited += [m.sentence] if found else []
+        want = "bilateral" if sides == {"right", "left"} else f"{next(iter(sides))} eye" if sides else None
+        char = next((c for c, d in values.items() if d == want), None)
+        for s in cited if char else ():
+            add(char, s, " and ".join(sorted(sides)))
+        return reading
+
+    if values and all("fetus" in d for d in values.values()):
+        # 0 for a single gestation or an unidentified fetus; 1-9 name the fetus of a multiple gestation.
+        multiple = [(s, m.group()) for s in encounter for m in [_MULTIPLE_GESTATION.search(s.text)] if m]
+        for m in counted if multiple else ():
+            for f in _FETUS_NAMED.finditer(m.sentence.text):
+                number = str("abcde".index(f.group(1).lower()) + 1) if f.group(1).isalpha() else f.group(1)
+                char = next((c for c, d in values.items() if d == f"fetus {number}"), None)
+                if char:
+                    add(char, m.sentence, f.group())
+        if multiple and not reading.documented:
+            reading.hints = multiple
+        return reading
+
+    for char, text in values.items():
+        slots, without = _value_slots(definition, char)
+        # the definition's own words, standing with the condition
+        for m in counted if slots else ():
+            if not for_this_eye(m.sentence):
+                continue
+            lo, hi = _near_condition(m.sentence.text, m.words[m.first].start)
+            near = [t for t in m.words if lo <= t.start < hi]
+            at = [next((t for t in near if any(same_word(t.norm, a) for a in alts)), None) for alts in slots]
+            if None in at:
+                continue
+            if is_negated_at(m.sentence.text, min(t.start for t in at)) != without:
+                continue
+            add(char, m.sentence, m.sentence.text[min(t.start for t in at):max(t.end for t in at)])
+        # the clinical findings that state it
+        for value_rx, scope, role, finding in _VALUE_FINDINGS:
+            if not value_rx.search(text):
+                continue
+            pool = [(m.sentence, _near_condition(m.sentence.text, m.words[m.first].start)) for m in counted] \
+                if scope == WITH_CONDITION else [(s, (0, len(s.text))) for s in encounter]
+            for s, (lo, hi) in pool:
+                if not for_this_eye(s):
+                    continue
+                for f in lower_case_pattern(finding).finditer(s.text):
+                    if not lo <= f.start() < hi:
+                        continue
+                    negated = is_negated_at(s.text, f.start())
+                    if role == HINTS and not negated:
+                        reading.hints.append((s, s.text[f.start():f.end()]))
+                    elif negated == (role == STATES_NEGATED):
+                        add(char, s, s.text[f.start():f.end()])
+    if not reading.documented and reading.axis == "stage":
+        for m in counted:
+            h = _STAGE_HINT.search(m.sentence.text)
+            if h and for_this_eye(m.sentence):
+                reading.hints.append((m.sentence, h.group()))
+    if reading.documented:
+        reading.hints = []
+    return reading

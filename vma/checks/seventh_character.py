@@ -2,55 +2,108 @@
 episode (A/D/S) contradicts the note.
 
 What it finds
-    A diagnosis code whose tabular category carries a 7th-character
-    definition (injuries, burns, poisonings, fractures, some pregnancy, eye and
-    coma codes) proposed without its 7th character, with a character the
-    definition does not allow, without the placeholder X (T21.11A for
-    T21.11XA), or with an episode that the note contradicts (D, subsequent
-    encounter, for a new injury under active treatment). The allowed
-    characters come from the release (``IcdRelease.seventh_character_definition``).
+    A diagnosis code whose tabular category carries a 7th-character definition
+    (injuries, burns, poisonings, fractures, pregnancy fetus identifiers, AMD and
+    glaucoma stages, diabetic retinopathy eye, coma scale time, chronic gout
+    tophus) proposed without its 7th character, with a character the definition
+    does not allow, without the placeholder X (T21.11A for T21.11XA), or with a
+    character the note contradicts: an episode D (subsequent encounter) for an
+    injury evaluated and treated for the first time at this visit, or a stage
+    "unspecified" (or another value) where the note documents one value. The
+    allowed characters come from the release
+    (``IcdRelease.seventh_character_definition``).
 
 Why it matters
     A code missing its required 7th character is invalid and the claim is
-    rejected; the episode character tells initial care from follow-up care and
-    sequelae, which payers and registries read.
+    rejected; the episode character tells active treatment from routine
+    healing care and sequelae, and the stage and eye characters carry the
+    severity that payers, registries and quality programs read.
 
 Example
-    S93.402 (Sprain of unspecified ligament of left ankle) on a first visit two
-    days after the injury, with an Aircast and crutches: correct to S93.402A.
+    S16.1 (Strain of muscle, fascia and tendon at neck level) after a motor
+    vehicle accident a week ago, first evaluation, x-rays taken, Motrin and
+    Flexeril prescribed, MRI ordered: correct to S16.1XXA. H35.321 (Exudative
+    age-related macular degeneration, right eye) with subretinal fluid,
+    hemorrhage and leakage on angiography, monthly anti-VEGF injections
+    planned: correct to H35.3211.
 
 Resolution (correct or query)
-    ``correct`` when the note settles one allowed character: A initial/active
-    treatment (new injury, first evaluation, splint, cast, crutches, surgery,
-    emergency department), D subsequent (follow-up of the injury, routine
-    healing, cast removal), S sequela ("late effect", "sequela", residual
-    effects). Fracture-specific characters are read from the definition's own
-    wording: closed unless the note says open (Guideline I.C.19.c.1), Gustilo
-    type I/II unless type III is stated, routine healing unless delayed
-    healing, nonunion or malunion is stated. ``query`` with every allowed
-    character, "Other" and "Clinically undetermined" when the note does not
-    settle it. A coded episode is changed only on firm evidence.
+    Episodes (injuries): ``correct`` when the note settles one allowed
+    character: A for active treatment (a new injury, or its evaluation with
+    immobilisation or a procedure, or with diagnostic work-up and treatment
+    begun; the provider seeing the patient for the first time does not decide
+    it), D for routine care after completed treatment (a follow-up visit of the
+    injury, healing on examination or imaging, cast or suture removal; a plan to
+    follow up later is future care, not a follow-up visit), S for a sequela.
+    Fracture-specific characters are read from the definition's own wording:
+    closed unless the note says open, Gustilo type I/II unless type III is
+    stated, routine healing unless delayed healing, nonunion or malunion is
+    stated. A coded D is changed to A when the note documents the first
+    evaluation with active treatment and no completed treatment; a coded A is
+    changed only on an explicit follow-up or healing statement.
+    Other 7th characters: the definition's wording is read against the note's
+    words for the condition and the clinical findings that state the value
+    (for exudative AMD, fluid, hemorrhage, leakage or anti-VEGF treatment =
+    active choroidal neovascularization); ``correct`` when one value is
+    documented, or to the "unspecified" value when the definition has one and
+    the note says nothing about it. ``query`` with every allowed character,
+    "Other" and "Clinically undetermined" when the note hints without settling
+    (or, for a definition without an unspecified value, says nothing); the
+    question asks for what the character means for that code (stage, eye,
+    fetus, episode of care).
 
 References
     ICD-10-CM Official Guidelines for Coding and Reporting FY2026: I.B.1 and
-    the tabular conventions for 7th characters and the placeholder X,
-    I.C.19.a (7th characters A, D, S for injuries), I.C.19.c.1 (fractures: A,
-    B, C, D-R, S; a fracture not stated open or closed is coded closed;
-    Gustilo type I or II when the type is not given). AHIMA/ACDIS Guidelines
-    for Achieving a Compliant Query Practice (2022 update).
+    the tabular conventions for 7th characters and the placeholder X, I.B.13
+    (unspecified side only when the record does not give it), I.C.7.a.5
+    (glaucoma stage: 0 unspecified when the stage is not documented, 4
+    indeterminate when it cannot be clinically determined), I.C.15 and the
+    tabular notes at O31-O69 (7th character 0 for single gestations and for
+    multiple gestations where the fetus is unspecified), I.C.19.a (7th
+    characters A, D, S: active treatment, routine healing care, sequelae),
+    I.C.19.c.1 (fractures: A, B, C, D-R, S; a fracture not stated open or
+    closed is coded closed; Gustilo type I or II when the type is not given).
+    The tabular's 7th-character definitions of H35.31, H35.32, H40, H34.81,
+    M1A, R40.21-R40.24, E08-E13 .32-.35. American Academy of Ophthalmology,
+    ICD-10-CM coding of AMD stages (FY2023) and glaucoma staging definitions.
+    AHIMA/ACDIS Guidelines for Achieving a Compliant Query Practice (2022
+    update).
 """
 
 from __future__ import annotations
 
 from typing import Iterator
 
-from vma.axes import AxisIndex, axis_index, cite_all, code_label, condition_name
-from vma.episode import INITIAL, SEQUELA, SUBSEQUENT, EpisodeEvidence, episode_evidence, seventh_for
+from vma.axes import AxisIndex, axis_index, cite_all, code_label, condition_mentions, condition_name
 from vma.checks import CheckContext, register
+from vma.episode import (
+    ACTIVE,
+    EVENT,
+    FIRST_SEEN,
+    INITIAL,
+    LONG_AGO,
+    PRIOR,
+    SEQUELA,
+    SUBSEQUENT,
+    TREATMENT,
+    WORKUP,
+    EpisodeEvidence,
+    ValueReading,
+    episode_evidence,
+    is_episode_definition,
+    read_value,
+    seventh_for,
+)
 from vma.findings import Choice, Finding, query_choices
 
 CHECK = "seventh-character"
-_EPISODE_OF = {"A": INITIAL, "D": SUBSEQUENT, "S": SEQUELA}
+# How each kind of episode statement is named in a question's clinical indicators.
+_INDICATOR = {INITIAL: "onset", FIRST_SEEN: "first evaluation", EVENT: "injury", ACTIVE: "treatment",
+              WORKUP: "work-up", TREATMENT: "treatment begun", PRIOR: "earlier care",
+              SUBSEQUENT: "follow-up care", SEQUELA: "late effect", LONG_AGO: "onset"}
+# What a non-episode 7th character tells, by the noun of the definition's own wording.
+_AXIS_QUESTION = {"stage": "the stage of the {c}", "eye": "the eye affected by the {c}",
+                  "fetus": "the fetus to which the {c} applies", "time": "when the {c} score was recorded"}
 
 
 def _episode_of(definition_text: str) -> str | None:
@@ -78,45 +131,166 @@ def _list_chars(definition: dict[str, str]) -> str:
     return ", ".join(f"{c} {d}" for c, d in definition.items())
 
 
+def _short(words: list[str], limit: int = 3) -> str:
+    return "; ".join(w if len(w) <= 60 else w[:57].rsplit(" ", 1)[0] + " ..." for w in words[:limit])
+
+
+# Where a statement of this encounter's care reads best: findings first, then the plan.
+_SECTION_RANK = {name: i for i, name in enumerate(("results", "exam", "procedure", "plan", "assessment", "instructions"))}
+
+
+def _pairs(ev: EpisodeEvidence, kind: str):
+    return sorted(ev.cues.get(kind, ()), key=lambda p: _SECTION_RANK.get(p[0].section, len(_SECTION_RANK)))
+
+
+def _words(ev: EpisodeEvidence, kind: str) -> list[str]:
+    return list(dict.fromkeys(w for _, w in _pairs(ev, kind)))
+
+
 def _why(episode: str, ev: EpisodeEvidence) -> str:
     if episode == INITIAL:
-        active = ev.words("active")
-        treatment = f" with active treatment ({', '.join(active)})" if active else ""
+        active = _words(ev, ACTIVE)
+        if ev.has(INITIAL) and active:
+            return (f"The note describes a new injury ({_short(_words(ev, INITIAL))}) with active treatment "
+                    f"({_short(active)})")
+        if active:
+            return f"The note describes active treatment ({_short(active)})"
         if ev.has(INITIAL):
-            return f"The note describes a new injury at its first evaluation{treatment}"
-        return f"The note describes active treatment ({', '.join(active)})"
+            return f"The note describes a new injury ({_short(_words(ev, INITIAL))})"
+        return (f"The note documents the injury's evaluation at this encounter with diagnostic work-up "
+                f"({_short(_words(ev, WORKUP), 2)}) and treatment begun ({_short(_words(ev, TREATMENT), 2)}), "
+                "and no earlier or completed treatment: active treatment (Guideline I.C.19.a)")
     if episode == SUBSEQUENT:
-        return "The note describes a follow-up visit while the injury heals after treatment"
-    return "The note describes a sequela (late effect) of the injury"
+        return (f"The note describes routine care while the injury heals after treatment "
+                f"({_short(_words(ev, SUBSEQUENT))})")
+    return f"The note describes a sequela (late effect) of the injury ({_short(_words(ev, SEQUELA))})"
 
 
-def _evidence(ev: EpisodeEvidence, episode: str | None) -> str:
-    kinds = {INITIAL: (INITIAL, "active"), SUBSEQUENT: (SUBSEQUENT,), SEQUELA: (SEQUELA,)}.get(
-        episode or "", (INITIAL, "active", SUBSEQUENT, SEQUELA))
+def _episode_evidence_text(ev: EpisodeEvidence, episode: str | None) -> str:
+    """One sentence per part of the reasoning: for A the onset or first evaluation, the active
+    treatment or work-up, the treatment begun; otherwise the statements of that episode."""
+    if episode == INITIAL:
+        # the onset told with the injury event reads best ("began 1 week ago after ... an accident")
+        story = ev.sentences(INITIAL, FIRST_SEEN)
+        events = ev.sentences(EVENT)
+        chosen = [next((s for s in story if s in events), (story or events or [None])[0])]
+        for kinds in ((ACTIVE, WORKUP), (TREATMENT,) if not ev.has(ACTIVE) else ()):
+            pairs = [p for kind in kinds for p in _pairs(ev, kind)]
+            if pairs and pairs[0][0] not in chosen:
+                chosen.append(pairs[0][0])
+        return cite_all([s for s in chosen if s is not None])
+    kinds = {SUBSEQUENT: (SUBSEQUENT,), SEQUELA: (SEQUELA,)}.get(episode or "",
+                                                                (INITIAL, ACTIVE, SUBSEQUENT, PRIOR, SEQUELA))
     return cite_all(ev.sentences(*kinds))
 
 
-def _query(index: AxisIndex, position: int, code: str, base: str, definition: dict[str, str],
-           ev: EpisodeEvidence, problem: str) -> Finding:
+def _choices(index: AxisIndex, base: str, definition: dict[str, str]) -> list[Choice]:
+    return [Choice(label=code_label(index, index.release.with_seventh(base, c)),
+                   codes=[index.release.with_seventh(base, c)]) for c in definition]
+
+
+def _episode_query(index: AxisIndex, position: int, code: str, base: str, definition: dict[str, str],
+                   ev: EpisodeEvidence, problem: str) -> Finding:
     condition = condition_name(index.release.description(base) or base)
-    found = [f"{kind}: {', '.join(ev.words(kind))}" for kind in (INITIAL, "active", SUBSEQUENT, SEQUELA)
-             if ev.has(kind)]
+    found = [f"{_INDICATOR[kind]}: {_short(_words(ev, kind))}"
+             for kind in (INITIAL, FIRST_SEEN, ACTIVE, TREATMENT, PRIOR, SUBSEQUENT, SEQUELA) if ev.has(kind)]
     indicators = ("The note records " + "; ".join(found) + "." if found
                   else "The note does not describe when the injury happened or what care preceded this visit.")
-    choices = [Choice(label=code_label(index, index.release.with_seventh(base, c)),
-                      codes=[index.release.with_seventh(base, c)]) for c in definition]
     return Finding(check=CHECK, action="query", code=code,
                    message=f"{code} ({index.release.description(base)}) {problem}, and the note does not "
                            f"settle which one applies ({_list_chars(definition)}).",
-                   evidence=_evidence(ev, None), question=(
+                   evidence=_episode_evidence_text(ev, None), question=(
                        f"{condition[0].upper()}{condition[1:]} is documented. {indicators} Which of the "
                        f"following describes this encounter for the {condition}?"),
-                   choices=query_choices(choices), target=f"diagnosis:{position}")
+                   choices=query_choices(_choices(index, base, definition)), target=f"diagnosis:{position}")
+
+
+def _episode_findings(ctx: CheckContext, index: AxisIndex, position: int, code: str, base: str,
+                      seventh: str | None, problem: str, definition: dict[str, str]) -> Iterator[Finding]:
+    ev = episode_evidence(ctx.note)
+    episode = ev.episode()
+    char = seventh_for(definition, episode, ev) if episode else None
+    description = index.release.description(base)
+    target = f"diagnosis:{position}"
+    if problem:
+        if char is None:
+            yield _episode_query(index, position, code, base, definition, ev, problem)
+            return
+        fixed = index.release.with_seventh(base, char)
+        yield Finding(check=CHECK, action="correct", code=code,
+                      message=(f"{code} ({description}) {problem} ({_list_chars(definition)}). "
+                               f"{_why(episode, ev)}, so {char} applies: {fixed}."),
+                      evidence=_episode_evidence_text(ev, episode), suggested_codes=[fixed], target=target)
+        return
+    # A listed 7th-character code: change the episode only when the note firmly says another.
+    coded_episode = _episode_of(definition.get(seventh or "", ""))
+    if coded_episode and episode and episode != coded_episode and char and ev.firm(episode, coded_episode):
+        fixed = index.release.with_seventh(base, char)
+        yield Finding(check=CHECK, action="correct", code=code,
+                      message=(f"{code} ({index.release.description(code)}) is coded as a {coded_episode} "
+                               f"encounter. {_why(episode, ev)}, so {char} applies: {fixed}."),
+                      evidence=_episode_evidence_text(ev, episode), suggested_codes=[fixed], target=target)
+
+
+def _value_evidence(reading: ValueReading, char: str | None) -> str:
+    """The first sentence of each distinct word the reading rests on (up to three)."""
+    pairs = reading.documented.get(char, []) if char is not None else reading.hints
+    chosen: list = []
+    for word in dict.fromkeys(w for _, w in pairs):
+        sentence = next(s for s, w in pairs if w == word)
+        if sentence not in chosen:
+            chosen.append(sentence)
+    return cite_all(chosen[:3])
+
+
+def _axis_phrase(reading: ValueReading, condition: str) -> str:
+    return _AXIS_QUESTION.get(reading.axis, "the {c}").format(c=condition)
+
+
+def _value_findings(ctx: CheckContext, index: AxisIndex, position: int, code: str, base: str,
+                    seventh: str | None, problem: str, definition: dict[str, str]) -> Iterator[Finding]:
+    description = index.release.description(base) or base
+    reading = read_value(ctx.note, definition, description,
+                         condition_mentions(ctx.note, index, base, ctx.outpatient))
+    char = reading.settled()
+    condition = condition_name(description)
+    about = _axis_phrase(reading, condition)
+    target = f"diagnosis:{position}"
+    if problem:
+        if char is None:
+            hinted = _short(reading.words(), 4)
+            indicators = (f"The note records: {hinted}." if hinted else f"The note does not state {about}.")
+            yield Finding(check=CHECK, action="query", code=code,
+                          message=(f"{code} ({description}) {problem}, and the note does not settle which one "
+                                   f"applies ({_list_chars(definition)})."),
+                          evidence=cite_all(reading.sentences()) or None,
+                          question=(f"{condition[0].upper()}{condition[1:]} is documented. {indicators} Which of "
+                                    f"the following describes {about}?"),
+                          choices=query_choices(_choices(index, base, definition)), target=target)
+            return
+        fixed = index.release.with_seventh(base, char)
+        if char in reading.documented:
+            why = f"The note documents '{definition[char]}' ({_short(reading.words(char), 4)})"
+        else:
+            why = f"The note does not document {about}"
+        yield Finding(check=CHECK, action="correct", code=code,
+                      message=(f"{code} ({description}) {problem} ({_list_chars(definition)}). "
+                               f"{why}, so {char} applies: {fixed}."),
+                      evidence=_value_evidence(reading, char) or None, suggested_codes=[fixed], target=target)
+        return
+    # A listed code: a value the note documents replaces "unspecified" or a value it contradicts.
+    if char is None or char == seventh or char not in reading.documented or seventh in reading.documented:
+        return
+    fixed = index.release.with_seventh(base, char)
+    yield Finding(check=CHECK, action="correct", code=code,
+                  message=(f"{code} ({index.release.description(code)}) is coded with 7th character {seventh} "
+                           f"({definition.get(seventh, '')}). The note documents '{definition[char]}' "
+                           f"({_short(reading.words(char), 4)}), so {char} applies: {fixed}."),
+                  evidence=_value_evidence(reading, char), suggested_codes=[fixed], target=target)
 
 
 def _findings(ctx: CheckContext) -> Iterator[Finding]:
     index = axis_index(ctx.icd)
-    ev: EpisodeEvidence | None = None
     for position, dx in enumerate(ctx.chart.diagnoses):
         code = dx.code
         base, seventh, placeholder_missing = code, None, False
@@ -136,35 +310,17 @@ def _findings(ctx: CheckContext) -> Iterator[Finding]:
                        and seventh in (index.release.seventh_character_definition(base) or {})
                        else f"has 7th character {seventh}, which this code does not allow")
         definition = index.release.seventh_character_definition(base) or {}
-        ev = ev or episode_evidence(ctx.note)
-        episode = ev.episode()
-        char = seventh_for(definition, episode, ev) if episode else None
-        description = index.release.description(base)
-        target = f"diagnosis:{position}"
+        if not definition:
+            continue
         if problem.startswith("lacks the placeholder"):
             fixed = index.release.with_seventh(base, seventh)
             yield Finding(check=CHECK, action="correct", code=code,
-                          message=f"{code} ({description}, {definition[seventh]}) {problem}: {fixed}.",
-                          suggested_codes=[fixed], target=target)
+                          message=(f"{code} ({index.release.description(base)}, {definition[seventh]}) {problem}: "
+                                   f"{fixed}."),
+                          suggested_codes=[fixed], target=f"diagnosis:{position}")
             continue
-        if problem:
-            if char is None:
-                yield _query(index, position, code, base, definition, ev, problem)
-                continue
-            yield Finding(check=CHECK, action="correct", code=code,
-                          message=(f"{code} ({description}) {problem} ({_list_chars(definition)}). "
-                                   f"{_why(episode, ev)}, so {char} applies."),
-                          evidence=_evidence(ev, episode), suggested_codes=[index.release.with_seventh(base, char)],
-                          target=target)
-            continue
-        # A listed 7th-character code: change the episode only when the note firmly says another.
-        coded_episode = _episode_of(definition.get(seventh, ""))
-        if coded_episode and episode and episode != coded_episode and char and ev.firm(episode):
-            yield Finding(check=CHECK, action="correct", code=code,
-                          message=(f"{code} ({index.release.description(code)}) is coded as a {coded_episode} "
-                                   f"encounter. {_why(episode, ev)}, so {char} applies."),
-                          evidence=_evidence(ev, episode), suggested_codes=[index.release.with_seventh(base, char)],
-                          target=target)
+        reader = _episode_findings if is_episode_definition(definition) else _value_findings
+        yield from reader(ctx, index, position, code, base, seventh, problem, definition)
 
 
 @register("seventh-character")
