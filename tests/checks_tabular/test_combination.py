@@ -1,14 +1,23 @@
 """The "combination" check on fixture charts: hypertension and diabetes combination
 codes, "use additional code" notes fired only when the note documents the code to
-add, manifestation codes, and silence on clean charts."""
+add, manifestation codes, and silence on clean charts.
+
+``combination_fixtures/`` holds whole visit notes written in the style of public
+de-identified notes (synthetic people), each with its proposed codes and the exact
+combination findings it must get (an empty list: it must stay silent)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 
 import pytest
 
 from tests.checks_tabular.helpers import assessment, findings
-from vma.checks.combination import hypertension_target, picture
+from tests.conftest import base_chart
+from vma.chart import Chart
+from vma.checks import run_checks
+from vma.checks.combination import diabetes_link, hypertension_target, picture
 
 CHECK = "combination"
 
@@ -100,6 +109,131 @@ def test_ckd_from_another_cause_keeps_diabetes_without_complications(ref):
     note = assessment("Type 2 diabetes mellitus, diet controlled.",
                       "CKD stage 3a due to lithium nephropathy, not due to diabetes.")
     assert findings(ref, CHECK, note, ["E11.9", "N18.31"]) == []
+
+
+# -- diabetes "with" its complications, read from the tabular (Guideline I.A.15) ----------------
+
+@pytest.mark.parametrize("code, category, combination, included", [
+    ("L97.519", "E11", "E11.621", False),  # E11.621's L97.5- is narrower than E11.622's L97.1-L97.9
+    ("L97.429", "E11", "E11.621", False),
+    ("L97.229", "E11", "E11.622", False),  # calf: only E11.622's range holds it
+    ("L98.415", "E11", "E11.622", False),
+    ("L97.519", "E10", "E10.621", False),  # the chart's diabetes type is kept
+    ("L97.519", "E13", "E13.621", False),
+    ("N18.31", "E11", "E11.22", False),
+    ("N18.9", "E11", "E11.22", False),  # outside E11.22's N18.1-N18.6, named by N18's "code first"
+    ("K31.84", "E10", "E10.43", False),  # K31.84 "code first ... diabetes mellitus (E08.43, ...)"
+    ("G63", "E11", "E11.42", True),  # G63 Excludes1 "diabetes mellitus (E08-E13 with .42)"
+    ("H28", "E11", "E11.36", True),
+    ("E16.2", "E11", "E11.649", True),
+    ("M14.671", "E11", "E11.610", True),  # Charcot's joint, inherited from M14.6
+])
+def test_diabetes_link_is_read_from_the_tabular(ref, code, category, combination, included):
+    link = diabetes_link(ref.icd_for(None), code, category)
+    assert link is not None and (link.combination, link.included) == (combination, included)
+    assert link.notes
+
+
+@pytest.mark.parametrize("code, category", [
+    ("E16.2", "E09"),  # E16.2's note names E08.649, E10.649, E11.649, E13.649 only
+    ("H36", "E11"),  # "E11.3-" is a subcategory: no one code to suggest
+    ("N76.82", "E11"),  # its "code also" asks for diabetes "with .9" beside it
+    ("I73.9", "E11"),
+    ("G62.9", "E11"),
+    ("L89.153", "E11"),  # pressure ulcers are not among the diabetic ulcer codes' sites
+    ("H40.11X1", "E11"),  # E11.39 "with other diabetic ophthalmic complication" names no condition
+    ("Z79.4", "E11"),
+    ("E11.65", "E11"),
+])
+def test_no_link_where_the_tabular_names_no_single_combination_code(ref, code, category):
+    assert diabetes_link(ref.icd_for(None), code, category) is None
+
+
+def test_diabetic_foot_ulcer_is_corrected_and_the_message_says_the_sequence(ref):
+    out = findings(ref, CHECK, assessment("Type 2 diabetes mellitus.", "Non-healing ulcer of the right foot."),
+                   ["E11.9", "L97.519"])
+    assert essence(out) == [("combination", "correct", "E11.9", ["E11.621"])]
+    message = out[0]["message"]
+    assert "E11.621" in message and "I.A.15" in message
+    assert "L97.519 stays, sequenced after E11.621" in message
+    assert "ulcer of the right foot" in out[0]["evidence"]
+
+
+def test_a_specific_diabetes_code_keeps_its_place_and_the_combination_is_added(ref):
+    out = findings(ref, CHECK, assessment("Type 2 diabetes mellitus with hyperglycemia, A1c 10.2.",
+                                          "Left foot ulcer, skin breakdown only."), ["E11.65", "L97.521"])
+    assert essence(out) == [("combination", "correct", "E11.65", ["E11.65", "E11.621"])]
+    assert "I.C.4.a" in out[0]["message"]
+
+
+def test_diabetes_with_ckd_and_a_ulcer_gives_both_combination_codes(ref):
+    note = assessment("Type 2 diabetes mellitus.", "CKD stage 4.", "Ulcer of the left calf, fat layer exposed.")
+    out = findings(ref, CHECK, note, ["E11.9", "N18.4", "L97.222"])
+    assert essence(out) == [("combination", "correct", "E11.9", ["E11.22", "E11.622"])]
+
+
+def test_diabetic_polyneuropathy_drops_g63_with_a_two_position_target(ref):
+    report = run_checks(Chart.model_validate(base_chart(
+        note={"text": assessment("Type 2 diabetes mellitus with polyneuropathy of both feet.")},
+        diagnoses=[{"code": "I10", "poa": None}, {"code": "E11.9", "poa": None}, {"code": "G63", "poa": None}])),
+        ref, only={CHECK})
+    [f] = report.findings
+    assert (f.code, f.suggested_codes, f.target) == ("E11.9", ["E11.42"], "diagnosis:1,2")
+    assert "G63 is dropped, E11.42 includes it" in f.message
+
+
+@pytest.mark.parametrize("lines, codes", [
+    (("Type 2 diabetes mellitus.", "Venous stasis ulcer of the left calf."), ["E11.9", "L97.222"]),
+    (("Type 2 diabetes mellitus.", "Left calf ulcer secondary to chronic venous insufficiency."), ["E11.9", "L97.222"]),
+    (("Type 2 diabetes mellitus.", "Pressure ulcer of the right heel."), ["E11.9", "L97.411"]),
+    (("Type 2 diabetes mellitus.", "Alcoholic polyneuropathy."), ["E11.9", "G63"]),
+    (("Type 2 diabetes mellitus.", "CKD stage 3b, unrelated to her diabetes."), ["E11.9", "N18.32"]),
+    (("Type 2 diabetes mellitus.", "Left calf ulcer."), ["E11.9", "L97.222", "I83.022"]),  # varicose, coded
+    (("Type 2 diabetes mellitus.", "Right foot ulcer."), ["E11.621", "L97.519"]),  # already combined
+    (("Type 2 diabetes mellitus.", "Right foot ulcer."), ["E11.622", "L97.519"]),  # a sibling: axis checks judge it
+])
+def test_another_cause_or_an_existing_combination_stays_silent(ref, lines, codes):
+    # (G63 with no underlying disease coded keeps its manifestation advice, an info.)
+    assert [f for f in findings(ref, CHECK, assessment(*lines), codes) if f["action"] != "info"] == []
+
+
+def test_a_stated_diabetic_link_wins_over_an_unrelated_ulcer_elsewhere(ref):
+    note = assessment("Type 2 diabetes mellitus.", "Right foot ulcer, non-healing.",
+                      "Peptic ulcer disease due to NSAIDs, on omeprazole.")
+    out = findings(ref, CHECK, note, ["E11.9", "L97.519", "K27.9"])
+    assert essence(out) == [("combination", "correct", "E11.9", ["E11.621"])]
+
+
+def test_ckd_due_to_hypertension_and_diabetes_is_linked(ref):
+    note = assessment("Type 2 diabetes mellitus.", "CKD stage 3 secondary to hypertension and diabetes.")
+    out = findings(ref, CHECK, note, ["E11.9", "N18.30", "I12.9"])
+    assert essence(out) == [("combination", "correct", "E11.9", ["E11.22"])]
+
+
+FIXTURES = Path(__file__).resolve().parent / "combination_fixtures"
+FIXTURE_FILES = sorted(FIXTURES.glob("*.json"))
+
+
+def _fixture_chart(data: dict) -> Chart:
+    pointers = list(range(1, min(4, len(data["diagnoses"])) + 1))
+    return Chart.model_validate(base_chart(
+        note={"text": data["note"]}, diagnoses=[{"code": c, "poa": None} for c in data["diagnoses"]],
+        procedures=[{"code": "99214", "modifiers": [], "units": 1, "diagnosis_pointers": pointers}]))
+
+
+def test_there_are_fixtures_and_traps():
+    names = [p.stem for p in FIXTURE_FILES]
+    assert len([n for n in names if n.startswith("trap-")]) >= 6
+    assert len([n for n in names if not n.startswith("trap-")]) >= 8
+
+
+@pytest.mark.parametrize("path", FIXTURE_FILES, ids=lambda p: p.stem)
+def test_fixture_gets_exactly_its_combination_findings(ref, path):
+    data = json.loads(path.read_text())
+    report = run_checks(_fixture_chart(data), ref, only={CHECK})
+    got = [{"check": f.check, "action": f.action, "code": f.code, "suggested_codes": f.suggested_codes,
+            "target": f.target} for f in report.findings if f.action != "info"]
+    assert got == data["expected"], data["description"]
 
 
 # -- use additional code ------------------------------------------------------------------------

@@ -8,9 +8,19 @@ What it finds
        and a hypertensive code that no longer matches the other codes (I11.9
        next to I50.-, I12.- next to I50.-, I11.0 next to N18.-). The guideline
        presumes the causal link.
-    2. Diabetes "without complications" (E08.9-E13.9) next to chronic kidney
-       disease (N18.-) instead of the "with diabetic chronic kidney disease"
-       combination (E08.22-E13.22): the Index links them with "with".
+    2. Diabetes coded apart from a condition the classification links to it
+       with "with": E11.9 beside a foot ulcer (L97.5-) instead of E11.621,
+       beside CKD (N18.-) instead of E11.22, beside polyneuropathy in diseases
+       classified elsewhere (G63) instead of E11.42. The links are read from
+       the tabular of the release, per chart code: a "use additional code"
+       note on an E08-E13 combination code naming the code (E11.621: L97.4-,
+       L97.5-), a "code first" or "code also" note on the code naming the
+       combination code (N18: E11.22; K31.84: E11.43), or an Excludes1 note
+       sending the condition "in diabetes" to it (G63: E08-E13 with .42, the
+       other code then dropped). The narrowest reference wins (L97.519: E11.621
+       over E11.622); the diabetes type of the coded E08-E13 code is kept; only
+       combination codes whose title names the condition are presumed ("with
+       other specified complication" needs the provider's link).
     3. A "use additional code" note on a proposed code (or its category, block
        or chapter) whose code is absent while the note documents it: long-term
        insulin (Z79.4), oral (Z79.84) or injectable non-insulin (Z79.85)
@@ -31,27 +41,38 @@ Why it matters
 
 Example
     I10 and I50.22 while the assessment reads "Hypertension. Chronic systolic
-    heart failure, on carvedilol": correct I10 to I11.0 (I50.22 stays as the
-    additional code). E11.9 with "Lantus 20 units nightly" and no Z79.4:
-    correct to E11.9 plus Z79.4.
+    heart failure, on carvedilol": correct I10 to I11.0, sequenced first (I50.22
+    stays after it as the additional code). E11.9 and L97.519 for "Diabetes.
+    Non-healing ulcer, right foot": correct E11.9 to E11.621 (L97.519 after it).
+    E11.9 with "Lantus 20 units nightly" and no Z79.4: correct to E11.9 plus
+    Z79.4.
 
 Resolution (correct or info)
     ``correct`` when the codes on the chart and the guideline's presumption
     settle it, or the note states what the additional code needs;
     ``suggested_codes`` replace the finding's code: ["I11.0"] for I10, or the
-    code kept plus the code added (["E11.9", "Z79.4"]). No finding when the
-    provider documents that the conditions are unrelated (I.C.9.a: "coded
-    separately if the provider has documented they are unrelated"), when
+    code kept plus the code added (["E11.9", "Z79.4"]); several diabetic
+    complications give several combination codes in one suggestion
+    (["E11.22", "E11.621"]). A target naming two positions ("diagnosis:0,3")
+    drops the other code the combination code includes (G63 into E11.42).
+    The message names the sequence the "code first" notes ask for. No finding
+    when the provider documents that the conditions are unrelated or the
+    condition has another cause ("venous stasis ulcer", "CKD due to lithium
+    nephropathy, not due to diabetes"), or the chart codes another cause the
+    condition's "code first" note names (I87.31- for a leg ulcer) (I.A.15,
+    I.C.9.a: "coded separately if the provider has documented they are
+    unrelated"), when
     insulin is temporary or sliding-scale (I.C.4.a.3), or when the note does
     not document the additional condition. ``info`` for tobacco (use versus
     dependence is the provider's wording to choose) and for manifestation
     codes without their underlying disease.
 
 References
-    ICD-10-CM Official Guidelines for Coding and Reporting FY2026: I.A.13
-    (etiology/manifestation, "code first", "use additional code"), I.A.15
-    ("with" presumes a causal relationship), I.B.9 (combination codes),
-    I.C.4.a.2 and I.C.4.a.3 (diabetes complications; long-term insulin,
+    ICD-10-CM Official Guidelines for Coding and Reporting FY2026: I.A.12.a
+    (Excludes1), I.A.13 (etiology/manifestation, "code first", "use additional
+    code"), I.A.15 ("with" presumes a causal relationship), I.B.9 (combination
+    codes), I.C.4.a (as many diabetes codes as needed to describe all
+    complications), I.C.4.a.2 and I.C.4.a.3 (diabetes complications; long-term insulin,
     oral and injectable non-insulin drugs; not for temporary insulin),
     I.C.9.a.1-3 (hypertension with heart disease, with CKD, with both),
     I.C.14.a (CKD stage). CMS ICD-10-CM Tabular List notes.
@@ -65,7 +86,7 @@ from typing import Callable, Iterator
 
 from vma.checks import CheckContext, register
 from vma.findings import Finding
-from vma.notes import ASSESSMENT_SECTIONS, Sentence, cite, is_negated_at, is_uncertain_at, lower_case_pattern
+from vma.notes import ASSESSMENT_SECTIONS, HISTORY_SECTIONS, Sentence, cite, is_negated_at, is_uncertain_at, lower_case_pattern
 from vma.reference.icd10cm import CodeRef, IcdRelease, note_code_refs
 
 CHECK_ID = "combination"
@@ -329,7 +350,8 @@ def _hypertension_findings(ctx: CheckContext, codes: list[str], positions: list[
                f"classification presumes the causal link, so hypertension is coded {_label(release, target)}")
     keep = [c for c in others if not (c in ("I51.5", "I51.7"))]
     if keep:
-        message += f", with {', '.join(keep)} kept as the additional code(s)"
+        # I50 and N18 carry "code first" notes naming I11.0, I12.- and I13.- (Guideline I.A.13, I.C.9.a).
+        message += f", sequenced first, with {', '.join(keep)} kept after it as the additional code(s)"
     if any(c in ("I51.5", "I51.7") for c in others):
         message += "; I51.5 and I51.7 are not reported separately with I11 (no additional code)"
     message += ", unless the provider documents the conditions are unrelated (Guideline I.C.9.a)."
@@ -355,25 +377,328 @@ def _rank(code: str) -> int:
     return 3 if code.startswith("I13") else 2 if code.startswith(("I11", "I12")) else 1
 
 
-def _diabetes_ckd_findings(ctx: CheckContext, codes: list[str], positions: list[int]) -> Iterator[Finding]:
+# -- diabetes "with" its complications (Guideline I.A.15), derived from the tabular ---------------
+
+DIABETES_CATEGORIES = ("E08", "E09", "E10", "E11", "E13")
+# A combination title whose "with" part names no condition ("with other specified complication",
+# "with unspecified complications", "with other diabetic kidney complication") links nothing by itself:
+# those need the provider's stated link, so they are never presumed here.
+_GENERIC_WITH = re.compile(r"\bcomplications?\b", re.I)
+# A diabetes code named in a note: "E11.22" (not the start of a range "E08.311-"), or "E08-E13 with .42".
+_DM_CODE = re.compile(r"(?<![-\w])(E0[89]|E1[0-3])\.([0-9A-Z]{1,4})(?![0-9A-Z])(?!\s*-)")
+_DM_WITH = re.compile(r"\bE0[89]\s*-\s*E1[0-3]\s+with\s+\.([0-9A-Z]{1,4})(?![0-9A-Z])(?!\s*-)")
+_UNBOUNDED = 1 << 30
+_GENERIC_HEADS = frozenset({"disease", "diseases", "complication", "complications", "disorder", "disorders",
+                            "condition", "conditions", "part"})
+
+
+@dataclass(frozen=True)
+class DiabetesRule:
+    """A diabetes combination code and the codes its "use additional code" note asks for."""
+
+    code: str
+    refs: tuple[CodeRef, ...]
+    note: str
+
+
+class DiabetesTable:
+    """Per release: the "use additional code" notes of the E08-E13 combination codes, by category.
+
+    Built from the E08-E13 subtrees only (a few hundred codes), once per release and process.
+    """
+
+    def __init__(self, release: IcdRelease):
+        self.release = release
+        self.rules: dict[str, tuple[DiabetesRule, ...]] = {}
+        for category in DIABETES_CATEGORIES:
+            found = []
+            for code in (category, *release.descendants(category)):
+                if not combination_names_condition(release, code):
+                    continue
+                for note in release.notes(code, "useAdditionalCode"):
+                    refs = tuple(note_code_refs(note))
+                    if refs:
+                        found.append(DiabetesRule(code, refs, note))
+            self.rules[category] = tuple(found)
+        self._widths: dict[CodeRef, int] = {}
+
+    def width(self, ref: CodeRef) -> int:
+        """How many tabular codes a note reference covers: the narrower, the more specific the link."""
+        if ref not in self._widths:
+            self._widths[ref] = _ref_width(self.release, ref)
+        return self._widths[ref]
+
+
+_ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _ref_width(release: IcdRelease, ref: CodeRef) -> int:
+    lo, hi = ref.first, ref.last
+    if lo == hi:
+        return 1 + sum(1 for _ in release.descendants(lo)) if lo in release else _UNBOUNDED
+    if lo[0] != hi[0]:
+        return _UNBOUNDED
+    count = 0
+    for a in _ALNUM:
+        for b in _ALNUM:
+            category = lo[0] + a + b
+            if lo[:3] <= category <= hi[:3] and category in release:
+                count += sum(1 for c in (category, *release.descendants(category)) if ref.covers(c))
+    return count or _UNBOUNDED
+
+
+_DIABETES_TABLES: dict[int, tuple[IcdRelease, DiabetesTable]] = {}
+
+
+def diabetes_table(release: IcdRelease) -> DiabetesTable:
+    held = _DIABETES_TABLES.get(id(release))
+    if held is None or held[0] is not release:
+        held = (release, DiabetesTable(release))
+        _DIABETES_TABLES[id(release)] = held
+    return held[1]
+
+
+def diabetes_category(code: str) -> str | None:
+    return code[:3] if code[:3] in DIABETES_CATEGORIES else None
+
+
+def combination_names_condition(release: IcdRelease, code: str) -> bool:
+    """A billable diabetes code whose title names the condition it is "with" (E11.621 "with foot ulcer")."""
+    desc = release.description(code) or ""
+    if not release.is_billable(code) or " with " not in desc:
+        return False
+    return not _GENERIC_WITH.search(desc.split(" with ", 1)[1])
+
+
+def with_head(release: IcdRelease, code: str) -> str | None:
+    """The noun the combination title is "with" ("ulcer" for "with foot ulcer"), unless it is generic."""
+    from vma.axes import description_words
+
+    desc = (release.description(code) or "").split(" with ", 1)[-1].split(" without ", 1)[0]
+    words = [w for w in description_words(desc) if w not in ("diabetic", "diabetes", "mellitus")]
+    return words[-1] if words and words[-1] not in _GENERIC_HEADS else None
+
+
+@dataclass(frozen=True)
+class DiabetesLink:
+    """The combination code a chart code calls for with the chart's diabetes."""
+
+    combination: str  # E11.621
+    other: str  # the chart code it links: L97.519
+    included: bool  # the other code's condition is inside the combination code (an Excludes1 says so)
+    notes: tuple[str, ...]  # the tabular notes that say it, for the message
+
+
+def _named_combinations(note: str, category: str) -> list[str]:
+    out = [f"{m.group(1)}.{m.group(2)}" for m in _DM_CODE.finditer(note) if m.group(1) == category]
+    out += [f"{category}.{m.group(1)}" for m in _DM_WITH.finditer(note)]
+    return out
+
+
+def diabetes_link(release: IcdRelease, code: str, category: str) -> DiabetesLink | None:
+    """The one combination code of ``category`` that ``code`` calls for, per the tabular, or None.
+
+    Three kinds of note say it: a "use additional code" note on the combination code naming
+    ``code`` (E11.621: L97.4-, L97.5-); a "code first" / "code also" note on ``code`` naming
+    the combination code (N18: E11.22; K31.84: E11.43); an Excludes1 note on ``code`` sending
+    its condition "in diabetes" to the combination code (G63: E08-E13 with .42). When several
+    combination codes apply, the one whose reference is narrowest wins (L97.519: E11.621's
+    L97.5- over E11.622's L97.1-L97.9); a tie between different codes is left to the coder.
+    """
+    if diabetes_category(code):
+        return None
+    table = diabetes_table(release)
+    width: dict[str, int] = {}
+    included: set[str] = set()
+    notes: dict[str, list[str]] = {}
+    for rule in table.rules.get(category, ()):
+        hits = [r for r in rule.refs if r.covers(code)]
+        if hits:
+            w = min(table.width(r) for r in hits)
+            width[rule.code] = min(width.get(rule.code, _UNBOUNDED), w)
+            notes.setdefault(rule.code, []).append(f'{rule.code} "use additional {rule.note}"')
+    for kind, label in (("codeFirst", "code first"), ("codeAlso", "code also"), ("excludes1", "Excludes1")):
+        for where, note in release.inherited_notes(code, kind):
+            for target in _named_combinations(note, category):
+                if kind != "excludes1" and target == f"{category}.9":
+                    return None  # the tabular asks for diabetes "without complications" beside it (N76.82)
+                if not combination_names_condition(release, target):
+                    continue
+                width.setdefault(target, _UNBOUNDED)
+                if kind == "excludes1":
+                    included.add(target)
+                notes.setdefault(target, []).append(f'Excludes1 at {where} "{note}"' if kind == "excludes1"
+                                                    else f'"{label}" note at {where}')
+    if not width:
+        return None
+    best = min(width.values())
+    chosen = [c for c, w in width.items() if w == best]
+    if len(chosen) != 1:
+        return None
+    target = chosen[0]
+    return DiabetesLink(target, code, target in included, tuple(dict.fromkeys(notes[target])))
+
+
+# What the note may say against the presumed link: the condition is due to something else.
+_CAUSE = re.compile(r"\b(?:due to|secondary to|caused by|because of|attributed to|result(?:ing)? (?:of|from)|"
+                    r"related to|induced by)\b", re.I)
+_CAUSE_END = re.compile(r"[.;,:()]|\bbut\b|\bwith\b", re.I)
+# Words naming another etiology right before the condition ("venous stasis ulcer", "alcoholic
+# polyneuropathy"): the tabular's own alternatives to the diabetic code (L97's "code first" venous,
+# varicose, atherosclerotic; L89 pressure; G62.0-G62.2 drug-induced, alcoholic, toxic). "Hypertensive"
+# is not one: the classification presumes hypertension and diabetes both linked to CKD (I.C.9.a.2).
+_OTHER_ETIOLOGY = frozenset({
+    "venous", "stasis", "varicose", "arterial", "ischemic", "ischaemic", "atherosclerotic", "pressure",
+    "decubitus", "traumatic", "alcoholic", "lupus", "polycystic", "idiopathic", "toxic", "hereditary",
+    "congenital", "postphlebitic", "postthrombotic", "chemotherapy", "drug",
+})
+_DIABETES_WORDS = frozenset({"diabetes", "diabetic", "diabetics"})
+# Description words that say nothing about where or what the condition is.
+_VAGUE_WORDS = frozenset({"non", "pressure", "chronic", "acute", "unspecified", "severity", "other", "part",
+                          "specified", "elsewhere", "classified", "diseases", "disease", "right", "left",
+                          "bilateral", "with", "without", "limited", "breakdown", "stage"})
+
+
+@dataclass
+class LinkReading:
+    linked: list[Sentence] = field(default_factory=list)  # the note ties the condition to diabetes
+    elsewhere: list[Sentence] = field(default_factory=list)  # the note gives it another cause
+    mentions: list[Sentence] = field(default_factory=list)  # sentences naming the condition
+
+
+def read_link(ctx: CheckContext, link: DiabetesLink) -> LinkReading:
+    """What the note says about the cause of the linked condition."""
+    from vma.axes import axis_index, condition_mentions, description_words
+
     release = ctx.icd
-    ckd = [c for c in codes if _starts(c, "N18")]
-    if not ckd or stated_unrelated(ctx, _KIDNEY_WORDS, _DIABETES):
+    note = ctx.note
+    reading = LinkReading()
+    anchors: dict[int, set[int]] = {}  # sentence index -> token indexes where the condition is named
+    head = with_head(release, link.combination)
+    mention_starts = {id(m.sentence): m.first for m in condition_mentions(note, axis_index(release), link.other,
+                                                                            ctx.outpatient) if not m.negated}
+    # The head noun alone ("ulcer") also names other conditions ("peptic ulcer"): it anchors a
+    # sentence only beside a word of the coded condition's own description ("foot", "calf").
+    own_words = set(description_words(release.description(link.other) or "")) - _VAGUE_WORDS - {head}
+    for k, (sentence, words) in enumerate(note.tokenized):
+        if sentence.section in HISTORY_SECTIONS:
+            continue
+        spots = set()
+        if id(sentence) in mention_starts:
+            spots.add(mention_starts[id(sentence)])
+        if head and own_words & {w.norm for w in words}:
+            spots.update(i for i, w in enumerate(words) if w.norm.startswith(head) and len(w.norm) <= len(head) + 5
+                         and not is_negated_at(sentence.text, w.start))
+        if spots:
+            anchors[k] = spots
+    for k, spots in anchors.items():
+        sentence, words = note.tokenized[k]
+        reading.mentions.append(sentence)
+        text = sentence.text
+        unrelated = _UNRELATED.search(text)
+        if unrelated and _DIABETES.search(text, unrelated.start()):
+            reading.elsewhere.append(sentence)  # "not due to diabetes", "unrelated to his diabetes"
+            continue
+        verdict = None
+        for i in sorted(spots):
+            before = {w.norm for w in words[max(0, i - 3):i]}
+            if before & _DIABETES_WORDS:
+                verdict = "linked"
+                break
+            cause = _CAUSE.search(text, words[i].start)
+            if cause and cause.start() - words[i].end < 80:
+                stop = _CAUSE_END.search(text, cause.end())
+                clause = text[cause.end(): stop.start() if stop else len(text)]
+                if not re.search(r"\bnot\s*$", text[:cause.start()], re.I):
+                    verdict = "linked" if _DIABETES.search(clause) else "elsewhere"
+                    break
+            if before & _OTHER_ETIOLOGY and not re.search(r"\bnon-?\s*pressure\b", text, re.I):
+                verdict = "elsewhere"
+                break
+        if verdict == "linked":
+            reading.linked.append(sentence)
+        elif verdict == "elsewhere":
+            reading.elsewhere.append(sentence)
+    return reading
+
+
+def _other_cause_coded(release: IcdRelease, code: str, codes: list[str]) -> str | None:
+    """Another code on the chart that the condition's own "code first" note names as its cause.
+
+    Hypertension (I10-I16) is not "another cause": the classification presumes both links for
+    chronic kidney disease (I.C.9.a.2 and I.A.15). Gangrene is a complication, not a cause.
+    """
+    refs = [r for _, n in release.inherited_notes(code, "codeFirst") for r in note_code_refs(n)]
+    for other in codes:
+        if other == code or diabetes_category(other) or _starts(other, "I10", "I11", "I12", "I13", "I15", "I16",
+                                                                   "I1A", "I96"):
+            continue
+        if any(r.covers(other) for r in refs):
+            return other
+    return None
+
+
+def _diabetes_findings(ctx: CheckContext, codes: list[str], positions: list[int],
+                       handled: set[str]) -> Iterator[Finding]:
+    release = ctx.icd
+    dm = [i for i, c in enumerate(codes) if diabetes_category(c)]
+    categories = {diabetes_category(codes[i]) for i in dm}
+    if not dm or len(categories) != 1:
+        return  # no diabetes, or two types at once: the type must be settled first (excludes1)
+    category = categories.pop()
+    # The code to correct: "without complications" / "unspecified complications" is replaced,
+    # a specific diabetes code keeps its place and the combination code is added beside it.
+    at = next((i for i in dm if codes[i] in (f"{category}.9", f"{category}.8")), dm[0])
+    coded = codes[at]
+    replaced = coded in (f"{category}.9", f"{category}.8")
+    links: list[DiabetesLink] = []
+    cited: list[Sentence] = []
+    for j, code in enumerate(codes):
+        link = diabetes_link(release, code, category)
+        if link is None or link.combination in codes or any(link.combination == l.combination for l in links):
+            continue
+        siblings = release.siblings(link.combination)
+        if any(c in siblings for c in codes if diabetes_category(c)):
+            continue  # the coder chose another code of the same kind: the axis checks judge it
+        if _other_cause_coded(release, code, codes):
+            continue
+        reading = read_link(ctx, link)
+        if reading.elsewhere and not reading.linked:
+            continue  # the provider states another cause (I.A.15: "unless ... clearly states ... unrelated")
+        links.append(link)
+        cited.extend((reading.linked or [s for s in reading.mentions if s.section in ASSESSMENT_SECTIONS]
+                      or reading.mentions)[:1])
+    if not links:
         return
-    for i, code in enumerate(codes):
-        m = re.fullmatch(r"(E0[89]|E1[013])\.9", code)
-        if not m:
-            continue
-        target = f"{m.group(1)}.22"
-        if target not in release or target in codes:
-            continue
-        yield Finding(check=CHECK_ID, action="correct", code=code,
-                      message=(f"{_label(release, code)} is coded with chronic kidney disease ({', '.join(ckd)}); "
-                               f"the Index links diabetes \"with\" chronic kidney disease, so the diabetes is coded "
-                               f"{_label(release, target)} with {', '.join(ckd)} for the stage, unless the provider "
-                               "documents the kidney disease is due to another cause (Guideline I.A.15)."),
-                      evidence=_evidence(ctx, codes, _DIABETES, _KIDNEY_WORDS), suggested_codes=[target],
-                      target=f"diagnosis:{positions[i]}")
+    targets = [l.combination for l in links]
+    dropped = [l.other for l in links if l.included]
+    handled.update(l.other for l in links)
+    suggested = targets if replaced else [coded, *targets]
+    where = sorted([positions[at]] + [positions[codes.index(c)] for c in dropped])
+    linked_to = " and ".join(_label(release, l.other) for l in links)
+    target_labels = " and ".join(_label(release, t) for t in targets)
+    message = (f"{_label(release, coded)} is coded with {linked_to}; the classification presumes diabetes and "
+               f"{'these conditions' if len(links) > 1 else 'this condition'} are linked (\"with\", "
+               f"Guideline I.A.15), so ")
+    if replaced:
+        message += f"{coded} becomes {target_labels}"
+    else:
+        message += (f"{coded} stays and {target_labels} is added (Guideline I.C.4.a: as many diabetes codes as "
+                    "the complications need)")
+    clauses = []
+    for l in links:
+        if l.included:
+            clauses.append(f"{l.other} is dropped, {l.combination} includes it")
+        else:
+            clauses.append(f"{l.other} stays, sequenced after {l.combination} as its additional code")
+    message += "; " + "; ".join(clauses)
+    message += " (tabular: " + "; ".join(dict.fromkeys(n for l in links for n in l.notes[:2])) + ")"
+    message += ". No change if the provider documents that the condition is due to another cause."
+    evidence = _evidence(ctx, codes, _DIABETES)
+    extra = [cite(s) for s in dict.fromkeys(cited) if cite(s) not in evidence]
+    yield Finding(check=CHECK_ID, action="correct", code=coded, message=message,
+                  evidence="; ".join([evidence, *extra]), suggested_codes=suggested,
+                  target="diagnosis:" + ",".join(str(p) for p in where))
 
 
 def _additional_code_findings(ctx: CheckContext, codes: list[str], positions: list[int],
@@ -426,9 +751,12 @@ def _additional_code_findings(ctx: CheckContext, codes: list[str], positions: li
                       target=f"diagnosis:{positions[i]}")
 
 
-def _manifestation_findings(ctx: CheckContext, codes: list[str], positions: list[int]) -> Iterator[Finding]:
+def _manifestation_findings(ctx: CheckContext, codes: list[str], positions: list[int],
+                            handled: set[str]) -> Iterator[Finding]:
     release = ctx.icd
     for i, code in enumerate(codes):
+        if code in handled:
+            continue
         desc = release.description(code) or ""
         owner_desc = " ".join(release.description(a) or "" for a in (code, *release.ancestors(code)))
         if "in diseases classified elsewhere" not in owner_desc.lower():
@@ -456,12 +784,13 @@ def _findings(ctx: CheckContext) -> Iterator[Finding]:
     codes = [dx.code for _, dx, _ in known]
     positions = [pos for pos, _, _ in known]
     combined = list(_hypertension_findings(ctx, codes, positions))
-    combined += list(_diabetes_ckd_findings(ctx, codes, positions))
+    handled: set[str] = set()  # codes a combination finding already accounts for
+    combined += list(_diabetes_findings(ctx, codes, positions, handled))
     yield from combined
     # Codes a combination finding already brings in satisfy the notes that ask for them.
     planned = {c for f in combined for c in f.suggested_codes}
     yield from _additional_code_findings(ctx, codes, positions, planned)
-    yield from _manifestation_findings(ctx, codes, positions)
+    yield from _manifestation_findings(ctx, codes, positions, handled)
 
 
 @register(CHECK_ID)
