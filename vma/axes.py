@@ -76,6 +76,14 @@ def description_words(description: str) -> tuple[str, ...]:
     return tuple(w for w in _DESCRIPTION_WORD.findall(text) if w not in STOPWORDS)
 
 
+def fold(word: str) -> str:
+    """A tabular word without its plural ending ("limbs" -> "limb"), so that "bilateral upper limbs"
+    and "unspecified upper limb" compare equal on the site. Applied to both sides of a comparison."""
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "ys")):
+        return word[:-3] + "y" if word.endswith("ies") else word[:-1]
+    return word
+
+
 @lru_cache(maxsize=1 << 16)
 def same_word(note_word: str, term: str) -> bool:
     """A note word stands for a tabular word: equal, a plural, or (long words) a close inflection.
@@ -266,7 +274,7 @@ class AxisIndex:
             return {}
         code = self.split_seventh(code)[0]
         seq = self.words(code)
-        x = frozenset(seq)
+        x = frozenset(fold(w) for w in seq)
         own_side = next(iter(x & SIDE_TERMS), None) if len(x & SIDE_TERMS) == 1 else None
         own_site = self._site_after(seq, frozenset({OPEN}) | SIDE_TERMS)
         # Only a code naming a body site ("unspecified elbow", "right ear") has a side to settle:
@@ -279,7 +287,7 @@ class AxisIndex:
         site: tuple[str, ...] = ()
         for y in self._pool(code):
             yseq = self.words(y)
-            yw = frozenset(yseq)
+            yw = frozenset(fold(w) for w in yseq)
             added, removed = yw - x, x - yw
             if not added:
                 continue
@@ -287,7 +295,7 @@ class AxisIndex:
             # laterality: only a side word added; a bilateral code may also drop the site word
             if added <= SIDE_TERMS and len(added) == 1 and has_site:
                 extra = removed - {OPEN} - SIDE_TERMS
-                if not extra or (BILATERAL in added and extra <= set(own_site)):
+                if not extra or (BILATERAL in added and extra <= {fold(w) for w in own_site}):
                     value = next(iter(added))
                     if value != own_side and value not in side:
                         side[value] = AxisSibling(y, desc, value, tuple(added))

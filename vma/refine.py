@@ -54,8 +54,8 @@ from importlib import resources
 
 from vma.axes import _DESCRIPTION_WORD, _OPEN_PHRASES, _PAREN, ACUITY, ACUITY_TERMS, ACUTE, ACUTE_ON_CHRONIC, \
     BILATERAL, LATERALITY, LEFT, OPEN, RESIDUAL, RIGHT, SIDE_TERMS, SPECIFICITY, STOPWORDS, AxisEvidence, AxisIndex, \
-    CodeAxis, Mention, _phrase, acuity_evidence, acuity_of, condition_mentions, description_words, same_word, \
-    side_evidence
+    CodeAxis, Mention, _phrase, acuity_evidence, fold, acuity_of, condition_mentions, same_word, \
+    side_evidence, sides_at_site
 from vma.notes import HISTORY_SECTIONS, NoteDoc, Sentence, Token, is_negated_at, is_uncertain_at
 
 BOTH = frozenset({RIGHT, LEFT})
@@ -75,14 +75,6 @@ _EXACERBATION = re.compile(r"\b(?:exacerbat\w*|decompensat\w*|flare[- ]?ups?|fla
 MAX_OPTIONS = 12
 
 
-def fold(word: str) -> str:
-    """A tabular word without its plural ending ("limbs" -> "limb"), so that "bilateral upper limbs"
-    and "unspecified upper limb" compare equal on the site. Applied to both sides of every comparison."""
-    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "ys")):
-        return word[:-3] + "y" if word.endswith("ies") else word[:-1]
-    return word
-
-
 def folded(words) -> frozenset[str]:
     return frozenset(fold(w) for w in words)
 
@@ -90,14 +82,10 @@ def folded(words) -> frozenset[str]:
 _PARTS = re.compile(r"[,;]")
 
 
-@lru_cache(maxsize=1 << 16)
-def key_words(description: str) -> frozenset[str]:
-    """The description's words for comparison: plurals folded, and words a "without" governs marked
-    "~" up to the next comma or "with" ("Migraine without aura, not intractable, with status
-    migrainosus" -> {migraine, ~aura, not, intractable, status, migrainosus}), so that "with" and
-    "without" forms never compare equal."""
+def _scoped_words(description: str) -> list[str]:
+    """The description's content words in order, those a "without" governs marked "~"."""
     text = _OPEN_PHRASES.sub(" unspecified ", _PAREN.sub(" ", description.lower())).replace("'s ", " ")
-    out: set[str] = set()
+    out: list[str] = []
     for part in _PARTS.split(text):
         absent = False
         for w in _DESCRIPTION_WORD.findall(part):
@@ -106,8 +94,17 @@ def key_words(description: str) -> frozenset[str]:
             elif w == "with":
                 absent = False
             elif w not in STOPWORDS:
-                out.add(("~" if absent else "") + fold(w))
-    return frozenset(out)
+                out.append(("~" if absent else "") + w)
+    return out
+
+
+@lru_cache(maxsize=1 << 16)
+def key_words(description: str) -> frozenset[str]:
+    """The description's words for comparison: plurals folded, and words a "without" governs marked
+    "~" up to the next comma or "with" ("Migraine without aura, not intractable, with status
+    migrainosus" -> {migraine, ~aura, not, intractable, status, migrainosus}), so that "with" and
+    "without" forms never compare equal."""
+    return frozenset(("~" + fold(w[1:])) if w.startswith("~") else fold(w) for w in _scoped_words(description))
 
 
 @dataclass(frozen=True)
@@ -123,6 +120,7 @@ class Refinement:
     residual: bool  # "Other ..." / "... specified": a choice for the provider, never a correction
     variants: tuple[tuple[str, ...], ...]  # inclusion terms of its own branch ("heart failure with reduced ...")
     site: tuple[str, ...] = ()
+    replaces: frozenset[str] = frozenset()  # what the proposed code states that this code contradicts
 
     def info(self) -> frozenset:
         out = {("~" if t in self.negated else "") + fold(t) for t in self.terms}
@@ -222,14 +220,15 @@ class Refiner:
                 if node in own_branch:
                     break
                 for term in rel.notes(node, "inclusionTerm"):
-                    words = tuple(w for w in description_words(term) if w not in _FILLER and w != OPEN)
+                    words = tuple(w for w in _scoped_words(term) if w.lstrip("~") not in _FILLER and w != OPEN)
                     if words:
                         variants.append(words)
             site = index._site_after(seq, frozenset(SIDE_TERMS)) if y_side else ()
             out.append(Refinement(
                 code=y, side=y_side, acuity=y_acuity, terms=terms,
                 phrase=_phrase(seq, frozenset(terms)) if terms else (),
-                negated=negated, residual=bool((yk - xk) & RESIDUAL), variants=tuple(variants), site=site))
+                negated=negated, residual=bool((yk - xk) & RESIDUAL), variants=tuple(variants), site=site,
+                replaces=frozenset(removed - {OPEN, "unilateral"} - (own_site if BILATERAL in yk else set()))))
         return tuple(out)
 
 
@@ -317,10 +316,9 @@ def _phrase_stated(m: Mention, ref: Refinement, outpatient: bool) -> bool:
 
 
 def _variant_stated(m: Mention, variant: tuple[str, ...], outpatient: bool) -> bool:
-    norms = [t.norm for t in m.words]
-    if not all(any(same_word(n, w) for n in norms) for w in variant):
-        return False
-    return _stated(m, variant[-1], False, outpatient) or _stated(m, variant[0], False, outpatient)
+    """Every word of an inclusion term stands in the sentence, those it states absent ("without
+    aura", marked "~") negated there and the others not."""
+    return all(_stated(m, w.lstrip("~"), w.startswith("~"), outpatient) for w in variant)
 
 
 def _primary_default(refs: tuple[Refinement, ...], code: str, counting: list[Mention]) -> bool:
@@ -355,17 +353,17 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
             ev = side_evidence(note, index, CodeAxis(LATERALITY, code, desc, None, (), site), outpatient)
             doc.side_evidence = ev
             doc.side = ev.decided()
-            doc.side_conflict = doc.side is None and len(ev.linked | ev.assessment) > 1
+            doc.side_conflict = doc.side is None and _sides_in_dispute(note, ev, site)
     x_acuity = acuity_of(key_words(desc))
     if any(r.acuity not in (None, x_acuity) for r in refs):
         axis = CodeAxis(ACUITY, code, desc, None, ())
         ev = acuity_evidence(note, index, axis, outpatient)
         decided = ev.decided()
-        if decided:
+        flares = [m for m in counting if _flare_at(m)]
+        if decided and not (flares and set(decided) == {"chronic"}):
             doc.acuity = frozenset(decided)
             doc.acuity_sentences = list(ev.cited)
         else:
-            flares = [m for m in counting if _flare_at(m)]
             if flares:
                 chronic = any("chronic" in (t.norm for t in m.words) for m in counting) or any(
                     m.in_history and not m.negated for m in mentions)
@@ -402,6 +400,22 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
             doc.terms[" ".join(r.phrase)] = sentences
     note.memo[key] = doc
     return doc
+
+
+# A side examined and found normal (the other knee, for comparison) says nothing about the condition.
+_NORMAL_FINDING = re.compile(r"\b(?:normal|unremarkable|nontender|non-tender|benign|intact|full (?:range|rom)|"
+                             r"no (?:tenderness|pain|swelling|effusion|deformity|edema|erythema|abnormalit\w*))\b", re.I)
+
+
+def _sides_in_dispute(note: NoteDoc, ev: AxisEvidence, site: tuple[str, ...]) -> bool:
+    """The note gives both sides for the condition's site, leaving out sides only examined as normal."""
+    words_of = {id(sentence): words for sentence, words in note.tokenized}
+    sides: set[str] = set()
+    for sentence in ev.cited:
+        if _NORMAL_FINDING.search(sentence.text):
+            continue
+        sides |= sides_at_site(sentence.text, words_of.get(id(sentence)) or [], site)
+    return len(sides) > 1
 
 
 def _flare_at(m: Mention) -> bool:
@@ -549,7 +563,7 @@ def _correction(index, code, base, seventh, targets, doc, x_side, x_acuity, lat,
     said: list[str] = []
     sentences: list[Sentence] = []
     if first.terms:
-        said.append(" ".join(first.phrase or first.terms))
+        said.append(" ".join(("without " + w) if w in first.negated else w for w in (first.phrase or first.terms)))
         sentences += doc.full.get(first.code, [])
     if acuity_changed:
         said.append(first.acuity)
@@ -581,6 +595,7 @@ def _partial(refs: tuple[Refinement, ...], doc: Documentation, x_side, x_acuity)
         info = r.info() | ({" ".join(r.phrase)} if r.phrase else set())
         if info & qualifiers:
             options.append(r)
+    options = _consistent(options, doc)
     if not options:
         return None
     said = [q[1] if isinstance(q, tuple) else q.lstrip("~") for q in sorted(qualifiers, key=str)]
@@ -588,6 +603,14 @@ def _partial(refs: tuple[Refinement, ...], doc: Documentation, x_side, x_acuity)
     if any(isinstance(q, tuple) for q in qualifiers):
         sentences += doc.acuity_sentences
     return _fewest(options), said, list(dict.fromkeys(sentences))
+
+
+def _consistent(options: list[Refinement], doc: Documentation) -> list[Refinement]:
+    """Leave out codes that contradict what the proposed code states ("uncomplicated", "without status
+    migrainosus") unless the note documents what they add instead ("exacerbation")."""
+    plain = [r for r in options if not r.replaces]
+    common = set().union(*(r.info() for r in plain)) if plain else set()
+    return [r for r in options if not r.replaces or (r.info() - common) and (r.info() - common) <= set(doc.terms)]
 
 
 def _fewest(options: list[Refinement]) -> list[Refinement]:
@@ -626,6 +649,7 @@ def _indicator_query(note: NoteDoc, index: AxisIndex, code: str, base: str, seve
     options = [r for r in refs if not r.residual and _side_ok(r, doc.side, x_side)]
     if doc.acuity:
         options = [r for r in options if r.acuity is None or r.acuity in doc.acuity]
+    options = _consistent(options, doc)
     if not options:
         return None
     assessment = [m.sentence for m in doc.counting if m.in_assessment][:1]
