@@ -46,6 +46,33 @@ def test_long_labels_are_cut_to_75_characters_keeping_the_code():
     assert label("x" * 100 + " (M25.562)").endswith("… (M25.562)")
 
 
+def test_sibling_labels_keep_the_words_that_tell_them_apart():
+    # 7th-character siblings differ only in their last words: a plain cut at 75 characters would
+    # leave three identical buttons; the shared words are cut instead.
+    from vma.integrations.slack.render import short_labels
+    from vma.conversations.ports import OptionView, QueryView
+
+    labels = ["Strain of muscle, fascia and tendon at neck level, initial encounter (S16.1XXA)",
+              "Strain of muscle, fascia and tendon at neck level, subsequent encounter (S16.1XXD)",
+              "Strain of muscle, fascia and tendon at neck level, sequela (S16.1XXS)"]
+    q = QueryView(query_id=5, chart_id="ENC-T-1", check="seventh-character", code="S16.1",
+                  question="Which of the following describes this encounter for the neck strain?", evidence="",
+                  options=[OptionView(i, t) for i, t in enumerate(labels)]
+                  + [OptionView(3, "Other", "other"), OptionView(4, "Clinically undetermined", "undetermined")])
+    blocks = render_blocks("query_dm.json.j2", summary=views.summary(), queries=[q], max_queries=15,
+                           withdrawn_reason=None)
+    texts = [e["text"]["text"] for e in _elements(blocks)][:3]
+    assert all(len(t) <= 75 for t in texts) and len(set(texts)) == 3
+    for text, words, code in zip(texts, ("initial encounter", "subsequent encounter", "sequela"),
+                                 ("(S16.1XXA)", "(S16.1XXD)", "(S16.1XXS)")):
+        assert text.startswith("Strain of muscle") and words in text and text.endswith(code)
+    # nonessential modifiers go before any wording does (Guideline I.A.7)
+    long = "Acute on chronic combined systolic (congestive) and diastolic (congestive) heart failure (I50.43)"
+    assert short_labels([long, "Acute on chronic diastolic (congestive) heart failure (I50.33)"])[0] == \
+        "Acute on chronic combined systolic and diastolic heart failure (I50.43)"
+    assert short_labels(["Pain in left knee (M25.562)"]) == ["Pain in left knee (M25.562)"]
+
+
 def test_answered_query_shows_the_answer_and_no_buttons():
     q = views.knee_query()
     q.status, q.answer_label, q.answered_by = "answered", "Pain in left knee (M25.562)", "U_LOPEZ"

@@ -51,6 +51,50 @@ def label(value: Any, limit: int = 75) -> str:
     return cut(text[: m.start()], limit - len(suffix)) + suffix
 
 
+_NONESSENTIAL = re.compile(r"\s*\((?:[a-z][a-z ,-]*)\)(?=\W)")
+
+
+def short_labels(labels: list[str], limit: int = 75) -> list[str]:
+    """The option labels of one question, each within ``limit``, cut where the options agree.
+
+    Sibling codes differ in their last words ("..., initial encounter" / "..., subsequent
+    encounter"), so a plain cut at the end would leave identical buttons. Long labels lose
+    their nonessential modifiers first ("(congestive)", Guideline I.A.7), then the words all
+    the options share, never the words that tell them apart, nor the code.
+    """
+    parts = []
+    for text in labels:
+        text = str(text or "").strip()
+        m = _CODE_SUFFIX.search(text)
+        parts.append((text[: m.start()], " " + m.group(1)) if m else (text, ""))
+    coded = [body for body, code in parts if code]
+    common = _common_words_prefix(coded) if len(coded) > 1 else ""
+    out = []
+    for body, code in parts:
+        text = body + code
+        if len(text) > limit:
+            body = _NONESSENTIAL.sub("", body)
+            text = body + code
+        if len(text) > limit and common and body.startswith(common):
+            tail = body[len(common):]
+            room = limit - len(code) - len(tail) - 2
+            if room >= 12:
+                head = common[:room].rsplit(" ", 1)[0].rstrip(" ,")
+                text = f"{head}… {tail}{code}"
+        out.append(text if len(text) <= limit else label(text, limit))
+    return out
+
+
+def _common_words_prefix(texts: list[str]) -> str:
+    """The longest run of whole words every text starts with."""
+    first = texts[0]
+    n = 0
+    while n < len(first) and all(len(t) > n and t[n] == first[n] for t in texts):
+        n += 1
+    prefix = first[:n]
+    return prefix if n == len(first) or first[n - 1] == " " else prefix[: prefix.rfind(" ") + 1]
+
+
 def to_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
@@ -79,7 +123,8 @@ def hours(value: float | None) -> str:
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(str(_template_dir())), undefined=StrictUndefined,
                       autoescape=False, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
-    env.filters.update(j=to_json, esc=esc, cut=cut, label=label, duration=duration, hours=hours)
+    env.filters.update(j=to_json, esc=esc, cut=cut, label=label, short_labels=short_labels, duration=duration,
+                       hours=hours)
     return env
 
 
