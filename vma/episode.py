@@ -55,7 +55,7 @@ from vma.notes import (
     HISTORY_SECTIONS,
     NoteDoc,
     Sentence,
-    Token,
+    clause_bounds,
     is_negated_at,
     lower_case_pattern,
 )
@@ -77,6 +77,9 @@ _IMAGING = r"(?:x-?rays?|radiographs?|films|imaging|mri|ct(?: scan)?|cat scan|ul
 _FUTURE = re.compile(
     r"\b(?:will|shall|plans? to|planned|going to|schedul\w*|as needed|prn|next (?:visit|week|appointment)|"
     rf"in {_NUM} (?:days?|weeks?|months?)|if (?:needed|necessary))\b", re.I)
+# A splint or boot kept on, weaned or taken off is the care of the healing phase, not a new one.
+_CONTINUED = re.compile(r"\b(?:continu\w*|wean\w*|discontinu\w*|remains?|still|out of|off|stop\w*|no longer)"
+                        r"(?: [\w-]+){0,3} $", re.I)
 _YEARS_BACK = re.compile(rf"\b{_NUM} years? ago\b|\b(?:19|20)\d\d\b|\bat (?:the )?age (?:of )?\d+\b|\bas a (?:child|teenager)\b",
                          re.I)
 
@@ -109,10 +112,10 @@ _EPISODE_CUES: dict[str, re.Pattern[str]] = {
         r"|\bplaced (?:in|into) (?:a |an )?(?:short |long )?(?:arm |leg )?cast\b|\bcast (?:was )?(?:applied|placed)\b",
         re.I),
     WORKUP: re.compile(
-        rf"\b{_IMAGING}\b(?: [\w'-]+){{0,6}} (?:were|was|are|is|have been|has been) (?:taken|obtained|performed|reviewed|done"
+        rf"\b{_IMAGING}\b(?:,? [\w'-]+){{0,6}},? (?:were|was|are|is|have been|has been) (?:taken|obtained|performed|reviewed|done"
         r"|ordered)\b"
         rf"|\b(?:order\w*|obtain\w*|get|request\w*)(?: \w+){{0,2}} {_IMAGING}"
-        rf"|\b{_IMAGING}\b(?: [\w'-]+){{0,6}} (?:reveal\w*|show\w*|demonstrat\w*|(?:is|are|was|were) (?:normal|negative"
+        rf"|\b{_IMAGING}\b(?:,? [\w'-]+){{0,6}},? (?:reveal\w*|show\w*|demonstrat\w*|(?:is|are|was|were) (?:normal|negative"
         r"|unremarkable))\b"
         r"|\breview\w*(?: [\w'-]+){0,5} (?:x-?rays?|radiographs?|imaging|mri|ct)\b|\bradiographic (?:findings|results)\b",
         re.I),
@@ -127,7 +130,7 @@ _EPISODE_CUES: dict[str, re.Pattern[str]] = {
         r"|\binject(?:ed|ions?)\b", re.I),
     # Care for the injury before this visit.
     PRIOR: re.compile(
-        r"\b(?:was|were|had been) (?:seen|evaluated|treated|examined)(?: \w+){0,3} (?:in|at|by) (?:the |an |a |his |her "
+        r"\b(?:was|were|had been) (?:seen|evaluated|treated|examined)(?: [\w-]+){0,6} (?:in|at|by) (?:the |an |a |his |her "
         r"|their )?(?:emergency|ed|er|urgent care|outside|another|other|orthop\w*|pcp|primary|walk-in|(?:\w+ )?hospital"
         r"|(?:pain|walk-in|outside|orthopedic|sports medicine) clinic)\b"
         r"|\b(?:was|were|had been) (?:splinted|casted|immobilized|taken to surgery|placed in (?:a |an )?(?:\w+ )?"
@@ -135,7 +138,8 @@ _EPISODE_CUES: dict[str, re.Pattern[str]] = {
         r"|\b(?:underwent|had undergone)\b"
         r"|\b(?:had|has had) (?:an? |the |his |her |their )?(?:\w+ )?(?:surgery|orif|open reduction|closed reduction"
         r"|fixation|operation|pinning|surgical repair)\b"
-        r"|\bpreviously (?:seen|treated|evaluated|splinted|casted)\b"
+        r"|\bpreviously (?:seen|treated|evaluated|splinted|casted)\b|\b(?:was|were|had been) treated with\b"
+        r"|\b(?:at|in|by) (?:an? )?(?:outside|another|other) (?:hospital|facility|institution|surgeon|practice)\b"
         r"|\b(?:went|was taken|was brought) to (?:the |an )?(?:emergency|ed|er|urgent care)\b", re.I),
     # Care after active treatment while the injury heals.
     SUBSEQUENT: re.compile(
@@ -213,19 +217,20 @@ class EpisodeEvidence:
         """The encounter's episode, or None when the note is silent or mixed.
 
         Sequela when the note says so; initial for a new injury (onset in hours or days);
-        subsequent for follow-up during healing after treatment; active treatment at this
-        encounter, or a first evaluation with work-up and treatment begun, with no follow-up
-        statement, is initial (Guideline I.C.19.a).
+        subsequent for routine care during healing after treatment, when no new
+        immobilisation or procedure is recorded; active treatment at this encounter, or a first
+        evaluation with work-up and treatment begun, with no follow-up statement, is initial
+        (Guideline I.C.19.a).
         """
         initial, subsequent, sequela = self.has(INITIAL), self.has(SUBSEQUENT), self.has(SEQUELA)
         if sequela and not initial:
             return SEQUELA
         if initial and not subsequent:
             return INITIAL
-        if subsequent and not initial:
-            return SUBSEQUENT
-        if initial and subsequent:
-            return None
+        if subsequent:
+            # a follow-up with new immobilisation or a procedure today is mixed: active treatment
+            # may have resumed (A) or the device may be routine healing care (D)
+            return SUBSEQUENT if not (initial or self.has(ACTIVE)) else None
         if self.has(ACTIVE) or self.active_first_evaluation():
             return INITIAL
         return None
@@ -263,6 +268,8 @@ def _sentence_cues(sentence: Sentence) -> dict[str, list[str]]:
         if kind in (WORKUP, TREATMENT) and not encounter:
             continue
         for m in lower_case_pattern(rx).finditer(sentence.text):
+            if kind == ACTIVE and _CONTINUED.search(sentence.text[max(0, m.start() - 40):m.start()]):
+                continue
             if not is_negated_at(sentence.text, m.start()):
                 # the note's own wording: the match may have run on lower-cased text
                 found.setdefault(kind, []).append(sentence.text[m.start():m.end()])
@@ -390,6 +397,8 @@ _STAGE_HINT = re.compile(r"\bstag(?:e|ed|ing)\b|\bgrade\b|\bseverity\b", re.I)
 _MULTIPLE_GESTATION = re.compile(
     r"\btwins?\b|\btriplets?\b|\bquadruplets?\b|\bmultiple (?:gestation|pregnancy)\b|\b(?:di|mono)chorionic\b"
     r"|\b(?:di|mono)amniotic\b|\b(?:di-di|mo-di|mo-mo)\b", re.I)
+_SINGLE_GESTATION = re.compile(
+    r"\bsingleton\b|\bsingle (?:live )?(?:intrauterine )?(?:gestation|pregnancy|fetus|iup)\b", re.I)
 _FETUS_NAMED = re.compile(r"\b(?:fetus|twin|baby|triplet) ([a-e1-5])\b", re.I)
 _EYE_SIDE = re.compile(r"\b(right|left) eyes?\b|\bboth eyes\b|\b(OD|OS|OU)\b", re.I)
 _EYE_LABEL = re.compile(r"^\s*[-•*]?\s*(right eye|left eye|od|os|ou)\b\s*[:\-]", re.I)
@@ -459,24 +468,31 @@ def _axis_of(definition: dict[str, str], unspecified: str | None) -> str:
     return next(iter(common)) if len(common) == 1 else ""
 
 
-def _eye_sides(note: NoteDoc, sentence: Sentence) -> set[str]:
-    """Eyes a sentence is written for: named in it ("right eye", OD, OU), or the label of its
-    line ("Right eye: ... Positive for hemorrhage."). OD/OS/OU count in capitals only."""
+def _eye_words(note: NoteDoc, sentence: Sentence) -> tuple[set[str], list[str]]:
+    """Eyes a sentence is written for, and the words that say so: named in it ("right eye",
+    OD, "both eyes"), or the label of its line ("Right eye: ... Positive for hemorrhage.").
+    OD/OS/OU count in capitals only."""
     def side(word: str) -> set[str]:
         word = word.lower()
         return {"right"} if word in ("right", "right eye", "od") else {"left"} if word in ("left", "left eye", "os") \
             else {"right", "left"}
 
     sides: set[str] = set()
+    words: list[str] = []
     for m in _EYE_SIDE.finditer(sentence.text):
         if m.group(2) and not m.group(2).isupper():
             continue
         sides |= side(m.group(1) or m.group(2) or "both")
+        words.append(m.group())
     if sides:
-        return sides
+        return sides, words
     line_start = note.text.rfind("\n", 0, sentence.start) + 1
     label = _EYE_LABEL.match(note.text[line_start:sentence.start + len(sentence.text)])
-    return side(label.group(1)) if label else set()
+    return (side(label.group(1)), [label.group(1)]) if label else (set(), [])
+
+
+def _eye_sides(note: NoteDoc, sentence: Sentence) -> set[str]:
+    return _eye_words(note, sentence)[0]
 
 
 def _coded_eye(description: str) -> str | None:
@@ -486,17 +502,21 @@ def _coded_eye(description: str) -> str | None:
 
 def _near_condition(text: str, start: int) -> tuple[int, int]:
     """The stretch of a sentence that speaks of the condition whose first word is at ``start``:
-    its clause, and the next clause when that is a short tag ("Primary open-angle glaucoma,
-    moderate stage, right eye"; "Glaucoma: severe stage")."""
+    its clause, and up to three clauses after it that are short tags ("Primary open-angle
+    glaucoma, both eyes, moderate stage"; "Glaucoma: severe stage")."""
     before = [m.end() for m in _CLAUSE_BREAK.finditer(text, 0, start)]
     left = before[-1] if before else 0
-    first = _CLAUSE_BREAK.search(text, start)
-    if first is None:
-        return left, len(text)
-    second = _CLAUSE_BREAK.search(text, first.end())
-    tail_end = second.start() if second else len(text)
-    tail = text[first.end():tail_end]
-    return left, tail_end if len(tail.split()) <= 4 else first.start()
+    brk = _CLAUSE_BREAK.search(text, start)
+    right = brk.start() if brk else len(text)
+    for _ in range(3):  # "glaucoma, both eyes, moderate stage": a few short tags after the condition
+        if brk is None:
+            break
+        following = _CLAUSE_BREAK.search(text, brk.end())
+        end = following.start() if following else len(text)
+        if len(text[brk.end():end].split()) > 4:
+            break
+        right, brk = end, following
+    return left, right
 
 
 def read_value(note: NoteDoc, definition: dict[str, str], description: str, mentions) -> ValueReading:
@@ -529,18 +549,23 @@ def read_value(note: NoteDoc, definition: dict[str, str], description: str, ment
         sides: set[str] = set()
         cited = []
         for m in counted:
-            found = _eye_sides(note, m.sentence)
+            found, words = _eye_words(note, m.sentence)
             sides |= found
-            cited += [m.sentence] if found else []
+            cited += [(m.sentence, w) for w in words]
         want = "bilateral" if sides == {"right", "left"} else f"{next(iter(sides))} eye" if sides else None
         char = next((c for c, d in values.items() if d == want), None)
-        for s in cited if char else ():
-            add(char, s, " and ".join(sorted(sides)))
+        for s, w in cited if char else ():
+            add(char, s, w)
         return reading
 
     if values and all("fetus" in d for d in values.values()):
         # 0 for a single gestation or an unidentified fetus; 1-9 name the fetus of a multiple gestation.
         multiple = [(s, m.group()) for s in encounter for m in [_MULTIPLE_GESTATION.search(s.text)] if m]
+        if not multiple and reading.unspecified is not None:
+            for s in encounter:
+                single = _SINGLE_GESTATION.search(s.text)
+                if single and not is_negated_at(s.text, single.start()):
+                    add(reading.unspecified, s, s.text[single.start():single.end()])
         for m in counted if multiple else ():
             for f in _FETUS_NAMED.finditer(m.sentence.text):
                 number = str("abcde".index(f.group(1).lower()) + 1) if f.group(1).isalpha() else f.group(1)
@@ -580,13 +605,14 @@ def read_value(note: NoteDoc, definition: dict[str, str], description: str, ment
                     negated = is_negated_at(s.text, f.start())
                     if role == HINTS and not negated:
                         reading.hints.append((s, s.text[f.start():f.end()]))
-                    elif negated == (role == STATES_NEGATED):
-                        add(char, s, s.text[f.start():f.end()])
+                    elif negated == (role == STATES_NEGATED):  # "No tophi": quoted with its negation
+                        add(char, s, s.text[clause_bounds(s.text, f.start())[0] if negated else f.start():f.end()].strip())
     if not reading.documented and reading.axis == "stage":
         for m in counted:
             h = _STAGE_HINT.search(m.sentence.text)
-            if h and for_this_eye(m.sentence):
-                reading.hints.append((m.sentence, h.group()))
+            if h and for_this_eye(m.sentence):  # the clause that talks about the stage
+                lo, hi = clause_bounds(m.sentence.text, h.start())
+                reading.hints.append((m.sentence, m.sentence.text[lo:hi].strip().rstrip(".")))
     if reading.documented:
         reading.hints = []
     return reading

@@ -101,6 +101,8 @@ CHECK = "seventh-character"
 _INDICATOR = {INITIAL: "onset", FIRST_SEEN: "first evaluation", EVENT: "injury", ACTIVE: "treatment",
               WORKUP: "work-up", TREATMENT: "treatment begun", PRIOR: "earlier care",
               SUBSEQUENT: "follow-up care", SEQUELA: "late effect", LONG_AGO: "onset"}
+# The statements a question on the episode cites, in the order a coder reads them.
+_QUERY_KINDS = (INITIAL, LONG_AGO, FIRST_SEEN, ACTIVE, TREATMENT, PRIOR, SUBSEQUENT, SEQUELA)
 # What a non-episode 7th character tells, by the noun of the definition's own wording.
 _AXIS_QUESTION = {"stage": "the stage of the {c}", "eye": "the eye affected by the {c}",
                   "fetus": "the fetus to which the {c} applies", "time": "when the {c} score was recorded"}
@@ -179,9 +181,14 @@ def _episode_evidence_text(ev: EpisodeEvidence, episode: str | None) -> str:
             if pairs and pairs[0][0] not in chosen:
                 chosen.append(pairs[0][0])
         return cite_all([s for s in chosen if s is not None])
-    kinds = {SUBSEQUENT: (SUBSEQUENT,), SEQUELA: (SEQUELA,)}.get(episode or "",
-                                                                (INITIAL, ACTIVE, SUBSEQUENT, PRIOR, SEQUELA))
-    return cite_all(ev.sentences(*kinds))
+    if episode is None:  # a query: one sentence for each kind of statement, in the order a coder reads them
+        chosen: list = []
+        for kind in _QUERY_KINDS:
+            first = next((s for s in ev.sentences(kind) if s not in chosen), None)
+            if first is not None and len(chosen) < 3:
+                chosen.append(first)
+        return cite_all(chosen)
+    return cite_all(ev.sentences(SUBSEQUENT if episode == SUBSEQUENT else SEQUELA))
 
 
 def _choices(index: AxisIndex, base: str, definition: dict[str, str]) -> list[Choice]:
@@ -192,8 +199,8 @@ def _choices(index: AxisIndex, base: str, definition: dict[str, str]) -> list[Ch
 def _episode_query(index: AxisIndex, position: int, code: str, base: str, definition: dict[str, str],
                    ev: EpisodeEvidence, problem: str) -> Finding:
     condition = condition_name(index.release.description(base) or base)
-    found = [f"{_INDICATOR[kind]}: {_short(_words(ev, kind))}"
-             for kind in (INITIAL, FIRST_SEEN, ACTIVE, TREATMENT, PRIOR, SUBSEQUENT, SEQUELA) if ev.has(kind)]
+    found = [f"{_INDICATOR[kind]} " + ", ".join(f'"{w}"' for w in _short(_words(ev, kind)).split("; "))
+             for kind in _QUERY_KINDS if ev.has(kind)]
     indicators = ("The note records " + "; ".join(found) + "." if found
                   else "The note does not describe when the injury happened or what care preceded this visit.")
     return Finding(check=CHECK, action="query", code=code,
@@ -227,8 +234,8 @@ def _episode_findings(ctx: CheckContext, index: AxisIndex, position: int, code: 
     if coded_episode and episode and episode != coded_episode and char and ev.firm(episode, coded_episode):
         fixed = index.release.with_seventh(base, char)
         yield Finding(check=CHECK, action="correct", code=code,
-                      message=(f"{code} ({index.release.description(code)}) is coded as a {coded_episode} "
-                               f"encounter. {_why(episode, ev)}, so {char} applies: {fixed}."),
+                      message=(f"{code} ({index.release.description(code)}) is coded with 7th character {seventh} "
+                               f"({definition[seventh]}). {_why(episode, ev)}, so {char} applies: {fixed}."),
                       evidence=_episode_evidence_text(ev, episode), suggested_codes=[fixed], target=target)
 
 
@@ -250,8 +257,8 @@ def _axis_phrase(reading: ValueReading, condition: str) -> str:
 def _value_findings(ctx: CheckContext, index: AxisIndex, position: int, code: str, base: str,
                     seventh: str | None, problem: str, definition: dict[str, str]) -> Iterator[Finding]:
     description = index.release.description(base) or base
-    reading = read_value(ctx.note, definition, description,
-                         condition_mentions(ctx.note, index, base, ctx.outpatient))
+    mentions = condition_mentions(ctx.note, index, base, ctx.outpatient)
+    reading = read_value(ctx.note, definition, description, mentions)
     char = reading.settled()
     condition = condition_name(description)
     about = _axis_phrase(reading, condition)
@@ -263,7 +270,7 @@ def _value_findings(ctx: CheckContext, index: AxisIndex, position: int, code: st
             yield Finding(check=CHECK, action="query", code=code,
                           message=(f"{code} ({description}) {problem}, and the note does not settle which one "
                                    f"applies ({_list_chars(definition)})."),
-                          evidence=cite_all(reading.sentences()) or None,
+                          evidence=cite_all(reading.sentences() or [m.sentence for m in mentions if m.counts]),
                           question=(f"{condition[0].upper()}{condition[1:]} is documented. {indicators} Which of "
                                     f"the following describes {about}?"),
                           choices=query_choices(_choices(index, base, definition)), target=target)
@@ -271,12 +278,14 @@ def _value_findings(ctx: CheckContext, index: AxisIndex, position: int, code: st
         fixed = index.release.with_seventh(base, char)
         if char in reading.documented:
             why = f"The note documents '{definition[char]}' ({_short(reading.words(char), 4)})"
-        else:
+            evidence = _value_evidence(reading, char)
+        else:  # the condition as the note states it, without the value
             why = f"The note does not document {about}"
+            evidence = cite_all([m.sentence for m in mentions if m.counts])
         yield Finding(check=CHECK, action="correct", code=code,
                       message=(f"{code} ({description}) {problem} ({_list_chars(definition)}). "
                                f"{why}, so {char} applies: {fixed}."),
-                      evidence=_value_evidence(reading, char) or None, suggested_codes=[fixed], target=target)
+                      evidence=evidence, suggested_codes=[fixed], target=target)
         return
     # A listed code: a value the note documents replaces "unspecified" or a value it contradicts.
     if char is None or char == seventh or char not in reading.documented or seventh in reading.documented:
