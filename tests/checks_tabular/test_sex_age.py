@@ -65,15 +65,26 @@ def test_chart_sex_values():
 
 # -- age conflicts ------------------------------------------------------------------------
 
-def test_child_health_exam_for_an_adult_is_a_query(ref):
+def test_child_health_exam_for_an_adult_is_corrected_to_the_adult_exam(ref):
+    # The tabular has the same examination for adults (Z00.0-), and nothing in the note makes it a
+    # child's: the record decides the fix, so it is a correction, not a question to the provider.
     note = "HPI\n\nMr. Lee is a 52-year-old man here for a physical.\n\nASSESSMENT AND PLAN\n\nWell visit."
+    out = findings(ref, CHECK, note, ["Z00.129"], **patient("1974-02-01", "M"))
+    assert essence(out) == [("sex-age", "correct", "Z00.129")]
+    f = out[0]
+    assert f["suggested_codes"] == ["Z00.00"] and f["options"] == []
+    assert "52" in f["message"] and "0-17" in f["message"] and "Z00.00" in f["message"]
+    assert "1974-02-01" in f["evidence"] and "52-year-old" in f["evidence"]
+
+
+def test_child_health_exam_for_an_adult_whose_note_calls_it_a_child_visit_is_a_query(ref):
+    note = "HPI\n\nHere for a well child check.\n\nASSESSMENT AND PLAN\n\nWell child visit."
     out = findings(ref, CHECK, note, ["Z00.129"], **patient("1974-02-01", "M"))
     assert essence(out) == [("sex-age", "query", "Z00.129")]
     f = out[0]
     assert f["options"] == ["Encounter for routine child health examination without abnormal findings (Z00.129)",
                             "Other", "Clinically undetermined"]
     assert "52" in f["message"] and "0-17" in f["message"]
-    assert "1974-02-01" in f["evidence"]
 
 
 def test_pediatric_band_includes_age_17_and_excludes_18(ref):
@@ -131,9 +142,10 @@ def test_pediatric_bmi_code_for_an_adult_is_a_query(ref):
     assert essence(out) == [("sex-age", "query", "Z68.54")]
 
 
-def test_adult_exam_for_a_child_is_a_query(ref):
+def test_adult_exam_for_a_child_is_corrected_to_the_child_exam(ref):
     out = findings(ref, CHECK, assessment("Annual examination."), ["Z00.00"], **patient("2020-06-01"))
-    assert essence(out) == [("sex-age", "query", "Z00.00")]
+    assert essence(out) == [("sex-age", "correct", "Z00.00")]
+    assert out[0]["suggested_codes"] == ["Z00.129"]
 
 
 # -- sex conflicts ----------------------------------------------------------------------------
@@ -154,9 +166,11 @@ def test_pregnancy_code_for_a_male_with_the_note_saying_woman_names_registration
 
 def test_range_and_subcategory_range_entries(ref):
     # "C51-C58" holds C53.9; "D07.0-D07.3" holds D07.39; "D07.4-D07.6" holds D07.5 and D07.69.
+    # The note documents none of them, so each is a correction that removes the code.
     for code, sex in (("C53.9", "M"), ("D07.39", "M"), ("D07.5", "F"), ("D07.69", "F"), ("Q53.10", "F")):
         out = findings(ref, CHECK, assessment("Follow-up."), [code], **patient("1970-01-01", sex))
-        assert essence(out) == [("sex-age", "info", code)], code
+        assert essence(out) == [("sex-age", "correct", code)], code
+        assert out[0]["suggested_codes"] == [], code
 
 
 def test_codes_of_both_sexes_are_clear(ref):
