@@ -43,6 +43,9 @@ def test_typo_code_is_invalid_with_the_nearest_listed_code(ref):
     assert f.code == "M25.5699" and f.target == "diagnosis:0"
     assert "not in ICD-10-CM" in f.message and "2026-11-16" in f.message
     assert "M25.569 (Pain in unspecified knee)" in f.message
+    # M25.5699 only adds a character to the billable M25.569 (Guideline I.B.1: no more characters
+    # than the tabular gives): the record decides the fix.
+    assert f.suggested_codes == ["M25.569"]
 
 
 def test_header_with_seventh_character_shape_is_invalid(ref):
@@ -58,7 +61,7 @@ def test_wrong_base_under_a_seventh_character_category_is_invalid(ref):
 
 def test_cpt_in_the_diagnosis_list(ref):
     f, = run(ref, "99213")
-    assert "CPT procedure code" in f.message
+    assert "CPT procedure code" in f.message and f.suggested_codes == []
 
 
 def test_icd9_code(ref):

@@ -27,11 +27,24 @@ Resolution (correct)
     for it. The message says why the code is invalid: the release that lists
     it and its effective date when another loaded release has it, and the
     nearest valid category above it, so the coder starts from the right place.
+    ``suggested_codes`` names the code the record supports when one does:
+    the nearest listed code above it when that code is billable and the
+    invalid code only adds characters to it (K21.90 -> K21.9, M54.50 on a
+    date before that code existed -> M54.5); else the one billable code
+    beneath the nearest listed code that a transposed pair or one extra
+    character turns it into (K21.10 -> K21.01); else, beneath a header, the
+    one billable code whose added words the note documents with the
+    condition, as ``non-billable-code`` reads them (E11.35 with "type 2
+    diabetes with proliferative diabetic retinopathy ..."). A transposition
+    that points at one code while the note documents another, several fits,
+    and codes of other code sets (CPT, ICD-9) get no suggestion.
 
 References
     ICD-10-CM Official Guidelines for Coding and Reporting FY2026, I.B.1 and
     I.A ("a code is invalid if it has not been coded to the full number of
-    characters required"), and the introduction (use the code set in effect
+    characters required"; codes are reported to the highest number of
+    characters available, and no more), I.A.19 / I.B.1 (the code the
+    documentation supports), and the introduction (use the code set in effect
     on the date of service); 45 CFR 162.1002 (HIPAA medical data code sets:
     ICD-10-CM for diagnoses; the version valid at the time the service is
     provided); CMS ICD-10-CM tabular XML releases (FY and April updates).
@@ -40,10 +53,12 @@ References
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-from vma.axes import axis_index
+from vma.axes import AxisIndex, axis_index, cite_all, condition_mentions, description_words, same_word
 from vma.checks import CheckContext, register
 from vma.findings import Finding
+from vma.notes import Sentence, is_negated_at, is_uncertain_at
 from vma.reference.icd10cm import IcdRelease
 
 CHECK = "invalid-code"
@@ -105,6 +120,121 @@ def _hint(ctx: CheckContext, code: str) -> str:
     return f" The nearest listed code above it is {near} ({ctx.icd.description(near)})."
 
 
+def _lower(description: str | None) -> str:
+    """A description inside a sentence: "Prediabetes" -> "prediabetes"; "GERD ..." stays."""
+    text = description or ""
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
+
+
+def _dotted(bare: str) -> str:
+    return f"{bare[:3]}.{bare[3:]}" if len(bare) > 3 else bare
+
+
+def _billable(index: AxisIndex, code: str) -> bool:
+    return code in index.release and index.release.is_billable(code)
+
+
+def one_slip_codes(index: AxisIndex, code: str, near: str) -> dict[str, str]:
+    """Billable codes beneath ``near`` that the code becomes with one adjacent pair of characters
+    swapped or one character dropped (the keying slips that leave a code off the tabular), each
+    with the slip that turns it into the code."""
+    bare = code.replace(".", "")
+    under = near.replace(".", "")
+    variants = [(bare[:i] + bare[i + 1] + bare[i] + bare[i + 2:], "two adjacent characters swapped")
+                for i in range(len(bare) - 1)]
+    variants += [(bare[:i] + bare[i + 1:], "one character added") for i in range(len(bare))]
+    out: dict[str, str] = {}
+    for v, slip in variants:
+        cand = _dotted(v)
+        if v != bare and v.startswith(under) and _billable(index, cand):
+            out.setdefault(cand, slip)
+    return out
+
+
+_CONNECTIVES = frozenset({"with", "due", "in", "of"})
+_NEGATING = frozenset({"without", "not", "no"})
+# What a code leaves open is no claim the note must bear out: "unspecified whether descended or
+# undescended", "unspecified portion". A leading "Unspecified" qualifies the rest of the
+# description ("Unspecified systolic heart failure"), so it goes alone.
+_OPEN_WHETHER = re.compile(r"\bunspecified\s+(?:whether|as to)\b[^,;]*", re.I)
+_OPEN_WORD = re.compile(r"^\s*unspecified\b|\bunspecified(?:\s+\w+)?", re.I)
+
+
+def claimed_words(description: str) -> tuple[str, ...]:
+    """The description's words without what its "unspecified" clauses leave open."""
+    return description_words(_OPEN_WORD.sub(" ", _OPEN_WHETHER.sub(" ", description)))
+
+
+def slip_documented(ctx: CheckContext, index: AxisIndex, near: str, code: str) -> tuple[Sentence, ...]:
+    """Sentences documenting the code's condition with every word the code adds to ``near``
+    ("unspecified" aside): a keying slip is only followed where the note bears the code out."""
+    head = set(index.words(near))
+    added = {w for w in claimed_words(index.release.description(code) or "") if w not in head and w not in _CONNECTIVES}
+    out = []
+    for m in condition_mentions(ctx.note, index, code, ctx.outpatient):
+        if not m.counts:
+            continue
+        at = [[t.start for t in m.words if same_word(t.norm, w)] for w in added]
+        if not all(at):
+            continue
+        # "Mild intermittent asthma, no exacerbation" does not bear out "with exacerbation"; a code
+        # that itself says "without" or "not" states the negation (as non-billable-code reads it).
+        if not added & _NEGATING and any(
+                all(is_negated_at(m.sentence.text, p) or ctx.outpatient and is_uncertain_at(m.sentence.text, p)
+                    for p in positions) for positions in at):
+            continue
+        out.append(m.sentence)
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    code: str
+    reason: str
+    cited: tuple[Sentence, ...] = ()
+
+
+def _documented(ctx: CheckContext, index: AxisIndex, code: str) -> tuple[Sentence, ...]:
+    """Sentences that document the suggested code's condition for this encounter, for the evidence."""
+    return tuple(m.sentence for m in condition_mentions(ctx.note, index, code, ctx.outpatient) if m.counts)
+
+
+def suggestion(ctx: CheckContext, code: str) -> Suggestion | None:
+    """The code the record supports in place of an invalid ICD-10-CM-shaped code, if exactly one."""
+    if not code or not _ICD_SHAPE.match(code):
+        return None  # other code sets (CPT, ICD-9) and garbage: the coder starts over
+    rel = ctx.icd
+    near = nearest_listed(rel, code)
+    if near is None:
+        return None
+    index = axis_index(rel)
+    if _billable(index, near):
+        # Guideline I.B.1: a code has as many characters as the tabular gives it, and no more.
+        return Suggestion(near, "it only adds characters to that code, which is billable",
+                          _documented(ctx, index, near))
+    if index.needs_seventh(near) or not rel.children(near):
+        return None
+    from vma.checks.non_billable_code import billable_bases, documented_codes
+
+    slips = one_slip_codes(index, code, near)
+    noted, _, cited = documented_codes(ctx, index, near, billable_bases(index, near))
+    noted = [c for c in noted if _billable(index, c)]
+    if len(noted) == 1 and (not slips or noted[0] in slips):
+        # The note names the detail of one code beneath the header (non-billable-code's reading),
+        # and no keying slip points elsewhere.
+        return Suggestion(noted[0], f"the note documents {_lower(rel.description(noted[0]))}", tuple(cited))
+    if len(slips) == 1 and not noted:
+        # One keying slip away from one code, and the note states that code's condition with all
+        # it adds to the header (an "unspecified" code, which the wording reading above never picks,
+        # included); a slip to a detail the note lacks ("with bleeding") is not followed.
+        (slipped, how), = slips.items()
+        mentioned = slip_documented(ctx, index, near, slipped)
+        if mentioned:
+            return Suggestion(slipped, f"{code} is {slipped} with {how}, and the note documents "
+                                       f"{_lower(rel.description(slipped))}", mentioned)
+    return None
+
+
 @register("invalid-code")
 def check(ctx: CheckContext) -> list[Finding]:
     out: list[Finding] = []
@@ -114,10 +244,19 @@ def check(ctx: CheckContext) -> list[Finding]:
             continue  # listed: billable, or a header that non-billable-code explains
         if code and _ICD_SHAPE.match(code) and seventh_character_owns(ctx, code):
             continue
+        found = suggestion(ctx, code)
+        evidence = f"diagnoses[{position}].code = {code!r}"
+        if found is None:
+            fix = " Select the code for the documented condition from the release in force."
+        else:
+            fix = (f" {found.reason[0].upper()}{found.reason[1:]}: report {found.code} "
+                   f"({ctx.icd.description(found.code)}).")
+            if found.cited:
+                evidence += f"; {cite_all(list(found.cited))}"
         out.append(Finding(
             check=CHECK, action="correct", severity="error", code=code or None,
             message=f"Diagnosis {position + 1} {code!r} is not a valid ICD-10-CM code: {_why(ctx, code)}."
-                    + _hint(ctx, code) + " Select the code for the documented condition from the release in force.",
-            evidence=f"diagnoses[{position}].code = {code!r}",
+                    + _hint(ctx, code) + fix,
+            evidence=evidence, suggested_codes=[found.code] if found else [],
             target=f"diagnosis:{position}"))
     return out
