@@ -711,10 +711,19 @@ def uncertain_remark(sentences: list[Sentence]) -> str:
     return ""
 
 
-def condition_name(description: str) -> str:
+def condition_name(description: str, without_acuity: bool = False) -> str:
     """The condition part of a description, for questions: "Primary osteoarthritis,
-    unspecified elbow" -> "primary osteoarthritis"; "Pain in unspecified shoulder" -> "pain"."""
-    text = re.sub(r",?\s*(?:(?:of|in)\s+)?unspecified\b[^,]*", "", description)
-    text = re.sub(r",?\s*\b(?:right|left|bilateral)\b[^,]*", "", text).strip(" ,")
-    text = text or description
+    unspecified elbow" -> "primary osteoarthritis"; "Pain in unspecified shoulder" -> "pain";
+    "Unspecified systolic (congestive) heart failure" -> "systolic heart failure" (nonessential
+    modifiers dropped, Guideline I.A.7). ``without_acuity`` also drops "acute"/"chronic", for a
+    question about the acuity itself ("acute on chronic chronic ..." must never be written)."""
+    text = re.sub(r"\s*\([^)]*\)", "", description)
+    text = re.sub(r"^unspecified\s+|,?\s*not specified as acute or chronic", "", text, flags=re.I)
+    text = re.sub(r",?\s*(?:(?:of|in)\s+)?unspecified\b[^,]*", "", text)
+    text = re.sub(r",?\s*\b(?:right|left|bilateral)\b[^,]*", "", text)
+    text = re.sub(r",\s*uncomplicated\b", "", text)
+    text = re.sub(r"\s+(?:of|in|at|of the)\s*$", "", text)  # "Pain in [right shoulder]" -> "Pain"
+    if without_acuity:
+        text = re.sub(r"\b(?:acute on chronic|acute|chronic|subacute)\s+", "", text, flags=re.I)
+    text = " ".join(text.split()).strip(" ,") or description
     return text[0].lower() + text[1:] if not text[:2].isupper() else text

@@ -62,7 +62,7 @@ def _findings(ctx: CheckContext) -> Iterator[Finding]:
         code, seventh = d.code, d.seventh
         description = index.release.description(code)
         ev = acuity_evidence(ctx.note, index, axis, ctx.outpatient)
-        condition = condition_name(axis.description)
+        condition = condition_name(axis.description, without_acuity=True)
         mentions = [m.sentence for m in ev.mentions if m.counts]
         if mentions:
             indicators = (f"{condition[0].upper()}{condition[1:]} is documented"
