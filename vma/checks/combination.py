@@ -351,7 +351,8 @@ def _hypertension_findings(ctx: CheckContext, codes: list[str], positions: list[
     keep = [c for c in others if not (c in ("I51.5", "I51.7"))]
     if keep:
         # I50 and N18 carry "code first" notes naming I11.0, I12.- and I13.- (Guideline I.A.13, I.C.9.a).
-        message += f", sequenced first, with {', '.join(keep)} kept after it as the additional code(s)"
+        message += (f", sequenced before {' and '.join(keep)}, which "
+                    f"{'stays after it as the additional code' if len(keep) == 1 else 'stay after it as the additional codes'}")
     if any(c in ("I51.5", "I51.7") for c in others):
         message += "; I51.5 and I51.7 are not reported separately with I11 (no additional code)"
     message += ", unless the provider documents the conditions are unrelated (Guideline I.C.9.a)."
