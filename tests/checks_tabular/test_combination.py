@@ -166,6 +166,11 @@ def test_a_specific_diabetes_code_keeps_its_place_and_the_combination_is_added(r
     assert "I.C.4.a" in out[0]["message"]
 
 
+def test_a_header_above_the_combination_code_is_replaced_not_kept(ref):
+    out = findings(ref, CHECK, assessment("Type 2 diabetes mellitus.", "Right foot ulcer."), ["E11.6", "L97.519"])
+    assert essence(out) == [("combination", "correct", "E11.6", ["E11.621"])]
+
+
 def test_diabetes_with_ckd_and_a_ulcer_gives_both_combination_codes(ref):
     note = assessment("Type 2 diabetes mellitus.", "CKD stage 4.", "Ulcer of the left calf, fat layer exposed.")
     out = findings(ref, CHECK, note, ["E11.9", "N18.4", "L97.222"])

@@ -647,11 +647,6 @@ def _diabetes_findings(ctx: CheckContext, codes: list[str], positions: list[int]
     if not dm or len(categories) != 1:
         return  # no diabetes, or two types at once: the type must be settled first (excludes1)
     category = categories.pop()
-    # The code to correct: "without complications" / "unspecified complications" is replaced,
-    # a specific diabetes code keeps its place and the combination code is added beside it.
-    at = next((i for i in dm if codes[i] in (f"{category}.9", f"{category}.8")), dm[0])
-    coded = codes[at]
-    replaced = coded in (f"{category}.9", f"{category}.8")
     links: list[DiabetesLink] = []
     cited: list[Sentence] = []
     for j, code in enumerate(codes):
@@ -672,6 +667,17 @@ def _diabetes_findings(ctx: CheckContext, codes: list[str], positions: list[int]
     if not links:
         return
     targets = [l.combination for l in links]
+
+    # The code to correct: "without complications", "unspecified complications" or a header above
+    # the combination code (E11.6 for E11.621) is replaced; a specific diabetes code keeps its place
+    # and the combination code is added beside it (Guideline I.C.4.a).
+    def less_specific(code: str) -> bool:
+        return code in (f"{category}.9", f"{category}.8") or (
+            not release.is_billable(code) and any(t.startswith(code) for t in targets))
+
+    at = next((i for i in dm if less_specific(codes[i])), dm[0])
+    coded = codes[at]
+    replaced = less_specific(coded)
     dropped = [l.other for l in links if l.included]
     handled.update(l.other for l in links)
     suggested = targets if replaced else [coded, *targets]
