@@ -23,14 +23,27 @@ level that two of the three reach:
   monitoring for toxicity, hospitalisation, emergency major surgery or a
   decision not to resuscitate is high.
 
+The table's definitions decide how wording is read. "Stable" is defined by the
+patient's treatment goals: a chronic illness that is not at its goal is not
+stable, so a chronic problem whose treatment is started, added to or increased at
+the visit (a new diagnosis put on treatment, a dose raised for it) reads as a
+chronic illness with exacerbation or progression. Ordering a test includes
+reviewing its result; each unique test (by its CPT code) counts once. Drugs
+given in the office by injection or infusion are prescription drugs managed at
+the visit.
+
 A note never states these elements as such, so this module reads them from
 the wording. The estimate is deliberately GENEROUS (an upper bound): when the
 wording allows two readings, it takes the higher one, so that a check built on
 it only flags levels that clearly exceed what the note documents.
 
 References: AMA CPT E/M Services Guidelines (2021, revised 2023/2024), table
-"Levels of Medical Decision Making"; CMS MLN006764 "Evaluation and Management
-Services Guide".
+"Levels of Medical Decision Making" and its definitions ("stable, chronic
+illness", "chronic illness with exacerbation, progression, or side effects of
+treatment", "acute illness with systemic symptoms", "unique test", "independent
+interpretation", "discussion of management or test interpretation", "external
+physician", "drug therapy" / "prescription drug management"); CMS MLN006764
+"Evaluation and Management Services Guide".
 """
 
 from __future__ import annotations
@@ -59,12 +72,35 @@ _SEVERE = re.compile(
     r"\bsepsis\b|\bseptic\b|\bn?stemi\b|acute (?:coronary|myocardial|stroke|mi\b)|\bstroke\b|pulmonary embol|"
     r"\bdka\b|ketoacidosis|suicidal|respiratory failure|anaphyla", re.I)
 _EXACERBATION = re.compile(
-    r"\bflar(?:ing|ed)\b|\b(?:in|having|with|a) (?:an? )?(?:acute )?flare\b|\bworsen(?:ing|ed|s)?\b|uncontrolled|"
+    r"\bflar(?:ing|ed)\b|\bflare(?:s|-ups?)?\b(?! (?:are|is|have been|has been|remain) (?:well[- ])?(?:controlled|"
+    r"rare|infrequent))|\bworsen(?:ing|ed|s)?\b|uncontrolled|"
     r"poorly controlled|not (?:well[- ])?controlled|suboptimal(?:ly)? controlled|not at goal|above (?:his |her )?goal|"
     r"exacerbation|acute on chronic|progressi(?:on|ng)|side effects?|adverse (?:effect|reaction)|not improving|(?:has|have) not improved|"
-    r"no improvement|failed to improve", re.I)
+    r"no improvement|failed to improve|\badvanced\b|\b(?:is|are|was|were|been|remains?|remained|still|persistently|"
+    r"consistently) (?:[a-z]+ )?elevated\b|\belevated (?:at|to) \d|\ban elevated\b|above (?:the |his |her )?(?:target|goal)|"
+    r"not (?:yet )?at (?:(?:his|her|their|the) )?(?:treatment )?(?:goal|target)|trending (?:up|higher)|out of control|"
+    r"inadequate(?:ly)? controlled|\bunstable\b|deteriorat", re.I)
+# "Stable" is defined by the treatment goal (AMA MDM definitions): a chronic problem whose treatment is raised
+# at the visit is not at its goal. Read on the problem's own plan, for problems not read as acute or minor.
+_ESCALATION = re.compile(
+    r"\bincreas(?:e|ed|es|ing)\b[^.;]{0,40}?(?:\bdose\b|\bdosage\b|\bto \d|\bfrom \d)|\bup-?titrat\w*|"
+    r"\btitrat\w* up\b|\bescalat\w* (?:the )?(?:dose|therapy|treatment)|\bmaximi[sz]\w* (?:the )?dose|"
+    r"\badd(?:ed|ing)? (?:on )?(?:another|a second|a third|an additional) (?:agent|medication|medicine|drug)", re.I)
+_TREATMENT_START = re.compile(
+    r"\b(?:start|starting|started|initiat\w*|begin|beginning|began|prescrib\w*|proceed(?:ing)? with|"
+    r"put (?:him|her|them|the patient) on|injections?|infusions?)\b", re.I)
+_NEW_DIAGNOSIS = re.compile(r"newly diagnosed|new diagnosis|new[- ]onset|diagnosed today|this is a new (?:issue|problem|"
+                            r"diagnosis|finding)", re.I)
+# Words that put off or refuse the treatment named after them ("defer initiating medication").
+_DEFERRED = re.compile(r"\b(?:defer\w*|hold(?:ing)? off(?: on)?|declin\w*|refus\w*|avoid\w*|decided against|"
+                       r"not (?:yet )?ready to|no need to|without)\s+(?:\w+\s+){0,2}$", re.I)
 _SYSTEMIC = re.compile(
     r"\bfevers?\b|febrile|systemic|rigors|\bfracture|dislocation|complicated|pneumonia|pyelonephritis", re.I)
+# Symptoms of the whole body (AMA: "an illness that causes systemic symptoms"), read on the problem's own text and
+# what the history says about it; fracture and the like stay on the label, where "no fracture" cannot reach.
+_SYSTEMIC_SYMPTOMS = re.compile(
+    r"\bfevers?\b|\bfebrile\b|\bchills\b|\brigors\b|body aches|\bmyalgias?\b|\bmalaise\b|night sweats|"
+    r"\bdehydrat\w*|\blethargic\b|\btachycardi\w*|\bhypoxi\w*", re.I)
 _SERIOUS = re.compile(r"malignan|cancer|carcinoma|lymphoma|leuka?emia|melanoma|sarcoma|metasta", re.I)
 _MINOR = re.compile(r"self[- ]limit|\bminor\b", re.I)
 _ACUTE = re.compile(
@@ -72,55 +108,113 @@ _ACUTE = re.compile(
     r"upper respiratory infection|cystitis|\buti\b|urinary tract infection|conjunctivitis|gastroenteritis|"
     r"epicondylitis|tendinitis|tendonitis|bursitis|cellulitis|insect bite|common cold|influenza|\bviral\b", re.I)
 _WORKUP = re.compile(r"\b(?:order|obtain|refer|referral|evaluate|work[- ]?up|biopsy|mri|ct\b|ultrasound|imaging)", re.I)
-_UNDIAGNOSED = re.compile(r"undiagnosed|uncertain prognosis|unclear (?:etiology|cause)|unknown (?:etiology|cause)", re.I)
+_UNDIAGNOSED = re.compile(
+    r"undiagnosed|uncertain prognosis|unclear (?:etiology|cause)|unknown (?:etiology|cause)|\bto rule out\b|"
+    r"\bto r/o\b|\bto exclude\b|\bto evaluate for\b|\bto assess for\b|\bto determine (?:if|whether)\b|\bconcern(?:ed)? (?:for|about|that)\b|"
+    r"\bsuspicious (?:for|of)\b|\bworrisome for\b|cannot (?:be )?rule(?:d)? out|\bdifferential\b", re.I)
 
-# Unique tests: the canonical name is what counts once (ordering a test includes
-# reviewing its result, AMA CPT E/M guidelines).
+# Unique tests: the canonical name is what counts once (AMA: a unique test is defined by its CPT code; ordering
+# a test includes reviewing its result). Imaging, physiologic tests (ECG, PFT, OCT, angiography) and laboratory
+# tests and panels all count.
 _TESTS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(rx, re.I)) for name, rx in (
-    ("x-ray", r"\bx-?rays?\b|\bradiographs?\b|radiographic"),
+    ("x-ray", r"\bx-?rays?\b|\bradiographs?\b|radiographic|\bxr\b|\bfilms?\b|\bviews of the\b"),
     ("MRI", r"\bmri\b"),
     ("CT", r"\bct\b|\bcat scan|computed tomography"),
-    ("ultrasound", r"ultrasound|sonogram|doppler"),
+    ("ultrasound", r"ultrasound|sonogram|doppler|\bduplex\b"),
     ("echocardiogram", r"echocardiogram|\becho\b"),
     ("ECG", r"\be[kc]g\b|electrocardiogram"),
-    ("CBC", r"\bcbc\b|complete blood count"),
-    ("metabolic panel", r"\b[bc]mp\b|metabolic panel|\bsodium\b|potassium|creatinine|electrolytes"),
+    ("angiography", r"angiogra(?:m|ms|phy)\b|\bcta\b|\bmra\b|catheteri[sz]ation"),
+    ("OCT", r"\boct\b|optical coherence tomograph"),
+    ("visual field", r"visual fields? (?:test|exam|stud)|\bperimetry\b|humphrey"),
+    ("fundus photography", r"fundus photo"),
+    ("barium study", r"barium (?:swallow|enema|study|esophagram)|esophagram|upper gi series"),
+    ("nuclear imaging", r"\bpet(?:[- ]?ct| scan)\b|nuclear (?:medicine|scan|imaging)|bone scan|\bhida\b|\bv/?q scan"),
+    ("heart monitor", r"holter|event monitor|zio patch|cardiac monitor"),
+    ("sleep study", r"sleep study|polysomnogra"),
+    ("hearing test", r"audiogra|audiometry|tympanometr"),
+    ("EEG", r"\beeg\b|electroencephalogra"),
+    ("ankle-brachial index", r"ankle[- ]brachial|\babi\b"),
+    ("CBC", r"\bcbc\b|complete blood count|\bhemoglobin\b(?!\s*a1c)|\bhgb\b|hematocrit|platelet count|"
+            r"white (?:blood )?(?:cell )?count|\bwbc\b"),
+    ("metabolic panel", r"\b[bc]mp\b|metabolic panel|\bsodium\b|potassium|creatinine|electrolytes|kidney function|"
+                        r"renal function|\bbun\b|\be?gfr\b"),
     ("A1c", r"\ba1c\b|hemoglobin a1c|hba1c"),
+    ("glucose", r"(?:fasting|non-fasting|random|serum|plasma|point[- ]of[- ]care|fingerstick) (?:blood )?glucose|"
+                r"glucose tolerance"),
     ("lipid panel", r"lipid panel|\blipids\b|cholesterol panel"),
-    ("thyroid tests", r"\btsh\b|thyroid (?:function|panel|studies)"),
-    ("urinalysis", r"urinalysis|\bua\b|urine (?:sodium|osmolality|culture|studies|test)"),
+    ("thyroid tests", r"\btsh\b|thyroid (?:function|panel|studies|tests?)|\bfree t4\b"),
+    ("liver tests", r"liver (?:function|enzymes? (?:test|panel))|\blfts?\b|hepatic (?:function )?panel"),
+    ("urinalysis", r"urinalysis|\bua\b|urine (?:sodium|osmolality|culture|studies|test|drug|protein)|microalbumin"),
     ("culture", r"(?<!urine )\bculture\b"),
     ("strep test", r"strep test|rapid strep"),
+    ("viral test", r"(?:covid|influenza|flu|rsv)(?:-19)? (?:test|swab|pcr)|\bmono ?spot\b"),
+    ("STI tests", r"gonorrh|chlamydia|trichomon|syphilis|\brpr\b|\bhiv\b|hepatitis (?:b|c) (?:test|screen|antibod)|"
+                  r"hepatitis panel"),
+    ("cervical cytology", r"pap (?:smear|test)|\bhpv (?:test|screen)"),
+    ("pregnancy test", r"pregnancy test|\bhcg\b"),
+    ("drug screen", r"drug screen|tox(?:icology)? screen"),
+    ("cardiac markers", r"troponin|\bbnp\b|pro-?bnp"),
+    ("coagulation tests", r"\bptt\b|coagulation (?:panel|studies)|\bcoags\b|d-?dimer"),
+    ("inflammatory markers", r"\besr\b|sed rate|sedimentation rate|\bcrp\b|c-reactive"),
+    ("iron studies", r"ferritin|iron (?:studies|panel)|\btibc\b|anemia (?:profile|panel)"),
+    ("vitamin levels", r"vitamin d level|\b25-hydroxy|\bb12\b|folate level"),
+    ("uric acid", r"uric acid"),
+    ("autoimmune panel", r"autoimmune panel|\bana (?:panel|test|titer)|antinuclear|rheumatoid factor|anti-ccp"),
+    ("hormone tests", r"cortisol|dexamethasone suppression|testosterone level|androgen levels?|prolactin|\bfsh\b"),
+    ("allergy testing", r"allergy (?:skin )?test|skin test|\bige\b"),
+    ("stool tests", r"stool (?:culture|test|studies|sample)|fecal (?:occult|immuno)|occult blood|h\.? ?pylori"),
     ("biopsy", r"\bbiopsy\b"),
     ("spirometry", r"spirometry|\bpfts?\b|pulmonary function"),
     ("PSA", r"\bpsa\b"),
     ("INR", r"\binr\b"),
     ("mammogram", r"mammogra"),
     ("endoscopy", r"endoscopy|\begd\b|colonoscopy"),
-    ("stress test", r"stress test"),
-    ("EMG", r"\bemg\b|nerve conduction"),
+    ("stress test", r"stress test|stress echo|treadmill test"),
+    ("EMG", r"\bemg\b|nerve conduction|\bncv\b|\bncs\b"),
     ("bone density", r"\bdexa\b|bone density"),
-    ("viral test", r"(?:covid|influenza|flu|rsv)(?:-19)? (?:test|swab|pcr)"),
+    ("psychometric test", r"\bphq-?9\b|\bgad-?7\b|\bmoca\b|\bmmse\b|mini-mental"),
     ("labs", r"\blabs?\b|blood ?work|lab work|laboratory"),
 ))
-_ORDERED = re.compile(r"\b(?:order|obtain|get|(?:re)?check|draw|send|schedul|repeat|will do|we will|plan(?:ned)? for)", re.I)
+# Tests drawn as blood or other specimens: "labs" in the same note is one of them, not another test.
+LAB_TESTS = frozenset({
+    "CBC", "metabolic panel", "A1c", "glucose", "lipid panel", "thyroid tests", "liver tests", "urinalysis", "culture",
+    "strep test", "viral test", "STI tests", "cervical cytology", "pregnancy test", "drug screen", "cardiac markers",
+    "coagulation tests", "inflammatory markers", "iron studies", "vitamin levels", "uric acid", "autoimmune panel",
+    "hormone tests", "stool tests", "PSA", "INR",
+})
+_ORDERED = re.compile(r"\b(?:order|obtain|get|(?:re)?check|draw|send|sent|schedul|repeat|will do|we will|plan(?:ned)? for|"
+                      r"perform|taken|done|pending|drawn)", re.I)
 _REVIEWED = re.compile(r"\b(?:review|reveal|show|demonstrat|result|came back|were normal|was normal|unremarkable|"
-                       r"read as|consistent with|notable for)", re.I)
+                       r"read as|consistent with|notable for|within normal limits|elevated|low at|high at|abnormal)", re.I)
 _EXTERNAL_NOTES = re.compile(
     r"\b(?:outside|external|prior|previous|old|hospital|er|ed|emergency department) (?:records?|notes?|chart)|"
     r"records? from|notes? from (?:dr\b|his|her|the)|review(?:ed|ing)? (?:of )?(?:his|her|their|the patient's) "
-    r"(?:records?|chart|notes)|discharge summary|consult(?:ation)? note", re.I)
+    r"(?:records?|chart|notes)|discharge summary|consult(?:ation)? note|(?:records?|notes?|reports?|letter) from (?:an? )?"
+    r"(?:outside|other|his|her|their|the|dr\b)|referral (?:letter|note|records?)|(?:records?|notes?) (?:were|was|are|"
+    r"have been) (?:reviewed|obtained|received)|care everywhere", re.I)
 _HISTORIAN = re.compile(
     r"independent historian|history (?:was )?(?:obtained|provided|given|taken) (?:from|by) (?:his|her|the)|"
     r"\bper (?:his|her|the) (?:mother|father|parents?|wife|husband|spouse|daughter|son|caregiver|guardian)|"
     r"(?:mother|father|parents?|wife|husband|spouse|daughter|son|caregiver|guardian) (?:provides|provided|gives|"
     r"gave|reports|reported|states|stated) (?:the )?history", re.I)
+# Independent interpretation (AMA): the physician's own reading of a test's images or tracing, not its report.
 _INTERPRETATION = re.compile(
-    r"independent(?:ly)? (?:interpret|review|read)|my (?:own |independent )?(?:interpretation|read)\b|"
-    r"personally (?:reviewed|viewed|interpreted)|i (?:interpreted|read) the", re.I)
+    r"independent(?:ly)? (?:interpret|review|read|visuali)|my (?:own |independent )?(?:interpretation|read|reading)\b|"
+    r"personally (?:reviewed|viewed|interpreted|visualized|read)|\bi (?:interpreted|read) the|"
+    r"(?:interpreted|read|reviewed) by me\b|on my (?:own )?review of the|"
+    r"\bi (?:have |also |then )?(?:reviewed|viewed|looked at|visualized|examined)\b[^.;]{0,40}?\b(?:images?|films?|"
+    r"x-?rays?|radiographs?|mri|ct|scan|e[kc]g|tracings?|echocardiogram|ultrasound|oct|angiogra\w*)\b", re.I)
+# A test's written report is not an interpretation of it.
+_REPORT = re.compile(r"\breports?\b|\bradiologist'?s?\b|\bread as\b", re.I)
+_EXTERNAL_PROFESSIONAL = (
+    r"(?:dr\b|(?:(?:his|her|their|the patient's|the on-call|the|an?|our)\s)?(?:[a-z-]+\s)?(?:[a-z]+ologist|surgeon|"
+    r"physician|pcp|primary care (?:physician|provider|doctor)|specialist|pharmacist|oncology|cardiology|radiology|"
+    r"nephrology|neurology|urology|gastroenterology|dermatology|pulmonology|endocrinology|rheumatology|"
+    r"orthopedics|ophthalmology|psychiatry|infectious disease|hospitalist|case manager|social worker)\b)")
 _DISCUSSION = re.compile(
-    r"\b(?:discussed|spoke|talked|conferred|consulted)\b[^.;]{0,50}?\bwith (?:dr\b|(?:his|her|their|the "
-    r"patient's|the on-call|the)\s(?:[a-z-]+\s)?(?:[a-z]+ologist|surgeon|physician|pcp|specialist|pharmacist))", re.I)
+    r"\b(?:discussed|spoke|talked|conferred|consulted|reviewed)\b[^.;]{0,50}?\bwith " + _EXTERNAL_PROFESSIONAL + r"|"
+    r"\b(?:called|phoned|paged|contacted|spoke to|talked to|curbside\w*|will (?:call|contact|reach out to|"
+    r"speak (?:to|with)|discuss (?:this |the case |his case |her case )?with))\s" + _EXTERNAL_PROFESSIONAL, re.I)
 
 # Risk of management.
 _HIGH_RISK = re.compile(
@@ -129,7 +223,8 @@ _HIGH_RISK = re.compile(
     r"intensive monitoring|monitor(?:ing)? for toxicity|emergen\w+ surgery|\bdnr\b|do not resuscitate|hospice|"
     r"comfort care|parenteral (?:opioid|controlled)|surgery\b[^.]{0,40}risk factors", re.I)
 _RX_VERB = (r"(?:continu\w*|prescrib\w*|start\w*|initiat\w*|increas\w*|decreas\w*|titrat\w*|adjust\w*|refill\w*|"
-            r"renew\w*|resum\w*|switch\w*|chang\w*|taper\w*|discontinu\w*|stop\w*|hold\w*|restart\w*|add\w*)")
+            r"renew\w*|resum\w*|switch\w*|chang\w*|taper\w*|discontinu\w*|stop\w*|hold\w*|restart\w*|add\w*|"
+            r"giv\w*|gave|administ\w*|proceed\w*|recommend\w*|provid\w*|us(?:e|es|ing)|tak(?:e|es|ing))")
 _RX_DOSE = re.compile(
     rf"\b{_RX_VERB}\b[^.;]{{0,60}}?\b([a-z][a-z-]+)\s+\d+(?:\.\d+)?\s*(?:mg|mcg|g|units?|ml|%|meq)\b", re.I)
 _RX_FORM = re.compile(
@@ -155,6 +250,29 @@ RX_NAME_PREFIXES = (
 _NOT_DRUGS = {"cholesterol", "alkaline", "saline", "baseline"}
 _RX_NAME = re.compile(r"\b(?:[a-z-]{3,}(?:" + "|".join(RX_NAME_SUFFIXES) + r")|(?:"
                       + "|".join(RX_NAME_PREFIXES) + r")[a-z]*)\b", re.I)
+# A brand name after a verb of drug management ("Continue Keppra at the current dose", "Initiate Jardiance"):
+# mid-sentence capitals after such a verb name a product far more often than anything else in a plan. Read on the
+# original text (case matters); words of the plan that are capitalised for other reasons are set aside.
+_RX_BRAND = re.compile(
+    r"\b" + _RX_VERB + r"\s+(?:(?:his|her|their|the|a|an|with|on|taking|using|to use|to take)\s+)*"
+    r"([a-z][a-z]{3,}(?:-[a-z]+)?)\b", re.I)
+_NOT_BRANDS = {
+    "current", "present", "same", "physical", "occupational", "home", "diet", "dietary", "therapy", "exercise",
+    "exercises", "monitoring", "daily", "regular", "routine", "follow", "care", "medical", "treatment",
+    "conservative", "weight", "wound", "rest", "activity", "activities", "walking", "blood", "glucose", "checking",
+    "logging", "formal", "cardiac", "rehab", "counseling", "education", "regimen", "plan", "continue", "with",
+    "this", "that", "these", "those", "them", "further", "close", "supportive", "observation", "symptomatic",
+    "hand", "clinic", "patient", "their", "over", "ice", "heat", "compression", "elevation", "bracing", "head",
+    "hospital", "emergency", "urgent", "primary", "orthopedic", "orthopedics", "surgery", "nursing", "skilled",
+    "weekly", "monthly", "nightly", "twice", "once", "then", "both", "your", "after", "before", "until", "when",
+}
+# Drugs given in the office or planned as injections or infusions (a prescription drug given at the visit is
+# prescription drug management); vaccines and skin tests are set aside (separately reported, not drug therapy).
+_OFFICE_DRUG = re.compile(
+    r"\b(?:injections?|infusions?|intravitreal|intramuscular(?:ly)?|intra-?articular|subcutaneous(?:ly)?|im|"
+    r"nebuli[sz]er treatments?|iv (?:antibiotics|steroids|medications?|diuretics?))\b", re.I)
+_VACCINE = re.compile(r"vaccin|immuni[sz]|flu shot|\btdap\b|tetanus|pneumovax|pneumococcal|shingrix|zoster|gardasil|"
+                      r"prevnar|\bppd\b|tuberculin", re.I)
 _RX_WORDS = re.compile(r"\bprescri(?:be|bed|ption)s?\b|\be-?prescribed\b|\brx\b|\bscript\b|\brefills?\b", re.I)
 _MINOR_SURGERY = re.compile(
     r"\b(?:injection|aspiration|excision|incision and drainage|i&d|cryotherapy|biopsy|debridement|"
@@ -171,6 +289,10 @@ OTC_DRUGS = (
     "colace", "senna", "miralax", "polyethylene glycol", "calcium carbonate", "tums", "antacid", "antacids",
     "loperamide", "imodium", "melatonin", "vitamin", "multivitamin", "fish oil", "hydrocortisone", "sunscreen",
     "moisturizer", "emollient", "artificial tears", "over-the-counter", "over the counter", "otc",
+    # store brands sold without a prescription
+    "selsun", "nizoral", "head and shoulders", "zarbee's", "zarbees", "coricidin", "epsom", "icyhot", "biofreeze",
+    "vaseline", "aquaphor", "cerave", "eucerin", "neosporin", "bacitracin", "nasacort", "afrin", "sudafed",
+    "dayquil", "nyquil", "robitussin", "delsym", "dulcolax", "metamucil", "benefiber", "pedialyte", "excedrin",
 )
 _OTC = re.compile(r"\b(?:" + "|".join(re.escape(d) for d in OTC_DRUGS) + r")\b", re.I)
 _LOW_RISK = re.compile(
@@ -203,6 +325,14 @@ _MAJOR_SURGERY = _LowerCasePattern(_MAJOR_SURGERY)
 _DECISION = _LowerCasePattern(_DECISION)
 _SDOH = _LowerCasePattern(_SDOH)
 _OTC = _LowerCasePattern(_OTC)
+_OFFICE_DRUG = _LowerCasePattern(_OFFICE_DRUG)
+_RX_BRAND = _LowerCasePattern(_RX_BRAND)
+_VACCINE = _LowerCasePattern(_VACCINE)
+_REPORT = _LowerCasePattern(_REPORT)
+_ESCALATION = _LowerCasePattern(_ESCALATION)
+_TREATMENT_START = _LowerCasePattern(_TREATMENT_START)
+_NEW_DIAGNOSIS = _LowerCasePattern(_NEW_DIAGNOSIS)
+_SYSTEMIC_SYMPTOMS = _LowerCasePattern(_SYSTEMIC_SYMPTOMS)
 _LOW_RISK = _LowerCasePattern(_LOW_RISK)
 _EXTERNAL_NOTES = _LowerCasePattern(_EXTERNAL_NOTES)
 _HISTORIAN = _LowerCasePattern(_HISTORIAN)
@@ -316,22 +446,32 @@ def _is_short_header(line: str, next_line: str | None) -> bool:
         and ":" not in text
 
 
+_LABEL_END = re.compile(r"(?<!\bmr)(?<!\bms)(?<!\bdr)(?<!\bst)(?<!\bmrs)(?<!\bvs)\. ", re.I)
+
+
 def _split_label(text: str) -> tuple[str, list[str]]:
-    """ "Hyponatremia. Sodium 129 today." -> ("Hyponatremia", ["Sodium 129 today."])"""
-    head, sep, rest = text.partition(". ")
+    """ "Hyponatremia. Sodium 129 today." -> ("Hyponatremia", ["Sodium 129 today."]); a title's dot ("Mr. Cook")
+    does not end the label."""
+    m = _LABEL_END.search(text)
+    head, rest = (text[:m.start()], text[m.end():]) if m else (text, "")
     label = head.strip().rstrip(".:")
-    return label, ([rest.strip()] if sep and rest.strip() else [])
+    return label, ([rest.strip()] if rest.strip() else [])
 
 
 def problem_items(note: NoteDoc) -> list[ProblemItem]:
     """Problems addressed, read from the assessment/plan: numbered items, short headings over bullets, or
-    (for an assessment written as a few short lines over a narrative plan) each assessment line."""
+    (for an assessment written as a few short lines over a narrative plan) each assessment line. Plan text
+    that belongs to no item as written goes to the items it names (see :func:`_distribute`)."""
     assessment, plan = _assessment_lines(note)
     lines = assessment + plan
     items: list[ProblemItem] = []
+    loose: list[str] = []  # plan lines outside any item
     current: ProblemItem | None = None
     for i, line in enumerate(lines):
         nxt = lines[i + 1] if i + 1 < len(lines) else None
+        if i == len(assessment):
+            # A separate plan section is not the last assessment item's own text.
+            current = None
         numbered = _ITEM_NUMBERED.match(line) or _ITEM_PROBLEM.match(line)
         if _TIME_LINE.search(line):
             current = None  # the time attestation closes the problem list
@@ -348,17 +488,49 @@ def problem_items(note: NoteDoc) -> list[ProblemItem]:
             current.body.append(line.strip())
         else:
             current = None
-    if items:
-        return items
-    # A narrative note: "ASSESSMENT\n\nRight medial epicondylitis.\n\nPLAN\n\n<paragraph>".
-    plan_lines = [ln.strip() for ln in plan if not _TIME_LINE.search(ln)]
-    plan_text = [" ".join(plan_lines)] if plan_lines else []
-    for line in assessment:
-        label, body = _split_label(line.strip())
-        if label and len(label.split()) <= 14 and not _NARRATIVE.search(label) and not _TIME_LINE.search(line) \
-                and not _ACTION_LINE.search(label):
-            items.append(ProblemItem(label, body + plan_text))
+            if i >= len(assessment):
+                loose.append(line.strip())
+    if not items:
+        # A narrative note: "ASSESSMENT\n\nRight medial epicondylitis.\n\nPLAN\n\n<paragraph>".
+        loose = [ln.strip() for ln in plan if not _TIME_LINE.search(ln)]
+        for line in assessment:
+            label, body = _split_label(_BULLET.sub("", line).strip())
+            if label and len(label.split()) <= 14 and not _NARRATIVE.search(label) \
+                    and not _TIME_LINE.search(line) and not _ACTION_LINE.search(label):
+                items.append(ProblemItem(label, body))
+    _distribute(items, loose)
     return items
+
+
+def _label_words(label: str) -> re.Pattern[str] | None:
+    """The label's distinctive words, as a pattern that finds them (or their longer forms) in the plan."""
+    words = [w for w in re.findall(r"[a-z]{4,}", label.lower()) if w not in _LABEL_STOPWORDS]
+    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")", re.I) if words else None
+
+
+def _is_heading(line: str, named: list[ProblemItem]) -> bool:
+    """A short line that says nothing but the problem's name ("Dandruff", "Acid reflux.")."""
+    words = [w for w in re.findall(r"[a-z]{4,}", line.lower()) if w not in _LABEL_STOPWORDS]
+    label_words = {w for item in named for w in re.findall(r"[a-z]{4,}", item.label.lower())}
+    return len(line.split()) <= 8 and not re.search(r"[.;]\s", line) and not _ACTION_LINE.search(line) \
+        and all(any(w.startswith(lw) or lw.startswith(w) for lw in label_words) for w in words)
+
+
+def _distribute(items: list[ProblemItem], lines: list[str]) -> None:
+    """Give each plan line to the items it names ("In terms of his diabetes, ..."); a short line naming an item
+    heads the lines after it ("Dandruff" over its paragraph); a line naming none, under no heading, belongs to
+    every item (the generous reading: a plan written as one narrative may treat any of them)."""
+    if not items:
+        return
+    keys = [(item, _label_words(item.label)) for item in items]
+    heading: list[ProblemItem] = []
+    for line in lines:
+        named = [item for item, key in keys if key is not None and key.search(line)]
+        if named and _is_heading(line, named):
+            heading = named
+            continue
+        for item in named or heading or items:
+            item.body.append(line)
 
 
 def _first_unnegated(rx: re.Pattern[str], text: str) -> str | None:
@@ -370,10 +542,9 @@ def _first_unnegated(rx: re.Pattern[str], text: str) -> str | None:
 
 def _history_mentions(note: NoteDoc, label: str) -> str:
     """What the HPI and chief complaint say about the problem the item names (its distinctive words)."""
-    words = [w for w in re.findall(r"[a-z]{4,}", label.lower()) if w not in _LABEL_STOPWORDS]
-    if not words:
+    rx = _label_words(label)
+    if rx is None:
         return ""
-    rx = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")", re.I)
     return " ".join(s.text for s in note.sentences if s.section in ("hpi", "chief_complaint") and rx.search(s.text))
 
 
@@ -385,6 +556,7 @@ def classify(item: ProblemItem, note: NoteDoc) -> ProblemItem:
         (SEVERE, _SEVERE, (own,)),
         (EXACERBATION, _EXACERBATION, (own, history)),
         (SYSTEMIC, _SYSTEMIC, (item.label,)),
+        (SYSTEMIC, _SYSTEMIC_SYMPTOMS, (own, history)),
         (SERIOUS, _SERIOUS, (item.label,)),
     ):
         for text in texts:
@@ -397,12 +569,40 @@ def classify(item: ProblemItem, note: NoteDoc) -> ProblemItem:
         return item
     if _MINOR.search(item.label):
         item.kind, item.reason = MINOR, _MINOR.search(item.label).group(0)
-    elif _ACUTE.search(item.label):
+    elif _ACUTE.search(item.label) and not _NEW_DIAGNOSIS.search(own):
         item.kind, item.reason = ACUTE, _ACUTE.search(item.label).group(0)
     else:
-        # Unknown course: read as chronic, the higher of the two readings when several are addressed.
+        # Unknown course: read as chronic, the higher of the two readings when several are addressed. A chronic
+        # problem whose treatment is raised or started at the visit is not at its treatment goal, hence not stable.
         item.kind, item.reason = CHRONIC, ""
+        goal = _not_at_goal(item)
+        if goal:
+            item.kind, item.reason = EXACERBATION, goal
     return item
+
+
+def _first_undeferred(rx, text: str) -> str | None:
+    """The first match that no negation or deferral ("defer initiating", "declines starting") stands before."""
+    for m in rx.finditer(text):
+        if not is_negated_at(text, m.start()) and not _DEFERRED.search(text[max(0, m.start() - 40):m.start()]):
+            return m.group(0)
+    return None
+
+
+def _not_at_goal(item: ProblemItem) -> str:
+    """Why a chronic problem is not at its treatment goal, read from its own plan: a medication raised for it, or
+    treatment started for it (which a newly diagnosed chronic illness put on treatment shows too)."""
+    for line in item.body:
+        hit = _first_undeferred(_ESCALATION, line)
+        if hit:
+            return f"not at treatment goal: {hit}"
+    for line in item.body:
+        hit = _first_undeferred(_TREATMENT_START, line)
+        if hit:
+            return f"not at treatment goal: treatment started ({hit})"
+    if _NEW_DIAGNOSIS.search(item.text) and item.body:
+        return "newly diagnosed, with a treatment plan"
+    return ""
 
 
 def problems_level(items: list[ProblemItem]) -> int:
@@ -429,17 +629,30 @@ def _data_sentences(note: NoteDoc):
 def unique_tests(note: NoteDoc) -> list[str]:
     found: list[str] = []
     for s in _data_sentences(note):
-        in_results = s.section == "results"
+        # A test named in the results or the plan is one reviewed or ordered (AMA: ordering includes tests
+        # considered but not selected after shared decision making); elsewhere the wording must say so.
+        in_results = s.section in ("results", "assessment", "plan", "instructions")
         if not (in_results or _ORDERED.search(s.text) or _REVIEWED.search(s.text)):
             continue
         for name, rx in _TESTS:
+            if name in found:
+                continue
             m = rx.search(s.text)
-            if m and name not in found and not is_negated_at(s.text, m.start()):
-                # "labs" is counted only when no named test explains it.
-                if name == "labs" and len(found) and any(t != "labs" for t in found):
-                    continue
+            if m and not is_negated_at(s.text, m.start()):
                 found.append(name)
+    if "labs" in found and any(t in LAB_TESTS for t in found):
+        # "labs" is counted only when no named laboratory test explains it.
+        found.remove("labs")
     return found
+
+
+def _interpreted(text: str) -> bool:
+    """The sentence records the physician's own reading of a test (AMA "independent interpretation"), not the
+    review of its written report."""
+    for m in _INTERPRETATION.finditer(text):
+        if not is_negated_at(text, m.start()) and not _REPORT.search(text[m.start():m.end() + 30]):
+            return True
+    return False
 
 
 def data_level(tests: list[str], external_notes: int, historian: bool, interpretation: bool,
@@ -484,6 +697,15 @@ def risk_of_management(note: NoteDoc) -> tuple[int, list[str]]:
                 if m.group(0).lower() not in _NOT_DRUGS and not _OTC.search(m.group(0)) \
                         and not is_negated_at(text, m.start()):
                     raise_to(MODERATE, "prescription drug management")
+        for m in _RX_BRAND.finditer(text):
+            word = m.group(1).lower()
+            if not text[m.start(1)].isupper() or not text[m.start(1) + 1:m.end(1)].replace("-", "").islower():
+                continue  # the fast path matches lower-cased text: the capital is checked on the note's own
+            if word not in _NOT_BRANDS and not word.endswith(("ology", "ics", "ist")) and not _OTC.search(word) \
+                    and not is_negated_at(text, m.start()):
+                raise_to(MODERATE, "prescription drug management")
+        if _first_unnegated(_OFFICE_DRUG, text) and not _VACCINE.search(text):
+            raise_to(MODERATE, "prescription drug management (a drug given by injection or infusion)")
         if _DECISION.search(text):
             if _first_unnegated(_MINOR_SURGERY, text):
                 raise_to(MODERATE, "decision about a minor procedure")
@@ -540,7 +762,7 @@ class MdmReader:
         sentences = [s.text for s in _data_sentences(note)]
         external = sum(1 for t in sentences if _first_unnegated(_EXTERNAL_NOTES, t))
         historian = any(_first_unnegated(_HISTORIAN, t) for t in sentences)
-        interpretation = any(_first_unnegated(_INTERPRETATION, t) for t in sentences)
+        interpretation = any(_interpreted(t) for t in sentences)
         discussion = any(_first_unnegated(_DISCUSSION, t) for t in sentences)
         return tests, external, historian, interpretation, discussion
 
