@@ -170,6 +170,10 @@ class Refiner:
         xk = key_words(rel.description(code) or "")
         x_side, x_acuity = _side_of(xk), acuity_of(xk)
         own_site = folded(index._site_after(index.words(code), frozenset({OPEN}) | SIDE_TERMS))
+        # The word an "unspecified" opens ("unspecified site", "unspecified part") gives way to the
+        # site or part a more specific code names.
+        words = index.words(code)
+        open_slot = {fold(words[i + 1]) for i, w in enumerate(words[:-1]) if w == OPEN}
         keyed = {y: key_words(rel.description(y) or "") for y in pool}
         # A side is an axis only where the tabular pairs a right and a left code of the same wording;
         # elsewhere ("Right heart failure") the word names a type.
@@ -194,6 +198,8 @@ class Refiner:
                     allowed |= xk & SIDE_TERMS
                 if BILATERAL in yk:
                     allowed |= own_site
+                if added - SIDE_TERMS - ACUITY_TERMS:
+                    allowed |= open_slot
                 if added and not owned_elsewhere:
                     # a stated absence the other code contradicts: "uncomplicated", "without aura"
                     allowed |= {"uncomplicated"} | {w for w in removed if w.startswith("~") and w[1:] in yk}
@@ -272,6 +278,13 @@ class Documentation:
     mentions: list[Mention]
     side: frozenset[str] | None = None
     side_evidence: AxisEvidence | None = None
+    sides: dict[str, frozenset[str] | None] = field(default_factory=dict)  # site word -> side the note settles
+
+    def side_of(self, r: Refinement) -> frozenset[str] | None:
+        """The side the note settles for the body site the candidate names."""
+        if r.site and r.site[-1] in self.sides:
+            return self.sides[r.site[-1]]
+        return self.side
     side_conflict: bool = False
     acuity: frozenset[str] = frozenset()  # documented acuity values (two when "exacerbation" leaves it open)
     acuity_sentences: list[Sentence] = field(default_factory=list)
@@ -347,13 +360,17 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
     desc = index.release.description(code) or ""
     if any(r.side for r in refs):
         lat = index.axis(code, LATERALITY)
-        site = lat.site if lat is not None else next(
-            (r.site for r in refs if r.site and r.side != BOTH), next((r.site for r in refs if r.site), ()))
-        if site:
-            ev = side_evidence(note, index, CodeAxis(LATERALITY, code, desc, None, (), site), outpatient)
-            doc.side_evidence = ev
-            doc.side = ev.decided()
-            doc.side_conflict = doc.side is None and _sides_in_dispute(note, ev, site)
+        heads = list(dict.fromkeys(r.site[-1] for r in refs if r.side and r.site))
+        main = lat.site[-1] if lat is not None and lat.site else (heads[0] if heads else None)
+        for head in dict.fromkeys([main, *heads]):
+            if head is None:
+                continue
+            ev = side_evidence(note, index, CodeAxis(LATERALITY, code, desc, None, (), (head,)), outpatient)
+            doc.sides[head] = ev.decided()
+            if head == main:
+                doc.side_evidence = ev
+                doc.side = doc.sides[head]
+                doc.side_conflict = doc.side is None and _sides_in_dispute(note, ev, (head,))
     x_acuity = acuity_of(key_words(desc))
     if any(r.acuity not in (None, x_acuity) for r in refs):
         axis = CodeAxis(ACUITY, code, desc, None, ())
@@ -387,9 +404,10 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
             doc.hinted.add(r.code)
         if not sentences:
             sentences = [m.sentence for m in counting for v in r.variants if _variant_stated(m, v, outpatient)]
-        if not sentences and primary and set(r.terms) == {"primary"}:
+        # The Index's primary default is for osteoarthritis of a named joint: only with a side or site.
+        if not sentences and primary and set(r.terms) == {"primary"} and r.side is not None:
             sentences = [m.sentence for m in counting[:1]]
-        if not sentences and primary and "primary" in r.terms:
+        if not sentences and primary and "primary" in r.terms and len(r.terms) > 1:
             rest = Refinement(r.code, r.side, r.acuity, tuple(t for t in r.terms if t != "primary"),
                               tuple(t for t in r.phrase if t != "primary"), r.negated, r.residual, (), r.site)
             sentences = [m.sentence for m in counting if _phrase_stated(m, rest, outpatient)]
@@ -488,7 +506,7 @@ def _decide(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool, chart_
         x_side = None  # a side word that is not an axis here
 
     def fully(r: Refinement) -> bool:
-        return (not r.residual and _side_ok(r, doc.side, x_side) and _acuity_ok(r, doc.acuity, x_acuity)
+        return (not r.residual and _side_ok(r, doc.side_of(r), x_side) and _acuity_ok(r, doc.acuity, x_acuity)
                 and (not r.terms or r.code in doc.full))
 
     full = [r for r in refs if fully(r)]
@@ -507,6 +525,17 @@ def _decide(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool, chart_
         codes = [r.code for r in targets]
         if all(c in chart_codes or c == base for c in codes):
             targets = []  # the chart already carries what the note documents
+    if len(targets) == 1 and targets[0].side is None:
+        open_side = index.axis(targets[0].code, LATERALITY)
+        if open_side is not None and open_side.value is None:
+            # The note settles the site or type but not the side of the code it leads to: one
+            # question with that code's sides, rather than a correction and a query next round.
+            sided = {s.code for s in open_side.siblings}
+            options = [r for r in refs if r.code in sided and not r.residual]
+            if options:
+                return Decision(SPECIFICITY, "query", code, base, seventh, options=options, reason="side-of-target",
+                                documented=[" ".join(targets[0].phrase)],
+                                sentences=doc.full.get(targets[0].code, []))
     if targets:
         return _correction(index, code, base, seventh, targets, doc, x_side, x_acuity, lat, acu,
                            ref.is_header(base))
@@ -588,7 +617,7 @@ def _partial(refs: tuple[Refinement, ...], doc: Documentation, x_side, x_acuity)
         return None
     options = []
     for r in refs:
-        if r.residual or not _side_ok(r, doc.side, x_side):
+        if r.residual or not _side_ok(r, doc.side_of(r), x_side):
             continue
         if doc.acuity and r.acuity is not None and r.acuity not in doc.acuity:
             continue
@@ -646,7 +675,7 @@ def _indicator_query(note: NoteDoc, index: AxisIndex, code: str, base: str, seve
                 break
     if not hits:
         return None
-    options = [r for r in refs if not r.residual and _side_ok(r, doc.side, x_side)]
+    options = [r for r in refs if not r.residual and _side_ok(r, doc.side_of(r), x_side)]
     if doc.acuity:
         options = [r for r in options if r.acuity is None or r.acuity in doc.acuity]
     options = _consistent(options, doc)

@@ -8,6 +8,8 @@ several axes at once reads the same whichever check reports it.
 
 from __future__ import annotations
 
+import re
+
 from vma.axes import ACUITY_TERMS, SIDE_TERMS, AxisIndex, axis_index, cite_all, code_label, condition_name, \
     uncertain_remark, with_seventh
 from vma.checks import CheckContext
@@ -24,6 +26,25 @@ def decisions(ctx: CheckContext, check_id: str):
         decision = decide(ctx.note, index, dx.code, ctx.outpatient, codes)
         if decision is not None and decision.check == check_id:
             yield position, decision
+
+
+def plural(word: str) -> str:
+    if word == "foot":
+        return "feet"
+    if word.endswith(("s", "x", "sh", "ch")):
+        return word + "es"
+    if word.endswith("y") and word[-2:-1] not in "aeiou":
+        return word[:-1] + "ies"
+    return word + "s"
+
+
+def both_sides_label(description: str, site_head: str) -> str:
+    """ "Primary osteoarthritis, right elbow" -> "Primary osteoarthritis, right and left elbows"."""
+    rx = re.compile(rf"\bright\b((?:\s+[\w'-]+){{0,3}}?\s+){re.escape(site_head)}\b", re.I)
+    m = rx.search(description)
+    if not m:
+        return re.sub(r"\bright\b", "right and left", description, count=1)
+    return description[:m.start()] + f"right and left{m.group(1)}{plural(site_head)}" + description[m.end():]
 
 
 def _and(items: list[str]) -> str:
@@ -46,7 +67,10 @@ def correction(ctx: CheckContext, index: AxisIndex, position: int, d: Decision, 
     if len(codes) > 1:
         message = (f"{coded} names one side; the note documents {documented}, and the tabular has no bilateral "
                    f"code, so both are coded: {described} (Guideline I.B.13).")
-    elif d.base in rel and rel.is_billable(d.base) and _states_other_value(index, d):
+    elif not (rel.is_billable(d.base) or index.needs_seventh(d.base)):
+        message = (f"{coded} is a category header, not a billable code, and the note documents "
+                   f"{_lower(rel.description(codes[0]) or documented)}: the code is {described}.")
+    elif _states_other_value(index, d):
         message = f"{coded} does not match the note, which documents {documented}: the code is {described}."
     else:
         message = f"{coded} is less specific than the note, which documents {documented}: the code is {described}."
@@ -54,6 +78,10 @@ def correction(ctx: CheckContext, index: AxisIndex, position: int, d: Decision, 
         message += uncertain_remark(d.sentences)
     return Finding(check=check_id, action="correct", code=d.code, message=message,
                    evidence=cite_all(d.sentences), suggested_codes=codes, target=f"diagnosis:{position}")
+
+
+def _lower(text: str) -> str:
+    return text[0].lower() + text[1:] if text and not text[:2].isupper() else text
 
 
 def _states_other_value(index: AxisIndex, d: Decision) -> bool:
@@ -70,7 +98,13 @@ def specificity_query(ctx: CheckContext, index: AxisIndex, position: int, d: Dec
     description = rel.description(d.base) or d.base
     condition = condition_name(description)
     where = " in the assessment" if any(s.section in ("assessment", "plan") for s in d.sentences) else ""
-    if d.reason == "partial":
+    if d.reason == "side-of-target":
+        indicators = (f"{condition[0].upper()}{condition[1:]} is documented{where} as {_and(d.documented)} "
+                      "without a side.")
+        message = (f"{d.code} ({description}) is unspecified, and the note documents {_and(d.documented)} but not "
+                   "which side.")
+        asks = "best describes"
+    elif d.reason == "partial":
         said = _and([f'"{w}"' for w in d.documented])
         indicators = (f"{condition[0].upper()}{condition[1:]} is documented{where} as {said}, which does not "
                       "match one code of the classification.")
@@ -86,6 +120,13 @@ def specificity_query(ctx: CheckContext, index: AxisIndex, position: int, d: Dec
         asks = "best describes"
     choices = [Choice(label=code_label(index, c), codes=[c])
                for c in (with_seventh(index, r.code, d.seventh) for r in d.options)]
+    right = next((r for r in d.options if r.side == frozenset({"right"})), None)
+    left = next((r for r in d.options if r.side == frozenset({"left"})), None)
+    if d.reason == "side-of-target" and right and left and not any(r.side == frozenset({"right", "left"})
+                                                                    for r in d.options):
+        r_code, l_code = with_seventh(index, right.code, d.seventh), with_seventh(index, left.code, d.seventh)
+        both = both_sides_label(rel.description(r_code) or "", right.site[-1] if right.site else "side")
+        choices.append(Choice(label=f"{both} ({r_code} and {l_code})", codes=[r_code, l_code]))
     question = (f"{indicators} Based on your clinical judgment, which of the following {asks} the {condition} "
                 "addressed at this visit?")
     return Finding(check=check_id, action="query", code=d.code, message=message, evidence=cite_all(d.sentences),

@@ -47,36 +47,16 @@ References
 
 from __future__ import annotations
 
-import re
 from typing import Iterator
 
 from vma.axes import BILATERAL, LATERALITY, LEFT, RIGHT, AxisEvidence, AxisIndex, AxisSibling, CodeAxis, \
     axis_index, cite_all, code_label, condition_name, side_evidence, with_seventh
 from vma.checks import CheckContext, register
-from vma.checks._axis import correction, decisions
+from vma.checks._axis import both_sides_label as _both_sides_label, correction, decisions, plural as _plural
 from vma.findings import Choice, Finding, query_choices
 from vma.notes import SECTION_LABELS, NoteDoc, tokens
 
 BOTH = frozenset({RIGHT, LEFT})
-
-
-def _plural(word: str) -> str:
-    if word == "foot":
-        return "feet"
-    if word.endswith(("s", "x", "sh", "ch")):
-        return word + "es"
-    if word.endswith("y") and word[-2:-1] not in "aeiou":
-        return word[:-1] + "ies"
-    return word + "s"
-
-
-def _both_sides_label(description: str, site_head: str) -> str:
-    """ "Primary osteoarthritis, right elbow" -> "Primary osteoarthritis, right and left elbows"."""
-    rx = re.compile(rf"\bright\b((?:\s+[\w'-]+){{0,3}}?\s+){re.escape(site_head)}\b", re.I)
-    m = rx.search(description)
-    if not m:
-        return re.sub(r"\bright\b", "right and left", description, count=1)
-    return description[:m.start()] + f"right and left{m.group(1)}{_plural(site_head)}" + description[m.end():]
 
 
 def _side_words(sides: frozenset[str] | set[str]) -> str:
