@@ -214,6 +214,7 @@ STAYS_NEW = [
     "He saw his orthopedist about 3 months ago.",
     "She hopes to return to work next week.",
     "At her last visit with physical therapy she could climb stairs.",
+    "She saw Dr. Nguyen in May. At the last visit he raised her naproxen dose.",
     "I saw the patient with the resident and agree with the findings and plan.",  # attestation of today's visit
     "I examined her right knee with her husband present.",
     "I explained to my patient that the pain may take weeks to settle.",

@@ -402,8 +402,11 @@ def prior_visit(ctx: CheckContext, note: NoteDoc) -> PriorVisit | None:
             if m and not is_negated_at(s.text, m.start()):
                 return None
     strong = weak = None
-    for s in sentences:
+    for i, s in enumerate(sentences):
         text = s.text
+        # "She saw Dr. Nguyen in May. At the last visit he raised the dose.": the visit named without saying with
+        # whom is read with the sentence before it.
+        context = f"{sentences[i - 1].text} {text}" if i and sentences[i - 1].section == s.section else text
         m = saw.search(text) if saw else None
         if m is not None and not (_PAST_ANCHOR.search(text) and not _TODAY.search(text[m.end():m.end() + 40])):
             m = None  # today's visit ("I saw and examined her today"), not an earlier one
@@ -413,12 +416,12 @@ def prior_visit(ctx: CheckContext, note: NoteDoc) -> PriorVisit | None:
             strong = strong or s
             continue
         m = earlier.search(text) if earlier else None
-        if m and not is_negated_at(text, m.start()) and not _names_other_care(text, own) \
+        if m and not is_negated_at(text, m.start()) and not _names_other_care(context, own) \
                 and not _three_years_or_more(text, service_year):
             strong = strong or s
             continue
         m = follow_up.search(text) if follow_up and s.section in _PRESENTING_SECTIONS else None
-        if m and not is_negated_at(text, m.start()) and not _names_other_care(text, own) \
+        if m and not is_negated_at(text, m.start()) and not _names_other_care(context, own) \
                 and not _three_years_or_more(text, service_year):
             weak = weak or s
     if strong is not None:
