@@ -634,16 +634,17 @@ def unique_tests(note: NoteDoc) -> list[str]:
         in_results = s.section in ("results", "assessment", "plan", "instructions")
         if not (in_results or _ORDERED.search(s.text) or _REVIEWED.search(s.text)):
             continue
-        for name, rx in _TESTS:
-            if name in found:
-                continue
-            m = rx.search(s.text)
-            if m and not is_negated_at(s.text, m.start()):
-                found.append(name)
-    if "labs" in found and any(t in LAB_TESTS for t in found):
-        # "labs" is counted only when no named laboratory test explains it.
-        found.remove("labs")
+        here = [name for name, rx in _TESTS if _unnegated_search(rx, s.text)]
+        if "labs" in here and any(t in LAB_TESTS for t in here):
+            # "Labs: CBC and CMP" names the same tests twice; "labs" elsewhere may be others (generous).
+            here.remove("labs")
+        found += [name for name in here if name not in found]
     return found
+
+
+def _unnegated_search(rx, text: str) -> bool:
+    m = rx.search(text)
+    return m is not None and not is_negated_at(text, m.start())
 
 
 def _interpreted(text: str) -> bool:
