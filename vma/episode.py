@@ -49,14 +49,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from vma.notes import (
     ASSESSMENT_SECTIONS,
     HISTORY_SECTIONS,
+    LowerCasePattern,
     NoteDoc,
     Sentence,
     clause_bounds,
     is_negated_at,
+    is_uncertain_at,
     lower_case_pattern,
 )
 
@@ -198,9 +201,46 @@ class EpisodeEvidence:
     open_fracture: bool
     gustilo_iii: bool
     healing: str
+    # Whether the assessment names an injury of the coded kind (see :meth:`about`); None when
+    # the evidence is read for the note as a whole.
+    named: bool | None = None
 
     def has(self, kind: str) -> bool:
         return bool(self.cues.get(kind))
+
+    def about(self, description: str) -> "EpisodeEvidence":
+        """The evidence for one coded injury. Follow-up, healing and sequela statements count
+        only in a sentence that names an injury or the code's own condition or site words
+        ("returns for follow-up of his ankle sprain"), not a visit's other problems ("presents
+        for follow-up of his chronic problems", "postoperative follow-up" of a joint
+        replacement, "residual deficits from a stroke"); and the first-evaluation reading needs
+        the assessment to name the injury."""
+        anchor = _anchor(description)
+
+        def anchored(sentence: Sentence) -> bool:
+            return bool(_INJURY_WORDS.search(sentence.text) or (anchor and anchor.search(sentence.text)))
+
+        cues = {kind: [(s, w) for s, w in pairs if kind not in _ANCHORED or anchored(s)]
+                for kind, pairs in self.cues.items()}
+        def names_it(sentence: Sentence) -> bool:
+            """For an injury code, a nature-of-injury word; otherwise (adverse effects, allergies,
+            complications) two of the code's own words, or its one word ("Allergy, unspecified");
+            stated (not negated, not uncertain: Guideline IV.H) in the assessment."""
+            def stated(m) -> bool:
+                return not (is_negated_at(sentence.text, m.start()) or is_uncertain_at(sentence.text, m.start()))
+
+            if (injury or anchor is None) and any(stated(m) for m in _NATURE_OF_INJURY.finditer(sentence.text)):
+                return True  # notes name injuries in their own words ("leg contusion" for a thigh)
+            own = {m.group(1).lower() for m in anchor.finditer(sentence.text) if stated(m)} if anchor else set()
+            return bool(own) and len(own) >= min(2, anchor.pattern.count("|") + 1)
+
+        injury = bool(_NATURE_OF_INJURY.search(description))
+
+        named = any(names_it(s) for s in self.assessed)
+        return EpisodeEvidence({k: v for k, v in cues.items() if v}, self.open_fracture, self.gustilo_iii,
+                               self.healing, named)
+
+    assessed: tuple[Sentence, ...] = ()  # the assessment's sentences, for :meth:`about`
 
     def active_first_evaluation(self) -> bool:
         """The injury evaluated at this encounter with active treatment, and no completed
@@ -208,7 +248,7 @@ class EpisodeEvidence:
         history), with immobilisation or a procedure, or with diagnostic work-up and treatment
         begun; nothing describing follow-up care, earlier treatment or an onset months or
         years back (Guideline I.C.19.a: evaluation and continuing treatment is active)."""
-        if self.has(SUBSEQUENT) or self.has(PRIOR) or self.has(LONG_AGO):
+        if self.has(SUBSEQUENT) or self.has(PRIOR) or self.has(LONG_AGO) or self.named is False:
             return False
         new = self.has(INITIAL) or self.has(FIRST_SEEN) or self.has(EVENT)
         return new and (self.has(ACTIVE) or (self.has(WORKUP) and self.has(TREATMENT)))
@@ -222,6 +262,8 @@ class EpisodeEvidence:
         evaluation with work-up and treatment begun, with no follow-up statement, is initial
         (Guideline I.C.19.a).
         """
+        if self.named is False:  # the assessment does not name the injury: nothing here is about it
+            return None
         initial, subsequent, sequela = self.has(INITIAL), self.has(SUBSEQUENT), self.has(SEQUELA)
         if sequela and not initial:
             return SEQUELA
@@ -257,17 +299,23 @@ class EpisodeEvidence:
         return list(dict.fromkeys(w for _, w in self.cues.get(kind, ())))
 
 
+@lru_cache(maxsize=1)
+def _scanners() -> tuple[tuple[str, LowerCasePattern], ...]:
+    """The cue patterns on their fast path (lower-cased text behind a literal gate), built once."""
+    return tuple((kind, lower_case_pattern(rx)) for kind, rx in _EPISODE_CUES.items())
+
+
 def _sentence_cues(sentence: Sentence) -> dict[str, list[str]]:
     """The episode cues of one sentence, the note's own words, after the sentence-level rules."""
     found: dict[str, list[str]] = {}
     story = sentence.section not in _STORY_SECTIONS_EXCLUDED
     encounter = sentence.section in _ENCOUNTER_SECTIONS
-    for kind, rx in _EPISODE_CUES.items():
+    for kind, pattern in _scanners():
         if kind in (EVENT, LONG_AGO) and not story:
             continue
         if kind in (WORKUP, TREATMENT) and not encounter:
             continue
-        for m in lower_case_pattern(rx).finditer(sentence.text):
+        for m in pattern.finditer(sentence.text):
             if kind == ACTIVE and _CONTINUED.search(sentence.text[max(0, m.start() - 40):m.start()]):
                 continue
             if not is_negated_at(sentence.text, m.start()):
@@ -300,9 +348,37 @@ def episode_evidence(note: NoteDoc) -> EpisodeEvidence:
             cues.setdefault(kind, []).extend((sentence, w) for w in words)
     text = note.text
     healing = next((name for name, rx in _HEALING if rx.search(text)), "routine healing")
-    ev = EpisodeEvidence(cues, bool(_OPEN_FRACTURE.search(text)), bool(_GUSTILO_III.search(text)), healing)
+    assessed = tuple(s for s in note.sentences if s.section in ASSESSMENT_SECTIONS)
+    ev = EpisodeEvidence(cues, bool(_OPEN_FRACTURE.search(text)), bool(_GUSTILO_III.search(text)), healing,
+                         assessed=assessed)
     note.memo["episode_evidence"] = ev
     return ev
+
+
+# Statements that move a code away from A must be about the injury (see EpisodeEvidence.about).
+_ANCHORED = frozenset({SUBSEQUENT, SEQUELA})
+# Words that name an injury in an assessment ("Neck strain.", "Right leg contusion.").
+_NATURE_OF_INJURY = re.compile(
+    r"\b(?:fractur(?:e|es|ed)|fx|sprains?|sprained|strains?|strained|injur(?:y|ies|ed)|lacerations?|burns?|open wounds?"
+    r"|dislocat(?:ion|ions|ed)|contusions?|tears?|torn|ruptur(?:e|ed)|whiplash|abrasions?|concussion|avulsion"
+    r"|subluxation|puncture|bites?|crush(?:ed|ing)?|frostbite|poisoning|overdose)\b", re.I)
+_INJURY_WORDS = re.compile(
+    r"\b(?:fractur\w*|fx|sprains?|sprained|strains?|strained|injur\w*|laceration\w*|burns?|wounds?|dislocat\w*|contusions?|casts?"
+    r"|splint\w*|sutures?|staples?|callus|orif|fixation|reduction)\b", re.I)
+# Words of a description that do not tell the injury's condition or site.
+_GENERIC_WORDS = frozenset({
+    "unspecified", "other", "right", "left", "bilateral", "specified", "part", "site", "level", "region", "lower",
+    "upper", "end", "initial", "subsequent", "encounter", "sequela", "displaced", "nondisplaced", "closed", "open",
+    "type", "first", "second", "third", "degree", "multiple", "superficial", "without", "with", "foreign", "body",
+    "unilateral", "shaft", "elsewhere", "classified"})
+
+
+def _anchor(description: str) -> re.Pattern[str] | None:
+    """The code's own condition and site words ("Sprain of unspecified ligament of right ankle"
+    -> sprain, ligament, ankle), as a pattern over a sentence (plurals too)."""
+    words = sorted({w for w in re.findall(r"[a-z]+", re.sub(r"\([^)]*\)", " ", description.lower()))
+                    if len(w) >= 4 and w not in _GENERIC_WORDS})
+    return re.compile(r"\b(" + "|".join(words) + r")(?:s|es)?\b", re.I) if words else None
 
 
 def is_episode_definition(definition: dict[str, str]) -> bool:
@@ -349,7 +425,9 @@ _GCS = r"(?:gcs|glasgow|coma scale)"
 _VALUE_FINDINGS: tuple[tuple[re.Pattern[str], str, str, re.Pattern[str]], ...] = (
     # Exudative AMD (H35.32-): fluid, hemorrhage, leakage or anti-VEGF treatment = active CNV.
     (re.compile(r"^with active choroidal neovascularization$"), ANYWHERE, STATES, re.compile(
-        r"\b(?:subretinal|intraretinal|sub-retinal|intra-retinal) fluid\b|\bhemorrhag\w*|\bleak(?:age|ing|s)?\b"
+        r"\b(?:subretinal|intraretinal|sub-retinal|intra-retinal) fluid\b"
+        r"|\b(?:subretinal|intraretinal|sub-retinal|intra-retinal|submacular|preretinal) hemorrhag\w*|\bhemorrhag\w*"
+        r"|\bleak(?:age|ing|s)?\b"
         r"|\bactive (?:choroidal )?neovasculari[sz]ation\b|\bactive cnvm?\b|\banti-?vegf\b|\blucenti\w*|\branibizumab\b"
         r"|\beylea\b|\baflibercept\b|\bavastin\b|\bbevacizumab\b|\bbeovu\b|\bbrolucizumab\b|\bvabysmo\b|\bfaricimab\b"
         r"|\bsusvimo\b|\bintravitreal injections?\b", re.I)),
@@ -402,7 +480,8 @@ _SINGLE_GESTATION = re.compile(
 _FETUS_NAMED = re.compile(r"\b(?:fetus|twin|baby|triplet) ([a-e1-5])\b", re.I)
 _EYE_SIDE = re.compile(r"\b(right|left) eyes?\b|\bboth eyes\b|\b(OD|OS|OU)\b", re.I)
 _EYE_LABEL = re.compile(r"^\s*[-•*]?\s*(right eye|left eye|od|os|ou)\b\s*[:\-]", re.I)
-_CLAUSE_BREAK = re.compile(r"[,;:()]|\bbut\b|\bhowever\b", re.I)
+# Where the words about one condition end: punctuation, a contrast, or "and" joining another condition.
+_CLAUSE_BREAK = re.compile(r"[,;:()]|\bbut\b|\bhowever\b|\band\b", re.I)
 
 
 @dataclass
@@ -509,7 +588,7 @@ def _near_condition(text: str, start: int) -> tuple[int, int]:
     brk = _CLAUSE_BREAK.search(text, start)
     right = brk.start() if brk else len(text)
     for _ in range(3):  # "glaucoma, both eyes, moderate stage": a few short tags after the condition
-        if brk is None:
+        if brk is None or brk.group().isalpha():  # after "and" or "but" another condition is spoken of
             break
         following = _CLAUSE_BREAK.search(text, brk.end())
         end = following.start() if following else len(text)

@@ -214,7 +214,7 @@ def _episode_query(index: AxisIndex, position: int, code: str, base: str, defini
 
 def _episode_findings(ctx: CheckContext, index: AxisIndex, position: int, code: str, base: str,
                       seventh: str | None, problem: str, definition: dict[str, str]) -> Iterator[Finding]:
-    ev = episode_evidence(ctx.note)
+    ev = episode_evidence(ctx.note).about(index.release.description(base) or "")
     episode = ev.episode()
     char = seventh_for(definition, episode, ev) if episode else None
     description = index.release.description(base)
