@@ -209,6 +209,14 @@ def test_a_stated_diabetic_link_wins_over_an_unrelated_ulcer_elsewhere(ref):
     assert essence(out) == [("combination", "correct", "E11.9", ["E11.621"])]
 
 
+def test_a_cause_merely_coded_elsewhere_on_the_chart_does_not_undo_the_link(ref):
+    # E78.5 falls under G63's "code first ... metabolic diseases (E70-E88)", but nothing ties it to the neuropathy.
+    note = assessment("Type 2 diabetes mellitus.", "Peripheral polyneuropathy, on gabapentin.",
+                      "Hyperlipidemia on atorvastatin.")
+    out = findings(ref, CHECK, note, ["E11.9", "G63", "E78.5"])
+    assert essence(out) == [("combination", "correct", "E11.9", ["E11.42"])]
+
+
 def test_ckd_due_to_hypertension_and_diabetes_is_linked(ref):
     note = assessment("Type 2 diabetes mellitus.", "CKD stage 3 secondary to hypertension and diabetes.")
     out = findings(ref, CHECK, note, ["E11.9", "N18.30", "I12.9"])

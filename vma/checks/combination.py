@@ -623,20 +623,40 @@ def read_link(ctx: CheckContext, link: DiabetesLink) -> LinkReading:
     return reading
 
 
-def _other_cause_coded(release: IcdRelease, code: str, codes: list[str]) -> str | None:
-    """Another code on the chart that the condition's own "code first" note names as its cause.
+def _other_causes_coded(release: IcdRelease, code: str, codes: list[str]) -> list[str]:
+    """Other codes on the chart that the condition's own "code first" note names as possible causes.
 
     Hypertension (I10-I16) is not "another cause": the classification presumes both links for
     chronic kidney disease (I.C.9.a.2 and I.A.15). Gangrene is a complication, not a cause.
     """
     refs = [r for _, n in release.inherited_notes(code, "codeFirst") for r in note_code_refs(n)]
-    for other in codes:
-        if other == code or diabetes_category(other) or _starts(other, "I10", "I11", "I12", "I13", "I15", "I16",
-                                                                   "I1A", "I96"):
-            continue
-        if any(r.covers(other) for r in refs):
-            return other
-    return None
+    return [other for other in codes
+            if other != code and not diabetes_category(other)
+            and not _starts(other, "I10", "I11", "I12", "I13", "I15", "I16", "I1A", "I96")
+            and any(r.covers(other) for r in refs)]
+
+
+def attributed_elsewhere(ctx: CheckContext, link: DiabetesLink, reading: LinkReading, codes: list[str]) -> bool:
+    """The chart codes another cause of the condition (a code its "code first" note names) that
+    either includes the condition itself (I87.311 "... with ulcer", I70.234 "... with ulceration")
+    or that the note names in the same sentence as the condition ("hypothyroidism with
+    polyneuropathy"). A cause merely present elsewhere on the chart (E78.5 under "metabolic
+    diseases (E70-E88)") does not undo the "with" presumption."""
+    from vma.axes import axis_index, condition_mentions, description_words
+
+    release = ctx.icd
+    others = _other_causes_coded(release, link.other, codes)
+    if not others:
+        return False
+    head = with_head(release, link.combination)
+    mentioned = {id(s) for s in reading.mentions}
+    for other in others:
+        if head and any(w.startswith(head) for w in description_words(release.description(other) or "")):
+            return True
+        if any(id(m.sentence) in mentioned and m.counts
+               for m in condition_mentions(ctx.note, axis_index(release), other, ctx.outpatient)):
+            return True
+    return False
 
 
 def _diabetes_findings(ctx: CheckContext, codes: list[str], positions: list[int],
@@ -656,11 +676,11 @@ def _diabetes_findings(ctx: CheckContext, codes: list[str], positions: list[int]
         siblings = release.siblings(link.combination)
         if any(c in siblings for c in codes if diabetes_category(c)):
             continue  # the coder chose another code of the same kind: the axis checks judge it
-        if _other_cause_coded(release, code, codes):
-            continue
         reading = read_link(ctx, link)
         if reading.elsewhere and not reading.linked:
             continue  # the provider states another cause (I.A.15: "unless ... clearly states ... unrelated")
+        if not reading.linked and attributed_elsewhere(ctx, link, reading, codes):
+            continue
         links.append(link)
         cited.extend((reading.linked or [s for s in reading.mentions if s.section in ASSESSMENT_SECTIONS]
                       or reading.mentions)[:1])
