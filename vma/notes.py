@@ -441,30 +441,38 @@ _CAPITALS_ONLY = frozenset({"pad", "alt", "ast", "cts", "gad", "mi", "ra", "om"}
 
 # Phrases a note uses for what the tabular names otherwise; the tabular's words are added after
 # the phrase (the note's own words stay). Each follows an Index entry or a tabular inclusion term.
-_PHRASE_TERMS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
-    # Spinal levels are read in capitals only ("L4-5"), the rest in any case.
-    (re.compile(rx, 0 if rx.startswith((r"\bL", r"\bC", r"\bT")) else re.I), words) for rx, words in (
+# Each pattern comes with the literal words one of which it needs, checked on the lower-cased
+# sentence first, so that most sentences never run a pattern.
+_PHRASE_TERMS: tuple[tuple[tuple[str, ...], re.Pattern[str], tuple[str, ...]], ...] = tuple(
+    (gate, re.compile(rx, flags), words) for gate, rx, flags, words in (
         # Index: Herniation, disc - see Displacement, intervertebral disc; Protrusion, disc - same.
-        (r"\b(?:herniat\w*|bulg\w*|protru\w*|extru\w*|slipped|ruptured) (?:\w+ ){0,2}?dis[ck]s?\b"
-         r"|\bdis[ck] (?:herniation|bulge|protrusion|extrusion)s?\b|\bherniated nucleus pulposus\b",
+        (("herniat", "bulg", "protru", "extru", "slipped", "ruptured"),
+         r"\b(?:herniat\w*|bulg\w*|protru\w*|extru\w*|slipped|ruptured) (?:\w+ ){0,2}?dis[ck]s?\b"
+         r"|\bdis[ck] (?:herniation|bulge|protrusion|extrusion)s?\b|\bherniated nucleus pulposus\b", re.I,
          ("intervertebral", "disc", "displacement")),
         # Index: Disease, disc, degenerative - see Degeneration, intervertebral disc.
-        (r"\bdegenerative dis[ck] disease\b", ("intervertebral", "disc", "degeneration")),
+        (("degenerative",), r"\bdegenerative dis[ck] disease\b", re.I, ("intervertebral", "disc", "degeneration")),
         # Index: Elevated, transaminase level R74.01; "liver enzymes" reported are the aminotransferases.
-        (r"\b(?:liver enzymes?|transaminases|aminotransferases?)\b", ("liver", "transaminase")),
+        (("liver enzyme", "transaminases", "aminotransferase"),
+         r"\b(?:liver enzymes?|transaminases|aminotransferases?)\b", re.I, ("liver", "transaminase")),
         # Index: Diabetes, poorly controlled / inadequately controlled / out of control - code to
         # Diabetes, by type, with hyperglycemia.
-        (r"\b(?:poorly|inadequately) controlled (?:type (?:1|2|i|ii) )?(?:diabetes|dm|t2dm)\b"
+        (("poorly controlled", "inadequately controlled", "out of control"),
+         r"\b(?:poorly|inadequately) controlled (?:type (?:1|2|i|ii) )?(?:diabetes|dm|t2dm)\b"
          r"|\b(?:diabetes|dm)\b[^.;]{0,40}\b(?:poorly controlled|inadequately controlled|out of control)\b",
-         ("hyperglycemia",)),
-        # Spinal levels name the region of the dorsopathy codes (M50-M54: cervical, thoracic, lumbar region).
-        (r"\bL[1-5](?:\s*-\s*(?:L?[1-5]|S1))?\b", ("lumbar", "region")),
-        (r"\bL5\s*-\s*S1\b", ("lumbosacral", "region")),
-        (r"\bC[1-7](?:\s*-\s*C?[1-7])?\b", ("cervical", "region")),
-        (r"\bT(?:1[0-2]|[1-9])(?:\s*-\s*T?(?:1[0-2]|[1-9]))?\b", ("thoracic", "region")),
+         re.I, ("hyperglycemia",)),
+        # Spinal levels name the region of the dorsopathy codes (M50-M54: cervical, thoracic, lumbar
+        # region); read in capitals only ("L4-5").
+        ((), r"\bL[1-5](?:\s*-\s*(?:L?[1-5]|S1))?\b", 0, ("lumbar", "region")),
+        ((), r"\bL5\s*-\s*S1\b", 0, ("lumbosacral", "region")),
+        ((), r"\bC[1-7](?:\s*-\s*C?[1-7])?\b", 0, ("cervical", "region")),
+        ((), r"\bT(?:1[0-2]|[1-9])(?:\s*-\s*T?(?:1[0-2]|[1-9]))?\b", 0, ("thoracic", "region")),
     ))
-# A cheap test that lets most sentences skip the phrase patterns.
-_PHRASE_GATE = re.compile(r"dis[ck]|liver|transaminas|aminotransferas|controlled|control\b|\b[LCT]\d", re.I)
+_SPINAL_LEVEL = re.compile(r"\b[LCT]\d")
+# One search turns away the sentences no phrase can match.
+_ANY_PHRASE = re.compile("|".join(re.escape(g) for gate, _, _ in _PHRASE_TERMS for g in gate) + r"|\b[lct]\d", re.I)
+
+
 _ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5"}
 _ROMAN_CONTEXT = {"stage", "type", "grade", "class"}
 _WORD = re.compile(r"[^\W_]+(?:'s)?")
@@ -507,16 +515,24 @@ def tokens(text: str) -> list[Token]:
         else:
             append(_new_tuple(Token, (word, raw, m.start(), m.end())))
             previous = word
-    if _PHRASE_GATE.search(text):
-        out = _with_phrase_terms(text, out)
-    return out
+    return _with_phrase_terms(text, out) if lower_case_pattern(_ANY_PHRASE).search(text) else out
 
 
 def _with_phrase_terms(text: str, words: list[Token]) -> list[Token]:
     """``words`` with the tabular's words for each phrase of :data:`_PHRASE_TERMS` placed right
     after the phrase ("herniated disc" -> ... disc, intervertebral, disc, displacement)."""
     extra: list[tuple[int, Token]] = []
-    for rx, terms in _PHRASE_TERMS:
+    low = None
+    spinal = None
+    for gate, rx, terms in _PHRASE_TERMS:
+        if gate:
+            low = low if low is not None else text.lower()
+            if not any(g in low for g in gate):
+                continue
+        else:
+            spinal = spinal if spinal is not None else bool(_SPINAL_LEVEL.search(text))
+            if not spinal:
+                continue
         for m in rx.finditer(text):
             start, end = m.span()
             extra.extend((end, _new_tuple(Token, (t, m.group(), start, end))) for t in terms)

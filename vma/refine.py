@@ -297,41 +297,81 @@ class Documentation:
         return [m for m in self.mentions if m.counts]
 
 
-def _stated(m: Mention, term: str, negated: bool, outpatient: bool) -> bool:
+class _Words:
+    """Where each word stands in one sentence, for the many look-ups of one note's candidates:
+    a word's positions by its folded form, so that most look-ups are a dict hit; the fuzzy
+    inflection match of :func:`vma.axes.same_word` is tried only for long words."""
+
+    __slots__ = ("tokens", "at", "long")
+
+    def __init__(self, tokens: tuple[Token, ...]):
+        self.tokens = tokens
+        self.at: dict[str, list[int]] = {}
+        for i, t in enumerate(tokens):
+            self.at.setdefault(fold(t.norm), []).append(i)
+        self.long = [n for n in self.at if len(n) >= 8]
+
+    def positions(self, term: str) -> list[int]:
+        hits = self.at.get(fold(term))
+        if hits is not None:
+            return hits
+        if len(term) >= 8:
+            for n in self.long:
+                if same_word(n, term):
+                    return self.at[n]
+        return []
+
+
+def _words(m: Mention, cache: dict) -> _Words:
+    key = id(m.sentence)
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = _Words(m.words)
+    return found
+
+
+def _stated(m: Mention, term: str, negated: bool, outpatient: bool, cache: dict) -> bool:
     """The term stands in the mention's sentence; negated when the code says "without" it."""
+    key = (id(m.sentence), term, negated)
+    if key in cache:
+        return cache[key]
     text = m.sentence.text
-    for t in m.words:
-        if same_word(t.norm, term):
-            if is_negated_at(text, t.start) != negated:
-                continue
-            if outpatient and is_uncertain_at(text, t.start):
-                continue
-            return True
-    return False
+    result = False
+    w = _words(m, cache)
+    for i in w.positions(term):
+        start = w.tokens[i].start
+        if is_negated_at(text, start) != negated:
+            continue
+        if outpatient and is_uncertain_at(text, start):
+            continue
+        result = True
+        break
+    cache[key] = result
+    return result
 
 
-def _phrase_stated(m: Mention, ref: Refinement, outpatient: bool) -> bool:
-    words: tuple[Token, ...] = m.words
+def _phrase_stated(m: Mention, ref: Refinement, outpatient: bool, cache: dict) -> bool:
+    w = _words(m, cache)
     for k, term in enumerate(ref.phrase):
-        hits = [i for i, t in enumerate(words) if same_word(t.norm, term)]
+        hits = w.positions(term)
         if not hits:
             return False
         if k and any(c.isdigit() for c in term):  # "stage 3": the number next to its word
             before = ref.phrase[k - 1]
-            if not any(i and same_word(words[i - 1].norm, before) for i in hits):
+            if not any(i and same_word(w.tokens[i - 1].norm, before) for i in hits):
                 return False
     for term in ref.terms:
         if any(c.isdigit() for c in term) or len(term) <= 2:
             continue  # a bare number or letter is checked with its word above
-        if not _stated(m, term, term in ref.negated, outpatient):
+        if not _stated(m, term, term in ref.negated, outpatient, cache):
             return False
     return True
 
 
-def _variant_stated(m: Mention, variant: tuple[str, ...], outpatient: bool) -> bool:
+def _variant_stated(m: Mention, variant: tuple[str, ...], outpatient: bool, cache: dict) -> bool:
     """Every word of an inclusion term stands in the sentence, those it states absent ("without
     aura", marked "~") negated there and the others not."""
-    return all(_stated(m, w.lstrip("~"), w.startswith("~"), outpatient) for w in variant)
+    return all(_stated(m, w.lstrip("~"), w.startswith("~"), outpatient, cache) for w in variant)
 
 
 def _primary_default(refs: tuple[Refinement, ...], code: str, counting: list[Mention]) -> bool:
@@ -362,9 +402,10 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
         lat = index.axis(code, LATERALITY)
         heads = list(dict.fromkeys(r.site[-1] for r in refs if r.side and r.site))
         main = lat.site[-1] if lat is not None and lat.site else (heads[0] if heads else None)
+        in_note = _note_words(note)
         for head in dict.fromkeys([main, *heads]):
-            if head is None:
-                continue
+            if head is None or (head != main and fold(head) not in in_note):
+                continue  # a site the note never names has no side to read
             ev = side_evidence(note, index, CodeAxis(LATERALITY, code, desc, None, (), (head,)), outpatient)
             doc.sides[head] = ev.decided()
             if head == main:
@@ -387,37 +428,53 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
                 doc.acuity = frozenset({ACUTE_ON_CHRONIC if chronic else ACUTE})
                 doc.acuity_sentences = [m.sentence for m in flares]
     primary = _primary_default(refs, code, counting)
-    for r in refs:
-        if not r.terms:
-            continue
+    cache: dict = {}
+    present = [m for m in mentions if not m.in_history]
+    in_note = _note_words(note)
+
+    def may_stand(word: str) -> bool:  # a word the note never uses cannot be stated (long words may inflect)
+        return len(word) >= 8 or fold(word) in in_note
+
+    for r in (r for r in refs if r.terms):
         for t in r.terms:
             ft = ("~" if t in r.negated else "") + fold(t)
-            if ft in doc.terms or (any(c.isdigit() for c in t) or len(t) <= 2):
+            if ft in doc.terms or any(c.isdigit() for c in t) or len(t) <= 2:
                 continue
-            hits = [m.sentence for m in counting if _stated(m, t, t in r.negated, outpatient)]
+            hits = [m.sentence for m in counting if _stated(m, t, t in r.negated, outpatient, cache)] \
+                if may_stand(t) else []
             if ft == "primary" and not hits and primary:
                 hits = [m.sentence for m in counting[:1]]
             if hits:
                 doc.terms[ft] = hits
-        sentences = [m.sentence for m in counting if _phrase_stated(m, r, outpatient)]
-        if any(all(any(same_word(t.norm, w) for t in m.words) for w in r.phrase) for m in mentions if not m.in_history):
-            doc.hinted.add(r.code)
+        sentences: list[Sentence] = []
+        if all(may_stand(w) for w in r.phrase):
+            sentences = [m.sentence for m in counting if _phrase_stated(m, r, outpatient, cache)]
+            if any(all(_words(m, cache).positions(w) for w in r.phrase) for m in present):
+                doc.hinted.add(r.code)
         if not sentences:
-            sentences = [m.sentence for m in counting for v in r.variants if _variant_stated(m, v, outpatient)]
+            sentences = [m.sentence for v in r.variants if all(may_stand(w.lstrip("~")) for w in v)
+                         for m in counting if _variant_stated(m, v, outpatient, cache)]
         # The Index's primary default is for osteoarthritis of a named joint: only with a side or site.
         if not sentences and primary and set(r.terms) == {"primary"} and r.side is not None:
             sentences = [m.sentence for m in counting[:1]]
         if not sentences and primary and "primary" in r.terms and len(r.terms) > 1:
             rest = Refinement(r.code, r.side, r.acuity, tuple(t for t in r.terms if t != "primary"),
                               tuple(t for t in r.phrase if t != "primary"), r.negated, r.residual, (), r.site)
-            sentences = [m.sentence for m in counting if _phrase_stated(m, rest, outpatient)]
+            if all(may_stand(w) for w in rest.phrase):
+                sentences = [m.sentence for m in counting if _phrase_stated(m, rest, outpatient, cache)]
         if sentences:
             doc.full[r.code] = sentences
-        # numbers documented with their word ("stage 3") count as one term
-        if r.phrase and any(any(c.isdigit() for c in t) for t in r.phrase) and sentences:
-            doc.terms[" ".join(r.phrase)] = sentences
+            # numbers documented with their word ("stage 3") count as one term
+            if any(any(c.isdigit() for c in t) for t in r.phrase):
+                doc.terms[" ".join(r.phrase)] = sentences
     note.memo[key] = doc
     return doc
+
+
+def _note_words(note: NoteDoc) -> frozenset[str]:
+    if "refine.words" not in note.memo:
+        note.memo["refine.words"] = frozenset(fold(t.norm) for _, words in note.tokenized for t in words)
+    return note.memo["refine.words"]
 
 
 # A side examined and found normal (the other knee, for comparison) says nothing about the condition.
