@@ -676,6 +676,32 @@ def _management_text(note: NoteDoc) -> list[str]:
     return managed or [s.text for s in note.sentences]
 
 
+_RX = "prescription drug management"
+_RX_OFFICE = "prescription drug management (a drug given by injection or infusion)"
+
+
+def _prescription(text: str) -> str | None:
+    """Why the sentence manages a prescription drug, or None."""
+    for m in _RX_DOSE.finditer(text):
+        if m.group(1).lower() not in OTC_DRUGS and not is_negated_at(text, m.start()):
+            return _RX
+    for rx in (_RX_FORM, _RX_WORDS, _RX_NAME):
+        for m in rx.finditer(text):
+            if m.group(0).lower() not in _NOT_DRUGS and not _OTC.search(m.group(0)) \
+                    and not is_negated_at(text, m.start()):
+                return _RX
+    for m in _RX_BRAND.finditer(text):
+        word = m.group(1).lower()
+        if not text[m.start(1)].isupper() or not text[m.start(1) + 1:m.end(1)].replace("-", "").islower():
+            continue  # the fast path matches lower-cased text: the capital is checked on the note's own
+        if word not in _NOT_BRANDS and not word.endswith(("ology", "ics", "ist")) and not _OTC.search(word) \
+                and not is_negated_at(text, m.start()):
+            return _RX
+    if _first_unnegated(_OFFICE_DRUG, text) and not _VACCINE.search(text):
+        return _RX_OFFICE
+    return None
+
+
 def risk_of_management(note: NoteDoc) -> tuple[int, list[str]]:
     level, reasons = STRAIGHTFORWARD, []
 
@@ -686,37 +712,31 @@ def risk_of_management(note: NoteDoc) -> tuple[int, list[str]]:
         if reason not in reasons:
             reasons.append(reason)
 
+    # A kind of management found once need not be looked for again: only its first wording is reported.
+    prescription = minor = major = otc = low = False
     for text in _management_text(note):
         hit = _first_unnegated(_HIGH_RISK, text)
         if hit:
             raise_to(HIGH, f"high-risk management ({hit.lower()})")
-        for m in _RX_DOSE.finditer(text):
-            if m.group(1).lower() not in OTC_DRUGS and not is_negated_at(text, m.start()):
-                raise_to(MODERATE, "prescription drug management")
-        for rx in (_RX_FORM, _RX_WORDS, _RX_NAME):
-            for m in rx.finditer(text):
-                if m.group(0).lower() not in _NOT_DRUGS and not _OTC.search(m.group(0)) \
-                        and not is_negated_at(text, m.start()):
-                    raise_to(MODERATE, "prescription drug management")
-        for m in _RX_BRAND.finditer(text):
-            word = m.group(1).lower()
-            if not text[m.start(1)].isupper() or not text[m.start(1) + 1:m.end(1)].replace("-", "").islower():
-                continue  # the fast path matches lower-cased text: the capital is checked on the note's own
-            if word not in _NOT_BRANDS and not word.endswith(("ology", "ics", "ist")) and not _OTC.search(word) \
-                    and not is_negated_at(text, m.start()):
-                raise_to(MODERATE, "prescription drug management")
-        if _first_unnegated(_OFFICE_DRUG, text) and not _VACCINE.search(text):
-            raise_to(MODERATE, "prescription drug management (a drug given by injection or infusion)")
-        if _DECISION.search(text):
-            if _first_unnegated(_MINOR_SURGERY, text):
+        if not prescription:
+            why = _prescription(text)
+            if why:
+                prescription = True
+                raise_to(MODERATE, why)
+        if not (minor and major) and _DECISION.search(text):
+            if not minor and _first_unnegated(_MINOR_SURGERY, text):
+                minor = True
                 raise_to(MODERATE, "decision about a minor procedure")
-            if _first_unnegated(_MAJOR_SURGERY, text):
+            if not major and _first_unnegated(_MAJOR_SURGERY, text):
+                major = True
                 raise_to(MODERATE, "decision about surgery")
         if _SDOH.search(text):
             raise_to(MODERATE, "management limited by social determinants of health")
-        if _first_unnegated(_OTC, text):
+        if not otc and _first_unnegated(_OTC, text):
+            otc = True
             raise_to(LOW, "over-the-counter drugs")
-        if _first_unnegated(_LOW_RISK, text):
+        if not low and _first_unnegated(_LOW_RISK, text):
+            low = True
             raise_to(LOW, "low-risk treatment (therapy, bracing, referral)")
     return level, reasons
 

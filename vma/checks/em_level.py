@@ -295,8 +295,8 @@ _NUMBER_WORDS = {"three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight"
                  "several": 3, "many": 3}
 _CREDENTIALS = {"md", "do", "np", "pa", "pac", "rn", "dnp", "facs", "facp", "phd", "mbbs", "jr", "sr", "ii", "iii",
                 "aprn", "fnp", "crnp", "mph", "od", "dpm", "dr"}
-# Sentences that can record the patient's history with this practice (not family or social history).
-_VISIT_HISTORY_SECTIONS = {"family", "social", "allergies"}
+# Sections that do not tell the patient's history with this practice (other people's history, findings).
+_VISIT_HISTORY_SECTIONS = {"family", "social", "allergies", "ros", "exam"}
 # Where a note says why the patient is here today ("presents for follow-up of ...").
 _PRESENTING_SECTIONS = {"chief_complaint", "hpi", "preamble", "assessment"}
 
@@ -315,18 +315,18 @@ def _may_occur(pattern: LowerCasePattern, lowered_note: str) -> bool:
     return pattern.gate is None or pattern.gate.search(lowered_note) is not None
 
 
-_TITLE_END = re.compile(r"\b(?:dr|mr|mrs|ms|st)\.?$", re.I)
+_TITLES = (" dr.", " mr.", " mrs.", " ms.", " st.", " dr", " mr", " mrs", " ms")
 
 
 def _whole_sentences(note: NoteDoc) -> list[Sentence]:
-    """The note's sentences with a title's dot mended: "Her last visit with Dr." + "Nguyen was in March." is one
-    sentence here, so the name stays beside the visit it qualifies."""
+    """The note's sentences that can tell its history with the practice, with a title's dot mended: "Her last
+    visit with Dr." + "Nguyen was in March." is one sentence here, so the name stays beside the visit."""
     out: list[Sentence] = []
     for s in note.sentences:
         if s.section in _VISIT_HISTORY_SECTIONS:
             continue
         prev = out[-1] if out else None
-        if prev is not None and prev.section == s.section and _TITLE_END.search(prev.text):
+        if prev is not None and prev.section == s.section and f" {prev.text[-5:].lower()}".endswith(_TITLES):
             out[-1] = Sentence(f"{prev.text} {s.text}", s.section, prev.start)
         else:
             out.append(s)
