@@ -412,50 +412,79 @@ class Mention:
         return not (self.negated or self.uncertain or self.in_history)
 
 
-def _matches(words: list[Token], terms: tuple[tuple[str, float], ...], initials: set[str]) -> tuple[float, int]:
-    """Share of the condition's weight found in the sentence, and where the first found word is.
-    ``initials``: the first letters of the sentence's words."""
-    total = sum(w for _, w in terms)
-    got, first = 0.0, len(words)
-    for term, weight in terms:
-        if term[:1] not in initials:  # same_word needs the same first letter
-            continue
-        for i, t in enumerate(words):
-            if same_word(t.norm, term):
-                got += weight
-                first = min(first, i)
-                break
-    return (got / total if total else 0.0), first
+class NoteWords:
+    """Where each word of a note stands, so that finding a condition's words is a look-up, not a
+    scan of every word of every sentence for every coded condition: for each word, the sentences
+    it is in and its first position there. Built once per note (:func:`note_words`)."""
+
+    def __init__(self, tokenized):
+        self.first: dict[str, dict[int, int]] = {}
+        for si, (_, words) in enumerate(tokenized):
+            for ti, t in enumerate(words):
+                self.first.setdefault(t.norm, {}).setdefault(si, ti)
+        self.by_initial: dict[str, list[str]] = {}
+        for word in self.first:
+            self.by_initial.setdefault(word[:1], []).append(word)
+        self._where: dict[str, dict[int, int]] = {}
+
+    def where(self, term: str) -> dict[int, int]:
+        """Sentence index -> first position of a word that stands for ``term`` (:func:`same_word`)."""
+        found = self._where.get(term)
+        if found is None:
+            found = {}
+            for word in self.by_initial.get(term[:1], ()):  # same_word needs the same first letter
+                if same_word(word, term):
+                    for si, ti in self.first[word].items():
+                        if ti < found.get(si, ti + 1):
+                            found[si] = ti
+            self._where[term] = found
+        return found
 
 
-def _word_initials(note: NoteDoc) -> list[set[str]]:
-    """First letters of each tokenised sentence's words, shared by every coded condition's scan."""
-    if "word_initials" not in note.memo:
-        note.memo["word_initials"] = [{t.norm[:1] for t in words} for _, words in note.tokenized]
-    return note.memo["word_initials"]
+def note_words(note: NoteDoc) -> NoteWords:
+    if "note_words" not in note.memo:
+        note.memo["note_words"] = NoteWords(note.tokenized)
+    return note.memo["note_words"]
 
 
 def condition_mentions(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) -> list[Mention]:
     """Sentences that name the condition of ``code``, each marked negated / uncertain.
 
-    Uncertain wording ("likely", "rule out") only disqualifies a mention in the
-    outpatient setting (Guideline IV.H); inpatient coders may code it (II.H).
+    A sentence names it when it holds at least half the weight of one way the tabular names the
+    condition (words weighted by rarity). Uncertain wording ("likely", "rule out") only
+    disqualifies a mention in the outpatient setting (Guideline IV.H); inpatient coders may code
+    it (II.H).
     """
     key = ("condition_mentions", id(index), code, outpatient)
     if key in note.memo:
         return note.memo[key]
-    variants = index.condition_terms(code)
+    words_at = note_words(note)
+    best: dict[int, tuple[float, int]] = {}
+    for terms in index.condition_terms(code):
+        total = sum(w for _, w in terms)
+        if not total:
+            continue
+        got: dict[int, float] = {}
+        first: dict[int, int] = {}
+        for term, weight in terms:
+            for si, ti in words_at.where(term).items():
+                got[si] = got.get(si, 0.0) + weight
+                if ti < first.get(si, ti + 1):
+                    first[si] = ti
+        for si, weight in got.items():
+            share = weight / total
+            if share > best.get(si, (0.0, 0))[0]:
+                best[si] = (share, first[si])
     out = []
-    for (sentence, words), initials in zip(note.tokenized, _word_initials(note)):
-        best, first = 0.0, len(words)
-        for terms in variants:
-            share, where = _matches(words, terms, initials)
-            if share > best:
-                best, first = share, where
-        if best >= 0.5 and first < len(words):
-            pos = words[first].start
-            out.append(Mention(sentence, tuple(words), first, is_negated_at(sentence.text, pos),
-                               outpatient and is_uncertain_at(sentence.text, pos)))
+    tokenized = note.tokenized
+    for si in sorted(best):
+        share, at = best[si]
+        if share < 0.5:
+            continue
+        sentence, words = tokenized[si]
+        pos = words[at].start
+        out.append(Mention(sentence, tuple(words), at, is_negated_at(sentence.text, pos),
+                           outpatient and is_uncertain_at(sentence.text, pos)))
     note.memo[key] = out
     return out
 
@@ -579,10 +608,15 @@ def _cite(ev: AxisEvidence, sentence: Sentence) -> None:
 def side_evidence(note: NoteDoc, index: AxisIndex, axis: CodeAxis, outpatient: bool) -> AxisEvidence:
     ev = AxisEvidence(mentions=condition_mentions(note, index, axis.code, outpatient))
     mention_at = {id(m.sentence): m for m in ev.mentions}
-    for sentence, words in note.tokenized:
+    # Only sentences naming the site, or the condition, can give its side.
+    at_site = set(note_words(note).where(axis.site[-1])) if axis.site else set()
+    tokenized = note.tokenized
+    wanted = sorted(at_site | {i for i, (sentence, _) in enumerate(tokenized) if id(sentence) in mention_at})
+    for i in wanted:
+        sentence, words = tokenized[i]
         if sentence.section in HISTORY_SECTIONS:
             continue
-        sides = sides_at_site(sentence.text, words, axis.site)
+        sides = sides_at_site(sentence.text, words, axis.site) if i in at_site else set()
         mention = mention_at.get(id(sentence))
         if not sides and mention is not None and mention.counts:
             sides = sides_at_condition(sentence.text, mention.words, mention.first)

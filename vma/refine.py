@@ -54,7 +54,7 @@ from importlib import resources
 
 from vma.axes import _DESCRIPTION_WORD, _OPEN_PHRASES, _PAREN, ACUITY, ACUITY_TERMS, ACUTE, ACUTE_ON_CHRONIC, \
     BILATERAL, LATERALITY, LEFT, OPEN, RESIDUAL, RIGHT, SIDE_TERMS, SPECIFICITY, STOPWORDS, AxisEvidence, AxisIndex, \
-    CodeAxis, Mention, _phrase, acuity_evidence, fold, acuity_of, condition_mentions, same_word, \
+    CodeAxis, Mention, _phrase, acuity_evidence, fold, note_words, acuity_of, condition_mentions, same_word, \
     side_evidence, sides_at_site
 from vma.notes import HISTORY_SECTIONS, NoteDoc, Sentence, Token, is_negated_at, is_uncertain_at
 
@@ -175,6 +175,11 @@ class Refiner:
         words = index.words(code)
         open_slot = {fold(words[i + 1]) for i, w in enumerate(words[:-1]) if w == OPEN}
         keyed = {y: key_words(rel.description(y) or "") for y in pool}
+        # ... but only a placeholder ("site", "part"), never a body site the category gives sides
+        # ("unspecified shoulder" next to "right shoulder").
+        sided_words = {fold(w) for y in pool for ws in (index.words(y),)
+                       for i, w in enumerate(ws[1:], 1) if ws[i - 1] in SIDE_TERMS}
+        open_slot -= sided_words
         # A side is an axis only where the tabular pairs a right and a left code of the same wording;
         # elsewhere ("Right heart failure") the word names a type.
         paired: dict[frozenset[str], set[str]] = {}
@@ -402,9 +407,9 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
         lat = index.axis(code, LATERALITY)
         heads = list(dict.fromkeys(r.site[-1] for r in refs if r.side and r.site))
         main = lat.site[-1] if lat is not None and lat.site else (heads[0] if heads else None)
-        in_note = _note_words(note)
+        in_note = note_words(note)
         for head in dict.fromkeys([main, *heads]):
-            if head is None or (head != main and fold(head) not in in_note):
+            if head is None or (head != main and not in_note.where(head)):
                 continue  # a site the note never names has no side to read
             ev = side_evidence(note, index, CodeAxis(LATERALITY, code, desc, None, (), (head,)), outpatient)
             doc.sides[head] = ev.decided()
@@ -430,16 +435,18 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
     primary = _primary_default(refs, code, counting)
     cache: dict = {}
     present = [m for m in mentions if not m.in_history]
-    in_note = _note_words(note)
+    in_note = note_words(note)
 
-    def may_stand(word: str) -> bool:  # a word the note never uses cannot be stated (long words may inflect)
-        return len(word) >= 8 or fold(word) in in_note
+    def may_stand(word: str) -> bool:  # a word the note never uses cannot be stated
+        return bool(in_note.where(word))
 
+    looked: set[str] = set()
     for r in (r for r in refs if r.terms):
         for t in r.terms:
             ft = ("~" if t in r.negated else "") + fold(t)
-            if ft in doc.terms or any(c.isdigit() for c in t) or len(t) <= 2:
+            if ft in looked or any(c.isdigit() for c in t) or len(t) <= 2:
                 continue
+            looked.add(ft)
             hits = [m.sentence for m in counting if _stated(m, t, t in r.negated, outpatient, cache)] \
                 if may_stand(t) else []
             if ft == "primary" and not hits and primary:
@@ -469,12 +476,6 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
                 doc.terms[" ".join(r.phrase)] = sentences
     note.memo[key] = doc
     return doc
-
-
-def _note_words(note: NoteDoc) -> frozenset[str]:
-    if "refine.words" not in note.memo:
-        note.memo["refine.words"] = frozenset(fold(t.norm) for _, words in note.tokenized for t in words)
-    return note.memo["refine.words"]
 
 
 # A side examined and found normal (the other knee, for comparison) says nothing about the condition.
