@@ -196,6 +196,7 @@ ESTABLISHED = [
     "He was seen by my partner, Dr. Chen, in January.",  # same group
     "It has been about 6 months since I last saw the patient.",
     "She is here for a 3-month follow-up of her knee.",
+    "Since her initial visit in March the knee has improved. She is new to the medication.",
 ]
 STAYS_NEW = [
     "Her last visit with her cardiologist was in May.",
@@ -211,6 +212,9 @@ STAYS_NEW = [
     "He is here for follow-up after his emergency department visit.",
     "She was referred by her PCP. She is here for follow-up of knee pain.",
     "She has not been seen here before.",
+    "This is her initial visit with me; she saw Dr. Lopez's partner at another practice last year.",
+    "He is new to our practice. I saw him briefly in the hospital 2 years ago.",
+    "This is her first visit; her last visit with another orthopedist was in May.",
     "He saw his orthopedist about 3 months ago.",
     "She hopes to return to work next week.",
     "At her last visit with physical therapy she could climb stairs.",

@@ -256,6 +256,7 @@ _EARLIER_VISIT = re.compile(
     r"\b(?:her|his|their|the patient's|the|your|this patient's)\s+(?:last|previous|prior|most recent)\s+"
     r"(?:office\s+|clinic\s+|follow[- ]?up\s+)?(?:visit|appointment|encounter)\b|"
     r"\bsince (?:the )?last (?:visit|appointment)\b|\bat (?:the )?last (?:visit|appointment)\b|"
+    r"\b(?:since|at|during|after) (?:her|his|their|the|your) (?:first|initial) (?:office )?(?:visit|appointment)\b|"
     r"\b(?:was|were)\s+last\s+seen\b|\blast seen (?:here|in (?:this|our|the) (?:clinic|office))\b|"
     r"\b(?:returns|returned|is returning|comes back|came back|is back|presents back)\b(?:\s+(?:today|here|again|"
     r"to (?:the |our |this )?(?:clinic|office)))*\s+(?:for|in|with)\s+(?:(?:a|an|her|his|their|the|scheduled|routine)"
@@ -283,8 +284,9 @@ _NEW_PATIENT_STATEMENT = re.compile(
     r"\bnew patient\b|\bestablish(?:ing)? (?:care|as a patient)\b|\bto establish\b|\bfirst (?:visit|time|"
     r"appointment|encounter) (?:here|with (?:me|us|our|this)|in (?:our|this))\b|\b(?:has not|hasn't|have not|"
     r"haven't|never) (?:been )?(?:seen|evaluated|treated) (?:her|him|them|the patient )?(?:here|by me|by us|"
-    r"before|in (?:our|this))|\bnew to (?:me|us|our|this|the) ?(?:practice|clinic|office)?\b|"
-    r"\binitial (?:visit|consultation|consult)\b", re.I)
+    r"before|in (?:our|this))|\bnew to (?:me|us|(?:our|this|the) (?:practice|clinic|office|group))\b|"
+    r"\b(?:this is (?:an|her|his|the patient's|the)|for (?:an?|her|his)|presents for (?:an?|her|his)) "
+    r"(?:initial|first) (?:visit|consultation|consult|evaluation|appointment)\b", re.I)
 _REFERRAL = re.compile(r"\breferred\b|\breferral from\b|\bfor (?:a )?(?:second opinion|consultation)\b", re.I)
 _YEARS_AGO = re.compile(
     r"\b(\d+|three|four|five|six|seven|eight|nine|ten|several|many)\s+(?:\+\s*)?years?\s+ago\b|"
