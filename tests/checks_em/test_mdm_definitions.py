@@ -197,6 +197,7 @@ ESTABLISHED = [
     "It has been about 6 months since I last saw the patient.",
     "She is here for a 3-month follow-up of her knee.",
     "Since her initial visit in March the knee has improved. She is new to the medication.",
+    "I saw her 2 months ago and ordered an MRI to establish the diagnosis.",
 ]
 STAYS_NEW = [
     "Her last visit with her cardiologist was in May.",
@@ -212,6 +213,8 @@ STAYS_NEW = [
     "He is here for follow-up after his emergency department visit.",
     "She was referred by her PCP. She is here for follow-up of knee pain.",
     "She has not been seen here before.",
+    "She comes to establish care. Her last visit with her prior doctor was in June.",
+    "Since I last saw her she has moved; she is here to establish with a new primary care doctor.",
     "This is her initial visit with me; she saw Dr. Lopez's partner at another practice last year.",
     "He is new to our practice. I saw him briefly in the hospital 2 years ago.",
     "This is her first visit; her last visit with another orthopedist was in May.",

@@ -281,7 +281,7 @@ _OTHER_CARE = re.compile(
     r"(?:his|her|their) (?:[a-z-]+ )?(?:clinic|office)|(?:with|at|to) (?:physical therapy|occupational therapy|pt|rehab|the lab))\b", re.I)
 _DOCTOR_NAME = re.compile(r"\b(?:[Dd]r|DR)\.?\s+([A-Z][a-zA-Z'-]+)")
 _NEW_PATIENT_STATEMENT = re.compile(
-    r"\bnew patient\b|\bestablish(?:ing)? (?:care|as a patient)\b|\bto establish\b|\bfirst (?:visit|time|"
+    r"\bnew patient\b|\bestablish(?:ing)? (?:care|as a patient)\b|\bto establish (?:care|with (?:me|us|our|this|a new)|as a (?:new )?patient)\b|\bfirst (?:visit|time|"
     r"appointment|encounter) (?:here|with (?:me|us|our|this)|in (?:our|this))\b|\b(?:has not|hasn't|have not|"
     r"haven't|never) (?:been )?(?:seen|evaluated|treated) (?:her|him|them|the patient )?(?:here|by me|by us|"
     r"before|in (?:our|this))|\bnew to (?:me|us|(?:our|this|the) (?:practice|clinic|office|group))\b|"
