@@ -209,16 +209,19 @@ class EpisodeEvidence:
         return bool(self.cues.get(kind))
 
     def about(self, description: str) -> "EpisodeEvidence":
-        """The evidence for one coded injury. Follow-up, healing and sequela statements count
-        only in a sentence that names an injury or the code's own condition or site words
-        ("returns for follow-up of his ankle sprain"), not a visit's other problems ("presents
-        for follow-up of his chronic problems", "postoperative follow-up" of a joint
-        replacement, "residual deficits from a stroke"); and the first-evaluation reading needs
-        the assessment to name the injury."""
+        """The evidence for one coded injury. Follow-up, healing, sequela, earlier-care and
+        long-ago statements count only in a sentence that names an injury, its treatment, the
+        code's own condition or site words, or tells how an injury happened ("returns for
+        follow-up of his ankle sprain"), not a visit's other problems ("presents for follow-up
+        of his chronic problems", "postoperative follow-up" of a joint replacement, "residual
+        deficits from a stroke", "quit smoking 5 years ago"); and an episode is read only when
+        the assessment names the injury."""
         anchor = _anchor(description)
+        told = {id(s) for s, _ in self.cues.get(EVENT, ())}  # sentences telling how an injury happened
 
         def anchored(sentence: Sentence) -> bool:
-            return bool(_INJURY_WORDS.search(sentence.text) or (anchor and anchor.search(sentence.text)))
+            return bool(id(sentence) in told or _INJURY_WORDS.search(sentence.text)
+                        or (anchor and anchor.search(sentence.text)))
 
         cues = {kind: [(s, w) for s, w in pairs if kind not in _ANCHORED or anchored(s)]
                 for kind, pairs in self.cues.items()}
@@ -355,8 +358,9 @@ def episode_evidence(note: NoteDoc) -> EpisodeEvidence:
     return ev
 
 
-# Statements that move a code away from A must be about the injury (see EpisodeEvidence.about).
-_ANCHORED = frozenset({SUBSEQUENT, SEQUELA})
+# Statements that move a code away from A, or block the first-evaluation reading, must be about
+# the injury (see EpisodeEvidence.about): "quit smoking 5 years ago" dates nothing here.
+_ANCHORED = frozenset({SUBSEQUENT, SEQUELA, LONG_AGO, PRIOR})
 # Words that name an injury in an assessment ("Neck strain.", "Right leg contusion.").
 _NATURE_OF_INJURY = re.compile(
     r"\b(?:fractur(?:e|es|ed)|fx|sprains?|sprained|strains?|strained|injur(?:y|ies|ed)|lacerations?|burns?|open wounds?"
@@ -364,7 +368,8 @@ _NATURE_OF_INJURY = re.compile(
     r"|subluxation|puncture|bites?|crush(?:ed|ing)?|frostbite|poisoning|overdose)\b", re.I)
 _INJURY_WORDS = re.compile(
     r"\b(?:fractur\w*|fx|sprains?|sprained|strains?|strained|injur\w*|laceration\w*|burns?|wounds?|dislocat\w*|contusions?|casts?"
-    r"|splint\w*|sutures?|staples?|callus|orif|fixation|reduction)\b", re.I)
+    r"|splint\w*|sutures?|staples?|callus|orif|fixation|reduction|slings?|boots?|braces?|crutch(?:es)?"
+    r"|immobiliz\w*)\b", re.I)
 # Words of a description that do not tell the injury's condition or site.
 _GENERIC_WORDS = frozenset({
     "unspecified", "other", "right", "left", "bilateral", "specified", "part", "site", "level", "region", "lower",
@@ -547,24 +552,22 @@ def _axis_of(definition: dict[str, str], unspecified: str | None) -> str:
     return next(iter(common)) if len(common) == 1 else ""
 
 
-def _eye_words(note: NoteDoc, sentence: Sentence) -> tuple[set[str], list[str]]:
-    """Eyes a sentence is written for, and the words that say so: named in it ("right eye",
-    OD, "both eyes"), or the label of its line ("Right eye: ... Positive for hemorrhage.").
+def _eye_words(note: NoteDoc, sentence: Sentence, span: tuple[int, int] | None = None
+               ) -> tuple[set[str], list[str]]:
+    """Eyes a sentence is written for, and the words that say so: named in ``span`` of it (the
+    words about the condition: "mild retinopathy OD, moderate OS"), else in it ("right eye",
+    OD, "both eyes"), else the label of its line ("Right eye: ... Positive for hemorrhage.").
     OD/OS/OU count in capitals only."""
     def side(word: str) -> set[str]:
         word = word.lower()
         return {"right"} if word in ("right", "right eye", "od") else {"left"} if word in ("left", "left eye", "os") \
             else {"right", "left"}
 
-    sides: set[str] = set()
-    words: list[str] = []
-    for m in _EYE_SIDE.finditer(sentence.text):
-        if m.group(2) and not m.group(2).isupper():
-            continue
-        sides |= side(m.group(1) or m.group(2) or "both")
-        words.append(m.group())
-    if sides:
-        return sides, words
+    found = [m for m in _EYE_SIDE.finditer(sentence.text) if not (m.group(2) and not m.group(2).isupper())]
+    if span is not None:
+        found = [m for m in found if span[0] <= m.start() < span[1]] or found
+    if found:
+        return set().union(*(side(m.group(1) or m.group(2) or "both") for m in found)), [m.group() for m in found]
     line_start = note.text.rfind("\n", 0, sentence.start) + 1
     label = _EYE_LABEL.match(note.text[line_start:sentence.start + len(sentence.text)])
     return (side(label.group(1)), [label.group(1)]) if label else (set(), [])
@@ -579,10 +582,12 @@ def _coded_eye(description: str) -> str | None:
     return "right" if "right eye" in text else "left" if "left eye" in text else None
 
 
-def _near_condition(text: str, start: int) -> tuple[int, int]:
+def _near_condition(text: str, start: int, condition: frozenset[str] = frozenset()) -> tuple[int, int]:
     """The stretch of a sentence that speaks of the condition whose first word is at ``start``:
     its clause, and up to three clauses after it that are short tags ("Primary open-angle
-    glaucoma, both eyes, moderate stage"; "Glaucoma: severe stage")."""
+    glaucoma, both eyes, moderate stage"; "Glaucoma: severe stage"). A clause that names the
+    ``condition`` words again speaks of another instance ("mild retinopathy OD, proliferative
+    retinopathy OS") and ends the stretch."""
     before = [m.end() for m in _CLAUSE_BREAK.finditer(text, 0, start)]
     left = before[-1] if before else 0
     brk = _CLAUSE_BREAK.search(text, start)
@@ -592,7 +597,8 @@ def _near_condition(text: str, start: int) -> tuple[int, int]:
             break
         following = _CLAUSE_BREAK.search(text, brk.end())
         end = following.start() if following else len(text)
-        if len(text[brk.end():end].split()) > 4:
+        tail = text[brk.end():end]
+        if len(tail.split()) > 4 or condition & set(re.findall(r"[a-z]+", tail.lower())):
             break
         right, brk = end, following
     return left, right
@@ -615,6 +621,13 @@ def read_value(note: NoteDoc, definition: dict[str, str], description: str, ment
     encounter = [s for s in note.sentences if s.section not in HISTORY_SECTIONS]
     values = {c: d.lower() for c, d in definition.items() if c != reading.unspecified}
 
+    # the condition's own words, which a second instance of it repeats (sides and eyes do not)
+    condition = frozenset(w for w in re.findall(r"[a-z]+", description.lower())
+                          if len(w) >= 4 and w not in _GENERIC_WORDS and w not in ("eyes", "with", "without"))
+
+    def near(m) -> tuple[int, int]:
+        return _near_condition(m.sentence.text, m.words[m.first].start, condition)
+
     def for_this_eye(sentence: Sentence) -> bool:
         return coded_eye is None or not (sides := _eye_sides(note, sentence)) or coded_eye in sides
 
@@ -628,7 +641,7 @@ def read_value(note: NoteDoc, definition: dict[str, str], description: str, ment
         sides: set[str] = set()
         cited = []
         for m in counted:
-            found, words = _eye_words(note, m.sentence)
+            found, words = _eye_words(note, m.sentence, near(m))
             sides |= found
             cited += [(m.sentence, w) for w in words]
         want = "bilateral" if sides == {"right", "left"} else f"{next(iter(sides))} eye" if sides else None
@@ -646,7 +659,8 @@ def read_value(note: NoteDoc, definition: dict[str, str], description: str, ment
                 if single and not is_negated_at(s.text, single.start()):
                     add(reading.unspecified, s, s.text[single.start():single.end()])
         for m in counted if multiple else ():
-            for f in _FETUS_NAMED.finditer(m.sentence.text):
+            lo, hi = near(m)
+            for f in _FETUS_NAMED.finditer(m.sentence.text, lo, hi):
                 number = str("abcde".index(f.group(1).lower()) + 1) if f.group(1).isalpha() else f.group(1)
                 char = next((c for c, d in values.items() if d == f"fetus {number}"), None)
                 if char:
@@ -661,9 +675,9 @@ def read_value(note: NoteDoc, definition: dict[str, str], description: str, ment
         for m in counted if slots else ():
             if not for_this_eye(m.sentence):
                 continue
-            lo, hi = _near_condition(m.sentence.text, m.words[m.first].start)
-            near = [t for t in m.words if lo <= t.start < hi]
-            at = [next((t for t in near if any(same_word(t.norm, a) for a in alts)), None) for alts in slots]
+            lo, hi = near(m)
+            close = [t for t in m.words if lo <= t.start < hi]
+            at = [next((t for t in close if any(same_word(t.norm, a) for a in alts)), None) for alts in slots]
             if None in at:
                 continue
             if is_negated_at(m.sentence.text, min(t.start for t in at)) != without:
@@ -673,7 +687,7 @@ def read_value(note: NoteDoc, definition: dict[str, str], description: str, ment
         for value_rx, scope, role, finding in _VALUE_FINDINGS:
             if not value_rx.search(text):
                 continue
-            pool = [(m.sentence, _near_condition(m.sentence.text, m.words[m.first].start)) for m in counted] \
+            pool = [(m.sentence, near(m)) for m in counted] \
                 if scope == WITH_CONDITION else [(s, (0, len(s.text))) for s in encounter]
             for s, (lo, hi) in pool:
                 if not for_this_eye(s):

@@ -186,3 +186,31 @@ def test_an_injury_query_names_the_episode_and_cites_the_statements(ref):
     assert "encounter" in f.question and '"2 years ago"' in f.question
     assert f.options[-2:] == ["Other", "Clinically undetermined"]
     assert [c.codes for c in f.choices if c.kind == "code"] == [["S16.1XXA"], ["S16.1XXD"], ["S16.1XXS"]]
+
+
+# -- statements about the visit's other problems --------------------------------------------------
+
+def test_a_follow_up_of_other_problems_does_not_make_a_new_injury_subsequent(ref):
+    text = ("CHIEF COMPLAINT\n\nFollow-up.\n\nHISTORY OF PRESENT ILLNESS\n\n"
+            "Nora Quinn is a 66-year-old female who presents for a follow-up of her chronic problems. "
+            "She is 8 months status post hip replacement surgery and is healing well. "
+            "She also rolled her left ankle stepping off a curb 3 days ago.\n\n"
+            "ASSESSMENT AND PLAN\n\nHypertension, controlled. Continue lisinopril.\n"
+            "Left ankle sprain. Air cast applied today.")
+    assert seventh(text, "S93.402A", ref=ref) == []
+    [f] = seventh(text, "S93.402", ref=ref)
+    assert f.suggested_codes == ["S93.402A"]
+
+
+def test_an_injury_the_assessment_does_not_name_keeps_its_coded_episode(ref):
+    text = ("CHIEF COMPLAINT\n\nCough.\n\nHISTORY OF PRESENT ILLNESS\n\nHe developed a cough yesterday. "
+            "He was taken to the emergency room last night.\n\n"
+            "ASSESSMENT AND PLAN\n\nAcute bronchitis. Supportive care.")
+    assert seventh(text, "S82.101D", ref=ref) == []
+
+
+def test_an_unrelated_date_in_the_history_does_not_block_the_first_evaluation(ref):
+    text = note(f"{FIRST_EVAL_HPI} He quit smoking 5 years ago.", TREAT, XRAYS)
+    ev = evidence(text).about("Unspecified sprain of right shoulder joint")
+    assert not ev.has(LONG_AGO) and ev.named
+    assert ev.episode() == INITIAL

@@ -134,3 +134,19 @@ def test_silent_note_gets_the_unspecified_value_with_the_condition_as_evidence(r
     [f] = seventh(text, "H40.112", ref=ref)
     assert (f.action, f.suggested_codes) == ("correct", ["H40.1120"])
     assert "does not document the stage" in f.message and "Primary open-angle glaucoma" in f.evidence
+
+
+def test_the_fetus_named_with_the_condition_not_its_twin(ref):
+    text = ("HISTORY OF PRESENT ILLNESS\n\nDichorionic diamniotic twin gestation at 33 weeks.\n\n"
+            "RESULTS\n\nUltrasound: twin A vertex; twin B in breech presentation.")
+    r = reading(ref, "O32.1", text)
+    assert set(r.documented) == {"2"}
+
+
+def test_the_eye_written_with_this_instance_of_the_condition(ref):
+    text = ("ASSESSMENT AND PLAN\n\nType 2 diabetes with mild nonproliferative diabetic retinopathy without macular "
+            "edema OD, proliferative diabetic retinopathy OS.")
+    assert reading(ref, "E11.329", text).settled() == "1"
+    both = "ASSESSMENT AND PLAN\n\nType 2 diabetes with mild nonproliferative diabetic retinopathy without macular " \
+           "edema, both eyes."
+    assert reading(ref, "E11.329", both).settled() == "3"
