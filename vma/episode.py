@@ -24,6 +24,15 @@ statements, each kept with the sentences that carry it:
 - treatment completed elsewhere before this visit (seen in the ED, splinted, operated on);
 - sequela wording.
 
+A note often speaks of several problems. For one coded injury (:meth:`EpisodeEvidence.about`)
+follow-up, healing, sequela, earlier-care and long-ago statements count only in a sentence
+that names an injury or its treatment, the code's own words, or how an injury happened;
+and the episode is read only when the assessment names the injury (not negated, not
+uncertain: Guideline IV.H). A coded episode is changed only on firm evidence: D to A for a
+new injury with immobilisation or a procedure, or for a first evaluation with active
+treatment and no earlier or completed treatment; A to D only on routine care after
+treatment with no new immobilisation or procedure today.
+
 Fractures (Guideline I.C.19.c.1): a fracture not stated open or closed is coded closed;
 an open fracture without its Gustilo type is type I or II; routine healing unless delayed
 healing, nonunion or malunion is stated.
@@ -76,15 +85,16 @@ _FOLLOW_UP_VISIT = "follow-up visit"  # merged into SUBSEQUENT unless the senten
 _STATUS_POST = "status post"  # merged into SUBSEQUENT unless the sentence dates it years back
 
 _NUM = r"(?:\d+(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|a few|few|several|a couple of|a|an)"
-_IMAGING = r"(?:x-?rays?|radiographs?|films|imaging|mri|ct(?: scan)?|cat scan|ultrasound|sonogram|(?:\d+|two|three|four) views)"
+_IMAGING = (r"(?:x-?rays?|radiographs?|films|imaging|mri|ct(?: scan)?|cat scan|ultrasound|sonogram"
+            r"|(?:\d+|two|three|four) views)")
 _FUTURE = re.compile(
     r"\b(?:will|shall|plans? to|planned|going to|schedul\w*|as needed|prn|next (?:visit|week|appointment)|"
     rf"in {_NUM} (?:days?|weeks?|months?)|if (?:needed|necessary))\b", re.I)
 # A splint or boot kept on, weaned or taken off is the care of the healing phase, not a new one.
 _CONTINUED = re.compile(r"\b(?:continu\w*|wean\w*|discontinu\w*|remains?|still|out of|off|stop\w*|no longer)"
                         r"(?: [\w-]+){0,3} $", re.I)
-_YEARS_BACK = re.compile(rf"\b{_NUM} years? ago\b|\b(?:19|20)\d\d\b|\bat (?:the )?age (?:of )?\d+\b|\bas a (?:child|teenager)\b",
-                         re.I)
+_YEARS_BACK = re.compile(
+    rf"\b{_NUM} years? ago\b|\b(?:19|20)\d\d\b|\bat (?:the )?age (?:of )?\d+\b|\bas a (?:child|teenager)\b", re.I)
 
 _EPISODE_CUES: dict[str, re.Pattern[str]] = {
     # A new injury: onset in hours or days.
@@ -201,9 +211,10 @@ class EpisodeEvidence:
     open_fracture: bool
     gustilo_iii: bool
     healing: str
-    # Whether the assessment names an injury of the coded kind (see :meth:`about`); None when
-    # the evidence is read for the note as a whole.
+    # Whether the assessment names the coded injury (see :meth:`about`); None when the evidence
+    # is read for the note as a whole.
     named: bool | None = None
+    assessed: tuple[Sentence, ...] = ()  # the assessment's sentences, for :meth:`about`
 
     def has(self, kind: str) -> bool:
         return bool(self.cues.get(kind))
@@ -217,18 +228,17 @@ class EpisodeEvidence:
         deficits from a stroke", "quit smoking 5 years ago"); and an episode is read only when
         the assessment names the injury."""
         anchor = _anchor(description)
+        injury = bool(_NATURE_OF_INJURY.search(description))
         told = {id(s) for s, _ in self.cues.get(EVENT, ())}  # sentences telling how an injury happened
 
         def anchored(sentence: Sentence) -> bool:
             return bool(id(sentence) in told or _INJURY_WORDS.search(sentence.text)
                         or (anchor and anchor.search(sentence.text)))
 
-        cues = {kind: [(s, w) for s, w in pairs if kind not in _ANCHORED or anchored(s)]
-                for kind, pairs in self.cues.items()}
         def names_it(sentence: Sentence) -> bool:
             """For an injury code, a nature-of-injury word; otherwise (adverse effects, allergies,
             complications) two of the code's own words, or its one word ("Allergy, unspecified");
-            stated (not negated, not uncertain: Guideline IV.H) in the assessment."""
+            stated (not negated, not uncertain: Guideline IV.H)."""
             def stated(m) -> bool:
                 return not (is_negated_at(sentence.text, m.start()) or is_uncertain_at(sentence.text, m.start()))
 
@@ -237,13 +247,10 @@ class EpisodeEvidence:
             own = {m.group(1).lower() for m in anchor.finditer(sentence.text) if stated(m)} if anchor else set()
             return bool(own) and len(own) >= min(2, anchor.pattern.count("|") + 1)
 
-        injury = bool(_NATURE_OF_INJURY.search(description))
-
-        named = any(names_it(s) for s in self.assessed)
+        cues = {kind: [(s, w) for s, w in pairs if kind not in _ANCHORED or anchored(s)]
+                for kind, pairs in self.cues.items()}
         return EpisodeEvidence({k: v for k, v in cues.items() if v}, self.open_fracture, self.gustilo_iii,
-                               self.healing, named)
-
-    assessed: tuple[Sentence, ...] = ()  # the assessment's sentences, for :meth:`about`
+                               self.healing, any(names_it(s) for s in self.assessed), self.assessed)
 
     def active_first_evaluation(self) -> bool:
         """The injury evaluated at this encounter with active treatment, and no completed
@@ -699,7 +706,8 @@ def read_value(note: NoteDoc, definition: dict[str, str], description: str, ment
                     if role == HINTS and not negated:
                         reading.hints.append((s, s.text[f.start():f.end()]))
                     elif negated == (role == STATES_NEGATED):  # "No tophi": quoted with its negation
-                        add(char, s, s.text[clause_bounds(s.text, f.start())[0] if negated else f.start():f.end()].strip())
+                        begin = clause_bounds(s.text, f.start())[0] if negated else f.start()
+                        add(char, s, s.text[begin:f.end()].strip())
     if not reading.documented and reading.axis == "stage":
         for m in counted:
             h = _STAGE_HINT.search(m.sentence.text)
