@@ -647,6 +647,30 @@ def _unnegated_search(rx, text: str) -> bool:
     return m is not None and not is_negated_at(text, m.start())
 
 
+# Tests read from images or tracings (an interpretation or report is customary), as opposed to lab values.
+READ_TESTS = frozenset({
+    "x-ray", "MRI", "CT", "ultrasound", "echocardiogram", "ECG", "angiography", "OCT", "visual field",
+    "fundus photography", "barium study", "nuclear imaging", "heart monitor", "sleep study", "EEG",
+    "ankle-brachial index", "spirometry", "EMG", "bone density", "mammogram", "stress test",
+})
+# A study done at this visit whose findings the note itself reports ("3 views of the right knee were taken today.
+# These reveal no fracture."): with no report from anyone else, the findings are the physician's own reading.
+_IN_OFFICE_STUDY = re.compile(
+    r"\b(?:obtained|taken|performed|done)\b[^.;]{0,60}?\b(?:today|in (?:the )?(?:office|clinic)|on today's visit|"
+    r"at this visit)\b", re.I)
+_IN_OFFICE_STUDY = _LowerCasePattern(_IN_OFFICE_STUDY)
+
+
+def _read_in_office(note: NoteDoc) -> bool:
+    """The note reports its own reading of an imaging study or tracing done at this visit."""
+    for s in note.sentences:
+        if s.section in ("results", "assessment", "plan") and _first_unnegated(_IN_OFFICE_STUDY, s.text) \
+                and not _REPORT.search(s.text) \
+                and any(name in READ_TESTS and _unnegated_search(rx, s.text) for name, rx in _TESTS):
+            return True
+    return False
+
+
 def _interpreted(text: str) -> bool:
     """The sentence records the physician's own reading of a test (AMA "independent interpretation"), not the
     review of its written report."""
@@ -743,14 +767,16 @@ def risk_of_management(note: NoteDoc) -> tuple[int, list[str]]:
 
 # -- the estimate -------------------------------------------------------------
 
-def estimate_mdm(note: NoteDoc, coded_problems: list[str] | tuple[str, ...] = ()) -> MdmEstimate:
+def estimate_mdm(note: NoteDoc, coded_problems: list[str] | tuple[str, ...] = (),
+                 tests_reported: bool = True) -> MdmEstimate:
     """The generous MDM estimate of a note.
 
     ``coded_problems`` names the distinct problems coded on the chart (e.g.
     "I10", diagnoses outside the Z chapter); when the assessment names fewer
     items than that, the extra coded problems count as addressed stable ones.
+    ``tests_reported``: see :class:`MdmReader`.
     """
-    return MdmReader(note, coded_problems).estimate()
+    return MdmReader(note, coded_problems, tests_reported).estimate()
 
 
 class MdmReader:
@@ -761,9 +787,14 @@ class MdmReader:
     costlier readings on most notes.
     """
 
-    def __init__(self, note: NoteDoc, coded_problems: list[str] | tuple[str, ...] = ()):
+    def __init__(self, note: NoteDoc, coded_problems: list[str] | tuple[str, ...] = (),
+                 tests_reported: bool = True):
+        """``tests_reported``: whether the claim reports a test of its own (an imaging or tracing code). The AMA
+        does not count the interpretation of a test the same physician reports; when the claim reports none, the
+        note's own reading of a study done at the visit is an independent interpretation."""
         self.note = note
         self.coded_problems = coded_problems
+        self.tests_reported = tests_reported
 
     @cached_property
     def problems(self) -> list[ProblemItem]:
@@ -783,7 +814,7 @@ class MdmReader:
         sentences = [s.text for s in _data_sentences(note)]
         external = sum(1 for t in sentences if _first_unnegated(_EXTERNAL_NOTES, t))
         historian = any(_first_unnegated(_HISTORIAN, t) for t in sentences)
-        interpretation = any(_interpreted(t) for t in sentences)
+        interpretation = any(_interpreted(t) for t in sentences) or (not self.tests_reported and _read_in_office(note))
         discussion = any(_first_unnegated(_DISCUSSION, t) for t in sentences)
         return tests, external, historian, interpretation, discussion
 

@@ -139,6 +139,20 @@ def test_independent_interpretation_is_the_physicians_own_reading(sentence, inte
     assert mdm_of(f"ASSESSMENT AND PLAN\n\nCough.\n\nRESULTS\n\n{sentence}").independent_interpretation is interpretation
 
 
+@pytest.mark.parametrize("results, read", [
+    ("3 views of the left ankle were obtained in the office today. No fracture.", True),
+    ("An ECG performed today shows sinus rhythm at 72.", True),
+    ("A CBC drawn today is normal.", False),  # a lab value is not read from an image or tracing
+    ("The MRI report from the outside facility, done today, shows a meniscal tear.", False),
+    ("X-rays taken at urgent care last week show no fracture.", False),
+])
+def test_the_notes_own_reading_of_a_study_done_at_the_visit(results, read):
+    text = f"ASSESSMENT AND PLAN\n\nAnkle pain.\n\nRESULTS\n\n{results}"
+    assert mdm_of(text).independent_interpretation is False  # the claim may report the study itself
+    estimate = estimate_mdm(NoteDoc.from_chart_note(text, None), tests_reported=False)
+    assert estimate.independent_interpretation is read
+
+
 @pytest.mark.parametrize("sentence, discussion", [
     ("I called Dr. Haddad, her pulmonologist, to review the plan.", True),
     ("Case discussed with cardiology, who recommend a stress echo.", True),

@@ -185,9 +185,24 @@ def documented(ctx: CheckContext) -> Documented:
     def read_mdm() -> MdmReader | None:
         if not note.section_text("assessment", "plan").strip():
             return None
-        return MdmReader(note, _coded_problems(ctx))
+        return MdmReader(note, _coded_problems(ctx), tests_reported=_reports_tests(ctx))
 
     return Documented(minutes, evidence, read_mdm)
+
+
+# CPT ranges of tests with an interpretation or report: radiology (70010-79999), ophthalmic imaging (92132-92287),
+# audiology (92550-92588), cardiography, echo and vascular studies (93000-93990), pulmonary function (94010-94799),
+# neurology tests (95700-96020).
+_TEST_CODE_RANGES = ((70010, 79999), (92132, 92287), (92550, 92588), (93000, 93990), (94010, 94799), (95700, 96020))
+
+
+def _reports_tests(ctx: CheckContext) -> bool:
+    """The claim reports a test of its own: its interpretation is not counted again toward the E/M's data."""
+    for proc in ctx.procedures:
+        code = proc.code or ""
+        if code.isdigit() and any(lo <= int(code) <= hi for lo, hi in _TEST_CODE_RANGES):
+            return True
+    return False
 
 
 def _coded_problems(ctx: CheckContext) -> list[str]:
