@@ -812,7 +812,9 @@ class MdmReader:
         note = self.note
         tests = unique_tests(note)
         sentences = [s.text for s in _data_sentences(note)]
-        external = sum(1 for t in sentences if _first_unnegated(_EXTERNAL_NOTES, t))
+        # "I spent 25 minutes ..., including reviewing his records" lists what the time was spent on (the
+        # patient's own chart), not records from an external source.
+        external = sum(1 for t in sentences if _first_unnegated(_EXTERNAL_NOTES, t) and not _TIME_LINE.search(t))
         historian = any(_first_unnegated(_HISTORIAN, t) for t in sentences)
         interpretation = any(_interpreted(t) for t in sentences) or (not self.tests_reported and _read_in_office(note))
         discussion = any(_first_unnegated(_DISCUSSION, t) for t in sentences)

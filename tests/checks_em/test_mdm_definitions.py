@@ -153,6 +153,12 @@ def test_the_notes_own_reading_of_a_study_done_at_the_visit(results, read):
     assert estimate.independent_interpretation is read
 
 
+def test_records_named_in_the_time_statement_are_not_external_notes():
+    base = "ASSESSMENT AND PLAN\n\nHypertension, stable. Continue lisinopril 10 mg.\n\n"
+    assert mdm_of(base + "I spent 25 minutes with the patient today, including reviewing his records.").external_notes == 0
+    assert mdm_of(base + "PLAN\n\nRecords from his cardiologist were reviewed.").external_notes == 1
+
+
 @pytest.mark.parametrize("sentence, discussion", [
     ("I called Dr. Haddad, her pulmonologist, to review the plan.", True),
     ("Case discussed with cardiology, who recommend a stress echo.", True),
