@@ -348,6 +348,7 @@ class AxisIndex:
         for owner in (code, self.release.parent(code)):
             if owner:
                 variants.extend(self.release.notes(owner, "inclusionTerm"))
+        variants.extend(text for prefix, text in _DEFAULT_NAMES if code.startswith(prefix))
         out = []
         for text in variants:
             seq = description_words(text)
@@ -358,6 +359,11 @@ class AxisIndex:
             if words:
                 out.append(tuple((w, self.idf(w)) for w in words))
         return tuple(dict.fromkeys(out))
+
+
+# Names the tabular leaves to the Index or the guidelines: diabetes with no type stated is type 2
+# (Guideline I.C.4.a.2, "If the type of diabetes mellitus is not documented ... the default is E11.-").
+_DEFAULT_NAMES = (("E11", "Diabetes (mellitus)"),)
 
 
 def _phrase(seq: tuple[str, ...], added: frozenset[str]) -> tuple[str, ...]:

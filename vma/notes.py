@@ -461,6 +461,8 @@ _PHRASE_TERMS: tuple[tuple[tuple[str, ...], re.Pattern[str], tuple[str, ...]], .
          r"\b(?:poorly|inadequately) controlled (?:type (?:1|2|i|ii) )?(?:diabetes|dm|t2dm)\b"
          r"|\b(?:diabetes|dm)\b[^.;]{0,40}\b(?:poorly controlled|inadequately controlled|out of control)\b",
          re.I, ("hyperglycemia",)),
+        # Index main term "Diabetes, diabetic": "diabetic neuropathy" names the diabetes too.
+        (("diabetic",), r"(?<![-\w])diabetic\b", re.I, ("diabetes",)),
         # Spinal levels name the region of the dorsopathy codes (M50-M54: cervical, thoracic, lumbar
         # region); read in capitals only ("L4-5").
         ((), r"\bL[1-5](?:\s*-\s*(?:L?[1-5]|S1))?\b", 0, ("lumbar", "region")),

@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
-from vma.axes import _DESCRIPTION_WORD, _OPEN_PHRASES, _PAREN, ACUITY, ACUITY_TERMS, ACUTE, ACUTE_ON_CHRONIC, \
+from vma.axes import _DESCRIPTION_WORD, _OPEN_PHRASES, _PAREN, ACUITY, ACUITY_TERMS, ACUTE, ACUTE_ON_CHRONIC, CHRONIC, \
     BILATERAL, LATERALITY, LEFT, OPEN, RESIDUAL, RIGHT, SIDE_TERMS, SPECIFICITY, STOPWORDS, AxisEvidence, AxisIndex, \
     CodeAxis, Mention, _phrase, acuity_evidence, fold, note_words, acuity_of, condition_mentions, same_word, \
     side_evidence, sides_at_site
@@ -63,9 +63,9 @@ BOTH = frozenset({RIGHT, LEFT})
 # term after it as absent: "without aura").
 _FILLER = frozenset({"with", "without", "unilateral", "on", "due"})
 # A code that states the absence of complications is contradicted by a documented complication
-# ("asthma, uncomplicated" -> "with exacerbation"). Diabetes is left to the combination check, which
-# links diabetes to its complications by the "with" convention (Guideline I.A.15).
-_ABSENCE_OWNED_ELSEWHERE = ("E08", "E09", "E10", "E11", "E13")
+# ("asthma, uncomplicated" -> "with exacerbation"; "diabetes without complications" -> "with
+# diabetic polyneuropathy", the "with" convention of Guideline I.A.15).
+_NO_COMPLICATION = frozenset({"uncomplicated", "~complication"})
 # Osteoarthritis not stated otherwise is primary (ICD-10-CM Index: "Osteoarthritis ... knee M17.1-,
 # hip M16.1-, shoulder M19.01-"; post-traumatic and secondary forms need the note to say so).
 _PRIMARY_BY_DEFAULT = ("M15", "M16", "M17", "M18", "M19")
@@ -121,6 +121,12 @@ class Refinement:
     variants: tuple[tuple[str, ...], ...]  # inclusion terms of its own branch ("heart failure with reduced ...")
     site: tuple[str, ...] = ()
     replaces: frozenset[str] = frozenset()  # what the proposed code states that this code contradicts
+    site_terms: frozenset[str] = frozenset()  # terms that name the body site a side attaches to ("eye")
+
+    def core(self) -> frozenset:
+        """What it says beyond the proposed code, without the site word a side attaches to: a
+        bilateral code drops it ("..., bilateral") where the one-sided codes keep it ("..., right eye")."""
+        return self.info() - self.site_terms
 
     def info(self) -> frozenset:
         out = {("~" if t in self.negated else "") + fold(t) for t in self.terms}
@@ -179,7 +185,7 @@ class Refiner:
         # ("unspecified shoulder" next to "right shoulder").
         sided_words = {fold(w) for y in pool for ws in (index.words(y),)
                        for i, w in enumerate(ws[1:], 1) if ws[i - 1] in SIDE_TERMS}
-        open_slot -= sided_words
+        open_slot = open_slot - sided_words
         # A side is an axis only where the tabular pairs a right and a left code of the same wording;
         # elsewhere ("Right heart failure") the word names a type.
         paired: dict[frozenset[str], set[str]] = {}
@@ -188,7 +194,6 @@ class Refiner:
                 paired.setdefault(frozenset(yk - SIDE_TERMS), set()).update(yk & {RIGHT, LEFT})
         sided = {k for k, v in paired.items() if v == {RIGHT, LEFT}}
         own_branch = set(rel.ancestors(code)) | {code}
-        owned_elsewhere = code.startswith(_ABSENCE_OWNED_ELSEWHERE)
         out: list[Refinement] = []
         for y, yk in keyed.items():
             added = yk - xk - _FILLER
@@ -205,9 +210,9 @@ class Refiner:
                     allowed |= own_site
                 if added - SIDE_TERMS - ACUITY_TERMS:
                     allowed |= open_slot
-                if added and not owned_elsewhere:
+                if added:
                     # a stated absence the other code contradicts: "uncomplicated", "without aura"
-                    allowed |= {"uncomplicated"} | {w for w in removed if w.startswith("~") and w[1:] in yk}
+                    allowed |= _NO_COMPLICATION | {w for w in removed if w.startswith("~") and w[1:] in yk}
                 if removed - allowed:
                     continue
             y_side = _side_of(yk) if y_has_side else None
@@ -239,7 +244,8 @@ class Refiner:
                 code=y, side=y_side, acuity=y_acuity, terms=terms,
                 phrase=_phrase(seq, frozenset(terms)) if terms else (),
                 negated=negated, residual=bool((yk - xk) & RESIDUAL), variants=tuple(variants), site=site,
-                replaces=frozenset(removed - {OPEN, "unilateral"} - (own_site if BILATERAL in yk else set()))))
+                replaces=frozenset(removed - {OPEN, "unilateral"} - (own_site if BILATERAL in yk else set())),
+                site_terms=frozenset(fold(t) for t in terms) & sided_words))
         return tuple(out)
 
 
@@ -284,6 +290,7 @@ class Documentation:
     side: frozenset[str] | None = None
     side_evidence: AxisEvidence | None = None
     sides: dict[str, frozenset[str] | None] = field(default_factory=dict)  # site word -> side the note settles
+    site: str | None = None  # the site word the side of the code itself is read at
 
     def side_of(self, r: Refinement) -> frozenset[str] | None:
         """The side the note settles for the body site the candidate names."""
@@ -373,6 +380,22 @@ def _phrase_stated(m: Mention, ref: Refinement, outpatient: bool, cache: dict) -
     return True
 
 
+def _beside_condition(m: Mention, term: str, condition_words: frozenset[str], cache: dict, reach: int = 4) -> bool:
+    """The term qualifies the condition itself: within a few words of the condition's name in the
+    same clause ("moderate intermittent asthma", "exacerbation of her heart failure"), not elsewhere
+    in a long sentence that also names it ("glaucoma is a chronic disease that needs ...")."""
+    w = _words(m, cache)
+    named = [i for word in condition_words for i in w.positions(word)]
+    text = m.sentence.text
+    for i in w.positions(term):
+        for j in named:
+            if i != j and abs(i - j) <= reach:
+                lo, hi = sorted((w.tokens[i], w.tokens[j]), key=lambda t: t.start)
+                if not re.search(r"[.;:]", text[lo.end:hi.start]):
+                    return True
+    return False
+
+
 def _variant_stated(m: Mention, variant: tuple[str, ...], outpatient: bool, cache: dict) -> bool:
     """Every word of an inclusion term stands in the sentence, those it states absent ("without
     aura", marked "~") negated there and the others not."""
@@ -414,6 +437,7 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
             ev = side_evidence(note, index, CodeAxis(LATERALITY, code, desc, None, (), (head,)), outpatient)
             doc.sides[head] = ev.decided()
             if head == main:
+                doc.site = head
                 doc.side_evidence = ev
                 doc.side = doc.sides[head]
                 doc.side_conflict = doc.side is None and _sides_in_dispute(note, ev, (head,))
@@ -422,6 +446,12 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
         axis = CodeAxis(ACUITY, code, desc, None, ())
         ev = acuity_evidence(note, index, axis, outpatient)
         decided = ev.decided()
+        stated = ev.assessment | ev.linked
+        if decided is None and len(stated) > 1 and stated <= {ACUTE, CHRONIC, ACUTE_ON_CHRONIC}:
+            # "chronic heart failure" in the history and "acute on chronic" (or "acute") in the
+            # assessment agree: the same condition described as acute and chronic is acute on
+            # chronic where the tabular has that code (Guideline I.B.8).
+            decided = frozenset({ACUTE_ON_CHRONIC})
         flares = [m for m in counting if _flare_at(m)]
         if decided and not (flares and set(decided) == {"chronic"}):
             doc.acuity = frozenset(decided)
@@ -441,14 +471,15 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
         return bool(in_note.where(word))
 
     looked: set[str] = set()
+    condition_words = frozenset(w for terms in index.condition_terms(code) for w, _ in terms)
     for r in (r for r in refs if r.terms):
         for t in r.terms:
             ft = ("~" if t in r.negated else "") + fold(t)
             if ft in looked or any(c.isdigit() for c in t) or len(t) <= 2:
                 continue
             looked.add(ft)
-            hits = [m.sentence for m in counting if _stated(m, t, t in r.negated, outpatient, cache)] \
-                if may_stand(t) else []
+            hits = [m.sentence for m in counting if _stated(m, t, t in r.negated, outpatient, cache)
+                    and _beside_condition(m, t, condition_words, cache)] if may_stand(t) else []
             if ft == "primary" and not hits and primary:
                 hits = [m.sentence for m in counting[:1]]
             if hits:
@@ -570,7 +601,7 @@ def _decide(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool, chart_
     full = [r for r in refs if fully(r)]
     changed = [r for r in full if r.terms or (r.side is not None and r.side != x_side)
                or (r.acuity is not None and r.acuity != x_acuity)]
-    best = [r for r in changed if not any(r.info() < o.info() for o in changed)]
+    best = [r for r in changed if not any(r.core() < o.core() for o in changed)]
     targets: list[Refinement] = []
     if len({r.info() for r in best}) == 1:
         targets = best[:1]
@@ -657,7 +688,7 @@ def _correction(index, code, base, seventh, targets, doc, x_side, x_acuity, lat,
         sentences += doc.acuity_sentences
     if side_changed:
         sides = BOTH if len(targets) > 1 else first.side
-        site = " ".join(first.site or (lat.site if lat else ()) or ("side",))
+        site = " ".join(first.site or (lat.site if lat else ()) or ((doc.site,) if doc.site else ("side",)))
         said.append(f"the {'right and left' if sides == BOTH else next(iter(sides))} {site}")
         if doc.side_evidence is not None:
             sentences += doc.side_evidence.cited

@@ -19,7 +19,8 @@ What it finds
     change, asthma on a daily controller, CKD with an eGFR; the table and its
     sources are in vma/reference/data/cdi_indicators.json).
 
-    When the note says nothing more, it emits nothing: querying every unspecified
+    A diabetes code the combination check already corrects for a coded complication is left to
+    it (one problem, one finding). When the note says nothing more, it emits nothing: querying every unspecified
     type floods physicians for codes that are correct as documented (Guideline
     I.B.1 allows unspecified codes when the record does not say more).
 
@@ -65,9 +66,23 @@ from vma.checks._axis import correction, decisions, specificity_query
 from vma.findings import Finding
 
 
+def _combined(ctx: CheckContext) -> set[str]:
+    """Targets the combination check corrects: a diabetes code it links to a coded complication
+    ("with", Guideline I.A.15) is its finding, not a second one here."""
+    from vma.checks import combination
+
+    return {f.target for f in combination.check(ctx)
+            if f.action == "correct" and f.target and f.code not in f.suggested_codes}
+
+
 def _findings(ctx: CheckContext) -> Iterator[Finding]:
     index = axis_index(ctx.icd)
+    combined: set[str] | None = None
     for position, d in decisions(ctx, SPECIFICITY):
+        if d.base.startswith(("E08", "E09", "E10", "E11", "E13")):
+            combined = _combined(ctx) if combined is None else combined
+            if f"diagnosis:{position}" in combined:
+                continue
         if index.release.is_billable(d.base) or index.needs_seventh(d.base):
             if d.action == "correct":
                 yield correction(ctx, index, position, d, SPECIFICITY)
