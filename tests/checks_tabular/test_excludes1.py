@@ -1,14 +1,23 @@
 """The "excludes1" check on fixture charts: pairs the tabular forbids, found through
-the notes on the code and its ancestors, asked about once, and silence on clean charts."""
+the notes on the code and its ancestors, decided from the record where the tabular and
+the guidelines decide them (symptom with its diagnosis, combination code with its
+component, the stated diabetes type, one condition refuted), asked about once where only
+the provider can say, and silence on clean charts and Excludes2 pairs."""
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
 
 import pytest
 
 from tests.checks_tabular.helpers import assessment, chart, findings
+from tests.conftest import base_chart
+from vma.chart import Chart
 from vma.checks import run_checks
-from vma.checks.excludes1 import excluded_pairs, excluding_notes
+from vma.checks.excludes1 import combination_covers, diabetes_kind, excluded_pairs, excluding_notes
+from vma.conversations import lint
 
 CHECK = "excludes1"
 
@@ -87,19 +96,22 @@ def test_unrelated_stated_by_the_provider_is_info(ref):
     assert "I.A.12.a" in out[0]["message"]
 
 
-def test_one_condition_not_documented_is_info_not_a_query(ref):
+def test_stated_type_wins_over_the_other_type(ref):
+    # Was "info" while the check never corrected: the note states type 2, which contradicts type 1
+    # (Guideline I.C.4.a), so the record itself decides the pair.
     out = findings(ref, CHECK, assessment("Type 2 diabetes mellitus, A1c 7.1, continue metformin."),
                    ["E11.9", "E10.9"])
-    assert len(out) == 1
-    assert out[0]["action"] == "info" and out[0]["severity"] == "warning"
-    assert "E10.9" in out[0]["message"]
+    assert [(f["action"], f["code"], f["suggested_codes"]) for f in out] == [("correct", "E10.9", ["E11.9"])]
+    assert "Keep E11.9 and remove E10.9" in out[0]["message"]
+    assert "I.C.4.a" in out[0]["message"]
+    assert out[0]["question"] is None and out[0]["options"] == []
 
 
 def test_negated_mention_does_not_document_the_condition(ref):
     out = findings(ref, CHECK, assessment("Type 2 diabetes mellitus, stable.",
                                           "No type 1 diabetes mellitus; antibodies negative."),
                    ["E11.9", "E10.9"])
-    assert [f["action"] for f in out] == ["info"]
+    assert [(f["action"], f["code"], f["suggested_codes"]) for f in out] == [("correct", "E10.9", ["E11.9"])]
 
 
 @pytest.mark.parametrize("codes", [
@@ -161,3 +173,166 @@ def test_qualified_reference_on_the_tabular_does_not_flag_other_complications(re
     release = ref.icd_for(None)
     assert excluding_notes(release, "N08", "E11.21")
     assert not excluding_notes(release, "N08", "E11.22")
+
+
+# -- decided, not deferred: the fixture charts in excludes1_charts/ -----------------------------------------
+
+FIXTURES = Path(__file__).resolve().parent / "excludes1_charts"
+FIXTURE_FILES = sorted(FIXTURES.glob("*.json"))
+
+
+def _fixture_chart(data: dict) -> Chart:
+    inpatient = data.get("setting") == "inpatient"
+    raw = base_chart(note={"text": data["note"]},
+                     diagnoses=[{"code": c, "poa": "Y" if inpatient else None} for c in data["diagnoses"]])
+    if data.get("setting"):
+        raw["encounter"]["setting"] = data["setting"]
+    return Chart.model_validate(raw)
+
+
+def _essence(finding: dict) -> dict:
+    out = {k: finding[k] for k in ("action", "code", "suggested_codes")}
+    if finding["action"] == "query":
+        out["options"] = finding["options"]
+    return out
+
+
+@pytest.mark.parametrize("path", FIXTURE_FILES, ids=[p.stem for p in FIXTURE_FILES])
+def test_fixture_chart(path: Path, ref):
+    data = json.loads(path.read_text())
+    chart = _fixture_chart(data)
+    report = json.loads(run_checks(chart, ref, only={CHECK}).model_dump_json())
+    got = report["findings"]
+    assert [_essence(f) for f in got] == data["expected"], data["description"]
+    for f in got:
+        assert f["check"] == CHECK
+        for quoted in re.findall(r'"([^"]+)"', f["evidence"]):
+            assert quoted.rstrip(" .") in data["note"] or quoted.endswith("..."), f"evidence not from the note: {quoted}"
+        for words in data.get("evidence_contains", []):
+            assert words in f["evidence"]
+        for words in data.get("message_contains", []):
+            assert words in f["message"]
+        if f["action"] == "correct":
+            kept, dropped = f["suggested_codes"][0], f["code"]
+            assert f"Keep {kept} and remove {dropped}." in f["message"]
+            assert kept in data["diagnoses"] and dropped in data["diagnoses"]
+            assert report["status"] == "needs_correction"
+        if f["action"] == "query":
+            assert lint.lint_query(f["question"], f["options"], f["check"]) == []
+
+
+def test_every_rule_has_fixtures_including_silent_ones():
+    kinds: dict[str, int] = {}
+    for path in FIXTURE_FILES:
+        kinds[path.stem.split("-")[0]] = kinds.get(path.stem.split("-")[0], 0) + 1
+        data = json.loads(path.read_text())
+        assert data["description"] and data["note"] and len(data["diagnoses"]) >= 2
+    for kind in ("sym", "comb", "type", "one", "both", "unrelated", "excludes2", "no"):
+        assert kinds.get(kind), f"no fixture for {kind}"
+    assert sum(1 for p in FIXTURE_FILES if not json.loads(p.read_text())["expected"]) >= 3
+
+
+def test_dev_style_correction_targets_both_positions_and_keeps_one(ref):
+    report = run_checks(chart(assessment("Newly diagnosed allergic asthma, start montelukast.",
+                                         "Essential hypertension, controlled."),
+                              ["I10", "R06.2", "J45.909"]), ref, only={CHECK})
+    [f] = report.findings
+    assert (f.action, f.code, f.suggested_codes, f.target) == ("correct", "R06.2", ["J45.909"], "diagnosis:1,2")
+    assert report.status == "needs_correction"
+
+
+def test_definitive_diagnosis_the_reader_cannot_find_is_asked_not_dropped(ref):
+    # The chart carries asthma, the note only a wheeze: never drop the diagnosis on a reading miss.
+    out = findings(ref, CHECK, assessment("Wheezing on exam, albuterol as needed."), ["J45.909", "R06.2"])
+    assert [(f["action"], f["code"]) for f in out] == [("query", "R06.2")]
+    assert out[0]["question"].startswith("The diagnoses reported for this encounter are")
+
+
+def test_symptom_is_dropped_even_when_the_note_negates_it(ref):
+    # "No wheezing today" beside an asthma diagnosis: the diagnosis stands, the R code has nothing to add.
+    out = findings(ref, CHECK, assessment("Moderate persistent asthma, no wheezing today, continue fluticasone."),
+                   ["J45.40", "R06.2"])
+    assert [(f["action"], f["code"], f["suggested_codes"]) for f in out] == [("correct", "R06.2", ["J45.40"])]
+
+
+def test_type_stated_for_someone_else_is_not_the_patients_type(ref):
+    out = findings(ref, CHECK, assessment("Diabetes mellitus, on insulin glargine.",
+                                          "Family history: her sister has type 1 diabetes."), ["E10.9", "E11.9"])
+    assert [(f["action"], f["code"], f["suggested_codes"]) for f in out] == [("correct", "E10.9", ["E11.9"])]
+    assert "I.C.4.a.2" in out[0]["message"]
+
+
+def test_diabetes_insipidus_is_not_diabetes_mellitus(ref):
+    # "Diabetes insipidus" names no diabetes mellitus type: E11 is not documented by default, so the
+    # glucose finding is not dropped on it.
+    out = findings(ref, CHECK, assessment("Central diabetes insipidus on desmopressin.",
+                                          "Elevated fasting glucose, recheck in 3 months."), ["E11.9", "R73.01"])
+    assert [f["action"] for f in out] == ["query"]
+
+
+def test_other_stated_diabetes_type_contradicts_type_2(ref):
+    out = findings(ref, CHECK, assessment("Steroid-induced diabetes mellitus while on prednisone for her COPD."),
+                   ["E09.9", "E11.9"])
+    assert [(f["action"], f["code"], f["suggested_codes"]) for f in out] == [("correct", "E11.9", ["E09.9"])]
+
+
+def test_symptom_beside_a_diabetes_of_another_stated_type_is_asked(ref):
+    # The note says type 1 but the chart carries E11.9 with the glucose finding: the finding is not the
+    # answer and neither is E11.9, so nothing is corrected on a guess.
+    out = findings(ref, CHECK, assessment("Type 1 diabetes mellitus, glucose 260 in clinic today."),
+                   ["E11.9", "R73.9"])
+    assert [f["action"] for f in out] == ["query"]
+
+
+@pytest.mark.parametrize("broad, narrow", [
+    ("M51.16", "M54.16"),   # disc disorder with radiculopathy, lumbar / radiculopathy, lumbar
+    ("M47.26", "M54.16"),   # spondylosis with radiculopathy / radiculopathy
+    ("M54.41", "M54.31"),   # lumbago with sciatica / sciatica
+    ("K21.00", "K20.90"),   # GERD with esophagitis, without bleeding / esophagitis without bleeding
+    ("I25.110", "I20.0"),   # ASHD with unstable angina / unstable angina
+    ("E11.649", "E16.2"),   # diabetes with hypoglycemia / hypoglycemia
+    ("R50.9", "R68.83"),    # inclusion term "Fever with chills" / chills (without fever)
+    # The narrower code's inclusion term ("Lumbago NOS") as the pair's Excludes1 note words it:
+    # "lumbago due to intervertebral disc displacement (M51.2-)".
+    ("M51.26", "M54.50"),
+    ("F05", "R41.0"),       # "delirium due to known physiological condition (F05)"; R41.0 includes delirium NOS
+])
+def test_combination_code_covers_its_component(ref, broad, narrow):
+    release = ref.icd_for(None)
+    assert combination_covers(release, broad, narrow)
+    assert not combination_covers(release, narrow, broad)
+
+
+@pytest.mark.parametrize("a, b", [
+    ("K21.01", "K20.90"),    # with bleeding does not cover "without bleeding"
+    ("R68.0", "T68.XXXA"),   # "Hypothermia, not associated with low environmental temperature" affirms no cause
+    ("F52.6", "N94.10"),     # "not due to a substance": not a combination
+    ("I27.0", "I10"),        # primary pulmonary hypertension is not hypertension "with" anything
+    ("I10", "I27.0"),
+    ("J45.909", "R06.2"),    # a symptom pair, not a combination by wording
+    ("E11.9", "E10.9"),
+    ("S72.46", "S72.45"),    # with / without intracondylar extension: two branches of one axis
+    ("I25.10", "I20.9"),     # atherosclerotic heart disease "without angina pectoris"
+    ("K35.80", "K65.0"),     # the note names K35.- as a whole; K35.80 itself says nothing of peritonitis
+    ("M51.26", "M54.59"),    # "Other low back pain" is not the lumbago the combination holds
+])
+def test_codes_that_are_not_combinations_of_each_other(ref, a, b):
+    assert not combination_covers(ref.icd_for(None), a, b)
+
+
+@pytest.mark.parametrize("code, kind", [
+    ("E10.9", "type 1"), ("E10.65", "type 1"), ("E11.9", "type 2"), ("E11.A", "type 2"),
+    ("E08.9", "other type"), ("E09.9", "other type"), ("E13.9", "other type"),
+    ("O24.419", None), ("R73.09", None), ("I10", None),
+])
+def test_diabetes_kind_comes_from_the_tabular_block_and_category(ref, code, kind):
+    assert diabetes_kind(ref.icd_for(None), code) == kind
+
+
+def test_excludes2_notes_are_never_read(ref):
+    release = ref.icd_for(None)
+    # J45 lists "asthma with chronic obstructive pulmonary disease (J44.89)" as Excludes2 only.
+    assert any("J44.89" in n for _, n in release.inherited_notes("J45.909", "excludes2"))
+    assert excluded_pairs(release, ["J45.909", "J44.89"]) == []
+    note = assessment("Asthma with chronic obstructive pulmonary disease.", "Wheezing on exam.")
+    assert findings(ref, CHECK, note, ["J45.909", "J44.89"]) == []

@@ -6,55 +6,90 @@ What it finds
     other code: a plain code ("P29.2"), a category with its subdivisions
     ("E10.-") or a range ("O10-O11"). The notes come from the tabular of the
     release in force on the date of service, never from a hand list. A pair is
-    reported once, even when each code's notes name the other.
+    reported once, even when each code's notes name the other. Excludes2 notes
+    ("not included here", both may be coded) are never read.
 
 Why it matters
     An Excludes1 note means "NOT CODED HERE": the two conditions cannot occur
-    together (type 1 with type 2 diabetes, a congenital with an acquired form)
-    and reporting both is a coding error that payer edits reject, unless the
-    two conditions are unrelated to each other (Guideline I.A.12.a exception).
+    together (type 1 with type 2 diabetes, a congenital with an acquired form,
+    a symptom with the diagnosis that explains it) and reporting both is a
+    coding error that payer edits reject, unless the two conditions are
+    unrelated to each other (Guideline I.A.12.a exception).
 
 Example
-    E10.9 (Type 1 diabetes mellitus without complications) and E11.9 (Type 2
-    diabetes mellitus without complications), both named in the assessment:
-    E11's Excludes1 note lists "type 1 diabetes mellitus (E10.-)". Query: which
-    condition does the patient have, with options E10.9 / E11.9 / both
-    (unrelated) / Other / Clinically undetermined.
+    J45.909 (Unspecified asthma, uncomplicated) with R06.2 (Wheezing); the
+    assessment says "Newly diagnosed allergic asthma" and the exam notes
+    wheezing. J45 excludes "wheezing NOS (R06.2)": the wheeze is a sign of the
+    asthma the note diagnoses. Correct: remove R06.2, keep J45.909.
+    E10.9 with E11.9 where the assessment names "Type 1 diabetes mellitus" and
+    "Type 2 diabetes mellitus" as two problems: only the provider can say which,
+    so the pair is a query (E10.9 / E11.9 / both, unrelated / Other /
+    Clinically undetermined).
 
-Resolution (query or info)
-    ``query`` when the note documents both conditions (each is named in a
-    sentence that is not negated, not uncertain in the outpatient setting and
-    not history only): only the provider knows which condition is present, or
-    whether the two are unrelated, and Guideline I.A.12.a says to query when it
-    is not clear whether the two are related. ``correct`` is never used: the
-    coder cannot tell from an Excludes1 note alone which code to drop.
-    ``info`` when the note itself states the two are unrelated (the exception
-    applies, nothing to ask), or when the note does not clearly document one of
-    the two conditions (the reader could not find it; the coder reviews the
-    pair rather than the provider being asked on a guess).
-    The query's answer replaces both codes of the pair (``target`` is
-    ``diagnosis:<i>,<j>``) with the chosen option's codes.
+Resolution (correct, query or info)
+    Decided in this order, as a coder reads the record:
+
+    1. ``info`` when the note states the two conditions are unrelated: the
+       Excludes1 exception applies (I.A.12.a) and there is nothing to fix.
+    2. ``correct`` when one code is a sign, symptom or abnormal finding
+       (chapter 18, R00-R99) and the note documents the other, definitive
+       diagnosis: the symptom is integral to it, remove the R code (I.B.4,
+       I.B.5, IV.D). When the note states the diagnosis only as negated or
+       (outpatient) uncertain and documents the symptom, the symptom is kept
+       and the diagnosis removed (IV.D, IV.H).
+    3. ``correct`` when one code is a combination code whose tabular wording
+       ("A with B", "A due to B", including its inclusion terms) already holds
+       every word of the other code's description ("Intervertebral disc
+       disorders with radiculopathy, lumbar region" holds "Radiculopathy,
+       lumbar region"): remove the narrower code (I.B.9). The narrower code is
+       kept instead only when the note negates the combination's condition.
+    4. ``correct`` for the diabetes types (E08-E13): the type the note states
+       wins, and diabetes with no type stated anywhere in the record is type 2
+       (I.C.4.a, I.C.4.a.2); the other type is removed.
+    5. ``correct`` when the note documents exactly one of the two conditions
+       and negates, states as uncertain (outpatient) or contradicts the other,
+       or never mentions the other when that other is a symptom code: keep the
+       documented one.
+    6. ``query`` otherwise: both conditions are documented as separate active
+       conditions, or neither is, or only one is and the other is a definitive
+       diagnosis the reader could not find (a reading miss is not grounds to
+       drop a diagnosis). Guideline I.A.12.a says to query when it is not clear
+       whether the two conditions are related.
+
+    A correction names the code to remove as ``code`` and the code kept in
+    ``suggested_codes``; a query's options carry the codes of each answer. Both
+    apply to the two positions of the pair (``target`` is
+    ``diagnosis:<i>,<j>``): the chosen codes replace the pair.
 
 References
     ICD-10-CM Official Guidelines for Coding and Reporting FY2026: I.A.12.a
     (Excludes1: "the two conditions cannot occur together"; exception when
     the conditions are unrelated; "If it is not clear whether the two
     conditions involving an Excludes1 note are related or not, query the
-    provider"), I.A.12 (notes apply to the code and its subdivisions), IV.H
-    (uncertain diagnoses, outpatient). CMS ICD-10-CM Tabular List (Excludes1
-    notes). AHIMA/ACDIS Guidelines for Achieving a Compliant Query Practice
-    (2022 update).
+    provider"), I.A.12 (notes apply to the code and its subdivisions), I.A.15
+    ("with" links two conditions), I.B.4 and I.B.5 (signs and symptoms are not
+    coded when a related definitive diagnosis is established; symptoms routinely
+    associated with a disease process are not assigned as additional codes),
+    I.B.9 (combination codes: do not add a code for what the combination code
+    already says), I.C.4.a (diabetes coded by type), I.C.4.a.2 (type not
+    documented: default E11), IV.D (codes for signs and symptoms when a
+    definitive diagnosis is not established), IV.H (uncertain diagnoses,
+    outpatient). CMS ICD-10-CM Tabular List (Excludes1 notes, inclusion terms).
+    AHIMA/ACDIS Guidelines for Achieving a Compliant Query Practice (2022
+    update).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator
 
-from vma.axes import AxisIndex, Mention, axis_index, cite_all, code_label, condition_mentions
+from vma.axes import (RESIDUAL, AxisIndex, Mention, axis_index, cite_all, code_label, condition_mentions,
+                      description_words, same_word)
 from vma.checks import CheckContext, register
 from vma.findings import Choice, Finding, query_choices
+from vma.notes import HISTORY_SECTIONS, Sentence, clause_bounds, is_negated_at, is_uncertain_at
 from vma.reference.icd10cm import IcdRelease, note_code_refs
 
 CHECK_ID = "excludes1"
@@ -172,23 +207,489 @@ def _holds(words: tuple[str, ...], phrase: tuple[str, ...]) -> bool:
     return any(words[k:k + n] == phrase for k in range(len(words) - n + 1))
 
 
-def documenting_mentions(ctx: CheckContext, index: AxisIndex, code: str, other: str) -> list[Mention]:
-    """Mentions that document ``code`` as distinct from ``other``.
+def _first_at(words: tuple[str, ...], phrases: set[tuple[str, ...]]) -> int | None:
+    """Where the first of ``phrases`` starts in ``words``, or None."""
+    return min((k for p in phrases for k in range(len(words) - len(p) + 1) if words[k:k + len(p)] == p),
+               default=None)
+
+
+def _naming_mentions(ctx: CheckContext, index: AxisIndex, code: str, other: str) -> list[Mention]:
+    """Mentions of ``code``'s condition that tell it apart from ``other``'s, whatever their status.
 
     The two conditions of an Excludes1 pair share most of their words ("Type 2
     diabetes mellitus" half-matches type 1), so a sentence counts for a code only
-    when it also holds a word that tells the code apart from the other.
+    when it also holds a word that tells the code apart from the other, or when it
+    names the shared condition without the words that would make it the other
+    ("Panic disorder without agoraphobia" is F41.0, not F40.01 Agoraphobia with
+    panic disorder).
     """
     distinct = _distinct_phrases(index, code, other)
+    theirs = _distinct_phrases(index, other, code)
     out = []
     for m in condition_mentions(ctx.note, index, code, ctx.outpatient):
-        if not m.counts:
+        if not distinct:
+            out.append(m)
             continue
         words = tuple(t.norm for t in m.words)
-        if distinct and not any(_holds(words, p) for p in distinct):
+        at = _first_at(words, distinct)
+        if at is None:
+            other_at = _first_at(words, theirs) if theirs else -1
+            if other_at is None or (other_at >= 0 and is_negated_at(m.sentence.text, m.words[other_at].start)):
+                out.append(m)
             continue
+        # The telling word may be negated on its own: "panic disorder without agoraphobia" names panic
+        # disorder and denies the agoraphobia of F40.01.
+        if not m.negated and at != m.first and is_negated_at(m.sentence.text, m.words[at].start):
+            m = replace(m, negated=True)
         out.append(m)
     return out
+
+
+def documenting_mentions(ctx: CheckContext, index: AxisIndex, code: str, other: str) -> list[Mention]:
+    """Mentions that document ``code`` (for this encounter) as distinct from ``other``."""
+    return [m for m in _naming_mentions(ctx, index, code, other) if m.counts and not _not_established(ctx, m)]
+
+
+# -- how the note stands on one code of the pair -------------------------------------------------------
+
+DOCUMENTED, NEGATED, UNCERTAIN, CONTRADICTED, ABSENT = "documented", "negated", "uncertain", "contradicted", "absent"
+PREDIABETES = "prediabetes"  # the note names the state before diabetes (R73.03), not diabetes mellitus
+
+# Work-up wording names a condition that is not established (Guideline IV.D/IV.H read "rule out" the
+# same way); the notes module's uncertainty cues do not list these.
+_WORKUP = re.compile(r"\b(?:evaluat(?:e|ed|ing|ion) (?:for|of)|work(?:ing)?[- ]?up (?:for|of)|screen(?:ed|ing)? for|"
+                     r"assess(?:ed|ing|ment)? for|check(?:ed|ing)? for|test(?:ed|ing)? for|monitor(?:ed|ing)? for|"
+                     r"at risk (?:for|of)|risk (?:for|of)|to exclude)\b", re.I)
+# Another person's condition ("her mother has diabetes") documents nothing about the patient. A relative
+# who only reports ("mother reports he has been wheezing", pediatric notes) does not match.
+_KIN = re.compile(r"\bfamily history\b|\bfhx?\b|\b(?:mother|father|sister|brother|sibling|grandmother|grandfather|"
+                  r"aunt|uncle|cousin)(?:'s)?\s+(?:has|had|have|with|was|is|also|who|suffers|died)\b", re.I)
+
+
+def _clause(sentence: str, pos: int) -> str:
+    start, end = clause_bounds(sentence, pos)
+    return sentence[start:end]
+
+
+def _not_established(ctx: CheckContext, m: Mention) -> bool:
+    """A work-up or someone else's condition: not a diagnosis of this patient at this encounter."""
+    text = _clause(m.sentence.text, m.words[m.first].start)
+    return bool(_KIN.search(text) or (ctx.outpatient and _WORKUP.search(text)))
+
+
+@dataclass
+class Reading:
+    """What the note says about one code: its state and the sentences that show it."""
+
+    state: str
+    sentences: list[Sentence] = field(default_factory=list)
+    stated_type: str | None = None  # diabetes: the type the note states ("type 1"), or None when unstated
+    by_default: bool = False        # diabetes: type 2 only because no type is stated (I.C.4.a.2)
+
+    @property
+    def documented(self) -> bool:
+        return self.state == DOCUMENTED
+
+    @property
+    def refuted(self) -> bool:
+        """The note says the condition is not (or not yet) there, as opposed to not mentioning it."""
+        return self.state in (NEGATED, UNCERTAIN, PREDIABETES)
+
+
+def _generic_reading(ctx: CheckContext, index: AxisIndex, code: str, other: str) -> Reading:
+    mentions = _naming_mentions(ctx, index, code, other)
+    documented = [m for m in mentions if m.counts and not _not_established(ctx, m)]
+    if documented:
+        return Reading(DOCUMENTED, [m.sentence for m in documented])
+    live = [m for m in mentions if not m.in_history and not _KIN.search(_clause(m.sentence.text, m.words[m.first].start))]
+    negated = [m for m in live if m.negated]
+    if negated:
+        return Reading(NEGATED, [m.sentence for m in negated])
+    uncertain = [m for m in live if m.uncertain or (ctx.outpatient and _not_established(ctx, m))]
+    if uncertain:
+        return Reading(UNCERTAIN, [m.sentence for m in uncertain])
+    return Reading(ABSENT)
+
+
+# -- per-release facts, computed once per code and kept with the release ------------------------------
+
+_RELEASE_MEMO: dict[int, tuple[IcdRelease, dict]] = {}
+
+
+def _memo(release: IcdRelease) -> dict:
+    """A cache of tabular facts for one release (releases are not hashable; keyed like axis_index)."""
+    held = _RELEASE_MEMO.get(id(release))
+    if held is None or held[0] is not release:
+        held = (release, {})
+        _RELEASE_MEMO[id(release)] = held
+    return held[1]
+
+
+def _cached(release: IcdRelease, key: tuple, compute: Callable[[], object]):
+    memo = _memo(release)
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
+# -- diabetes types (Guideline I.C.4.a) -----------------------------------------------------------------
+
+TYPE_1, TYPE_2, OTHER_TYPE = "type 1", "type 2", "other type"
+
+
+def _diabetes_kind(release: IcdRelease, code: str) -> str | None:
+    block = release.block_of(code)
+    if block is None or description_words(release.blocks.get(block, ("",))[0]) != ("diabetes", "mellitus"):
+        return None
+    chain = [code, *release.ancestors(code)]
+    words = description_words(release.description(chain[-1]) or "")
+    if _holds(words, ("type", "1")):
+        return TYPE_1
+    if _holds(words, ("type", "2")):
+        return TYPE_2
+    return OTHER_TYPE  # E08 due to underlying condition, E09 drug or chemical induced, E13 other specified
+
+
+def diabetes_kind(release: IcdRelease, code: str) -> str | None:
+    """The diabetes type of a code of the tabular's "Diabetes mellitus" block (E08-E13), else None."""
+    return _cached(release, ("diabetes-kind", code), lambda: _diabetes_kind(release, code))
+
+
+# Words around "diabetes" that state its type. Tokens are normalised: "type II" -> "type 2", "T2DM" ->
+# "type 2 diabetes mellitus". The other types are stated before the word ("steroid-induced diabetes")
+# or as "diabetes due to" (E08); these follow the tabular's inclusion terms of E10, E11 and E13.
+_BEFORE_TYPE_1 = frozenset({"iddm", "juvenile", "brittle", "autoimmune", "lada"})
+_BEFORE_TYPE_2 = frozenset({"niddm"})
+_BEFORE_OTHER = frozenset({"secondary", "induced", "steroid", "drug", "chemical", "pancreatectomy", "postpancreatectomy",
+                           "postprocedural", "pancreatogenic", "gestational", "mody", "monogenic", "neonatal",
+                           "related"})
+_NOT_DIABETES_MELLITUS = frozenset({"insipidus"})
+# Index: Prediabetes, prediabetic R73.03; Borderline, diabetes mellitus R73.03. Not diabetes mellitus.
+_NOT_YET = frozenset({"pre", "borderline"})
+
+
+@dataclass(frozen=True)
+class _Statement:
+    sentence: Sentence
+    kind: str | None   # TYPE_1 / TYPE_2 / OTHER_TYPE, or None when the words state no type
+    counts: bool       # documents diabetes for this encounter
+    refuted: str | None  # NEGATED / UNCERTAIN when the note says it is not there (yet)
+
+
+def _type_near(norms: list[str], i: int) -> str | None:
+    """The type stated around the word "diabetes" at ``norms[i]``."""
+    before = norms[max(0, i - 4):i]
+    after = norms[i + 1:i + 5]
+    for window in (before, after):
+        for k in range(len(window) - 1):
+            if window[k] == "type" and window[k + 1] in ("1", "one", "2", "two"):
+                return TYPE_1 if window[k + 1] in ("1", "one") else TYPE_2
+    near = set(norms[max(0, i - 3):i])
+    if near & _BEFORE_TYPE_1 or ("ketosis" in near and "prone" in near):
+        return TYPE_1
+    if near & _BEFORE_TYPE_2 or {"adult", "onset"} <= near:
+        return TYPE_2
+    if near & _BEFORE_OTHER or ("cystic" in near and "fibrosis" in near):
+        return OTHER_TYPE
+    rest = [w for w in after if w != "mellitus"]
+    if rest[:2] == ["due", "to"]:
+        return OTHER_TYPE
+    return None
+
+
+def _diabetes_statements(ctx: CheckContext) -> list[_Statement]:
+    key = ("excludes1:diabetes", ctx.outpatient)
+    memo = ctx.note.memo
+    if key in memo:
+        return memo[key]
+    out: list[_Statement] = []
+    for sentence, words in ctx.note.tokenized:
+        norms = [t.norm for t in words]
+        for i, word in enumerate(norms):
+            prediabetes = word.startswith("prediabet")
+            if not prediabetes and (word != "diabetes" or (i > 0 and norms[i - 1] == "diabetes")):
+                continue
+            if set(norms[i + 1:i + 3]) & _NOT_DIABETES_MELLITUS:
+                continue
+            prediabetes = prediabetes or bool(set(norms[max(0, i - 2):i]) & _NOT_YET)
+            pos = words[i].start
+            clause = _clause(sentence.text, pos)
+            if _KIN.search(clause) or sentence.section == "family":
+                continue
+            refuted = None
+            if prediabetes:
+                if not is_negated_at(sentence.text, pos) and sentence.section not in HISTORY_SECTIONS:
+                    out.append(_Statement(sentence, None, False, PREDIABETES))
+                continue
+            if is_negated_at(sentence.text, pos):
+                refuted = NEGATED
+            elif ctx.outpatient and (is_uncertain_at(sentence.text, pos) or _WORKUP.search(clause)):
+                refuted = UNCERTAIN
+            counts = refuted is None and sentence.section not in HISTORY_SECTIONS
+            out.append(_Statement(sentence, _type_near(norms, i), counts, refuted))
+    memo[key] = out
+    return out
+
+
+def _diabetes_reading(ctx: CheckContext, kind: str) -> Reading:
+    """How the note stands on diabetes of ``kind``: the type it states wins; no type stated
+    anywhere in the record means type 2 (Guideline I.C.4.a.2)."""
+    statements = _diabetes_statements(ctx)
+    stated = {s.kind for s in statements if s.kind and s.refuted is None}
+    untyped = [s for s in statements if s.counts and s.kind is None]
+    own = [s for s in statements if s.counts and s.kind == kind]
+    if own:
+        return Reading(DOCUMENTED, [s.sentence for s in own], stated_type=kind)
+    if untyped and stated == {kind}:  # "Diabetes: continue pump" with "type 1 diabetes" in the history
+        typed = [s for s in statements if s.kind == kind and s.refuted is None]
+        return Reading(DOCUMENTED, [s.sentence for s in untyped + typed], stated_type=kind)
+    if untyped and not stated:
+        if kind == TYPE_2:
+            return Reading(DOCUMENTED, [s.sentence for s in untyped], by_default=True)
+        return Reading(CONTRADICTED, [s.sentence for s in untyped], by_default=True)
+    others = [s for s in statements if s.counts and s.kind not in (None, kind)]
+    if others or (untyped and stated and kind not in stated):
+        typed = others or [s for s in statements if s.kind and s.refuted is None]
+        return Reading(CONTRADICTED, [s.sentence for s in typed], stated_type=typed[0].kind if typed else None)
+    for state in (NEGATED, UNCERTAIN, PREDIABETES):
+        refuted = [s for s in statements if s.refuted == state and s.kind in (None, kind)]
+        if refuted:
+            return Reading(state, [s.sentence for s in refuted])
+    return Reading(ABSENT)
+
+
+def _reading(ctx: CheckContext, index: AxisIndex, code: str, other: str) -> Reading:
+    release = index.release
+    kind = diabetes_kind(release, code)
+    if kind is not None and kind != diabetes_kind(release, other):
+        return _diabetes_reading(ctx, kind)
+    return _generic_reading(ctx, index, code, other)
+
+
+# -- combination codes (Guideline I.B.9) ----------------------------------------------------------------
+
+_CONNECTORS = ("with", "due")  # "A with B" (I.A.15), "A due to B"
+_GENERIC_AXIS = frozenset({"site", "side", "region", "part", "organism", "cause"})
+
+
+def _core_words(seq: tuple[str, ...]) -> frozenset[str]:
+    """The condition words of a description, without "unspecified" and the axis word it leaves open
+    ("Radiculopathy, site unspecified" -> {radiculopathy})."""
+    out = set()
+    for i, w in enumerate(seq):
+        if w == "unspecified":
+            continue
+        near_open = (i + 1 < len(seq) and seq[i + 1] == "unspecified") or (i > 0 and seq[i - 1] == "unspecified")
+        if w in _GENERIC_AXIS and near_open:
+            continue
+        out.add(w)
+    return frozenset(out)
+
+
+_NEGATORS = ("without", "not", "non")
+
+
+def _split(description: str) -> tuple[tuple[str, ...], frozenset[str]]:
+    """The words a description affirms and the words it denies: "Gastro-esophageal reflux disease with
+    esophagitis, without bleeding" affirms reflux disease and esophagitis, denies bleeding; "Hypothermia,
+    not associated with low environmental temperature" affirms only hypothermia."""
+    seq = description_words(description)
+    for i, w in enumerate(seq):
+        if w in _NEGATORS:
+            return seq[:i], frozenset(x for x in seq[i + 1:] if x not in _NEGATORS)
+    return seq, frozenset()
+
+
+def _combination_wordings(release: IcdRelease, code: str) -> tuple[tuple[frozenset[str], frozenset[str]], ...]:
+    """(affirmed, denied) word sets of the code's description and inclusion terms that join two conditions."""
+    variants = [release.description(code) or ""]
+    for owner in (code, release.parent(code)):
+        if owner:
+            variants.extend(release.notes(owner, "inclusionTerm"))
+    out = []
+    for text in variants:
+        seq, denied = _split(text)
+        joins = [i for i, w in enumerate(seq) if w in _CONNECTORS and (i + 1 >= len(seq) or seq[i + 1] != "or")]
+        if joins:
+            out.append((frozenset(seq) - set(_CONNECTORS), denied))
+    return tuple(out)
+
+
+def _joined_words(text: str) -> frozenset[str] | None:
+    """The affirmed words of a wording that joins two conditions ("A with B", "A due to B"), else None."""
+    seq, _ = _split(text)
+    if not any(w in _CONNECTORS and (i + 1 >= len(seq) or seq[i + 1] != "or") for i, w in enumerate(seq)):
+        return None
+    return frozenset(seq) - set(_CONNECTORS)
+
+
+def _covers(release: IcdRelease, broad: str, narrow: str) -> bool:
+    description = release.description(narrow) or ""
+    if set(description_words(description)) & set(_CONNECTORS):
+        return False  # the narrower code is a combination of its own
+    seq, denied = _split(description)
+    core = _core_words(seq)
+    if not core or core & RESIDUAL:
+        return False  # "Other ..." holds what is classified elsewhere: not a component by wording
+    wordings = _cached(release, ("combination-wordings", broad), lambda: _combination_wordings(release, broad))
+    # What the narrower code denies ("without bleeding") the combination must deny too.
+    if any(core < affirmed and denied <= its_denied for affirmed, its_denied in wordings):
+        return True
+    if denied:
+        return False  # "X without Y" is the other branch of an axis, not a component
+    # The narrower code's inclusion terms name its condition as the combination words it ("Lumbago NOS"
+    # under M54.5; M51.2 includes "Lumbago due to displacement of intervertebral disc"), but an "NOS"
+    # term also sits on codes that are the other branch of an axis, so the Excludes1 note of the pair
+    # must itself say the combination ("lumbago due to intervertebral disc displacement (M51.2-)").
+    notes = [n for _, n in excluding_notes(release, narrow, broad) + excluding_notes(release, broad, narrow)]
+    joined = [w for w in (_joined_words(_SEGMENT.sub(" ", n)) for n in notes) if w]
+    if not joined:
+        return False
+    terms = list(release.notes(narrow, "inclusionTerm"))
+    parent = release.parent(narrow)
+    if parent:
+        terms.extend(release.notes(parent, "inclusionTerm"))
+    for term in terms:
+        term_seq, term_denied = _split(term)
+        if term_denied or set(term_seq) & set(_CONNECTORS):
+            continue
+        term_core = _core_words(term_seq)
+        if not term_core or term_core & RESIDUAL:
+            continue
+        if any(term_core < affirmed for affirmed, _ in wordings) and any(term_core <= w for w in joined):
+            return True
+    return False
+
+
+def combination_covers(release: IcdRelease, broad: str, narrow: str) -> bool:
+    """True when ``broad`` is a combination code whose wording already says all of ``narrow``'s
+    condition ("Intervertebral disc disorders with radiculopathy, lumbar region" says "Radiculopathy,
+    lumbar region"), and not the other way round."""
+    return _cached(release, ("covers", broad, narrow),
+                   lambda: _covers(release, broad, narrow) and not _covers(release, narrow, broad))
+
+
+# -- the decision --------------------------------------------------------------------------------------
+
+SYMPTOM_CHAPTER = 18  # Symptoms, signs and abnormal clinical and laboratory findings (R00-R99)
+NOT_DIAGNOSES = frozenset({20, 21})  # external causes (V00-Y99), factors and encounters (Z00-Z99)
+
+
+@dataclass
+class Decision:
+    keep: str
+    drop: str
+    why: str  # the sentence of the message that says why
+
+
+def _is_symptom(release: IcdRelease, code: str) -> bool:
+    return release.chapter_of(code) == SYMPTOM_CHAPTER
+
+
+def _is_diagnosis(release: IcdRelease, code: str) -> bool:
+    chapter = release.chapter_of(code)
+    return chapter is not None and chapter != SYMPTOM_CHAPTER and chapter not in NOT_DIAGNOSES
+
+
+def _lower(text: str) -> str:
+    return text[0].lower() + text[1:] if text and not text[:2].isupper() else text
+
+
+def _refutes(reading: Reading, name: str, code: str, outpatient: bool) -> str:
+    """How the note stands against a code it does not support, as a clause after "the note"."""
+    if reading.state == NEGATED:
+        return f"states that {name} ({code}) is not present"
+    if reading.state == UNCERTAIN:
+        setting = ", which is not coded in the outpatient setting" if outpatient else ""
+        return f"states {name} ({code}) only as uncertain{setting}"
+    if reading.state == PREDIABETES:
+        return f"states prediabetes, which is not diabetes mellitus ({code})"
+    return f"does not mention {name} ({code})"
+
+
+def _documents(name: str, code: str, reading: Reading) -> str:
+    """What the note documents for a kept code, saying when the type is the default one."""
+    if reading.by_default:
+        return (f"diabetes with no type stated anywhere in the record, which is coded as type 2 ({code}; "
+                f"Guideline I.C.4.a.2)")
+    return f"{name} ({code})"
+
+
+def _decide(ctx: CheckContext, a: str, b: str, ra: Reading, rb: Reading) -> Decision | None:
+    release = ctx.icd
+    name = {a: _lower(release.description(a) or a), b: _lower(release.description(b) or b)}
+    reading = {a: ra, b: rb}
+
+    # Rule 2: a sign or symptom with the definitive diagnosis that explains it.
+    symptoms = [c for c in (a, b) if _is_symptom(release, c)]
+    if len(symptoms) == 1:
+        s = symptoms[0]
+        d = b if s == a else a
+        if _is_diagnosis(release, d):
+            if reading[d].documented:
+                return Decision(d, s, f"The note documents {_documents(name[d], d, reading[d])}; {name[s]} ({s}) "
+                                      f"is a sign or finding that this diagnosis explains, so it is not coded "
+                                      f"beside it (Guidelines I.B.4, I.B.5, IV.D).")
+            if reading[d].refuted and reading[s].documented:
+                return Decision(s, d, f"The note documents {name[s]} ({s}) but "
+                                      f"{_refutes(reading[d], name[d], d, ctx.outpatient)}; the sign or finding is "
+                                      f"coded when the diagnosis is not established (Guidelines IV.D, IV.H).")
+
+    # Rule 3: a combination code that already says the other code's condition.
+    for broad, narrow in ((a, b), (b, a)):
+        if combination_covers(release, broad, narrow):
+            if reading[broad].refuted:
+                if reading[narrow].documented:
+                    return Decision(narrow, broad,
+                                    f"The note documents {name[narrow]} ({narrow}) and "
+                                    f"{_refutes(reading[broad], name[broad], broad, ctx.outpatient)}, so the "
+                                    f"combination code does not apply (Guidelines I.A.12.a, IV.H).")
+                break  # the note denies what the combination adds: nothing to decide by wording
+            return Decision(broad, narrow, f"{broad} ({name[broad]}) is a combination code whose tabular wording "
+                                           f"already includes {name[narrow]} ({narrow}); the component is not coded "
+                                           f"beside it (Guidelines I.A.15, I.B.9).")
+
+    # Rules 4 and 5: the note documents one of the two and contradicts, refutes or omits the other.
+    for keep, drop in ((a, b), (b, a)):
+        rk, rd = reading[keep], reading[drop]
+        if not rk.documented or rd.documented:
+            continue
+        if rd.state == CONTRADICTED:
+            if _is_symptom(release, keep):
+                return None  # the note states diabetes of another type: the symptom still goes, the type is asked
+            if rk.by_default:
+                stated = _documents(name[keep], keep, rk)
+            elif rk.stated_type:
+                stated = f"{rk.stated_type} diabetes ({keep}; Guideline I.C.4.a)"
+            else:
+                stated = f"{name[keep]} ({keep})"
+            return Decision(keep, drop, f"The record states {stated}, so {name[drop]} ({drop}) is not supported.")
+        if rd.refuted or (rd.state == ABSENT and _is_symptom(release, drop)):
+            return Decision(keep, drop, f"The note documents {_documents(name[keep], keep, rk)} and "
+                                        f"{_refutes(rd, name[drop], drop, ctx.outpatient)} (Guidelines I.A.12.a, "
+                                        f"IV.H).")
+    return None
+
+
+# -- evidence ------------------------------------------------------------------------------------------
+
+def _naming_sentences(ctx: CheckContext, index: AxisIndex, code: str, limit: int = 2) -> list[Sentence]:
+    """Sentences that name a good part of the code's condition words: evidence only, when the
+    condition reader found no full mention (never used to decide)."""
+    variants = index.condition_terms(code)
+    scored = []
+    for sentence, words in ctx.note.tokenized:
+        if sentence.section in HISTORY_SECTIONS:
+            continue
+        norms = [t.norm for t in words]
+        best = 0.0
+        for terms in variants:
+            total = sum(w for _, w in terms) or 1.0
+            got = sum(w for term, w in terms if any(same_word(n, term) for n in norms))
+            best = max(best, got / total)
+        if best >= 1 / 3:
+            scored.append((-best, sentence.start, sentence))
+    return [s for _, _, s in sorted(scored, key=lambda t: t[:2])[:limit]]
 
 
 def _where_label(where: str) -> str:
@@ -211,14 +712,12 @@ def _findings(ctx: CheckContext) -> Iterator[Finding]:
         first = exclusions[0]
         rule = (f'{first.owner} falls under an Excludes1 note at {_where_label(first.where)}: '
                 f'"{first.note}"')
-        mentions_a = documenting_mentions(ctx, index, a, b)
-        mentions_b = documenting_mentions(ctx, index, b, a)
-        cited = list(dict.fromkeys([m.sentence for m in mentions_a[:2]] + [m.sentence for m in mentions_b[:2]]))
-        evidence = cite_all(cited, limit=4) or rule
+        ra, rb = _reading(ctx, index, a, b), _reading(ctx, index, b, a)
         desc_a, desc_b = release.description(a), release.description(b)
         pair = f"{a} ({desc_a}) and {b} ({desc_b})"
-        unrelated = [m.sentence for m in mentions_a + mentions_b if _UNRELATED.search(m.sentence.text)]
         target = f"diagnosis:{pos_a},{pos_b}"
+        named = list(dict.fromkeys(ra.sentences[:2] + rb.sentences[:2]))
+        unrelated = [s for s in dict.fromkeys(ra.sentences + rb.sentences) if _UNRELATED.search(s.text)]
         if unrelated:
             yield Finding(check=CHECK_ID, action="info", severity="info", code=b,
                           message=(f"{pair} are normally not reported together ({rule}); the note states the "
@@ -226,25 +725,38 @@ def _findings(ctx: CheckContext) -> Iterator[Finding]:
                                    "(Guideline I.A.12.a)."),
                           evidence=cite_all(unrelated), target=target)
             continue
-        if not mentions_a or not mentions_b:
-            missing = a if not mentions_a else b
-            yield Finding(check=CHECK_ID, action="info", severity="warning", code=b,
-                          message=(f"{pair} are not reported together ({rule}). The note does not clearly "
-                                   f"document {missing} ({release.description(missing)}); review which code "
-                                   "the record supports."),
-                          evidence=evidence, target=target)
+        decision = _decide(ctx, a, b, ra, rb)
+        if decision is not None:
+            kept, dropped = (ra, rb) if decision.keep == a else (rb, ra)
+            cited = kept.sentences[:2] + dropped.sentences[:1]
+            if not cited:
+                cited = _naming_sentences(ctx, index, decision.keep) or _naming_sentences(ctx, index, decision.drop)
+            evidence = cite_all(list(dict.fromkeys(cited)), limit=3) or rule
+            yield Finding(check=CHECK_ID, action="correct", severity="error", code=decision.drop,
+                          message=(f"{pair} are not reported together ({rule}; Guideline I.A.12.a). {decision.why} Keep "
+                                   f"{decision.keep} and remove {decision.drop}."),
+                          evidence=evidence, suggested_codes=[decision.keep], target=target)
             continue
+        both = ra.documented and rb.documented
+        cited = named or _naming_sentences(ctx, index, a) + _naming_sentences(ctx, index, b)
+        evidence = cite_all(list(dict.fromkeys(cited)), limit=4) or rule
         both_label = f"Both, as unrelated conditions ({a} and {b})"
         choices = [Choice(label=code_label(index, a), codes=[a]),
                    Choice(label=code_label(index, b), codes=[b]),
                    Choice(label=both_label, codes=[a, b])]
-        question = (f"The note documents {desc_a[0].lower()}{desc_a[1:]} and {desc_b[0].lower()}{desc_b[1:]}. "
+        opening = "The note documents" if both else "The diagnoses reported for this encounter are"
+        question = (f"{opening} {_lower(desc_a)} and {_lower(desc_b)}. "
                     "ICD-10-CM classifies these as conditions that do not occur together unless they are "
                     "unrelated. Based on your clinical judgment, which condition(s) did the patient have at "
                     "this encounter?")
+        if both:
+            state = "the note documents both."
+        else:
+            missing = [c for c, r in ((a, ra), (b, rb)) if not r.documented]
+            state = ("the note does not clearly document " + " or ".join(missing)
+                     + ", and the record alone does not settle which condition is present.")
         yield Finding(check=CHECK_ID, action="query", severity="error", code=b,
-                      message=(f"{pair} are not reported together ({rule}), unless the conditions are "
-                               "unrelated; the note documents both."),
+                      message=f"{pair} are not reported together ({rule}), unless the conditions are unrelated; {state}",
                       evidence=evidence, question=question, choices=query_choices(choices), target=target)
 
 
