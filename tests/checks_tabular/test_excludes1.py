@@ -207,7 +207,8 @@ def test_fixture_chart(path: Path, ref):
     for f in got:
         assert f["check"] == CHECK
         for quoted in re.findall(r'"([^"]+)"', f["evidence"]):
-            assert quoted.rstrip(" .") in data["note"] or quoted.endswith("..."), f"evidence not from the note: {quoted}"
+            words = quoted.removesuffix(" ...").rstrip(" .")
+            assert words in " ".join(data["note"].split()), f"evidence not from the note: {quoted}"
         for words in data.get("evidence_contains", []):
             assert words in f["evidence"]
         for words in data.get("message_contains", []):
@@ -336,3 +337,18 @@ def test_excludes2_notes_are_never_read(ref):
     assert excluded_pairs(release, ["J45.909", "J44.89"]) == []
     note = assessment("Asthma with chronic obstructive pulmonary disease.", "Wheezing on exam.")
     assert findings(ref, CHECK, note, ["J45.909", "J44.89"]) == []
+
+
+@pytest.mark.parametrize("line, kept, dropped", [
+    # Insulin (non-)dependence names no type (Index: Diabetes, insulin dependent - code to type;
+    # Guideline I.C.4.a.3), so the type 2 default applies.
+    ("NIDDM, on metformin.", "E11.9", "E10.9"),
+    ("IDDM, on insulin glargine.", "E11.9", "E10.9"),
+    # "secondary to diabetes" says what the neuropathy is due to, not that the diabetes is secondary.
+    ("Peripheral neuropathy secondary to diabetes, on gabapentin.", "E11.9", "E10.9"),
+    ("Juvenile onset diabetes, on insulin pump.", "E10.9", "E11.9"),
+    ("Diabetes mellitus type II, A1c 7.4.", "E11.9", "E10.9"),
+])
+def test_how_the_note_states_the_diabetes_type(ref, line, kept, dropped):
+    out = findings(ref, CHECK, assessment(line), ["E10.9", "E11.9"])
+    assert [(f["action"], f["code"], f["suggested_codes"]) for f in out] == [("correct", dropped, [kept])]

@@ -301,7 +301,8 @@ def _generic_reading(ctx: CheckContext, index: AxisIndex, code: str, other: str)
     documented = [m for m in mentions if m.counts and not _not_established(ctx, m)]
     if documented:
         return Reading(DOCUMENTED, [m.sentence for m in documented])
-    live = [m for m in mentions if not m.in_history and not _KIN.search(_clause(m.sentence.text, m.words[m.first].start))]
+    live = [m for m in mentions
+            if not m.in_history and not _KIN.search(_clause(m.sentence.text, m.words[m.first].start))]
     negated = [m for m in live if m.negated]
     if negated:
         return Reading(NEGATED, [m.sentence for m in negated])
@@ -358,11 +359,13 @@ def diabetes_kind(release: IcdRelease, code: str) -> str | None:
 # Words around "diabetes" that state its type. Tokens are normalised: "type II" -> "type 2", "T2DM" ->
 # "type 2 diabetes mellitus". The other types are stated before the word ("steroid-induced diabetes")
 # or as "diabetes due to" (E08); these follow the tabular's inclusion terms of E10, E11 and E13.
-_BEFORE_TYPE_1 = frozenset({"iddm", "juvenile", "brittle", "autoimmune", "lada"})
-_BEFORE_TYPE_2 = frozenset({"niddm"})
-_BEFORE_OTHER = frozenset({"secondary", "induced", "steroid", "drug", "chemical", "pancreatectomy", "postpancreatectomy",
-                           "postprocedural", "pancreatogenic", "gestational", "mody", "monogenic", "neonatal",
-                           "related"})
+_BEFORE_TYPE_1 = frozenset({"juvenile", "brittle", "autoimmune"})
+# Insulin-dependent / non-insulin-dependent name diabetes without its type (Index: Diabetes, insulin
+# dependent - code to Diabetes, by type; Guideline I.C.4.a.3: insulin use does not make it type 1).
+_DIABETES_WORDS = frozenset({"diabetes", "iddm", "niddm"})
+# Only right before the word: "neuropathy secondary to diabetes" states no type.
+_BEFORE_OTHER = frozenset({"secondary", "induced", "pancreatectomy", "postpancreatectomy", "postprocedural",
+                           "pancreatogenic", "gestational", "monogenic", "neonatal"})
 _NOT_DIABETES_MELLITUS = frozenset({"insipidus"})
 # Index: Prediabetes, prediabetic R73.03; Borderline, diabetes mellitus R73.03. Not diabetes mellitus.
 _NOT_YET = frozenset({"pre", "borderline"})
@@ -384,12 +387,13 @@ def _type_near(norms: list[str], i: int) -> str | None:
         for k in range(len(window) - 1):
             if window[k] == "type" and window[k + 1] in ("1", "one", "2", "two"):
                 return TYPE_1 if window[k + 1] in ("1", "one") else TYPE_2
-    near = set(norms[max(0, i - 3):i])
-    if near & _BEFORE_TYPE_1 or ("ketosis" in near and "prone" in near):
+    previous = norms[i - 1] if i > 0 else ""
+    near = tuple(norms[max(0, i - 3):i])
+    if previous in _BEFORE_TYPE_1 or _holds(near, ("ketosis", "prone")) or _holds(near, ("juvenile", "onset")):
         return TYPE_1
-    if near & _BEFORE_TYPE_2 or {"adult", "onset"} <= near:
+    if _holds(near, ("adult", "onset")):
         return TYPE_2
-    if near & _BEFORE_OTHER or ("cystic" in near and "fibrosis" in near):
+    if previous in _BEFORE_OTHER or _holds(near, ("cystic", "fibrosis")):
         return OTHER_TYPE
     rest = [w for w in after if w != "mellitus"]
     if rest[:2] == ["due", "to"]:
@@ -407,7 +411,7 @@ def _diabetes_statements(ctx: CheckContext) -> list[_Statement]:
         norms = [t.norm for t in words]
         for i, word in enumerate(norms):
             prediabetes = word.startswith("prediabet")
-            if not prediabetes and (word != "diabetes" or (i > 0 and norms[i - 1] == "diabetes")):
+            if not prediabetes and (word not in _DIABETES_WORDS or (i > 0 and norms[i - 1] in _DIABETES_WORDS)):
                 continue
             if set(norms[i + 1:i + 3]) & _NOT_DIABETES_MELLITUS:
                 continue
@@ -733,8 +737,8 @@ def _findings(ctx: CheckContext) -> Iterator[Finding]:
                 cited = _naming_sentences(ctx, index, decision.keep) or _naming_sentences(ctx, index, decision.drop)
             evidence = cite_all(list(dict.fromkeys(cited)), limit=3) or rule
             yield Finding(check=CHECK_ID, action="correct", severity="error", code=decision.drop,
-                          message=(f"{pair} are not reported together ({rule}; Guideline I.A.12.a). {decision.why} Keep "
-                                   f"{decision.keep} and remove {decision.drop}."),
+                          message=(f"{pair} are not reported together ({rule}; Guideline I.A.12.a). "
+                                   f"{decision.why} Keep {decision.keep} and remove {decision.drop}."),
                           evidence=evidence, suggested_codes=[decision.keep], target=target)
             continue
         both = ra.documented and rb.documented
@@ -756,7 +760,8 @@ def _findings(ctx: CheckContext) -> Iterator[Finding]:
             state = ("the note does not clearly document " + " or ".join(missing)
                      + ", and the record alone does not settle which condition is present.")
         yield Finding(check=CHECK_ID, action="query", severity="error", code=b,
-                      message=f"{pair} are not reported together ({rule}), unless the conditions are unrelated; {state}",
+                      message=(f"{pair} are not reported together ({rule}), unless the conditions are "
+                               f"unrelated; {state}"),
                       evidence=evidence, question=question, choices=query_choices(choices), target=target)
 
 
