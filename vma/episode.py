@@ -93,13 +93,21 @@ _FUTURE = re.compile(
 # A splint or boot kept on, weaned or taken off is the care of the healing phase, not a new one.
 _CONTINUED = re.compile(r"\b(?:continu\w*|wean\w*|discontinu\w*|remains?|still|out of|off|stop\w*|no longer)"
                         r"(?: [\w-]+){0,3} $", re.I)
+# Earlier care that treated the injury definitively. Emergency or urgent care that only splinted it
+# and sent the patient on leaves this visit's evaluation and treatment active (Guideline I.C.19.a:
+# "evaluation and continuing treatment by the same or a different physician").
+_DEFINITIVE = re.compile(r"\b(?:surger\w*|surgical\w*|orif|open reduction|closed reduction|reduced|fixation|operat\w*"
+                         r"|pinning|repair\w*|arthroscop\w*|underwent|had undergone|cast(?:ed)?)\b", re.I)
+_ELSEWHERE = re.compile(r"\b(?:taken|seen|done|obtained|performed|evaluated|treated|placed|given|applied)\b"
+                        r"(?: [\w-]+){0,3} (?:in|at|by|from) (?:the |an? )?$", re.I)
+_DEVICE_OFF = re.compile(r"\b(?:cast|splint|removed|removal|taken off|out of)\b", re.I)
 _YEARS_BACK = re.compile(
     rf"\b{_NUM} years? ago\b|\b(?:19|20)\d\d\b|\bat (?:the )?age (?:of )?\d+\b|\bas a (?:child|teenager)\b", re.I)
 
 _EPISODE_CUES: dict[str, re.Pattern[str]] = {
     # A new injury: onset in hours or days.
     INITIAL: re.compile(
-        rf"\b{_NUM}\s+(?:hours?|days?)\s+ago\b|\byesterday\b|\blast night\b|\bthis morning\b|\bearlier today\b"
+        rf"\b{_NUM}\s+(?:hours?|days?)\s+(?:ago|after (?:he|she|they|the|an?|his|her|their|being)\b)|\byesterday\b|\blast night\b|\bthis morning\b|\bearlier today\b"
         r"|\bover the weekend\b|\bthis past weekend\b|\bnew injury\b|\bacute injury\b|\bjust (?:fell|injured)\b", re.I),
     # Signs of a first evaluation that do not alone settle the episode: the guideline looks at
     # treatment, not at whether this provider sees the patient for the first time.
@@ -256,12 +264,26 @@ class EpisodeEvidence:
         """The injury evaluated at this encounter with active treatment, and no completed
         treatment: a new injury or its first evaluation (or the injury event told in the
         history), with immobilisation or a procedure, or with diagnostic work-up and treatment
-        begun; nothing describing follow-up care, earlier treatment or an onset months or
-        years back (Guideline I.C.19.a: evaluation and continuing treatment is active)."""
-        if self.has(SUBSEQUENT) or self.has(PRIOR) or self.has(LONG_AGO) or self.named is False:
+        begun; nothing describing follow-up care, definitive earlier treatment (surgery, a
+        reduction, a cast) or an onset months or years back. Emergency or urgent care that
+        splinted the injury and sent the patient on does not make this visit's evaluation and
+        treatment routine care (Guideline I.C.19.a: evaluation and continuing treatment by the
+        same or a different physician is active)."""
+        if self._routine_care() or self.has(LONG_AGO) or self.named is False:
             return False
+        if self.has(PRIOR) and any(_DEFINITIVE.search(s.text) for s in self.sentences(PRIOR)):
+            return False  # treated definitively before (surgery, reduction, a cast): not a first evaluation
         new = self.has(INITIAL) or self.has(FIRST_SEEN) or self.has(EVENT)
         return new and (self.has(ACTIVE) or (self.has(WORKUP) and self.has(TREATMENT)))
+
+    def _routine_care(self) -> bool:
+        """Care after treatment, read as such: a splint taken off a few days after the injury is
+        the examiner's doing, not the end of a course of treatment."""
+        if not self.has(SUBSEQUENT):
+            return False
+        if not self.has(INITIAL):
+            return True
+        return any(not _DEVICE_OFF.search(w) for w in self.words(SUBSEQUENT))
 
     def episode(self) -> str | None:
         """The encounter's episode, or None when the note is silent or mixed.
@@ -274,7 +296,7 @@ class EpisodeEvidence:
         """
         if self.named is False:  # the assessment does not name the injury: nothing here is about it
             return None
-        initial, subsequent, sequela = self.has(INITIAL), self.has(SUBSEQUENT), self.has(SEQUELA)
+        initial, subsequent, sequela = self.has(INITIAL), self._routine_care(), self.has(SEQUELA)
         if sequela and not initial:
             return SEQUELA
         if initial and not subsequent:
@@ -328,6 +350,8 @@ def _sentence_cues(sentence: Sentence) -> dict[str, list[str]]:
         for m in pattern.finditer(sentence.text):
             if kind == ACTIVE and _CONTINUED.search(sentence.text[max(0, m.start() - 40):m.start()]):
                 continue
+            if kind == ACTIVE and _ELSEWHERE.search(sentence.text[max(0, m.start() - 40):m.start()]):
+                continue  # "x-rays taken in the emergency department": earlier care, not this visit
             if not is_negated_at(sentence.text, m.start()):
                 # the note's own wording: the match may have run on lower-cased text
                 found.setdefault(kind, []).append(sentence.text[m.start():m.end()])

@@ -62,9 +62,18 @@ def test_work_up_without_treatment_begun_does_not_settle_the_episode():
     assert ev.episode() is None
 
 
+def test_splinted_at_urgent_care_then_evaluated_and_treated_here_is_still_active_treatment():
+    # Guideline I.C.19.a: evaluation and continuing treatment by a different physician is active
+    # treatment; urgent care that only put on a sling treated nothing definitively.
+    ev = evidence(note(f"{FIRST_EVAL_HPI} He was seen at an urgent care center the next day, where he was placed "
+                       "in a sling.", TREAT, XRAYS))
+    assert ev.has(PRIOR)
+    assert ev.active_first_evaluation() and ev.firm(INITIAL, SUBSEQUENT)
+
+
 @pytest.mark.parametrize("hpi_extra, kind", [
-    ("He was seen at an urgent care center the next day, where he was placed in a sling.", PRIOR),
     ("He underwent arthroscopic repair at an outside hospital last month.", PRIOR),
+    ("He was treated with a closed reduction and casting in the emergency department.", PRIOR),
     ("He first hurt the shoulder in a fall 3 years ago and it has bothered him since.", LONG_AGO),
 ])
 def test_earlier_care_or_an_old_onset_blocks_the_first_evaluation_reading(hpi_extra, kind):
