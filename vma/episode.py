@@ -741,3 +741,19 @@ def read_value(note: NoteDoc, definition: dict[str, str], description: str, ment
     if reading.documented:
         reading.hints = []
     return reading
+
+
+def settled_seventh(note: NoteDoc, release, base: str, mentions) -> str | None:
+    """The 7th character of ``base`` the note settles (episode of care for an injury, the value
+    of a stage, eye or fetus otherwise), or None. For a correction that leads to a code needing
+    a 7th character, so that one suggestion carries it (vma.refine)."""
+    definition = release.seventh_character_definition(base) or {}
+    if not definition:
+        return None
+    description = release.description(base) or ""
+    if is_episode_definition(definition):
+        ev = episode_evidence(note).about(description)
+        episode = ev.episode()
+        return seventh_for(definition, episode, ev) if episode else None
+    return read_value(note, definition, description, mentions).settled()
+

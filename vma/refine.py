@@ -625,6 +625,13 @@ def _decide(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool, chart_
                 return Decision(SPECIFICITY, "query", code, base, seventh, options=options, reason="side-of-target",
                                 documented=[" ".join(targets[0].phrase)],
                                 sentences=doc.full.get(targets[0].code, []))
+    if targets and seventh is None and all(index.needs_seventh(t.code) for t in targets):
+        # The code it leads to needs a 7th character: settle it too when the note does (stage,
+        # eye, episode), so the suggestion is complete in one step.
+        from vma.episode import settled_seventh
+
+        seventh = settled_seventh(note, index.release, targets[0].code,
+                                  condition_mentions(note, index, targets[0].code, outpatient))
     if targets:
         return _correction(index, code, base, seventh, targets, doc, x_side, x_acuity, lat, acu,
                            ref.is_header(base))
@@ -692,6 +699,8 @@ def _correction(index, code, base, seventh, targets, doc, x_side, x_acuity, lat,
         said.append(f"the {'right and left' if sides == BOTH else next(iter(sides))} {site}")
         if doc.side_evidence is not None:
             sentences += doc.side_evidence.cited
+    if seventh and index.split_seventh(code)[1] is None and index.needs_seventh(first.code):
+        said.append((index.release.seventh_character_definition(first.code) or {}).get(seventh, seventh))
     return Decision(check, "correct", code, base, seventh, targets=[t.code for t in targets], reason="documented",
                     documented=said, sentences=list(dict.fromkeys(sentences)))
 
