@@ -131,6 +131,22 @@ def test_perinatal_code_later_in_life_is_only_info(ref):
     assert out[0]["severity"] == "warning" and "I.C.16.a.4" in out[0]["message"]
 
 
+def test_newborn_code_for_an_adult_condition_is_corrected_to_the_condition_at_any_age(ref):
+    # Jaundice that began last week in a 58-year-old is not neonatal jaundice: R17, whose
+    # Excludes1 note sends only the newborn form (P55, P57-P59) to Chapter 16.
+    note = assessment("Painless jaundice for one week, cause not yet determined. CT abdomen ordered.")
+    out = findings(ref, CHECK, note, ["P59.9"], **patient("1968-06-06"))
+    assert [(f["check"], f["action"], f["code"], f["suggested_codes"]) for f in out] == \
+        [("sex-age", "correct", "P59.9", ["R17"])]
+    assert "I.C.16.a.4" in out[0]["message"] and "jaundice" in out[0]["evidence"].lower()
+
+
+def test_newborn_code_stays_info_when_the_note_ties_the_condition_to_birth(ref):
+    note = assessment("Jaundice since birth from a congenital bilirubin transport defect, followed by hepatology.")
+    out = findings(ref, CHECK, note, ["P59.9"], **patient("2019-03-01"))
+    assert essence(out) == [("sex-age", "info", "P59.9")]
+
+
 def test_adult_bmi_code_for_a_teenager_is_a_query(ref):
     out = findings(ref, CHECK, assessment("Obesity, BMI 32."), ["E66.9", "Z68.32"], **patient("2010-06-01"))
     assert essence(out) == [("sex-age", "query", "Z68.32")]

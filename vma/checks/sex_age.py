@@ -45,8 +45,11 @@ Resolution (correct, query or info)
     ("52-year-old") that differs from the birth date's and fits the code,
     the birth date is the likelier error: ``info`` (error) for the coder to
     have registration fix it, not a question to the provider.
-    Chapter 16 perinatal codes after age 0: ``info`` (warning) only, because
-    Guideline I.C.16.a.4 keeps a perinatal condition's code for life.
+    Chapter 16 perinatal codes after age 0: ``info`` (warning) when the note
+    ties the condition to the perinatal period (Guideline I.C.16.a.4 keeps its
+    code for life); when it does not, and the tabular sends only the newborn
+    form to Chapter 16 from a code of the same condition (R17 "Excludes1:
+    neonatal jaundice (P55, P57-P59)"), ``correct`` to that code.
     Sex conflict: never a query (the patient's sex is settled by
     registration, not by asking the physician). ``info`` (warning) when the
     note documents the coded condition (its words, not negated, in any
@@ -503,6 +506,55 @@ def _kept_detail(release: IcdRelease, group: str, code: str) -> str:
     return ""
 
 
+# Words that make a condition the newborn's; what is left names the condition at any age.
+_PERINATAL_WORDS = frozenset({"neonatal", "newborn", "perinatal", "neonate", "fetal", "fetus", "infant", "birth"})
+# The note ties the condition to the perinatal period: then Guideline I.C.16.a.4 keeps the code for life.
+_SINCE_BIRTH = re.compile(r"\b(?:since birth|from birth|at birth|born with|congenital\w*|neonatal|newborn|perinatal|"
+                          r"as an? (?:infant|newborn|baby|neonate)|in infancy|prematur\w*|preterm)\b", re.I)
+
+
+_EXCLUDES1_REFS: dict[int, tuple[IcdRelease, list]] = {}
+
+
+def _excludes1_refs(release: IcdRelease) -> list[tuple[str, str, list[CodeRef]]]:
+    """(code, note, references) of every Excludes1 note of the release: who sends what away."""
+    held = _EXCLUDES1_REFS.get(id(release))
+    if held is None or held[0] is not release:
+        refs = [(code, note, note_code_refs(note))
+                for code, kinds in release._notes.items() for note in kinds.get("excludes1", ())]
+        held = _EXCLUDES1_REFS[id(release)] = (release, refs)
+    return held[1]
+
+
+def _outside_perinatal_period(ctx: CheckContext, code: str):
+    """For a Chapter 16 code on a patient past the newborn period whose note does not tie the
+    condition to the perinatal period: the code of the same condition at any age, found where the
+    tabular sends the newborn form away (R17 "Excludes1: neonatal jaundice (P55, P57-P59)"), when the
+    note documents that condition. (counterpart, the Excludes1 note, cited sentences) or None."""
+    release = ctx.icd
+    index = axis_index(release)
+    if any(_SINCE_BIRTH.search(s.text) and not is_negated_at(s.text, _SINCE_BIRTH.search(s.text).start())
+           for s in ctx.note.sentences):
+        return None
+    own = set(description_words(release.description(code) or "")) - _PERINATAL_WORDS - {OPEN}
+    if not own:
+        return None
+    best = None
+    for owner, note, refs in _excludes1_refs(release):
+        if owner.startswith("P") or not any(ref.covers(code) for ref in refs):
+            continue
+        if not release.is_billable(owner):
+            continue
+        words = set(description_words(release.description(owner) or "")) - {OPEN}
+        if not own <= words or words - own:
+            continue  # not the same condition in its words
+        best = best or (owner, note)
+    if best is None:
+        return None
+    cited = [m.sentence for m in condition_mentions(ctx.note, index, best[0], ctx.outpatient) if m.counts]
+    return (best[0], best[1], cited) if cited else None
+
+
 def _age_findings(ctx: CheckContext, edits: SexAgeEdits, age: int, stated: Stated) -> Iterator[Finding]:
     release = ctx.icd
     for position, dx, _ in ctx.known_diagnoses():
@@ -513,6 +565,19 @@ def _age_findings(ctx: CheckContext, edits: SexAgeEdits, age: int, stated: State
             what = f"{dx.code} ({release.description(dx.code)}) is {_a(edit.label)} ({band})"
             target = f"diagnosis:{position}"
             if edit.lifelong_allowed:
+                adult = _outside_perinatal_period(ctx, dx.code)
+                if adult is not None:
+                    counterpart, excluding, cited = adult
+                    yield Finding(check=CHECK_ID, action="correct", code=dx.code,
+                                  message=(f"{what}, and the patient is {age} on the date of service; the note "
+                                           "describes the condition without tying it to the perinatal period, so "
+                                           f"the code is {counterpart} ({release.description(counterpart)}), whose "
+                                           f"Excludes1 note sends only the newborn form to Chapter 16 "
+                                           f"(\"{excluding}\"; Guideline I.C.16.a.4)."),
+                                  evidence=f"patient.birth_date {ctx.chart.patient.birth_date} (age {age}); "
+                                           f"{cite_all(cited)}",
+                                  suggested_codes=[counterpart], target=target)
+                    break
                 yield Finding(check=CHECK_ID, action="info", severity="warning", code=dx.code,
                               message=(f"{what}, and the patient is {age} on the date of service. "
                                        f"{edit.guideline} Confirm the note documents the condition as "
