@@ -69,6 +69,7 @@ from vma.notes import (
     clause_bounds,
     is_negated_at,
     is_uncertain_at,
+    lazy_pattern,
     lower_case_pattern,
 )
 
@@ -87,37 +88,37 @@ _STATUS_POST = "status post"  # merged into SUBSEQUENT unless the sentence dates
 _NUM = r"(?:\d+(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|a few|few|several|a couple of|a|an)"
 _IMAGING = (r"(?:x-?rays?|radiographs?|films|imaging|mri|ct(?: scan)?|cat scan|ultrasound|sonogram"
             r"|(?:\d+|two|three|four) views)")
-_FUTURE = re.compile(
+_FUTURE = lazy_pattern(
     r"\b(?:will|shall|plans? to|planned|going to|schedul\w*|as needed|prn|next (?:visit|week|appointment)|"
     rf"in {_NUM} (?:days?|weeks?|months?)|if (?:needed|necessary))\b", re.I)
 # A splint or boot kept on, weaned or taken off is the care of the healing phase, not a new one.
-_CONTINUED = re.compile(r"\b(?:continu\w*|wean\w*|discontinu\w*|remains?|still|out of|off|stop\w*|no longer)"
-                        r"(?: [\w-]+){0,3} $", re.I)
+_CONTINUED = lazy_pattern(r"\b(?:continu\w*|wean\w*|discontinu\w*|remains?|still|out of|off|stop\w*|no longer)"
+                          r"(?: [\w-]+){0,3} $", re.I)
 # Earlier care that treated the injury definitively. Emergency or urgent care that only splinted it
 # and sent the patient on leaves this visit's evaluation and treatment active (Guideline I.C.19.a:
 # "evaluation and continuing treatment by the same or a different physician").
-_DEFINITIVE = re.compile(r"\b(?:surger\w*|surgical\w*|orif|open reduction|closed reduction|reduced|fixation|operat\w*"
-                         r"|pinning|repair\w*|arthroscop\w*|underwent|had undergone|cast(?:ed)?)\b", re.I)
-_ELSEWHERE = re.compile(r"\b(?:taken|seen|done|obtained|performed|evaluated|treated|placed|given|applied)\b"
-                        r"(?: [\w-]+){0,3} (?:in|at|by|from) (?:the |an? )?$", re.I)
-_DEVICE_OFF = re.compile(r"\b(?:cast|splint|removed|removal|taken off|out of)\b", re.I)
-_YEARS_BACK = re.compile(
+_DEFINITIVE = lazy_pattern(r"\b(?:surger\w*|surgical\w*|orif|open reduction|closed reduction|reduced|fixation|operat\w*"
+                           r"|pinning|repair\w*|arthroscop\w*|underwent|had undergone|cast(?:ed)?)\b", re.I)
+_ELSEWHERE = lazy_pattern(r"\b(?:taken|seen|done|obtained|performed|evaluated|treated|placed|given|applied)\b"
+                          r"(?: [\w-]+){0,3} (?:in|at|by|from) (?:the |an? )?$", re.I)
+_DEVICE_OFF = lazy_pattern(r"\b(?:cast|splint|removed|removal|taken off|out of)\b", re.I)
+_YEARS_BACK = lazy_pattern(
     rf"\b{_NUM} years? ago\b|\b(?:19|20)\d\d\b|\bat (?:the )?age (?:of )?\d+\b|\bas a (?:child|teenager)\b", re.I)
 
 _EPISODE_CUES: dict[str, re.Pattern[str]] = {
     # A new injury: onset in hours or days.
-    INITIAL: re.compile(
+    INITIAL: lazy_pattern(
         rf"\b{_NUM}\s+(?:hours?|days?)\s+(?:ago|after (?:he|she|they|the|an?|his|her|their|being)\b)|\byesterday\b|\blast night\b|\bthis morning\b|\bearlier today\b"
         r"|\bover the weekend\b|\bthis past weekend\b|\bnew injury\b|\bacute injury\b|\bjust (?:fell|injured)\b", re.I),
     # Signs of a first evaluation that do not alone settle the episode: the guideline looks at
     # treatment, not at whether this provider sees the patient for the first time.
-    FIRST_SEEN: re.compile(
+    FIRST_SEEN: lazy_pattern(
         rf"\b{_NUM}\s+weeks?\s+ago\b|\blast week\b|\binitial (?:visit|evaluation|encounter|consultation)\b"
         r"|\bfirst (?:visit|evaluation)\b|\bnew patient\b|\bnew to (?:our|this|the) (?:practice|clinic|office)\b"
         r"|\bpresents?(?: \w+){0,5} for (?:an? |the )?(?:initial )?evaluation of\b"
         r"|\bhas not (?:yet )?been (?:seen|evaluated|treated)\b", re.I),
     # How the injury happened, told in the history.
-    EVENT: re.compile(
+    EVENT: lazy_pattern(
         r"\b(?:fell|tripped|slipped|twisted|collided|whiplash|landed on|felt a pop)\b"
         r"|\bfall(?:ing)? (?:off|from|down|on|onto)\b|\brolled (?:his|her|their|the) \w+"
         r"|\bwas (?:hit|struck|kicked|tackled|bitten|rear-ended)\b|\bhit (?:his|her|their) \w+"
@@ -125,14 +126,14 @@ _EPISODE_CUES: dict[str, re.Pattern[str]] = {
         r"|\binjured (?:his|her|their)\b|\bsustained (?:\w+ ){0,3}(?:injury|fracture|laceration|burn)\b", re.I),
     # Active treatment (Guideline I.C.19.a: surgical treatment, emergency department encounter,
     # evaluation and continuing treatment by the same or a different physician).
-    ACTIVE: re.compile(
+    ACTIVE: lazy_pattern(
         r"\bsplint(?:ed|ing)?\b|\bair ?cast\b|\bcrutch(?:es)?\b|\bsling\b|\b(?:walking|cam) boot\b"
         r"|\bimmobiliz\w*|\bclosed reduction\b|\bopen reduction\b|\b(?:fracture|dislocation|joint|it) (?:was|were|has been) "
         r"(?:successfully )?reduced\b|\borif\b|\bsurgical repair\b|\bsutur\w*"
         r"|\blaceration repair\b|\bdebridement\b|\bemergency (?:department|room)\b"
         r"|\bplaced (?:in|into) (?:a |an )?(?:short |long )?(?:arm |leg )?cast\b|\bcast (?:was )?(?:applied|placed)\b",
         re.I),
-    WORKUP: re.compile(
+    WORKUP: lazy_pattern(
         rf"\b{_IMAGING}\b(?:,? [\w'-]+){{0,6}},? (?:were|was|are|is|have been|has been) (?:taken|obtained|performed|reviewed|done"
         r"|ordered)\b"
         rf"|\b(?:order\w*|obtain\w*|get|request\w*)(?: \w+){{0,2}} {_IMAGING}"
@@ -140,7 +141,7 @@ _EPISODE_CUES: dict[str, re.Pattern[str]] = {
         r"|unremarkable))\b"
         r"|\breview\w*(?: [\w'-]+){0,5} (?:x-?rays?|radiographs?|imaging|mri|ct)\b|\bradiographic (?:findings|results)\b",
         re.I),
-    TREATMENT: re.compile(
+    TREATMENT: lazy_pattern(
         r"\bprescri(?:bed|ption|be|bing)\b"
         r"|\b(?:start\w*|begin\w*|initiat\w*|recommend\w*|take|taking|given|gave)(?: [\w-]+){0,4} \d+(?:\.\d+)? ?"
         r"(?:mg|mcg|g|ml|units?)\b"
@@ -150,7 +151,7 @@ _EPISODE_CUES: dict[str, re.Pattern[str]] = {
         r"|\brefer\w*(?: \w+){0,4} to (?:\w+ ){0,2}(?:physical rehab\w*|chiropract\w*)"
         r"|\binject(?:ed|ions?)\b", re.I),
     # Care for the injury before this visit.
-    PRIOR: re.compile(
+    PRIOR: lazy_pattern(
         r"\b(?:was|were|had been) (?:seen|evaluated|treated|examined)(?: [\w-]+){0,6} (?:in|at|by) (?:the |an |a |his |her "
         r"|their )?(?:emergency|ed|er|urgent care|outside|another|other|orthop\w*|pcp|primary|walk-in|(?:\w+ )?hospital"
         r"|(?:pain|walk-in|outside|orthopedic|sports medicine) clinic)\b"
@@ -163,7 +164,7 @@ _EPISODE_CUES: dict[str, re.Pattern[str]] = {
         r"|\b(?:at|in|by) (?:an? )?(?:outside|another|other) (?:hospital|facility|institution|surgeon|practice)\b"
         r"|\b(?:went|was taken|was brought) to (?:the |an )?(?:emergency|ed|er|urgent care)\b", re.I),
     # Care after active treatment while the injury heals.
-    SUBSEQUENT: re.compile(
+    SUBSEQUENT: lazy_pattern(
         r"\broutine healing\b|\bhealing (?:well|appropriately|as expected|nicely|normally|in (?:good|anatomic|acceptable) "
         r"(?:alignment|position))\b|\b(?:is|are|remains?) healing\b|\bhealing (?:fracture|wound|laceration|burn)\b"
         r"|\binterval healing\b|\b(?:bridging|interval|early|abundant|fracture|periosteal) callus\b|\bcallus formation\b"
@@ -174,7 +175,7 @@ _EPISODE_CUES: dict[str, re.Pattern[str]] = {
         r"|\b(?:\d+|one|two|three|four|five|six|eight|ten|twelve) (?:days?|weeks?|months?) (?:out )?(?:from|after|since|post) "
         r"(?:the |his |her |their )?(?:injury|surgery|fracture|orif|repair|reduction|casting)\b", re.I),
     # The visit itself is the follow-up (a plan to follow up is future care: see _FUTURE).
-    _FOLLOW_UP_VISIT: re.compile(
+    _FOLLOW_UP_VISIT: lazy_pattern(
         r"\b(?:here|presents?|presenting|returns?|returning|seen|comes? (?:in|back)|is in|is back|back)(?: today| again"
         r"| to (?:the |our )?(?:clinic|office))? for (?:a |an |his |her |their |the )?(?:routine |scheduled )?"
         r"(?:follow[- ]?up|recheck|re-?check|re-?evaluation|post-?op(?:erative)? (?:visit|check|appointment))\b"
@@ -188,14 +189,14 @@ _EPISODE_CUES: dict[str, re.Pattern[str]] = {
         r"|\bout of (?:the |his |her |their )?(?:cast|splint|boot|sling|brace)\b"
         r"|\bwean(?:ed|ing)? (?:out of|off(?: of)?|from) (?:the |his |her |their )?(?:cast|splint|boot|sling|brace"
         r"|crutches)\b", re.I),
-    _STATUS_POST: re.compile(
+    _STATUS_POST: lazy_pattern(
         r"\b(?:status post|s/p)\s+(?:[\w-]+\s+){0,3}?(?:orif|open reduction|closed reduction|fixation|repair|surgery"
         r"|surgical|pinning|arthroscop\w*|nailing|plating)\b", re.I),
-    SEQUELA: re.compile(
+    SEQUELA: lazy_pattern(
         r"\bsequelae?\b|\blate effects?\b|\bresidual (?:effects?|deficits?) (?:of|from)\b"
         r"|\bscar(?:ring)? (?:from|due to|secondary to) (?:a |the |his |her )?(?:burn|injury|laceration)\b"
         r"|\bcontracture (?:from|due to|secondary to)\b", re.I),
-    LONG_AGO: re.compile(
+    LONG_AGO: lazy_pattern(
         r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|several|many|a few|a couple of|a|an)"
         r" (?:months?|years?) ago\b|\bin (?:\d{1,2}/)?(?:19|20)\d\d\b|\bsince (?:\d{1,2}/)?(?:19|20)\d\d\b", re.I),
 }
@@ -204,11 +205,11 @@ _EPISODE_CUES: dict[str, re.Pattern[str]] = {
 _STORY_SECTIONS_EXCLUDED = frozenset(
     {"exam", "results", "assessment", "plan", "procedure", "instructions", "ros", "vitals", "time"})
 _ENCOUNTER_SECTIONS = frozenset({"exam", "results", "assessment", "plan", "procedure", "instructions"})
-_OPEN_FRACTURE = re.compile(r"\bopen (?:\w+ )?fracture\b|\bcompound fracture\b", re.I)
-_GUSTILO_III = re.compile(r"\b(?:type|gustilo) (?:III|3)\s?[ABC]?\b", re.I)
-_HEALING = (("nonunion", re.compile(r"\bnon-?union\b", re.I)),
-            ("malunion", re.compile(r"\bmal-?union\b", re.I)),
-            ("delayed healing", re.compile(r"\bdelayed (?:healing|union)\b", re.I)))
+_OPEN_FRACTURE = lazy_pattern(r"\bopen (?:\w+ )?fracture\b|\bcompound fracture\b", re.I)
+_GUSTILO_III = lazy_pattern(r"\b(?:type|gustilo) (?:III|3)\s?[ABC]?\b", re.I)
+_HEALING = (("nonunion", lazy_pattern(r"\bnon-?union\b", re.I)),
+            ("malunion", lazy_pattern(r"\bmal-?union\b", re.I)),
+            ("delayed healing", lazy_pattern(r"\bdelayed (?:healing|union)\b", re.I)))
 
 
 @dataclass
@@ -393,11 +394,11 @@ def episode_evidence(note: NoteDoc) -> EpisodeEvidence:
 # the injury (see EpisodeEvidence.about): "quit smoking 5 years ago" dates nothing here.
 _ANCHORED = frozenset({SUBSEQUENT, SEQUELA, LONG_AGO, PRIOR})
 # Words that name an injury in an assessment ("Neck strain.", "Right leg contusion.").
-_NATURE_OF_INJURY = re.compile(
+_NATURE_OF_INJURY = lazy_pattern(
     r"\b(?:fractur(?:e|es|ed)|fx|sprains?|sprained|strains?|strained|injur(?:y|ies|ed)|lacerations?|burns?|open wounds?"
     r"|dislocat(?:ion|ions|ed)|contusions?|tears?|torn|ruptur(?:e|ed)|whiplash|abrasions?|concussion|avulsion"
     r"|subluxation|puncture|bites?|crush(?:ed|ing)?|frostbite|poisoning|overdose)\b", re.I)
-_INJURY_WORDS = re.compile(
+_INJURY_WORDS = lazy_pattern(
     r"\b(?:fractur\w*|fx|sprains?|sprained|strains?|strained|injur\w*|laceration\w*|burns?|wounds?|dislocat\w*|contusions?|casts?"
     r"|splint\w*|sutures?|staples?|callus|orif|fixation|reduction|slings?|boots?|braces?|crutch(?:es)?"
     r"|immobiliz\w*)\b", re.I)
@@ -414,7 +415,7 @@ def _anchor(description: str) -> re.Pattern[str] | None:
     -> sprain, ligament, ankle), as a pattern over a sentence (plurals too)."""
     words = sorted({w for w in re.findall(r"[a-z]+", re.sub(r"\([^)]*\)", " ", description.lower()))
                     if len(w) >= 4 and w not in _GENERIC_WORDS})
-    return re.compile(r"\b(" + "|".join(words) + r")(?:s|es)?\b", re.I) if words else None
+    return lazy_pattern(r"\b(" + "|".join(words) + r")(?:s|es)?\b", re.I) if words else None
 
 
 def is_episode_definition(definition: dict[str, str]) -> bool:
@@ -446,9 +447,9 @@ def seventh_for(definition: dict[str, str], episode: str, ev: EpisodeEvidence) -
 
 # Words of a definition that name no value ("mild stage" -> mild).
 _VALUE_STOP = frozenset({"with", "without", "stage", "of", "the", "to", "at", "in", "or", "and", "a", "an", "more"})
-_PAREN = re.compile(r"\(([^)]*)\)")
-_BRACKET = re.compile(r"\[[^\]]*\]")
-_DEF_WORD = re.compile(r"[a-z0-9]+")
+_PAREN = lazy_pattern(r"\(([^)]*)\)")
+_BRACKET = lazy_pattern(r"\[[^\]]*\]")
+_DEF_WORD = lazy_pattern(r"[a-z0-9]+")
 # Where a finding counts: any sentence of this encounter, or only a sentence naming the condition.
 ANYWHERE, WITH_CONDITION = "anywhere", "with condition"
 # What a finding does: states the value, states it when negated ("no tophi" = without tophus),
@@ -460,64 +461,64 @@ _GCS = r"(?:gcs|glasgow|coma scale)"
 # (pattern over the value's wording, where, what, pattern over the note's words).
 _VALUE_FINDINGS: tuple[tuple[re.Pattern[str], str, str, re.Pattern[str]], ...] = (
     # Exudative AMD (H35.32-): fluid, hemorrhage, leakage or anti-VEGF treatment = active CNV.
-    (re.compile(r"^with active choroidal neovascularization$"), ANYWHERE, STATES, re.compile(
+    (lazy_pattern(r"^with active choroidal neovascularization$"), ANYWHERE, STATES, lazy_pattern(
         r"\b(?:subretinal|intraretinal|sub-retinal|intra-retinal) fluid\b"
         r"|\b(?:subretinal|intraretinal|sub-retinal|intra-retinal|submacular|preretinal) hemorrhag\w*|\bhemorrhag\w*"
         r"|\bleak(?:age|ing|s)?\b"
         r"|\bactive (?:choroidal )?neovasculari[sz]ation\b|\bactive cnvm?\b|\banti-?vegf\b|\blucenti\w*|\branibizumab\b"
         r"|\beylea\b|\baflibercept\b|\bavastin\b|\bbevacizumab\b|\bbeovu\b|\bbrolucizumab\b|\bvabysmo\b|\bfaricimab\b"
         r"|\bsusvimo\b|\bintravitreal injections?\b", re.I)),
-    (re.compile(r"^with inactive choroidal neovascularization$"), ANYWHERE, STATES, re.compile(
+    (lazy_pattern(r"^with inactive choroidal neovascularization$"), ANYWHERE, STATES, lazy_pattern(
         r"\b(?:inactive|involuted|regressed|quiescent) (?:choroidal )?(?:neovasculari[sz]ation|cnvm?|neovascular membrane)\b"
         r"|\b(?:cnvm?|neovasculari[sz]ation|neovascular membrane) (?:is |appears |remains |has )?(?:now )?"
         r"(?:inactive|involuted|regressed|quiescent)\b", re.I)),
-    (re.compile(r"^with inactive scar$"), ANYWHERE, STATES, re.compile(
+    (lazy_pattern(r"^with inactive scar$"), ANYWHERE, STATES, lazy_pattern(
         r"\b(?:disciform|fibrotic|fibrovascular|submacular|subretinal|macular|inactive) scar\w*", re.I)),
     # Nonexudative AMD (H35.31-): the code says "dry"; geographic atrophy is the advanced atrophic stage.
-    (re.compile(r"^early dry stage$"), WITH_CONDITION, STATES, re.compile(r"\bearly\b", re.I)),
-    (re.compile(r"^intermediate dry stage$"), WITH_CONDITION, STATES, re.compile(r"\bintermediate\b", re.I)),
-    (re.compile(r"^advanced atrophic with subfoveal involvement$"), ANYWHERE, STATES, re.compile(
+    (lazy_pattern(r"^early dry stage$"), WITH_CONDITION, STATES, lazy_pattern(r"\bearly\b", re.I)),
+    (lazy_pattern(r"^intermediate dry stage$"), WITH_CONDITION, STATES, lazy_pattern(r"\bintermediate\b", re.I)),
+    (lazy_pattern(r"^advanced atrophic with subfoveal involvement$"), ANYWHERE, STATES, lazy_pattern(
         r"\bgeographic atrophy (?:\w+ ){0,4}(?:involving|involves|affecting|affects|with) (?:the )?(?:fovea|center)\b"
         r"|\b(?:center|fovea)-involving (?:geographic )?atrophy\b|\bsubfoveal (?:geographic )?atrophy\b", re.I)),
-    (re.compile(r"^advanced atrophic without subfoveal involvement$"), ANYWHERE, STATES, re.compile(
+    (lazy_pattern(r"^advanced atrophic without subfoveal involvement$"), ANYWHERE, STATES, lazy_pattern(
         r"\bgeographic atrophy (?:\w+ ){0,4}(?:sparing|spares) (?:the )?(?:fovea|center)\b"
         r"|\b(?:fovea|foveal|center)-sparing (?:geographic )?atrophy\b|\bextrafoveal (?:geographic )?atrophy\b", re.I)),
-    (re.compile(r"^advanced atrophic"), ANYWHERE, HINTS, re.compile(
+    (lazy_pattern(r"^advanced atrophic"), ANYWHERE, HINTS, lazy_pattern(
         r"\bgeographic atrophy\b|\badvanced (?:dry|atrophic|nonexudative|non-exudative)\b", re.I)),
     # Glaucoma (H40.1-, H40.2-, ...): early = mild, advanced/end-stage = severe.
-    (re.compile(r"^mild stage$"), WITH_CONDITION, STATES, re.compile(r"\bearly\b", re.I)),
-    (re.compile(r"^severe stage$"), WITH_CONDITION, STATES, re.compile(r"\badvanced\b|\bend[- ]stage\b", re.I)),
+    (lazy_pattern(r"^mild stage$"), WITH_CONDITION, STATES, lazy_pattern(r"\bearly\b", re.I)),
+    (lazy_pattern(r"^severe stage$"), WITH_CONDITION, STATES, lazy_pattern(r"\badvanced\b|\bend[- ]stage\b", re.I)),
     # Coma scale (R40.21- to R40.24-): when the score was taken, written with the score.
-    (re.compile(r"^in the field"), ANYWHERE, STATES, re.compile(
+    (lazy_pattern(r"^in the field"), ANYWHERE, STATES, lazy_pattern(
         rf"\b{_GCS}\b[^.;]{{0,60}}\b(?:in the field|ems|paramedics?|ambulance|pre-?hospital|emt|on scene)\b"
         rf"|\b(?:in the field|ems|paramedics?|ambulance|pre-?hospital|emt|on scene)\b[^.;]{{0,60}}\b{_GCS}\b", re.I)),
-    (re.compile(r"^at arrival to emergency department$"), ANYWHERE, STATES, re.compile(
+    (lazy_pattern(r"^at arrival to emergency department$"), ANYWHERE, STATES, lazy_pattern(
         rf"\b{_GCS}\b[^.;]{{0,60}}\b(?:(?:on|upon|at) arrival|in the (?:ed|er|emergency (?:department|room)))\b"
         rf"|\b(?:(?:on|upon|at) arrival|in the (?:ed|er|emergency (?:department|room)))\b[^.;]{{0,60}}\b{_GCS}\b", re.I)),
-    (re.compile(r"^at hospital admission$"), ANYWHERE, STATES, re.compile(
+    (lazy_pattern(r"^at hospital admission$"), ANYWHERE, STATES, lazy_pattern(
         rf"\b{_GCS}\b[^.;]{{0,60}}\b(?:on|upon|at) (?:hospital )?admission\b"
         rf"|\b(?:on|upon|at) (?:hospital )?admission\b[^.;]{{0,60}}\b{_GCS}\b", re.I)),
-    (re.compile(r"^24 hours or more after hospital admission$"), ANYWHERE, STATES, re.compile(
+    (lazy_pattern(r"^24 hours or more after hospital admission$"), ANYWHERE, STATES, lazy_pattern(
         rf"\b{_GCS}\b[^.;]{{0,60}}\b(?:(?:24|36|48|72|\d{{3}}) hours (?:or more )?(?:after|post|following|since) "
         r"(?:hospital )?admission|hospital day (?:[2-9]|\d\d))\b", re.I)),
     # Chronic gout (M1A): tophi on examination; "no tophi" is without tophus.
-    (re.compile(r"^with tophus"), ANYWHERE, STATES, re.compile(r"\btoph(?:us|i|aceous)\b", re.I)),
-    (re.compile(r"^without tophus"), ANYWHERE, STATES_NEGATED, re.compile(r"\btoph(?:us|i|aceous)\b", re.I)),
+    (lazy_pattern(r"^with tophus"), ANYWHERE, STATES, lazy_pattern(r"\btoph(?:us|i|aceous)\b", re.I)),
+    (lazy_pattern(r"^without tophus"), ANYWHERE, STATES_NEGATED, lazy_pattern(r"\btoph(?:us|i|aceous)\b", re.I)),
     # Central retinal vein occlusion (H34.81-).
-    (re.compile(r"^with macular edema$"), ANYWHERE, STATES, re.compile(r"\b(?:cystoid )?macular edema\b|\bCME\b")),
+    (lazy_pattern(r"^with macular edema$"), ANYWHERE, STATES, lazy_pattern(r"\b(?:cystoid )?macular edema\b|\bCME\b")),
 )
 # The note talks about a stage without settling it.
-_STAGE_HINT = re.compile(r"\bstag(?:e|ed|ing)\b|\bgrade\b|\bseverity\b", re.I)
-_MULTIPLE_GESTATION = re.compile(
+_STAGE_HINT = lazy_pattern(r"\bstag(?:e|ed|ing)\b|\bgrade\b|\bseverity\b", re.I)
+_MULTIPLE_GESTATION = lazy_pattern(
     r"\btwins?\b|\btriplets?\b|\bquadruplets?\b|\bmultiple (?:gestation|pregnancy)\b|\b(?:di|mono)chorionic\b"
     r"|\b(?:di|mono)amniotic\b|\b(?:di-di|mo-di|mo-mo)\b", re.I)
-_SINGLE_GESTATION = re.compile(
+_SINGLE_GESTATION = lazy_pattern(
     r"\bsingleton\b|\bsingle (?:live )?(?:intrauterine )?(?:gestation|pregnancy|fetus|iup)\b", re.I)
-_FETUS_NAMED = re.compile(r"\b(?:fetus|twin|baby|triplet) ([a-e1-5])\b", re.I)
-_EYE_SIDE = re.compile(r"\b(right|left) eyes?\b|\bboth eyes\b|\b(OD|OS|OU)\b", re.I)
-_EYE_LABEL = re.compile(r"^\s*[-•*]?\s*(right eye|left eye|od|os|ou)\b\s*[:\-]", re.I)
+_FETUS_NAMED = lazy_pattern(r"\b(?:fetus|twin|baby|triplet) ([a-e1-5])\b", re.I)
+_EYE_SIDE = lazy_pattern(r"\b(right|left) eyes?\b|\bboth eyes\b|\b(OD|OS|OU)\b", re.I)
+_EYE_LABEL = lazy_pattern(r"^\s*[-•*]?\s*(right eye|left eye|od|os|ou)\b\s*[:\-]", re.I)
 # Where the words about one condition end: punctuation, a contrast, or "and" joining another condition.
-_CLAUSE_BREAK = re.compile(r"[,;:()]|\bbut\b|\bhowever\b|\band\b", re.I)
+_CLAUSE_BREAK = lazy_pattern(r"[,;:()]|\bbut\b|\bhowever\b|\band\b", re.I)
 
 
 @dataclass

@@ -49,10 +49,11 @@ physician", "drug therapy" / "prescription drug management"); CMS MLN006764
 from __future__ import annotations
 
 import re
-from functools import cached_property
 from dataclasses import dataclass, field
+from functools import cached_property
 
-from vma.notes import LowerCasePattern as _LowerCasePattern, NoteDoc, is_negated_at, is_uncertain
+from vma.notes import LowerCasePattern as _LowerCasePattern
+from vma.notes import NoteDoc, is_negated_at, is_uncertain, lazy_pattern
 
 STRAIGHTFORWARD, LOW, MODERATE, HIGH = 1, 2, 3, 4
 LEVEL_NAMES = {STRAIGHTFORWARD: "straightforward", LOW: "low", MODERATE: "moderate", HIGH: "high"}
@@ -67,11 +68,11 @@ SYSTEMIC = "acute illness with systemic symptoms or acute complicated injury"
 SEVERE = "illness with severe exacerbation or threat to life or bodily function"
 SERIOUS = "illness that may threaten bodily function (e.g. a malignancy)"
 
-_SEVERE = re.compile(
+_SEVERE = lazy_pattern(
     r"\bsevere (?:exacerbation|progression)|threat(?:ening)? to (?:life|bodily function)|life[- ]threatening|"
     r"\bsepsis\b|\bseptic\b|\bn?stemi\b|acute (?:coronary|myocardial|stroke|mi\b)|\bstroke\b|pulmonary embol|"
     r"\bdka\b|ketoacidosis|suicidal|respiratory failure|anaphyla", re.I)
-_EXACERBATION = re.compile(
+_EXACERBATION = lazy_pattern(
     r"\bflar(?:ing|ed)\b|\bflare(?:s|-ups?)?\b(?! (?:are|is|have been|has been|remain) (?:well[- ])?(?:controlled|"
     r"rare|infrequent))|\bworsen(?:ing|ed|s)?\b|uncontrolled|"
     r"poorly controlled|not (?:well[- ])?controlled|suboptimal(?:ly)? controlled|not at goal|above (?:his |her )?goal|"
@@ -82,33 +83,33 @@ _EXACERBATION = re.compile(
     r"inadequate(?:ly)? controlled|\bunstable\b|deteriorat", re.I)
 # "Stable" is defined by the treatment goal (AMA MDM definitions): a chronic problem whose treatment is raised
 # at the visit is not at its goal. Read on the problem's own plan, for problems not read as acute or minor.
-_ESCALATION = re.compile(
+_ESCALATION = lazy_pattern(
     r"\bincreas(?:e|ed|es|ing)\b[^.;]{0,40}?(?:\bdose\b|\bdosage\b|\bto \d|\bfrom \d)|\bup-?titrat\w*|"
     r"\btitrat\w* up\b|\bescalat\w* (?:the )?(?:dose|therapy|treatment)|\bmaximi[sz]\w* (?:the )?dose|"
     r"\badd(?:ed|ing)? (?:on )?(?:another|a second|a third|an additional) (?:agent|medication|medicine|drug)", re.I)
-_TREATMENT_START = re.compile(
+_TREATMENT_START = lazy_pattern(
     r"\b(?:start|starting|started|initiat\w*|begin|beginning|began|prescrib\w*|proceed(?:ing)? with|"
     r"put (?:him|her|them|the patient) on|injections?|infusions?)\b", re.I)
-_NEW_DIAGNOSIS = re.compile(r"newly diagnosed|new diagnosis|new[- ]onset|diagnosed today|this is a new (?:issue|problem|"
-                            r"diagnosis|finding)", re.I)
+_NEW_DIAGNOSIS = lazy_pattern(r"newly diagnosed|new diagnosis|new[- ]onset|diagnosed today|this is a new (?:issue|problem|"
+                              r"diagnosis|finding)", re.I)
 # Words that put off or refuse the treatment named after them ("defer initiating medication").
-_DEFERRED = re.compile(r"\b(?:defer\w*|hold(?:ing)? off(?: on)?|declin\w*|refus\w*|avoid\w*|decided against|"
-                       r"not (?:yet )?ready to|no need to|without)\s+(?:\w+\s+){0,2}$", re.I)
-_SYSTEMIC = re.compile(
+_DEFERRED = lazy_pattern(r"\b(?:defer\w*|hold(?:ing)? off(?: on)?|declin\w*|refus\w*|avoid\w*|decided against|"
+                         r"not (?:yet )?ready to|no need to|without)\s+(?:\w+\s+){0,2}$", re.I)
+_SYSTEMIC = lazy_pattern(
     r"\bfevers?\b|febrile|systemic|rigors|\bfracture|dislocation|complicated|pneumonia|pyelonephritis", re.I)
 # Symptoms of the whole body (AMA: "an illness that causes systemic symptoms"), read on the problem's own text and
 # what the history says about it; fracture and the like stay on the label, where "no fracture" cannot reach.
-_SYSTEMIC_SYMPTOMS = re.compile(
+_SYSTEMIC_SYMPTOMS = lazy_pattern(
     r"\bfevers?\b|\bfebrile\b|\bchills\b|\brigors\b|body aches|\bmyalgias?\b|\bmalaise\b|night sweats|"
     r"\bdehydrat\w*|\blethargic\b|\btachycardi\w*|\bhypoxi\w*", re.I)
-_SERIOUS = re.compile(r"malignan|cancer|carcinoma|lymphoma|leuka?emia|melanoma|sarcoma|metasta", re.I)
-_MINOR = re.compile(r"self[- ]limit|\bminor\b", re.I)
-_ACUTE = re.compile(
+_SERIOUS = lazy_pattern(r"malignan|cancer|carcinoma|lymphoma|leuka?emia|melanoma|sarcoma|metasta", re.I)
+_MINOR = lazy_pattern(r"self[- ]limit|\bminor\b", re.I)
+_ACUTE = lazy_pattern(
     r"\bacute\b|sprain|strain\b|contusion|laceration|abrasion|pharyngitis|sinusitis|otitis|bronchitis|\buri\b|"
     r"upper respiratory infection|cystitis|\buti\b|urinary tract infection|conjunctivitis|gastroenteritis|"
     r"epicondylitis|tendinitis|tendonitis|bursitis|cellulitis|insect bite|common cold|influenza|\bviral\b", re.I)
-_WORKUP = re.compile(r"\b(?:order|obtain|refer|referral|evaluate|work[- ]?up|biopsy|mri|ct\b|ultrasound|imaging)", re.I)
-_UNDIAGNOSED = re.compile(
+_WORKUP = lazy_pattern(r"\b(?:order|obtain|refer|referral|evaluate|work[- ]?up|biopsy|mri|ct\b|ultrasound|imaging)", re.I)
+_UNDIAGNOSED = lazy_pattern(
     r"undiagnosed|uncertain prognosis|unclear (?:etiology|cause)|unknown (?:etiology|cause)|\bto rule out\b|"
     r"\bto r/o\b|\bto exclude\b|\bto evaluate for\b|\bto assess for\b|\bto determine (?:if|whether)\b|\bconcern(?:ed)? (?:for|about|that)\b|"
     r"\bsuspicious (?:for|of)\b|\bworrisome for\b|cannot (?:be )?rule(?:d)? out|\bdifferential\b", re.I)
@@ -116,7 +117,7 @@ _UNDIAGNOSED = re.compile(
 # Unique tests: the canonical name is what counts once (AMA: a unique test is defined by its CPT code; ordering
 # a test includes reviewing its result). Imaging, physiologic tests (ECG, PFT, OCT, angiography) and laboratory
 # tests and panels all count.
-_TESTS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, re.compile(rx, re.I)) for name, rx in (
+_TESTS: tuple[tuple[str, re.Pattern[str]], ...] = tuple((name, lazy_pattern(rx, re.I)) for name, rx in (
     ("x-ray", r"\bx-?rays?\b|\bradiographs?\b|radiographic|\bxr\b|\bfilms?\b|\bviews of the\b"),
     ("MRI", r"\bmri\b"),
     ("CT", r"\bct\b|\bcat scan|computed tomography"),
@@ -182,42 +183,42 @@ LAB_TESTS = frozenset({
     "coagulation tests", "inflammatory markers", "iron studies", "vitamin levels", "uric acid", "autoimmune panel",
     "hormone tests", "stool tests", "PSA", "INR",
 })
-_ORDERED = re.compile(r"\b(?:order|obtain|get|(?:re)?check|draw|send|sent|schedul|repeat|will do|we will|plan(?:ned)? for|"
-                      r"perform|taken|done|pending|drawn)", re.I)
-_REVIEWED = re.compile(r"\b(?:review|reveal|show|demonstrat|result|came back|were normal|was normal|unremarkable|"
-                       r"read as|consistent with|notable for|within normal limits|elevated|low at|high at|abnormal)", re.I)
-_EXTERNAL_NOTES = re.compile(
+_ORDERED = lazy_pattern(r"\b(?:order|obtain|get|(?:re)?check|draw|send|sent|schedul|repeat|will do|we will|plan(?:ned)? for|"
+                        r"perform|taken|done|pending|drawn)", re.I)
+_REVIEWED = lazy_pattern(r"\b(?:review|reveal|show|demonstrat|result|came back|were normal|was normal|unremarkable|"
+                         r"read as|consistent with|notable for|within normal limits|elevated|low at|high at|abnormal)", re.I)
+_EXTERNAL_NOTES = lazy_pattern(
     r"\b(?:outside|external|prior|previous|old|hospital|er|ed|emergency department) (?:records?|notes?|chart)|"
     r"records? from|notes? from (?:dr\b|his|her|the)|review(?:ed|ing)? (?:of )?(?:his|her|their|the patient's) "
     r"(?:records?|chart|notes)|discharge summary|consult(?:ation)? note|(?:records?|notes?|reports?|letter) from (?:an? )?"
     r"(?:outside|other|his|her|their|the|dr\b)|referral (?:letter|note|records?)|(?:records?|notes?) (?:were|was|are|"
     r"have been) (?:reviewed|obtained|received)|care everywhere", re.I)
-_HISTORIAN = re.compile(
+_HISTORIAN = lazy_pattern(
     r"independent historian|history (?:was )?(?:obtained|provided|given|taken) (?:from|by) (?:his|her|the)|"
     r"\bper (?:his|her|the) (?:mother|father|parents?|wife|husband|spouse|daughter|son|caregiver|guardian)|"
     r"(?:mother|father|parents?|wife|husband|spouse|daughter|son|caregiver|guardian) (?:provides|provided|gives|"
     r"gave|reports|reported|states|stated) (?:the )?history", re.I)
 # Independent interpretation (AMA): the physician's own reading of a test's images or tracing, not its report.
-_INTERPRETATION = re.compile(
+_INTERPRETATION = lazy_pattern(
     r"independent(?:ly)? (?:interpret|review|read|visuali)|my (?:own |independent )?(?:interpretation|read|reading)\b|"
     r"personally (?:reviewed|viewed|interpreted|visualized|read)|\bi (?:interpreted|read) the|"
     r"(?:interpreted|read|reviewed) by me\b|on my (?:own )?review of the|"
     r"\bi (?:have |also |then )?(?:reviewed|viewed|looked at|visualized|examined)\b[^.;]{0,40}?\b(?:images?|films?|"
     r"x-?rays?|radiographs?|mri|ct|scan|e[kc]g|tracings?|echocardiogram|ultrasound|oct|angiogra\w*)\b", re.I)
 # A test's written report is not an interpretation of it.
-_REPORT = re.compile(r"\breports?\b|\bradiologist'?s?\b|\bread as\b", re.I)
+_REPORT = lazy_pattern(r"\breports?\b|\bradiologist'?s?\b|\bread as\b", re.I)
 _EXTERNAL_PROFESSIONAL = (
     r"(?:dr\b|(?:(?:his|her|their|the patient's|the on-call|the|an?|our)\s)?(?:[a-z-]+\s)?(?:[a-z]+ologist|surgeon|"
     r"physician|pcp|primary care (?:physician|provider|doctor)|specialist|pharmacist|oncology|cardiology|radiology|"
     r"nephrology|neurology|urology|gastroenterology|dermatology|pulmonology|endocrinology|rheumatology|"
     r"orthopedics|ophthalmology|psychiatry|infectious disease|hospitalist|case manager|social worker)\b)")
-_DISCUSSION = re.compile(
+_DISCUSSION = lazy_pattern(
     r"\b(?:discussed|spoke|talked|conferred|consulted|reviewed)\b[^.;]{0,50}?\bwith " + _EXTERNAL_PROFESSIONAL + r"|"
     r"\b(?:called|phoned|paged|contacted|spoke to|talked to|curbside\w*|will (?:call|contact|reach out to|"
     r"speak (?:to|with)|discuss (?:this |the case |his case |her case )?with))\s" + _EXTERNAL_PROFESSIONAL, re.I)
 
 # Risk of management.
-_HIGH_RISK = re.compile(
+_HIGH_RISK = lazy_pattern(
     r"\badmi(?:t|ssion|tted) (?:to|him|her|the patient)|hospitali[sz](?:e|ed|ation|ing)\b|direct admission|"
     r"(?:send|sent|transfer|refer)\w* (?:him |her |the patient )?(?:to )?(?:the )?(?:emergency|er\b|ed\b|hospital)|"
     r"intensive monitoring|monitor(?:ing)? for toxicity|emergen\w+ surgery|\bdnr\b|do not resuscitate|hospice|"
@@ -225,9 +226,9 @@ _HIGH_RISK = re.compile(
 _RX_VERB = (r"(?:continu\w*|prescrib\w*|start\w*|initiat\w*|increas\w*|decreas\w*|titrat\w*|adjust\w*|refill\w*|"
             r"renew\w*|resum\w*|switch\w*|chang\w*|taper\w*|discontinu\w*|stop\w*|hold\w*|restart\w*|add\w*|"
             r"giv\w*|gave|administ\w*|proceed\w*|recommend\w*|provid\w*|us(?:e|es|ing)|tak(?:e|es|ing))")
-_RX_DOSE = re.compile(
+_RX_DOSE = lazy_pattern(
     rf"\b{_RX_VERB}\b[^.;]{{0,60}}?\b([a-z][a-z-]+)\s+\d+(?:\.\d+)?\s*(?:mg|mcg|g|units?|ml|%|meq)\b", re.I)
-_RX_FORM = re.compile(
+_RX_FORM = lazy_pattern(
     rf"\b{_RX_VERB}\b[^.;]{{0,40}}?\b(?:[a-z-]+ )?(?:cream|ointment|inhaler|insulin|antibiotics?|drops|steroids?|"
     r"statin|medications?|meds|patch|injections?|eye drops|nasal spray)\b", re.I)
 # Prescription drug names, for plans that name a drug without a dose or a verb ("Amoxicillin.",
@@ -248,12 +249,12 @@ RX_NAME_PREFIXES = (
 )
 # Ordinary words that happen to end like a drug stem.
 _NOT_DRUGS = {"cholesterol", "alkaline", "saline", "baseline"}
-_RX_NAME = re.compile(r"\b(?:[a-z-]{3,}(?:" + "|".join(RX_NAME_SUFFIXES) + r")|(?:"
-                      + "|".join(RX_NAME_PREFIXES) + r")[a-z]*)\b", re.I)
+_RX_NAME = lazy_pattern(r"\b(?:[a-z-]{3,}(?:" + "|".join(RX_NAME_SUFFIXES) + r")|(?:"
+                        + "|".join(RX_NAME_PREFIXES) + r")[a-z]*)\b", re.I)
 # A brand name after a verb of drug management ("Continue Keppra at the current dose", "Initiate Jardiance"):
 # mid-sentence capitals after such a verb name a product far more often than anything else in a plan. Read on the
 # original text (case matters); words of the plan that are capitalised for other reasons are set aside.
-_RX_BRAND = re.compile(
+_RX_BRAND = lazy_pattern(
     r"\b" + _RX_VERB + r"\s+(?:(?:his|her|their|the|a|an|with|on|taking|using|to use|to take)\s+)*"
     r"([a-z][a-z]{3,}(?:-[a-z]+)?)\b", re.I)
 _NOT_BRANDS = {
@@ -268,20 +269,20 @@ _NOT_BRANDS = {
 }
 # Drugs given in the office or planned as injections or infusions (a prescription drug given at the visit is
 # prescription drug management); vaccines and skin tests are set aside (separately reported, not drug therapy).
-_OFFICE_DRUG = re.compile(
+_OFFICE_DRUG = lazy_pattern(
     r"\b(?:injections?|infusions?|intravitreal|intramuscular(?:ly)?|intra-?articular|subcutaneous(?:ly)?|im|"
     r"nebuli[sz]er treatments?|iv (?:antibiotics|steroids|medications?|diuretics?))\b", re.I)
-_VACCINE = re.compile(r"vaccin|immuni[sz]|flu shot|\btdap\b|tetanus|pneumovax|pneumococcal|shingrix|zoster|gardasil|"
-                      r"prevnar|\bppd\b|tuberculin", re.I)
-_RX_WORDS = re.compile(r"\bprescri(?:be|bed|ption)s?\b|\be-?prescribed\b|\brx\b|\bscript\b|\brefills?\b", re.I)
-_MINOR_SURGERY = re.compile(
+_VACCINE = lazy_pattern(r"vaccin|immuni[sz]|flu shot|\btdap\b|tetanus|pneumovax|pneumococcal|shingrix|zoster|gardasil|"
+                        r"prevnar|\bppd\b|tuberculin", re.I)
+_RX_WORDS = lazy_pattern(r"\bprescri(?:be|bed|ption)s?\b|\be-?prescribed\b|\brx\b|\bscript\b|\brefills?\b", re.I)
+_MINOR_SURGERY = lazy_pattern(
     r"\b(?:injection|aspiration|excision|incision and drainage|i&d|cryotherapy|biopsy|debridement|"
     r"laceration repair|destruction|removal)\b", re.I)
-_MAJOR_SURGERY = re.compile(r"\bsurg(?:ery|ical)\b|arthroplasty|replacement|\b\w+ectomy\b|arthroscop", re.I)
-_DECISION = re.compile(r"\b(?:recommend|perform|schedul|consider|plan|discuss|option|candidate|proceed|refer|consult)",
-                       re.I)
-_SDOH = re.compile(r"unable to afford|cannot afford|can't afford|(?:cost|insurance|transportation|housing|food "
-                   r"insecurity)\b[^.]{0,40}\b(?:limit|barrier|unable|prevent)", re.I)
+_MAJOR_SURGERY = lazy_pattern(r"\bsurg(?:ery|ical)\b|arthroplasty|replacement|\b\w+ectomy\b|arthroscop", re.I)
+_DECISION = lazy_pattern(r"\b(?:recommend|perform|schedul|consider|plan|discuss|option|candidate|proceed|refer|consult)",
+                         re.I)
+_SDOH = lazy_pattern(r"unable to afford|cannot afford|can't afford|(?:cost|insurance|transportation|housing|food "
+                     r"insecurity)\b[^.]{0,40}\b(?:limit|barrier|unable|prevent)", re.I)
 OTC_DRUGS = (
     "acetaminophen", "tylenol", "ibuprofen", "advil", "motrin", "naproxen", "aleve", "aspirin", "nsaid", "nsaids",
     "loratadine", "claritin", "cetirizine", "zyrtec", "fexofenadine", "allegra", "diphenhydramine", "benadryl",
@@ -294,8 +295,8 @@ OTC_DRUGS = (
     "vaseline", "aquaphor", "cerave", "eucerin", "neosporin", "bacitracin", "nasacort", "afrin", "sudafed",
     "dayquil", "nyquil", "robitussin", "delsym", "dulcolax", "metamucil", "benefiber", "pedialyte", "excedrin",
 )
-_OTC = re.compile(r"\b(?:" + "|".join(re.escape(d) for d in OTC_DRUGS) + r")\b", re.I)
-_LOW_RISK = re.compile(
+_OTC = lazy_pattern(r"\b(?:" + "|".join(re.escape(d) for d in OTC_DRUGS) + r")\b", re.I)
+_LOW_RISK = lazy_pattern(
     r"physical therapy|occupational therapy|\bpt\b|home exercise|splint|sling|brace|crutches|aircast|\bboot\b|"
     r"\bice\b|\brice\b|heat|iv fluids|normal saline|referral|refer", re.I)
 
@@ -305,14 +306,14 @@ _LABEL_STOPWORDS = {
     "primary", "secondary", "unspecified", "pain", "follow", "up", "status", "post", "type", "mild", "moderate",
     "severe", "likely", "possible", "probable", "rule", "out", "in", "on", "to", "a", "an", "for",
 }
-_ITEM_NUMBERED = re.compile(r"^\s*(?:#\s*)?\d{1,2}\s*[.)]\s*(.+)$")
-_ITEM_PROBLEM = re.compile(r"^\s*problem\s*#?\s*\d*\s*[:.]\s*(.+)$", re.I)
-_BULLET = re.compile(r"^\s*(?:[•\-*–·]|o\s)\s*")
-_TIME_LINE = re.compile(r"\b(?:spent|total time|time (?:on|spent))\b[^.]*\bmin", re.I)
+_ITEM_NUMBERED = lazy_pattern(r"^\s*(?:#\s*)?\d{1,2}\s*[.)]\s*(.+)$")
+_ITEM_PROBLEM = lazy_pattern(r"^\s*problem\s*#?\s*\d*\s*[:.]\s*(.+)$", re.I)
+_BULLET = lazy_pattern(r"^\s*(?:[•\-*–·]|o\s)\s*")
+_TIME_LINE = lazy_pattern(r"\b(?:spent|total time|time (?:on|spent))\b[^.]*\bmin", re.I)
 # Lines that report an action rather than name a problem ("ECG obtained ...", "Vaccine given ...").
-_ACTION_LINE = re.compile(r"\b(?:obtained|given|performed|removed|administered|ordered|reviewed|drawn|injected|"
-                          r"discussed|advised|will|follow[- ]?up)\b", re.I)
-_NARRATIVE = re.compile(r"\b(?:is an?|presents|here (?:today|for)|understands|agrees|follow[- ]?up in|return)\b", re.I)
+_ACTION_LINE = lazy_pattern(r"\b(?:obtained|given|performed|removed|administered|ordered|reviewed|drawn|injected|"
+                            r"discussed|advised|will|follow[- ]?up)\b", re.I)
+_NARRATIVE = lazy_pattern(r"\b(?:is an?|presents|here (?:today|for)|understands|agrees|follow[- ]?up in|return)\b", re.I)
 
 
 _HIGH_RISK = _LowerCasePattern(_HIGH_RISK)
@@ -446,7 +447,7 @@ def _is_short_header(line: str, next_line: str | None) -> bool:
         and ":" not in text
 
 
-_LABEL_END = re.compile(r"(?<!\bmr)(?<!\bms)(?<!\bdr)(?<!\bst)(?<!\bmrs)(?<!\bvs)\. ", re.I)
+_LABEL_END = lazy_pattern(r"(?<!\bmr)(?<!\bms)(?<!\bdr)(?<!\bst)(?<!\bmrs)(?<!\bvs)\. ", re.I)
 
 
 def _split_label(text: str) -> tuple[str, list[str]]:
@@ -505,7 +506,7 @@ def problem_items(note: NoteDoc) -> list[ProblemItem]:
 def _label_words(label: str) -> re.Pattern[str] | None:
     """The label's distinctive words, as a pattern that finds them (or their longer forms) in the plan."""
     words = [w for w in re.findall(r"[a-z]{4,}", label.lower()) if w not in _LABEL_STOPWORDS]
-    return re.compile(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")", re.I) if words else None
+    return lazy_pattern(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")", re.I) if words else None
 
 
 def _is_heading(line: str, named: list[ProblemItem]) -> bool:
@@ -655,7 +656,7 @@ READ_TESTS = frozenset({
 })
 # A study done at this visit whose findings the note itself reports ("3 views of the right knee were taken today.
 # These reveal no fracture."): with no report from anyone else, the findings are the physician's own reading.
-_IN_OFFICE_STUDY = re.compile(
+_IN_OFFICE_STUDY = lazy_pattern(
     r"\b(?:obtained|taken|performed|done)\b[^.;]{0,60}?\b(?:today|in (?:the )?(?:office|clinic)|on today's visit|"
     r"at this visit)\b", re.I)
 _IN_OFFICE_STUDY = _LowerCasePattern(_IN_OFFICE_STUDY)

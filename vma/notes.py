@@ -318,6 +318,31 @@ def _trie_regex(words: set[str]) -> str:
     return render(trie)
 
 
+class LazyPattern:
+    """A module-level pattern compiled on first use. ``re.compile`` of the long clinical
+    alternations costs most of a cold start, and one chart uses few of them; everything else
+    (``search``, ``finditer``, ``pattern``, ``flags`` ...) behaves as the compiled pattern."""
+
+    __slots__ = ("pattern", "flags", "_rx")
+
+    def __init__(self, pattern: str, flags: int = 0):
+        self.pattern = pattern
+        self.flags = flags
+        self._rx: re.Pattern[str] | None = None
+
+    def compiled(self) -> re.Pattern[str]:
+        if self._rx is None:
+            self._rx = re.compile(self.pattern, self.flags)
+        return self._rx
+
+    def __getattr__(self, name: str):
+        return getattr(self.compiled(), name)
+
+
+def lazy_pattern(pattern: str, flags: int = 0) -> LazyPattern:
+    return LazyPattern(pattern, flags)
+
+
 class LowerCasePattern:
     """A case-insensitive pattern run on lower-cased text without ``re.I``.
 
@@ -331,18 +356,38 @@ class LowerCasePattern:
     def __init__(self, rx: re.Pattern[str]):
         self.ci = rx
         self.pattern = rx.pattern
-        literal = re.sub(r"\\.", "", rx.pattern)  # escapes such as \b or \S are not letters to fold
-        self.lower = None if re.search(r"[A-Z]", literal) else re.compile(rx.pattern, rx.flags & ~re.I)
-        self.gate = _gate_for(self.lower) if self.lower is not None else None
+        self._ready = False
+
+    def _prepare(self) -> None:
+        """Compile the lower-case pattern and its gate on first use, not at import: a process
+        checking one chart uses a fraction of the patterns, and compiling all costs a cold start."""
+        literal = re.sub(r"\\.", "", self.ci.pattern)  # escapes such as \b or \S are not letters to fold
+        self._lower = None if re.search(r"[A-Z]", literal) else re.compile(self.ci.pattern, self.ci.flags & ~re.I)
+        self._gate = _gate_for(self._lower) if self._lower is not None else None
+        self._ready = True
+
+    @property
+    def lower(self) -> re.Pattern[str] | None:
+        if not self._ready:
+            self._prepare()
+        return self._lower
+
+    @property
+    def gate(self) -> re.Pattern[str] | None:
+        if not self._ready:
+            self._prepare()
+        return self._gate
 
     def _pick(self, text: str) -> tuple[re.Pattern[str] | None, str]:
         """The pattern and text to run, or no pattern when the gate shows there is no match."""
-        if self.lower is not None:
+        if not self._ready:
+            self._prepare()
+        if self._lower is not None:
             lowered = _lowered(text)
             if len(lowered) == len(text):
-                if self.gate is not None and self.gate.search(lowered) is None:
+                if self._gate is not None and self._gate.search(lowered) is None:
                     return None, lowered
-                return self.lower, lowered
+                return self._lower, lowered
         return self.ci, text
 
     def search(self, text: str):

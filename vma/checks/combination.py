@@ -86,7 +86,16 @@ from typing import Callable, Iterator
 
 from vma.checks import CheckContext, register
 from vma.findings import Finding
-from vma.notes import ASSESSMENT_SECTIONS, HISTORY_SECTIONS, Sentence, cite, is_negated_at, is_uncertain_at, lower_case_pattern
+from vma.notes import (
+    ASSESSMENT_SECTIONS,
+    HISTORY_SECTIONS,
+    Sentence,
+    cite,
+    is_negated_at,
+    is_uncertain_at,
+    lazy_pattern,
+    lower_case_pattern,
+)
 from vma.reference.icd10cm import CodeRef, IcdRelease, note_code_refs
 
 CHECK_ID = "combination"
@@ -142,10 +151,10 @@ def hypertension_target(p: HypertensionPicture) -> str:
 
 # -- what the note says -------------------------------------------------------------------
 
-_UNRELATED = re.compile(r"\b(?:unrelated to|not related to|not due to|not caused by|not secondary to|"
-                        r"independent of)\b", re.I)
-_HEART_WORDS = re.compile(r"\b(?:heart|cardiac|cardiomyopathy|myocarditis|cardiomegaly|chf|hf|hfref|hfpef)\b", re.I)
-_KIDNEY_WORDS = re.compile(r"\b(?:kidney|renal|ckd|esrd|nephropathy)\b", re.I)
+_UNRELATED = lazy_pattern(r"\b(?:unrelated to|not related to|not due to|not caused by|not secondary to|"
+                          r"independent of)\b", re.I)
+_HEART_WORDS = lazy_pattern(r"\b(?:heart|cardiac|cardiomyopathy|myocarditis|cardiomegaly|chf|hf|hfref|hfpef)\b", re.I)
+_KIDNEY_WORDS = lazy_pattern(r"\b(?:kidney|renal|ckd|esrd|nephropathy)\b", re.I)
 
 
 def stated_unrelated(ctx: CheckContext, organ: re.Pattern[str], cause: re.Pattern[str]) -> Sentence | None:
@@ -157,8 +166,8 @@ def stated_unrelated(ctx: CheckContext, organ: re.Pattern[str], cause: re.Patter
     return None
 
 
-_HTN = re.compile(r"\b(?:hypertension|htn|hypertensive|blood pressure)\b", re.I)
-_DIABETES = re.compile(r"\b(?:diabet\w*|dm|t2dm|t1dm)\b", re.I)
+_HTN = lazy_pattern(r"\b(?:hypertension|htn|hypertensive|blood pressure)\b", re.I)
+_DIABETES = lazy_pattern(r"\b(?:diabet\w*|dm|t2dm|t1dm)\b", re.I)
 
 
 @dataclass(frozen=True)
@@ -189,41 +198,41 @@ def _affirmed(ctx: CheckContext, pattern: re.Pattern[str], exclude: re.Pattern[s
 # Sections where current medications and plans are stated; past history is not current use.
 _CURRENT = ("medications", "assessment", "plan", "hpi", "preamble", "procedure", "instructions")
 
-_INSULIN = re.compile(r"\b(?:insulin|glargine|lantus|basaglar|toujeo|semglee|levemir|detemir|degludec|tresiba|"
-                      r"humalog|lispro|novolog|aspart|fiasp|apidra|glulisine|humulin|novolin|nph)\b", re.I)
+_INSULIN = lazy_pattern(r"\b(?:insulin|glargine|lantus|basaglar|toujeo|semglee|levemir|detemir|degludec|tresiba|"
+                        r"humalog|lispro|novolog|aspart|fiasp|apidra|glulisine|humulin|novolin|nph)\b", re.I)
 # Guideline I.C.4.a.3: no Z79.4 for insulin given temporarily to bring blood sugar under control.
-_TEMPORARY_INSULIN = re.compile(r"\b(?:sliding[- ]scale|temporar\w*|one[- ]time|correction(?:al)? (?:scale|dose)|"
-                                r"while (?:inpatient|hospitali[sz]ed|admitted)|in clinic today|stat dose)\b", re.I)
-_ORAL_ANTIDIABETIC = re.compile(r"\b(?:metformin|glucophage|glipizide|glyburide|glimepiride|pioglitazone|"
-                                r"sitagliptin|januvia|janumet|saxagliptin|linagliptin|tradjenta|alogliptin|"
-                                r"empagliflozin|jardiance|dapagliflozin|farxiga|canagliflozin|invokana|"
-                                r"ertugliflozin|repaglinide|nateglinide|rybelsus|oral semaglutide|"
-                                r"oral (?:hypoglycemic|antidiabetic|diabetes) (?:agents?|drugs?|medications?))\b", re.I)
+_TEMPORARY_INSULIN = lazy_pattern(r"\b(?:sliding[- ]scale|temporar\w*|one[- ]time|correction(?:al)? (?:scale|dose)|"
+                                  r"while (?:inpatient|hospitali[sz]ed|admitted)|in clinic today|stat dose)\b", re.I)
+_ORAL_ANTIDIABETIC = lazy_pattern(r"\b(?:metformin|glucophage|glipizide|glyburide|glimepiride|pioglitazone|"
+                                  r"sitagliptin|januvia|janumet|saxagliptin|linagliptin|tradjenta|alogliptin|"
+                                  r"empagliflozin|jardiance|dapagliflozin|farxiga|canagliflozin|invokana|"
+                                  r"ertugliflozin|repaglinide|nateglinide|rybelsus|oral semaglutide|"
+                                  r"oral (?:hypoglycemic|antidiabetic|diabetes) (?:agents?|drugs?|medications?))\b", re.I)
 # Weight-management brands (Wegovy, Zepbound) are not diabetes control and are left out on purpose.
-_INJECTABLE_NON_INSULIN = re.compile(r"\b(?:liraglutide|victoza|dulaglutide|trulicity|ozempic|exenatide|byetta|"
-                                     r"bydureon|tirzepatide|mounjaro|pramlintide|symlin|"
-                                     r"(?<!oral )semaglutide(?= (?:injection|weekly|\d+(?:\.\d+)? ?mg (?:sc|subq|weekly))))\b",
-                                     re.I)
-_STOPPED = re.compile(r"\b(?:stopped|discontinued|d/c'?d|held|hold|off)\b", re.I)
+_INJECTABLE_NON_INSULIN = lazy_pattern(r"\b(?:liraglutide|victoza|dulaglutide|trulicity|ozempic|exenatide|byetta|"
+                                       r"bydureon|tirzepatide|mounjaro|pramlintide|symlin|"
+                                       r"(?<!oral )semaglutide(?= (?:injection|weekly|\d+(?:\.\d+)? ?mg (?:sc|subq|weekly))))\b",
+                                       re.I)
+_STOPPED = lazy_pattern(r"\b(?:stopped|discontinued|d/c'?d|held|hold|off)\b", re.I)
 
-_CKD = re.compile(r"\b(?:ckd|chronic kidney disease|chronic renal (?:disease|insufficiency|failure))\b", re.I)
-_CKD_STAGE = re.compile(r"\b(?:ckd|chronic kidney disease|chronic renal (?:disease|insufficiency|failure))\b"
-                        r"[^.;]{0,25}?\b(?:stage|stg)\s*(1|2|3a|3b|3|4|5|i{1,3}[ab]?|iv|v)\b"
-                        r"|\b(?:stage|stg)\s*(1|2|3a|3b|3|4|5|i{1,3}[ab]?|iv|v)\s+(?:ckd|chronic kidney disease)\b",
-                        re.I)
-_ESRD = re.compile(r"\b(?:esrd|end[- ]stage renal disease|end[- ]stage kidney disease)\b", re.I)
+_CKD = lazy_pattern(r"\b(?:ckd|chronic kidney disease|chronic renal (?:disease|insufficiency|failure))\b", re.I)
+_CKD_STAGE = lazy_pattern(r"\b(?:ckd|chronic kidney disease|chronic renal (?:disease|insufficiency|failure))\b"
+                          r"[^.;]{0,25}?\b(?:stage|stg)\s*(1|2|3a|3b|3|4|5|i{1,3}[ab]?|iv|v)\b"
+                          r"|\b(?:stage|stg)\s*(1|2|3a|3b|3|4|5|i{1,3}[ab]?|iv|v)\s+(?:ckd|chronic kidney disease)\b",
+                          re.I)
+_ESRD = lazy_pattern(r"\b(?:esrd|end[- ]stage renal disease|end[- ]stage kidney disease)\b", re.I)
 _ROMAN = {"i": "1", "ii": "2", "iii": "3", "iiia": "3a", "iiib": "3b", "iv": "4", "v": "5"}
 _STAGE_CODE = {"1": "N18.1", "2": "N18.2", "3": "N18.30", "3a": "N18.31", "3b": "N18.32", "4": "N18.4",
                "5": "N18.5"}
 
-_HF = re.compile(r"\b(?:heart failure|chf|hfref|hfpef|hfrecef|cardiac failure)\b", re.I)
-_HF_SYSTOLIC = re.compile(r"\b(?:systolic|hfref|reduced ejection fraction|reduced ef)\b", re.I)
-_HF_DIASTOLIC = re.compile(r"\b(?:diastolic|hfpef|preserved ejection fraction|preserved ef)\b", re.I)
-_HF_UNSETTLED = re.compile(r"\b(?:mildly reduced|mid[- ]range|hfmref|hfimpef|improved ejection fraction|right[- ]"
-                           r"(?:sided|heart)|biventricular|high[- ]output|end[- ]stage heart)\b", re.I)
-_ACUTE_ON_CHRONIC = re.compile(r"\bacute[- ]on[- ]chronic\b|\bacutely decompensated chronic\b", re.I)
-_ACUTE = re.compile(r"\b(?:acute|decompensated|exacerbation)\b", re.I)
-_CHRONIC = re.compile(r"\bchronic\b", re.I)
+_HF = lazy_pattern(r"\b(?:heart failure|chf|hfref|hfpef|hfrecef|cardiac failure)\b", re.I)
+_HF_SYSTOLIC = lazy_pattern(r"\b(?:systolic|hfref|reduced ejection fraction|reduced ef)\b", re.I)
+_HF_DIASTOLIC = lazy_pattern(r"\b(?:diastolic|hfpef|preserved ejection fraction|preserved ef)\b", re.I)
+_HF_UNSETTLED = lazy_pattern(r"\b(?:mildly reduced|mid[- ]range|hfmref|hfimpef|improved ejection fraction|right[- ]"
+                             r"(?:sided|heart)|biventricular|high[- ]output|end[- ]stage heart)\b", re.I)
+_ACUTE_ON_CHRONIC = lazy_pattern(r"\bacute[- ]on[- ]chronic\b|\bacutely decompensated chronic\b", re.I)
+_ACUTE = lazy_pattern(r"\b(?:acute|decompensated|exacerbation)\b", re.I)
+_CHRONIC = lazy_pattern(r"\bchronic\b", re.I)
 
 
 def insulin_use(ctx: CheckContext) -> Documented | None:
@@ -246,7 +255,7 @@ def injectable_non_insulin_use(ctx: CheckContext) -> Documented | None:
 def ckd_stage(ctx: CheckContext) -> Documented | None:
     """The one CKD stage the note states (ESRD as N18.6); CKD without a stage is N18.9."""
     found: dict[str, list[Sentence]] = {}
-    for s in _affirmed(ctx, re.compile(f"{_CKD.pattern}|{_ESRD.pattern}", re.I)):
+    for s in _affirmed(ctx, lazy_pattern(f"{_CKD.pattern}|{_ESRD.pattern}", re.I)):
         if s.section not in ASSESSMENT_SECTIONS + ("hpi", "preamble", "results"):
             continue
         if _ESRD.search(s.text):
@@ -306,9 +315,9 @@ DETECTORS: tuple[Callable[[CheckContext], Documented | None], ...] = (
     insulin_use, oral_antidiabetic_use, injectable_non_insulin_use, ckd_stage, heart_failure_type,
 )
 
-_SMOKING = re.compile(r"\b(?:current(?:ly)? smok\w*|smokes|smoker|smoking \d|\d+(?:\.\d+)? ?(?:ppd|packs? (?:per|a) day)|"
-                      r"cigarettes? (?:daily|per day|a day)|vap(?:es|ing)|chews tobacco|tobacco use)\b", re.I)
-_NOT_SMOKING_NOW = re.compile(r"\b(?:former|ex-?|quit|previous|past|never)\b|\bnon-?smok", re.I)
+_SMOKING = lazy_pattern(r"\b(?:current(?:ly)? smok\w*|smokes|smoker|smoking \d|\d+(?:\.\d+)? ?(?:ppd|packs? (?:per|a) day)|"
+                        r"cigarettes? (?:daily|per day|a day)|vap(?:es|ing)|chews tobacco|tobacco use)\b", re.I)
+_NOT_SMOKING_NOW = lazy_pattern(r"\b(?:former|ex-?|quit|previous|past|never)\b|\bnon-?smok", re.I)
 TOBACCO_REFS = ("F17", "Z72.0", "Z87.891")
 
 
@@ -384,10 +393,10 @@ DIABETES_CATEGORIES = ("E08", "E09", "E10", "E11", "E13")
 # A combination title whose "with" part names no condition ("with other specified complication",
 # "with unspecified complications", "with other diabetic kidney complication") links nothing by itself:
 # those need the provider's stated link, so they are never presumed here.
-_GENERIC_WITH = re.compile(r"\bcomplications?\b", re.I)
+_GENERIC_WITH = lazy_pattern(r"\bcomplications?\b", re.I)
 # A diabetes code named in a note: "E11.22" (not the start of a range "E08.311-"), or "E08-E13 with .42".
-_DM_CODE = re.compile(r"(?<![-\w])(E0[89]|E1[0-3])\.([0-9A-Z]{1,4})(?![0-9A-Z])(?!\s*-)")
-_DM_WITH = re.compile(r"\bE0[89]\s*-\s*E1[0-3]\s+with\s+\.([0-9A-Z]{1,4})(?![0-9A-Z])(?!\s*-)")
+_DM_CODE = lazy_pattern(r"(?<![-\w])(E0[89]|E1[0-3])\.([0-9A-Z]{1,4})(?![0-9A-Z])(?!\s*-)")
+_DM_WITH = lazy_pattern(r"\bE0[89]\s*-\s*E1[0-3]\s+with\s+\.([0-9A-Z]{1,4})(?![0-9A-Z])(?!\s*-)")
 _UNBOUNDED = 1 << 30
 _GENERIC_HEADS = frozenset({"disease", "diseases", "complication", "complications", "disorder", "disorders",
                             "condition", "conditions", "part"})
@@ -541,9 +550,9 @@ def diabetes_link(release: IcdRelease, code: str, category: str) -> DiabetesLink
 
 
 # What the note may say against the presumed link: the condition is due to something else.
-_CAUSE = re.compile(r"\b(?:due to|secondary to|caused by|because of|attributed to|result(?:ing)? (?:of|from)|"
-                    r"related to|induced by)\b", re.I)
-_CAUSE_END = re.compile(r"[.;,:()]|\bbut\b|\bwith\b", re.I)
+_CAUSE = lazy_pattern(r"\b(?:due to|secondary to|caused by|because of|attributed to|result(?:ing)? (?:of|from)|"
+                      r"related to|induced by)\b", re.I)
+_CAUSE_END = lazy_pattern(r"[.;,:()]|\bbut\b|\bwith\b", re.I)
 # Words naming another etiology right before the condition ("venous stasis ulcer", "alcoholic
 # polyneuropathy"): the tabular's own alternatives to the diabetic code (L97's "code first" venous,
 # varicose, atherosclerotic; L89 pressure; G62.0-G62.2 drug-induced, alcoholic, toxic). "Hypertensive"

@@ -66,7 +66,15 @@ from vma.chart import Procedure
 from vma.checks import CheckContext, register
 from vma.findings import Finding
 from vma.mdm import LEVEL_NAMES, MdmEstimate, MdmReader, ProblemItem
-from vma.notes import LowerCasePattern, NoteDoc, Sentence, cite, is_negated_at, quote
+from vma.notes import (
+    LowerCasePattern,
+    NoteDoc,
+    Sentence,
+    cite,
+    is_negated_at,
+    lazy_pattern,
+    quote,
+)
 
 EM_LEVEL = "em-level"
 TABLE_PATH = Path(__file__).resolve().parent.parent / "reference" / "data" / "em_office.json"
@@ -252,13 +260,13 @@ def _mdm_phrase(mdm: MdmEstimate) -> str:
 # does not matter: the same physician seeing the patient in a hospital makes the patient established.
 # "I saw her" also opens a teaching physician's attestation of today's visit: it speaks of an earlier visit only
 # with a word that places it in the past ("3 months ago", "since I last saw her", "in March").
-_FIRST_PERSON_SAW = re.compile(
+_FIRST_PERSON_SAW = lazy_pattern(
     r"\b(?:i|we)\s+(?:have\s+|had\s+|'ve\s+)?(?:last\s+|previously\s+|first\s+|also\s+)?(?:saw|seen|treated|met)\s+"
     r"(?:him|her|them|the patient|this patient|mr\.?\s+\w+|ms\.?\s+\w+|mrs\.?\s+\w+)\b", re.I)
-_PAST_ANCHOR = re.compile(
+_PAST_ANCHOR = lazy_pattern(
     r"\b(?:ago|last|since|before|previously|prior|earlier|in the past|back in|(?:in|on|during) (?:january|february|"
     r"march|april|may|june|july|august|september|october|november|december)|(?:19|20)\d\d|\d{1,2}/\d{1,2})\b", re.I)
-_FIRST_PERSON_PRIOR = re.compile(
+_FIRST_PERSON_PRIOR = lazy_pattern(
     r"\b(?:i|we)\s*(?:have|'ve|had)\s+been\s+(?:following|seeing|treating|managing|caring for)\b|"
     r"\bknown to (?:me|us|our (?:practice|clinic|office)|this (?:practice|clinic|office))\b|"
     r"\b(?:my|our) (?:established|longtime|long-standing) patient\b|\bpatient of (?:mine|ours)\b|"
@@ -267,7 +275,7 @@ _FIRST_PERSON_PRIOR = re.compile(
     r"\b(?:my|our) (?:last|previous|prior) (?:note|visit|exam|examination|evaluation|encounter)\b|"
     r"\bseen by my (?:partner|colleague)\b", re.I)
 # An earlier visit named without saying with whom: this practice, unless the sentence names other care.
-_EARLIER_VISIT = re.compile(
+_EARLIER_VISIT = lazy_pattern(
     r"\b(?:her|his|their|the patient's|the|your|this patient's)\s+(?:last|previous|prior|most recent)\s+"
     r"(?:office\s+|clinic\s+|follow[- ]?up\s+)?(?:visit|appointment|encounter)\b|"
     r"\bsince (?:the )?last (?:visit|appointment)\b|\bat (?:the )?last (?:visit|appointment)\b|"
@@ -279,35 +287,35 @@ _EARLIER_VISIT = re.compile(
     r"(?:follow[- ]?up|recheck|re-?check|re-?evaluation|reassessment|check[- ]?up)\b|"
     r"\b(?:returns|returned) to (?:the |our |this )?(?:clinic|office)\b|\breturn visit\b", re.I)
 # Here "for follow-up" (weaker: a new patient may come to follow up care given elsewhere).
-_FOLLOW_UP_VISIT = re.compile(
+_FOLLOW_UP_VISIT = lazy_pattern(
     r"\b(?:presents?|presenting|here|seen|is in|comes in|coming in|came in)\b[^.;]{0,30}?\bfor (?:(?:a|an|her|his|"
     r"their|the|scheduled|routine|regular)\s+)*(?:\d+[- ](?:week|month|day|year)\s+|(?:short[- ]term|postoperative|"
     r"post-?op|interval)\s+)?follow[- ]?up\b|^follow[- ]?up\b", re.I)
 # The same practice, set aside before looking for other care in the sentence.
-_THIS_PRACTICE = re.compile(
+_THIS_PRACTICE = lazy_pattern(
     r"\b(?:our|this|my)\s+(?:[a-z-]+\s){0,2}?(?:clinic|office|practice|group|team|partner|colleague|physician "
     r"assistant|nurse practitioner|pa|np|nurse|department)\b|\bwith (?:me|us)\b|\bby (?:me|us)\b", re.I)
-_OTHER_CARE = re.compile(
+_OTHER_CARE = lazy_pattern(
     r"\b(?:[a-z]+ologist|[a-z]+iatrist|surgeon|pcp|primary care|doctor|physician|provider|practitioner|dentist|"
     r"therapist|chiropractor|specialist|optometrist|midwife|(?:[a-z]+ )?(?:ology|ics) (?:clinic|department)|"
     r"cardiology|neurology|nephrology|urology|oncology|dermatology|gastroenterology|pulmonology|endocrinology|"
     r"rheumatology|orthopedics|ophthalmology|psychiatry|er|ed|emergency (?:room|department)|urgent care|"
     r"hospital|walk-in|another (?:clinic|office|practice|facility)|outside (?:clinic|office|practice|facility)|"
     r"(?:his|her|their) (?:[a-z-]+ )?(?:clinic|office)|(?:with|at|to) (?:physical therapy|occupational therapy|pt|rehab|the lab))\b", re.I)
-_DOCTOR_NAME = re.compile(r"\b(?:[Dd]r|DR)\.?\s+([A-Z][a-zA-Z'-]+)")
-_NEW_PATIENT_STATEMENT = re.compile(
+_DOCTOR_NAME = lazy_pattern(r"\b(?:[Dd]r|DR)\.?\s+([A-Z][a-zA-Z'-]+)")
+_NEW_PATIENT_STATEMENT = lazy_pattern(
     r"\bnew patient\b|\bestablish(?:ing)? (?:care|as a patient)\b|\bto establish (?:care|with (?:me|us|our|this|a new)|as a (?:new )?patient)\b|\bfirst (?:visit|time|"
     r"appointment|encounter) (?:here|with (?:me|us|our|this)|in (?:our|this))\b|\b(?:has not|hasn't|have not|"
     r"haven't|never) (?:been )?(?:seen|evaluated|treated) (?:her|him|them|the patient )?(?:here|by me|by us|"
     r"before|in (?:our|this))|\bnew to (?:me|us|(?:our|this|the) (?:practice|clinic|office|group))\b|"
     r"\b(?:this is (?:an|her|his|the patient's|the)|for (?:an?|her|his)|presents for (?:an?|her|his)) "
     r"(?:initial|first) (?:visit|consultation|consult|evaluation|appointment)\b", re.I)
-_REFERRAL = re.compile(r"\breferred\b|\breferral from\b|\bfor (?:a )?(?:second opinion|consultation)\b", re.I)
-_YEARS_AGO = re.compile(
+_REFERRAL = lazy_pattern(r"\breferred\b|\breferral from\b|\bfor (?:a )?(?:second opinion|consultation)\b", re.I)
+_YEARS_AGO = lazy_pattern(
     r"\b(\d+|three|four|five|six|seven|eight|nine|ten|several|many)\s+(?:\+\s*)?years?\s+ago\b|"
     r"\b(?:over|more than)\s+(\d+|three|four|five|six|seven|eight|nine|ten|several|many)\s+years\b|"
     r"\bin\s+((?:19|20)\d\d)\b", re.I)
-_TODAY = re.compile(r"\b(?:today|this (?:morning|afternoon|evening))\b", re.I)
+_TODAY = lazy_pattern(r"\b(?:today|this (?:morning|afternoon|evening))\b", re.I)
 _NUMBER_WORDS = {"three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
                  "several": 3, "many": 3}
 _CREDENTIALS = {"md", "do", "np", "pa", "pac", "rn", "dnp", "facs", "facp", "phd", "mbbs", "jr", "sr", "ii", "iii",
@@ -372,7 +380,7 @@ def _three_years_or_more(text: str, service_year: int | None) -> bool:
     return False
 
 
-_SAME_GROUP = re.compile(r"\b(?:my|our) (?:partners?|colleagues?|associates?)\b", re.I)
+_SAME_GROUP = lazy_pattern(r"\b(?:my|our) (?:partners?|colleagues?|associates?)\b", re.I)
 
 
 def _names_other_doctor(text: str, own_names: set[str]) -> bool:
