@@ -221,6 +221,7 @@ _CKD_STAGE = lazy_pattern(r"\b(?:ckd|chronic kidney disease|chronic renal (?:dis
                           r"|\b(?:stage|stg)\s*(1|2|3a|3b|3|4|5|i{1,3}[ab]?|iv|v)\s+(?:ckd|chronic kidney disease)\b",
                           re.I)
 _ESRD = lazy_pattern(r"\b(?:esrd|end[- ]stage renal disease|end[- ]stage kidney disease)\b", re.I)
+_CKD_OR_ESRD = lazy_pattern(f"{_CKD.pattern}|{_ESRD.pattern}", re.I)
 _ROMAN = {"i": "1", "ii": "2", "iii": "3", "iiia": "3a", "iiib": "3b", "iv": "4", "v": "5"}
 _STAGE_CODE = {"1": "N18.1", "2": "N18.2", "3": "N18.30", "3a": "N18.31", "3b": "N18.32", "4": "N18.4",
                "5": "N18.5"}
@@ -255,7 +256,7 @@ def injectable_non_insulin_use(ctx: CheckContext) -> Documented | None:
 def ckd_stage(ctx: CheckContext) -> Documented | None:
     """The one CKD stage the note states (ESRD as N18.6); CKD without a stage is N18.9."""
     found: dict[str, list[Sentence]] = {}
-    for s in _affirmed(ctx, lazy_pattern(f"{_CKD.pattern}|{_ESRD.pattern}", re.I)):
+    for s in _affirmed(ctx, _CKD_OR_ESRD):
         if s.section not in ASSESSMENT_SECTIONS + ("hpi", "preamble", "results"):
             continue
         if _ESRD.search(s.text):
