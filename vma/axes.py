@@ -76,6 +76,7 @@ def description_words(description: str) -> tuple[str, ...]:
     return tuple(w for w in _DESCRIPTION_WORD.findall(text) if w not in STOPWORDS)
 
 
+@lru_cache(maxsize=1 << 16)
 def fold(word: str) -> str:
     """A tabular word without its plural ending ("limbs" -> "limb"), so that "bilateral upper limbs"
     and "unspecified upper limb" compare equal on the site. Applied to both sides of a comparison."""
@@ -424,13 +425,31 @@ class NoteWords:
     it is in and its first position there. Built once per note (:func:`note_words`)."""
 
     def __init__(self, tokenized):
-        self.first: dict[str, dict[int, int]] = {}
+        first: dict[str, dict[int, int]] = {}
+        get = first.get
         for si, (_, words) in enumerate(tokenized):
             for ti, t in enumerate(words):
-                self.first.setdefault(t.norm, {}).setdefault(si, ti)
-        self.by_initial: dict[str, list[str]] = {}
-        for word in self.first:
-            self.by_initial.setdefault(word[:1], []).append(word)
+                norm = t[0]
+                at = get(norm)
+                if at is None:
+                    first[norm] = {si: ti}
+                elif si not in at:
+                    at[si] = ti
+        self.first = first
+        # Candidates for same_word, found without trying every word: by folded form (plurals),
+        # and the long words by first letter (the fuzzy inflection match needs 8 letters).
+        by_fold: dict[str, list[str]] = {}
+        long_by_initial: dict[str, list[str]] = {}
+        for word in first:
+            key = fold(word)
+            held = by_fold.get(key)
+            if held is None:
+                by_fold[key] = [word]
+            else:
+                held.append(word)
+            if len(word) >= 8:
+                long_by_initial.setdefault(word[0], []).append(word)
+        self.by_fold, self.long_by_initial = by_fold, long_by_initial
         self._where: dict[str, dict[int, int]] = {}
 
     def where(self, term: str) -> dict[int, int]:
@@ -438,7 +457,11 @@ class NoteWords:
         found = self._where.get(term)
         if found is None:
             found = {}
-            for word in self.by_initial.get(term[:1], ()):  # same_word needs the same first letter
+            candidates = set(self.by_fold.get(fold(term), ()))
+            candidates.update(w for w in (term + "s", term + "es", term[:-1], term[:-2]) if w in self.first)
+            if len(term) >= 8:
+                candidates.update(self.long_by_initial.get(term[:1], ()))
+            for word in candidates:
                 if same_word(word, term):
                     for si, ti in self.first[word].items():
                         if ti < found.get(si, ti + 1):
@@ -611,6 +634,14 @@ def _cite(ev: AxisEvidence, sentence: Sentence) -> None:
         ev.cited.append(sentence)
 
 
+# A past, settled condition of the site, told in the history of this one.
+_LONG_PAST = re.compile(
+    r"\b(?:\d+|a|one|two|three|four|five|six|seven|eight|nine|ten|several|many|a few|a couple of) years? ago\b"
+    r"|\bin (?:19|20)\d\d\b|\bas a (?:child|teenager|kid)\b"
+    r"|\b(?:old|prior|previous|remote) (?:\w+ )?(?:injur\w*|fracture|sprain|surgery|replacement|arthroscopy|repair)\b",
+    re.I)
+
+
 def side_evidence(note: NoteDoc, index: AxisIndex, axis: CodeAxis, outpatient: bool) -> AxisEvidence:
     ev = AxisEvidence(mentions=condition_mentions(note, index, axis.code, outpatient))
     mention_at = {id(m.sentence): m for m in ev.mentions}
@@ -622,6 +653,8 @@ def side_evidence(note: NoteDoc, index: AxisIndex, axis: CodeAxis, outpatient: b
         sentence, words = tokenized[i]
         if sentence.section in HISTORY_SECTIONS:
             continue
+        if sentence.section not in ASSESSMENT_SECTIONS and _LONG_PAST.search(sentence.text):
+            continue  # "he sprained his left ankle 2 years ago": another, past condition of the site
         sides = sides_at_site(sentence.text, words, axis.site) if i in at_site else set()
         mention = mention_at.get(id(sentence))
         if not sides and mention is not None and mention.counts:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import re._constants as _sre
 import re._parser as _sre_parse
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import NamedTuple
@@ -318,6 +319,46 @@ def _trie_regex(words: set[str]) -> str:
     return render(trie)
 
 
+class NoteScan:
+    """One note's text, lower-cased with its white space made single spaces, and which literal
+    gates occur in it: a pattern whose gate is nowhere in the note matches none of its sentences
+    (nor any text made of them), so each gate is searched once per note instead of once per
+    sentence. Set for the checks of one chart with :func:`reading`."""
+
+    __slots__ = ("_source", "_text", "_seen")
+
+    def __init__(self, text: str):
+        self._source = text
+        self._text: str | None = None
+        self._seen: dict[int, bool] = {}
+
+    def has(self, gate: re.Pattern[str]) -> bool:
+        found = self._seen.get(id(gate))
+        if found is None:
+            if self._text is None:
+                self._text = " ".join(self._source.split()).lower()
+            found = self._seen[id(gate)] = gate.search(self._text) is not None
+        return found
+
+
+_NOTE_SCAN: ContextVar[NoteScan | None] = ContextVar("vma_note_scan", default=None)
+
+
+class reading:
+    """``with reading(note_text):`` the patterns read this note only (see :class:`NoteScan`)."""
+
+    def __init__(self, text: str):
+        self._scan = NoteScan(text)
+        self._token = None
+
+    def __enter__(self) -> NoteScan:
+        self._token = _NOTE_SCAN.set(self._scan)
+        return self._scan
+
+    def __exit__(self, *exc) -> None:
+        _NOTE_SCAN.reset(self._token)
+
+
 class LazyPattern:
     """A module-level pattern compiled on first use. ``re.compile`` of the long clinical
     alternations costs most of a cold start, and one chart uses few of them; everything else
@@ -383,6 +424,9 @@ class LowerCasePattern:
         if not self._ready:
             self._prepare()
         if self._lower is not None:
+            scan = _NOTE_SCAN.get()
+            if scan is not None and self._gate is not None and not scan.has(self._gate):
+                return None, text  # none of the pattern's literal words anywhere in the note being read
             lowered = _lowered(text)
             if len(lowered) == len(text):
                 if self._gate is not None and self._gate.search(lowered) is None:
@@ -516,8 +560,9 @@ _PHRASE_TERMS: tuple[tuple[tuple[str, ...], re.Pattern[str], tuple[str, ...]], .
         ((), r"\bT(?:1[0-2]|[1-9])(?:\s*-\s*T?(?:1[0-2]|[1-9]))?\b", 0, ("thoracic", "region")),
     ))
 _SPINAL_LEVEL = re.compile(r"\b[LCT]\d")
-# One search turns away the sentences no phrase can match.
-_ANY_PHRASE = re.compile("|".join(re.escape(g) for gate, _, _ in _PHRASE_TERMS for g in gate) + r"|\b[lct]\d", re.I)
+# The first four letters of each phrase's first word: a sentence with none of them (nor a spinal
+# level) runs no phrase pattern.
+_PHRASE_STARTS = frozenset(g.split()[0][:4] for gate, _, _ in _PHRASE_TERMS for g in gate)
 
 
 _ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5"}
@@ -544,6 +589,7 @@ def tokens(text: str) -> list[Token]:
     out: list[Token] = []
     append = out.append
     previous = ""
+    phrased = False  # a word that may start one of the phrases of _PHRASE_TERMS
     for m in _WORD.finditer(text):
         raw = m.group()
         word = raw.lower()
@@ -562,7 +608,9 @@ def tokens(text: str) -> list[Token]:
         else:
             append(_new_tuple(Token, (word, raw, m.start(), m.end())))
             previous = word
-    return _with_phrase_terms(text, out) if lower_case_pattern(_ANY_PHRASE).search(text) else out
+        if not phrased and (word[:4] in _PHRASE_STARTS or raw[:1] in "LCT" and raw[1:2].isdigit()):
+            phrased = True
+    return _with_phrase_terms(text, out) if phrased else out
 
 
 def _with_phrase_terms(text: str, words: list[Token]) -> list[Token]:
@@ -597,19 +645,31 @@ def _with_phrase_terms(text: str, words: list[Token]) -> list[Token]:
     return out
 
 
+_CLAUSE_BREAK = re.compile(r"[,;:()]|\bbut\b|\bhowever\b", re.I)
+_NEGATION_WORD = re.compile(r"[a-z/]+")
+
+
 def clause_bounds(sentence: str, pos: int) -> tuple[int, int]:
     """The clause around ``pos``: bounded by commas, semicolons, colons, parentheses and "but"."""
-    breaks = [m.end() for m in re.finditer(r"[,;:()]|\bbut\b|\bhowever\b", sentence[:pos], re.I)]
-    start = breaks[-1] if breaks else 0
-    after = re.search(r"[,;:()]|\bbut\b|\bhowever\b", sentence[pos:], re.I)
-    end = pos + after.start() if after else len(sentence)
+    start = 0
+    for m in _CLAUSE_BREAK.finditer(sentence, 0, pos):
+        start = m.end()
+    after = _CLAUSE_BREAK.search(sentence, pos)
+    end = after.start() if after else len(sentence)
     return start, end
 
 
+_NON_PREFIX = re.compile(r"\bnon[- ]?$", re.I)
+
+
 def is_negated_at(sentence: str, pos: int, window: int = 6) -> bool:
-    """True when a negation cue stands within ``window`` words before ``pos`` in its clause."""
+    """True when a negation cue stands within ``window`` words before ``pos`` in its clause, or
+    the word itself is negated by "non-" ("non-pulsatile"; "non-pitting edema" negates only
+    "pitting")."""
+    if _NON_PREFIX.search(sentence, max(0, pos - 4), pos):
+        return True
     start, _ = clause_bounds(sentence, pos)
-    words = re.findall(r"[a-z/]+", sentence[start:pos].lower())[-window:]
+    words = _NEGATION_WORD.findall(sentence[start:pos].lower())[-window:]
     joined = f" {' '.join(words)} "
     return any(f" {cue} " in joined for cue in NEGATION_CUES)
 
