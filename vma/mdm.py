@@ -108,6 +108,14 @@ _ACUTE = lazy_pattern(
     r"\bacute\b|sprain|strain\b|contusion|laceration|abrasion|pharyngitis|sinusitis|otitis|bronchitis|\buri\b|"
     r"upper respiratory infection|cystitis|\buti\b|urinary tract infection|conjunctivitis|gastroenteritis|"
     r"epicondylitis|tendinitis|tendonitis|bursitis|cellulitis|insect bite|common cold|influenza|\bviral\b", re.I)
+_RECENT_ONSET = lazy_pattern(
+    r"\brecent(?:ly)?\b|\b(?:\d+|one|two|three|four|five|six|a few|several|a couple of) (?:days?|weeks?)"
+    r"(?: ago| of| now|, since)\b|\bfor (?:the )?(?:past|last) (?:\d+|one|two|three|four|five|six|few|several) "
+    r"(?:days?|weeks?)\b|\bsince (?:yesterday|last week)\b", re.I)
+_CHRONIC_COURSE = lazy_pattern(
+    r"\bchronic\b|\blong[- ]?(?:standing|term)\b|\bfor (?:many |several |a few |\d+ )?(?:months|years)\b"
+    r"|\bhistory of\b|\brecurr\w*|\bongoing\b|\bpersistent\b|\bcontinues? to\b|\bagain\b|\bflares?\b"
+    r"|\bon (?:his|her|their) (?:current|usual)\b|\bcontinue\b", re.I)
 _WORKUP = lazy_pattern(r"\b(?:order|obtain|refer|referral|evaluate|work[- ]?up|biopsy|mri|ct\b|ultrasound|imaging)", re.I)
 _UNDIAGNOSED = lazy_pattern(
     r"undiagnosed|uncertain prognosis|unclear (?:etiology|cause)|unknown (?:etiology|cause)|\bto rule out\b|"
@@ -346,6 +354,8 @@ _SERIOUS = _LowerCasePattern(_SERIOUS)
 _MINOR = _LowerCasePattern(_MINOR)
 _ACUTE = _LowerCasePattern(_ACUTE)
 _WORKUP = _LowerCasePattern(_WORKUP)
+_RECENT_ONSET = _LowerCasePattern(_RECENT_ONSET)
+_CHRONIC_COURSE = _LowerCasePattern(_CHRONIC_COURSE)
 _UNDIAGNOSED = _LowerCasePattern(_UNDIAGNOSED)
 _ORDERED = _LowerCasePattern(_ORDERED)
 _REVIEWED = _LowerCasePattern(_REVIEWED)
@@ -572,6 +582,13 @@ def classify(item: ProblemItem, note: NoteDoc) -> ProblemItem:
         item.kind, item.reason = MINOR, _MINOR.search(item.label).group(0)
     elif _ACUTE.search(item.label) and not _NEW_DIAGNOSIS.search(own):
         item.kind, item.reason = ACUTE, _ACUTE.search(item.label).group(0)
+    elif not _CHRONIC_COURSE.search(f"{own} {history}") and _recent_onset(own, history) \
+            and not any(_prescription(line) for line in item.body):
+        # A problem the note dates to recent days or weeks, with nothing saying it persists or recurs,
+        # managed without prescription drugs, is an acute uncomplicated illness, not a chronic one (AMA
+        # MDM definitions: chronic = expected to last at least a year; uncomplicated = low risk of
+        # morbidity). One treated with a prescription keeps the generous reading.
+        item.kind, item.reason = ACUTE, _recent_onset(own, history)
     else:
         # Unknown course: read as chronic, the higher of the two readings when several are addressed. A chronic
         # problem whose treatment is raised or started at the visit is not at its treatment goal, hence not stable.
@@ -580,6 +597,10 @@ def classify(item: ProblemItem, note: NoteDoc) -> ProblemItem:
         if goal:
             item.kind, item.reason = EXACERBATION, goal
     return item
+
+
+def _recent_onset(own: str, history: str) -> str | None:
+    return _first_unnegated(_RECENT_ONSET, own) or _first_unnegated(_RECENT_ONSET, history)
 
 
 def _first_undeferred(rx, text: str) -> str | None:
