@@ -582,7 +582,7 @@ def classify(item: ProblemItem, note: NoteDoc) -> ProblemItem:
         item.kind, item.reason = MINOR, _MINOR.search(item.label).group(0)
     elif _ACUTE.search(item.label) and not _NEW_DIAGNOSIS.search(own):
         item.kind, item.reason = ACUTE, _ACUTE.search(item.label).group(0)
-    elif not _CHRONIC_COURSE.search(f"{own} {history}") and _recent_onset(own, history) \
+    elif _recent_onset(own, history) and not _CHRONIC_COURSE.search(f"{own} {history}") \
             and not any(_prescription(line) for line in item.body):
         # A problem the note dates to recent days or weeks, with nothing saying it persists or recurs,
         # managed without prescription drugs, is an acute uncomplicated illness, not a chronic one (AMA

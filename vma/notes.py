@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import re._constants as _sre
 import re._parser as _sre_parse
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from typing import NamedTuple
@@ -319,46 +318,6 @@ def _trie_regex(words: set[str]) -> str:
     return render(trie)
 
 
-class NoteScan:
-    """One note's text, lower-cased with its white space made single spaces, and which literal
-    gates occur in it: a pattern whose gate is nowhere in the note matches none of its sentences
-    (nor any text made of them), so each gate is searched once per note instead of once per
-    sentence. Set for the checks of one chart with :func:`reading`."""
-
-    __slots__ = ("_source", "_text", "_seen")
-
-    def __init__(self, text: str):
-        self._source = text
-        self._text: str | None = None
-        self._seen: dict[int, bool] = {}
-
-    def has(self, gate: re.Pattern[str]) -> bool:
-        found = self._seen.get(id(gate))
-        if found is None:
-            if self._text is None:
-                self._text = " ".join(self._source.split()).lower()
-            found = self._seen[id(gate)] = gate.search(self._text) is not None
-        return found
-
-
-_NOTE_SCAN: ContextVar[NoteScan | None] = ContextVar("vma_note_scan", default=None)
-
-
-class reading:
-    """``with reading(note_text):`` the patterns read this note only (see :class:`NoteScan`)."""
-
-    def __init__(self, text: str):
-        self._scan = NoteScan(text)
-        self._token = None
-
-    def __enter__(self) -> NoteScan:
-        self._token = _NOTE_SCAN.set(self._scan)
-        return self._scan
-
-    def __exit__(self, *exc) -> None:
-        _NOTE_SCAN.reset(self._token)
-
-
 class LazyPattern:
     """A module-level pattern compiled on first use. ``re.compile`` of the long clinical
     alternations costs most of a cold start, and one chart uses few of them; everything else
@@ -424,9 +383,6 @@ class LowerCasePattern:
         if not self._ready:
             self._prepare()
         if self._lower is not None:
-            scan = _NOTE_SCAN.get()
-            if scan is not None and self._gate is not None and not scan.has(self._gate):
-                return None, text  # none of the pattern's literal words anywhere in the note being read
             lowered = _lowered(text)
             if len(lowered) == len(text):
                 if self._gate is not None and self._gate.search(lowered) is None:

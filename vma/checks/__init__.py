@@ -21,7 +21,7 @@ from typing import Callable, Iterable
 
 from vma.chart import Chart, Diagnosis, Procedure
 from vma.findings import ChartReport, Finding
-from vma.notes import NoteDoc, reading
+from vma.notes import NoteDoc
 from vma.reference import ReferenceData, default_reference
 from vma.reference.icd10cm import IcdEntry, IcdRelease
 
@@ -157,13 +157,6 @@ def run_checks(chart: Chart, ref: ReferenceData | None = None, only: Iterable[st
     ctx = CheckContext(chart, ref or default_reference())
     wanted = set(only) if only else None
     findings: list[Finding] = []
-    with reading(ctx.note.text):
-        _run(ctx, wanted, findings)
-    return ChartReport.from_findings(chart.chart_id, findings)
-
-
-def _run(ctx: CheckContext, wanted: set[str] | None, findings: list[Finding]) -> None:
-    chart = ctx.chart
     for spec in all_checks():
         if wanted is not None and spec.id not in wanted:
             continue
@@ -175,3 +168,4 @@ def _run(ctx: CheckContext, wanted: set[str] | None, findings: list[Finding]) ->
             if os.environ.get("VMA_STRICT_CHECKS"):
                 raise
             log.exception("check %s failed on chart %s", spec.id, chart.chart_id)
+    return ChartReport.from_findings(chart.chart_id, findings)
