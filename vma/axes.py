@@ -436,32 +436,35 @@ class NoteWords:
                 elif si not in at:
                     at[si] = ti
         self.first = first
-        # Candidates for same_word, found without trying every word: by folded form (plurals),
-        # and the long words by first letter (the fuzzy inflection match needs 8 letters).
-        by_fold: dict[str, list[str]] = {}
-        long_by_initial: dict[str, list[str]] = {}
-        for word in first:
-            key = fold(word)
-            held = by_fold.get(key)
-            if held is None:
-                by_fold[key] = [word]
-            else:
-                held.append(word)
-            if len(word) >= 8:
-                long_by_initial.setdefault(word[0], []).append(word)
-        self.by_fold, self.long_by_initial = by_fold, long_by_initial
+        self._long: dict[str, list[str]] | None = None
         self._where: dict[str, dict[int, int]] = {}
+
+    def _forms(self, term: str):
+        """The note's words that may stand for ``term`` (:func:`same_word`): the term itself, its
+        plural or singular forms, and for long words the near inflections, by first letter."""
+        forms = [term, term + "s", term + "es"]
+        if term.endswith("s"):
+            forms += [term[:-1], term[:-2]]
+        if term.endswith("y"):
+            forms.append(term[:-1] + "ies")
+        elif term.endswith("ies"):
+            forms.append(term[:-3] + "y")
+        found = [f for f in forms if f in self.first]
+        if len(term) >= 8:
+            if self._long is None:
+                self._long = {}
+                for word in self.first:
+                    if len(word) >= 8:
+                        self._long.setdefault(word[0], []).append(word)
+            found += [w for w in self._long.get(term[0], ()) if w not in found]
+        return found
 
     def where(self, term: str) -> dict[int, int]:
         """Sentence index -> first position of a word that stands for ``term`` (:func:`same_word`)."""
         found = self._where.get(term)
         if found is None:
             found = {}
-            candidates = set(self.by_fold.get(fold(term), ()))
-            candidates.update(w for w in (term + "s", term + "es", term[:-1], term[:-2]) if w in self.first)
-            if len(term) >= 8:
-                candidates.update(self.long_by_initial.get(term[:1], ()))
-            for word in candidates:
+            for word in self._forms(term):
                 if same_word(word, term):
                     for si, ti in self.first[word].items():
                         if ti < found.get(si, ti + 1):

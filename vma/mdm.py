@@ -819,10 +819,29 @@ class MdmReader:
         self.tests_reported = tests_reported
 
     @cached_property
+    def _items(self) -> list[ProblemItem]:
+        return problem_items(self.note)
+
+    @cached_property
     def problems(self) -> list[ProblemItem]:
-        items = [classify(item, self.note) for item in problem_items(self.note)]
+        items = [classify(item, self.note) for item in self._items]
         items += [ProblemItem(label, kind=CHRONIC) for label in self.coded_problems[len(items):]]
         return items
+
+    def _problems_reach(self, rank: int) -> bool:
+        """Whether the problems addressed reach ``rank``, classifying items only until they do (most
+        notes reach the billed level early; classifying every item costs most of the reading)."""
+        if "problems" in self.__dict__:
+            return self.problems_level >= rank
+        items = self._items
+        coded = [ProblemItem(label, kind=CHRONIC) for label in self.coded_problems[len(items):]]
+        done: list[ProblemItem] = []
+        for item in items:
+            done.append(classify(item, self.note))
+            if problems_level(done + coded) >= rank:
+                return True
+        self.__dict__["problems"] = done + coded  # every item read: keep them for the estimate
+        return self.problems_level >= rank
 
     @cached_property
     def problems_level(self) -> int:
@@ -858,7 +877,7 @@ class MdmReader:
 
     def reaches(self, rank: int) -> bool:
         """Whether the MDM level is at least ``rank``: two of the three elements reach it."""
-        reached = (self.problems_level >= rank) + (self.risk[0] >= rank)
+        reached = self._problems_reach(rank) + (self.risk[0] >= rank)
         if reached != 1:
             return reached == 2
         return self.data_level >= rank
