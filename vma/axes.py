@@ -47,7 +47,7 @@ from rapidfuzz import fuzz
 
 from vma.notes import ASSESSMENT_SECTIONS, HISTORY_SECTIONS, NoteDoc, Sentence, Token, is_negated_at, \
     is_uncertain_at
-from vma.reference.icd10cm import IcdRelease
+from vma.reference.icd10cm import IcdRelease, per_release
 
 LATERALITY, ACUITY, SPECIFICITY = "laterality", "acuity", "specificity"
 
@@ -83,6 +83,34 @@ def fold(word: str) -> str:
     if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "ys")):
         return word[:-3] + "y" if word.endswith("ies") else word[:-1]
     return word
+
+
+_PARTS = re.compile(r"[,;]")
+
+
+def scoped_words(description: str) -> list[str]:
+    """The description's content words in order, those a "without" governs marked "~"."""
+    text = _OPEN_PHRASES.sub(" unspecified ", _PAREN.sub(" ", description.lower())).replace("'s ", " ")
+    out: list[str] = []
+    for part in _PARTS.split(text):
+        absent = False
+        for w in _DESCRIPTION_WORD.findall(part):
+            if w == "without":
+                absent = True
+            elif w == "with":
+                absent = False
+            elif w not in STOPWORDS:
+                out.append(("~" if absent else "") + w)
+    return out
+
+
+@lru_cache(maxsize=1 << 16)
+def key_words(description: str) -> frozenset[str]:
+    """The description's words for comparison: plurals folded, and words a "without" governs marked
+    "~" up to the next comma or "with" ("Migraine without aura, not intractable, with status
+    migrainosus" -> {migraine, ~aura, not, intractable, status, migrainosus}), so that "with" and
+    "without" forms never compare equal."""
+    return frozenset(("~" + fold(w[1:])) if w.startswith("~") else fold(w) for w in scoped_words(description))
 
 
 @lru_cache(maxsize=1 << 16)
@@ -309,7 +337,7 @@ class AxisIndex:
                 continue
             if OPEN in x and not removed - {OPEN} and not added & (SIDE_TERMS | ACUITY_TERMS | RESIDUAL | {OPEN}):
                 specific.append(AxisSibling(y, desc, " ".join(w for w in yseq if w in added),
-                                            tuple(sorted(added)), _phrase(yseq, added)))
+                                            tuple(sorted(added)), sibling_phrase(yseq, added)))
         # Across categories only when the code itself states an acuity or says it has none
         # ("Gout, unspecified" M10.9 is not an unspecified-acuity form of "Chronic gout" M1A).
         if not acuity and (acuity_of(x) or says_open_acuity):
@@ -367,7 +395,7 @@ class AxisIndex:
 _DEFAULT_NAMES = (("E11", "Diabetes (mellitus)"),)
 
 
-def _phrase(seq: tuple[str, ...], added: frozenset[str]) -> tuple[str, ...]:
+def sibling_phrase(seq: tuple[str, ...], added: frozenset[str]) -> tuple[str, ...]:
     """The sibling's words covering what it adds, widened by one word when that is a bare
     number or letter ("3" -> "stage 3")."""
     idx = [i for i, w in enumerate(seq) if w in added]
@@ -381,16 +409,10 @@ def _ordered(found: dict[str, AxisSibling], order: tuple[str, ...]) -> tuple[Axi
     return tuple(found[v] for v in order if v in found)
 
 
-_INDEXES: dict[int, tuple[IcdRelease, AxisIndex]] = {}
-
-
+@per_release
 def axis_index(release: IcdRelease) -> AxisIndex:
     """The one AxisIndex of a release (kept for the life of the process, like the release)."""
-    held = _INDEXES.get(id(release))
-    if held is None or held[0] is not release:
-        held = (release, AxisIndex(release))
-        _INDEXES[id(release)] = held
-    return held[1]
+    return AxisIndex(release)
 
 
 # -- what the note says --------------------------------------------------------------------------

@@ -52,11 +52,12 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
-from vma.axes import _DESCRIPTION_WORD, _OPEN_PHRASES, _PAREN, ACUITY, ACUITY_TERMS, ACUTE, ACUTE_ON_CHRONIC, CHRONIC, \
-    BILATERAL, LATERALITY, LEFT, OPEN, RESIDUAL, RIGHT, SIDE_TERMS, SPECIFICITY, STOPWORDS, AxisEvidence, AxisIndex, \
-    CodeAxis, Mention, _phrase, acuity_evidence, fold, note_words, acuity_of, condition_mentions, same_word, \
-    side_evidence, sides_at_site
+from vma.axes import ACUITY, ACUITY_TERMS, ACUTE, ACUTE_ON_CHRONIC, BILATERAL, CHRONIC, LATERALITY, LEFT, OPEN, \
+    RESIDUAL, RIGHT, SIDE_TERMS, SPECIFICITY, AxisEvidence, AxisIndex, CodeAxis, Mention, acuity_evidence, acuity_of, \
+    condition_mentions, fold, key_words, note_words, same_word, scoped_words, side_evidence, sides_at_site, \
+    sibling_phrase
 from vma.notes import HISTORY_SECTIONS, NoteDoc, Sentence, Token, is_negated_at, is_uncertain_at
+from vma.reference.icd10cm import per_release
 
 BOTH = frozenset({RIGHT, LEFT})
 # Connectives a more specific code adds without meaning anything by themselves ("without" marks the
@@ -77,34 +78,6 @@ MAX_OPTIONS = 12
 
 def folded(words) -> frozenset[str]:
     return frozenset(fold(w) for w in words)
-
-
-_PARTS = re.compile(r"[,;]")
-
-
-def _scoped_words(description: str) -> list[str]:
-    """The description's content words in order, those a "without" governs marked "~"."""
-    text = _OPEN_PHRASES.sub(" unspecified ", _PAREN.sub(" ", description.lower())).replace("'s ", " ")
-    out: list[str] = []
-    for part in _PARTS.split(text):
-        absent = False
-        for w in _DESCRIPTION_WORD.findall(part):
-            if w == "without":
-                absent = True
-            elif w == "with":
-                absent = False
-            elif w not in STOPWORDS:
-                out.append(("~" if absent else "") + w)
-    return out
-
-
-@lru_cache(maxsize=1 << 16)
-def key_words(description: str) -> frozenset[str]:
-    """The description's words for comparison: plurals folded, and words a "without" governs marked
-    "~" up to the next comma or "with" ("Migraine without aura, not intractable, with status
-    migrainosus" -> {migraine, ~aura, not, intractable, status, migrainosus}), so that "with" and
-    "without" forms never compare equal."""
-    return frozenset(("~" + fold(w[1:])) if w.startswith("~") else fold(w) for w in _scoped_words(description))
 
 
 @dataclass(frozen=True)
@@ -236,28 +209,43 @@ class Refiner:
                 if node in own_branch:
                     break
                 for term in rel.notes(node, "inclusionTerm"):
-                    words = tuple(w for w in _scoped_words(term) if w.lstrip("~") not in _FILLER and w != OPEN)
+                    words = tuple(w for w in scoped_words(term) if w.lstrip("~") not in _FILLER and w != OPEN)
                     if words:
                         variants.append(words)
             site = index._site_after(seq, frozenset(SIDE_TERMS)) if y_side else ()
             out.append(Refinement(
                 code=y, side=y_side, acuity=y_acuity, terms=terms,
-                phrase=_phrase(seq, frozenset(terms)) if terms else (),
+                phrase=sibling_phrase(seq, frozenset(terms)) if terms else (),
                 negated=negated, residual=bool((yk - xk) & RESIDUAL), variants=tuple(variants), site=site,
                 replaces=frozenset(removed - {OPEN, "unilateral"} - (own_site if BILATERAL in yk else set())),
                 site_terms=frozenset(fold(t) for t in terms) & sided_words))
         return tuple(out)
 
 
-_REFINERS: dict[int, tuple[AxisIndex, Refiner]] = {}
+    @lru_cache(maxsize=None)
+    def cue_words(self, code: str) -> tuple[str, ...]:
+        """Words at least one of which a note must use for any refinement to be documented or
+        hinted: the candidates' terms and inclusion terms, the sites their sides attach to, and the
+        acuity words when a candidate changes the acuity."""
+        words: set[str] = set()
+        x_acuity = acuity_of(key_words(self.release.description(code) or ""))
+        for r in self.refinements(code):
+            words.update(t for t in r.terms if not any(c.isdigit() for c in t) and len(t) > 2)
+            words.update(w.lstrip("~") for v in r.variants for w in v)
+            words.update(r.site[-1:])
+            if r.acuity not in (None, x_acuity):
+                words.update(("acute", "chronic", "subacute", "exacerbation", "exacerbated", "decompensated",
+                              "decompensation", "flare"))
+        lat = self.index.axis(code, LATERALITY)
+        if lat is not None:
+            words.update(lat.site[-1:])
+        return tuple(sorted(words))
 
 
+@per_release
 def refiner(index: AxisIndex) -> Refiner:
-    held = _REFINERS.get(id(index))
-    if held is None or held[0] is not index:
-        held = (index, Refiner(index))
-        _REFINERS[id(index)] = held
-    return held[1]
+    """The one Refiner of a release's AxisIndex."""
+    return Refiner(index)
 
 
 # -- clinical indicators (CDI queries) ---------------------------------------------------------------------
@@ -586,11 +574,17 @@ def _decide(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool, chart_
     refs = ref.refinements(base)
     if not refs:
         return None
+    lat = index.axis(base, LATERALITY)
+    acu = index.axis(base, ACUITY)
+    asks = (lat is not None and lat.value is None) or (acu is not None and acu.value is None) or (
+        OPEN in index.words(base) and any(base.startswith(r.categories) for r in indicator_rules()))
+    if not asks:
+        words = note_words(note)
+        if not any(words.where(w) for w in ref.cue_words(base)):
+            return None  # the note uses no word any more specific code needs: nothing to settle or ask
     doc = documentation(note, index, base, outpatient)
     xk = key_words(index.release.description(base) or "")
     x_side, x_acuity = _side_of(xk), acuity_of(xk)
-    lat = index.axis(base, LATERALITY)
-    acu = index.axis(base, ACUITY)
     if x_side is not None and not (lat is not None or any(r.side for r in refs)):
         x_side = None  # a side word that is not an axis here
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 
 from vma.axes import ACUITY_TERMS, SIDE_TERMS, AxisIndex, axis_index, cite_all, code_label, condition_name, \
-    uncertain_remark, with_seventh
+    key_words, uncertain_remark, with_seventh
 from vma.checks import CheckContext
 from vma.findings import Choice, Finding, query_choices
 from vma.notes import quote
-from vma.refine import Decision, chart_codes, decide, key_words
+from vma.refine import Decision, chart_codes, decide
 
 
 def decisions(ctx: CheckContext, check_id: str):

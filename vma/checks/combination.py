@@ -96,7 +96,7 @@ from vma.notes import (
     lazy_pattern,
     lower_case_pattern,
 )
-from vma.reference.icd10cm import CodeRef, IcdRelease, note_code_refs
+from vma.reference.icd10cm import CodeRef, IcdRelease, note_code_refs, per_release
 
 CHECK_ID = "combination"
 
@@ -458,15 +458,9 @@ def _ref_width(release: IcdRelease, ref: CodeRef) -> int:
     return count or _UNBOUNDED
 
 
-_DIABETES_TABLES: dict[int, tuple[IcdRelease, DiabetesTable]] = {}
-
-
+@per_release
 def diabetes_table(release: IcdRelease) -> DiabetesTable:
-    held = _DIABETES_TABLES.get(id(release))
-    if held is None or held[0] is not release:
-        held = (release, DiabetesTable(release))
-        _DIABETES_TABLES[id(release)] = held
-    return held[1]
+    return DiabetesTable(release)
 
 
 def diabetes_category(code: str) -> str | None:

@@ -90,7 +90,7 @@ from vma.axes import (RESIDUAL, AxisIndex, Mention, axis_index, cite_all, code_l
 from vma.checks import CheckContext, register
 from vma.findings import Choice, Finding, query_choices
 from vma.notes import HISTORY_SECTIONS, Sentence, clause_bounds, is_negated_at, is_uncertain_at
-from vma.reference.icd10cm import IcdRelease, note_code_refs
+from vma.reference.icd10cm import IcdRelease, note_code_refs, per_release
 
 CHECK_ID = "excludes1"
 
@@ -314,16 +314,10 @@ def _generic_reading(ctx: CheckContext, index: AxisIndex, code: str, other: str)
 
 # -- per-release facts, computed once per code and kept with the release ------------------------------
 
-_RELEASE_MEMO: dict[int, tuple[IcdRelease, dict]] = {}
-
-
+@per_release
 def _memo(release: IcdRelease) -> dict:
-    """A cache of tabular facts for one release (releases are not hashable; keyed like axis_index)."""
-    held = _RELEASE_MEMO.get(id(release))
-    if held is None or held[0] is not release:
-        held = (release, {})
-        _RELEASE_MEMO[id(release)] = held
-    return held[1]
+    """A cache of tabular facts for one release."""
+    return {}
 
 
 def _cached(release: IcdRelease, key: tuple, compute: Callable[[], object]):

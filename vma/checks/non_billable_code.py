@@ -54,10 +54,10 @@ from __future__ import annotations
 from typing import Iterator
 
 from vma.axes import OPEN, RESIDUAL, AxisIndex, axis_index, cite_all, code_label, condition_mentions, \
-    condition_name, phrase_in, same_word
+    condition_name, key_words, phrase_in, same_word
 from vma.checks import CheckContext, register
 from vma.checks._axis import correction, specificity_query
-from vma.refine import SPECIFICITY, chart_codes, decide, documentation, key_words
+from vma.refine import SPECIFICITY, chart_codes, decide, documentation
 from vma.findings import Choice, Finding, query_choices
 from vma.notes import is_negated_at, is_uncertain_at
 

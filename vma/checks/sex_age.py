@@ -98,7 +98,7 @@ from vma.axes import OPEN, RESIDUAL, axis_index, cite_all, condition_mentions, c
 from vma.checks import CheckContext, parse_date, register
 from vma.findings import Choice, Finding, query_choices
 from vma.notes import cite, is_negated_at
-from vma.reference.icd10cm import CodeRef, IcdRelease, note_code_refs
+from vma.reference.icd10cm import CodeRef, IcdRelease, note_code_refs, per_release
 
 CHECK_ID = "sex-age"
 DATA_FILE = "sex_age_edits.json"
@@ -513,17 +513,11 @@ _SINCE_BIRTH = re.compile(r"\b(?:since birth|from birth|at birth|born with|conge
                           r"as an? (?:infant|newborn|baby|neonate)|in infancy|prematur\w*|preterm)\b", re.I)
 
 
-_EXCLUDES1_REFS: dict[int, tuple[IcdRelease, list]] = {}
-
-
+@per_release
 def _excludes1_refs(release: IcdRelease) -> list[tuple[str, str, list[CodeRef]]]:
     """(code, note, references) of every Excludes1 note of the release: who sends what away."""
-    held = _EXCLUDES1_REFS.get(id(release))
-    if held is None or held[0] is not release:
-        refs = [(code, note, note_code_refs(note))
-                for code, kinds in release._notes.items() for note in kinds.get("excludes1", ())]
-        held = _EXCLUDES1_REFS[id(release)] = (release, refs)
-    return held[1]
+    return [(code, note, note_code_refs(note))
+            for code, kinds in release._notes.items() for note in kinds.get("excludes1", ())]
 
 
 def _outside_perinatal_period(ctx: CheckContext, code: str):

@@ -24,9 +24,9 @@ import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import date
-from functools import lru_cache
+from functools import lru_cache, wraps
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator, TypeVar
 
 INDEX_FORMAT = 3
 NOTE_KINDS = (
@@ -169,6 +169,26 @@ class IcdRelease:
     def block_of(self, code: str) -> str | None:
         row = self._entries.get(code)
         return row[4] if row else None
+
+
+_Key = TypeVar("_Key")
+_Built = TypeVar("_Built")
+
+
+def per_release(build: Callable[[_Key], _Built]) -> Callable[[_Key], _Built]:
+    """One ``build(obj)`` per object for the life of the process: for data derived from a release
+    (or from something kept per release). Releases are few, long-lived and not hashable, so they
+    are told apart by identity, never by value."""
+    held: dict[int, tuple[object, _Built]] = {}
+
+    @wraps(build)
+    def get(obj: _Key) -> _Built:
+        found = held.get(id(obj))
+        if found is None or found[0] is not obj:
+            found = held[id(obj)] = (obj, build(obj))
+        return found[1]
+
+    return get
 
 
 # -- note references ("E10.-", "O00-O07", "I50.2-", "Z79.4") ----------------
