@@ -147,6 +147,16 @@ def test_newborn_code_stays_info_when_the_note_ties_the_condition_to_birth(ref):
     assert essence(out) == [("sex-age", "info", "P59.9")]
 
 
+def test_male_only_code_on_a_woman_whose_urinary_symptoms_say_nothing_of_a_prostate_is_corrected(ref):
+    # "Lower urinary tract symptoms" is half of N40.1's words by weight, but not what makes it male:
+    # without "prostate"/"prostatic" the note documents nothing of the coded condition.
+    note = assessment("Overactive bladder with lower urinary tract symptoms: urgency and frequency. Bladder "
+                      "training and oxybutynin.")
+    out = findings(ref, CHECK, note, ["N40.1"], **patient("1953-02-01", "F"))
+    assert [(f["check"], f["action"], f["code"], f["suggested_codes"]) for f in out] == \
+        [("sex-age", "correct", "N40.1", [])]
+
+
 def test_adult_bmi_code_for_a_teenager_is_a_query(ref):
     out = findings(ref, CHECK, assessment("Obesity, BMI 32."), ["E66.9", "Z68.32"], **patient("2010-06-01"))
     assert essence(out) == [("sex-age", "query", "Z68.32")]

@@ -416,7 +416,7 @@ def _gender_identity(ctx: CheckContext):
 
 # idf of "cervix", "prostatic", "pap", "infertility" is 7.6-11.8 in the FY2026 tabular; "encounter",
 # "malignant", "disease" stay below 6. A word this rare names the organ or the condition.
-_RARE_WORD_IDF = 7.0
+_RARE_WORD_IDF = 8.0
 
 
 def _organ_words(release: IcdRelease, code: str) -> set[str]:
@@ -457,13 +457,24 @@ class SexReading:
     cited: tuple = ()
 
 
+def _core_words(index, code: str) -> set[str]:
+    words = [w for w in dict.fromkeys(index.words(code))
+             if w not in SEX_TERMS and w not in RESIDUAL and w != OPEN and not any(c.isdigit() for c in w)]
+    return set(sorted(words, key=index.idf, reverse=True)[:2])
+
+
 def read_sex_specific(ctx: CheckContext, edits: SexAgeEdits, code: str, code_sex: str, patient_sex: str) -> SexReading:
     """Whether the note documents the sex-specific condition of ``code`` (its words not negated, in
     any section, or the rarer words of its organ), or, without the code's sex word, the condition
     of the counterpart code for the patient's recorded sex."""
     release = ctx.icd
     index = axis_index(release)
-    mentions = [m for m in condition_mentions(ctx.note, index, code, ctx.outpatient) if not m.negated]
+    # A mention documents the sex-specific condition only with one of the code's two rarest words
+    # ("prostatic", "hyperplasia" of N40.1): "lower urinary tract symptoms" alone is half its words
+    # by weight, and is documented of women too.
+    core = _core_words(index, code)
+    mentions = [m for m in condition_mentions(ctx.note, index, code, ctx.outpatient)
+                if not m.negated and any(same_word(t.norm, w) for t in m.words for w in core)]
     counterpart = sex_counterpart(release, edits, code, patient_sex)
     if counterpart is not None:
         own_sex = {w for w in _words(release, code) if SEX_TERMS.get(w) == code_sex}
