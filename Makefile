@@ -1,16 +1,33 @@
 # Two commands do all the set-up on a fresh machine: `make demo`, `make test`.
+# vma needs Python 3.11 or newer: `make PYTHON=python3.12 test` picks another interpreter.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench eval clean lint
+.PHONY: demo test bench eval clean lint manifest
 
-$(VENV)/bin/python:
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
+# A .venv built by another Python (the system's was upgraded, or PYTHON names another one this
+# time), or whose interpreter is gone, is rebuilt rather than half used. .venv/.python-X.Y records
+# the version it was built with; only recipes act on it, so `make -n` changes nothing.
+VERSION_OF = -c 'import sys; print("%d.%d" % sys.version_info[:2])'
+WANT_PY := $(shell $(PYTHON) $(VERSION_OF) 2>/dev/null)
+PYTAG   := $(VENV)/.python-$(or $(WANT_PY),unknown)
+ifneq ($(wildcard $(VENV)),)
+ifeq ($(shell $(PY) $(VERSION_OF) 2>/dev/null),)
+.PHONY: $(PYTAG)
+endif
+endif
 
-$(STAMP): pyproject.toml setup.py | $(VENV)/bin/python
+$(PYTAG):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "vma needs Python 3.11 or newer; $(PYTHON) is " + sys.version.split()[0] + ": run make PYTHON=python3.11 (or newer)")'
+	@if [ "$$($(PY) $(VERSION_OF) 2>/dev/null)" != "$(WANT_PY)" ]; then \
+		if [ -d $(VENV) ]; then echo ".venv is not a working Python $(WANT_PY) venv: rebuilding it"; fi; \
+		rm -rf $(VENV) && $(PYTHON) -m venv $(VENV) && $(PY) -m pip install -q --upgrade pip; \
+	fi
+	touch $@
+
+$(STAMP): pyproject.toml setup.py | $(PYTAG)
 	$(PY) -m pip install -q -e '.[test]'
 	touch $(STAMP)
 
@@ -32,6 +49,10 @@ eval: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench $(BENCH_ARGS)
+
+# slack-manifest.yml is generated: edit vma/integrations/slack/manifest.py, then run this.
+manifest: $(STAMP)
+	$(VENV)/bin/vma slack manifest --url https://vma.example.org > slack-manifest.yml
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
