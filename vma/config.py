@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     vma_inbox: str | None = None
     vma_hl7_fields: str | None = None  # JSON object overriding HL7 field positions
 
+    # Closed days for business time: a `holidays` country or subdivision, and/or ":path" of closed dates.
+    vma_holidays: str | None = None
+    vma_log_format: str = "text"  # text | json (one JSON object per line, for log shippers)
+    vma_log_level: str = "INFO"
+
     @field_validator("vma_reminder_after", "vma_escalate_after", mode="before")
     @classmethod
     def _duration(cls, v: Any) -> timedelta:
@@ -104,6 +109,32 @@ class Settings(BaseSettings):
         v = v.strip().lower()
         if v not in ("minimal", "full"):
             raise ValueError("VMA_PHI_MODE is 'minimal' or 'full'")
+        return v
+
+    @field_validator("vma_holidays")
+    @classmethod
+    def _holidays(cls, v: str | None) -> str | None:
+        if v is None or not str(v).strip():
+            return None
+        from vma.conversations.businesstime import ClosedDays
+
+        ClosedDays.parse(v)  # an unknown calendar or an unreadable file fails at start-up, not in a tick
+        return str(v).strip()
+
+    @field_validator("vma_log_format")
+    @classmethod
+    def _log_format(cls, v: str) -> str:
+        v = str(v).strip().lower()
+        if v not in ("text", "json"):
+            raise ValueError("VMA_LOG_FORMAT is 'text' or 'json'")
+        return v
+
+    @field_validator("vma_log_level")
+    @classmethod
+    def _log_level(cls, v: str) -> str:
+        v = str(v).strip().upper()
+        if v not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("VMA_LOG_LEVEL is DEBUG, INFO, WARNING or ERROR")
         return v
 
     @field_validator("slack_api_url")
@@ -131,15 +162,77 @@ class Settings(BaseSettings):
         return self.vma_phi_mode == "minimal"
 
 
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message names the file or variable and the key."""
+
+
 class _LowerKeysToml(TomlConfigSettingsSource):
-    """vma.toml keys may be written as the upper-case variable names."""
+    """vma.toml keys may be written as the upper-case variable names.
+
+    Remembers the file and each key as written, so an error can name them, and the keys no
+    setting has (a typo would otherwise be ignored without a word).
+    """
 
     def __init__(self, settings_cls: type[BaseSettings], path: Path):
-        super().__init__(settings_cls, toml_file=path)
+        try:
+            super().__init__(settings_cls, toml_file=path)
+        except ValueError as exc:  # tomllib.TOMLDecodeError: the message has the line and column
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        self.path = path
+        self.written = {k.lower(): k for k in self.toml_data}
         self.toml_data = {k.lower(): v for k, v in self.toml_data.items()}
         self.init_kwargs = self.toml_data
+        known = set(settings_cls.model_fields) | {"vma_config"}
+        self.unknown = sorted(self.written[k] for k in self.toml_data if k not in known)
+        _TOML_SEEN.append(self)
+
+
+_TOML_SEEN: list[_LowerKeysToml] = []
+
+
+def _source_of(key: str) -> str:
+    """Where a setting's value came from, for an error message: the variable or the file and key."""
+    if key.upper() in os.environ or key in os.environ or key.lower() in {k.lower() for k in os.environ}:
+        return f"environment variable {key.upper()}"
+    for toml in reversed(_TOML_SEEN):
+        if key in toml.toml_data:
+            return f"{toml.path}: key {toml.written[key]}"
+    return key.upper()
+
+
+def load_settings(**values: Any) -> Settings:
+    """``Settings(**values)``, with errors that name the file or variable and the key.
+
+    Unknown keys of ``vma.toml`` are reported on stderr (they are ignored, not fatal: a key
+    of a newer version must not stop an older one).
+    """
+    import sys
+
+    from pydantic import ValidationError
+
+    _TOML_SEEN.clear()
+    try:
+        settings = Settings(**values)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            key = str(error["loc"][0]) if error.get("loc") else "?"
+            message = str(error.get("msg", "invalid")).removeprefix("Value error, ").removeprefix(f"{key.upper()}: ")
+            problems.append(f"{_source_of(key)}: {message}")
+        raise ConfigError("; ".join(problems)) from None
+    finally:
+        seen, _TOML_SEEN[:] = list(_TOML_SEEN), []
+    for toml in seen:
+        if toml.unknown:
+            import difflib
+
+            for key in toml.unknown:
+                close = difflib.get_close_matches(key.lower(), list(Settings.model_fields), n=1)
+                hint = f" (did you mean {close[0].upper()}?)" if close else ""
+                print(f"vma: {toml.path}: unknown key {key} ignored{hint}", file=sys.stderr)
+    return settings
 
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    return load_settings()

@@ -13,6 +13,17 @@ list of ``DAYS HH:MM-HH:MM`` windows in ``VMA_TIMEZONE``::
 ``Fri-Mon`` too) or a ``/``-separated list of those, since ``,`` separates
 windows. ``24:00`` ends a window at midnight; overlapping windows are merged.
 
+Holidays (``VMA_HOLIDAYS``): the days a clinic is closed have no window at
+all, so the reminder clock, the escalation clock and the digest's ages all
+skip them. The value is a country or subdivision known to the ``holidays``
+package (``US``, ``US-CA``, ``CA-ON``; its observed days included, such as
+Friday 24 December when Christmas falls on a Saturday), optionally followed by
+``:path`` of a file of the clinic's own closed dates; the path may also stand
+alone. The file has one date (``2026-12-24``) or range
+(``2026-12-24..2026-12-31``) per line, optionally followed by a name; ``#``
+starts a comment. ``always`` business hours stay plain arithmetic: holidays
+only close days that have business hours.
+
 DST: windows are wall-clock times in the zone; every computation converts
 each window to UTC instants first and measures real elapsed time between
 them, so a window that crosses a DST change counts the hours that actually
@@ -22,9 +33,13 @@ night) is read as the instant the zone maps it to (zoneinfo ``fold=0``).
 
 from __future__ import annotations
 
+import os
 import re
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from pathlib import Path
 from typing import Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -37,7 +52,118 @@ _WINDOW = re.compile(r"^\s*(?P<days>[A-Za-z/\-]+)\s+(?P<start>\d{1,2}:\d{2})\s*-
 
 
 class BusinessHoursError(ValueError):
-    """VMA_BUSINESS_HOURS or VMA_TIMEZONE could not be read; the message names the variable."""
+    """VMA_BUSINESS_HOURS, VMA_TIMEZONE or VMA_HOLIDAYS could not be read; the message names the variable."""
+
+
+_REGION = re.compile(r"^(?P<country>[A-Za-z]{2,3})(?:-(?P<subdiv>[A-Za-z0-9]{1,10}))?$")
+_CLOSED_LINE = re.compile(r"^(?P<first>\d{4}-\d{2}-\d{2})(?:\s*\.\.\s*(?P<last>\d{4}-\d{2}-\d{2}))?(?:\s+.*)?$")
+# A closed-dates range longer than this is a typo (a wrong year), not a closure.
+_LONGEST_CLOSURE = timedelta(days=366)
+
+
+class ClosedDays:
+    """The days a clinic is closed: a ``holidays`` calendar and/or the clinic's own dates.
+
+    Public holidays are computed per year on first use and kept (a year is a few
+    dozen dates), so a membership test is one set look-up; the lock makes the
+    first computation of a year safe from several scheduler and request threads.
+    """
+
+    def __init__(self, spec: str, country: str | None, subdiv: str | None, own: frozenset[date]):
+        self.spec = spec
+        self.country = country
+        self.subdiv = subdiv
+        self.own = own
+        self._years: dict[int, frozenset[date]] = {}
+        self._lock = threading.Lock()
+
+    @classmethod
+    def parse(cls, spec: str | None) -> "ClosedDays | None":
+        """``US``, ``US-CA``, ``US-CA:/etc/vma/closed.txt``, ``:/path`` or ``/path``; None for an empty value."""
+        text = (spec or "").strip()
+        if not text:
+            return None
+        region, path = text, None
+        if text.startswith(("/", ".", "~")):
+            region, path = "", text
+        elif ":" in text:
+            region, path = (part.strip() for part in text.split(":", 1))
+        country = subdiv = None
+        if region:
+            match = _REGION.match(region)
+            if not match:
+                raise BusinessHoursError(
+                    f"VMA_HOLIDAYS: {region!r} is not a country or subdivision code (use e.g. US, US-CA, "
+                    "optionally followed by :path of a file of closed dates)")
+            country = match["country"].upper()
+            subdiv = match["subdiv"].upper() if match["subdiv"] else None
+            _public_holidays(country, subdiv, date.today().year)  # fails now, naming the code, if unknown
+        own = _read_closed_dates(Path(path).expanduser()) if path else frozenset()
+        return cls(text, country, subdiv, own)
+
+    def __contains__(self, day: date) -> bool:
+        if day in self.own:
+            return True
+        if self.country is None:
+            return False
+        year = self._years.get(day.year)
+        if year is None:
+            with self._lock:
+                year = self._years.get(day.year)
+                if year is None:
+                    year = self._years[day.year] = _public_holidays(self.country, self.subdiv, day.year)
+        return day in year
+
+    def name_of(self, day: date) -> str | None:
+        """What the day is closed for (for messages and the docs' examples); None on an open day."""
+        if day in self.own:
+            return "closed (clinic's own dates)"
+        if self.country is not None and day in self:
+            import holidays
+
+            return holidays.country_holidays(self.country, subdiv=self.subdiv, years=day.year).get(day)
+        return None
+
+
+def _public_holidays(country: str, subdiv: str | None, year: int) -> frozenset[date]:
+    try:
+        import holidays
+    except ImportError as exc:  # a dependency of vma; only a broken install lacks it
+        raise BusinessHoursError(f"VMA_HOLIDAYS needs the 'holidays' package: {exc}") from None
+    try:
+        calendar = holidays.country_holidays(country, subdiv=subdiv, years=year)
+    except NotImplementedError as exc:
+        where = f"{country}-{subdiv}" if subdiv else country
+        raise BusinessHoursError(f"VMA_HOLIDAYS: {where!r} is not a calendar the holidays package knows ({exc})") from None
+    return frozenset(calendar.keys())
+
+
+def _read_closed_dates(path: Path) -> frozenset[date]:
+    """The clinic's own closed dates; errors name VMA_HOLIDAYS, the file and the line."""
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BusinessHoursError(f"VMA_HOLIDAYS: cannot read the closed-dates file {path}: {exc}") from None
+    days: set[date] = set()
+    for number, raw in enumerate(lines, start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        match = _CLOSED_LINE.match(line)
+        try:
+            first = date.fromisoformat(match["first"]) if match else None
+            last = date.fromisoformat(match["last"]) if match and match["last"] else first
+        except ValueError:
+            first = last = None
+        if first is None or last is None or last < first or last - first > _LONGEST_CLOSURE:
+            raise BusinessHoursError(
+                f"VMA_HOLIDAYS: {path} line {number}: {raw.strip()!r} is not a date or range "
+                "(YYYY-MM-DD or YYYY-MM-DD..YYYY-MM-DD, optionally followed by a name)")
+        day = first
+        while day <= last:
+            days.add(day)
+            day += timedelta(days=1)
+    return frozenset(days)
 
 
 def _aware(moment: datetime) -> datetime:
@@ -73,16 +199,18 @@ class BusinessCalendar:
 
     zone: ZoneInfo
     windows: tuple[tuple[tuple[timedelta, timedelta], ...], ...] | None  # None: always open
+    closed: ClosedDays | None = field(default=None, compare=False)  # holidays: days without any window
 
     @classmethod
-    def parse(cls, spec: str, timezone: str = "America/New_York") -> "BusinessCalendar":
+    def parse(cls, spec: str, timezone: str = "America/New_York", holidays: str | None = None) -> "BusinessCalendar":
+        closed = ClosedDays.parse(holidays)
         try:
             zone = ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise BusinessHoursError(f"VMA_TIMEZONE: {timezone!r} is not an IANA time zone") from exc
         text = (spec or "").strip()
         if text.lower() in ("always", "24/7", "off", "none"):
-            return cls(zone=zone, windows=None)
+            return cls(zone=zone, windows=None, closed=closed)
         per_day: list[list[tuple[timedelta, timedelta]]] = [[] for _ in range(7)]
         pieces = [p for p in re.split(r"[;,]", text) if p.strip()]
         if not pieces:
@@ -102,11 +230,14 @@ class BusinessCalendar:
             for weekday in _parse_days(match["days"], spec=text):
                 per_day[weekday].append((start, end))
         merged = tuple(_merge(day) for day in per_day)
-        return cls(zone=zone, windows=merged)
+        return cls(zone=zone, windows=merged, closed=closed)
 
     @classmethod
     def from_settings(cls, settings) -> "BusinessCalendar":
-        return cls.parse(settings.vma_business_hours, settings.vma_timezone)
+        """The calendar of these settings; built once per distinct configuration (every tick asks)."""
+        holidays = getattr(settings, "vma_holidays", None)
+        return _cached_calendar(settings.vma_business_hours, settings.vma_timezone, holidays,
+                                _closed_file_stamp(holidays))
 
     @property
     def always(self) -> bool:
@@ -116,6 +247,8 @@ class BusinessCalendar:
 
     def _day_windows(self, day: date) -> list[tuple[datetime, datetime]]:
         assert self.windows is not None
+        if self.closed is not None and day in self.closed:
+            return []  # a holiday: the clinic has no business hours that day
         midnight = datetime.combine(day, time(0))
         spans = []
         for start, end in self.windows[day.weekday()]:
@@ -128,7 +261,9 @@ class BusinessCalendar:
     def _windows_from(self, moment: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Windows in time order, starting with the local day of ``moment``."""
         day = moment.astimezone(self.zone).date()
-        while True:  # parse() guarantees at least one window a week, so every walk ends
+        # parse() guarantees at least one window a week and a year has finitely many holidays and
+        # closed dates, so every walk ends.
+        while True:
             yield from self._day_windows(day)
             day += timedelta(days=1)
 
@@ -236,6 +371,23 @@ class BusinessCalendar:
         if self.always:
             return True
         return any(start <= moment < end for start, end in self._day_windows(moment.astimezone(self.zone).date()))
+
+
+def _closed_file_stamp(holidays: str | None) -> float | None:
+    """The closed-dates file's modification time: an edited file is read again without a restart."""
+    text = (holidays or "").strip()
+    path = text if text.startswith(("/", ".", "~")) else (text.split(":", 1)[1].strip() if ":" in text else "")
+    if not path:
+        return None
+    try:
+        return os.stat(Path(path).expanduser()).st_mtime
+    except OSError:
+        return None  # parse() names the file when it cannot be read
+
+
+@lru_cache(maxsize=16)
+def _cached_calendar(spec: str, timezone: str, holidays: str | None, stamp: float | None) -> BusinessCalendar:
+    return BusinessCalendar.parse(spec, timezone, holidays)
 
 
 def _merge(spans: list[tuple[timedelta, timedelta]]) -> tuple[tuple[timedelta, timedelta], ...]:
