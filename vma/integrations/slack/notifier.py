@@ -58,9 +58,41 @@ def retry_handlers(max_retries: int = 3, backoff: float = 0.5) -> list[RetryHand
     ]
 
 
+# Answers that are an expected "no", not a failure: a provider not in Slack is a chart on hold (logged there).
+EXPECTED_ERRORS = {("users.lookupByEmail", "users_not_found"), ("users.lookupByEmail", "user_not_found")}
+
+
+class LoggedWebClient(WebClient):
+    """A ``WebClient`` that writes one ``slack_error`` log line for each failed Web API call.
+
+    Every call of the SDK's methods passes through ``api_call``, after the retry handlers have
+    had their tries; the line names the method and Slack's error code, never the message text.
+    """
+
+    def api_call(self, api_method: str, **kwargs):
+        from slack_sdk.errors import SlackApiError
+
+        from vma.logging_setup import log_event
+
+        try:
+            return super().api_call(api_method, **kwargs)
+        except SlackApiError as exc:
+            response = exc.response
+            error = response.get("error") if response is not None else None
+            if (api_method, error) not in EXPECTED_ERRORS:
+                log_event("slack_error", logging.WARNING, method=api_method, error=error,
+                          status=getattr(response, "status_code", None))
+            raise
+        except Exception as exc:  # network: connection refused, timeout, TLS
+            log_event("slack_error", logging.WARNING, method=api_method, error=type(exc).__name__)
+            raise
+
+
 def web_client(settings, token: str | None = None, timeout: int = 10, backoff: float = 0.5) -> WebClient:
-    return WebClient(token=token or settings.slack_bot_token, base_url=settings.slack_api_url,
-                     timeout=timeout, retry_handlers=retry_handlers(backoff=backoff))
+    return LoggedWebClient(token=token or settings.slack_bot_token, base_url=settings.slack_api_url,
+                           timeout=timeout, retry_handlers=retry_handlers(backoff=backoff))
+
+
 
 
 def _is_user(target: str) -> bool:
