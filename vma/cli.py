@@ -10,9 +10,46 @@ from pathlib import Path
 from vma.chart import ChartInputError
 
 
+# A directory given to `vma check` is read for these files (sorted by name, hidden files skipped).
+CHART_SUFFIXES = (".json", ".hl7", ".er7")
+
+CHECK_EPILOG = """\
+formats (detected from the content, whatever the file is called):
+  canonical chart JSON     the schema `vma schema chart` prints
+  FHIR R4 JSON             DocumentReference, Composition, or a Bundle holding them
+                           with Encounter, Condition, Procedure and Claim
+  HL7 v2 MDM               ER7 text, segments separated by CR or LF
+
+a directory checks the *.json, *.hl7 and *.er7 files directly in it.
+
+exit status:
+  0  every chart is clear
+  1  a chart has findings
+  2  unreadable or invalid input (one line per problem on stderr, naming the file and
+     the field); the other files are still checked and printed
+  3  a check failed on some chart (status "incomplete")
+"""
+
+
+def _expand_paths(paths: list[str]) -> list[str]:
+    """Each directory becomes the chart files in it; files and '-' stay as given."""
+    out: list[str] = []
+    for path in paths:
+        folder = Path(path) if path != "-" else None
+        if folder is not None and folder.is_dir():
+            found = sorted(str(f) for f in folder.iterdir()
+                           if f.is_file() and f.suffix.lower() in CHART_SUFFIXES and not f.name.startswith("."))
+            out.extend(found or [path])  # an empty folder is reported as unreadable input
+        else:
+            out.append(path)
+    return out
+
+
 def _read(path: str) -> bytes:
     if path == "-":
         return sys.stdin.buffer.read()
+    if Path(path).is_dir():
+        raise OSError(21, f"a directory with no chart files ({', '.join('*' + s for s in CHART_SUFFIXES)})")
     return Path(path).read_bytes()
 
 
@@ -22,7 +59,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     from vma.report import render_text
 
     worst = 0
-    for path in args.paths:
+    for path in _expand_paths(args.paths):
         label = "<stdin>" if path == "-" else path
         try:
             raw = _read(path)
@@ -66,7 +103,17 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from sqlalchemy.engine import make_url
+
+    from vma.config import get_settings
+    from vma.logging_setup import configure, log_event
     from vma.web import serve
+
+    settings = get_settings()
+    configure(args.log_format or settings.vma_log_format, settings.vma_log_level)
+    log_event("serve_starting", version=version(), host=args.host, port=args.port, mllp_port=args.mllp_port,
+              slack="socket_mode" if args.socket_mode else "http",
+              database=make_url(settings.vma_database_url).get_backend_name())  # never the URL: it may hold a password
 
     return serve(host=args.host, port=args.port, mllp_port=args.mllp_port, socket_mode=args.socket_mode)
 
@@ -108,12 +155,55 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_slack_manifest(args: argparse.Namespace) -> int:
+    from vma.integrations.slack.manifest import ManifestError, render
+
+    try:
+        sys.stdout.write(render(args.url, socket_mode=args.socket_mode, fmt=args.format))
+    except ManifestError as exc:
+        print(f"vma slack manifest: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("vma")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+class _HelpWithDefaults(argparse.HelpFormatter):
+    """Each option's help ends with its default (when it has one worth saying)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if action.option_strings and action.default not in (None, False, argparse.SUPPRESS) \
+                and "%(default)" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
+def _describe(parser: argparse.ArgumentParser, helps: dict[str, str]) -> None:
+    """Help text for options defined without any, so --help says what each does and its default."""
+    parser.formatter_class = _HelpWithDefaults
+    for action in parser._actions:
+        if not action.help and action.dest in helps:
+            action.help = helps[action.dest]
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vma", description="Check signed charts and run compliant provider queries in Slack.")
+    p.add_argument("--version", action="version", version=f"vma {version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
-    c = sub.add_parser("check", help="run every check on chart files ('-' reads stdin)")
-    c.add_argument("paths", nargs="+")
+    c = sub.add_parser("check", help="run every check on chart files ('-' reads stdin)",
+                       description="Run every check on chart files and print the findings.",
+                       epilog=CHECK_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    c.add_argument("paths", nargs="+", metavar="PATH", help="a chart file, a directory of chart files, or '-' for stdin")
     c.add_argument("--json", action="store_true", help="one JSON object per chart per line")
     c.set_defaults(fn=cmd_check)
 
@@ -122,7 +212,28 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=3000)
     s.add_argument("--mllp-port", type=int, default=None)
     s.add_argument("--socket-mode", action="store_true")
+    s.add_argument("--log-format", choices=["text", "json"], default=None,
+                   help="one line per log record as text, or as a JSON object for a log shipper "
+                        "(default: VMA_LOG_FORMAT, else text)")
+    s.description = ("Run the bot: Slack at POST /slack/events (or over Socket Mode), chart intake at "
+                     "POST /charts and POST /fhir, GET /healthz, and the reminder, escalation and digest clock. "
+                     "Settings come from the environment or vma.toml (docs/operator-guide.md).")
+    _describe(s, {
+        "host": "address to listen on",
+        "port": "HTTP port (Slack events unless --socket-mode, /charts, /fhir, /healthz)",
+        "mllp_port": "also take HL7 v2 over MLLP on this port (off unless given)",
+        "socket_mode": "take Slack's traffic over Socket Mode (SLACK_APP_TOKEN; no public URL, no signing secret)",
+    })
     s.set_defaults(fn=cmd_serve)
+
+    sl = sub.add_parser("slack", help="Slack set-up tools")
+    slsub = sl.add_subparsers(dest="slack_command", required=True)
+    sm = slsub.add_parser("manifest", help="print the Slack app manifest to paste at api.slack.com/apps",
+                          formatter_class=_HelpWithDefaults)
+    sm.add_argument("--url", default=None, help="public HTTPS address of vma serve; requests go to URL/slack/events")
+    sm.add_argument("--socket-mode", action="store_true", help="Socket Mode instead of request URLs")
+    sm.add_argument("--format", choices=["yaml", "json"], default="yaml", help="manifest format")
+    sm.set_defaults(fn=cmd_slack_manifest)
 
     d = sub.add_parser("demo", help="run the whole flow on embedded defaults")
     d.set_defaults(fn=cmd_demo)
@@ -145,9 +256,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from vma.config import ConfigError
+
     args = build_parser().parse_args(argv)
     try:
         return args.fn(args) or 0
+    except ConfigError as exc:  # names the file or variable and the key
+        print(f"vma: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 
