@@ -141,19 +141,23 @@ def _operation_outcome(status: int, issues: list[dict]) -> JSONResponse:
 
 
 def create_app(settings, service=None, *, start_scheduler: bool = True, migrate: bool = True,
-               resume_pending: bool = True) -> Starlette:
-    """The ASGI app. ``service`` defaults to ``build_service(settings)``."""
+               resume_pending: bool = True, socket_mode: bool = False) -> Starlette:
+    """The ASGI app. ``service`` defaults to ``build_service(settings)``.
+
+    ``socket_mode``: Slack's requests come over Socket Mode (``app.state.bolt`` serves them), so no
+    signing secret is needed; without one, ``/slack/events`` over HTTP refuses every request."""
     from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
 
     from vma.integrations.slack.app import build_app
     from vma.integrations.slack.notifier import SlackNotifier, web_client
 
-    if not settings.slack_signing_secret:
-        raise ValueError("SLACK_SIGNING_SECRET is required: every request to /slack/events is verified with it")
+    if not settings.slack_signing_secret and not socket_mode:
+        raise ValueError("SLACK_SIGNING_SECRET is required: every request to /slack/events is verified with it "
+                         "(or run with --socket-mode and SLACK_APP_TOKEN)")
     service = service or build_service(settings)
     notifier = service.notifier
     client = notifier.client if isinstance(notifier, SlackNotifier) else web_client(settings)
-    bolt = build_app(service, settings, client)
+    bolt = build_app(service, settings, client, socket_mode=socket_mode)
     checkchart_app = getattr(bolt, "vma_checkchart_app", None)
 
     def _app_for(body):
@@ -298,7 +302,7 @@ def serve(host: str = "0.0.0.0", port: int = 3000, mllp_port: int | None = None,
     settings = get_settings()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        app = create_app(settings)
+        app = create_app(settings, socket_mode=socket_mode)
     except ValueError as exc:
         print(f"vma serve: {exc}")
         return 2
@@ -310,19 +314,22 @@ def serve(host: str = "0.0.0.0", port: int = 3000, mllp_port: int | None = None,
         listener = MllpListener(service_handler(service), host=host, port=mllp_port).start()
     socket_handler = None
     if socket_mode:
-        if not settings.slack_app_token:
-            print("vma serve: --socket-mode needs SLACK_APP_TOKEN")
-            return 2
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
+        from vma.integrations.slack import socket_mode as slack_socket
 
-        socket_handler = SocketModeHandler(app.state.bolt, settings.slack_app_token)
-        socket_handler.connect()  # Slack over a websocket; /charts and /healthz still over HTTP
+        try:  # Slack over a websocket; /charts and /healthz still over HTTP
+            socket_handler = slack_socket.start(app.state.bolt, settings)
+        except slack_socket.SocketModeError as exc:
+            print(f"vma serve: {exc}")
+            if listener is not None:
+                listener.stop()
+            return 2
     # Everything built so far lives as long as the process: out of the collector's sight, a full
     # collection no longer walks it and stalls every request in flight (issue 7: p99 under bursts).
     gc.collect()
     gc.freeze()
     try:
-        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True)
+        # log_config=None: uvicorn's lines go through vma's handler (text or JSON), not a format of its own.
+        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True, log_config=None)
     finally:
         if socket_handler is not None:
             socket_handler.close()

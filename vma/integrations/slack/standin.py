@@ -14,6 +14,20 @@ with the signing secret (``v0`` HMAC-SHA256 over ``v0:timestamp:body``, the
 scheme ``slack_sdk.signature.SignatureVerifier`` checks) and posts
 interactions, slash commands and events to ``/slack/events``.
 
+Socket Mode: ``apps.connections.open`` (called with an ``xapp-`` app-level
+token) hands out a ``ws://127.0.0.1:<port>/link/?ticket=...`` URL of a real
+websocket server in this process (``SocketModeSide``, RFC 6455 by the
+``websockets`` package). On each connection it says ``hello`` as Slack does,
+then sends envelopes (``events_api``, ``interactive``, ``slash_commands``)
+that ``SocketModeSender`` builds from the same payloads the HTTP sender posts,
+and waits for the app's acknowledgement (``{"envelope_id", "payload"}``).
+An envelope sent while no connection is open waits for the next one; one sent
+on a connection that drops before its acknowledgement comes back is sent
+again on the next connection with ``retry_attempt`` + 1, as Slack retries what
+it could not deliver. ``drop()`` cuts the connections (abruptly, or with a
+close frame) and ``refresh()`` sends Slack's ``disconnect`` message, so tests
+can prove the app reconnects without losing an answer.
+
 Used by the tests and by ``vma demo``; nothing in production imports it.
 """
 
@@ -21,9 +35,12 @@ from __future__ import annotations
 
 import itertools
 import json
+import socket
 import threading
 import time
 import urllib.parse
+import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -90,6 +107,8 @@ class SlackStandIn:
         self._ids = itertools.count(1)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._errors: dict[str, list[str]] = {}
+        self.socket_mode = SocketModeSide(self)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -115,6 +134,7 @@ class SlackStandIn:
         return self
 
     def stop(self) -> None:
+        self.socket_mode.stop()
         if self._server:
             self._server.shutdown()
             self._server.server_close()
@@ -151,6 +171,11 @@ class SlackStandIn:
         """The next ``times`` calls of ``method`` answer ``status`` (429 carries Retry-After)."""
         with self._lock:
             self._faults.setdefault(method, []).extend([(status, retry_after)] * times)
+
+    def error_next(self, method: str, error: str = "not_in_channel", times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` answer HTTP 200 ``{"ok": false, "error": error}``."""
+        with self._lock:
+            self._errors.setdefault(method, []).extend([error] * times)
 
     def calls_to(self, method: str) -> list[Call]:
         with self._lock:
@@ -221,8 +246,16 @@ class SlackStandIn:
             headers = {"Retry-After": str(retry_after)} if status == 429 else {}
             error = "ratelimited" if status == 429 else "internal_error"
             return self._reply(request, status, json.dumps({"ok": False, "error": error}).encode(), headers=headers)
+        with self._lock:
+            errors = self._errors.get(method)
+            injected = errors.pop(0) if errors else None
         if not token:
             result: dict[str, Any] = {"ok": False, "error": "not_authed"}
+        elif injected:
+            result = {"ok": False, "error": injected}
+        elif token.startswith("xapp-") != (method == "apps.connections.open"):
+            # Slack: an app-level token opens Socket Mode connections and does nothing else.
+            result = {"ok": False, "error": "not_allowed_token_type"}
         else:
             handler = getattr(self, "_api_" + method.replace(".", "_"), None)
             result = handler(params) if handler else {"ok": False, "error": "unknown_method"}
@@ -273,6 +306,9 @@ class SlackStandIn:
     def _api_auth_test(self, params):
         return {"ok": True, "url": "https://vma-standin.slack.com/", "team": "vma stand-in", "user": "vma",
                 "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": "B0VMA0001", "is_enterprise_install": False}
+
+    def _api_apps_connections_open(self, params):
+        return {"ok": True, "url": self.socket_mode.issue_url()}
 
     def _api_users_lookupByEmail(self, params):
         email = str(params.get("email") or "").lower()
@@ -376,6 +412,68 @@ class SlackStandIn:
         return {"ok": True, "files": [{"id": f.get("id"), "title": f.get("title")} for f in files]}
 
 
+# -- what Slack sends the app (the same payloads over HTTP and over Socket Mode) -------------------
+
+_serial = itertools.count(1)
+
+
+def _trigger_id() -> str:
+    return f"{next(_serial)}.{int(time.time())}.standin"
+
+
+def block_actions_payload(user_id: str, channel: str, message_ts: str, action: dict, response_url: str) -> dict:
+    """A ``block_actions`` payload for one button or select element of a message."""
+    element = dict(action)
+    act = {"action_id": element["action_id"], "block_id": element.get("block_id", "b"),
+           "type": element.get("type", "button"), "action_ts": f"{time.time():.6f}"}
+    if act["type"] == "static_select":
+        act["selected_option"] = element["selected_option"]
+    else:
+        act["value"] = element.get("value")
+        act["text"] = element.get("text") or {"type": "plain_text", "text": "button"}
+    return {
+        "type": "block_actions", "api_app_id": APP_ID, "token": "legacy-unused",
+        "team": {"id": TEAM_ID, "domain": "standin"},
+        "user": {"id": user_id, "username": user_id.lower(), "team_id": TEAM_ID},
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": False},
+        "channel": {"id": channel, "name": "directmessage"},
+        "message": {"type": "message", "ts": message_ts, "user": BOT_USER_ID},
+        "trigger_id": _trigger_id(),
+        "response_url": response_url,
+        "actions": [act],
+    }
+
+
+def view_submission_payload(user_id: str, view: dict, values: dict[str, dict[str, str]]) -> dict:
+    """A ``view_submission``; ``values`` is {block_id: {action_id: text}} for plain-text inputs."""
+    state = {block: {action: {"type": "plain_text_input", "value": text} for action, text in actions.items()}
+             for block, actions in values.items()}
+    return {
+        "type": "view_submission", "api_app_id": APP_ID, "token": "legacy-unused",
+        "team": {"id": TEAM_ID, "domain": "standin"},
+        "user": {"id": user_id, "username": user_id.lower(), "team_id": TEAM_ID},
+        "trigger_id": _trigger_id(),
+        "view": {**view, "state": {"values": state}, "team_id": TEAM_ID, "app_id": APP_ID},
+    }
+
+
+def slash_command_payload(user_id: str, command: str, text: str, channel: str, response_url: str) -> dict[str, str]:
+    return {
+        "token": "legacy-unused", "team_id": TEAM_ID, "team_domain": "standin", "channel_id": channel,
+        "channel_name": "general", "user_id": user_id, "user_name": user_id.lower(), "command": command,
+        "text": text, "api_app_id": APP_ID, "response_url": response_url, "trigger_id": _trigger_id(),
+    }
+
+
+def event_callback_payload(event: dict) -> dict:
+    return {
+        "token": "legacy-unused", "team_id": TEAM_ID, "api_app_id": APP_ID, "type": "event_callback",
+        "event": {**event, "event_ts": f"{time.time():.6f}"}, "event_id": f"Ev{next(_serial):08d}",
+        "event_time": int(time.time()), "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID,
+                                                           "is_bot": True}],
+    }
+
+
 class SignedSlackSender:
     """Sends requests to the app as Slack does: form bodies, ``X-Slack-Signature`` and timestamp."""
 
@@ -386,7 +484,6 @@ class SignedSlackSender:
         self.signing_secret = signing_secret
         self.standin = standin
         self.http = httpx.Client(timeout=30)
-        self._trigger = itertools.count(1)
 
     def close(self) -> None:
         self.http.close()
@@ -403,7 +500,7 @@ class SignedSlackSender:
         return self.http.post(self.events_url, content=body, headers=headers)
 
     def _trigger_id(self) -> str:
-        return f"{next(self._trigger)}.{int(time.time())}.standin"
+        return _trigger_id()
 
     def _response_url(self, name: str) -> str:
         return self.standin.response_url(name) if self.standin else "http://127.0.0.1:9/response"
@@ -414,57 +511,240 @@ class SignedSlackSender:
 
     def click(self, user_id: str, channel: str, message_ts: str, action: dict, **sign):
         """A ``block_actions`` request for one button or select element of a message."""
-        element = dict(action)
-        act = {"action_id": element["action_id"], "block_id": element.get("block_id", "b"),
-               "type": element.get("type", "button"), "action_ts": f"{time.time():.6f}"}
-        if act["type"] == "static_select":
-            act["selected_option"] = element["selected_option"]
-        else:
-            act["value"] = element.get("value")
-            act["text"] = element.get("text") or {"type": "plain_text", "text": "button"}
-        payload = {
-            "type": "block_actions", "api_app_id": APP_ID, "token": "legacy-unused",
-            "team": {"id": TEAM_ID, "domain": "standin"},
-            "user": {"id": user_id, "username": user_id.lower(), "team_id": TEAM_ID},
-            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": False},
-            "channel": {"id": channel, "name": "directmessage"},
-            "message": {"type": "message", "ts": message_ts, "user": BOT_USER_ID},
-            "trigger_id": self._trigger_id(),
-            "response_url": self._response_url("actions"),
-            "actions": [act],
-        }
+        payload = block_actions_payload(user_id, channel, message_ts, action, self._response_url("actions"))
         return self.interaction(payload, **sign)
 
     def submit_view(self, user_id: str, view: dict, values: dict[str, dict[str, str]], **sign):
         """A ``view_submission``; ``values`` is {block_id: {action_id: text}} for plain-text inputs."""
-        state = {block: {action: {"type": "plain_text_input", "value": text} for action, text in actions.items()}
-                 for block, actions in values.items()}
-        payload = {
-            "type": "view_submission", "api_app_id": APP_ID, "token": "legacy-unused",
-            "team": {"id": TEAM_ID, "domain": "standin"},
-            "user": {"id": user_id, "username": user_id.lower(), "team_id": TEAM_ID},
-            "trigger_id": self._trigger_id(),
-            "view": {**view, "state": {"values": state}, "team_id": TEAM_ID, "app_id": APP_ID},
-        }
-        return self.interaction(payload, **sign)
+        return self.interaction(view_submission_payload(user_id, view, values), **sign)
 
     def slash(self, user_id: str, command: str, text: str = "", channel: str = "C0CODERS1", **sign):
-        body = urllib.parse.urlencode({
-            "token": "legacy-unused", "team_id": TEAM_ID, "team_domain": "standin", "channel_id": channel,
-            "channel_name": "general", "user_id": user_id, "user_name": user_id.lower(), "command": command,
-            "text": text, "api_app_id": APP_ID, "response_url": self._response_url("command"),
-            "trigger_id": self._trigger_id(),
-        }).encode()
-        return self.post(body, "application/x-www-form-urlencoded", **sign)
+        payload = slash_command_payload(user_id, command, text, channel, self._response_url("command"))
+        return self.post(urllib.parse.urlencode(payload).encode(), "application/x-www-form-urlencoded", **sign)
 
     def event(self, event: dict, **sign):
-        body = json.dumps({
-            "token": "legacy-unused", "team_id": TEAM_ID, "api_app_id": APP_ID, "type": "event_callback",
-            "event": {**event, "event_ts": f"{time.time():.6f}"}, "event_id": f"Ev{next(self._trigger):08d}",
-            "event_time": int(time.time()), "authorizations": [{"team_id": TEAM_ID, "user_id": BOT_USER_ID,
-                                                               "is_bot": True}],
-        }).encode()
-        return self.post(body, "application/json", **sign)
+        return self.post(json.dumps(event_callback_payload(event)).encode(), "application/json", **sign)
+
+
+# -- Socket Mode ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Envelope:
+    """One Socket Mode envelope and, once the app acknowledges it, the acknowledgement's payload."""
+
+    envelope_id: str
+    type: str
+    payload: dict
+    accepts_response_payload: bool
+    retry_attempt: int = 0
+    acked: threading.Event = field(default_factory=threading.Event)
+    ack_payload: dict | None = None
+    deliveries: int = 0
+
+    def message(self) -> str:
+        return json.dumps({"envelope_id": self.envelope_id, "type": self.type, "payload": self.payload,
+                           "accepts_response_payload": self.accepts_response_payload,
+                           "retry_attempt": self.retry_attempt,
+                           "retry_reason": "timeout" if self.retry_attempt else ""})
+
+    def wait_ack(self, timeout: float = 10.0) -> dict | None:
+        """The acknowledgement's payload (None when it carried none); TimeoutError when it never came."""
+        if not self.acked.wait(timeout):
+            raise TimeoutError(f"the app did not acknowledge {self.type} envelope {self.envelope_id}")
+        return self.ack_payload
+
+
+class SocketModeSide:
+    """Slack's end of Socket Mode: a websocket server on 127.0.0.1, started on first use."""
+
+    def __init__(self, standin: SlackStandIn):
+        self.standin = standin
+        self.connections: list = []           # open websocket connections (websockets ServerConnection)
+        self.opened = 0                       # connections accepted so far
+        self.envelopes: list[Envelope] = []   # everything sent, in order
+        self._tickets: set[str] = set()
+        self._pending: deque[Envelope] = deque()
+        self._in_flight: dict[str, tuple[Envelope, Any]] = {}
+        self._lock = threading.RLock()
+        self._server = None
+        self._thread: threading.Thread | None = None
+        # While True, acknowledgements are read and thrown away (as if lost on the way): the
+        # envelopes stay in flight, and a dropped connection then sends them again.
+        self.lose_acks = False
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def _ensure_started(self) -> None:
+        with self._lock:
+            if self._server is not None:
+                return
+            from websockets.sync.server import serve
+
+            self._server = serve(self._serve, "127.0.0.1", 0, compression=None, ping_interval=None)
+            self._thread = threading.Thread(target=self._server.serve_forever, name="slack-standin-ws", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        with self._lock:
+            server, self._server = self._server, None
+        if server is not None:
+            self.drop(abrupt=True)
+            server.shutdown()
+
+    @property
+    def port(self) -> int:
+        self._ensure_started()
+        return self._server.socket.getsockname()[1]
+
+    def issue_url(self) -> str:
+        """A one-time websocket URL, as ``apps.connections.open`` returns."""
+        ticket = uuid.uuid4().hex
+        with self._lock:
+            self._tickets.add(ticket)
+        return f"ws://127.0.0.1:{self.port}/link/?ticket={ticket}&app_id={APP_ID}"
+
+    # -- the server ---------------------------------------------------------------------------
+
+    def _serve(self, connection) -> None:
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(connection.request.path).query)
+        ticket = (query.get("ticket") or [""])[0]
+        with self._lock:
+            valid = ticket in self._tickets
+            self._tickets.discard(ticket)
+        if not valid:
+            connection.close(1008, "invalid ticket")
+            return
+        with self._lock:
+            self.opened += 1
+            connection.send(json.dumps({
+                "type": "hello", "num_connections": len(self.connections) + 1,
+                "debug_info": {"host": "vma-standin", "build_number": 1, "approximate_connection_time": 18060},
+                "connection_info": {"app_id": APP_ID}}))
+            self.connections.append(connection)
+            waiting = list(self._pending)
+            self._pending.clear()
+        for envelope in waiting:
+            self._deliver(envelope)
+        try:
+            for raw in connection:
+                self._on_message(raw)
+        except Exception:  # the connection was cut: what it had not acknowledged goes out again
+            pass
+        finally:
+            with self._lock:
+                if connection in self.connections:
+                    self.connections.remove(connection)
+                lost = [env for env, conn in self._in_flight.values() if conn is connection and not env.acked.is_set()]
+                for envelope in lost:
+                    del self._in_flight[envelope.envelope_id]
+                    envelope.retry_attempt += 1
+            for envelope in lost:
+                self._deliver(envelope)
+
+    def _on_message(self, raw) -> None:
+        try:
+            data = json.loads(raw)
+        except (TypeError, ValueError):
+            return
+        envelope_id = data.get("envelope_id") if isinstance(data, dict) else None
+        with self._lock:
+            if self.lose_acks:
+                return
+            entry = self._in_flight.pop(envelope_id, None)
+        if entry is None:
+            return
+        envelope = entry[0]
+        payload = data.get("payload")
+        if envelope.type in ("slash_commands", "interactive") and isinstance(payload, dict):
+            problems = []
+            if payload.get("blocks"):
+                problems = validate_message(payload.get("text"), payload.get("blocks"))
+            elif isinstance(payload.get("view"), dict):
+                problems = validate_view(payload["view"])
+            with self.standin._lock:
+                self.standin.calls.append(Call("socket_mode.ack", payload, None, ok=not problems))
+                if problems:
+                    self.standin.violations.append(("socket_mode.ack", problems))
+                else:
+                    self.standin.responses.append(payload)
+        envelope.ack_payload = payload if isinstance(payload, dict) else None
+        envelope.acked.set()
+
+    def _deliver(self, envelope: Envelope) -> None:
+        """Send on the newest open connection, or keep it for the next one."""
+        with self._lock:
+            connection = self.connections[-1] if self.connections else None
+            if connection is None:
+                self._pending.append(envelope)
+                return
+            self._in_flight[envelope.envelope_id] = (envelope, connection)
+            envelope.deliveries += 1
+        try:
+            connection.send(envelope.message())
+        except Exception:  # closing under us: _serve's cleanup sends it again on the next connection
+            pass
+
+    # -- test controls --------------------------------------------------------------------------
+
+    def send(self, envelope_type: str, payload: dict, accepts_response_payload: bool) -> Envelope:
+        self._ensure_started()
+        envelope = Envelope(uuid.uuid4().hex, envelope_type, payload, accepts_response_payload)
+        with self._lock:
+            self.envelopes.append(envelope)
+        self._deliver(envelope)
+        return envelope
+
+    def drop(self, abrupt: bool = True) -> int:
+        """Cut every open connection: ``abrupt`` as a network failure (no close frame), else a close frame."""
+        with self._lock:
+            connections = list(self.connections)
+        for connection in connections:
+            if abrupt:
+                try:
+                    connection.socket.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                connection.socket.close()
+            else:
+                connection.close(1001, "going away")
+        return len(connections)
+
+    def refresh(self) -> None:
+        """Slack's ``disconnect`` message: the app opens a new connection and this one is closed."""
+        with self._lock:
+            connections = list(self.connections)
+        for connection in connections:
+            connection.send(json.dumps({"type": "disconnect", "reason": "refresh_requested",
+                                        "debug_info": {"host": "vma-standin"}}))
+
+    def wait_connected(self, count: int = 1, timeout: float = 15.0) -> None:
+        """Until ``count`` connections have been opened so far and one is open now."""
+        wait_until(lambda: self.opened >= count and self.connections, timeout, 0.02,
+                   f"no Socket Mode connection number {count} within {timeout} s")
+
+
+class SocketModeSender:
+    """What ``SignedSlackSender`` posts, sent as Socket Mode envelopes; each call returns the envelope."""
+
+    def __init__(self, standin: SlackStandIn):
+        self.standin = standin
+        self.side = standin.socket_mode
+
+    def click(self, user_id: str, channel: str, message_ts: str, action: dict) -> Envelope:
+        payload = block_actions_payload(user_id, channel, message_ts, action, self.standin.response_url("actions"))
+        return self.side.send("interactive", payload, accepts_response_payload=False)
+
+    def submit_view(self, user_id: str, view: dict, values: dict[str, dict[str, str]]) -> Envelope:
+        return self.side.send("interactive", view_submission_payload(user_id, view, values),
+                              accepts_response_payload=True)
+
+    def slash(self, user_id: str, command: str, text: str = "", channel: str = "C0CODERS1") -> Envelope:
+        payload = slash_command_payload(user_id, command, text, channel, self.standin.response_url("command"))
+        return self.side.send("slash_commands", payload, accepts_response_payload=True)
+
+    def event(self, event: dict) -> Envelope:
+        return self.side.send("events_api", event_callback_payload(event), accepts_response_payload=False)
 
 
 def find_element(blocks: list[dict], predicate) -> dict | None:
