@@ -10,6 +10,8 @@ which is exact (see ``BusinessCalendar.subtract_business``).
 Every number is defined once, in the README section "The query-aging
 digest"; this module computes exactly those definitions (the comments below
 say how, not what). Withdrawn queries count only in "open at week end".
+The manager's App Home shows the same ``Digest`` object, built by the same
+``build_digest``, so the two can never disagree.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from sqlalchemy import and_, case, delete, func, literal, select, text, tuple_, union_all, update
+from sqlalchemy import Text, and_, case, cast, delete, func, literal, or_, select, text, tuple_, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -38,6 +40,9 @@ ANSWER_TARGET = timedelta(hours=72)
 WEEK = timedelta(days=7)
 OLDEST_SHOWN = 10
 PROVIDERS_CHARTED = 15
+# Query yield is read over four weeks of answers: one week is too few answers per check to prune on.
+YIELD_WINDOW = timedelta(days=28)
+BUCKET_COLOURS = ("#4caf50", "#ffc107", "#ff7043", "#c62828")
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 
@@ -51,6 +56,8 @@ class ProviderLine:
     answered: int = 0
     median_hours_to_answer: float | None = None
     answered_within_72h: float | None = None  # share 0..1; None when nothing was answered
+    oldest_sent_at: datetime | None = None  # the provider's oldest open query (delivered)
+    oldest_age_business_hours: float | None = None
 
 
 @dataclass
@@ -63,6 +70,20 @@ class WeekStats:
     median_hours_to_answer: float | None = None
     answered_within_72h: float | None = None
     open_at_end: int = 0
+    response_rate: float | None = None  # share of the week's sent queries answered by the week's end
+
+
+@dataclass
+class CheckYield:
+    """Answered queries of one check over ``YIELD_WINDOW`` and how many changed a code."""
+
+    check: str
+    answered: int
+    changed: int
+
+    @property
+    def share(self) -> float | None:
+        return self.changed / self.answered if self.answered else None
 
 
 @dataclass
@@ -90,6 +111,8 @@ class Digest:
     total_hold_days: float
     this_week: WeekStats
     last_week: WeekStats
+    yields: list[CheckYield] = field(default_factory=list)
+    yield_days: int = YIELD_WINDOW.days
     bucket_labels: tuple[str, ...] = BUCKET_LABELS
 
 
@@ -123,15 +146,11 @@ def build_digest(session: Session, now: datetime, calendar: BusinessCalendar, *,
     c24, c48, c72 = _bucket_cutoffs(calendar, now)
     this_start, last_start = now - WEEK, now - 2 * WEEK
 
-    def provider_name(npi: str | None) -> str:
-        person = directory.by_npi(npi) if (directory is not None and npi) else None
-        return person.name if person is not None and person.name else (f"NPI {npi}" if npi else "(no NPI)")
-
     providers: dict[str | None, ProviderLine] = {}
 
     def line(npi: str | None) -> ProviderLine:
         if npi not in providers:
-            providers[npi] = ProviderLine(npi=npi, name=provider_name(npi))
+            providers[npi] = ProviderLine(npi=npi, name="")  # named once every line is known (step 6)
         return providers[npi]
 
     # 1. Open queries by provider and age bucket: one GROUP BY over the open rows.
@@ -143,12 +162,12 @@ def build_digest(session: Session, now: datetime, calendar: BusinessCalendar, *,
         else_=literal(3),
     ).label("bucket")
     rows = session.execute(
-        select(Query.provider_npi, bucket, func.count()).where(Query.status == "open")
+        select(Query.provider_npi, bucket, func.count(), func.min(Query.sent_at)).where(Query.status == "open")
         .group_by(Query.provider_npi, bucket)
     ).all()
     totals = [0, 0, 0, 0]
     not_delivered_total = 0
-    for npi, index, count in rows:
+    for npi, index, count, oldest in rows:
         entry = line(npi)
         if index < 0:
             entry.not_delivered += count
@@ -157,6 +176,9 @@ def build_digest(session: Session, now: datetime, calendar: BusinessCalendar, *,
             entry.buckets[index] += count
             entry.open += count
             totals[index] += count
+            oldest = _as_utc(oldest)
+            if entry.oldest_sent_at is None or oldest < entry.oldest_sent_at:
+                entry.oldest_sent_at = oldest
 
     # 2. Answers of this week and last week, per provider and per week.
     hours = _hours_between(Query.answered_at, Query.sent_at, dialect)
@@ -206,15 +228,24 @@ def build_digest(session: Session, now: datetime, calendar: BusinessCalendar, *,
     for npi, value in medians_by_provider.items():
         providers[npi].median_hours_to_answer = value
 
-    # 3. Sent per week, and open at each week's end. Every statement leads with ``status`` so the
-    # (status, sent_at) and (status, answered_at) indexes bound it; the status list is all of them.
+    # 3. Sent per week, the response rate, and open at each week's end. Every statement leads with
+    # ``status`` so the (status, sent_at) and (status, answered_at) indexes bound it; the status list is
+    # all of them. A week's end is now for this week and this_start for last week.
     sent_week = case((Query.sent_at > this_start, literal(0)), else_=literal(1)).label("week")
-    for week, count in session.execute(
-        select(sent_week, func.count())
+    in_this_week = Query.sent_at > this_start
+    answered_by_end = and_(Query.status == "answered", or_(
+        and_(in_this_week, Query.answered_at <= now), and_(~in_this_week, Query.answered_at <= this_start)))
+    withdrawn_by_end = and_(Query.status == "withdrawn", or_(
+        and_(in_this_week, Query.withdrawn_at <= now), and_(~in_this_week, Query.withdrawn_at <= this_start)))
+    for week, count, answered_count, withdrawn_count in session.execute(
+        select(sent_week, func.count(), func.sum(case((answered_by_end, 1), else_=0)),
+               func.sum(case((withdrawn_by_end, 1), else_=0)))
         .where(Query.status.in_(QUERY_STATUSES), Query.sent_at > last_start, Query.sent_at <= now)
         .group_by(sent_week)
     ):
         weeks[week].sent = count
+        asked = count - int(withdrawn_count or 0)
+        weeks[week].response_rate = int(answered_count or 0) / asked if asked else None
     weeks[0].open_at_end = sum(totals)
     # Open at last week's end: sent by then and still open, or answered or withdrawn after it.
     still_open = select(func.count()).where(Query.status == "open", Query.sent_at <= this_start)
@@ -226,16 +257,11 @@ def build_digest(session: Session, now: datetime, calendar: BusinessCalendar, *,
         union_all(still_open, answered_later, withdrawn_later)).scalars())
 
     # 4. The oldest open queries.
-    oldest = [
-        OldestOpen(query_id=qid, chart_id=chart_id, provider=provider_name(npi), check=check, code=code,
-                   sent_at=_as_utc(sent_at),
-                   age_business_hours=calendar.business_elapsed(_as_utc(sent_at), now).total_seconds() / 3600)
-        for qid, chart_id, npi, check, code, sent_at in session.execute(
-            select(Query.id, Query.chart_id, Query.provider_npi, Query.check, Query.code, Query.sent_at)
-            .where(Query.status == "open", Query.sent_at.is_not(None))
-            .order_by(Query.sent_at, Query.id).limit(OLDEST_SHOWN)
-        )
-    ]
+    oldest_rows = session.execute(
+        select(Query.id, Query.chart_id, Query.provider_npi, Query.check, Query.code, Query.sent_at)
+        .where(Query.status == "open", Query.sent_at.is_not(None))
+        .order_by(Query.sent_at, Query.id).limit(OLDEST_SHOWN)
+    ).all()
 
     # 5. Charts on hold and their hold time since the first DM of any of their queries. A correlated
     # MIN per held chart walks the chart_record_id index for the few held charts only, instead of
@@ -250,13 +276,89 @@ def build_digest(session: Session, now: datetime, calendar: BusinessCalendar, *,
         .select_from(held)
     ).one()
 
-    ordered = sorted(providers.values(), key=lambda p: (-(p.open + p.not_delivered), -p.buckets[3], p.name))
+    # 6. Names: the directory's, else the name on the provider's latest chart, else the NPI.
+    names = _provider_names(session, set(providers) | {row[2] for row in oldest_rows}, directory)
+    for npi, entry in providers.items():
+        entry.name = names[npi]
+        if entry.oldest_sent_at is not None:
+            entry.oldest_age_business_hours = calendar.business_elapsed(entry.oldest_sent_at, now).total_seconds() / 3600
+    oldest = [
+        OldestOpen(query_id=qid, chart_id=chart_id, provider=names[npi], check=check, code=code,
+                   sent_at=_as_utc(sent_at),
+                   age_business_hours=calendar.business_elapsed(_as_utc(sent_at), now).total_seconds() / 3600)
+        for qid, chart_id, npi, check, code, sent_at in oldest_rows
+    ]
+
+    # The bottleneck on top: providers by their oldest open query, then the ones with none open.
+    never = datetime.max.replace(tzinfo=UTC)
+    ordered = sorted(providers.values(), key=lambda p: (p.oldest_sent_at or never, -(p.open + p.not_delivered),
+                                                        p.name))
     return Digest(
         generated_at=now, timezone=calendar.zone.key, business_hours=business_hours,
         open_total=sum(totals), not_delivered_total=not_delivered_total, buckets=totals,
         providers=ordered, oldest=oldest, charts_on_hold=charts_on_hold,
         total_hold_days=float(hold_hours) / 24.0, this_week=weeks[0], last_week=weeks[1],
+        yields=_query_yield(session, now, dialect),
     )
+
+
+def _provider_names(session: Session, npis: set, directory) -> dict:
+    """One name per NPI, looked up once: the directory, the latest chart's ``provider.name``, the NPI."""
+    from vma.store.models import ChartRecord
+
+    names: dict = {}
+    unknown = []
+    for npi in npis:
+        person = directory.by_npi(npi) if (directory is not None and npi) else None
+        if person is not None and person.name:
+            names[npi] = person.name
+        elif npi:
+            unknown.append(npi)
+        else:
+            names[npi] = "(no NPI)"
+    if unknown:
+        latest = select(func.max(ChartRecord.id)).where(ChartRecord.provider_npi.in_(unknown)) \
+            .group_by(ChartRecord.provider_npi)
+        for npi, chart in session.execute(
+            select(ChartRecord.provider_npi, ChartRecord.chart_json).where(ChartRecord.id.in_(latest))
+        ):
+            provider = (chart or {}).get("provider") if isinstance(chart, dict) else None
+            name = provider.get("name") if isinstance(provider, dict) else None
+            if isinstance(name, str) and name.strip():
+                names[npi] = name.strip()[:80]
+    for npi in unknown:
+        names.setdefault(npi, f"NPI {npi}")
+    return names
+
+
+def _query_yield(session: Session, now: datetime, dialect: str) -> list[CheckYield]:
+    """Per check, the answers of the last ``YIELD_WINDOW`` and those that changed a code.
+
+    An answer changed a code when the provider chose a code answer whose codes differ from the
+    code queried (``["M25.562"]`` for ``M25.569``); "Other", "Clinically undetermined", a POA
+    indicator or a confirmation of the code as billed change none. An answer carried over from an
+    earlier version of the chart is not counted again.
+    """
+    from vma.store.models import Query
+
+    kind = Query.answer_json["kind"].as_string()
+    carried = Query.answer_json["carried_from_query"].as_string()
+    if dialect == "postgresql":
+        codes = cast(Query.answer_json.op("->")("codes"), Text)
+        queried = cast(func.jsonb_build_array(Query.code), Text)
+    else:
+        codes, queried = func.json_extract(Query.answer_json, "$.codes"), func.json_array(Query.code)
+    changed = and_(kind == "code", codes.is_not(None), codes != "[]", codes != queried)
+    rows = session.execute(
+        select(Query.check, func.count(), func.sum(case((changed, 1), else_=0)))
+        .where(Query.status == "answered", Query.answered_at > now - YIELD_WINDOW, Query.answered_at <= now,
+               carried.is_(None))
+        .group_by(Query.check)
+    ).all()
+    yields = [CheckYield(check=check, answered=count, changed=int(changed_count or 0))
+              for check, count, changed_count in rows]
+    # The questions most worth pruning first: lowest yield, then the most asked.
+    return sorted(yields, key=lambda y: (y.share if y.share is not None else 1.0, -y.answered, y.check))
 
 
 # -- rendering ---------------------------------------------------------------------------------
@@ -294,12 +396,12 @@ def render_text(digest: Digest) -> str:
 
 
 def render_png(digest: Digest) -> bytes | None:
-    """A stacked bar chart of open queries per provider and age bucket.
+    """The digest's picture: open queries per provider by age, and the week against last week.
 
-    None when nothing is open, or when the chart cannot be drawn: the text digest is the
+    None when nothing is open, or when the picture cannot be drawn: the text digest is the
     fallback and goes out either way.
     """
-    charted = [p for p in digest.providers if p.open][:PROVIDERS_CHARTED]
+    charted = charted_providers(digest)
     if not charted:
         return None
     try:
@@ -309,28 +411,81 @@ def render_png(digest: Digest) -> bytes | None:
         return None
 
 
+def charted_providers(digest: Digest) -> list[ProviderLine]:
+    """The providers the picture shows, in its order: oldest open query first (the bottleneck on top)."""
+    return [p for p in digest.providers if p.open][:PROVIDERS_CHARTED]
+
+
 def _draw_png(digest: Digest, charted: list[ProviderLine]) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib.figure import Figure
 
-    names = [p.name for p in reversed(charted)]
-    figure = Figure(figsize=(8, 1.2 + 0.4 * len(charted)), dpi=100)
-    axes = figure.subplots()
-    left = [0] * len(charted)
-    colours = ("#4caf50", "#ffc107", "#ff7043", "#c62828")
-    for index, (label, colour) in enumerate(zip(digest.bucket_labels, colours)):
-        widths = [p.buckets[index] for p in reversed(charted)]
+    # barh draws its first row at the bottom: reversed, the oldest open query ends on top.
+    rows = list(reversed(charted))
+    names = [f"{p.name}\noldest {_hours(p.oldest_age_business_hours)}" for p in rows]
+    figure = Figure(figsize=(10, 2.2 + 0.42 * len(charted)), dpi=100)
+    grid = figure.add_gridspec(1, 2, width_ratios=(3.2, 1.2), wspace=0.35)
+    axes = figure.add_subplot(grid[0, 0])
+    left = [0] * len(rows)
+    for index, (label, colour) in enumerate(zip(digest.bucket_labels, BUCKET_COLOURS)):
+        widths = [p.buckets[index] for p in rows]
         axes.barh(names, widths, left=left, color=colour, label=label)
         left = [a + b for a, b in zip(left, widths)]
     axes.set_xlabel("open queries (age in business hours)")
-    axes.set_title("Open provider queries by age")
-    axes.legend(loc="lower right", fontsize="small")
-    figure.tight_layout()
+    axes.set_title("Open queries by provider, oldest query first", fontsize="medium")
+    axes.xaxis.get_major_locator().set_params(integer=True)
+    # The legend sits below the plot, never over a bar.
+    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16 - 0.6 / (1 + len(charted))), ncol=4,
+                fontsize="small", frameon=False)
+
+    trend = figure.add_subplot(grid[0, 1])
+    weeks = (digest.last_week, digest.this_week)
+    labels = ("sent", "answered")
+    positions = range(len(labels))
+    width = 0.38
+    for offset, week, colour in ((-width / 2, weeks[0], "#9e9e9e"), (width / 2, weeks[1], "#1d4f91")):
+        values = (week.sent, week.answered)
+        bars = trend.bar([x + offset for x in positions], values, width, color=colour, label=week.label)
+        trend.bar_label(bars, fontsize="x-small", padding=1)
+    trend.set_xticks(list(positions), labels)
+    trend.set_title("This week against last", fontsize="medium")
+    trend.yaxis.get_major_locator().set_params(integer=True)
+    trend.set_xlabel(f"median to answer: {_hours(digest.this_week.median_hours_to_answer)} "
+                     f"(last week {_hours(digest.last_week.median_hours_to_answer)})", fontsize="small")
+    trend.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16 - 0.6 / (1 + len(charted))), ncol=2,
+                 fontsize="small", frameon=False)
+    trend.margins(y=0.15)
+    figure.subplots_adjust(left=0.3, right=0.97, top=0.88, bottom=0.3 if len(charted) < 4 else 0.2)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    figure.savefig(buffer, format="png", bbox_inches="tight")
     return buffer.getvalue()
+
+
+TEXT_BAR_WIDTH = 24
+TEXT_BAR_MARKS = ("▁", "▃", "▆", "█")  # under 24 h ... 72 h or more: fuller is older
+
+
+def render_text_picture(digest: Digest, width: int = TEXT_BAR_WIDTH) -> str:
+    """The picture's left panel in text, for surfaces that cannot show the PNG (App Home).
+
+    Same providers, same order, same buckets; each bar is drawn in one mark per bucket, scaled
+    so the longest bar is ``width`` marks (a bucket with any query shows at least one mark).
+    """
+    charted = charted_providers(digest)
+    if not charted:
+        return ""
+    longest = max(p.open for p in charted)
+    name_width = min(28, max(len(p.name) for p in charted))
+    lines = []
+    for p in charted:
+        bar = "".join(mark * (max(1, round(count * width / longest)) if count else 0)
+                      for mark, count in zip(TEXT_BAR_MARKS, p.buckets))
+        lines.append(f"{p.name[:name_width]:<{name_width}} {bar:<{width + 3}} {p.open:>3} open, "
+                     f"oldest {_hours(p.oldest_age_business_hours)}")
+    legend = "  ".join(f"{mark} {label}" for mark, label in zip(TEXT_BAR_MARKS, digest.bucket_labels))
+    return "\n".join(lines + [legend])
 
 
 # -- the command -------------------------------------------------------------------------------
@@ -341,6 +496,12 @@ def build_from_settings(settings, store, now: datetime | None = None, directory=
     with store.session() as session:
         return build_digest(session, now or datetime.now(UTC), calendar,
                             business_hours=settings.vma_business_hours, directory=directory)
+
+
+def for_app_home(settings, store, directory=None, now: datetime | None = None) -> tuple[Digest, str]:
+    """The manager's App Home: this digest, built now, and its picture as text bars."""
+    digest = build_from_settings(settings, store, now=now, directory=directory)
+    return digest, render_text_picture(digest)
 
 
 def post_digest(settings, store, notifier, directory=None, now: datetime | None = None) -> Digest:

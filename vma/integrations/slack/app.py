@@ -43,6 +43,8 @@ SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{1,30}")
 MAX_ROW_ID = 2**31 - 1
 LOOKUP_FAILED = "vma could not look that chart up just now; please try again in a minute."
 REFUSAL = "Only the provider this query was sent to, or their delegate, can answer it."
+# Directory roles whose App Home opens with the query loop's numbers (the digest, live).
+MANAGER_ROLES = ("manager", "admin")
 
 
 def parse_value(value: str | None) -> tuple[int, int] | None:
@@ -145,7 +147,14 @@ def build_app(service, settings, client: WebClient, socket_mode: bool = False) -
 
     def refresh_home(user: str) -> None:
         try:
-            client.views_publish(user_id=user, view=render_view("home.json.j2", home=service.home(user)))
+            context = {"home": service.home(user)}
+            if service.directory.role_of(user) in MANAGER_ROLES:
+                # The query loop now, from the same build as the daily digest (one definition of each number).
+                from vma.conversations.digest import for_app_home
+
+                context["manager"], context["picture"] = for_app_home(settings, service.store, service.directory,
+                                                                      now=service.clock())
+            client.views_publish(user_id=user, view=render_view("home.json.j2", **context))
         except Exception:  # App Home is a convenience; the answer itself is stored
             log.exception("App Home refresh for %s failed", user)
 

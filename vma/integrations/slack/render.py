@@ -123,8 +123,11 @@ def hours(value: float | None) -> str:
 def environment() -> Environment:
     env = Environment(loader=FileSystemLoader(str(_template_dir())), undefined=StrictUndefined,
                       autoescape=False, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
+    from vma.conversations.digest import _hours as digest_hours
+    from vma.conversations.digest import _share as digest_share
+
     env.filters.update(j=to_json, esc=esc, cut=cut, label=label, short_labels=short_labels, duration=duration,
-                       hours=hours)
+                       hours=hours, dhours=digest_hours, share=digest_share)  # dhours, share: as the digest writes them
     return env
 
 
