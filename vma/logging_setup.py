@@ -48,8 +48,12 @@ from typing import Any
 EVENTS = "vma.events"
 event_log = logging.getLogger(EVENTS)
 
-# Loggers whose INFO lines repeat on every job run or request; their warnings still show.
-QUIET_AT_INFO = ("apscheduler.executors", "apscheduler.scheduler", "apscheduler.jobstores")
+# Loggers whose INFO lines repeat on every job run, or say nothing an operator acts on; their
+# warnings still show.
+QUIET_AT_INFO = ("apscheduler.executors", "apscheduler.scheduler", "apscheduler.jobstores", "alembic.runtime.plugins")
+# Lines that are expected and mean nothing: bolt notes that SLACK_BOT_TOKEN is in the environment
+# while vma hands it a client made from that same token.
+EXPECTED_NOISE = ("As you gave `client` as well, `token` will be unused.",)
 _BRIDGE_KEY = "vma_log_events"
 _installed = threading.Lock()
 _bridge_on = False
@@ -105,6 +109,7 @@ def configure(fmt: str = "text", level: str | int = "INFO", stream=None) -> logg
     """Route every logger to one stderr handler in ``fmt``; returns the handler (tests remove it)."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
+    handler.addFilter(lambda record: record.getMessage() not in EXPECTED_NOISE)
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -85,6 +85,7 @@ class Message:
     user: str | None = None  # for ephemeral messages: who sees it
     ephemeral: bool = False
     updates: int = 0
+    metadata: dict | None = None  # chat.postMessage's message metadata, returned by conversations.history
 
 
 class SlackStandIn:
@@ -342,9 +343,28 @@ class SlackStandIn:
             return self._invalid("chat.postMessage", problems)
         ts = self._next_ts()
         with self._lock:
-            self.messages.append(Message(channel, ts, params.get("text"), params.get("blocks")))
+            self.messages.append(Message(channel, ts, params.get("text"), params.get("blocks"),
+                                         metadata=params.get("metadata") if isinstance(params.get("metadata"), dict)
+                                         else None))
         return {"ok": True, "channel": channel, "ts": ts,
                 "message": {"text": params.get("text"), "blocks": params.get("blocks"), "ts": ts}}
+
+    def _api_conversations_history(self, params):
+        """A channel's messages, newest first, from ``oldest`` on; metadata only with include_all_metadata."""
+        channel = params.get("channel")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        oldest = float(params.get("oldest") or 0)
+        with_metadata = str(params.get("include_all_metadata")).lower() in ("1", "true")
+        with self._lock:
+            found = [m for m in self.messages if m.channel == channel and not m.ephemeral and float(m.ts) >= oldest]
+        messages = []
+        for m in sorted(found, key=lambda m: float(m.ts), reverse=True)[: int(params.get("limit") or 100)]:
+            entry = {"type": "message", "ts": m.ts, "text": m.text, "user": BOT_USER_ID}
+            if with_metadata and m.metadata:
+                entry["metadata"] = m.metadata
+            messages.append(entry)
+        return {"ok": True, "messages": messages, "has_more": False, "response_metadata": {"next_cursor": ""}}
 
     def _api_chat_update(self, params):
         problems = self._message_problems(params)
