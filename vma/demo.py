@@ -5,6 +5,11 @@ charts (``vma/demo/``) and directory, and the real web app served by uvicorn
 on a free local port. Charts go in through ``POST /charts``; the providers'
 scripted clicks go in as signed ``block_actions`` over HTTP, exactly as Slack
 would send them. The transcript shows what each person saw, in order.
+
+The charts are dated yesterday (whatever day the demo runs), and the clock is
+then moved forward for the reminder, the escalation and the daily digest: the
+reminder tick and the digest are run for "4 hours later" and "2 days later",
+as the scheduler of ``vma serve`` would run them when that time comes.
 """
 
 from __future__ import annotations
@@ -18,11 +23,28 @@ import tempfile
 import textwrap
 import threading
 import time
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
 CODERS, MANAGERS = "C0CODERS1", "C0MANAGE1"
 WIDTH = 96
+ZONE = "America/New_York"
+REMINDER_AFTER, ESCALATE_AFTER = timedelta(hours=4), timedelta(hours=48)
+
+
+def dated_relative_to_today(chart: dict, today: date | None = None) -> dict:
+    """The chart seen yesterday and signed that afternoon, in the clinic's time zone, whatever today is."""
+    zone = ZoneInfo(ZONE)
+    today = today or datetime.now(zone).date()
+    seen = today - timedelta(days=1)
+    chart = json.loads(json.dumps(chart))
+    (chart.get("encounter") or {})["date_of_service"] = seen.isoformat()
+    if chart.get("signature"):
+        chart["signature"]["signed_at"] = datetime.combine(seen, clock_time(16, 40), tzinfo=zone).isoformat()
+    return chart
 
 
 class DemoFailure(RuntimeError):
@@ -90,7 +112,10 @@ class Transcript:
             if kind == "header":
                 add(block["text"]["text"].upper())
             elif kind == "section":
-                add(block["text"]["text"])
+                if block.get("text"):
+                    add(block["text"]["text"])
+                for field in block.get("fields") or []:
+                    add(field.get("text", "").replace("\n", ": ", 1), "· ")
             elif kind == "context":
                 add(" ".join(e.get("text", "") for e in block.get("elements", [])), "· ")
             elif kind == "divider":
@@ -117,7 +142,8 @@ class Transcript:
             p = call.params
             if call.method == "chat.postMessage":
                 self.say(f"   → {self.audience(p['channel'])}: new message")
-                self.say("\n".join(self.blocks_text(p.get("blocks")) or ["   │ " + self._mrkdwn(p.get("text", ""))]))
+                self.say("\n".join(self.blocks_text(p.get("blocks"))
+                                   or ["   │ " + line for line in self._mrkdwn(p.get("text", "")).splitlines()]))
             elif call.method == "chat.update":
                 self.say(f"   → {self.audience(p['channel'])}: the message is updated in place")
                 self.say("\n".join(self.blocks_text(p.get("blocks"))))
@@ -133,6 +159,10 @@ class Transcript:
             elif call.method == "response_url":
                 self.say("   → reply to the slash command (ephemeral)")
                 self.say("\n".join(self.blocks_text(p.get("blocks")) or ["   │ " + self._mrkdwn(p.get("text", ""))]))
+            elif call.method == "files.completeUploadExternal":
+                for file in p.get("files") or []:
+                    self.say(f"   → {self.audience(p.get('channel_id', ''))}: a picture is attached, "
+                             f"\"{file.get('title', 'file')}\"")
 
 
 def _elements(blocks: list[dict]) -> list[dict]:
@@ -187,7 +217,8 @@ def _run(out) -> int:
             slack_bot_token="xoxb-demo", slack_signing_secret=secret, slack_api_url=slack.api_url,
             vma_database_url=f"sqlite:///{Path(tmp) / 'vma.db'}", vma_coder_channel=CODERS,
             vma_manager_channel=MANAGERS, vma_provider_directory=str(directory_path),
-            vma_business_hours="always", vma_phi_mode="minimal")
+            vma_business_hours="always", vma_timezone=ZONE, vma_phi_mode="minimal",
+            vma_reminder_after=REMINDER_AFTER, vma_escalate_after=ESCALATE_AFTER)
         app = create_app(settings, start_scheduler=False)
         port = _free_port()
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
@@ -201,10 +232,12 @@ def _run(out) -> int:
             t.say("vma demo: synthetic charts, a local Slack stand-in, the real web app on " + base)
             t.say(f"Slack Web API stand-in: {slack.api_url}   database: temporary SQLite")
             for path in charts:
-                story = json.loads(path.read_text()).get("demo", {}).get("story", "")
-                t.heading(f"Chart {path.stem} is signed and sent to POST /charts")
+                chart = dated_relative_to_today(json.loads(path.read_text()))
+                story = chart.get("demo", {}).get("story", "")
+                t.heading(f"Chart {path.stem} (seen {chart['encounter']['date_of_service']}) is signed and sent "
+                          "to POST /charts")
                 t.note(story)
-                response = sender.http.post(base + "/charts", content=path.read_bytes(),
+                response = sender.http.post(base + "/charts", content=json.dumps(chart).encode(),
                                             headers={"Content-Type": "application/json"})
                 t.say(f"   HTTP {response.status_code} {response.text}")
                 _wait(lambda: any(path.stem in (c.params.get("text") or "") for c in slack.calls
@@ -239,6 +272,8 @@ def _run(out) -> int:
             _wait(lambda: slack.ephemeral_for(lopez), "the refusal")
             t.flush()
             t.note("The query stays open; nothing is recorded as an answer.")
+
+            _time_passes(t, app.state.service, settings)
 
             m2002 = message_for(lopez, "ENC-D2002")
             t.heading(f"{people[lopez]} answers her question: left knee")
@@ -276,13 +311,21 @@ def _run(out) -> int:
             _wait(lambda: slack.published.get(coder), "the App Home")
             t.flush()
 
+            chief = next((p.slack_user_id for p in directory.people if p.role == "manager"), None)
+            if chief:
+                t.heading(f"{people.get(chief, chief)} (manager) opens the vma App Home: the query loop now")
+                sender.event({"type": "app_home_opened", "user": chief, "channel": "D0CHIEF01", "tab": "home"})
+                _wait(lambda: slack.published.get(chief), "the manager's App Home")
+                t.flush()
+
             t.heading("Summary")
             posted = [m for m in slack.messages_in(CODERS)]
             t.note(f"{len(charts)} charts in; {len(posted)} posted to the coders' channel; "
-                   f"{len(slack.messages_in(MANAGERS))} held for the managers; "
+                   f"{len(slack.messages_in(MANAGERS))} messages in the managers' channel (a chart on hold, "
+                   "escalations, the digest); "
                    f"{len(slack.calls_to('chat.postMessage'))} messages and "
-                   f"{len(slack.calls_to('chat.update'))} in-place updates sent; "
-                   f"{len(slack.violations)} Block Kit violations.")
+                   f"{len(slack.calls_to('chat.update'))} in-place updates sent.")
+            t.note(f"{len(slack.violations)} Block Kit violations.")
             if slack.violations:
                 raise DemoFailure(f"Block Kit violations: {slack.violations}")
         finally:
@@ -290,3 +333,36 @@ def _run(out) -> int:
             server.should_exit = True
             thread.join(timeout=10)
     return 0
+
+
+def _time_passes(t: Transcript, service, settings) -> None:
+    """The reminder, the escalation and the digest, on a clock moved forward (what the scheduler does)."""
+    from vma.conversations import digest, reminders
+
+    started = datetime.now(UTC)
+    later = started + REMINDER_AFTER + timedelta(minutes=1)
+    t.heading("4 hours later, nobody has answered: the reminder tick runs")
+    t.note("The demo moves the clock forward. In a clinic the tick runs every few seconds and counts business "
+           "hours only (VMA_BUSINESS_HOURS, VMA_HOLIDAYS); each provider gets at most one reminder a day.")
+    report = reminders.tick(later, service.store, service.notifier, settings, service.directory)
+    t.flush()
+    t.note(f"{report.reminders_sent} reminder message(s) for {report.queries_reminded} open question(s).")
+
+    later = started + ESCALATE_AFTER + timedelta(minutes=1)
+    t.heading("2 days later, still unanswered: escalation to the supervisor and the managers")
+    report = reminders.tick(later, service.store, service.notifier, settings, service.directory)
+    t.flush()
+    t.note(f"{report.escalations_sent} escalation(s) for {report.queries_escalated} question(s).")
+
+    t.heading("That morning's query-aging digest in the managers' channel (VMA_DIGEST_AT)")
+    built = digest.post_digest(settings, service.store, service.notifier, service.directory, now=later)
+    t.flush()
+    picture = digest.render_text_picture(built)
+    if picture:
+        t.say("   The picture, as text (providers by their oldest open query, the bottleneck on top):")
+        t.say("\n".join("   │ " + line for line in picture.splitlines()))
+    png = digest.render_png(built)
+    if png:
+        saved = Path(tempfile.gettempdir()) / "vma-demo-digest.png"
+        saved.write_bytes(png)
+        t.note(f"The picture posted with it is saved at {saved} to look at.")

@@ -212,7 +212,8 @@ class SlackNotifier:
                                 text=f"Chart {summary.chart_id}: question withdrawn ({reason})")
 
     def post_digest(self, channel: str, text: str, png: bytes | None) -> None:
-        self.client.chat_postMessage(channel=channel, text=text, mrkdwn=True)
+        # A code block keeps the digest's columns aligned in Slack's proportional font.
+        self.client.chat_postMessage(channel=channel, text=f"```\n{text.rstrip()}\n```", mrkdwn=True)
         if png:
             try:
                 self.client.files_upload_v2(channel=channel, content=png, filename="query-aging.png",
