@@ -90,6 +90,12 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(report.model_dump_json())
         else:
             print(render_text(chart, report))
+        if report.status == "incomplete":
+            failed = ", ".join(f.failed_check or "?" for f in report.findings if f.check == "check-failed")
+            print(f"{label}: check-failed: {failed} failed on chart {chart.chart_id}; it is incomplete", file=sys.stderr)
+            # Contract section 2: 2 (unreadable input) outranks 3 (a check failed), which outranks 1.
+            if worst < 2:
+                worst = 3
         if report.status != "clear" and worst < 1:
             worst = 1
     return worst
@@ -115,7 +121,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
               slack="socket_mode" if args.socket_mode else "http",
               database=make_url(settings.vma_database_url).get_backend_name())  # never the URL: it may hold a password
 
-    return serve(host=args.host, port=args.port, mllp_port=args.mllp_port, socket_mode=args.socket_mode)
+    return serve(host=args.host, port=args.port, mllp_port=args.mllp_port, socket_mode=args.socket_mode,
+                 allow_open_intake=args.allow_open_intake)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -208,10 +215,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(fn=cmd_check)
 
     s = sub.add_parser("serve", help="run the bot")
-    s.add_argument("--host", default="0.0.0.0")
+    s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=3000)
     s.add_argument("--mllp-port", type=int, default=None)
     s.add_argument("--socket-mode", action="store_true")
+    s.add_argument("--allow-open-intake", action="store_true",
+                   help="listen on an address other than loopback without VMA_INTAKE_TOKENS (a closed network only)")
     s.add_argument("--log-format", choices=["text", "json"], default=None,
                    help="one line per log record as text, or as a JSON object for a log shipper "
                         "(default: VMA_LOG_FORMAT, else text)")

@@ -49,6 +49,87 @@ def parse_duration(value: str | int | float | timedelta) -> timedelta:
     raise ValueError(f"not a duration: {value!r} (use 90s, 4h, 2d or ISO 8601 such as PT4H)")
 
 
+MIN_TOKEN_LENGTH = 16
+_SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,59}$")
+
+
+class IntakeToken:
+    """One accepted bearer token and the source name the audit log records for what it sends."""
+
+    __slots__ = ("source", "token")
+
+    def __init__(self, source: str, token: str):
+        self.source = source
+        self.token = token
+
+    def __repr__(self) -> str:  # never the token itself
+        return f"IntakeToken(source={self.source!r})"
+
+
+def parse_intake_tokens(value: str | None) -> list[IntakeToken]:
+    """``VMA_INTAKE_TOKENS``: comma-separated tokens, each optionally ``source:token``.
+
+    A token without a name is recorded as ``token-N`` (its position). Tokens shorter than 16
+    characters are refused: a bearer token is the whole of the intake's protection.
+    """
+    tokens: list[IntakeToken] = []
+    for position, entry in enumerate((value or "").split(","), 1):
+        entry = entry.strip()
+        if not entry:
+            continue
+        name, sep, secret = entry.partition(":")
+        if not (sep and _SOURCE_NAME.match(name.strip()) and secret.strip()):
+            name, secret = f"token-{position}", entry
+        name, secret = name.strip(), secret.strip()
+        if len(secret) < MIN_TOKEN_LENGTH or not secret.isascii() or not secret.isprintable() or " " in secret:
+            raise ValueError(f"VMA_INTAKE_TOKENS: the token of source {name!r} must be at least {MIN_TOKEN_LENGTH} "
+                             "printable ASCII characters without spaces (e.g. from `python -c 'import secrets; "
+                             "print(secrets.token_urlsafe(32))'`)")
+        if any(t.token == secret for t in tokens):
+            raise ValueError(f"VMA_INTAKE_TOKENS: source {name!r} repeats another source's token")
+        tokens.append(IntakeToken(name, secret))
+    return tokens
+
+
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*(?:\.\d+)?)\s*([a-z]+)\s*$", re.I)
+_RATE_UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
+
+
+def parse_rate_limit(value: str | None) -> tuple[int, float] | None:
+    """``VMA_INTAKE_RATE_LIMIT``: ``N/period`` (``3000/min``, ``50/s``, ``100/10s``): at most N requests per
+    source in any such period, in bursts of up to N. ``off`` (or 0) turns the limit off. Returns
+    (N, period in seconds) or None."""
+    text = str(value or "").strip().lower()
+    if text in ("", "0", "off", "none", "unlimited"):
+        return None
+    m = _RATE.match(text)
+    unit = m and _RATE_UNITS.get(m.group(3).rstrip("s") if m.group(3) not in _RATE_UNITS else m.group(3))
+    if not m or not unit or int(m.group(1)) <= 0:
+        raise ValueError(f"VMA_INTAKE_RATE_LIMIT: {value!r} is not N/period (e.g. 3000/min, 50/s) or 'off'")
+    period = float(m.group(2) or 1) * unit
+    if period <= 0:
+        raise ValueError(f"VMA_INTAKE_RATE_LIMIT: {value!r} has an empty period")
+    return int(m.group(1)), period
+
+
+def parse_peer_allow_list(value: str | None) -> list | None:
+    """``VMA_MLLP_ALLOW``: comma-separated addresses or CIDR ranges; None (unset) allows every peer."""
+    import ipaddress
+
+    if value is None or not str(value).strip():
+        return None
+    networks = []
+    for entry in str(value).split(","):
+        entry = entry.strip()
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ValueError(f"VMA_MLLP_ALLOW: {entry!r} is not an IP address or CIDR range") from None
+    return networks
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="",
@@ -84,6 +165,39 @@ class Settings(BaseSettings):
 
     vma_inbox: str | None = None
     vma_hl7_fields: str | None = None  # JSON object overriding HL7 field positions
+
+    # Intake security (README "Intake security"): bearer tokens for POST /charts and /fhir, each
+    # optionally "source:token"; a per-source rate limit; the peers allowed to send HL7 over MLLP.
+    # Checked by ``vma serve`` at start-up (``parse_intake_tokens``), not here: a validation error
+    # would print the value, and the value is a secret.
+    vma_intake_tokens: str | None = Field(default=None, repr=False)
+    vma_intake_rate_limit: str = "3000/min"
+    vma_mllp_allow: str | None = None
+    # Worker liveness (vma.store.workers): how often a running worker says it lives, and after how
+    # long without a heartbeat its claims are taken over (a crash on this host or on PostgreSQL is
+    # seen at once; this is for a host that vanished or a process that hangs).
+    vma_heartbeat_every: timedelta = Field(default=timedelta(seconds=5))
+    vma_worker_stale_after: timedelta = Field(default=timedelta(seconds=30))
+
+    @field_validator("vma_heartbeat_every", "vma_worker_stale_after", mode="before")
+    @classmethod
+    def _liveness_duration(cls, v: Any) -> timedelta:
+        value = parse_duration(v)
+        if value <= timedelta(0):
+            raise ValueError("VMA_HEARTBEAT_EVERY and VMA_WORKER_STALE_AFTER must be positive durations")
+        return value
+
+    @field_validator("vma_intake_rate_limit")
+    @classmethod
+    def _rate(cls, v: str) -> str:
+        parse_rate_limit(v)
+        return v
+
+    @field_validator("vma_mllp_allow")
+    @classmethod
+    def _allow(cls, v: str | None) -> str | None:
+        parse_peer_allow_list(v)
+        return v
 
     # Closed days for business time: a `holidays` country or subdivision, and/or ":path" of closed dates.
     vma_holidays: str | None = None
@@ -160,6 +274,18 @@ class Settings(BaseSettings):
     @property
     def phi_minimal(self) -> bool:
         return self.vma_phi_mode == "minimal"
+
+    @property
+    def intake_tokens(self) -> list["IntakeToken"]:
+        return parse_intake_tokens(self.vma_intake_tokens)
+
+    @property
+    def intake_rate_limit(self) -> tuple[int, float] | None:
+        return parse_rate_limit(self.vma_intake_rate_limit)
+
+    @property
+    def mllp_allow(self) -> list | None:
+        return parse_peer_allow_list(self.vma_mllp_allow)
 
 
 class ConfigError(ValueError):

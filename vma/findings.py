@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_serializer
 
 Action = Literal["query", "correct", "info"]
 Severity = Literal["error", "warning", "info"]
-Status = Literal["clear", "needs_query", "needs_correction", "invalid"]
+Status = Literal["clear", "needs_query", "needs_correction", "invalid", "incomplete"]
+
+# The finding that stands for a check that raised instead of finishing (contract section 5): the chart
+# is ``incomplete``, never clear, and never goes to the coders until the check runs through.
+CHECK_FAILED = "check-failed"
 
 OTHER = "Other"
 UNDETERMINED = "Clinically undetermined"
@@ -43,10 +47,30 @@ class Finding(BaseModel):
     # the JSON contract, so excluded from dumps.
     choices: list[Choice] = Field(default_factory=list, exclude=True)
     target: str | None = Field(default=None, exclude=True)  # "diagnosis:1", "procedure:0", "chart"
+    # Only on a ``check-failed`` finding: the ID of the check that failed (also named in the message).
+    failed_check: str | None = None
 
     def model_post_init(self, __context: object) -> None:
         if self.choices and not self.options:
             self.options = [c.label for c in self.choices]
+
+    @model_serializer(mode="wrap")
+    def _drop_unset_extras(self, handler):
+        data = handler(self)
+        if isinstance(data, dict) and data.get("failed_check") is None:
+            data.pop("failed_check", None)
+        return data
+
+
+def check_failed(check_id: str, error: BaseException) -> Finding:
+    """The finding for a check that raised. Names the check and the kind of error only: an exception's
+    text can quote the note, so it stays in the server log, never in the finding."""
+    return Finding(
+        check=CHECK_FAILED, action="info", severity="error", failed_check=check_id,
+        message=(f"The {check_id} check failed on this chart ({type(error).__name__}) and did not finish, so the "
+                 "chart was not fully checked: it is incomplete, not clear, and must not go to coding until the "
+                 "check runs through."),
+    )
 
 
 class ChartReport(BaseModel):
@@ -60,6 +84,8 @@ class ChartReport(BaseModel):
 
 
 def status_of(findings: list[Finding]) -> Status:
+    if any(f.check == CHECK_FAILED for f in findings):
+        return "incomplete"
     actions = {f.action for f in findings}
     if "query" in actions:
         return "needs_query"

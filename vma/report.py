@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from vma.chart import Chart
-from vma.findings import ChartReport
+from vma.findings import CHECK_FAILED, ChartReport
 
 _ACTION_LABEL = {"query": "QUERY provider", "correct": "CORRECT", "info": "NOTE"}
 
@@ -25,7 +25,15 @@ def render_text(chart: Chart, report: ChartReport) -> str:
         lines.append(f"  px  {px.code}{mods} x{px.units}  -> dx {','.join(map(str, px.diagnosis_pointers)) or '-'}")
     if not report.findings:
         lines.append("  no findings")
+    if report.status == "incomplete":
+        failed = ", ".join(f.failed_check or "?" for f in report.findings if f.check == CHECK_FAILED)
+        lines.append(f"  CHECK FAILED: {failed}. This chart was not fully checked and is not clear; "
+                     "the error is in the log.")
     for f in report.findings:
+        if f.check == CHECK_FAILED:
+            lines.append(f"  [{f.check}] {f.failed_check or ''}".rstrip())
+            lines.append(f"      {f.message}")
+            continue
         head = f"  [{f.check}] {_ACTION_LABEL[f.action]}"
         if f.code:
             head += f" {f.code}"

@@ -7,8 +7,8 @@ the digest is posted once per day however many workers run (the outbox row
 ``digest:<date>`` is unique). The other jobs are idempotent, so two workers
 running them at once do no harm:
 
-- reminder tick, every 1-5 s (finishes stored charts not yet processed, then
-  sends what is due);
+- reminder tick, every 1-5 s (takes over the claims of workers that are gone,
+  finishes stored charts not yet processed, then sends what is due);
 - the digest, daily at ``VMA_DIGEST_AT``;
 - retention purge, daily at 02:30 local time, when ``VMA_RETENTION_DAYS`` is set;
 - held charts re-routed every few minutes (a provider unreachable yesterday
@@ -29,6 +29,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from sqlalchemy import update
+
 from vma.conversations import digest, reminders
 
 log = logging.getLogger(__name__)
@@ -47,13 +49,64 @@ def tick_interval(settings) -> timedelta:
     return max(SHORTEST_TICK, min(LONGEST_TICK, shortest_delay / 4))
 
 
+class OwnedReminderEngine(reminders.ReminderEngine):
+    """The reminder engine whose claims name their worker, so a dead worker's reminders are taken over
+    at once (``vma.store.workers``) instead of after the 5-minute lease.
+
+    The engine leases a provider's due rows (``next_due_at`` pushed forward) and takes the day's nudge
+    in its claim transaction; right after it, this marks them with the owner, and unmarks the rows
+    once the message is recorded or put off. A crash between the claim and the mark leaves the rows
+    to the lease, as before.
+    """
+
+    def __init__(self, store, notifier, settings, directory, owner: str):
+        super().__init__(store, notifier, settings, directory)
+        self.owner = owner
+
+    def _claim(self, now, npi, user_id, report):
+        from vma.store.models import Nudge, Query
+
+        claim = super()._claim(now, npi, user_id, report)
+        if claim is None:
+            return None
+        with self.store.session() as session, session.begin():
+            session.execute(update(Query).where(Query.id.in_(claim.escalation_ids + claim.reminder_ids),
+                                                Query.status == "open").values(claimed_by=self.owner))
+            if claim.business_day is not None:
+                session.execute(update(Nudge).where(Nudge.provider_key == claim.provider_key,
+                                                    Nudge.business_day == claim.business_day, Nudge.kind == "reminder",
+                                                    Nudge.message_id.is_(None)).values(claimed_by=self.owner))
+        return claim
+
+    def _unmark(self, query_ids) -> None:
+        from vma.store.models import Query
+
+        with self.store.session() as session, session.begin():
+            session.execute(update(Query).where(Query.id.in_(list(query_ids)), Query.claimed_by == self.owner)
+                            .values(claimed_by=None))
+
+    def _record(self, now, query_ids, **kwargs):
+        super()._record(now, query_ids, **kwargs)
+        self._unmark(query_ids)
+
+    def _retry_later(self, query_ids, now, kind, error):
+        super()._retry_later(query_ids, now, kind, error)
+        self._unmark(query_ids)
+
+
 def run_tick(service, settings, now: datetime | None = None) -> reminders.TickReport:
-    """One pass: finish any stored chart not yet processed, then send what is due."""
+    """One pass: take over the claims of dead workers, finish any stored chart not yet processed, then
+    send what is due."""
     try:
-        service.process_pending()
+        service.process_pending()  # takes over the dead's claims first
     except Exception:  # one bad chart must not stop reminders; process() records its own failures
         log.exception("processing pending charts failed")
-    return reminders.tick(now or datetime.now(UTC), service.store, service.notifier, settings, service.directory)
+    now = now or datetime.now(UTC)
+    registry = getattr(service, "workers", None)
+    if registry is None:
+        return reminders.tick(now, service.store, service.notifier, settings, service.directory)
+    engine = OwnedReminderEngine(service.store, service.notifier, settings, service.directory, registry.owner())
+    return engine.tick(now)
 
 
 def run_daily_digest(service, settings, now: datetime | None = None) -> bool:

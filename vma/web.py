@@ -3,7 +3,16 @@
 Starlette routes beside bolt's Starlette adapter, served by uvicorn. Intake
 stores the raw body and answers at once (202/200/400/413, contract section 6);
 the checks and the Slack messages follow in a worker thread, and whatever a
-crash interrupted is resumed at start-up (``ChartService.process_pending``).
+crash interrupted is resumed at start-up (``ChartService.resume``).
+
+Intake is guarded (``IntakeGuard``): with ``VMA_INTAKE_TOKENS`` every request to
+``/charts`` and ``/fhir`` needs ``Authorization: Bearer <token>`` (401 with a
+``WWW-Authenticate`` challenge otherwise, tokens compared in constant time), and
+each source (token name, or peer address when intake is open) is held to
+``VMA_INTAKE_RATE_LIMIT`` (429 with ``Retry-After``). Both are decided before a
+byte of the body is read. ``vma serve`` listens on 127.0.0.1 unless told
+otherwise, and will not listen elsewhere without tokens unless
+``--allow-open-intake`` says so.
 """
 
 from __future__ import annotations
@@ -34,6 +43,97 @@ SIGNATURE_MAX_AGE = 60 * 5  # Slack's rule: a request signed more than five minu
 
 class BodyTooLarge(Exception):
     pass
+
+
+INTAKE_REALM = "vma-intake"
+# Buckets of sources idle long enough to be full again are dropped past this many (open intake keys them by
+# peer address, which a flood could vary).
+MAX_BUCKETS = 10_000
+
+
+class IntakeGuard:
+    """Who may post charts, and how fast: bearer tokens and a per-source token bucket.
+
+    ``check(authorization, peer)`` answers ``(source, None)`` to go on, or ``(None, refusal)`` with
+    the refusal's reason (``missing_token``, ``invalid_token``, ``rate_limited``) and, for the rate
+    limit, the seconds to wait. ``refused`` counts refusals by reason.
+    """
+
+    def __init__(self, settings, clock=time.monotonic):
+        from collections import Counter
+
+        from vma.config import parse_intake_tokens, parse_rate_limit
+
+        # Hashes, so every comparison is over 32 bytes whatever the length presented.
+        self._tokens = [(t.source, hashlib.sha256(t.token.encode()).digest())
+                        for t in parse_intake_tokens(settings.vma_intake_tokens)]
+        self.limit = parse_rate_limit(settings.vma_intake_rate_limit)
+        self.clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+        self.refused: Counter = Counter()
+
+    @property
+    def open(self) -> bool:
+        return not self._tokens
+
+    def authenticate(self, authorization: str | None) -> tuple[str | None, str | None]:
+        """(token source, None) for a valid token; (None, None) when intake is open; else (None, reason)."""
+        if not self._tokens:
+            return None, None
+        scheme, _, presented = (authorization or "").strip().partition(" ")
+        presented = presented.strip()
+        if scheme.lower() != "bearer" or not presented:
+            return None, "missing_token"
+        digest = hashlib.sha256(presented.encode("utf-8", "surrogateescape")).digest()
+        found = None
+        for source, expected in self._tokens:  # no early exit: the time taken does not say which token matched
+            if hmac.compare_digest(digest, expected):
+                found = source
+        return (found, None) if found is not None else (None, "invalid_token")
+
+    def admit(self, key: str) -> float | None:
+        """None when ``key`` may send now; else the seconds until it may."""
+        if self.limit is None:
+            return None
+        capacity, period = self.limit
+        rate = capacity / period
+        now = self.clock()
+        with self._lock:
+            tokens, last = self._buckets.get(key, (float(capacity), now))
+            tokens = min(float(capacity), tokens + (now - last) * rate)
+            if tokens >= 1:
+                self._buckets[key] = (tokens - 1, now)
+                if len(self._buckets) > MAX_BUCKETS:
+                    self._prune(now, capacity, rate)
+                return None
+            self._buckets[key] = (tokens, now)
+            return (1 - tokens) / rate
+
+    def _prune(self, now: float, capacity: int, rate: float) -> None:
+        for key, (tokens, last) in list(self._buckets.items()):
+            if tokens + (now - last) * rate >= capacity:
+                del self._buckets[key]
+
+    def refuse(self, reason: str, peer: str | None, path: str) -> None:
+        with self._lock:
+            self.refused[reason] += 1
+            count = self.refused[reason]
+        if count & (count - 1) == 0:  # 1st, 2nd, 4th, 8th...: a flood does not flood the log
+            log.warning("intake refused on %s from %s: %s (%d so far)", path, peer or "unknown", reason, count)
+
+
+def is_loopback(host: str | None) -> bool:
+    """Whether listening on ``host`` keeps the port on this machine."""
+    import ipaddress
+
+    name = (host or "").strip().strip("[]")
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def slack_signature_ok(secret: str, body: bytes, timestamp: str | None, signature: str | None,
@@ -168,6 +268,7 @@ def create_app(settings, service=None, *, start_scheduler: bool = True, migrate:
         return bolt
     workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="vma-process")
     state: dict[str, Any] = {}
+    guard = IntakeGuard(settings)
 
     def process_in_background(record_id: int) -> None:
         def run() -> None:
@@ -199,7 +300,34 @@ def create_app(settings, service=None, *, start_scheduler: bool = True, migrate:
         bolt_response = await run_in_threadpool(_app_for(bolt_request.body).dispatch, bolt_request)
         return to_starlette_response(bolt_response)
 
+    def _refusal(fhir: bool, status: int, code: str, message: str, headers: dict) -> Response:
+        if fhir:
+            response = _operation_outcome(status, [{"code": code, "message": message}])
+            response.headers.update(headers)
+            return response
+        return JSONResponse({"status": "unauthorized" if status == 401 else "rate_limited",
+                             "errors": [{"field": "Authorization" if status == 401 else "(request)",
+                                         "message": message}]}, status_code=status, headers=headers)
+
     async def intake(request: Request, source: str, fhir: bool) -> Response:
+        # Who and how fast, before a byte of the body is read.
+        peer = request.client.host if request.client else None
+        sender, problem = guard.authenticate(request.headers.get("authorization"))
+        if problem is not None:
+            guard.refuse(problem, peer, request.url.path)
+            challenge = f'Bearer realm="{INTAKE_REALM}"' + (', error="invalid_token"' if problem == "invalid_token" else "")
+            message = ("a valid intake token is required: Authorization: Bearer <token>" if problem == "missing_token"
+                       else "the intake token is not valid")
+            return _refusal(fhir, 401, "login", message, {"WWW-Authenticate": challenge})
+        sender = sender or f"peer:{peer or 'unknown'}"
+        wait = guard.admit(sender)
+        if wait is not None:
+            guard.refuse("rate_limited", peer, request.url.path)
+            capacity, period = guard.limit
+            seconds = max(1, int(wait + 0.999))
+            return _refusal(fhir, 429, "throttled",
+                            f"source {sender} sent more than {capacity} requests in {period:g} s "
+                            f"(VMA_INTAKE_RATE_LIMIT); retry after {seconds} s", {"Retry-After": str(seconds)})
         try:
             body = await read_capped(request)
         except BodyTooLarge:
@@ -208,7 +336,7 @@ def create_app(settings, service=None, *, start_scheduler: bool = True, migrate:
                 return _operation_outcome(413, [{"code": "too-long", "message": message}])
             return JSONResponse({"status": "invalid", "errors": [{"field": "(body)", "message": message}]},
                                 status_code=413)
-        result = await run_in_threadpool(service.intake, body, source)
+        result = await run_in_threadpool(service.intake, body, source, sender)
         if result.http_status == 400:
             if fhir:
                 return _operation_outcome(400, result.errors or [{"message": "invalid input"}])
@@ -239,11 +367,16 @@ def create_app(settings, service=None, *, start_scheduler: bool = True, migrate:
             return JSONResponse({"status": "error", "database": str(exc)[:200]}, status_code=503)
         return JSONResponse({"status": "ok"})
 
+    registry = getattr(service, "workers", None)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         if migrate:
             await run_in_threadpool(service.store.migrate)
         await run_in_threadpool(_warm_connections, service.store)
+        if registry is not None:
+            # Registered and heartbeating before any claim: a worker started after this one sees it alive.
+            await run_in_threadpool(registry.start)
         if start_scheduler:
             from vma import scheduler
 
@@ -256,6 +389,8 @@ def create_app(settings, service=None, *, start_scheduler: bool = True, migrate:
             if state.get("scheduler") is not None:
                 state["scheduler"].shutdown(wait=False)
             workers.shutdown(wait=True, cancel_futures=False)
+            if registry is not None:
+                await run_in_threadpool(registry.stop)
 
     app = Starlette(routes=[
         Route("/slack/events", slack_events, methods=["POST"]),
@@ -265,6 +400,7 @@ def create_app(settings, service=None, *, start_scheduler: bool = True, migrate:
     ], lifespan=lifespan)
     app.state.service = service
     app.state.bolt = bolt
+    app.state.intake_guard = guard
     return app
 
 
@@ -286,20 +422,52 @@ def _warm_connections(store, count: int = 6) -> None:
 
 def _resume(service) -> None:
     try:
-        steps = service.process_pending()
+        resume = getattr(service, "resume", None) or service.process_pending
+        steps = resume()
         if steps:
             log.info("resumed %s step(s) left from before the restart", steps)
     except Exception:
         log.exception("resuming pending work failed")
 
 
-def serve(host: str = "0.0.0.0", port: int = 3000, mllp_port: int | None = None, socket_mode: bool = False) -> int:
+def bind_refusal(settings, host: str, allow_open_intake: bool = False) -> str | None:
+    """Why ``vma serve`` must not start on ``host`` with these settings (None: it may).
+
+    Off the loopback interface, intake without tokens lets anyone who reaches the port store charts
+    and make the bot write to physicians: it takes ``--allow-open-intake`` to say that is intended.
+    """
+    from vma.config import parse_intake_tokens
+
+    try:
+        tokens = parse_intake_tokens(settings.vma_intake_tokens)
+    except ValueError as exc:
+        return str(exc)
+    if not tokens and not is_loopback(host) and not allow_open_intake:
+        return (f"refusing to listen on {host} without VMA_INTAKE_TOKENS: anyone who can reach the port could post "
+                "charts to /charts and /fhir. Set VMA_INTAKE_TOKENS, or listen on 127.0.0.1 behind a reverse proxy "
+                "that terminates TLS, or pass --allow-open-intake if the network itself is closed.")
+    return None
+
+
+def serve(host: str = "127.0.0.1", port: int = 3000, mllp_port: int | None = None, socket_mode: bool = False,
+          allow_open_intake: bool = False) -> int:
     """``vma serve``: uvicorn in front of the app, plus MLLP and Socket Mode when asked."""
+    import sys
+
     import uvicorn
+    from pydantic import ValidationError
 
     from vma.config import get_settings
 
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        print(f"vma serve: {exc}", file=sys.stderr)
+        return 2
+    refusal = bind_refusal(settings, host, allow_open_intake)
+    if refusal is not None:
+        print(f"vma serve: {refusal}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         app = create_app(settings, socket_mode=socket_mode)
@@ -311,7 +479,11 @@ def serve(host: str = "0.0.0.0", port: int = 3000, mllp_port: int | None = None,
     if mllp_port:
         from vma.integrations.mllp import MllpListener, service_handler
 
-        listener = MllpListener(service_handler(service), host=host, port=mllp_port).start()
+        if settings.mllp_allow is None and not is_loopback(host):
+            log.warning("MLLP on %s:%s takes HL7 from any peer: set VMA_MLLP_ALLOW to the interface engine's "
+                        "addresses", host, mllp_port)
+        listener = MllpListener(service_handler(service), host=host, port=mllp_port,
+                                allow=settings.mllp_allow).start()
     socket_handler = None
     if socket_mode:
         from vma.integrations.slack import socket_mode as slack_socket
@@ -329,6 +501,9 @@ def serve(host: str = "0.0.0.0", port: int = 3000, mllp_port: int | None = None,
     gc.freeze()
     try:
         # log_config=None: uvicorn's lines go through vma's handler (text or JSON), not a format of its own.
+        if not is_loopback(host) and app.state.intake_guard.open:
+            log.warning("intake on %s:%s is open (--allow-open-intake): no token is asked of /charts and /fhir",
+                        host, port)
         uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=True, log_config=None)
     finally:
         if socket_handler is not None:

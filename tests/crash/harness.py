@@ -236,32 +236,6 @@ def server_env(slack: SlackStandIn, database_url: str) -> dict[str, str]:
     }
 
 
-def lapse_leases(database_url: str) -> dict[str, int]:
-    """What the dead process held, released as its leases would lapse (2 min to send, 5 min to check).
-
-    A restarted worker cannot tell a dead worker's claim from a live one's, so it waits out the
-    lease; the test stands in for that wait instead of sleeping through it.
-    """
-    from datetime import UTC, datetime, timedelta
-
-    from sqlalchemy import update
-
-    from vma.store.db import Store
-    from vma.store.models import ChartRecord, OutboundMessage
-
-    store = Store(database_url)
-    try:
-        with store.session() as session, session.begin():
-            sends = session.execute(update(OutboundMessage).where(OutboundMessage.state != "sent",
-                                                                  OutboundMessage.claimed_at.is_not(None))
-                                    .values(claimed_at=None)).rowcount
-            checks = session.execute(update(ChartRecord).where(ChartRecord.status == "processed")
-                                     .values(processed_at=datetime.now(UTC) - timedelta(days=1))).rowcount
-    finally:
-        store.dispose()
-    return {"sends": sends, "checks": checks}
-
-
 class Background(threading.Thread):
     """A loop in a daemon thread that stops when asked; exceptions are kept for the test to raise."""
 

@@ -29,8 +29,7 @@ import httpx
 from vma.integrations.slack.standin import SignedSlackSender
 
 from tests.crash.harness import (
-    SECRET, TEMPLATES, USERS, Background, ServerProcess, SlowSlack, lapse_leases, server_env,
-    synthetic_chart,
+    SECRET, TEMPLATES, USERS, Background, ServerProcess, SlowSlack, server_env, synthetic_chart,
 )
 
 STAGES = ("intake", "checking", "dm", "answer", "clear")
@@ -57,7 +56,6 @@ class Outcome:
     outbox_attempts: dict[str, int]         # idem key -> attempts
     unsent: dict[str, tuple]                # idem key -> (kind, chart id) of messages never marked sent
     violations: list
-    lapsed: dict[str, int]
     recovered: int                          # messages Slack took during a kill, found again rather than re-sent
     seconds: float
     settled: bool
@@ -84,7 +82,6 @@ class CrashScenario:
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ehr")
         self.http = httpx.Client(timeout=10)
         self.kills: list[Kill] = []
-        self.lapsed = {"sends": 0, "checks": 0}
         self._next_chart = 0
 
     # -- the EHR side ------------------------------------------------------------------------------
@@ -223,9 +220,6 @@ class CrashScenario:
         at = time.monotonic()
         detail.update(self._unfinished())
         self.kills.append(Kill(stage, hit, at, detail))
-        lapsed = lapse_leases(self.database_url)
-        for key, value in lapsed.items():
-            self.lapsed[key] += value
 
     def _unfinished(self) -> dict:
         from sqlalchemy import func, select
@@ -328,7 +322,7 @@ class CrashScenario:
         return Outcome(
             charts=dict(self.charts), kills=list(self.kills), records=records, rejections=rejections,
             dms=self.slack.posts_of("query_dm"), cleared=self.slack.posts_of("cleared"), open_queries=open_queries,
-            outbox_attempts=attempts, unsent=unsent, violations=list(self.slack.violations), lapsed=dict(self.lapsed),
+            outbox_attempts=attempts, unsent=unsent, violations=list(self.slack.violations),
             recovered=(self.workdir / "serve.log").read_text(errors="replace").count("had reached Slack before"),
             seconds=time.monotonic() - started, settled=settled)
 
@@ -341,4 +335,4 @@ def summary(outcome: Outcome) -> str:
             f"{len(outcome.charts)} charts, {sum(len(p) for p in outcome.dms.values())} query DMs "
             f"({dup_dms} doubled), {sum(len(p) for p in outcome.cleared.values())} coder posts "
             f"({dup_posts} doubled), {outcome.recovered} messages Slack took during a kill found again, "
-            f"leases lapsed: {outcome.lapsed}, {outcome.seconds:.1f} s")
+            f"no lease waited out, {outcome.seconds:.1f} s")

@@ -106,6 +106,11 @@ class RecordingNotifier:
         self.calls.append(("post_unroutable", (channel, summary, queries, reason)))
         return self._sent(channel)
 
+    def post_check_failed(self, channel, chart_id, version, checks):
+        self._hook("post_check_failed")
+        self.calls.append(("post_check_failed", (channel, chart_id, version, checks)))
+        return self._sent(channel)
+
     def send_reminder(self, user_id, items):
         self.calls.append(("send_reminder", (user_id, items)))
         return self._sent("D" + user_id)
@@ -140,3 +145,26 @@ def make_settings(tmp_path: Path, database_url: str, **overrides) -> Settings:
                   vma_provider_directory=str(directory), vma_business_hours="always", vma_phi_mode="minimal")
     values.update(overrides)
     return Settings(**values)
+
+
+# What a careless exception message could carry: the patient's name and the note's words.
+NOTE_QUOTE = "Ana Testcase: left knee pain after gardening"
+
+
+def break_check(monkeypatch, check_id: str, error: BaseException | None = None) -> None:
+    """Make the registered check ``check_id`` raise, outside strict mode (as in production).
+
+    The error's text quotes a note on purpose: it must reach the log only, never a finding or Slack.
+    """
+    import vma.checks as checks
+
+    checks.all_checks()
+    key = next(k for k in checks._REGISTRY if k[0] == check_id)
+    spec = checks._REGISTRY[key]
+
+    def broken(ctx):
+        raise error or KeyError(NOTE_QUOTE)
+
+    monkeypatch.delenv("VMA_STRICT_CHECKS", raising=False)
+    monkeypatch.setitem(checks._REGISTRY, key, checks.CheckSpec(spec.id, broken, spec.doc, spec.module))
+    monkeypatch.setattr(checks, "_ordered", None)

@@ -14,13 +14,14 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import traceback
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
 from typing import Callable, Iterable
 
 from vma.chart import Chart, Diagnosis, Procedure
-from vma.findings import ChartReport, Finding
+from vma.findings import ChartReport, Finding, check_failed
 from vma.notes import NoteDoc
 from vma.reference import ReferenceData, default_reference
 from vma.reference.icd10cm import IcdEntry, IcdRelease
@@ -154,18 +155,32 @@ class CheckContext:
 
 
 def run_checks(chart: Chart, ref: ReferenceData | None = None, only: Iterable[str] | None = None) -> ChartReport:
+    """Every check (or those in ``only``) on one chart.
+
+    A check that raises never lets the chart pass: the other checks still run (their findings
+    stand), and the report gets a ``check-failed`` finding naming the check, which makes its
+    status ``incomplete`` (never ``clear``; contract section 5). With ``VMA_STRICT_CHECKS`` set
+    (the test suite) the exception is raised instead, so a defect fails its test.
+    """
     ctx = CheckContext(chart, ref or default_reference())
     wanted = set(only) if only else None
     findings: list[Finding] = []
+    failed: list[Finding] = []
     for spec in all_checks():
         if wanted is not None and spec.id not in wanted:
             continue
         try:
-            findings.extend(spec.fn(ctx))
-        except Exception:
-            # A defect in one rule must not hide the others' findings, nor crash
-            # intake; tests run with VMA_STRICT_CHECKS=1 so defects surface.
+            # Consumed here, inside the try: a generator check raises while it is iterated.
+            produced = list(spec.fn(ctx))
+        except Exception as exc:
             if os.environ.get("VMA_STRICT_CHECKS"):
                 raise
-            log.exception("check %s failed on chart %s", spec.id, chart.chart_id)
-    return ChartReport.from_findings(chart.chart_id, findings)
+            # Where it failed goes to the operator's log (the frames, not the error's text: that may quote
+            # the note); the finding names the check and the error type only.
+            log.error("check %s failed on chart %s with %s; traceback (most recent call last):\n%s", spec.id,
+                      chart.chart_id, type(exc).__name__, "".join(traceback.format_tb(exc.__traceback__)).rstrip())
+            if not any(f.failed_check == spec.id for f in failed):
+                failed.append(check_failed(spec.id, exc))
+            continue
+        findings.extend(produced)
+    return ChartReport.from_findings(chart.chart_id, [*failed, *findings])

@@ -14,9 +14,11 @@ Delivery rules (why the code is shaped this way)
 - Every message to Slack has an ``OutboundMessage`` row keyed by its purpose
   ("query_dm:<record id>", "cleared:<record id>", "withdrawn:...",
   "dm_update:<query id>"). The row is written before the call (pending, with a
-  short claim so two workers do not send it together) and marked sent with the
-  channel and ts after it. A restart finds a sent row and does not send again;
-  a pending row is sent (once) after its claim lapses. A crash or a timeout after
+  claim naming the worker sending it, so two workers do not send it together)
+  and marked sent with the channel and ts after it. A restart finds a sent row
+  and does not send again; a pending row whose worker is gone (``vma.store.workers``:
+  stale heartbeat, free advisory lock, or a dead process on this host) is taken
+  over at once, on start-up and on every tick. A crash or a timeout after
   Slack accepted a post and before the row was marked is why each post carries
   its key as Slack metadata: a second attempt first looks for that copy
   (``notifier.find_sent``) and only posts when there is none. If Slack cannot be
@@ -24,6 +26,9 @@ Delivery rules (why the code is shaped this way)
 - State changes that imply a message (a withdrawal, an answer's DM update) write
   the pending row in the same transaction as the change, so the message cannot
   be forgotten by a crash between the two.
+- A check that raises never lets a chart pass: the chart is stored ``incomplete``
+  (no DM, no coder post), the manager channel is told which check failed on which
+  chart, and it is checked again after a restart or by a worker of another release.
 """
 
 from __future__ import annotations
@@ -42,18 +47,19 @@ from sqlalchemy.exc import IntegrityError
 from vma.chart import Chart, ChartInputError, normalize_icd, normalize_procedure
 from vma.conversations import views
 from vma.conversations.ports import Change, ChartSummary, ClearedChart, CodeLine, HomeView, QueryView, SentMessage
-from vma.findings import ChartReport, Choice, Finding
+from vma.findings import CHECK_FAILED, ChartReport, Choice, Finding
 
 log = logging.getLogger(__name__)
 
-# How long one worker owns a message it is sending; far above one Slack call.
+# A claim names its worker and is taken over as soon as that worker is gone (vma.store.workers). These
+# leases only bound claims left without an owner: rows from before owned claims, or a claim its live
+# worker let go of after an unexpected error (retried after the lease, not in a tight loop).
 CLAIM_LEASE = timedelta(minutes=2)
 # The outbox key of the message being sent. The notifier tags the Slack message with it, so that a
 # later attempt (after a crash or a timeout that hid Slack's answer) finds the copy Slack already took.
 SENDING_KEY: ContextVar[str | None] = ContextVar("vma_sending_key", default=None)
 # Messages that post something new; a second attempt first looks for an earlier copy (updates are idempotent).
-POSTING_KINDS = ("query_dm", "cleared", "unroutable")
-# A record claimed for checking and not finished in this time is taken over (its worker died).
+POSTING_KINDS = ("query_dm", "cleared", "unroutable", "check_failed")
 PROCESS_LEASE = timedelta(minutes=5)
 MAX_OTHER_TEXT = 2000
 HOME_LIMIT = 10
@@ -94,6 +100,28 @@ class CheckchartResult:
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _release() -> str:
+    """The code release a check ran under: a chart that failed under one is checked again under another."""
+    from vma.store.workers import release
+
+    return release()
+
+
+def _claimable_for_checks(now: datetime):
+    """A stored version nobody checks: new, or claimed without an owner longer than the lease.
+    (A claim whose owner died is handed back to "received" by the takeover, at once.)"""
+    from vma.store.models import ChartRecord
+
+    return (ChartRecord.status == "received") | (
+        (ChartRecord.status == "processed") & ChartRecord.claimed_by.is_(None)
+        & (ChartRecord.processed_at < now - PROCESS_LEASE))
+
+
+def _failed_checks(report_json: dict | None) -> list[str]:
+    return [f.get("failed_check") or "?" for f in (report_json or {}).get("findings") or []
+            if f.get("check") == CHECK_FAILED]
 
 
 def _parse_instant(text: str | None) -> datetime | None:
@@ -362,6 +390,10 @@ class ChartService:
         self.directory = directory if directory is not None else Directory()
         self._ref = ref
         self.clock = clock or _utc_now
+        from vma.store.workers import WorkerRegistry
+
+        # Registers on the first claim; ``vma serve`` starts it (heartbeat thread, advisory lock) at start-up.
+        self.workers = WorkerRegistry.from_settings(store, settings, clock=self._now)
 
     @property
     def ref(self):
@@ -390,8 +422,11 @@ class ChartService:
 
     # -- intake ----------------------------------------------------------------------------------
 
-    def intake(self, raw: bytes | str, source: str) -> IntakeResult:
-        """Store the input and answer at once; checks run later in ``process``."""
+    def intake(self, raw: bytes | str, source: str, sender: str | None = None) -> IntakeResult:
+        """Store the input and answer at once; checks run later in ``process``.
+
+        ``source`` is the channel (``http:charts``, ``mllp``...); ``sender`` who used it (the intake
+        token's source name, or the peer address), recorded in the audit log."""
         from vma.intake import parse_chart
         from vma.store.models import ChartRecord
 
@@ -405,11 +440,13 @@ class ChartService:
         try:
             chart, fmt = parse_chart(raw)
         except ChartInputError as exc:
-            return self._reject(raw_text, source, [{"field": e.field, "message": e.message} for e in exc.errors])
+            return self._reject(raw_text, source, [{"field": e.field, "message": e.message} for e in exc.errors],
+                                sender=sender)
         except Exception as exc:  # a reader defect must not turn bad input into a crash or a lost message
             log.exception("reader failed on input from %s", source)
             return self._reject(raw_text, source,
-                                [{"field": "(input)", "message": f"unreadable input ({type(exc).__name__})"}])
+                                [{"field": "(input)", "message": f"unreadable input ({type(exc).__name__})"}],
+                                sender=sender)
 
         dumped = chart.model_dump(mode="json")
         if json_safe(dumped) != dumped:  # rare: re-validate only when a NUL had to go
@@ -447,7 +484,8 @@ class ChartService:
                 session.flush()
                 self._audit(session, "intake", chart_id=chart.chart_id,
                             detail={"record_id": record.id, "version": chart.version, "source": source, "format": fmt,
-                                    "doc_key": doc_key, "cancelled": cancelled, "current": is_current})
+                                    "doc_key": doc_key, "cancelled": cancelled, "current": is_current,
+                                    **({"sender": sender} if sender else {})})
                 return IntakeResult(202, chart.chart_id, record.status, record_id=record.id)
         except IntegrityError:
             # Another worker stored the same document version between our read and our insert.
@@ -481,7 +519,7 @@ class ChartService:
         data["addendum_to_version"] = earlier.version
         return Chart.model_validate(data)
 
-    def _reject(self, raw_text: str, source: str, errors: list[dict]) -> IntakeResult:
+    def _reject(self, raw_text: str, source: str, errors: list[dict], sender: str | None = None) -> IntakeResult:
         from vma.store.models import IntakeRejection
 
         with self.store.session() as session, session.begin():
@@ -490,7 +528,7 @@ class ChartService:
             session.add(rejection)
             session.flush()
             self._audit(session, "intake_rejected", detail={"rejection_id": rejection.id, "source": source,
-                                                            "errors": errors})
+                                                            "errors": errors, **({"sender": sender} if sender else {})})
         return IntakeResult(400, None, "invalid", errors=errors)
 
     # -- checking ------------------------------------------------------------------------------
@@ -500,36 +538,56 @@ class ChartService:
         from vma.checks import run_checks
         from vma.store.models import ChartRecord
 
+        owner = self.workers.owner()
         now = self._now()
         with self.store.session() as session, session.begin():
             claimed = session.execute(
                 update(ChartRecord)
-                .where(ChartRecord.id == record_id,
-                       (ChartRecord.status == "received")
-                       | ((ChartRecord.status == "processed") & (ChartRecord.processed_at < now - PROCESS_LEASE)))
-                .values(status="processed", processed_at=now)
+                .where(ChartRecord.id == record_id, _claimable_for_checks(now))
+                .values(status="processed", processed_at=now, claimed_by=owner)
             ).rowcount == 1
             record = session.get(ChartRecord, record_id)
         if record is None:
             raise KeyError(f"no chart record {record_id}")
         if claimed:
-            chart = Chart.model_validate(record.chart_json)
-            cancelled = bool((chart.model_extra or {}).get("cancelled"))
-            if cancelled or not record.is_current:
-                self._close_without_checks(record_id, cancelled)
-            elif _unauthenticated(chart):
-                self._hold_unauthenticated(record_id)
-            else:
-                report = run_checks(chart, self.ref)
-                self._store_findings(record_id, chart, report)
+            try:
+                chart = Chart.model_validate(record.chart_json)
+                cancelled = bool((chart.model_extra or {}).get("cancelled"))
+                if cancelled or not record.is_current:
+                    self._close_without_checks(record_id, cancelled)
+                elif _unauthenticated(chart):
+                    self._hold_unauthenticated(record_id)
+                else:
+                    report = run_checks(chart, self.ref)
+                    if report.status == "incomplete":
+                        self._hold_incomplete(record_id, report)
+                    else:
+                        self._store_findings(record_id, chart, report)
+            except Exception:
+                # This worker lives on, so its claim would be respected forever: let go of it (the
+                # lease of an ownerless claim retries it later) and let the caller log the error.
+                self._release_check_claim(record_id, owner)
+                raise
         self._dispatch_pending_notices()
         self._deliver(record_id)
+        self._notify_check_failed(record_id)
+
+    def _release_check_claim(self, record_id: int, owner: str) -> None:
+        from vma.store.models import ChartRecord
+
+        try:
+            with self.store.session() as session, session.begin():
+                session.execute(update(ChartRecord).where(ChartRecord.id == record_id, ChartRecord.claimed_by == owner,
+                                                          ChartRecord.status == "processed").values(claimed_by=None))
+        except Exception:
+            log.warning("could not let go of the check claim on chart record %s", record_id, exc_info=True)
 
     def _close_without_checks(self, record_id: int, cancelled: bool) -> None:
         from vma.store.models import ChartRecord, Query
 
         with self.store.session() as session, session.begin():
             record = session.get(ChartRecord, record_id)
+            record.claimed_by = None
             if cancelled:
                 record.status = "cancelled"
                 open_queries = session.execute(
@@ -549,9 +607,77 @@ class ChartService:
         with self.store.session() as session, session.begin():
             record = session.get(ChartRecord, record_id)
             record.status = "unauthenticated"
+            record.claimed_by = None
             self._audit(session, "stored_unauthenticated", chart_id=record.chart_id,
                         detail={"record_id": record_id,
                                 "completion_status": (record.chart_json or {}).get("completion_status")})
+
+    def _hold_incomplete(self, record_id: int, report: ChartReport) -> None:
+        """A check raised: the chart is held whole (no query, no coder post) until it is checked through.
+        No finding or query rows are written: the next run starts from a clean slate."""
+        from vma.store.models import ChartRecord
+
+        now = self._now()
+        failed = [f.failed_check for f in report.findings if f.check == CHECK_FAILED]
+        with self.store.session() as session, session.begin():
+            record = session.get(ChartRecord, record_id)
+            record.report_json = json_safe({**report.model_dump(mode="json"), "release": _release()})
+            record.status = "incomplete"
+            record.claimed_by = None
+            record.processed_at = now
+            self._audit(session, "check_failed", chart_id=record.chart_id,
+                        detail={"record_id": record_id, "checks": failed, "release": _release()})
+        log.error("chart %s (record %s) is incomplete: check(s) %s failed; held until they run through",
+                  record.chart_id, record_id, ", ".join(failed))
+
+    def _notify_check_failed(self, record_id: int) -> None:
+        """Tell the manager channel which check failed on which chart (IDs only), once per chart version
+        and release."""
+        from vma.store.models import ChartRecord
+
+        with self.store.session() as session:
+            record = session.get(ChartRecord, record_id)
+            if record is None or record.status != "incomplete" or not record.is_current:
+                return
+            chart_id, version = record.chart_id, record.version
+            failed = _failed_checks(record.report_json)
+            release = (record.report_json or {}).get("release") or _release()
+        channel = self.settings.vma_manager_channel
+        notify = getattr(self.notifier, "post_check_failed", None)
+        if not channel or notify is None:
+            log.warning("chart %s is held incomplete (%s failed); %s", chart_id, ", ".join(failed),
+                        "VMA_MANAGER_CHANNEL is not set" if not channel else "this notifier cannot tell the managers")
+            return
+        sent = self._send_once(f"check_failed:{record_id}:{release}", "check_failed", channel,
+                               {"record_id": record_id, "checks": failed, "release": release},
+                               lambda: notify(channel, chart_id, version, failed))
+        if sent is not None:
+            with self.store.session() as session, session.begin():
+                self._audit(session, "post_check_failed", chart_id=chart_id,
+                            detail={"record_id": record_id, "checks": failed, "channel": sent.channel, "ts": sent.ts})
+
+    def recheck_incomplete(self, reason: str, only_other_releases: bool = False) -> int:
+        """Send the charts a check failed on back to be checked: all of them (after a restart), or those
+        that failed under another release than this one (a new release may carry the fix)."""
+        from vma.store.models import ChartRecord
+
+        with self.store.session() as session:
+            rows = session.execute(select(ChartRecord.id, ChartRecord.report_json)
+                                   .where(ChartRecord.status == "incomplete", ChartRecord.is_current.is_(True))
+                                   .order_by(ChartRecord.id).limit(500)).all()
+        ids = [record_id for record_id, report in rows
+               if not only_other_releases or (report or {}).get("release") != _release()]
+        if not ids:
+            return 0
+        with self.store.session() as session, session.begin():
+            again = session.execute(
+                update(ChartRecord).where(ChartRecord.id.in_(ids), ChartRecord.status == "incomplete")
+                .values(status="received", claimed_by=None).returning(ChartRecord.id, ChartRecord.chart_id)
+            ).all()
+            for record_id, chart_id in again:
+                self._audit(session, "recheck", chart_id=chart_id,
+                            detail={"record_id": record_id, "reason": reason, "release": _release()})
+        return len(again)
 
     def _store_findings(self, record_id: int, chart: Chart, report: ChartReport) -> None:
         from vma.store.models import ChartRecord, FindingRecord, Query
@@ -560,6 +686,7 @@ class ChartService:
         with self.store.session() as session, session.begin():
             record = session.get(ChartRecord, record_id)
             record.report_json = json_safe(report.model_dump(mode="json"))
+            record.claimed_by = None
             new_queries: list[Query] = []
             for finding in report.findings:
                 session.add(FindingRecord(chart_record_id=record_id, check=finding.check, action=finding.action,
@@ -676,6 +803,7 @@ class ChartService:
         """Send the message named ``key`` unless it was sent already; None when it could not be sent now."""
         from vma.store.models import OutboundMessage
 
+        owner = self.workers.owner()
         now = self._now()
         with self.store.session() as session, session.begin():
             self._outbox(session, key, kind, channel, payload)
@@ -683,11 +811,13 @@ class ChartService:
             if row.state == "sent":
                 return SentMessage(channel=row.channel or "", ts=row.ts or "")
             tried_before, created_at = row.attempts > 0, row.created_at
+            # Free, or held without an owner past the lease; a claim whose worker died was freed by the takeover.
             claimed = session.execute(
                 update(OutboundMessage)
                 .where(OutboundMessage.id == row.id, OutboundMessage.state != "sent",
-                       OutboundMessage.claimed_at.is_(None) | (OutboundMessage.claimed_at < now - CLAIM_LEASE))
-                .values(claimed_at=now, attempts=OutboundMessage.attempts + 1)
+                       OutboundMessage.claimed_at.is_(None)
+                       | (OutboundMessage.claimed_by.is_(None) & (OutboundMessage.claimed_at < now - CLAIM_LEASE)))
+                .values(claimed_at=now, claimed_by=owner, attempts=OutboundMessage.attempts + 1)
             ).rowcount == 1
         if not claimed:
             return None  # another worker is sending it right now
@@ -703,14 +833,14 @@ class ChartService:
             log.warning("sending %s failed (will retry): %s", key, exc)
             with self.store.session() as session, session.begin():
                 session.execute(update(OutboundMessage).where(OutboundMessage.idem_key == key)
-                                .values(claimed_at=None, last_error=str(exc)[:500]))
+                                .values(claimed_at=None, claimed_by=None, last_error=str(exc)[:500]))
             return None
         if sent is None:
             sent = SentMessage(channel=channel or "", ts=str(payload.get("ts") or ""))
         with self.store.session() as session, session.begin():
             session.execute(update(OutboundMessage).where(OutboundMessage.idem_key == key)
                             .values(state="sent", channel=sent.channel, ts=sent.ts, sent_at=self._now(),
-                                    claimed_at=None))
+                                    claimed_at=None, claimed_by=None))
         return sent
 
     def _earlier_copy(self, key: str, kind: str, channel: str | None, since: datetime | None) -> SentMessage | None:
@@ -1132,18 +1262,49 @@ class ChartService:
 
     # -- resuming --------------------------------------------------------------------------------
 
+    def resume(self) -> int:
+        """At start-up: the charts a check failed on are checked again (the restart may carry a fix), then
+        whatever a crash left is finished (``process_pending``, which first takes over the dead's claims)."""
+        steps = 0
+        try:
+            steps += self.recheck_incomplete("restart")
+        except Exception:
+            log.exception("sending incomplete charts back to the checks failed")
+        return steps + self.process_pending()
+
+    def take_over_dead(self) -> int:
+        """Release the claims of workers that are gone (at once, not after a lease); returns how many."""
+        try:
+            taken = self.workers.take_over_dead()
+        except Exception:
+            log.exception("looking for dead workers failed; tried again on the next tick")
+            return 0
+        released = 0
+        for item in taken:
+            count = len(item.checks) + len(item.sends) + len(item.reminders) + item.nudges
+            released += count
+            try:
+                self._audit_alone("worker_takeover", detail={
+                    "worker": item.worker_id, "host": item.host, "pid": item.pid, "why": item.why,
+                    "by": self.workers.id, "checks": item.checks, "sends": item.sends,
+                    "reminders": item.reminders, "nudges": item.nudges})
+            except Exception:
+                log.warning("could not audit the takeover of worker %s", item.worker_id, exc_info=True)
+        return released
+
     def process_pending(self) -> int:
         """Finish whatever a crash or a failed Slack call left undone. Returns the number of steps taken."""
-        from vma.store.models import ChartRecord, Query
+        from vma.store.models import ChartRecord, OutboundMessage, Query
 
+        steps = self.take_over_dead()
+        try:
+            steps += self.recheck_incomplete("new release", only_other_releases=True)
+        except Exception:
+            log.exception("sending incomplete charts of another release back to the checks failed")
         now = self._now()
-        steps = 0
         with self.store.session() as session:
             to_check = session.execute(
-                select(ChartRecord.id).where(
-                    (ChartRecord.status == "received")
-                    | ((ChartRecord.status == "processed") & (ChartRecord.processed_at < now - PROCESS_LEASE)))
-                .order_by(ChartRecord.id).limit(200)
+                select(ChartRecord.id).where(_claimable_for_checks(now)).order_by(ChartRecord.id).limit(200)
             ).scalars().all()
         for record_id in to_check:
             try:
@@ -1180,6 +1341,25 @@ class ChartService:
                 steps += 1
             except Exception:
                 log.exception("posting chart record %s failed", record_id)
+        # The managers' notice of a chart held incomplete, when its first attempt did not get through.
+        with self.store.session() as session:
+            incomplete = {
+                f"check_failed:{record_id}:{(report or {}).get('release') or _release()}": record_id
+                for record_id, report in session.execute(
+                    select(ChartRecord.id, ChartRecord.report_json)
+                    .where(ChartRecord.status == "incomplete", ChartRecord.is_current.is_(True))
+                    .order_by(ChartRecord.id).limit(200))}
+            told = set(session.execute(
+                select(OutboundMessage.idem_key).where(OutboundMessage.idem_key.in_(list(incomplete)),
+                                                       OutboundMessage.state == "sent")).scalars()) if incomplete else set()
+        for key, record_id in incomplete.items():
+            if key in told:
+                continue
+            try:
+                self._notify_check_failed(record_id)
+                steps += 1
+            except Exception:
+                log.exception("telling the managers about incomplete chart record %s failed", record_id)
         return steps
 
     def retry_on_hold(self) -> int:

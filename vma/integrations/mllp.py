@@ -12,6 +12,11 @@ written, so an ACK always means "kept"; checks run after the ACK in a
 background worker, and charts stored but not yet processed are picked up again
 on restart (``ChartService.process_pending``).
 
+Peers: with ``VMA_MLLP_ALLOW`` (addresses or CIDR ranges) only those peers are
+heard. Any other peer's frames are answered ``AR`` ("not allowed") and never
+stored or parsed, so a stranger who reaches the port can neither fill the store
+nor make the bot write to a physician.
+
 Framing is read by hand rather than with python-hl7's ``readblock``: that one
 throws a frame away when bytes precede its start block, and an interface
 engine's stray keep-alive bytes or a half-written earlier frame must not cost
@@ -21,6 +26,8 @@ the next message. Bytes before the last start block of a frame are skipped.
 from __future__ import annotations
 
 import asyncio
+import inspect
+import ipaddress
 import logging
 import re
 import threading
@@ -100,19 +107,42 @@ def ack_for(text: str, code: str, reason: str | None) -> str:
     return build_ack(msh_line(text) + "\r" if msh_fields(text) is not None else text, code, reason)
 
 
+def peer_allowed(address: str | None, allow: list | None) -> bool:
+    """Whether the peer ``address`` is in the allow-list (None: everyone is)."""
+    if allow is None:
+        return True
+    if not address:
+        return False
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # a dual-stack socket shows an IPv4 peer as ::ffff:a.b.c.d
+    return any(ip.version == network.version and ip in network for network in allow)
+
+
 class MllpListener:
     """Receives frames, stores them through ``handle``, answers with an ACK.
 
     ``handle(text) -> (ack_code, reason)`` does the storing; it is the seam the
-    tests and the service plug into (``service_handler``).
+    tests and the service plug into (``service_handler``). A handler that takes a
+    ``peer`` keyword is given the sender's address (recorded in the audit log).
+    ``allow``: the peers heard (``ip_network`` objects; None for everyone).
     """
 
-    def __init__(self, handle: Callable[[str], tuple[str, str | None]], host: str = "0.0.0.0", port: int = 2575,
-                 workers: int = 4, max_frame: int = MAX_FRAME):
+    def __init__(self, handle: Callable[[str], tuple[str, str | None]], host: str = "127.0.0.1", port: int = 2575,
+                 workers: int = 4, max_frame: int = MAX_FRAME, allow: list | None = None):
         self.handle = handle
         self.host = host
         self.port = port
         self.max_frame = max_frame
+        self.allow = allow
+        self.refused = 0  # frames answered AR because their peer is not allowed
+        try:
+            self._handle_takes_peer = "peer" in inspect.signature(handle).parameters
+        except (TypeError, ValueError):
+            self._handle_takes_peer = False
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="mllp")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.base_events.Server | None = None
@@ -122,12 +152,28 @@ class MllpListener:
     async def _client(self, reader, writer) -> None:
         from vma.integrations.hl7 import build_ack
 
+        peername = writer.get_extra_info("peername")
+        peer = peername[0] if isinstance(peername, (tuple, list)) and peername else None
+        allowed = peer_allowed(peer, self.allow)
+        if not allowed:
+            log.warning("MLLP connection from %s refused: not in VMA_MLLP_ALLOW", peer or "unknown")
         try:
             while not reader.at_eof():
                 try:
                     block, problem = await read_frame(reader, self.max_frame)
                 except asyncio.IncompleteReadError:
                     break  # peer closed mid-frame: nothing complete to acknowledge
+                if not allowed:
+                    # Answered (an interface engine waits for an ACK) but never stored, parsed or checked.
+                    self.refused += 1
+                    text = block.decode("utf-8", errors="replace") if block is not None else ""
+                    try:
+                        ack = ack_for(text, "AR", "this sender is not allowed to send here (VMA_MLLP_ALLOW)")
+                    except Exception:
+                        ack = build_ack("", "AR", "this sender is not allowed to send here (VMA_MLLP_ALLOW)")
+                    writer.write(START_BLOCK + ack.encode("utf-8") + FRAME_END)
+                    await writer.drain()
+                    continue
                 if block is None:
                     writer.write(START_BLOCK + build_ack("", "AE", problem).encode("utf-8") + FRAME_END)
                     await writer.drain()
@@ -135,7 +181,11 @@ class MllpListener:
                 text = block.decode("utf-8", errors="replace")
                 loop = asyncio.get_running_loop()
                 try:
-                    code, reason = await loop.run_in_executor(self._executor, self.handle, text)
+                    if self._handle_takes_peer:
+                        code, reason = await loop.run_in_executor(self._executor,
+                                                                  lambda: self.handle(text, peer=peer))
+                    else:
+                        code, reason = await loop.run_in_executor(self._executor, self.handle, text)
                 except Exception:  # storage failed: the sender must resend, so never AA
                     log.exception("MLLP message could not be stored")
                     code, reason = "AR", "the message could not be stored just now (internal error); please resend"
@@ -212,9 +262,10 @@ class ServiceHandler:
         self._running: set[Future] = set()
         self._lock = threading.Lock()
 
-    def __call__(self, text: str) -> tuple[str, str | None]:
+    def __call__(self, text: str, peer: str | None = None) -> tuple[str, str | None]:
         from vma.intake import error_lines
 
+        sender = f"peer:{peer}" if peer else None
         header = msh_fields(text)
         if header is None:
             if text.lstrip("\ufeff \t\r\n").startswith(("{", "[")):
@@ -223,11 +274,11 @@ class ServiceHandler:
         else:
             event = _event(header)
             if event[0] and event not in ACCEPTED_EVENTS:
-                self.service.intake(text.encode("utf-8"), source="mllp")  # kept for review, as a rejection
+                self.service.intake(text.encode("utf-8"), source="mllp", sender=sender)  # kept for review, as a rejection
                 return "AR", (f"message type {event[0]}^{event[1] or '?'} is not accepted here "
                               "(MDM^T01-T11 or ORU^R01 only)")
         # One full parse, inside intake: it names the field of anything wrong (MSH included).
-        result = self.service.intake(text.encode("utf-8"), source="mllp")
+        result = self.service.intake(text.encode("utf-8"), source="mllp", sender=sender)
         if result.http_status in (200, 202):
             if result.http_status == 202 and result.record_id is not None:
                 self._start_checks(result.record_id)

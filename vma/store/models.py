@@ -14,8 +14,10 @@ from sqlmodel import Field, SQLModel
 
 from vma.store.types import JsonDoc, UtcDateTime, utc_now
 
+# "processed" is the check claim (owned by ``claimed_by``); "incomplete" a chart a check failed on: held,
+# never posted, checked again after a restart or a new release.
 CHART_STATUSES = ("received", "processed", "needs_query", "needs_correction", "clear", "posted", "withdrawn",
-                  "superseded", "cancelled", "on_hold")
+                  "superseded", "cancelled", "on_hold", "unauthenticated", "incomplete")
 QUERY_STATUSES = ("open", "answered", "withdrawn")
 
 
@@ -52,6 +54,8 @@ class ChartRecord(SQLModel, table=True):
     cleared_at: datetime | None = _ts()
     posted_at: datetime | None = _ts()
     report_json: dict | None = Field(default=None, sa_column=Column(JsonDoc, nullable=True))
+    # The worker (``Worker.id``) holding the check claim while status is "processed".
+    claimed_by: str | None = Field(default=None, max_length=40)
 
 
 class IntakeRejection(SQLModel, table=True):
@@ -112,6 +116,8 @@ class Query(SQLModel, table=True):
     escalation_step: int = 0
     dm_channel: str | None = Field(default=None, max_length=40)
     dm_ts: str | None = Field(default=None, max_length=40)
+    # The worker whose reminder claim (next_due_at pushed forward by a lease) is on this row.
+    claimed_by: str | None = Field(default=None, max_length=40)
 
 
 class Nudge(SQLModel, table=True):
@@ -126,6 +132,7 @@ class Nudge(SQLModel, table=True):
     kind: str = Field(max_length=20)
     created_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime, nullable=False)
     message_id: str | None = Field(default=None, max_length=80)
+    claimed_by: str | None = Field(default=None, max_length=40)  # the worker sending it, until message_id is set
 
 
 class OutboundMessage(SQLModel, table=True):
@@ -147,6 +154,7 @@ class OutboundMessage(SQLModel, table=True):
     attempts: int = 0
     created_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime, nullable=False)
     claimed_at: datetime | None = _ts()
+    claimed_by: str | None = Field(default=None, max_length=40)  # the worker sending it now
     sent_at: datetime | None = _ts()
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     payload: dict | None = Field(default=None, sa_column=Column(JsonDoc, nullable=True))
@@ -165,3 +173,28 @@ class AuditEvent(SQLModel, table=True):
     chart_id: str | None = Field(default=None, max_length=200, index=True)
     query_id: int | None = Field(default=None, index=True)
     detail: dict | None = Field(default=None, sa_column=Column(JsonDoc, nullable=True))
+
+
+class Worker(SQLModel, table=True):
+    """One running ``vma serve`` (or other long-lived service): who holds claims, and whether it still lives.
+
+    A claim (``claimed_by``) is respected while its worker lives and taken over at once when it is gone:
+    its heartbeat is stale, it stopped, its PostgreSQL session advisory lock (``lock_key``) is free, or
+    it ran on this very machine and its process no longer exists (``host_key``, ``pid``, ``proc_start``).
+    """
+
+    __tablename__ = "worker"
+    __table_args__ = (Index("ix_worker_taken_over_at", "taken_over_at"),)
+
+    id: str = Field(primary_key=True, max_length=40)  # the boot id, new at every start
+    host: str = Field(max_length=255)
+    host_key: str = Field(max_length=400)  # hostname, kernel boot id and PID namespace: where a pid means something
+    pid: int
+    proc_start: str | None = Field(default=None, max_length=40)  # the process's start time, against pid reuse
+    release: str | None = Field(default=None, max_length=40)  # the vma version it runs
+    lock_key: int | None = None  # PostgreSQL advisory lock (namespace, key) held by its session
+    started_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime, nullable=False)
+    heartbeat_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime, nullable=False)
+    stopped_at: datetime | None = _ts()
+    taken_over_at: datetime | None = _ts()
+    taken_over_by: str | None = Field(default=None, max_length=40)

@@ -195,6 +195,11 @@ class SlackNotifier:
         blocks = render_blocks("unroutable.json.j2", summary=summary, queries=queries, reason=reason)
         return self._post(channel, blocks, f"Query for chart {summary.chart_id} could not be delivered")
 
+    def post_check_failed(self, channel: str, chart_id: str, version: int, checks: list[str]) -> SentMessage:
+        """A chart held incomplete because a check raised: which check, on which chart (IDs only)."""
+        blocks = render_blocks("check_failed.json.j2", chart_id=chart_id, version=version, checks=checks)
+        return self._post(channel, blocks, f"Check {', '.join(checks)} failed on chart {chart_id}: the chart is held")
+
     def send_reminder(self, user_id: str, items: list[ReminderItem]) -> SentMessage:
         blocks = render_blocks("reminder.json.j2", items=items)
         channel = self._open_dm(user_id)
