@@ -108,6 +108,7 @@ def test_answers_by_anyone_else_are_never_recorded(loop, caplog):
         assert response.status_code in (200, 404), response.text
 
     click()
+    assert TRIED["answers"] >= 150, TRIED  # the property saw its inputs, not a handful
     _quiet(stack)
     for chart in dms:
         for query in stack.queries(chart):
@@ -213,14 +214,10 @@ def test_mutated_payloads_never_get_a_5xx_nor_break_a_handler(loop, caplog):
         assert response.status_code != 401
 
     send()
+    assert TRIED["mutated"] >= 300, TRIED
     _quiet(stack)
     for chart in dms:
         for query in stack.queries(chart):
             if query.status == "answered":
                 assert query.answered_by in ALLOWED[chart]
     assert _listener_failures(caplog) == []
-
-
-def test_inputs_tried(loop):
-    # keeps the count visible in `pytest -rA` output for the report
-    print(f"hostile Slack inputs tried: {TRIED}")
