@@ -11,8 +11,9 @@ and statuses, never a patient's name, birth date, MRN or the note's words):
 =====================  =======================================================================
 event                  fields
 =====================  =======================================================================
-chart_received         chart_id, record_id, version, source (``http:charts``, ``mllp``, ...), format
-chart_rejected         source, rejection_id, errors (count), fields (the input fields at fault)
+chart_received         chart_id, record_id, version, source (``http:charts``, ``http:fhir``, ``mllp``,
+                       ``inbox``), sender (the intake token's name, when known), format
+chart_rejected         source, sender, rejection_id, errors (count), fields (the input fields at fault)
 chart_checked          chart_id, record_id, status, findings, queries, corrections, info, checks
 chart_unauthenticated  chart_id, record_id (stored, checked once the signed version arrives)
 chart_cancelled        chart_id, record_id, withdrawn (count)
@@ -208,12 +209,13 @@ def _single(action: str, actor: str, chart_id, query_id, detail: dict) -> tuple[
     record_id = detail.get("record_id")
     if action == "intake":
         return "chart_received", info, dict(chart_id=chart_id, record_id=record_id, version=detail.get("version"),
-                                            source=detail.get("source"), format=detail.get("format"))
+                                            source=_source(detail.get("source")), sender=detail.get("sender"),
+                                            format=detail.get("format"))
     if action == "intake_rejected":
         errors = detail.get("errors") or []
         fields = sorted({str(e.get("field")) for e in errors if isinstance(e, dict) and e.get("field")})
-        return "chart_rejected", warn, dict(source=detail.get("source"), rejection_id=detail.get("rejection_id"),
-                                            errors=len(errors), fields=fields)
+        return "chart_rejected", warn, dict(source=_source(detail.get("source")), sender=detail.get("sender"),
+                                            rejection_id=detail.get("rejection_id"), errors=len(errors), fields=fields)
     if action == "checked":
         findings = detail.get("findings") or []
         actions = [f[1] for f in findings if isinstance(f, (list, tuple)) and len(f) > 1]
@@ -253,6 +255,14 @@ def _single(action: str, actor: str, chart_id, query_id, detail: dict) -> tuple[
     # Any other audited step (a /checkchart look-up, a purge, a write-back): its name and IDs only.
     return f"audit_{action}", info, dict(chart_id=chart_id, query_id=query_id, record_id=record_id,
                                          by=actor if actor and actor != "vma" else None)
+
+
+def _source(source: Any) -> str | None:
+    """The channel a chart came in by. A drop-folder file's name may be a patient's (``ruiz_ana.hl7``): not logged."""
+    if not source:
+        return None
+    text = str(source)
+    return "inbox" if text.startswith("inbox:") else text
 
 
 def _error_code(text: Any) -> str | None:

@@ -30,6 +30,12 @@ def test_a_held_chart_logs_the_kind_of_problem_not_the_providers_email():
     assert fields == {"chart_id": "ENC-7", "record_id": 3, "reason": "no_slack_user"}
 
 
+def test_a_drop_folder_files_name_is_not_logged():
+    (name, _, fields), = audit_lines([("intake", "vma", "ENC-5", None, {
+        "record_id": 9, "version": 1, "source": "inbox:ruiz_ana_1968-03-14.hl7", "format": "hl7"})])
+    assert name == "chart_received" and fields["source"] == "inbox" and "ruiz" not in json.dumps(fields)
+
+
 def test_failed_reminders_are_slack_errors_and_unknown_steps_keep_their_ids():
     lines = audit_lines([
         ("reminder_failed", "vma", None, None, {"query_ids": [4, 5], "error": "The request to the Slack API failed."
