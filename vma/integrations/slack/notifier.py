@@ -93,8 +93,6 @@ def web_client(settings, token: str | None = None, timeout: int = 10, backoff: f
                            timeout=timeout, retry_handlers=retry_handlers(backoff=backoff))
 
 
-
-
 def _is_user(target: str) -> bool:
     return target[:1] in ("U", "W")
 
