@@ -46,7 +46,7 @@ from functools import cached_property, lru_cache
 from rapidfuzz import fuzz
 
 from vma.notes import ASSESSMENT_SECTIONS, HISTORY_SECTIONS, NoteDoc, Sentence, Token, is_negated_at, \
-    is_uncertain_at
+    is_past_or_planned, is_uncertain_at
 from vma.reference.icd10cm import IcdRelease, per_release
 
 LATERALITY, ACUITY, SPECIFICITY = "laterality", "acuity", "specificity"
@@ -715,7 +715,7 @@ def acuity_near(sentence: str, words: tuple[Token, ...], first: int) -> str | No
 def acuity_evidence(note: NoteDoc, index: AxisIndex, axis: CodeAxis, outpatient: bool) -> AxisEvidence:
     ev = AxisEvidence(mentions=condition_mentions(note, index, axis.code, outpatient))
     for m in ev.mentions:
-        if not m.counts:
+        if not m.counts or is_past_or_planned(m.sentence.text, m.words[m.first].start):
             continue
         value = acuity_near(m.sentence.text, m.words, m.first)
         if value:

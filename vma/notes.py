@@ -482,6 +482,8 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     "sgot": ("liver", "transaminase"),
 }
 # Abbreviations that are also everyday words ("pad", "alt"): expanded only when written in capitals.
+# An abbreviation followed by a number or a score word names an instrument or a lab, not a diagnosis.
+_NAMES_A_SCORE = re.compile(r"-\s*\d|\s+(?:score|scale|screen|questionnaire|antibod\w*|ab\b)", re.I)
 _CAPITALS_ONLY = frozenset({"pad", "alt", "ast", "cts", "gad", "mi", "ra", "om"})
 
 # Phrases a note uses for what the tabular names otherwise; the tabular's words are added after
@@ -497,9 +499,10 @@ _PHRASE_TERMS: tuple[tuple[tuple[str, ...], re.Pattern[str], tuple[str, ...]], .
          ("intervertebral", "disc", "displacement")),
         # Index: Disease, disc, degenerative - see Degeneration, intervertebral disc.
         (("degenerative",), r"\bdegenerative dis[ck] disease\b", re.I, ("intervertebral", "disc", "degeneration")),
-        # Index: Elevated, transaminase level R74.01; "liver enzymes" reported are the aminotransferases.
-        (("liver enzyme", "transaminases", "aminotransferase"),
-         r"\b(?:liver enzymes?|transaminases|aminotransferases?)\b", re.I, ("liver", "transaminase")),
+        # Index: Elevated, transaminase level R74.01. "Liver enzymes" may be alkaline phosphatase or GGT
+        # (Index: Elevated, liver function, hepatic enzyme R74.8), so only the transaminases count.
+        (("transaminases", "aminotransferase"),
+         r"\b(?:transaminases|aminotransferases?)\b", re.I, ("liver", "transaminase")),
         # Index: Diabetes, poorly controlled / inadequately controlled / out of control - code to
         # Diabetes, by type, with hyperglycemia.
         (("poorly controlled", "inadequately controlled", "out of control"),
@@ -556,6 +559,8 @@ def tokens(text: str) -> list[Token]:
             if roman:
                 word = _ROMAN[roman.group(1)] + roman.group(2)
         expansion = ABBREVIATIONS.get(word)
+        if expansion is not None and (_NAMES_A_SCORE.match(text, m.end()) or previous in ("on", "room")):
+            expansion = None  # "GAD-7 score 14" is a screening score, "on RA" is room air
         if expansion is not None and (raw.isupper() or len(word) > 2 and word not in _CAPITALS_ONLY):
             start, end = m.span()
             for part in expansion:
@@ -586,6 +591,8 @@ def _with_phrase_terms(text: str, words: list[Token]) -> list[Token]:
                 continue
         for m in rx.finditer(text):
             start, end = m.span()
+            if is_past_or_planned(text, start):
+                continue  # "previously poorly controlled, now at goal" says nothing of today
             extra.extend((end, _new_tuple(Token, (t, m.group(), start, end))) for t in terms)
     if not extra:
         return words
@@ -618,16 +625,85 @@ def clause_bounds(sentence: str, pos: int) -> tuple[int, int]:
 _NON_PREFIX = re.compile(r"\bnon[- ]?$", re.I)
 
 
+# What ends a negation's reach (the NegEx/ConText termination terms): a contrast, a new clause, a
+# verb that asserts something present. A list after the cue ("no vomiting, melena or bleeding") does not.
+_NEGATION_END = re.compile(r"[;:()]|\b(?:but|however|although|though|except|aside from|which|who|reports?|reported|"
+                           r"endorses?|endorsed|complains?|has|have|had|is|are|was|were|with|presents?|positive for|"
+                           r"notes?|states?)\b", re.I)
+# "No change(s) to her diabetes medications", "no new ..." deny the change, not the condition named after it.
+_NOT_DENYING = frozenset({"change", "changes", "new", "longer", "further", "other", "additional", "more",
+                          "significant", "interval", "need", "needs", "plans"})
+# A denial written after the term: "orthostatic hypotension was ruled out", "the rash has resolved".
+_NEGATED_AFTER = re.compile(r"^(?:\s+[\w-]+){0,3}?\s+(?:(?:was|has been|is|were|have been)\s+)?(?:ruled out|"
+                            r"excluded|resolved|not present|absent)\b", re.I)
+# ... unless the term is then said to be there: "no fever, cough present".
+_PRESENT_AFTER = re.compile(r"^(?:\s+[\w-]+)?\s+(?:is |was |are |were )?(?:present|noted|seen|reported|positive)\b", re.I)
+
+
 def is_negated_at(sentence: str, pos: int, window: int = 6) -> bool:
-    """True when a negation cue stands within ``window`` words before ``pos`` in its clause, or
-    the word itself is negated by "non-" ("non-pulsatile"; "non-pitting edema" negates only
-    "pitting")."""
+    """True when the word at ``pos`` is denied: a negation cue stands before it within ``window``
+    words of its clause, or reaches it through a list ("denies fever, chills, or dysuria"); or
+    the word itself carries "non-" ("non-pulsatile"; "non-pitting edema" negates only "pitting");
+    or the denial follows it ("... was ruled out", "... has resolved")."""
     if _NON_PREFIX.search(sentence, max(0, pos - 4), pos):
+        return True
+    after = sentence[pos:pos + 80]
+    m = re.match(r"[\w'-]+", after)
+    rest = after[m.end():] if m else after
+    if _NEGATED_AFTER.match(rest.split(",")[0].split(".")[0]):
         return True
     start, _ = clause_bounds(sentence, pos)
     words = _NEGATION_WORD.findall(sentence[start:pos].lower())[-window:]
+    if _cue_in(words):
+        return True
+    # Across commas: a list after the cue ("no vomiting, melena or bleeding"), up to where it ends.
+    stretch_start = 0
+    for end in _NEGATION_END.finditer(sentence, 0, pos):
+        stretch_start = end.end()
+    stretch = sentence[stretch_start:pos]
+    if "," not in stretch or _PRESENT_AFTER.match(rest):
+        return False
+    segments = [seg for seg in re.split(r",|\bor\b|\band\b|\bnor\b", stretch.lower())]
+    for k in range(len(segments) - 1, -1, -1):
+        seg_words = _NEGATION_WORD.findall(segments[k])
+        if k < len(segments) - 1 and len(seg_words) > 4:
+            return False  # not a list of findings any more
+        if _cue_in(seg_words):
+            return True
+    return False
+
+
+def _cue_in(words: list[str]) -> bool:
     joined = f" {' '.join(words)} "
-    return any(f" {cue} " in joined for cue in NEGATION_CUES)
+    for cue in NEGATION_CUES:
+        at = joined.find(f" {cue} ")
+        while at >= 0:
+            following = joined[at + len(cue) + 2:].split(" ", 1)[0]
+            if not (cue == "no" and following in _NOT_DENYING):
+                return True
+            at = joined.find(f" {cue} ", at + 1)
+    return False
+
+
+# Wording that puts what follows in the past, or makes it a plan or a possibility rather than
+# today's condition: "hospitalized last month for a CHF exacerbation", "status post exacerbation in
+# March", "warning signs of an exacerbation", "to prevent exacerbations", "previously poorly controlled".
+_NOT_NOW = re.compile(
+    r"\b(?:last (?:week|month|year|winter|spring|summer|fall|autumn)|this (?:past )?year|earlier this year"
+    r"|in (?:january|february|march|april|june|july|august|september|october|november|december|(?:19|20)\d\d)"
+    r"|(?:\d+|one|two|three|four|five|six|a few|several|a couple of) (?:weeks?|months?|years?) ago"
+    r"|previous(?:ly)?|prior|formerly|history of|hx of|status post|s/p|was (?:hospitalized|admitted|seen|treated)"
+    r"|had (?:\w+ ){0,2}(?:exacerbations?|episodes?|flares?|admissions?)|has had|had been|used to"
+    r"|now (?:compensated|at (?:baseline|goal|dry weight)|stable|controlled|resolved|euvolemic)"
+    r"|back to (?:her|his|their) baseline|prevent\w*|to avoid|risk of|signs of|warning signs|symptoms of"
+    r"|action plan|in case|return precautions|should (?:she|he|they) (?:develop|have))\b", re.I)
+
+
+def is_past_or_planned(sentence: str, pos: int) -> bool:
+    """True when the clause holding ``pos`` tells of an earlier episode, a plan to prevent one, or
+    warning signs to watch for: a code describes the condition at this encounter."""
+    start, end = clause_bounds(sentence, pos)
+    return _NOT_NOW.search(sentence, start, end) is not None
 
 
 def is_uncertain_at(sentence: str, pos: int) -> bool:

@@ -56,7 +56,7 @@ from vma.axes import ACUITY, ACUITY_TERMS, ACUTE, ACUTE_ON_CHRONIC, BILATERAL, C
     RESIDUAL, RIGHT, SIDE_TERMS, SPECIFICITY, AxisEvidence, AxisIndex, CodeAxis, Mention, acuity_evidence, acuity_of, \
     condition_mentions, fold, key_words, note_words, same_word, scoped_words, side_evidence, sides_at_site, \
     sibling_phrase
-from vma.notes import HISTORY_SECTIONS, NoteDoc, Sentence, Token, is_negated_at, is_uncertain_at
+from vma.notes import HISTORY_SECTIONS, NoteDoc, Sentence, Token, is_negated_at, is_past_or_planned, is_uncertain_at
 from vma.reference.icd10cm import per_release
 
 BOTH = frozenset({RIGHT, LEFT})
@@ -72,7 +72,11 @@ _NO_COMPLICATION = frozenset({"uncomplicated", "~complication"})
 _PRIMARY_BY_DEFAULT = ("M15", "M16", "M17", "M18", "M19")
 _NOT_PRIMARY = re.compile(r"\b(?:secondary|post-?traumatic|traumatic|due to|after (?:an? )?(?:injury|fracture))\b",
                           re.I)
-_EXACERBATION = re.compile(r"\b(?:exacerbat\w*|decompensat\w*|flare[- ]?ups?|flares?|flaring)\b", re.I)
+_EXACERBATION = re.compile(r"\b(?:exacerbat\w*|decompensat\w*)\b", re.I)
+# Where "exacerbation" and "decompensated" are read as the acute phase: heart failure, the
+# condition the guidance speaks of (AHA Coding Clinic 3Q 2008: "decompensated" indicates a flare-up,
+# the acute phase, of a chronic condition). Elsewhere only "acute"/"chronic" themselves count.
+_EXACERBATION_IS_ACUTE = ("I50",)
 MAX_OPTIONS = 12
 
 
@@ -257,13 +261,15 @@ class IndicatorRule:
     asks: str  # what the query asks for: "type and acuity", "severity", "stage"
     patterns: tuple[re.Pattern[str], ...]
     source: str
+    not_in: re.Pattern[str] | None = None  # a sentence matching this cites no indicator ("Flonase nasal spray")
 
 
 @lru_cache(maxsize=1)
 def indicator_rules() -> tuple[IndicatorRule, ...]:
     data = json.loads(resources.files("vma.reference").joinpath("data", "cdi_indicators.json").read_text())
     return tuple(IndicatorRule(r["family"], tuple(r["categories"]), r["asks"],
-                               tuple(re.compile(p, re.I) for p in r["indicators"]), r["source"])
+                               tuple(re.compile(p, re.I) for p in r["indicators"]), r["source"],
+                               re.compile(r["not_in"], re.I) if r.get("not_in") else None)
                  for r in data["rules"])
 
 
@@ -288,6 +294,7 @@ class Documentation:
     side_conflict: bool = False
     acuity: frozenset[str] = frozenset()  # documented acuity values (two when "exacerbation" leaves it open)
     acuity_sentences: list[Sentence] = field(default_factory=list)
+    acuity_said: list[str] = field(default_factory=list)  # the note's own word when it is not "acute" ("exacerbation")
     full: dict[str, list[Sentence]] = field(default_factory=dict)  # candidate -> sentences stating all its terms
     terms: dict[str, list[Sentence]] = field(default_factory=dict)  # folded term -> sentences stating it
     hinted: set[str] = field(default_factory=set)  # candidates whose words stand with the condition, even uncertain
@@ -341,6 +348,8 @@ def _stated(m: Mention, term: str, negated: bool, outpatient: bool, cache: dict)
     for i in w.positions(term):
         start = w.tokens[i].start
         if is_negated_at(text, start) != negated:
+            continue
+        if not negated and is_past_or_planned(text, start):
             continue
         if outpatient and is_uncertain_at(text, start):
             continue
@@ -440,16 +449,19 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
             # assessment agree: the same condition described as acute and chronic is acute on
             # chronic where the tabular has that code (Guideline I.B.8).
             decided = frozenset({ACUTE_ON_CHRONIC})
-        flares = [m for m in counting if _flare_at(m)]
+        flares = [m for m in counting if _flare_at(m, index, code)] if code.startswith(_EXACERBATION_IS_ACUTE) else []
         if decided and not (flares and set(decided) == {"chronic"}):
             doc.acuity = frozenset(decided)
             doc.acuity_sentences = list(ev.cited)
-        else:
-            if flares:
-                chronic = any("chronic" in (t.norm for t in m.words) for m in counting) or any(
-                    m.in_history and not m.negated for m in mentions)
-                doc.acuity = frozenset({ACUTE_ON_CHRONIC if chronic else ACUTE})
-                doc.acuity_sentences = [m.sentence for m in flares]
+        elif flares:
+            # An exacerbation of heart failure the note calls chronic at this visit is acute on
+            # chronic; otherwise whether it is new (acute) or a chronic one's flare-up is the
+            # physician's to say: both stay open, for a query.
+            chronic = CHRONIC in ev.linked or any(
+                _beside_condition(m, CHRONIC, _condition_words(index, code), {}) for m in counting)
+            doc.acuity = frozenset({ACUTE_ON_CHRONIC} if chronic else {ACUTE, ACUTE_ON_CHRONIC})
+            doc.acuity_sentences = [m.sentence for m in flares]
+            doc.acuity_said = sorted({h.group(0).lower() for m in flares for h in _EXACERBATION.finditer(m.sentence.text)})
     primary = _primary_default(refs, code, counting)
     cache: dict = {}
     present = [m for m in mentions if not m.in_history]
@@ -459,7 +471,7 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
         return bool(in_note.where(word))
 
     looked: set[str] = set()
-    condition_words = frozenset(w for terms in index.condition_terms(code) for w, _ in terms)
+    condition_words = _condition_words(index, code)
     for r in (r for r in refs if r.terms):
         for t in r.terms:
             ft = ("~" if t in r.negated else "") + fold(t)
@@ -475,8 +487,11 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
         sentences: list[Sentence] = []
         if all(may_stand(w) for w in r.phrase):
             sentences = [m.sentence for m in counting if _phrase_stated(m, r, outpatient, cache)]
-            if any(all(_words(m, cache).positions(w) for w in r.phrase) for m in present):
-                doc.hinted.add(r.code)
+            if any(all(_words(m, cache).positions(w) for w in r.phrase)
+                   and not any(is_negated_at(m.sentence.text, m.words[i].start)
+                               for w in r.phrase for i in _words(m, cache).positions(w))
+                   for m in present):
+                doc.hinted.add(r.code)  # stated, even if uncertain; a ruled-out detail ("familial ruled out") is no hint
         if not sentences:
             sentences = [m.sentence for v in r.variants if all(may_stand(w.lstrip("~")) for w in v)
                          for m in counting if _variant_stated(m, v, outpatient, cache)]
@@ -513,12 +528,22 @@ def _sides_in_dispute(note: NoteDoc, ev: AxisEvidence, site: tuple[str, ...]) ->
     return len(sides) > 1
 
 
-def _flare_at(m: Mention) -> bool:
+def _flare_at(m: Mention, index: AxisIndex, code: str) -> bool:
+    """An exacerbation of this condition at this encounter: the word beside the condition's name
+    ("CHF exacerbation", "exacerbation of her heart failure"), not negated, not an earlier one or one
+    to prevent ("hospitalized last month for an exacerbation", "warning signs of an exacerbation")."""
     text = m.sentence.text
+    near = _condition_words(index, code)
     for hit in _EXACERBATION.finditer(text):
-        if not is_negated_at(text, hit.start()):
+        if is_negated_at(text, hit.start()) or is_past_or_planned(text, hit.start()):
+            continue
+        if _beside_condition(m, hit.group(0).lower(), near, {}):
             return True
     return False
+
+
+def _condition_words(index: AxisIndex, code: str) -> frozenset[str]:
+    return frozenset(w for terms in index.condition_terms(code) for w, _ in terms)
 
 
 # -- the decision -------------------------------------------------------------------------------------------
@@ -629,7 +654,11 @@ def _decide(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool, chart_
     if targets:
         return _correction(index, code, base, seventh, targets, doc, x_side, x_acuity, lat, acu,
                            ref.is_header(base))
-    # Nothing settles it: who asks what.
+    # Nothing settles it: who asks what. Not about a condition the note rules out or denies at
+    # every mention (that is for the coder, or excludes1, to settle, never a physician's side question).
+    denied = bool(doc.mentions) and not doc.counting and all(m.negated for m in doc.mentions)
+    if denied:
+        return None
     if lat is not None and lat.value is None and doc.side is None:
         return Decision(LATERALITY, "query", code, base, seventh, reason="side-silent",
                         sentences=[m.sentence for m in doc.counting][:1])
@@ -637,14 +666,24 @@ def _decide(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool, chart_
             doc.side_evidence.linked_to_condition:
         return Decision(LATERALITY, "query", code, base, seventh, reason="side-conflict",
                         sentences=list(doc.side_evidence.cited))
-    if acu is not None and acu.value is None and not doc.acuity:
+    if acu is not None and acu.value is None and not doc.acuity and _acuity_is_queried(base):
         return Decision(ACUITY, "query", code, base, seventh, reason="acuity-silent")
     partial = _partial(refs, doc, x_side, x_acuity)
     if partial is not None:
         options, said, sentences = partial
-        return Decision(SPECIFICITY, "query", code, base, seventh, options=options, reason="partial",
-                        documented=said, sentences=sentences)
+        # the acuity alone left open on a code whose other axes are settled is the acuity check's
+        only_acuity = all(r.acuity is not None and not r.terms for r in options) and acu is not None
+        return Decision(ACUITY if only_acuity else SPECIFICITY, "query", code, base, seventh, options=options,
+                        reason="partial", documented=said, sentences=sentences)
     return _indicator_query(note, index, code, base, seventh, refs, doc, x_side)
+
+
+def _acuity_is_queried(code: str) -> bool:
+    """Acuity left unsaid is queried where clinical documentation programs query it: the conditions of
+    the indicator table (heart failure). Elsewhere ("Cholecystitis, unspecified", "Bronchitis, not
+    specified as acute or chronic") the unspecified code is the documented diagnosis (Guideline I.A.9.b:
+    unspecified codes when the record says no more)."""
+    return any(code.startswith(rule.categories) for rule in indicator_rules())
 
 
 def _right_and_left(refs, base, x_side, doc, x_acuity) -> list[Refinement] | None:
@@ -704,7 +743,8 @@ def _partial(refs: tuple[Refinement, ...], doc: Documentation, x_side, x_acuity)
     """Candidates that fit the values the note documents, when it documents some but never all a
     candidate needs: an acuity, a severity, a type ("moderate intermittent asthma")."""
     qualifiers: set = set(doc.terms) - {"primary"}
-    qualifiers |= {("acuity", a) for a in doc.acuity if a != x_acuity}
+    if x_acuity not in doc.acuity:  # a coded acuity the note allows ("exacerbation" on acute) stands
+        qualifiers |= {("acuity", a) for a in doc.acuity}
     if not qualifiers:
         return None
     options = []
@@ -717,9 +757,14 @@ def _partial(refs: tuple[Refinement, ...], doc: Documentation, x_side, x_acuity)
         if info & qualifiers:
             options.append(r)
     options = _consistent(options, doc)
+    if all(isinstance(q, tuple) for q in qualifiers):
+        # only the acuity is documented: the codes that differ by acuity alone, where they exist
+        options = [r for r in options if not r.terms] or options
     if not options:
         return None
-    said = [q[1] if isinstance(q, tuple) else q.lstrip("~") for q in sorted(qualifiers, key=str)]
+    said = [q.lstrip("~") for q in sorted(q for q in qualifiers if not isinstance(q, tuple))]
+    if any(isinstance(q, tuple) for q in qualifiers):
+        said += doc.acuity_said or sorted(q[1] for q in qualifiers if isinstance(q, tuple))
     sentences = list(dict.fromkeys(s for k, q in doc.terms.items() if k in qualifiers for s in q))
     if any(isinstance(q, tuple) for q in qualifiers):
         sentences += doc.acuity_sentences
@@ -758,11 +803,11 @@ def _indicator_query(note: NoteDoc, index: AxisIndex, code: str, base: str, seve
         return None
     hits: list[Sentence] = []
     for sentence in note.sentences:
-        if sentence.section in HISTORY_SECTIONS:
+        if sentence.section in HISTORY_SECTIONS or (rule.not_in is not None and rule.not_in.search(sentence.text)):
             continue
         for rx in rule.patterns:
             m = rx.search(sentence.text)
-            if m and not is_negated_at(sentence.text, m.start()):
+            if m and not is_negated_at(sentence.text, m.start()) and not is_past_or_planned(sentence.text, m.start()):
                 hits.append(sentence)
                 break
     if not hits:

@@ -15,7 +15,7 @@ import importlib
 import logging
 import os
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 from typing import Callable, Iterable
@@ -69,12 +69,25 @@ _REGISTRY: dict[tuple[str, str], CheckSpec] = {}
 
 
 def register(check_id: str) -> Callable[[CheckFn], CheckFn]:
+    """Register a check. Its findings on a chart are computed once per check context: a check that
+    must know what another decides about a code (a code another check removes is not refined or
+    added to) asks :meth:`CheckContext.findings_of`, and the run that lists them reuses the result."""
     def deco(fn: CheckFn) -> CheckFn:
         import sys
+        from functools import wraps
+
+        key = (check_id, fn.__module__)
+
+        @wraps(fn)
+        def once(ctx: "CheckContext") -> list[Finding]:
+            found = ctx.results.get(key)
+            if found is None:
+                found = ctx.results[key] = list(fn(ctx))
+            return list(found)
 
         mod = sys.modules.get(fn.__module__)
-        _REGISTRY[(check_id, fn.__module__)] = CheckSpec(check_id, fn, (mod.__doc__ if mod else "") or "", fn.__module__)
-        return fn
+        _REGISTRY[key] = CheckSpec(check_id, once, (mod.__doc__ if mod else "") or "", fn.__module__)
+        return once
 
     return deco
 
@@ -112,6 +125,29 @@ def parse_date(value: str | None) -> date | None:
 class CheckContext:
     chart: Chart
     ref: ReferenceData
+    results: dict = field(default_factory=dict, repr=False)  # (check id, module) -> its findings on this chart
+
+    def findings_of(self, check_id: str) -> list[Finding]:
+        """The findings of every module of a check on this chart (each computed once)."""
+        out: list[Finding] = []
+        for spec in all_checks():
+            if spec.id == check_id:
+                out.extend(spec.fn(self))
+        return out
+
+    def removed_positions(self) -> set[int]:
+        """Diagnosis positions that the excludes1 or sex-age corrections drop from the chart: no other
+        check refines or adds to a code the record does not keep."""
+        dropped: set[int] = set()
+        codes = [dx.code for dx in self.chart.diagnoses]
+        for check_id in ("excludes1", "sex-age"):
+            for f in self.findings_of(check_id):
+                if f.action != "correct" or not (f.target or "").startswith("diagnosis:"):
+                    continue
+                for part in f.target.split(":", 1)[1].split(","):
+                    if part.isdigit() and int(part) < len(codes) and codes[int(part)] not in f.suggested_codes:
+                        dropped.add(int(part))
+        return dropped
 
     @cached_property
     def dos(self) -> date | None:

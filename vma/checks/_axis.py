@@ -22,9 +22,13 @@ def decisions(ctx: CheckContext, check_id: str):
     """(position, decision) for each known diagnosis whose decision belongs to ``check_id``."""
     index = axis_index(ctx.icd)
     codes = chart_codes(dx.code for dx in ctx.chart.diagnoses)
+    removed: set[int] | None = None
     for position, dx, _entry in ctx.known_diagnoses():
         decision = decide(ctx.note, index, dx.code, ctx.outpatient, codes)
         if decision is not None and decision.check == check_id:
+            removed = ctx.removed_positions() if removed is None else removed
+            if position in removed:
+                continue  # a code the record does not keep (excludes1, sex-age) is not refined
             yield position, decision
 
 
@@ -103,6 +107,13 @@ def specificity_query(ctx: CheckContext, index: AxisIndex, position: int, d: Dec
                       "without a side.")
         message = (f"{d.code} ({description}) is unspecified, and the note documents {_and(d.documented)} but not "
                    "which side.")
+        asks = "best describes"
+    elif d.reason == "partial" and all(r.acuity and not r.terms for r in d.options):
+        said = _and([f'"{w}"' for w in d.documented])
+        indicators = (f"{condition[0].upper()}{condition[1:]} is documented{where} as {said}, without stating "
+                      "whether it is acute or an acute exacerbation of a chronic condition.")
+        message = (f"{d.code} ({description}) leaves the acuity open, and the note documents {said} without "
+                   "stating whether the condition is acute or acute on chronic.")
         asks = "best describes"
     elif d.reason == "partial":
         said = _and([f'"{w}"' for w in d.documented])

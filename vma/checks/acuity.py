@@ -46,7 +46,7 @@ from typing import Iterator
 
 from vma.axes import ACUITY, acuity_evidence, axis_index, cite_all, code_label, condition_name, with_seventh
 from vma.checks import CheckContext, register
-from vma.checks._axis import correction, decisions
+from vma.checks._axis import correction, decisions, specificity_query
 from vma.findings import Choice, Finding, query_choices
 
 
@@ -55,6 +55,9 @@ def _findings(ctx: CheckContext) -> Iterator[Finding]:
     for position, d in decisions(ctx, ACUITY):
         if d.action == "correct":
             yield correction(ctx, index, position, d, ACUITY)
+            continue
+        if d.reason == "partial":  # "exacerbation" with no "chronic": acute or acute on chronic, asked
+            yield specificity_query(ctx, index, position, d, ACUITY)
             continue
         axis = index.axis(d.base, ACUITY)
         if axis is None:

@@ -826,4 +826,10 @@ def _findings(ctx: CheckContext) -> Iterator[Finding]:
 
 @register(CHECK_ID)
 def check(ctx: CheckContext) -> list[Finding]:
-    return list(_findings(ctx))
+    found = list(_findings(ctx))
+    if not found:
+        return found
+    # No combination or additional code for a code the record does not keep (dropped by excludes1,
+    # replaced by sex-age): E11.9 on a chart whose note states type 1 gets no Z79.4 beside it.
+    removed = {f"diagnosis:{i}" for i in ctx.removed_positions()}
+    return [f for f in found if f.target not in removed]

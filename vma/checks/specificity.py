@@ -69,9 +69,7 @@ from vma.findings import Finding
 def _combined(ctx: CheckContext) -> set[str]:
     """Targets the combination check corrects: a diabetes code it links to a coded complication
     ("with", Guideline I.A.15) is its finding, not a second one here."""
-    from vma.checks import combination
-
-    return {f.target for f in combination.check(ctx)
+    return {f.target for f in ctx.findings_of("combination")
             if f.action == "correct" and f.target and f.code not in f.suggested_codes}
 
 
