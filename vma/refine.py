@@ -227,6 +227,15 @@ class Refiner:
 
 
     @lru_cache(maxsize=None)
+    def own_inclusion_words(self, code: str) -> frozenset[str]:
+        """Words of the inclusion terms of the code and its parent: what the code itself takes in."""
+        words: set[str] = set()
+        for owner in (code, self.release.parent(code)):
+            for term in self.release.notes(owner, "inclusionTerm") if owner else ():
+                words.update(w.lstrip("~") for w in scoped_words(term))
+        return frozenset(words)
+
+    @lru_cache(maxsize=None)
     def cue_words(self, code: str) -> tuple[str, ...]:
         """Words at least one of which a note must use for any refinement to be documented or
         hinted: the candidates' terms and inclusion terms, the sites their sides attach to, and the
@@ -668,7 +677,7 @@ def _decide(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool, chart_
                         sentences=list(doc.side_evidence.cited))
     if acu is not None and acu.value is None and not doc.acuity and _acuity_is_queried(base):
         return Decision(ACUITY, "query", code, base, seventh, reason="acuity-silent")
-    partial = _partial(refs, doc, x_side, x_acuity)
+    partial = _partial(refs, doc, x_side, x_acuity, ref.own_inclusion_words(base))
     if partial is not None:
         options, said, sentences = partial
         # the acuity alone left open on a code whose other axes are settled is the acuity check's
@@ -738,13 +747,15 @@ def _correction(index, code, base, seventh, targets, doc, x_side, x_acuity, lat,
                     documented=said, sentences=list(dict.fromkeys(sentences)))
 
 
-def _partial(refs: tuple[Refinement, ...], doc: Documentation, x_side, x_acuity) -> tuple[
+def _partial(refs: tuple[Refinement, ...], doc: Documentation, x_side, x_acuity, covered=frozenset()) -> tuple[
         list[Refinement], list[str], list[Sentence]] | None:
     """Candidates that fit the values the note documents, when it documents some but never all a
-    candidate needs: an acuity, a severity, a type ("moderate intermittent asthma")."""
-    qualifiers: set = set(doc.terms) - {"primary"}
+    candidate needs: an acuity, a severity, a type ("moderate intermittent asthma"). ``covered``: the
+    words the proposed code's own inclusion terms already take in ("Acute otitis media NOS" at H66.9:
+    acute otitis media is that code, Guideline I.A.11)."""
+    qualifiers: set = {q for q in set(doc.terms) - {"primary"} if q.lstrip("~") not in covered}
     if x_acuity not in doc.acuity:  # a coded acuity the note allows ("exacerbation" on acute) stands
-        qualifiers |= {("acuity", a) for a in doc.acuity}
+        qualifiers |= {("acuity", a) for a in doc.acuity if not set(a.split(" on ")) <= covered}
     if not qualifiers:
         return None
     options = []
