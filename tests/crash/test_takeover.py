@@ -141,17 +141,18 @@ def _env(slack, database_url):
 
 
 def test_kill_9_then_restart_takes_the_dead_claims_over_at_once(database_url, tmp_path):
-    slack = SlowSlack(users=USERS, delay=0.4).start()
+    slack = SlowSlack(users=USERS, delay=0.3).start()
     server = ServerProcess(_env(slack, database_url), tmp_path / "serve.log")
     ehr = Ehr()
     store = None
-    settle_times, held = [], []
+    settle_times, held, whys = [], [], []
     try:
         server.start()
         store = _store(database_url)
         for round_no in range(ROUNDS):
             # Even rounds kill while the fresh process is still checking (the first checks load the
             # reference tables); odd rounds while Slack holds a post whose answer the process never sees.
+            dead_worker = _worker_of(store, server.proc.pid)
             ehr.burst(server.url, 6, f"R{round_no}")
             if round_no % 2 == 0:
                 wait_until(lambda: any(_claims(store)["checks"].values()), timeout=10, interval=0.005,
@@ -159,8 +160,7 @@ def test_kill_9_then_restart_takes_the_dead_claims_over_at_once(database_url, tm
             else:
                 wait_until(lambda: slack.busy("chat.postMessage", "dm") or slack.busy("chat.postMessage", "coders"),
                            timeout=10, interval=0.005, what="no Slack post in flight")
-                time.sleep(0.25)  # past the half-way point of the post: Slack has it, the process not yet
-            dead_worker = _worker_of(store, server.proc.pid)
+                time.sleep(0.2)  # past the half-way point of the post: Slack has it, the process not yet
             server.kill()
             left = _claims(store)
             held.append({"checks": sum(1 for w in left["checks"].values() if w == dead_worker),
@@ -173,7 +173,9 @@ def test_kill_9_then_restart_takes_the_dead_claims_over_at_once(database_url, tm
                                            f"{_missing(slack, ehr.accepted)}, left {_unfinished(store)}")
             settle_times.append(time.monotonic() - up)
             assert _doubled(slack) == {}, _doubled(slack)
-            assert any(t["worker"] == dead_worker for t in _takeovers(store)), _takeovers(store)
+            taken = [t for t in _takeovers(store) if t["worker"] == dead_worker]
+            assert taken, _takeovers(store)
+            whys.append(taken[0]["why"])
         time.sleep(1.0)  # a late duplicate would land now
         assert _doubled(slack) == {}
         assert _missing(slack, ehr.accepted) == []
@@ -190,8 +192,8 @@ def test_kill_9_then_restart_takes_the_dead_claims_over_at_once(database_url, tm
     assert any(h["sends"] for h in held[1::2]), held
     FIGURES.setdefault("restart", []).extend(settle_times)
     print(f"\ntakeover after kill -9 and restart ({database_url.split(':')[0]}): {server.kills} kills survived, "
-          f"claims held by the dead process {held}, settled after /healthz in median "
-          f"{statistics.median(settle_times):.2f} s, worst {max(settle_times):.2f} s")
+          f"claims held by the dead process {held}, seen dead because {sorted(set(whys))}, settled after "
+          f"/healthz in median {statistics.median(settle_times):.2f} s, worst {max(settle_times):.2f} s")
 
 
 def test_two_live_workers_one_killed_the_other_takes_over_and_never_a_live_claim(database_url, tmp_path):
@@ -269,4 +271,5 @@ def test_two_live_workers_one_killed_the_other_takes_over_and_never_a_live_claim
     FIGURES.setdefault("two_workers", []).append(took)
     print(f"\ntwo live workers ({database_url.split(':')[0]}): A held {sum(1 for w in a_held['sends'].values() if w == a)} "
           f"send(s) and {sum(1 for w in a_held['checks'].values() if w == a)} check(s) at its kill -9; "
-          f"B took over and settled them in {took:.2f} s; no live claim taken, nothing doubled")
+          f"B saw it dead ({takeovers[0]['why']}), took over and settled them in {took:.2f} s; no live claim "
+          f"taken, nothing doubled")
