@@ -116,6 +116,17 @@ _CHRONIC_COURSE = lazy_pattern(
     r"\bchronic\b|\blong[- ]?(?:standing|term)\b|\bfor (?:many |several |a few |\d+ )?(?:months|years)\b"
     r"|\bhistory of\b|\brecurr\w*|\bongoing\b|\bpersistent\b|\bcontinues? to\b|\bagain\b|\bflares?\b"
     r"|\bon (?:his|her|their) (?:current|usual)\b|\bcontinue\b", re.I)
+# Conditions that last a year or more by their nature (AMA: chronic illness, "expected duration of at least a
+# year"): found two weeks ago on labs, a hyperlipidemia is still a chronic illness.
+_CHRONIC_NATURE = lazy_pattern(
+    r"hyperlipid|dyslipid|cholesterol|triglycerid|thyroid|hypertension|\bhtn\b|diabet|\bdm\b|depress|anxiety|"
+    r"bipolar|schizo|adhd|osteoarth|arthritis|\boa\b|\bckd\b|chronic kidney|copd|emphysema|asthma|heart failure|"
+    r"\bchf\b|atrial fib|\bafib\b|coronary|\bcad\b|obes|osteop|gout|parkinson|dementia|alzheimer|sclerosis|"
+    r"cirrhosis|hepatitis [bc]|\bhiv\b|neuropathy|glaucoma|macular|psoria|sleep apnea|\bosa\b|migraine|epilep|"
+    r"seizure disorder|fibromyalgia|lupus|crohn|colitis|\bibs\b|\bgerd\b|reflux|cancer|carcinoma|lymphoma|"
+    r"leuk|anemia|vitamin d deficiency|prostat|\bbph\b|incontinence", re.I)
+# "found on labs two weeks ago" dates the finding, not the onset of the illness.
+_FOUND_ON = lazy_pattern(r"\b(?:found|noted|seen|detected|discovered|identified|diagnosed|picked up)\b[^.;]{0,40}$", re.I)
 _WORKUP = lazy_pattern(r"\b(?:order|obtain|refer|referral|evaluate|work[- ]?up|biopsy|mri|ct\b|ultrasound|imaging)", re.I)
 _UNDIAGNOSED = lazy_pattern(
     r"undiagnosed|uncertain prognosis|unclear (?:etiology|cause)|unknown (?:etiology|cause)|\bto rule out\b|"
@@ -282,6 +293,14 @@ _OFFICE_DRUG = lazy_pattern(
     r"nebuli[sz]er treatments?|iv (?:antibiotics|steroids|medications?|diuretics?))\b", re.I)
 _VACCINE = lazy_pattern(r"vaccin|immuni[sz]|flu shot|\btdap\b|tetanus|pneumovax|pneumococcal|shingrix|zoster|gardasil|"
                         r"prevnar|\bppd\b|tuberculin", re.I)
+# A prescription drug discussed and set aside after shared decision making still counts as its management (AMA
+# 2021 E/M guidelines, risk: "options considered but not selected, after shared decision making").
+_RX_CONSIDERED = lazy_pattern(
+    r"\b(?:discuss\w*|consider\w*|offer\w*|counsel\w*|review\w*)\b[^.;]{0,30}?\b(?:statins?|antibiotics?|insulin|"
+    r"antidepressants?|ssris?|snris?|anticoagula\w*|blood thinners?|steroids?|bisphosphonates?|opioids?|"
+    r"antihypertensives?|levothyroxine|metformin|[a-z]{3,}(?:statin|pril|sartan|olol|dipine))\b[^.;]{0,20}?"
+    r"\b(?:versus|vs\.?|or|and (?:she|he|they|the patient) (?:chose|chooses|prefers?|elects?|declines?|declined))\b",
+    re.I)
 _RX_WORDS = lazy_pattern(r"\bprescri(?:be|bed|ption)s?\b|\be-?prescribed\b|\brx\b|\bscript\b|\brefills?\b", re.I)
 _MINOR_SURGERY = lazy_pattern(
     r"\b(?:injection|aspiration|excision|incision and drainage|i&d|cryotherapy|biopsy|debridement|"
@@ -328,6 +347,7 @@ _HIGH_RISK = _LowerCasePattern(_HIGH_RISK)
 _RX_DOSE = _LowerCasePattern(_RX_DOSE)
 _RX_FORM = _LowerCasePattern(_RX_FORM)
 _RX_WORDS = _LowerCasePattern(_RX_WORDS)
+_RX_CONSIDERED = _LowerCasePattern(_RX_CONSIDERED)
 _RX_NAME = _LowerCasePattern(_RX_NAME)
 _MINOR_SURGERY = _LowerCasePattern(_MINOR_SURGERY)
 _MAJOR_SURGERY = _LowerCasePattern(_MAJOR_SURGERY)
@@ -356,6 +376,7 @@ _ACUTE = _LowerCasePattern(_ACUTE)
 _WORKUP = _LowerCasePattern(_WORKUP)
 _RECENT_ONSET = _LowerCasePattern(_RECENT_ONSET)
 _CHRONIC_COURSE = _LowerCasePattern(_CHRONIC_COURSE)
+_CHRONIC_NATURE = _LowerCasePattern(_CHRONIC_NATURE)
 _UNDIAGNOSED = _LowerCasePattern(_UNDIAGNOSED)
 _ORDERED = _LowerCasePattern(_ORDERED)
 _REVIEWED = _LowerCasePattern(_REVIEWED)
@@ -583,7 +604,7 @@ def classify(item: ProblemItem, note: NoteDoc) -> ProblemItem:
     elif _ACUTE.search(item.label) and not _NEW_DIAGNOSIS.search(own):
         item.kind, item.reason = ACUTE, _ACUTE.search(item.label).group(0)
     elif _recent_onset(own, history) and not _CHRONIC_COURSE.search(f"{own} {history}") \
-            and not any(_prescription(line) for line in item.body):
+            and not _CHRONIC_NATURE.search(item.label) and not any(_prescription(line) for line in item.body):
         # A problem the note dates to recent days or weeks, with nothing saying it persists or recurs,
         # managed without prescription drugs, is an acute uncomplicated illness, not a chronic one (AMA
         # MDM definitions: chronic = expected to last at least a year; uncomplicated = low risk of
@@ -600,7 +621,12 @@ def classify(item: ProblemItem, note: NoteDoc) -> ProblemItem:
 
 
 def _recent_onset(own: str, history: str) -> str | None:
-    return _first_unnegated(_RECENT_ONSET, own) or _first_unnegated(_RECENT_ONSET, history)
+    """The wording that dates the problem's onset to recent days or weeks."""
+    for text in (own, history):
+        for m in _RECENT_ONSET.finditer(text):
+            if not is_negated_at(text, m.start()) and not _FOUND_ON.search(text[max(0, m.start() - 60):m.start()]):
+                return m.group(0)
+    return None
 
 
 def _first_undeferred(rx, text: str) -> str | None:
@@ -766,6 +792,8 @@ def risk_of_management(note: NoteDoc) -> tuple[int, list[str]]:
             raise_to(HIGH, f"high-risk management ({hit.lower()})")
         if not prescription:
             why = _prescription(text)
+            if not why and _RX_CONSIDERED.search(text):
+                why = "prescription drug management considered and not selected (shared decision making)"
             if why:
                 prescription = True
                 raise_to(MODERATE, why)

@@ -86,7 +86,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator
 
 from vma.axes import (RESIDUAL, AxisIndex, Mention, axis_index, cite_all, code_label, condition_mentions,
-                      description_words, same_word)
+                      description_words, key_words, same_word)
 from vma.checks import CheckContext, register
 from vma.findings import Choice, Finding, query_choices
 from vma.notes import HISTORY_SECTIONS, Sentence, clause_bounds, is_negated_at, is_uncertain_at
@@ -613,17 +613,67 @@ def _documents(name: str, code: str, reading: Reading) -> str:
     return f"{name} ({code})"
 
 
-def _decide(ctx: CheckContext, a: str, b: str, ra: Reading, rb: Reading) -> Decision | None:
+# Words an Excludes1 note shares with any condition of its kind: they name no condition in particular.
+_GENERIC_WORDS = frozenset({"other", "unspecified", "specified", "disorder", "disease", "condition", "abnormal",
+                            "abnormality", "finding", "nos", "certain", "due", "with", "without", "not",
+                            "elsewhere", "classified", "mental", "behavioral", "sign", "symptom", "state"})
+
+
+def _stems(words) -> frozenset[str]:
+    # "vertiginous syndromes" names the vertigo of H81.1: words compared by their first six letters.
+    return frozenset(w[:6] for w in words if w not in _GENERIC_WORDS)
+
+
+def _title_stems(release: IcdRelease, code: str) -> frozenset[str]:
+    words: set[str] = set()
+    for c in (code, *release.ancestors(code)):
+        words |= key_words(release.description(c) or "")
+    return _stems(words)
+
+
+def _names_the_condition(release: IcdRelease, exclusions: list[Exclusion]) -> bool:
+    """The Excludes1 note calls a condition by its own name ("wheezing NOS (R06.2)" at J45, "vertigo NOS
+    (R42)" at H81, "vertiginous syndromes (H81.-)" at R42), rather than by a whole chapter or block
+    ("mental and behavioral disorders (F01-F99)" at R46): only then is the symptom the diagnosis's own sign."""
+    for ex in exclusions:
+        named = _stems(key_words(ex.note))  # the code references in parentheses are not words
+        if named & (_title_stems(release, ex.excluded) | _title_stems(release, ex.owner)):
+            return True
+    return False
+
+
+# "Jaundice due to Gilbert syndrome", "chest pain from reflux": the note ties the two together.
+_LINKED = re.compile(r"\b(?:due to|secondary to|caused by|because of|related to|attributed to|from|with)\b", re.I)
+
+
+def _linked(ra: Reading, rb: Reading) -> bool:
+    shared = set(s.start for s in ra.sentences) & set(s.start for s in rb.sentences)
+    return any(_LINKED.search(s.text) for s in ra.sentences if s.start in shared)
+
+
+def _surely_absent(release: IcdRelease, code: str, reading: Reading) -> bool:
+    """The note never names the code's condition. An "Other ..." code names none a reader can look for
+    ("Other symptoms and signs involving appearance and behavior" is the aggressive behavior the note
+    states), so its silence is a reading miss, never grounds to drop it."""
+    return reading.state == ABSENT and not (set(description_words(release.description(code) or "")) & RESIDUAL)
+
+
+def _decide(ctx: CheckContext, a: str, b: str, ra: Reading, rb: Reading,
+            exclusions: list[Exclusion] = ()) -> Decision | None:
     release = ctx.icd
     name = {a: _lower(release.description(a) or a), b: _lower(release.description(b) or b)}
     reading = {a: ra, b: rb}
 
-    # Rule 2: a sign or symptom with the definitive diagnosis that explains it.
+    # Rule 2: a sign or symptom with the definitive diagnosis that explains it. A note naming a whole
+    # chapter or block ("anemias (D50-D64)" is specific, "mental and behavioral disorders (F01-F99)" is
+    # not) says nothing of which diagnoses explain the symptom: unless the note ties the two, it is the
+    # I.A.12.a query ("if it is not clear whether the two conditions ... are related or not").
     symptoms = [c for c in (a, b) if _is_symptom(release, c)]
     if len(symptoms) == 1:
         s = symptoms[0]
         d = b if s == a else a
-        if _is_diagnosis(release, d):
+        explains = not exclusions or _names_the_condition(release, exclusions) or _linked(ra, rb)
+        if _is_diagnosis(release, d) and (explains or _surely_absent(release, s, reading[s])):
             if reading[d].documented:
                 return Decision(d, s, f"The note documents {_documents(name[d], d, reading[d])}; {name[s]} ({s}) "
                                       f"is a sign or finding that this diagnosis explains, so it is not coded "
@@ -662,7 +712,7 @@ def _decide(ctx: CheckContext, a: str, b: str, ra: Reading, rb: Reading) -> Deci
             else:
                 stated = f"{name[keep]} ({keep})"
             return Decision(keep, drop, f"The record states {stated}, so {name[drop]} ({drop}) is not supported.")
-        if rd.refuted or (rd.state == ABSENT and _is_symptom(release, drop)):
+        if rd.refuted or (_surely_absent(release, drop, rd) and _is_symptom(release, drop)):
             return Decision(keep, drop, f"The note documents {_documents(name[keep], keep, rk)} and "
                                         f"{_refutes(rd, name[drop], drop, ctx.outpatient)} (Guidelines I.A.12.a, "
                                         f"IV.H).")
@@ -723,7 +773,7 @@ def _findings(ctx: CheckContext) -> Iterator[Finding]:
                                    "(Guideline I.A.12.a)."),
                           evidence=cite_all(unrelated), target=target)
             continue
-        decision = _decide(ctx, a, b, ra, rb)
+        decision = _decide(ctx, a, b, ra, rb, exclusions)
         if decision is not None:
             kept, dropped = (ra, rb) if decision.keep == a else (rb, ra)
             cited = kept.sentences[:2] + dropped.sentences[:1]
