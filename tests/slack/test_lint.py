@@ -79,6 +79,7 @@ TEMPLATE_CONTEXTS = {
     "query_dm.json.j2": dict(summary=views.summary(), queries=[views.knee_query(), views.many_option_query()],
                              max_queries=15, withdrawn_reason=None),
     "cleared.json.j2": dict(cleared=views.cleared()),
+    "check_failed.json.j2": dict(chart_id="ENC-T-1", version=1, checks=["laterality"]),
     "unroutable.json.j2": dict(summary=views.summary(), queries=[views.knee_query()], reason="no Slack user"),
     "reminder.json.j2": dict(items=views.reminder_items()),
     "escalation.json.j2": dict(items=views.reminder_items(), provider_name="Maria Lopez, MD"),
