@@ -40,7 +40,7 @@ test: $(STAMP)
 # Accuracy on labelled visit notes: the shared development set of real notes beside the clone, then
 # the project's own sets labelled blind by a second coder (tests/evalset*, synthetic notes).
 DEVSET ?= ../shared/devset
-EVALSETS ?= tests/evalset tests/evalset2
+EVALSETS ?= tests/evalset tests/evalset2 tests/evalset3
 eval: $(STAMP)
 	@echo "== development set (real visit notes): $(DEVSET)"
 	$(PY) $(DEVSET)/score.py --vma $(VENV)/bin/vma $(EVAL_ARGS)

@@ -13,7 +13,7 @@ import re._constants as _sre
 import re._parser as _sre_parse
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 # Canonical section names and the headings that introduce them.
 SECTION_ALIASES: dict[str, tuple[str, ...]] = {
@@ -490,7 +490,58 @@ _CAPITALS_ONLY = frozenset({"pad", "alt", "ast", "cts", "gad", "mi", "ra", "om"}
 # the phrase (the note's own words stay). Each follows an Index entry or a tabular inclusion term.
 # Each pattern comes with the literal words one of which it needs, checked on the lower-cased
 # sentence first, so that most sentences never run a pattern.
-_PHRASE_TERMS: tuple[tuple[tuple[str, ...], re.Pattern[str], tuple[str, ...]], ...] = tuple(
+# A vertebra or a disc level: "L4", "L4-5", "C5-C6", "T12-L1", "L5-S1". Not an MRI sequence ("T2-weighted",
+# "T1 signal") nor a thyroid hormone ("free T4").
+_SPINE_SPAN = (r"(?<!free )\b([CTL])([1-9]|1[0-2])(?:\s*(?:-|\u2013|to|through)\s*([CTLS])?([1-9]|1[0-2]))?\b"
+               r"(?!\s*-?\s*(?:weighted|signal|hyper|hypo|images?|sequences?|post))")
+_SPINE_COUNT = {"C": 7, "T": 12, "L": 5, "S": 5}
+_SPINE_FIRST = {"C": 0, "T": 7, "L": 19, "S": 24}
+
+
+def _vertebra(letter: str, number: str) -> int | None:
+    n = int(number)
+    return _SPINE_FIRST[letter] + n if 1 <= n <= _SPINE_COUNT[letter] else None
+
+
+def _spine_region(upper: int, lower: int) -> str | None:
+    """The tabular's region for the disc between two vertebrae (1 = C1 ... 25 = S1): the regions of M47-M54
+    ("cervicothoracic" is C7-T1, "thoracolumbar" T12-L1, "lumbosacral" L5-S1)."""
+    for top, bottom, region in ((1, 7, "cervical"), (7, 8, "cervicothoracic"), (8, 19, "thoracic"),
+                                (19, 20, "thoracolumbar"), (20, 24, "lumbar"), (24, 25, "lumbosacral"),
+                                (25, 29, "sacral")):
+        if top <= upper and lower <= bottom:
+            return region
+    return None
+
+
+def _spinal_region_words(m: re.Match[str]) -> tuple[str, ...]:
+    """Words of the tabular for a level of the spine. One region per level; a span over several regions names
+    each ("L3-S1": lumbar and lumbosacral). The cervical discs carry the tabular's own sub-regions (M50: "high
+    cervical" C2-C3, C3-C4; "mid-cervical" C4-C5 to C6-C7) and the level of the M50.x2- codes ("C5-C6")."""
+    letter, upper_number, lower_letter, lower_number = m.groups()
+    upper = _vertebra(letter, upper_number)
+    if upper is None:
+        return ()
+    if lower_number is None:
+        return ({"C": "cervical", "T": "thoracic", "L": "lumbar"}[letter], "region")
+    lower = _vertebra(lower_letter or letter, lower_number)
+    if lower is None or lower <= upper:
+        return ()
+    regions = list(dict.fromkeys(r for k in range(upper, lower) if (r := _spine_region(k, k + 1))))
+    words: list[str] = []
+    for region in regions:
+        words.append(region)
+    if regions == ["cervical"]:
+        if 2 <= upper and lower <= 4:
+            words.insert(0, "high")
+        elif 4 <= upper and lower <= 7:
+            words.insert(0, "mid")
+            if lower == upper + 1:
+                words += [f"c{upper}", f"c{lower}", "level"]
+    return (*words, "region")
+
+
+_PHRASE_TERMS: tuple[tuple[tuple[str, ...], re.Pattern[str], tuple[str, ...] | Callable], ...] = tuple(
     (gate, re.compile(rx, flags), words) for gate, rx, flags, words in (
         # Index: Herniation, disc - see Displacement, intervertebral disc; Protrusion, disc - same.
         (("herniat", "bulg", "protru", "extru", "slipped", "ruptured"),
@@ -511,12 +562,9 @@ _PHRASE_TERMS: tuple[tuple[tuple[str, ...], re.Pattern[str], tuple[str, ...]], .
          re.I, ("hyperglycemia",)),
         # Index main term "Diabetes, diabetic": "diabetic neuropathy" names the diabetes too.
         (("diabetic",), r"(?<![-\w])diabetic\b", re.I, ("diabetes",)),
-        # Spinal levels name the region of the dorsopathy codes (M50-M54: cervical, thoracic, lumbar
-        # region); read in capitals only ("L4-5").
-        ((), r"\bL[1-5](?:\s*-\s*(?:L?[1-5]|S1))?\b", 0, ("lumbar", "region")),
-        ((), r"\bL5\s*-\s*S1\b", 0, ("lumbosacral", "region")),
-        ((), r"\bC[1-7](?:\s*-\s*C?[1-7])?\b", 0, ("cervical", "region")),
-        ((), r"\bT(?:1[0-2]|[1-9])(?:\s*-\s*T?(?:1[0-2]|[1-9]))?\b", 0, ("thoracic", "region")),
+        # Spinal levels name the region, and for the cervical discs the level, of the dorsopathy codes
+        # (M47-M54); read in capitals only ("L4-5", "C5-C6").
+        ((), _SPINE_SPAN, 0, _spinal_region_words),
     ))
 _SPINAL_LEVEL = re.compile(r"\b[LCT]\d")
 # The first four letters of each phrase's first word: a sentence with none of them (nor a spinal
@@ -593,7 +641,8 @@ def _with_phrase_terms(text: str, words: list[Token]) -> list[Token]:
             start, end = m.span()
             if is_past_or_planned(text, start):
                 continue  # "previously poorly controlled, now at goal" says nothing of today
-            extra.extend((end, _new_tuple(Token, (t, m.group(), start, end))) for t in terms)
+            found = terms(m) if callable(terms) else terms
+            extra.extend((end, _new_tuple(Token, (t, m.group(), start, end))) for t in found)
     if not extra:
         return words
     out: list[Token] = []

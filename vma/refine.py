@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 
@@ -171,13 +171,19 @@ class Refiner:
                 paired.setdefault(frozenset(yk - SIDE_TERMS), set()).update(yk & {RIGHT, LEFT})
         sided = {k for k, v in paired.items() if v == {RIGHT, LEFT}}
         own_branch = set(rel.ancestors(code)) | {code}
+        # A header that lists its children's alternatives ("Other thoracic, thoracolumbar and lumbosacral
+        # intervertebral disc displacement") states none of them: each child still needs its own.
+        alternatives = {w for w in xk if any(w in yk for yk in keyed.values())
+                        and not all(w in yk for yk in keyed.values())} \
+            if header and self.lists_alternatives(code) else set()
         out: list[Refinement] = []
         for y, yk in keyed.items():
-            added = yk - xk - _FILLER
+            added = (yk - xk - _FILLER) | (yk & alternatives)
             if OPEN in added and not added - {OPEN}:
                 continue  # only vaguer than the proposed code
             added -= {OPEN}
-            removed = xk - yk
+            # what a code's parents say, it says too ("at C5-C6 level" sits under "mid-cervical region")
+            removed = xk - yk - self.inherited_words(y)
             y_has_side = bool(yk & SIDE_TERMS) and (frozenset(yk - SIDE_TERMS) in sided or BILATERAL in yk)
             if not header:
                 allowed = {OPEN, "unilateral"} | (xk & ACUITY_TERMS)
@@ -225,6 +231,24 @@ class Refiner:
                 site_terms=frozenset(fold(t) for t in terms) & sided_words))
         return tuple(out)
 
+
+    @lru_cache(maxsize=None)
+    def inherited_words(self, code: str) -> frozenset[str]:
+        """Words of the code's subcategory titles, which its own title may leave unsaid."""
+        words: set[str] = set()
+        for parent in self.release.ancestors(code)[:-1]:  # the category's title is everyone's
+            if not self.lists_alternatives(parent):
+                words |= key_words(self.release.description(parent) or "")
+        return frozenset(words)
+
+    @lru_cache(maxsize=None)
+    def lists_alternatives(self, code: str) -> bool:
+        """The title names its children's alternatives ("Pain in limb, hand, foot, fingers and toes",
+        "Other thoracic, thoracolumbar and lumbosacral ..."): a child states one of them, never all."""
+        rel = self.release
+        title = key_words(rel.description(code) or "")
+        kids = [key_words(rel.description(c) or "") & title for c in rel.children(code)]
+        return len({k for k in kids if k and k != title}) >= 2
 
     @lru_cache(maxsize=None)
     def own_inclusion_words(self, code: str) -> frozenset[str]:
@@ -629,6 +653,12 @@ def _decide(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool, chart_
     full = [r for r in refs if fully(r)]
     changed = [r for r in full if r.terms or (r.side is not None and r.side != x_side)
                or (r.acuity is not None and r.acuity != x_acuity)]
+    # An "unspecified" member gives way to a documented code beside or below it ("mid-cervical region,
+    # unspecified level" to "at C5-C6 level"): unspecified codes only when the record says no more (I.A.9.b).
+    rel = index.release
+    stated = [r for r in changed if OPEN not in index.words(r.code)]
+    changed = [r for r in changed if OPEN not in index.words(r.code)
+               or not any(rel.parent(r.code) in rel.ancestors(o.code) for o in stated)]
     best = [r for r in changed if not any(r.core() < o.core() for o in changed)]
     targets: list[Refinement] = []
     if len({r.info() for r in best}) == 1:
@@ -661,8 +691,8 @@ def _decide(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool, chart_
         seventh = settled_seventh(note, index.release, targets[0].code,
                                   condition_mentions(note, index, targets[0].code, outpatient))
     if targets:
-        return _correction(index, code, base, seventh, targets, doc, x_side, x_acuity, lat, acu,
-                           ref.is_header(base))
+        found = _correction(index, code, base, seventh, targets, doc, x_side, x_acuity, lat, acu, ref.is_header(base))
+        return _settled_further(note, index, outpatient, chart_codes, found)
     # Nothing settles it: who asks what. Not about a condition the note rules out or denies at
     # every mention (that is for the coder, or excludes1, to settle, never a physician's side question).
     denied = bool(doc.mentions) and not doc.counting and all(m.negated for m in doc.mentions)
@@ -685,6 +715,22 @@ def _decide(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool, chart_
         return Decision(ACUITY if only_acuity else SPECIFICITY, "query", code, base, seventh, options=options,
                         reason="partial", documented=said, sentences=sentences)
     return _indicator_query(note, index, code, base, seventh, refs, doc, x_side)
+
+
+def _settled_further(note: NoteDoc, index: AxisIndex, outpatient: bool, chart_codes: tuple[str, ...],
+                     found: Decision, depth: int = 0) -> Decision:
+    """A correction to an "unspecified ..." code that the note settles further ("unspecified cervical
+    region" -> "mid-cervical region, unspecified level" -> "at C5-C6 level"): the suggestion goes the
+    whole way, so that re-checking the corrected chart finds nothing more (I.B.2: the highest
+    number of characters available)."""
+    if depth >= 3 or len(found.targets) != 1 or OPEN not in index.words(found.targets[0]):
+        return found
+    further = _decide(note, index, found.targets[0], outpatient, chart_codes)
+    if further is None or further.action != "correct" or len(further.targets) != 1:
+        return found
+    return _settled_further(note, index, outpatient, chart_codes, replace(
+        found, targets=further.targets, documented=list(dict.fromkeys(found.documented + further.documented)),
+        sentences=list(dict.fromkeys(found.sentences + further.sentences))), depth + 1)
 
 
 def _acuity_is_queried(code: str) -> bool:

@@ -19,6 +19,13 @@ def run(ref, code, assessment, **overrides):
     ("E11", "Type 2 diabetes mellitus without complications. Continue metformin.", "E11.9"),
     ("N18", "Chronic kidney disease stage 4. Nephrology referral.", "N18.4"),
     ("J45", "Mild intermittent asthma, uncomplicated. Albuterol as needed.", "J45.20"),
+    # a spinal level names one region of the tabular: L5-S1 lumbosacral, T12-L1 thoracolumbar, C7-T1
+    # cervicothoracic, C5-C6 the M50.22- level code; a header listing its regions states none of them
+    ("M51.2", "L5-S1 disc herniation. Physical therapy.", "M51.27"),
+    ("M51.2", "T12-L1 disc herniation. Physical therapy.", "M51.25"),
+    ("M50.2", "C7-T1 disc herniation. Physical therapy.", "M50.23"),
+    ("M50.2", "C5-6 disc herniation. Physical therapy.", "M50.222"),
+    ("M50.2", "Disc herniation at C3-C4. Physical therapy.", "M50.21"),
 ])
 def test_header_corrected_when_the_note_names_one_code(ref, code, assessment, expected):
     f, = run(ref, code, assessment)
