@@ -116,6 +116,8 @@ def configure(fmt: str = "text", level: str | int = "INFO", stream=None) -> logg
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level if isinstance(level, int) else getattr(logging, str(level).upper(), logging.INFO))
+    # vma's own loggers follow that level (a benchmark or embedding program may have set "vma" apart).
+    logging.getLogger("vma").setLevel(logging.NOTSET)
     for name in QUIET_AT_INFO:
         logging.getLogger(name).setLevel(logging.WARNING)
     # uvicorn's own loggers propagate here (serve passes log_config=None), so they share the format.

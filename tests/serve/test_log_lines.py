@@ -65,22 +65,25 @@ def test_text_and_json_lines():
 
 @pytest.fixture
 def captured():
-    root = logging.getLogger()
-    before = (list(root.handlers), root.level)
+    """vma serve's logging (configure) into a buffer, and the process's logging put back afterwards."""
+    root, vma = logging.getLogger(), logging.getLogger("vma")
+    before = (list(root.handlers), root.level, vma.level)
     stream = io.StringIO()
-    configure("json", "INFO", stream=stream)
-    yield stream
+    yield lambda: configure("json", "INFO", stream=stream) and stream
     root.handlers[:] = before[0]
     root.setLevel(before[1])
+    vma.setLevel(before[2])
 
 
 def test_audit_events_are_logged_when_their_transaction_commits_only(tmp_path, captured):
     from vma.store.db import Store
     from vma.store.models import AuditEvent
 
-    install_audit_bridge()
     store = Store(f"sqlite:///{tmp_path / 'vma.db'}")
     store.migrate()
+    logging.getLogger("vma").setLevel(logging.WARNING)  # as a program embedding vma might have left it
+    stream = captured()
+    install_audit_bridge()
     with store.session() as session, session.begin():
         session.add(AuditEvent(actor="vma", action="intake", chart_id="ENC-OK",
                                detail={"record_id": 1, "version": 1, "source": "mllp", "format": "hl7"}))
@@ -90,7 +93,7 @@ def test_audit_events_are_logged_when_their_transaction_commits_only(tmp_path, c
         raise RuntimeError("the work failed")
     logging.getLogger("apscheduler.executors.default").info("Running job \"tick\"")
     store.dispose()
-    lines = [json.loads(line) for line in captured.getvalue().splitlines()]
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     events = [line for line in lines if line.get("event") == "chart_received"]
-    assert [(e["chart_id"], e["source"]) for e in events] == [("ENC-OK", "mllp")]
+    assert [(e["chart_id"], e["source"]) for e in events] == [("ENC-OK", "mllp")], stream.getvalue()[-2000:]
     assert not [line for line in lines if line["logger"].startswith("apscheduler")]

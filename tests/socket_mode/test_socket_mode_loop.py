@@ -38,7 +38,8 @@ class SocketStack:
             vma_business_hours="always")
         from vma.web import create_app
 
-        self.app = create_app(self.settings, start_scheduler=False, socket_mode=True)
+        # The scheduler runs as in vma serve: a Slack call that fails once is retried by its tick.
+        self.app = create_app(self.settings, socket_mode=True)
         self.served = ServedApp(self.app).start()
         self.handler = socket_mode.start(self.app.state.bolt, self.settings, ping_interval=PING)
         self.sender = SocketModeSender(slack)
@@ -108,7 +109,7 @@ def test_the_whole_loop_runs_over_socket_mode_without_a_signing_secret(stack):
     assert envelope.wait_ack(5) is None  # block_actions: an empty acknowledgement
     posted, = stack.coder_post("ENC-D2002")
     assert "M25.562" in str(posted.blocks)
-    slack.wait_for(lambda: slack.message(dm.channel, dm.ts).updates >= 1)  # the DM shows the answer
+    slack.wait_for(lambda: slack.message(dm.channel, dm.ts).updates >= 1, timeout=30)  # the DM shows the answer
     assert len(stack.answers("ENC-D2002")) == 1
 
     # /checkchart <id>: the report is the acknowledgement's payload, shown to the coder alone.
