@@ -560,6 +560,13 @@ _PHRASE_TERMS: tuple[tuple[tuple[str, ...], re.Pattern[str], tuple[str, ...] | C
          r"\b(?:poorly|inadequately) controlled (?:type (?:1|2|i|ii) )?(?:diabetes|dm|t2dm)\b"
          r"|\b(?:diabetes|dm)\b[^.;]{0,40}\b(?:poorly controlled|inadequately controlled|out of control)\b",
          re.I, ("hyperglycemia",)),
+        # "Secondary to", "due to" and "caused by" are the tabular's "resulting from" (M16.3-, M16.5-: osteoarthritis
+        # resulting from hip dysplasia, post-traumatic).
+        (("secondary to", "due to", "caused by"), r"\b(?:secondary to|due to|caused by)\b", re.I, ("resulting", "from")),
+        # Index: Arthritis, post-traumatic - see Osteoarthritis, post-traumatic.
+        (("traumatic",), r"\bpost-?\s?traumatic (?:degenerative )?arthritis\b", re.I, ("osteoarthritis",)),
+        # The first metatarsophalangeal joint is a joint of the foot (M10.07-, M19.07-: "ankle and foot").
+        (("mtp", "metatarsophalangeal", "podagra"), r"\b(?:mtp|metatarsophalangeal|podagra)\b", re.I, ("foot",)),
         # Index main term "Diabetes, diabetic": "diabetic neuropathy" names the diabetes too.
         (("diabetic",), r"(?<![-\w])diabetic\b", re.I, ("diabetes",)),
         # Spinal levels name the region, and for the cervical discs the level, of the dorsopathy codes

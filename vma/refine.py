@@ -67,11 +67,28 @@ _FILLER = frozenset({"with", "without", "unilateral", "on", "due"})
 # ("asthma, uncomplicated" -> "with exacerbation"; "diabetes without complications" -> "with
 # diabetic polyneuropathy", the "with" convention of Guideline I.A.15).
 _NO_COMPLICATION = frozenset({"uncomplicated", "~complication"})
-# Osteoarthritis not stated otherwise is primary (ICD-10-CM Index: "Osteoarthritis ... knee M17.1-,
-# hip M16.1-, shoulder M19.01-"; post-traumatic and secondary forms need the note to say so).
-_PRIMARY_BY_DEFAULT = ("M15", "M16", "M17", "M18", "M19")
-_NOT_PRIMARY = re.compile(r"\b(?:secondary|post-?traumatic|traumatic|due to|after (?:an? )?(?:injury|fracture))\b",
-                          re.I)
+# The type the Alphabetic Index gives a condition of a named site when the note states no other:
+# osteoarthritis is primary ("Osteoarthritis ... knee M17.1-, hip M16.1-, shoulder M19.01-") and gout
+# idiopathic ("Gout, idiopathic ... ankle M10.07-"); the post-traumatic, secondary, drug-induced or
+# dysplastic forms need the note to say so. Generalized osteoarthritis (M15) has no such default.
+_INDEX_DEFAULT_TYPE = {"M16": "primary", "M17": "primary", "M18": "primary", "M19": "primary", "M10": "idiopathic"}
+# The condition itself, stated as such: "knee pain" or "likely osteoarthritis" is no osteoarthritis.
+_DEFAULT_CONDITION = {
+    "primary": re.compile(r"\b(?:osteoarthriti\w*|osteoarthros\w*|oa|djd|degenerative (?:joint disease|arthritis))\b",
+                          re.I),
+    "idiopathic": re.compile(r"\b(?:gout\w*|podagra)\b", re.I)}
+# A cause stated anywhere about the condition takes the default away ("This is post-traumatic, from his
+# 2010 tibial plateau fracture"); "pain due to osteoarthritis" names the condition, not its cause.
+_NOT_DEFAULT = {
+    "primary": re.compile(
+        r"\b(?:secondary|post-?traumatic|traumatic|dysplas\w*|(?:from|after|due to|resulting from|caused by) "
+        r"(?!(?:his |her |the |their )?(?:osteoarthriti|oa\b|djd|degenerative|arthritis))(?:an? |his |her |the |"
+        r"prior |previous |old |remote )?(?:[\w-]+ ){0,3}?(?:injur\w*|fractures?|trauma|meniscectomy|acl|surgery|"
+        r"dysplasia|infection|rheumatoid|gout))\b", re.I),
+    "idiopathic": re.compile(r"\b(?:secondary|lead|saturnine|drug[- ]induced|diuretic\w*|due to|caused by|renal|"
+                             r"kidney)\b", re.I)}
+# Sites a tabular title pairs, of which the note need name one ("Idiopathic gout, ankle and foot").
+_PAIRED_SITES = (("ankle", "foot"), ("hand", "finger"), ("hand", "fingers"))
 _EXACERBATION = re.compile(r"\b(?:exacerbat\w*|decompensat\w*)\b", re.I)
 # Where "exacerbation" and "decompensated" are read as the acute phase: heart failure, the
 # condition the guidance speaks of (AHA Coding Clinic 3Q 2008: "decompensated" indicates a flare-up,
@@ -331,6 +348,7 @@ class Documentation:
     full: dict[str, list[Sentence]] = field(default_factory=dict)  # candidate -> sentences stating all its terms
     terms: dict[str, list[Sentence]] = field(default_factory=dict)  # folded term -> sentences stating it
     hinted: set[str] = field(default_factory=set)  # candidates whose words stand with the condition, even uncertain
+    defaulted: str | None = None  # the type the Index supplies ("primary"), not the note
 
     @property
     def counting(self) -> list[Mention]:
@@ -432,10 +450,42 @@ def _variant_stated(m: Mention, variant: tuple[str, ...], outpatient: bool, cach
     return all(_stated(m, w.lstrip("~"), w.startswith("~"), outpatient, cache) for w in variant)
 
 
-def _primary_default(refs: tuple[Refinement, ...], code: str, counting: list[Mention]) -> bool:
-    if not code.startswith(_PRIMARY_BY_DEFAULT):
-        return False
-    return not any(_NOT_PRIMARY.search(m.sentence.text) for m in counting)
+def _index_default(note: NoteDoc, code: str, counting: list[Mention]) -> str | None:
+    """The term the Index supplies for this condition when the note states the condition plainly, at a
+    named site, and no cause that would make it another type."""
+    word = _INDEX_DEFAULT_TYPE.get(code[:3])
+    if word is None or not counting:
+        return None
+    condition = _DEFAULT_CONDITION[word]
+    if not any(not is_negated_at(m.sentence.text, hit.start()) and not is_uncertain_at(m.sentence.text, hit.start())
+               for m in counting for hit in condition.finditer(m.sentence.text)):
+        return None
+    # The cause may stand in the mention, the sentence after it, or elsewhere in the assessment.
+    looked = {id(m.sentence) for m in counting}
+    around = [m.sentence for m in counting]
+    for i, sentence in enumerate(note.sentences):
+        if id(sentence) in looked and i + 1 < len(note.sentences) \
+                and note.sentences[i + 1].section == sentence.section:
+            around.append(note.sentences[i + 1])
+        elif sentence.section in ("assessment", "plan") and condition.search(sentence.text):
+            around.append(sentence)
+    if any(_NOT_DEFAULT[word].search(s.text) for s in around):
+        return None
+    return word
+
+
+def _without_default(r: Refinement, word: str) -> list[Refinement]:
+    """The candidate with the Index's default term taken as said: its other terms, each paired site
+    needing one of its words ("ankle and foot": the ankle, or the foot)."""
+    terms = tuple(t for t in r.terms if t != word)
+    phrase = tuple(t for t in r.phrase if t != word)
+    out = [replace(r, terms=terms, phrase=phrase, variants=())]
+    for pair in _PAIRED_SITES:
+        if set(pair) <= set(phrase):
+            for drop in pair:
+                out.append(replace(r, terms=tuple(t for t in terms if t != drop),
+                                   phrase=tuple(t for t in phrase if t != drop), variants=()))
+    return out
 
 
 def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) -> Documentation:
@@ -495,7 +545,7 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
             doc.acuity = frozenset({ACUTE_ON_CHRONIC} if chronic else {ACUTE, ACUTE_ON_CHRONIC})
             doc.acuity_sentences = [m.sentence for m in flares]
             doc.acuity_said = sorted({h.group(0).lower() for m in flares for h in _EXACERBATION.finditer(m.sentence.text)})
-    primary = _primary_default(refs, code, counting)
+    default = _index_default(note, code, counting)
     cache: dict = {}
     present = [m for m in mentions if not m.in_history]
     in_note = note_words(note)
@@ -513,8 +563,9 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
             looked.add(ft)
             hits = [m.sentence for m in counting if _stated(m, t, t in r.negated, outpatient, cache)
                     and _beside_condition(m, t, condition_words, cache)] if may_stand(t) else []
-            if ft == "primary" and not hits and primary:
-                hits = [m.sentence for m in counting[:1]]
+            if ft == default and not hits:
+                hits = [m.sentence for m in counting if _DEFAULT_CONDITION[default].search(m.sentence.text)][:1]
+                doc.defaulted = default
             if hits:
                 doc.terms[ft] = hits
         sentences: list[Sentence] = []
@@ -528,14 +579,15 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
         if not sentences:
             sentences = [m.sentence for v in r.variants if all(may_stand(w.lstrip("~")) for w in v)
                          for m in counting if _variant_stated(m, v, outpatient, cache)]
-        # The Index's primary default is for osteoarthritis of a named joint: only with a side or site.
-        if not sentences and primary and set(r.terms) == {"primary"} and r.side is not None:
+        # The Index's default type is for a condition of a named site: only with a side or another term.
+        if not sentences and default and set(r.terms) == {default} and r.side is not None:
             sentences = [m.sentence for m in counting[:1]]
-        if not sentences and primary and "primary" in r.terms and len(r.terms) > 1:
-            rest = Refinement(r.code, r.side, r.acuity, tuple(t for t in r.terms if t != "primary"),
-                              tuple(t for t in r.phrase if t != "primary"), r.negated, r.residual, (), r.site)
-            if all(may_stand(w) for w in rest.phrase):
-                sentences = [m.sentence for m in counting if _phrase_stated(m, rest, outpatient, cache)]
+        if not sentences and default and default in r.terms and len(r.terms) > 1:
+            for rest in _without_default(r, default):
+                if rest.phrase and all(may_stand(w) for w in rest.phrase):
+                    sentences = [m.sentence for m in counting if _phrase_stated(m, rest, outpatient, cache)]
+                if sentences:
+                    break
         if sentences:
             doc.full[r.code] = sentences
             # numbers documented with their word ("stage 3") count as one term
@@ -680,8 +732,10 @@ def _decide(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool, chart_
             sided = {s.code for s in open_side.siblings}
             options = [r for r in refs if r.code in sided and not r.residual]
             if options:
+                # the note's own words, never the Index's default nor a paired site it does not name
+                said = [w for w in targets[0].phrase if fold(w) in doc.terms and w != doc.defaulted]
                 return Decision(SPECIFICITY, "query", code, base, seventh, options=options, reason="side-of-target",
-                                documented=[" ".join(targets[0].phrase)],
+                                documented=[" ".join(said or targets[0].phrase)],
                                 sentences=doc.full.get(targets[0].code, []))
     if targets and seventh is None and all(index.needs_seventh(t.code) for t in targets):
         # The code it leads to needs a 7th character: settle it too when the note does (stage,
@@ -776,7 +830,12 @@ def _correction(index, code, base, seventh, targets, doc, x_side, x_acuity, lat,
     said: list[str] = []
     sentences: list[Sentence] = []
     if first.terms:
-        said.append(" ".join(("without " + w) if w in first.negated else w for w in (first.phrase or first.terms)))
+        words = [("without " + w) if w in first.negated else w for w in (first.phrase or first.terms)
+                 if w != doc.defaulted]
+        if words:
+            said.append(" ".join(words))
+        if doc.defaulted in first.terms:
+            said.append(f"no type other than {doc.defaulted}, the type the Alphabetic Index gives it by default")
         sentences += doc.full.get(first.code, [])
     if acuity_changed:
         said.append(first.acuity)
@@ -799,7 +858,7 @@ def _partial(refs: tuple[Refinement, ...], doc: Documentation, x_side, x_acuity,
     candidate needs: an acuity, a severity, a type ("moderate intermittent asthma"). ``covered``: the
     words the proposed code's own inclusion terms already take in ("Acute otitis media NOS" at H66.9:
     acute otitis media is that code, Guideline I.A.11)."""
-    qualifiers: set = {q for q in set(doc.terms) - {"primary"} if q.lstrip("~") not in covered}
+    qualifiers: set = {q for q in set(doc.terms) - {"primary", doc.defaulted} if q.lstrip("~") not in covered}
     if x_acuity not in doc.acuity:  # a coded acuity the note allows ("exacerbation" on acute) stands
         qualifiers |= {("acuity", a) for a in doc.acuity if not set(a.split(" on ")) <= covered}
     if not qualifiers:
