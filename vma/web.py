@@ -489,6 +489,9 @@ def serve(host: str = "127.0.0.1", port: int = 3000, mllp_port: int | None = Non
         from vma.integrations.slack import socket_mode as slack_socket
 
         try:  # Slack over a websocket; /charts and /healthz still over HTTP
+            slack_socket.check_app_token(settings.slack_app_token)
+            # Requests arrive as soon as the socket is open, before uvicorn's start-up: the tables first.
+            service.store.migrate()
             socket_handler = slack_socket.start(app.state.bolt, settings)
         except slack_socket.SocketModeError as exc:
             print(f"vma serve: {exc}")

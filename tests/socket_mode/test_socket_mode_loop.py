@@ -207,3 +207,45 @@ def test_slack_refusing_the_app_token_stops_start_up_with_the_reason(tmp_path):
             socket_mode.start(app.state.bolt, settings, ping_interval=PING, wait=1)
     with pytest.raises(ValueError, match="SLACK_SIGNING_SECRET"):  # HTTP mode still insists on the secret
         create_app(settings, start_scheduler=False)
+
+
+def _serve_env(slack: SlackStandIn, tmp_path, **extra) -> dict[str, str]:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VMA_", "SLACK_"))}
+    env.update({"SLACK_API_URL": slack.api_url, "SLACK_BOT_TOKEN": "xoxb-serve",
+                "VMA_DATABASE_URL": f"sqlite:///{tmp_path / 'vma.db'}",
+                "VMA_PROVIDER_DIRECTORY": str(DEMO / "directory.csv"), **extra})
+    return env
+
+
+def test_vma_serve_socket_mode_starts_without_a_signing_secret_and_answers_over_the_websocket(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    vma = str(Path(sys.executable).with_name("vma"))
+    with SlackStandIn() as slack:
+        refused = subprocess.run([vma, "serve", "--socket-mode", "--port", "0"], env=_serve_env(slack, tmp_path),
+                                 capture_output=True, text=True, timeout=60)
+        assert refused.returncode == 2 and "SLACK_APP_TOKEN" in refused.stdout + refused.stderr
+
+        from tests.e2e.harness import free_port
+
+        log = (tmp_path / "serve.log").open("w")
+        server = subprocess.Popen([vma, "serve", "--socket-mode", "--host", "127.0.0.1", "--port", str(free_port())],
+                                  env=_serve_env(slack, tmp_path, SLACK_APP_TOKEN="xapp-1-serve"),
+                                  stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_until(lambda: server.poll() is not None or slack.socket_mode.connections, 30,
+                       what="vma serve --socket-mode did not connect")
+            assert server.poll() is None, (tmp_path / "serve.log").read_text()
+            SocketModeSender(slack).event({"type": "app_home_opened", "user": CODER, "channel": "D0CODER01",
+                                           "tab": "home"}).wait_ack(15)
+            assert slack.wait_for(lambda: slack.published.get(CODER), timeout=20)["type"] == "home"
+        finally:
+            server.send_signal(signal.SIGTERM)
+            code = server.wait(timeout=30)
+            log.close()
+        assert code in (0, -signal.SIGTERM), (tmp_path / "serve.log").read_text()
+        assert "slack_socket_connected" in (tmp_path / "serve.log").read_text()
