@@ -349,6 +349,7 @@ class Documentation:
     terms: dict[str, list[Sentence]] = field(default_factory=dict)  # folded term -> sentences stating it
     hinted: set[str] = field(default_factory=set)  # candidates whose words stand with the condition, even uncertain
     defaulted: str | None = None  # the type the Index supplies ("primary"), not the note
+    by_inclusion: set[str] = field(default_factory=set)  # candidates the note names by an inclusion term
 
     @property
     def counting(self) -> list[Mention]:
@@ -579,6 +580,8 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
         if not sentences:
             sentences = [m.sentence for v in r.variants if all(may_stand(w.lstrip("~")) for w in v)
                          for m in counting if _variant_stated(m, v, outpatient, cache)]
+            if sentences:
+                doc.by_inclusion.add(r.code)
         # The Index's default type is for a condition of a named site: only with a side or another term.
         if not sentences and default and set(r.terms) == {default} and r.side is not None:
             sentences = [m.sentence for m in counting[:1]]
@@ -699,7 +702,9 @@ def _decide(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool, chart_
         x_side = None  # a side word that is not an axis here
 
     def fully(r: Refinement) -> bool:
-        return (not r.residual and _side_ok(r, doc.side_of(r), x_side) and _acuity_ok(r, doc.acuity, x_acuity)
+        # An "Other ..." code is a choice for the provider, unless the note names one of its inclusion
+        # terms ("stable angina" is I20.89, Other forms of angina pectoris: Guideline I.A.11).
+        return ((not r.residual or r.code in doc.by_inclusion) and _side_ok(r, doc.side_of(r), x_side) and _acuity_ok(r, doc.acuity, x_acuity)
                 and (not r.terms or r.code in doc.full))
 
     full = [r for r in refs if fully(r)]
@@ -711,6 +716,10 @@ def _decide(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool, chart_
     stated = [r for r in changed if OPEN not in index.words(r.code)]
     changed = [r for r in changed if OPEN not in index.words(r.code)
                or not any(rel.parent(r.code) in rel.ancestors(o.code) for o in stated)]
+    # "Other ..." codes are for documented detail no specific code has (Guideline I.A.9.a): a specific
+    # code the note documents comes first ("secondary to hip dysplasia" is M16.31, not M16.7).
+    if any(not r.residual for r in changed):
+        changed = [r for r in changed if not r.residual]
     best = [r for r in changed if not any(r.core() < o.core() for o in changed)]
     targets: list[Refinement] = []
     if len({r.info() for r in best}) == 1:

@@ -658,6 +658,54 @@ def _surely_absent(release: IcdRelease, code: str, reading: Reading) -> bool:
     return reading.state == ABSENT and not (set(description_words(release.description(code) or "")) & RESIDUAL)
 
 
+# Guideline I.C.9.b: the combination codes of I25.1-/I25.7- for coronary atherosclerosis with angina; a cause
+# the note gives the angina other than the coronary disease ("angina due to anemia") takes the presumption away.
+_NATIVE_CAD_WITHOUT_ANGINA = "I25.10"
+_WITH_ANGINA = "I25.11"
+_ANGINA_WORDS = re.compile(r"\bangina\b|\banginal\b", re.I)
+_OTHER_CAUSE = re.compile(r"\b(?:due to|secondary to|caused by|from|related to|attributed to)\b(?![^.;]*\b(?:coronary|cad|"
+                          r"ashd|atheroscler\w*|ischemi\w*|stenos\w*|blockage|plaque)\b)", re.I)
+
+
+def _presumed_angina_combination(ctx: CheckContext, a: str, b: str) -> tuple[str, str] | None:
+    """(combination code, the angina code) for native coronary atherosclerosis coded without angina beside
+    an angina code (I20.-), when the note gives the angina no other cause."""
+    release = ctx.icd
+    pair = {a, b}
+    if _NATIVE_CAD_WITHOUT_ANGINA not in pair:
+        return None
+    angina = (pair - {_NATIVE_CAD_WITHOUT_ANGINA}).pop()
+    if not angina.startswith("I20"):
+        return None
+    for sentence in ctx.note.sentences:
+        hit = _ANGINA_WORDS.search(sentence.text)
+        if hit and _OTHER_CAUSE.search(sentence.text, hit.end()):
+            return None
+    # the angina as the note documents it ("stable angina" on I20.9 is I20.89), so the pair is settled in one step
+    from vma.refine import decide
+
+    refined = decide(ctx.note, axis_index(release), angina, ctx.outpatient)
+    if refined is not None and refined.action == "correct" and len(refined.targets) == 1:
+        angina_kind = refined.targets[0]
+    else:
+        angina_kind = angina
+    found = _angina_combination(release, angina_kind)
+    return (found, angina) if found else None
+
+
+def _angina_combination(release: IcdRelease, angina: str) -> str | None:
+    kind = set(description_words(release.description(angina) or "")) - {"angina", "pectoris"}
+    for combo in release.children(_WITH_ANGINA):
+        # the combination whose Excludes1 names this angina "without atherosclerotic heart disease" ...
+        if any(test(angina) for note in release.notes(combo, "excludes1") for test in note_predicates(note)):
+            return combo
+    for combo in release.children(_WITH_ANGINA):
+        # ... or whose title says the same kind ("refractory")
+        if kind and kind <= set(description_words(release.description(combo) or "")):
+            return combo
+    return None
+
+
 def _decide(ctx: CheckContext, a: str, b: str, ra: Reading, rb: Reading,
             exclusions: list[Exclusion] = ()) -> Decision | None:
     release = ctx.icd
@@ -772,6 +820,18 @@ def _findings(ctx: CheckContext) -> Iterator[Finding]:
                                    "conditions are unrelated, which the Excludes1 exception allows "
                                    "(Guideline I.A.12.a)."),
                           evidence=cite_all(unrelated), target=target)
+            continue
+        presumed = _presumed_angina_combination(ctx, a, b)
+        if presumed is not None:
+            combo, angina = presumed
+            cad = b if angina == a else a
+            yield Finding(check=CHECK_ID, action="correct", severity="error", code=angina,
+                          message=(f"{pair} are not reported together ({rule}; Guideline I.A.12.a). A causal "
+                                   f"relationship between coronary atherosclerosis and angina is presumed unless the "
+                                   f"note attributes the angina to another cause (Guideline I.C.9.b): both are "
+                                   f"{combo} ({release.description(combo)}). Code {combo} in place of {cad} and {angina}."),
+                          evidence=cite_all(list(dict.fromkeys(ra.sentences[:2] + rb.sentences[:2])), limit=3) or rule,
+                          suggested_codes=[combo], target=target)
             continue
         decision = _decide(ctx, a, b, ra, rb, exclusions)
         if decision is not None:
