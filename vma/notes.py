@@ -748,7 +748,7 @@ _NOT_NOW = re.compile(
     r"\b(?:last (?:week|month|year|winter|spring|summer|fall|autumn)|this (?:past )?year|earlier this year"
     r"|in (?:january|february|march|april|june|july|august|september|october|november|december|(?:19|20)\d\d)"
     r"|(?:\d+|one|two|three|four|five|six|a few|several|a couple of) (?:weeks?|months?|years?) ago"
-    r"|previous(?:ly)?|prior|formerly|history of|hx of|status post|s/p|was (?:hospitalized|admitted|seen|treated)"
+    r"|previous(?:ly)?|prior|formerly|initially|originally|at first|history of|hx of|status post|s/p|was (?:hospitalized|admitted|seen|treated)"
     r"|had (?:\w+ ){0,2}(?:exacerbations?|episodes?|flares?|admissions?)|has had|had been|used to"
     r"|now (?:compensated|at (?:baseline|goal|dry weight)|stable|controlled|resolved|euvolemic)"
     r"|back to (?:her|his|their) baseline|prevent\w*|to avoid|risk of|signs of|warning signs|symptoms of"

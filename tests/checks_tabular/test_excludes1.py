@@ -31,7 +31,7 @@ def test_type1_and_type2_diabetes_both_documented_is_one_query(ref):
     assert f["options"] == [
         "Type 1 diabetes mellitus without complications (E10.9)",
         "Type 2 diabetes mellitus without complications (E11.9)",
-        "Both, as unrelated conditions (E10.9 and E11.9)",
+        "Other specified diabetes mellitus without complications (E13.9)",
         "Other",
         "Clinically undetermined",
     ]
@@ -54,7 +54,7 @@ def test_query_choices_carry_the_codes_that_replace_the_pair(ref):
                               ["I10", "E10.9", "E11.9"]), ref, only={CHECK})
     f = report.findings[0]
     assert f.target == "diagnosis:1,2"
-    assert [c.codes for c in f.choices[:3]] == [["E10.9"], ["E11.9"], ["E10.9", "E11.9"]]
+    assert [c.codes for c in f.choices[:3]] == [["E10.9"], ["E11.9"], ["E13.9"]]
     assert [c.kind for c in f.choices[3:]] == ["other", "undetermined"]
 
 

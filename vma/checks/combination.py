@@ -92,6 +92,7 @@ from vma.notes import (
     Sentence,
     cite,
     is_negated_at,
+    is_past_or_planned,
     is_uncertain_at,
     lazy_pattern,
     lower_case_pattern,
@@ -243,8 +244,10 @@ def insulin_use(ctx: CheckContext) -> Documented | None:
 
 
 def oral_antidiabetic_use(ctx: CheckContext) -> Documented | None:
+    # current use only (I.C.4.a.3): "initially on metformin, now needs insulin" is no metformin today
     hits = [s for s in _affirmed(ctx, _ORAL_ANTIDIABETIC, None, _CURRENT)
-            if not _STOPPED.search(s.text) or re.search(r"\bresume\b", s.text, re.I)]
+            if (not _STOPPED.search(s.text) or re.search(r"\bresume\b", s.text, re.I))
+            and not all(is_past_or_planned(s.text, m.start()) for m in _ORAL_ANTIDIABETIC.finditer(s.text))]
     return Documented("Z79.84", tuple(hits)) if hits else None
 
 
@@ -832,4 +835,8 @@ def check(ctx: CheckContext) -> list[Finding]:
     # No combination or additional code for a code the record does not keep (dropped by excludes1,
     # replaced by sex-age): E11.9 on a chart whose note states type 1 gets no Z79.4 beside it.
     removed = {f"diagnosis:{i}" for i in ctx.removed_positions()}
+    # ... nor while the provider is asked which of two codes the patient has (the answer may drop it).
+    for f in ctx.findings_of("excludes1"):
+        if f.action == "query" and (f.target or "").startswith("diagnosis:"):
+            removed |= {f"diagnosis:{part}" for part in f.target.split(":", 1)[1].split(",")}
     return [f for f in found if f.target not in removed]

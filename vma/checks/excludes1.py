@@ -330,6 +330,9 @@ def _cached(release: IcdRelease, key: tuple, compute: Callable[[], object]):
 # -- diabetes types (Guideline I.C.4.a) -----------------------------------------------------------------
 
 TYPE_1, TYPE_2, OTHER_TYPE = "type 1", "type 2", "other type"
+# "Type 1.5", latent autoimmune diabetes of adults, "type 1 and type 2": wordings a coder cannot settle to one
+# type from the record; the provider is asked (type 1, type 2 or other specified, E13), never "both".
+MIXED_TYPE = "mixed type"
 
 
 def _diabetes_kind(release: IcdRelease, code: str) -> str | None:
@@ -377,6 +380,13 @@ def _type_near(norms: list[str], i: int) -> str | None:
     """The type stated around the word "diabetes" at ``norms[i]``."""
     before = norms[max(0, i - 4):i]
     after = norms[i + 1:i + 5]
+    around = norms[max(0, i - 6):i + 8]
+    if "lada" in around or "latent" in before or _holds(tuple(around), ("double", "diabetes")):
+        return MIXED_TYPE
+    for window in (before, after):
+        for k in range(len(window) - 2):
+            if window[k] == "type" and window[k + 1] in ("1", "one") and window[k + 2] in ("5", "and", "or"):
+                return MIXED_TYPE  # "type 1.5", "type 1 and type 2", "type 1 or 2"
     for window in (before, after):
         for k in range(len(window) - 1):
             if window[k] == "type" and window[k + 1] in ("1", "one", "2", "two"):
@@ -433,6 +443,9 @@ def _diabetes_reading(ctx: CheckContext, kind: str) -> Reading:
     """How the note stands on diabetes of ``kind``: the type it states wins; no type stated
     anywhere in the record means type 2 (Guideline I.C.4.a.2)."""
     statements = _diabetes_statements(ctx)
+    mixed = [s for s in statements if s.counts and s.kind == MIXED_TYPE]
+    if mixed and kind in (TYPE_1, TYPE_2):
+        return Reading(DOCUMENTED, [s.sentence for s in mixed])  # both read as stated: the type is asked
     stated = {s.kind for s in statements if s.kind and s.refuted is None}
     untyped = [s for s in statements if s.counts and s.kind is None]
     own = [s for s in statements if s.counts and s.kind == kind]
@@ -850,8 +863,16 @@ def _findings(ctx: CheckContext) -> Iterator[Finding]:
         evidence = cite_all(list(dict.fromkeys(cited)), limit=4) or rule
         both_label = f"Both, as unrelated conditions ({a} and {b})"
         choices = [Choice(label=code_label(index, a), codes=[a]),
-                   Choice(label=code_label(index, b), codes=[b]),
-                   Choice(label=both_label, codes=[a, b])]
+                   Choice(label=code_label(index, b), codes=[b])]
+        kinds = {diabetes_kind(release, a), diabetes_kind(release, b)}
+        if None in kinds:
+            choices.append(Choice(label=both_label, codes=[a, b]))
+        else:
+            # One patient has one type of diabetes mellitus: never "both"; the other specified type
+            # (E13) is the answer for a type neither code names (I.C.4.a).
+            other = "E13" + a[3:]
+            if OTHER_TYPE not in kinds and release.is_billable(other):
+                choices.append(Choice(label=code_label(index, other), codes=[other]))
         opening = "The note documents" if both else "The diagnoses reported for this encounter are"
         question = (f"{opening} {_lower(desc_a)} and {_lower(desc_b)}. "
                     "ICD-10-CM classifies these as conditions that do not occur together unless they are "
