@@ -86,7 +86,6 @@ TEMPLATE_CONTEXTS = {
     "home.json.j2": dict(home=views.home()),
     "other_modal.json.j2": dict(query_id=11, option_index=3, chart_id="ENC-T-1", question="Which knee is affected?"),
     "checkchart_modal.json.j2": dict(),
-    "check_failed.json.j2": dict(chart_id="ENC-T-1", version=2, checks=["laterality", "em-level"]),
     "checkchart_report.json.j2": None,  # built below (needs a ChartReport)
     "checkchart_result.json.j2": None,
 }
