@@ -141,6 +141,19 @@ def test_newborn_code_for_an_adult_condition_is_corrected_to_the_condition_at_an
     assert "I.C.16.a.4" in out[0]["message"] and "jaundice" in out[0]["evidence"].lower()
 
 
+@pytest.mark.parametrize("statement,cause", [
+    ("Jaundice from Gilbert syndrome, benign; reassurance.", "Gilbert syndrome"),
+    ("Obstructive jaundice due to choledocholithiasis. Surgical referral for ERCP.", "choledocholithiasis"),
+])
+def test_newborn_code_for_a_sign_of_a_named_cause_is_removed_not_turned_into_r17(ref, statement, cause):
+    # The jaundice is integral to the cause the note names (I.B.4, I.B.5): R17 would replace one
+    # wrong code with another; the cause is what is coded.
+    out = findings(ref, CHECK, assessment(statement), ["P59.9"], **patient("1968-06-06"))
+    assert [(f["check"], f["action"], f["code"], f["suggested_codes"]) for f in out] == \
+        [("sex-age", "correct", "P59.9", [])]
+    assert cause in out[0]["message"] and "I.B.5" in out[0]["message"]
+
+
 def test_newborn_code_stays_info_when_the_note_ties_the_condition_to_birth(ref):
     note = assessment("Jaundice since birth from a congenital bilirubin transport defect, followed by hepatology.")
     out = findings(ref, CHECK, note, ["P59.9"], **patient("2019-03-01"))

@@ -97,7 +97,7 @@ from vma.axes import OPEN, RESIDUAL, axis_index, cite_all, condition_mentions, c
     same_word
 from vma.checks import CheckContext, parse_date, register
 from vma.findings import Choice, Finding, query_choices
-from vma.notes import cite, is_negated_at
+from vma.notes import Sentence, cite, is_negated_at
 from vma.reference.icd10cm import CodeRef, IcdRelease, note_code_refs, per_release
 
 CHECK_ID = "sex-age"
@@ -560,6 +560,21 @@ def _outside_perinatal_period(ctx: CheckContext, code: str):
     return (best[0], best[1], cited) if cited else None
 
 
+# "Jaundice from Gilbert syndrome", "obstructive jaundice due to choledocholithiasis": the cause the note names.
+_CAUSE = re.compile(r"\b(?:due to|from|secondary to|caused by|because of|attributed to|related to)\s+"
+                    r"(?!(?:an? |the )?(?:unknown|unclear|undetermined|uncertain|unexplained)\b)"
+                    r"((?:[A-Za-z][\w'-]*\s?){1,5})", re.I)
+_CAUSE_END = re.compile(r"\s+(?:and|with|on|in|for|since|after|which)\b.*$", re.I)
+
+
+def _stated_cause(sentences: list[Sentence]) -> str | None:
+    for sentence in sentences:
+        m = _CAUSE.search(sentence.text)
+        if m and not is_negated_at(sentence.text, m.start()):
+            return _CAUSE_END.sub("", m.group(1)).strip()
+    return None
+
+
 def _age_findings(ctx: CheckContext, edits: SexAgeEdits, age: int, stated: Stated) -> Iterator[Finding]:
     release = ctx.icd
     for position, dx, _ in ctx.known_diagnoses():
@@ -571,6 +586,20 @@ def _age_findings(ctx: CheckContext, edits: SexAgeEdits, age: int, stated: State
             target = f"diagnosis:{position}"
             if edit.lifelong_allowed:
                 adult = _outside_perinatal_period(ctx, dx.code)
+                cause = _stated_cause(adult[2]) if adult is not None else None
+                if cause is not None:
+                    counterpart, excluding, cited = adult
+                    yield Finding(check=CHECK_ID, action="correct", code=dx.code,
+                                  message=(f"{what}, and the patient is {age} on the date of service; the note "
+                                           "describes the condition without tying it to the perinatal period "
+                                           f"(Guideline I.C.16.a.4), and attributes it to {cause}: a sign integral to "
+                                           f"the condition the note names is not coded beside it (Guidelines I.B.4, "
+                                           f"I.B.5), so {dx.code} is removed, not turned into {counterpart}, and "
+                                           f"{cause} is coded."),
+                                  evidence=f"patient.birth_date {ctx.chart.patient.birth_date} (age {age}); "
+                                           f"{cite_all(cited)}",
+                                  suggested_codes=[], target=target)
+                    break
                 if adult is not None:
                     counterpart, excluding, cited = adult
                     yield Finding(check=CHECK_ID, action="correct", code=dx.code,
