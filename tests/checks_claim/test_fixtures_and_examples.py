@@ -58,12 +58,22 @@ def test_clean_claims_stay_clear(ref, procedures, encounter):
     assert run_checks(chart_from_dict(data), ref, only=CLAIM_CHECKS).findings == []
 
 
-@pytest.mark.parametrize("procedures,encounter", [
-    ([{"code": "", "modifiers": [], "units": 0, "diagnosis_pointers": []}], {}),
-    ([{"code": "99213", "modifiers": ["", " 25 ", "x"], "units": 0, "diagnosis_pointers": [9, -1]}], {}),
-    ([line("99213")], {"place_of_service": 11, "date_of_service": "not a date", "setting": None}),
-    ([line("20610"), line("20610", "RT", "LT", "50")], {"place_of_service": "1"}),
+@pytest.mark.parametrize("procedures,encounter,status,checks", [
+    # an empty procedure code is an invalid code, not a crash
+    ([{"code": "", "modifiers": [], "units": 0, "diagnosis_pointers": []}], {}, "needs_correction",
+     {"invalid-code"}),
+    # blank, padded and unknown modifiers are the modifier check's to report
+    ([{"code": "99213", "modifiers": ["", " 25 ", "x"], "units": 0, "diagnosis_pointers": [9, -1]}], {},
+     "needs_correction", {"modifier"}),
+    # a numeric place of service and an unreadable date are other checks' business: the claim edits pass
+    ([line("99213")], {"place_of_service": 11, "date_of_service": "not a date", "setting": None}, "clear", set()),
+    # RT, LT and 50 together on a repeated line, at a place-of-service code that does not exist
+    ([line("20610"), line("20610", "RT", "LT", "50")], {"place_of_service": "1"}, "needs_query",
+     {"modifier", "place-of-service"}),
 ])
-def test_odd_lines_never_crash(ref, procedures, encounter):
+def test_odd_lines_are_reported_not_crashed_on(ref, procedures, encounter, status, checks):
     data = chart(procedures, **encounter)
-    run_checks(chart_from_dict(data), ref, only=CLAIM_CHECKS)
+    report = run_checks(chart_from_dict(data), ref, only=CLAIM_CHECKS)
+    assert report.status == status
+    assert {f.check for f in report.findings} == checks
+    assert all(f.message for f in report.findings)

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.checks_tabular.helpers import assessment, findings
-
-lint = pytest.importorskip("vma.conversations.lint")
+from vma.conversations import lint
 
 QUERY_CHARTS = [
     ("excludes1", assessment("Type 1 diabetes mellitus.", "Type 2 diabetes mellitus."), ["E10.9", "E11.9"], {}),

@@ -8,6 +8,7 @@ from hl7.client import MLLPClient
 
 from tests.formats.hl7_messages import mdm
 from vma.chart import ChartInputError
+from vma.integrations import mllp
 from vma.integrations.hl7 import chart_from_hl7, hl7_message_info
 
 
@@ -25,7 +26,6 @@ def classify(text: str) -> tuple[str, str | None]:
 
 @pytest.fixture
 def listener():
-    mllp = pytest.importorskip("vma.integrations.mllp")
     server = mllp.MllpListener(classify, host="127.0.0.1", port=0).start()
     yield server
     server.stop()

@@ -45,7 +45,8 @@ def test_a_check_that_raises_holds_the_chart_and_the_managers_hear_which(stack, 
     assert not any(word in shown for word in NOTE_QUOTE.split(": ")), shown  # IDs only
     chart = json.loads(demo_chart("ENC-D2001"))
     assert chart["patient"]["name"] not in shown and chart["patient"]["mrn"] not in shown
-    assert _status(stack, "ENC-D2001") == "incomplete"
+    # the status commits in its own transaction, beside the Slack post: wait for it, never race it
+    assert stack.slack.wait_for(lambda: _status(stack, "ENC-D2001") == "incomplete")
     assert stack.slack.messages_in(CODERS) == []
     assert [c for c in stack.slack.calls_to("conversations.open")] == []  # no DM either
     assert stack.slack.violations == []
@@ -55,7 +56,7 @@ def test_a_check_that_raises_holds_the_chart_and_the_managers_hear_which(stack, 
     monkeypatch.setenv("VMA_STRICT_CHECKS", "1")
     stack.restart()
     stack.coder_post("ENC-D2001")
-    assert _status(stack, "ENC-D2001") == "posted"
+    assert stack.slack.wait_for(lambda: _status(stack, "ENC-D2001") == "posted")
     assert len(stack.slack.messages_in(MANAGERS)) == 1
 
 
