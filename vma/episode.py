@@ -84,6 +84,7 @@ PRIOR = "earlier treatment"  # care for the injury before this visit, elsewhere 
 LONG_AGO = "onset long ago"  # months or years ago, a calendar year
 _FOLLOW_UP_VISIT = "follow-up visit"  # merged into SUBSEQUENT unless the sentence plans future care
 _STATUS_POST = "status post"  # merged into SUBSEQUENT unless the sentence dates it years back
+_WOUND_CARE = "wound care"  # merged into ACTIVE when written where this encounter's care is
 
 _NUM = r"(?:\d+(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|a few|few|several|a couple of|a|an)"
 _IMAGING = (r"(?:x-?rays?|radiographs?|films|imaging|mri|ct(?: scan)?|cat scan|ultrasound|sonogram"
@@ -133,12 +134,20 @@ _EPISODE_CUES: dict[str, re.Pattern[str]] = {
         r"|\blaceration repair\b|\bdebridement\b|\bemergency (?:department|room)\b"
         r"|\bplaced (?:in|into) (?:a |an )?(?:short |long )?(?:arm |leg )?cast\b|\bcast (?:was )?(?:applied|placed)\b",
         re.I),
+    # Care of a fresh wound or sprain at this visit, active treatment where the plan or procedure records it.
+    _WOUND_CARE: lazy_pattern(
+        r"\birrigat\w*|\b(?:wounds?|lacerations?|bites?) (?:was|were) (?:cleaned|cleansed|dressed|explored|closed)\b"
+        r"|\bsteri-?strips?\b|\bwound closure\b|\b(?:ace|elastic|compression) (?:wrap|bandage|sleeve|stocking)s?\b"
+        r"|\btetanus (?:booster|toxoid|vaccine|shot|immunization|immune globulin) (?:was |is )?(?:given|administered|updated)\b"
+        r"|\b(?:tdap|td) (?:was |is )?(?:given|administered)\b|\brabies (?:vaccine|immune globulin|prophylaxis)\b",
+        re.I),
     WORKUP: lazy_pattern(
         rf"\b{_IMAGING}\b(?:,? [\w'-]+){{0,6}},? (?:were|was|are|is|have been|has been) (?:taken|obtained|performed|reviewed|done"
         r"|ordered)\b"
         rf"|\b(?:order\w*|obtain\w*|get|request\w*)(?: \w+){{0,2}} {_IMAGING}"
         rf"|\b{_IMAGING}\b(?:,? [\w'-]+){{0,6}},? (?:reveal\w*|show\w*|demonstrat\w*|(?:is|are|was|were) (?:normal|negative"
         r"|unremarkable))\b"
+        rf"|\b{_IMAGING}(?: of the [\w ]{{1,20}}?)?:? (?:negative|normal|unremarkable|without fracture|no fracture)\b"
         r"|\breview\w*(?: [\w'-]+){0,5} (?:x-?rays?|radiographs?|imaging|mri|ct)\b|\bradiographic (?:findings|results)\b",
         re.I),
     TREATMENT: lazy_pattern(
@@ -149,7 +158,10 @@ _EPISODE_CUES: dict[str, re.Pattern[str]] = {
         r"|\b(?:start\w*|begin\w*|initiat\w*|recommend\w*|order\w*)(?: \w+){0,3} (?:physical|occupational) therapy\b"
         r"|\b(?:physical|occupational) therapy (?:referral|consult\w*)\b"
         r"|\brefer\w*(?: \w+){0,4} to (?:\w+ ){0,2}(?:physical rehab\w*|chiropract\w*)"
-        r"|\binject(?:ed|ions?)\b", re.I),
+        r"|\binject(?:ed|ions?)\b"
+        # a drug and its dose, the plan's shorthand for starting it ("Ibuprofen 600 mg", "Amoxicillin-clavulanate
+        # 875/125 mg twice daily"); read only where this encounter's plan is written
+        r"|\b[a-z][a-z]{3,}(?:[-/][a-z]{3,})? \d+(?:\.\d+)?(?:/\d+(?:\.\d+)?)? ?(?:mg|mcg|g|units?)\b", re.I),
     # Care for the injury before this visit.
     PRIOR: lazy_pattern(
         r"\b(?:was|were|had been) (?:seen|evaluated|treated|examined)(?: [\w-]+){0,6} (?:in|at|by) (?:the |an |a |his |her "
@@ -346,7 +358,7 @@ def _sentence_cues(sentence: Sentence) -> dict[str, list[str]]:
     for kind, pattern in _scanners():
         if kind in (EVENT, LONG_AGO) and not story:
             continue
-        if kind in (WORKUP, TREATMENT) and not encounter:
+        if kind in (WORKUP, TREATMENT, _WOUND_CARE) and not encounter:
             continue
         for m in pattern.finditer(sentence.text):
             if kind == ACTIVE and _CONTINUED.search(sentence.text[max(0, m.start() - 40):m.start()]):
@@ -356,6 +368,8 @@ def _sentence_cues(sentence: Sentence) -> dict[str, list[str]]:
             if not is_negated_at(sentence.text, m.start()):
                 # the note's own wording: the match may have run on lower-cased text
                 found.setdefault(kind, []).append(sentence.text[m.start():m.end()])
+    if _WOUND_CARE in found:
+        found.setdefault(ACTIVE, []).extend(found.pop(_WOUND_CARE))
     if _FOLLOW_UP_VISIT in found:
         words = found.pop(_FOLLOW_UP_VISIT)
         if not lower_case_pattern(_FUTURE).search(sentence.text):  # "follow up in 2 weeks" is future care
