@@ -43,7 +43,7 @@ _HEADING_INLINE = re.compile(r"^\s*([A-Za-z][A-Za-z /&\-]{1,40}?)\s*:\s*(.*)$")
 
 NEGATION_CUES = (
     "denies", "denied", "no", "not", "without", "negative for", "free of", "absence of",
-    "no evidence of", "no signs of", "ruled out", "rules out", "resolved",
+    "no evidence of", "no signs of", "ruled out", "rules out", "resolved", "unlikely",
 )
 UNCERTAINTY_CUES = (
     "likely", "probable", "probably", "possible", "possibly", "suspected", "suspect",
@@ -691,7 +691,7 @@ _NOT_DENYING = frozenset({"change", "changes", "new", "longer", "further", "othe
                           "significant", "interval", "need", "needs", "plans"})
 # A denial written after the term: "orthostatic hypotension was ruled out", "the rash has resolved".
 _NEGATED_AFTER = re.compile(r"^(?:\s+[\w-]+){0,3}?\s+(?:(?:was|has been|is|were|have been)\s+)?(?:ruled out|"
-                            r"excluded|resolved|not present|absent)\b", re.I)
+                            r"excluded|resolved|not present|absent|unlikely|doubtful|not likely|not suspected|not favored)\b", re.I)
 # ... unless the term is then said to be there: "no fever, cough present".
 _PRESENT_AFTER = re.compile(r"^(?:\s+[\w-]+)?\s+(?:is |was |are |were )?(?:present|noted|seen|reported|positive)\b", re.I)
 
