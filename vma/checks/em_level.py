@@ -273,7 +273,16 @@ _FIRST_PERSON_PRIOR = lazy_pattern(
     r"\bpreviously (?:seen|evaluated|treated) (?:by me|by us|here|in (?:our|this) (?:clinic|office|practice))\b|"
     r"\bseen (?:here|by me|by us|in (?:our|this) (?:clinic|office|practice)) (?:before|previously|in the past|last)\b|"
     r"\b(?:my|our) (?:last|previous|prior) (?:note|visit|exam|examination|evaluation|encounter)\b|"
-    r"\bseen by my (?:partner|colleague)\b", re.I)
+    r"\bseen by my (?:partner|colleague)\b|"
+    # An earlier visit "with me", or a service this physician gave, placed in the past by a date or an interval
+    # in the same clause ("her annual physical with me in May", "the lisinopril which I started in March"):
+    # without that anchor "I started lisinopril" is today's plan.
+    r"(?:\b(?:visit|physical|exam|examination|appointment|check-?up|consultation|evaluation)s? with (?:me|us)|"
+    r"\b(?:i|we)\s+(?:had\s+|have\s+|'ve\s+|previously\s+|first\s+)?(?:started|prescribed|ordered|diagnosed|"
+    r"referred|injected|treated|operated)\b)[^.;]{0,60}?\b(?:\d+\s+(?:days?|weeks?|months?|years?)\s+ago|"
+    r"last\s+(?:week|month|year|spring|summer|fall|autumn|winter)|(?:back\s+)?(?:in|on|during)\s+(?:january|"
+    r"february|march|april|may|june|july|august|september|october|november|december)|in\s+(?:19|20)\d\d|"
+    r"on\s+\d{1,2}/\d{1,2})\b", re.I)
 # An earlier visit named without saying with whom: this practice, unless the sentence names other care.
 _EARLIER_VISIT = lazy_pattern(
     r"\b(?:her|his|their|the patient's|the|your|this patient's)\s+(?:last|previous|prior|most recent)\s+"
