@@ -18,7 +18,7 @@ This module finds that code from the tabular alone:
    "primary", "stage 3", "with exacerbation", "without aura").
 3. **What the note documents for this condition**: the side given for its body
    site (vma.axes.side_evidence), the acuity stated with it, "exacerbation" and
-   "decompensated" read as acute (AHA Coding Clinic 3Q 2008 and 1Q 2016;
+   "decompensated" read as acute (AHA Coding Clinic 3Q 2008;
    acute on chronic when the note documents the condition as chronic), and each
    term stated in a sentence naming the condition, not negated and (outpatient)
    not uncertain, or one of the candidate's inclusion terms stated there.
@@ -36,8 +36,8 @@ This module finds that code from the tabular alone:
 "Other ..." codes and codes that add "unspecified" are never chosen from wording.
 
 Sources: ICD-10-CM Official Guidelines for Coding and Reporting FY2026, I.A.7
-(nonessential modifiers), I.B.1 and I.A.19 (code to the highest specificity
-documented), I.B.8 (acute and chronic), I.B.13 (laterality; right and left codes
+(nonessential modifiers), I.B.2 (code to the highest specificity
+documented), I.A.19 (the provider's statement), I.B.8 (acute and chronic), I.B.13 (laterality; right and left codes
 when no bilateral code exists), IV.H (uncertain diagnoses, outpatient); the
 ICD-10-CM Alphabetic Index default for osteoarthritis of a joint (primary,
 M15-M19 "Osteoarthritis ... knee M17.1-"); AHIMA/ACDIS Guidelines for

@@ -24,7 +24,7 @@ Resolution (correct or query)
     not contradicted elsewhere) matches exactly one sibling, or when a coded
     acuity contradicts it; "exacerbation" and "decompensated" read as acute, and
     as acute on chronic when the note documents the condition as chronic (AHA
-    Coding Clinic 3Q 2008, 1Q 2016). When the note also documents a type or
+    Coding Clinic 3Q 2008). When the note also documents a type or
     another axis, the suggestion settles it at once and ``specificity``
     reports it (vma.refine). ``query`` with the acuity siblings, "Other" and
     "Clinically undetermined" when the code leaves acuity open and the note
@@ -34,10 +34,11 @@ Resolution (correct or query)
 References
     ICD-10-CM Official Guidelines for Coding and Reporting FY2026: I.B.8
     (acute and chronic conditions: code both when the index lists both, acute
-    first), I.A.19 / I.B.1 (highest specificity documented), IV.H (uncertain
-    diagnoses, outpatient). AHA Coding Clinic 3Q 2008 and 1Q 2016
-    ("exacerbation" and "decompensated" are coded as acute). AHIMA/ACDIS Guidelines for Achieving a Compliant
-    Query Practice (2022 update).
+    first), I.B.2 (highest specificity documented), IV.H (uncertain
+    diagnoses, outpatient). AHA Coding Clinic 3Q 2008 ("decompensated" heart
+    failure is an acute exacerbation, acute on chronic when the chronic
+    condition is documented). AHIMA/ACDIS Guidelines for Achieving a
+    Compliant Query Practice (2022 update).
 """
 
 from __future__ import annotations

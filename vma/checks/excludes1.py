@@ -33,10 +33,15 @@ Resolution (correct, query or info)
        Excludes1 exception applies (I.A.12.a) and there is nothing to fix.
     2. ``correct`` when one code is a sign, symptom or abnormal finding
        (chapter 18, R00-R99) and the note documents the other, definitive
-       diagnosis: the symptom is integral to it, remove the R code (I.B.4,
-       I.B.5, IV.D). When the note states the diagnosis only as negated or
-       (outpatient) uncertain and documents the symptom, the symptom is kept
-       and the diagnosis removed (IV.D, IV.H).
+       diagnosis, and either the Excludes1 note names that condition in the
+       note's own words (R10.1- "abdominal pain" excluded at a code whose
+       title the note states) or the note links the two ("pain due to",
+       "from", "secondary to"): the symptom is integral to it, remove the R
+       code (I.B.4, I.B.5, IV.D). A chapter-wide note that merely lists the
+       symptom under a distant diagnosis does not make it integral. When the
+       note states the diagnosis only as negated or (outpatient) uncertain
+       and documents the symptom, the symptom is kept and the diagnosis
+       removed (IV.D, IV.H).
     3. ``correct`` when one code is a combination code whose tabular wording
        ("A with B", "A due to B", including its inclusion terms) already holds
        every word of the other code's description ("Intervertebral disc
@@ -45,7 +50,13 @@ Resolution (correct, query or info)
        kept instead only when the note negates the combination's condition.
     4. ``correct`` for the diabetes types (E08-E13): the type the note states
        wins, and diabetes with no type stated anywhere in the record is type 2
-       (I.C.4.a, I.C.4.a.2); the other type is removed.
+       (I.C.4.a, I.C.4.a.2); the other type is removed. A type that is neither
+       ("type 1.5", "LADA", "type 1 and/or 2") is a query with the E10, E11
+       and E13 codes as options, never "both": the two types cannot coexist.
+       Coronary disease without angina (I25.10) with an angina code is
+       corrected to the combination I25.11- of the angina type the note
+       documents: the guidelines presume the link (I.C.9.b) unless the note
+       names another cause of the angina.
     5. ``correct`` when the note documents exactly one of the two conditions
        and negates, states as uncertain (outpatient) or contradicts the other,
        or never mentions the other when that other is a symptom code: keep the
@@ -71,7 +82,8 @@ References
     coded when a related definitive diagnosis is established; symptoms routinely
     associated with a disease process are not assigned as additional codes),
     I.B.9 (combination codes: do not add a code for what the combination code
-    already says), I.C.4.a (diabetes coded by type), I.C.4.a.2 (type not
+    already says), I.C.9.b (coronary disease with angina: combination
+    codes, the causal link presumed), I.C.4.a (diabetes coded by type), I.C.4.a.2 (type not
     documented: default E11), IV.D (codes for signs and symptoms when a
     definitive diagnosis is not established), IV.H (uncertain diagnoses,
     outpatient). CMS ICD-10-CM Tabular List (Excludes1 notes, inclusion terms).

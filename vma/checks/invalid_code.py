@@ -40,11 +40,11 @@ Resolution (correct)
     and codes of other code sets (CPT, ICD-9) get no suggestion.
 
 References
-    ICD-10-CM Official Guidelines for Coding and Reporting FY2026, I.B.1 and
-    I.A ("a code is invalid if it has not been coded to the full number of
+    ICD-10-CM Official Guidelines for Coding and Reporting FY2026, I.B.2
+    and I.A.3 ("a code is invalid if it has not been coded to the full number of
     characters required"; codes are reported to the highest number of
-    characters available, and no more), I.A.19 / I.B.1 (the code the
-    documentation supports), and the introduction (use the code set in effect
+    characters available, and no more), I.A.19 (the code rests on the
+    provider's statement), and the introduction (use the code set in effect
     on the date of service); 45 CFR 162.1002 (HIPAA medical data code sets:
     ICD-10-CM for diagnoses; the version valid at the time the service is
     provided); CMS ICD-10-CM tabular XML releases (FY and April updates).
@@ -209,7 +209,7 @@ def suggestion(ctx: CheckContext, code: str) -> Suggestion | None:
         return None
     index = axis_index(rel)
     if _billable(index, near):
-        # Guideline I.B.1: a code has as many characters as the tabular gives it, and no more.
+        # Guideline I.B.2: a code has as many characters as the tabular gives it, and no more.
         return Suggestion(near, "it only adds characters to that code, which is billable",
                           _documented(ctx, index, near))
     if index.needs_seventh(near) or not rel.children(near):

@@ -40,7 +40,7 @@ References
     ICD-10-CM Official Guidelines for Coding and Reporting FY2026: I.B.13
     (laterality; "when a bilateral code is not provided and the condition is
     bilateral, assign separate codes for both the left and right side"),
-    I.A.19 / I.B.1 (code to the highest specificity documented), IV.H
+    I.B.2 (code to the highest specificity documented), IV.H
     (uncertain diagnoses, outpatient). AHIMA/ACDIS Guidelines for Achieving a
     Compliant Query Practice (2022 update).
 """

@@ -40,10 +40,10 @@ Resolution (correct or query)
     provider.
 
 References
-    ICD-10-CM Official Guidelines for Coding and Reporting FY2026, I.B.1 and
-    I.A ("codes ... are to be used only if they are the highest level of
+    ICD-10-CM Official Guidelines for Coding and Reporting FY2026, I.A.3
+    (only codes, never categories or subcategories, are reported) and I.B.2 ("codes ... are to be used only if they are the highest level of
     specificity ... a code is invalid if it has not been coded to the full
-    number of characters required for that code"), I.A.19 / I.B.1 (code to
+    number of characters required for that code"), I.B.2 and I.B.18 (code to
     the highest specificity documented), IV.H (uncertain diagnoses,
     outpatient); AHIMA/ACDIS Guidelines for Achieving a Compliant Query
     Practice (2022 update).

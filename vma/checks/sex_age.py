@@ -49,7 +49,10 @@ Resolution (correct, query or info)
     ties the condition to the perinatal period (Guideline I.C.16.a.4 keeps its
     code for life); when it does not, and the tabular sends only the newborn
     form to Chapter 16 from a code of the same condition (R17 "Excludes1:
-    neonatal jaundice (P55, P57-P59)"), ``correct`` to that code.
+    neonatal jaundice (P55, P57-P59)"), ``correct`` to that code; when the
+    note names the condition's cause ("jaundice from Gilbert syndrome"),
+    ``correct`` with no suggestion: the sign is integral to the cause, which
+    is coded instead (I.B.4, I.B.5), and the newborn code is removed.
     Sex conflict: never a query (the patient's sex is settled by
     registration, not by asking the physician). ``info`` (warning) when the
     note documents the coded condition (its words, not negated, in any

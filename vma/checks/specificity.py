@@ -21,12 +21,12 @@ What it finds
 
     A diabetes code the combination check already corrects for a coded complication is left to
     it (one problem, one finding). When the note says nothing more, it emits nothing: querying every unspecified
-    type floods physicians for codes that are correct as documented (Guideline
-    I.B.1 allows unspecified codes when the record does not say more).
+    type floods physicians for codes that are correct as documented (Guidelines
+    I.A.9.b and I.B.18 allow unspecified codes when the record does not say more).
 
 Why it matters
     Coding to the highest specificity the documentation supports is required
-    (Guideline I.B.1); the unspecified code understates severity, is returned by
+    (Guideline I.B.2); the unspecified code understates severity, is returned by
     payers when the record is more specific, and heart failure, asthma and CKD
     are among the conditions clinical documentation programs query most.
 
@@ -45,13 +45,14 @@ Resolution (correct or query)
     the question quotes the indicators and never suggests an answer.
 
 References
-    ICD-10-CM Official Guidelines for Coding and Reporting FY2026: I.B.1 and
-    I.A.19 (code to the highest degree of specificity documented; "unspecified"
-    codes when the record does not say more), I.B.8 (acute and chronic), I.C.14.a
+    ICD-10-CM Official Guidelines for Coding and Reporting FY2026: I.B.2
+    (code to the highest degree of specificity documented), I.A.9.b and I.B.18
+    ("unspecified" codes when the record does not say more), I.A.19 (the
+    provider's diagnostic statement), I.B.8 (acute and chronic), I.C.14.a
     (CKD stage from the provider's documentation), IV.H (uncertain diagnoses,
     outpatient). ICD-10-CM Index (osteoarthritis of a joint not stated otherwise
-    is primary). AHA Coding Clinic 1Q 2016 (HFrEF/HFpEF), 3Q 2008 and 1Q 2016
-    (exacerbation, decompensated = acute). AHIMA/ACDIS Guidelines for Achieving a
+    is primary). AHA Coding Clinic 1Q 2016 (HFrEF/HFpEF), 3Q 2008
+    (decompensated = acute exacerbation). AHIMA/ACDIS Guidelines for Achieving a
     Compliant Query Practice (2022 update). NAEPP Expert Panel Report 3 (asthma
     severity).
 """
