@@ -258,6 +258,8 @@ RX_NAME_SUFFIXES = (
     "statin", "semide", "thiazide", "formin", "gliptin", "gliflozin", "glutide", "prazole", "sone", "solone",
     "terol", "sonide", "lukast", "oxetine", "aline", "pram", "triptyline", "azepam", "zolam", "pentin", "gabalin",
     "triptan", "codone", "xaban", "gatran", "parin", "thyroxine", "mab", "nib", "tidine", "zosin", "afil",
+    "afaxine", "azodone", "apine", "peridone", "asidone", "glitazone", "tiazem", "pamil", "penem", "trigine", "fenac",
+    "dronate", "etiracetam", "sartan",
 )
 RX_NAME_PREFIXES = (
     "cef", "ceph", "sulfamethoxazole", "trimethoprim", "nitrofurantoin", "clavulanate", "insulin", "spironolactone",
@@ -265,10 +267,17 @@ RX_NAME_PREFIXES = (
     "febuxostat", "methotrexate", "meloxicam", "cyclobenzaprine", "tamsulosin", "finasteride", "estradiol",
     "medroxyprogesterone", "lithium", "quetiapine", "risperidone", "aripiprazole", "clopidogrel", "digoxin",
     "amiodarone", "nitroglycerin", "ondansetron", "tamoxifen", "antibiotic",
+    # brand names a plan often gives alone ("Medical Treatment: Augmentin.")
+    "augmentin", "bactrim", "keflex", "zithromax", "z-pak", "symbicort", "advair", "eliquis", "xarelto", "jardiance",
+    "ozempic", "lasix", "norco", "percocet", "flexeril", "medrol", "zofran", "valtrex", "diflucan", "macrobid",
+    "cipro", "levaquin", "plavix", "coumadin", "lipitor", "crestor", "synthroid", "toradol", "ultram", "mobic",
+    "neurontin", "lyrica", "zoloft", "lexapro", "prozac", "wellbutrin", "xanax", "ativan", "klonopin", "ambien",
+    "seroquel", "abilify", "adderall", "ritalin", "singulair", "spiriva", "trelegy", "breo", "entresto", "farxiga",
+    "trulicity", "mounjaro", "humira", "victoza", "lantus", "humalog", "novolog", "januvia", "glucophage",
 )
 # Ordinary words that happen to end like a drug stem.
 _NOT_DRUGS = {"cholesterol", "alkaline", "saline", "baseline"}
-_RX_NAME = lazy_pattern(r"\b(?:[a-z-]{3,}(?:" + "|".join(RX_NAME_SUFFIXES) + r")|(?:"
+_RX_NAME = lazy_pattern(r"\b(?:[a-z-]{2,}(?:" + "|".join(RX_NAME_SUFFIXES) + r")|(?:"
                         + "|".join(RX_NAME_PREFIXES) + r")[a-z]*)\b", re.I)
 # A brand name after a verb of drug management ("Continue Keppra at the current dose", "Initiate Jardiance"):
 # mid-sentence capitals after such a verb name a product far more often than anything else in a plan. Read on the
