@@ -430,6 +430,8 @@ ASSESSMENT_SECTIONS = ("assessment", "plan", "procedure")
 # Disease, heart, ischemic, atherosclerotic"; CVA: "Accident, cerebrovascular
 # I63.9"; HNP: "Herniation, disc - see Displacement, intervertebral disc").
 ABBREVIATIONS: dict[str, tuple[str, ...]] = {
+    # "left-sided sciatica" is the tabular's "sciatica, left side" (M54.3-, M54.4-)
+    "sided": ("side",),
     "oa": ("osteoarthritis",),
     "chf": ("congestive", "heart", "failure"),
     "hf": ("heart", "failure"),
@@ -567,6 +569,8 @@ _PHRASE_TERMS: tuple[tuple[tuple[str, ...], re.Pattern[str], tuple[str, ...] | C
         (("traumatic",), r"\bpost-?\s?traumatic (?:degenerative )?arthritis\b", re.I, ("osteoarthritis",)),
         # The first metatarsophalangeal joint is a joint of the foot (M10.07-, M19.07-: "ankle and foot").
         (("mtp", "metatarsophalangeal", "podagra"), r"\b(?:mtp|metatarsophalangeal|podagra)\b", re.I, ("foot",)),
+        # Index: Pain, back, low M54.50; Lumbago, lumbalgia M54.50, with sciatica M54.4- (the tabular's word).
+        (("low back", "lower back"), r"\blow(?:er)? back pain\b", re.I, ("lumbago",)),
         # Index main term "Diabetes, diabetic": "diabetic neuropathy" names the diabetes too.
         (("diabetic",), r"(?<![-\w])diabetic\b", re.I, ("diabetes",)),
         # Spinal levels name the region, and for the cervical discs the level, of the dorsopathy codes

@@ -52,6 +52,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 
+from vma.redirect import documented_redirect
 from vma.axes import ACUITY, ACUITY_TERMS, ACUTE, ACUTE_ON_CHRONIC, BILATERAL, CHRONIC, LATERALITY, LEFT, OPEN, \
     RESIDUAL, RIGHT, SIDE_TERMS, SPECIFICITY, AxisEvidence, AxisIndex, CodeAxis, Mention, acuity_evidence, acuity_of, \
     condition_mentions, fold, key_words, note_words, same_word, scoped_words, side_evidence, sides_at_site, \
@@ -677,13 +678,17 @@ def decide(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool, chart_c
     return result
 
 
-def _decide(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool, chart_codes: tuple[str, ...]
-            ) -> Decision | None:
+def _decide(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool, chart_codes: tuple[str, ...],
+            redirecting: bool = True) -> Decision | None:
     ref = refiner(index)
     base, seventh = index.split_seventh(code)
     if base not in index.release or (index.release.is_billable(base) is False and not ref.is_header(base)
                                      and not index.needs_seventh(base)):
         return None
+    if redirecting and not ref.is_header(base):
+        moved = _redirected(note, index, code, base, seventh, outpatient, chart_codes)
+        if moved is not None:
+            return moved
     refs = ref.refinements(base)
     if not refs:
         return None
@@ -780,6 +785,42 @@ def _decide(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool, chart_
     return _indicator_query(note, index, code, base, seventh, refs, doc, x_side)
 
 
+def _redirected(note: NoteDoc, index: AxisIndex, code: str, base: str, seventh: str | None, outpatient: bool,
+                chart_codes: tuple[str, ...]) -> Decision | None:
+    """A correction to the category the tabular gives the form of the condition the note documents
+    (vma.redirect), refined there to every axis the note settles."""
+    found = documented_redirect(note, index, base, outpatient)
+    if found is None:
+        return None
+    rel = index.release
+    target = found.target
+    if any(c.startswith(target) for c in chart_codes):
+        return None  # both forms are coded: a pair for the excludes1 check to settle
+    final: str | None = None
+    if index.needs_seventh(target):
+        from vma.episode import settled_seventh
+
+        char = settled_seventh(note, rel, target, condition_mentions(note, index, target, outpatient))
+        final = rel.with_seventh(target, char) if char else None
+    elif rel.is_billable(target):
+        final = target
+    else:
+        unspecified = [c for c in rel.children(target) if OPEN in index.words(c) and index.is_base(c)]
+        start = unspecified[0] if len(unspecified) == 1 else target
+        further = _decide(note, index, start, outpatient, chart_codes, redirecting=False)
+        if further is not None and further.action == "correct" and len(further.targets) == 1:
+            final = further.targets[0]
+            if further.seventh and index.needs_seventh(final):
+                final = rel.with_seventh(final, further.seventh)
+        elif start != target and rel.is_billable(start):
+            final = start
+    if final is None or final in chart_codes or final == code:
+        return None
+    return Decision(SPECIFICITY, "correct", code, base, None, targets=[final],
+                    reason="redirected-title" if found.by_title else "redirected-excludes1",
+                    documented=[found.said], sentences=[found.sentence])
+
+
 def _settled_further(note: NoteDoc, index: AxisIndex, outpatient: bool, chart_codes: tuple[str, ...],
                      found: Decision, depth: int = 0) -> Decision:
     """A correction to an "unspecified ..." code that the note settles further ("unspecified cervical
@@ -861,13 +902,19 @@ def _correction(index, code, base, seventh, targets, doc, x_side, x_acuity, lat,
                     documented=said, sentences=list(dict.fromkeys(sentences)))
 
 
+_NAMES_NO_KIND = frozenset({"disease", "diseases", "disorder", "disorders", "condition", "conditions", "syndrome"})
+
+
 def _partial(refs: tuple[Refinement, ...], doc: Documentation, x_side, x_acuity, covered=frozenset()) -> tuple[
         list[Refinement], list[str], list[Sentence]] | None:
     """Candidates that fit the values the note documents, when it documents some but never all a
     candidate needs: an acuity, a severity, a type ("moderate intermittent asthma"). ``covered``: the
     words the proposed code's own inclusion terms already take in ("Acute otitis media NOS" at H66.9:
     acute otitis media is that code, Guideline I.A.11)."""
-    qualifiers: set = {q for q in set(doc.terms) - {"primary", doc.defaulted} if q.lstrip("~") not in covered}
+    # A word that names no kind of its own ("disease" in "anemia of chronic kidney disease") hints at no
+    # more specific code: a question built on it would quote nothing the provider wrote about the type.
+    qualifiers: set = {q for q in set(doc.terms) - {"primary", doc.defaulted} - _NAMES_NO_KIND
+                       if q.lstrip("~") not in covered}
     if x_acuity not in doc.acuity:  # a coded acuity the note allows ("exacerbation" on acute) stands
         qualifiers |= {("acuity", a) for a in doc.acuity if not set(a.split(" on ")) <= covered}
     if not qualifiers:

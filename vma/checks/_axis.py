@@ -74,6 +74,13 @@ def correction(ctx: CheckContext, index: AxisIndex, position: int, d: Decision, 
     elif not (rel.is_billable(d.base) or index.needs_seventh(d.base)):
         message = (f"{coded} is a category header, not a billable code, and the note documents "
                    f"{_lower(rel.description(codes[0]) or documented)}: the code is {described}.")
+    elif d.reason == "redirected-excludes1":
+        message = (f"{coded} does not fit the note, which documents \"{documented}\": the tabular excludes that "
+                   f"form from {d.base} and codes it elsewhere (Excludes1, Guideline I.A.12.a), so the code is "
+                   f"{described}.")
+    elif d.reason == "redirected-title":
+        message = (f"{coded} is less specific than the note, which documents \"{documented}\", a condition the "
+                   f"tabular codes on its own: the code is {described} (Guideline I.B.2).")
     elif _states_other_value(index, d):
         message = f"{coded} does not match the note, which documents {documented}: the code is {described}."
     else:

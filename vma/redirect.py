@@ -1,0 +1,240 @@
+"""Redirection: the note documents a form of the coded condition that the tabular codes elsewhere.
+
+Refinement (:mod:`vma.refine`) looks for a more specific code beneath the coded code's own
+category. Some forms of a condition live in another category, and a coder who reads them goes
+there at once:
+
+- "major depressive disorder, recurrent, moderate" beside F32.9 (Major depressive disorder, single
+  episode, unspecified): F32's Excludes1 note sends "recurrent depressive disorder" to F33.-, and the
+  code is F33.1, never F32.1;
+- "low back pain with sciatica" beside M54.50: M54.5 excludes "lumbago with sciatica (M54.4-)";
+- "iron deficiency anemia" beside D64.9 (Anemia, unspecified): "Iron deficiency anemia" is the
+  title of D50, whose unspecified code is D50.9.
+
+Two sources, both the tabular's own, never a hand list:
+
+1. **Excludes1 notes** of the code and its ancestors that name a form of the coded condition: the
+   note's words share a word with the code's title or its inclusion terms ("Lumbago NOS" at M54.50)
+   and add to it. When a sentence naming the condition states every word of that form close
+   together, not negated, not past and (outpatient) not uncertain, the code is wrong: an Excludes1
+   note means the excluded form is "NOT CODED HERE" (Guideline I.A.12.a).
+2. **Category titles**, for an unspecified code only: a title that ends in the condition's name and
+   adds words before it ("Iron deficiency anemia" for "Anemia"), stated as one phrase in such a
+   sentence. A coder looks the documented term up and lands on that category (Guidelines I.B.2,
+   I.A.9.b: an unspecified code only when the record says no more). Titles of residual categories
+   ("Other ...", "not elsewhere classified") and categories that ask for the coded code beside them
+   ("use additional code", as I12 does for N18) are not redirections.
+
+The category reached is then refined as usual, so that the suggestion settles every documented axis
+at once (F33 with "moderate" is F33.1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from vma.axes import ACUITY_TERMS, OPEN, RESIDUAL, AxisIndex, Mention, condition_mentions, description_words, fold
+from vma.notes import NoteDoc, is_negated_at, is_past_or_planned, is_uncertain_at
+from vma.reference.icd10cm import note_code_refs, per_release
+
+# Words that name no condition of their own: sharing one of them does not make two terms the same
+# condition ("bipolar disorder" is not a form of "major depressive disorder").
+_GENERIC = frozenset({"disorder", "disease", "syndrome", "condition", "episode", "type", "with", "without", "of",
+                      "and", "or", "in", "to", "due", "the", "a", "by", "as", "such", "for", "site", "not",
+                      "nos", OPEN}) | RESIDUAL
+# How far apart the words of one documented form may stand, beyond their own number.
+_SLACK = 4
+
+
+@dataclass(frozen=True)
+class Redirect:
+    words: tuple[str, ...]  # the form's words, folded
+    target: str  # the code, subcategory or category the tabular sends the form to
+    contiguous: bool  # a title: its words stand together, in order
+    text: str  # the tabular's own wording, for the message
+
+
+class Redirects:
+    """Per-release cache of each code's redirections. Get one with :func:`redirects`."""
+
+    def __init__(self, index: AxisIndex):
+        self.index = index
+        self.release = index.release
+
+    @lru_cache(maxsize=None)
+    def of(self, code: str) -> tuple[Redirect, ...]:
+        rel = self.release
+        if code not in rel:
+            return ()
+        own = self._own_words(code)
+        lineage = {code, *rel.ancestors(code)}
+        out: list[Redirect] = []
+        for node in (code, *rel.ancestors(code)):
+            for note in rel.notes(node, "excludes1"):
+                refs = note_code_refs(note)
+                if len(refs) != 1 or refs[0].first != refs[0].last:
+                    continue
+                target = refs[0].first.rstrip(".-").rstrip("-")
+                if target not in rel or target in lineage:
+                    continue
+                words = tuple(dict.fromkeys(fold(w) for w in description_words(note) if w != OPEN))
+                named = {w for w in words if w not in _GENERIC}
+                # acute and chronic forms kept in other categories are the acuity axis's (J40 -> J20.9)
+                if not (named & own) or not (named - own - ACUITY_TERMS) or self._asks_for(target, code):
+                    continue
+                out.append(Redirect(words, target, False, note.split("(")[0].strip()))
+        if OPEN in self.index.words(code):
+            out.extend(self._titles(code, own, lineage))
+        return tuple(out)
+
+    def _own_words(self, code: str) -> frozenset[str]:
+        """The condition's words: its title, its parent's, and their inclusion terms."""
+        rel = self.release
+        words: set[str] = set()
+        for owner in (code, rel.parent(code)):
+            if not owner:
+                continue
+            words.update(fold(w) for w in description_words(rel.description(owner) or ""))
+            for term in rel.notes(owner, "inclusionTerm"):
+                words.update(fold(w) for w in description_words(term))
+        return frozenset(words - _GENERIC)
+
+    def _titles(self, code: str, own: frozenset[str], lineage: set[str]) -> list[Redirect]:
+        rel = self.release
+        name = [fold(w) for w in self.index.words(code) if w != OPEN]
+        condition = frozenset(name) - _GENERIC
+        if not name or not condition:
+            return []
+        out = []
+        for target, words in self._titles_ending(name[-1]):
+            if target in lineage or rel.ancestors(target)[-1:] == rel.ancestors(code)[-1:]:
+                continue  # the code's own category is refinement's
+            if not condition <= set(words) or self._asks_for(target, code):
+                continue
+            out.append(Redirect(words, target, True, rel.description(target) or target))
+        return out
+
+    def _titles_ending(self, head: str) -> list[tuple[str, tuple[str, ...]]]:
+        return self._title_table().get(head, [])
+
+    @lru_cache(maxsize=1)
+    def _title_table(self) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
+        """Category titles of two to five words by their last word, the condition's name ("Iron
+        deficiency anemia" under "anemia"); residual titles left out."""
+        rel = self.release
+        table: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+        for c in rel.codes():
+            if len(c) != 3:
+                continue
+            words = self.index.words(c)
+            if not 2 <= len(words) <= 5 or OPEN in words or RESIDUAL & set(words) or \
+                    {"with", "without", "and", "or", "in", "of", "due", "to"} & set(words):
+                continue
+            folded = tuple(fold(w) for w in words)
+            table.setdefault(folded[-1], []).append((c, folded))
+        return table
+
+    def _asks_for(self, target: str, code: str) -> bool:
+        """The target's notes ask for the coded code beside it ("use additional code", "code also"):
+        a combination's companion, not a replacement (I12 with N18)."""
+        rel = self.release
+        for node in (target, *rel.ancestors(target)):
+            for kind in ("useAdditionalCode", "codeAlso", "codeFirst"):
+                for note in rel.notes(node, kind):
+                    if any(ref.covers(code) for ref in note_code_refs(note)):
+                        return True
+        return False
+
+
+@per_release
+def redirects(index: AxisIndex) -> Redirects:
+    return Redirects(index)
+
+
+@dataclass(frozen=True)
+class Redirected:
+    target: str  # where the tabular sends the documented form (category, subcategory or code)
+    said: str  # the note's words for it
+    sentence: object
+    text: str
+    by_title: bool
+
+
+def documented_redirect(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) -> Redirected | None:
+    """The one form of the coded condition, coded elsewhere, that the note documents for this
+    encounter; None when there is none, or more than one target."""
+    options = redirects(index).of(code)
+    if not options:
+        return None
+    found: dict[str, Redirected] = {}
+    for m in condition_mentions(note, index, code, outpatient):
+        if not m.counts:
+            continue
+        for r in options:
+            said = _stated(m, r, outpatient)
+            if said is not None and r.target not in found:
+                found[r.target] = Redirected(r.target, said, m.sentence, r.text, r.contiguous)
+    if len(found) != 1:
+        return None
+    moved = next(iter(found.values()))
+    form = next(r.words for r in options if r.target == moved.target)
+    if _own_form_stated(note, index, code, moved, form, outpatient):
+        return None  # the note also states the coded form ("single episode"): the provider must settle it
+    return moved
+
+
+def _own_form_stated(note: NoteDoc, index: AxisIndex, code: str, moved: "Redirected", form: tuple[str, ...],
+                     outpatient: bool) -> bool:
+    """Another sentence of the assessment states what sets the coded form apart from the other
+    ("single episode" there, "recurrent" here): the two readings conflict. Within the sentence that
+    states the form, the coded condition's own words are its name ("low back pain with sciatica")."""
+    rel = index.release
+    own = {fold(w) for c in (code, *rel.ancestors(code)) for w in index.words(c)}
+    theirs = {fold(w) for w in index.words(moved.target)} | set(form)
+    distinct = {w for w in own - theirs - _GENERIC if not w.isdigit()}
+    if not distinct:
+        return False
+    for m in condition_mentions(note, index, code, outpatient):
+        if not m.counts or not m.in_assessment or m.sentence is moved.sentence:
+            continue
+        for i, t in enumerate(m.words):
+            if fold(t.norm) in distinct and not is_negated_at(m.sentence.text, t.start):
+                return True
+    return False
+
+
+def _stated(m: Mention, r: Redirect, outpatient: bool) -> str | None:
+    """The sentence's words for the form, when every word of it stands there for this encounter."""
+    tokens = m.words
+    norms = [fold(t.norm) for t in tokens]
+    text = m.sentence.text
+
+    def fine(i: int) -> bool:
+        start = tokens[i].start
+        return not (is_negated_at(text, start) or is_past_or_planned(text, start)
+                    or (outpatient and is_uncertain_at(text, start)))
+
+    if r.contiguous:
+        n = len(r.words)
+        for i in range(len(norms) - n + 1):
+            if tuple(norms[i:i + n]) == r.words and fine(i):
+                return text[tokens[i].start:tokens[i + n - 1].end]
+        return None
+    needed = [w for w in r.words if w not in _GENERIC]
+    spots = []
+    for w in needed:
+        hits = [i for i, n in enumerate(norms) if n == w and fine(i)]
+        if not hits:
+            return None
+        spots.append(hits)
+    # the closest set of positions, one per word: the words must describe one thing
+    best = None
+    for first in spots[0]:
+        chosen = [first] + [min(h, key=lambda i: abs(i - first)) for h in spots[1:]]
+        span = max(chosen) - min(chosen)
+        if best is None or span < best[0]:
+            best = (span, min(chosen), max(chosen))
+    if best is None or best[0] > len(needed) + _SLACK:
+        return None
+    return text[tokens[best[1]].start:tokens[best[2]].end]
