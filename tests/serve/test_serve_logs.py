@@ -90,7 +90,12 @@ def test_serve_logs_the_loop_as_json_with_ids_only(slack, tmp_path):
         finally:
             sender.close()
         slack.wait_for(lambda: len(slack.messages_in(CODERS)) == 2, timeout=30)
-        time.sleep(1.5)  # the last commits' lines
+        # Each line is written after its commit: wait for the lines of the whole loop, not a fixed time
+        # (a loaded machine may take longer than any sleep).
+        wanted = ("reminder_sent", "escalation_sent", "query_answered", "chart_held", "slack_error")
+        wait_until(lambda: all(f'"event": "{e}"' in log_path.read_text() for e in wanted)
+                   and log_path.read_text().count('"event": "chart_cleared"') >= 2, 30, 0.2,
+                   "vma serve did not log the whole loop")
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=20)
