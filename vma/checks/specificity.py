@@ -19,6 +19,13 @@ What it finds
     change, asthma on a daily controller, CKD with an eGFR; the table and its
     sources are in vma/reference/data/cdi_indicators.json).
 
+    Also a form of the condition that the tabular codes in another category
+    (vma.redirect): an Excludes1 note of the code naming it ("recurrent
+    depressive disorder (F33.-)" at F32 beside "major depressive disorder,
+    recurrent, moderate": F33.1; "lumbago with sciatica (M54.4-)" at M54.5), or,
+    for an unspecified code, a category title stated as one phrase ("iron
+    deficiency anemia" beside D64.9: D50.9).
+
     A diabetes code the combination check already corrects for a coded complication is left to
     it (one problem, one finding). When the note says nothing more, it emits nothing: querying every unspecified
     type floods physicians for codes that are correct as documented (Guidelines
@@ -39,7 +46,9 @@ Example
 Resolution (correct or query)
     ``correct`` to the code every one of whose added terms the note states with
     the condition (not negated; outpatient, not uncertain), the most specific
-    such code when one contains the others. ``query`` with the codes that fit
+    such code when one contains the others; for a form coded elsewhere, the
+    code of that category the note settles, unless another assessment
+    sentence states the coded form too. ``query`` with the codes that fit
     what is documented when the note documents part of it, or with the
     condition's specific codes when its clinical indicators are in the record;
     the question quotes the indicators and never suggests an answer.
@@ -48,7 +57,8 @@ References
     ICD-10-CM Official Guidelines for Coding and Reporting FY2026: I.B.2
     (code to the highest degree of specificity documented), I.A.9.b and I.B.18
     ("unspecified" codes when the record does not say more), I.A.19 (the
-    provider's diagnostic statement), I.B.8 (acute and chronic), I.C.14.a
+    provider's diagnostic statement), I.A.12.a (Excludes1: the excluded form
+    is not coded here), I.B.8 (acute and chronic), I.C.14.a
     (CKD stage from the provider's documentation), IV.H (uncertain diagnoses,
     outpatient). ICD-10-CM Index (osteoarthritis of a joint not stated otherwise
     is primary). AHA Coding Clinic 1Q 2016 (HFrEF/HFpEF), 3Q 2008
