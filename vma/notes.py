@@ -432,6 +432,7 @@ ASSESSMENT_SECTIONS = ("assessment", "plan", "procedure")
 ABBREVIATIONS: dict[str, tuple[str, ...]] = {
     # "left-sided sciatica" is the tabular's "sciatica, left side" (M54.3-, M54.4-)
     "sided": ("side",),
+    "strep": ("streptococcal",),
     "oa": ("osteoarthritis",),
     "chf": ("congestive", "heart", "failure"),
     "hf": ("heart", "failure"),

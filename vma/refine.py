@@ -63,7 +63,8 @@ from vma.reference.icd10cm import per_release
 BOTH = frozenset({RIGHT, LEFT})
 # Connectives a more specific code adds without meaning anything by themselves ("without" marks the
 # term after it as absent: "without aura").
-_FILLER = frozenset({"with", "without", "unilateral", "on", "due"})
+# "Angina" is "angina pectoris" (Index: Angina (attack) (cardiac) (chest) (heart) ... I20.9).
+_FILLER = frozenset({"with", "without", "unilateral", "on", "due", "pectoris"})
 # A code that states the absence of complications is contradicted by a documented complication
 # ("asthma, uncomplicated" -> "with exacerbation"; "diabetes without complications" -> "with
 # diabetic polyneuropathy", the "with" convention of Guideline I.A.15).
@@ -200,8 +201,10 @@ class Refiner:
             if OPEN in added and not added - {OPEN}:
                 continue  # only vaguer than the proposed code
             added -= {OPEN}
-            # what a code's parents say, it says too ("at C5-C6 level" sits under "mid-cervical region")
-            removed = xk - yk - self.inherited_words(y)
+            # what a code's parents say, it says too ("at C5-C6 level" sits under "mid-cervical region"),
+            # and the acuity of its category's title ("Streptococcal pharyngitis" is an acute pharyngitis, J02)
+            category_words = key_words(rel.description(self.category(y)) or "") & ACUITY_TERMS
+            removed = xk - yk - self.inherited_words(y) - category_words
             y_has_side = bool(yk & SIDE_TERMS) and (frozenset(yk - SIDE_TERMS) in sided or BILATERAL in yk)
             if not header:
                 allowed = {OPEN, "unilateral"} | (xk & ACUITY_TERMS)
@@ -219,7 +222,7 @@ class Refiner:
             y_side = _side_of(yk) if y_has_side else None
             if x_side is not None and y_side is None and not header:
                 continue
-            y_acuity = acuity_of(yk)
+            y_acuity = acuity_of(yk) or (acuity_of(category_words) if x_acuity is not None else None)
             if x_acuity is not None and y_acuity is None and not header:
                 continue
             axis_words = (SIDE_TERMS if y_has_side else frozenset()) | ACUITY_TERMS
@@ -737,6 +740,14 @@ def _decide(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool, chart_
     if targets:
         codes = [r.code for r in targets]
         if all(c in chart_codes or c == base for c in codes):
+            if base not in codes and (OPEN in index.words(base) or _contradicted(index, base, codes)):
+                # The chart carries the code the note documents beside this vaguer one of the same
+                # condition ("COPD, unspecified" beside "COPD with exacerbation"): it says nothing more
+                # and is removed (I.B.2; I.A.9.b: unspecified only when nothing more is documented).
+                return Decision(SPECIFICITY, "correct", code, base, seventh, targets=[], reason="superseded",
+                                documented=list(codes), sentences=list(dict.fromkeys(
+                                    s for c in codes for s in doc.full.get(c, [])))[:2]
+                                or [m.sentence for m in doc.counting][:1])
             targets = []  # the chart already carries what the note documents
     if len(targets) == 1 and targets[0].side is None:
         open_side = index.axis(targets[0].code, LATERALITY)
@@ -783,6 +794,14 @@ def _decide(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool, chart_
         return Decision(ACUITY if only_acuity else SPECIFICITY, "query", code, base, seventh, options=options,
                         reason="partial", documented=said, sentences=sentences)
     return _indicator_query(note, index, code, base, seventh, refs, doc, x_side)
+
+
+def _contradicted(index: AxisIndex, base: str, codes: list[str]) -> bool:
+    """The code states an absence the chart's other code contradicts ("without esophagitis" beside
+    "with esophagitis")."""
+    own = key_words(index.release.description(base) or "")
+    absent = {w[1:] for w in own if w.startswith("~")} | ({"complication"} if "uncomplicated" in own else set())
+    return any(absent & key_words(index.release.description(c) or "") for c in codes)
 
 
 def _redirected(note: NoteDoc, index: AxisIndex, code: str, base: str, seventh: str | None, outpatient: bool,

@@ -21,7 +21,8 @@ def _apply(chart: Chart, findings) -> Chart:
     data = chart.model_dump(mode="json")
     replaced: dict[int, list[str]] = {}
     for f in findings:
-        if f.action == "correct" and f.target and f.target.startswith("diagnosis:") and f.suggested_codes:
+        # a correction with no suggested code removes the code (a vaguer duplicate, a code the note refutes)
+        if f.action == "correct" and f.target and f.target.startswith("diagnosis:"):
             replaced[int(f.target.split(":")[1])] = f.suggested_codes
     diagnoses = []
     for i, dx in enumerate(data["diagnoses"]):

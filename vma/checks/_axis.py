@@ -68,6 +68,12 @@ def correction(ctx: CheckContext, index: AxisIndex, position: int, d: Decision, 
     described = _and([f"{c} ({rel.description(c) or c})" for c in codes])
     coded = f"{d.code} ({rel.description(d.code) or rel.description(d.base) or d.code})"
     documented = _and(d.documented)
+    if d.reason == "superseded":
+        kept = _and([f"{c} ({rel.description(c) or c})" for c in d.documented])
+        message = (f"{coded} is coded beside {kept}, the code the note documents for the same condition; "
+                   f"{d.code} says nothing more of it and is removed (Guidelines I.B.2, I.A.9.b).")
+        return Finding(check=check_id, action="correct", code=d.code, message=message,
+                       evidence=cite_all(d.sentences), suggested_codes=[], target=f"diagnosis:{position}")
     if len(codes) > 1:
         message = (f"{coded} names one side; the note documents {documented}, and the tabular has no bilateral "
                    f"code, so both are coded: {described} (Guideline I.B.13).")
