@@ -544,6 +544,10 @@ def _spinal_region_words(m: re.Match[str]) -> tuple[str, ...]:
     return (*words, "region")
 
 
+def _limb_words(m: re.Match[str]) -> tuple[str, ...]:
+    return ("upper", "limb") if m.group().lower().rstrip("s").endswith("arm") else ("lower", "limb")
+
+
 _PHRASE_TERMS: tuple[tuple[tuple[str, ...], re.Pattern[str], tuple[str, ...] | Callable], ...] = tuple(
     (gate, re.compile(rx, flags), words) for gate, rx, flags, words in (
         # Index: Herniation, disc - see Displacement, intervertebral disc; Protrusion, disc - same.
@@ -572,6 +576,9 @@ _PHRASE_TERMS: tuple[tuple[tuple[str, ...], re.Pattern[str], tuple[str, ...] | C
         (("mtp", "metatarsophalangeal", "podagra"), r"\b(?:mtp|metatarsophalangeal|podagra)\b", re.I, ("foot",)),
         # Index: Pain, back, low M54.50; Lumbago, lumbalgia M54.50, with sciatica M54.4- (the tabular's word).
         (("low back", "lower back"), r"\blow(?:er)? back pain\b", re.I, ("lumbago",)),
+        # The leg and the arm are parts of the tabular's lower and upper limb (L03.11-, L02.41-, I80.29-):
+        # "cellulitis of the left lower leg" is L03.116, Cellulitis of left lower limb.
+        (("leg", "arm"), r"\b(?:lower |upper )?(?:leg|arm|forearm)s?\b", re.I, _limb_words),
         # Index main term "Diabetes, diabetic": "diabetic neuropathy" names the diabetes too.
         (("diabetic",), r"(?<![-\w])diabetic\b", re.I, ("diabetes",)),
         # Spinal levels name the region, and for the cervical discs the level, of the dorsopathy codes

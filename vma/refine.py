@@ -595,6 +595,15 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
                     sentences = [m.sentence for m in counting if _phrase_stated(m, rest, outpatient, cache)]
                 if sentences:
                     break
+        if not sentences and r.negated and not any(may_stand(t) for t in r.negated):
+            # A complication the note never mentions is coded "without" it: the Index's entry for the
+            # plain condition leads there ("Diabetes, type 2, with, retinopathy E11.319", without macular
+            # edema), the "with" sibling needing the complication documented (I.A.15).
+            rest = replace(r, terms=tuple(t for t in r.terms if t not in r.negated),
+                           phrase=tuple(t for t in r.phrase if t not in r.negated), variants=())
+            if rest.terms and rest.phrase and all(may_stand(w) for w in rest.phrase):
+                # only as a diagnosis of this visit: the assessment, not a story of the past
+                sentences = [m.sentence for m in counting if m.in_assessment and _phrase_stated(m, rest, outpatient, cache)]
         if sentences:
             doc.full[r.code] = sentences
             # numbers documented with their word ("stage 3") count as one term
@@ -899,8 +908,18 @@ def _correction(index, code, base, seventh, targets, doc, x_side, x_acuity, lat,
     said: list[str] = []
     sentences: list[Sentence] = []
     if first.terms:
-        words = [("without " + w) if w in first.negated else w for w in (first.phrase or first.terms)
-                 if w != doc.defaulted]
+        words: list[str] = []
+        for w in (first.phrase or first.terms):
+            if w == doc.defaulted:
+                continue
+            if w in first.negated and not (words and words[-1] in first.negated):
+                words.append("without")  # one "without" for the run it negates ("without macular edema")
+            words.append(w)
+        unsaid = [w for w in first.negated if "~" + fold(w) not in doc.terms]
+        if unsaid and len(unsaid) == len(first.negated):
+            # the "without" is the default for a complication the note never mentions, not the note's word
+            words = [w for w in words if w not in first.negated and w != "without"]
+            words.append(f"(no {' '.join(w for w in (first.phrase or first.terms) if w in first.negated)} documented)")
         if words:
             said.append(" ".join(words))
         if doc.defaulted in first.terms:
