@@ -202,8 +202,10 @@ LAB_TESTS = frozenset({
     "coagulation tests", "inflammatory markers", "iron studies", "vitamin levels", "uric acid", "autoimmune panel",
     "hormone tests", "stool tests", "PSA", "INR",
 })
+# "Underwent labs and EKG" at another facility: tests whose results the note goes on to report (AMA: review of the
+# result(s) of each unique test counts, wherever it was done).
 _ORDERED = lazy_pattern(r"\b(?:order|obtain|get|(?:re)?check|draw|send|sent|schedul|repeat|will do|we will|plan(?:ned)? for|"
-                        r"perform|taken|done|pending|drawn)", re.I)
+                        r"perform|taken|done|pending|drawn|underw[ae]nt)", re.I)
 _REVIEWED = lazy_pattern(r"\b(?:review|reveal|show|demonstrat|result|came back|were normal|was normal|unremarkable|"
                          r"read as|consistent with|notable for|within normal limits|elevated|low at|high at|abnormal)", re.I)
 _EXTERNAL_NOTES = lazy_pattern(

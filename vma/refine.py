@@ -353,6 +353,7 @@ class Documentation:
     terms: dict[str, list[Sentence]] = field(default_factory=dict)  # folded term -> sentences stating it
     hinted: set[str] = field(default_factory=set)  # candidates whose words stand with the condition, even uncertain
     defaulted: str | None = None  # the type the Index supplies ("primary"), not the note
+    examined_sides: frozenset[str] = frozenset()  # sides the exam and results find something at the site
     by_inclusion: set[str] = field(default_factory=set)  # candidates the note names by an inclusion term
 
     @property
@@ -526,6 +527,8 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
                 doc.side_evidence = ev
                 doc.side = doc.sides[head]
                 doc.side_conflict = doc.side is None and _sides_in_dispute(note, ev, (head,))
+                if doc.side is not None:
+                    doc.examined_sides = _examined_sides(ev, (head,), note)
     x_acuity = acuity_of(key_words(desc))
     if any(r.acuity not in (None, x_acuity) for r in refs):
         axis = CodeAxis(ACUITY, code, desc, None, ())
@@ -589,6 +592,13 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
         # The Index's default type is for a condition of a named site: only with a side or another term.
         if not sentences and default and set(r.terms) == {default} and r.side is not None:
             sentences = [m.sentence for m in counting[:1]]
+        open_site = index._site_after(index.words(r.code), frozenset({OPEN})) if r.side is None else ()
+        if not sentences and default and set(r.terms) == {default} and open_site \
+                and doc.side is None and not doc.side_conflict and in_note.where(open_site[-1]):
+            # The condition at a site the note names, with no side anywhere: the Index's entry
+            # (Osteoarthritis, knee M17.1-) leads to the unilateral code whose side only the provider
+            # can give; the side question follows (side-of-target).
+            sentences = [m.sentence for m in counting[:1]]
         if not sentences and default and default in r.terms and len(r.terms) > 1:
             for rest in _without_default(r, default):
                 if rest.phrase and all(may_stand(w) for w in rest.phrase):
@@ -627,6 +637,39 @@ def _sides_in_dispute(note: NoteDoc, ev: AxisEvidence, site: tuple[str, ...]) ->
             continue
         sides |= sides_at_site(sentence.text, words_of.get(id(sentence)) or [], site)
     return len(sides) > 1
+
+
+_EXAMINED = frozenset({"exam", "results"})
+
+
+def _other_code_at(index: AxisIndex, base: str, chart_codes: tuple[str, ...], sides: frozenset[str]) -> bool:
+    """Another code of the chart states one of ``sides``: the findings there may be that condition's."""
+    for c in chart_codes:
+        other = index.split_seventh(c)[0]
+        if other == base or other not in index.release:
+            continue
+        if _side_of(key_words(index.release.description(other) or "")) and \
+                (_side_of(key_words(index.release.description(other) or "")) or frozenset()) & sides:
+            return True
+    return False
+
+
+def _examined_sides(ev: AxisEvidence, site: tuple[str, ...], note: NoteDoc) -> frozenset[str]:
+    """The sides the examination and results give the condition's site where they report a finding."""
+    words_of = {id(sentence): words for sentence, words in note.tokenized}
+    found: set[str] = set()
+    for sentence in ev.cited:
+        text = sentence.text
+        if sentence.section not in _EXAMINED or not any(
+                not is_negated_at(text, m.start()) for m in _ABNORMAL_FINDING.finditer(text)):
+            continue  # a site examined without an abnormal finding is not where the condition is
+        found |= sides_at_site(text, words_of.get(id(sentence)) or [], site)
+    return frozenset(found)
+
+
+_ABNORMAL_FINDING = re.compile(
+    r"\b(?:tender(?:ness)?|swelling|swollen|effusion|pain(?:ful)?|ecchymos[ie]s|bruis\w*|erythema(?:tous)?|deformity|"
+    r"crepitus|laxity|instability|fracture|tear|edema|warmth|redness|limited|decreased|reduced|positive)\b", re.I)
 
 
 def _flare_at(m: Mention, index: AxisIndex, code: str) -> bool:
@@ -718,6 +761,13 @@ def _decide(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool, chart_
     if x_side is not None and not (lat is not None or any(r.side for r in refs)):
         x_side = None  # a side word that is not an axis here
 
+    if doc.side is not None and doc.examined_sides and not (doc.examined_sides & doc.side) \
+            and not _other_code_at(index, base, chart_codes, doc.examined_sides):
+        # The assessment gives one side and the examination and results find something only on the other
+        # ("right wrist sprain"; "examination of the left wrist shows tenderness"), and no other code of the
+        # chart is that side's: the note disagrees with itself, and only the provider can settle it.
+        doc = replace(doc, side=None, side_conflict=True, sides={k: None for k in doc.sides})
+
     def fully(r: Refinement) -> bool:
         # An "Other ..." code is a choice for the provider, unless the note names one of its inclusion
         # terms ("stable angina" is I20.89, Other forms of angina pectoris: Guideline I.A.11).
@@ -769,7 +819,8 @@ def _decide(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool, chart_
                 # the note's own words, never the Index's default nor a paired site it does not name
                 said = [w for w in targets[0].phrase if fold(w) in doc.terms and w != doc.defaulted]
                 return Decision(SPECIFICITY, "query", code, base, seventh, options=options, reason="side-of-target",
-                                documented=[" ".join(said or targets[0].phrase)],
+                                documented=[" ".join(said or ([w for w in index.words(base) if w != OPEN]
+                                                               if doc.defaulted else targets[0].phrase))],
                                 sentences=doc.full.get(targets[0].code, []))
     if targets and seventh is None and all(index.needs_seventh(t.code) for t in targets):
         # The code it leads to needs a 7th character: settle it too when the note does (stage,
@@ -786,13 +837,13 @@ def _decide(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool, chart_
     denied = bool(doc.mentions) and not doc.counting and all(m.negated for m in doc.mentions)
     if denied:
         return None
+    if doc.side_conflict and doc.side_evidence is not None and doc.side_evidence.linked_to_condition and \
+            (x_side is not None or (lat is not None and lat.value is None)):
+        return Decision(LATERALITY, "query", code, base, seventh, reason="side-conflict",
+                        sentences=list(doc.side_evidence.cited))
     if lat is not None and lat.value is None and doc.side is None:
         return Decision(LATERALITY, "query", code, base, seventh, reason="side-silent",
                         sentences=[m.sentence for m in doc.counting][:1])
-    if x_side is not None and doc.side_conflict and doc.side_evidence is not None and \
-            doc.side_evidence.linked_to_condition:
-        return Decision(LATERALITY, "query", code, base, seventh, reason="side-conflict",
-                        sentences=list(doc.side_evidence.cited))
     if acu is not None and acu.value is None and not doc.acuity and _acuity_is_queried(base):
         return Decision(ACUITY, "query", code, base, seventh, reason="acuity-silent")
     partial = _partial(refs, doc, x_side, x_acuity, ref.own_inclusion_words(base))

@@ -34,7 +34,7 @@ def findings_of(chart: Chart, ref) -> list[dict]:
 
 
 def fixture_chart(data: dict) -> Chart:
-    raw = base_chart(note={"text": data["note"]}, encounter=data.get("encounter", {}),
+    raw = base_chart(note={"text": data["note"]}, encounter=data.get("encounter", {}), patient=data.get("patient", {}),
                      diagnoses=[{"code": c, "poa": None} for c in data["diagnoses"]],
                      procedures=data["procedures"])
     return Chart.model_validate(raw)

@@ -14,8 +14,10 @@ What it finds
     was increased at her last visit", "returns for follow-up"; a visit with
     another provider or facility does not count, nor one three or more years
     back); a prolonged-service line (99417, Medicare G2212) without the total
-    time it needs. Also advises when the documented time supports a higher
-    level than the one billed. Inpatient, observation, emergency and other E/M
+    time it needs. Preventive medicine visits (99381-99387 new, 99391-99397
+    established): the code of the patient's age band on the date of service
+    and of the patient's family (new/established). Also advises when the
+    documented time supports a higher level than the one billed. Inpatient, observation, emergency and other E/M
     families are out of scope and left alone.
 
 Why it matters
@@ -48,7 +50,7 @@ References
     treatment goal; unique test; independent interpretation; drug therapy),
     and the definitions of new and established patients (professional
     services from the same physician or same-specialty group within the past
-    three years); CPT 99417; CMS CY2021 PFS final rule (85 FR 84472) for G2212; CMS
+    three years); CPT Preventive Medicine Services 99381-99397 (age bands); CPT 99417; CMS CY2021 PFS final rule (85 FR 84472) for G2212; CMS
     MLN006764 "Evaluation and Management Services Guide". Table with sources:
     vma/reference/data/em_office.json.
 """
@@ -56,6 +58,7 @@ References
 from __future__ import annotations
 
 import json
+from datetime import date
 import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -557,8 +560,62 @@ def _prolonged(ctx: CheckContext, index: int, proc: Procedure, rule: ProlongedRu
                       evidence=doc.time_evidence, suggested_codes=[proc.code], target=where)
 
 
+# -- preventive medicine visits ------------------------------------------------------------------
+#
+# CPT Preventive Medicine Services: 99381-99387 (new patient) and 99391-99397 (established patient), one code per
+# age band on the date of service; new and established as for the other E/M services.
+_PREVENTIVE_BANDS = ((0, 0), (1, 4), (5, 11), (12, 17), (18, 39), (40, 64), (65, 200))
+_PREVENTIVE = {f"9938{k + 1}": ("new", band) for k, band in enumerate(_PREVENTIVE_BANDS)} | \
+    {f"9939{k + 1}": ("established", band) for k, band in enumerate(_PREVENTIVE_BANDS)}
+_BAND_NAMES = ("under 1 year", "1 through 4 years", "5 through 11 years", "12 through 17 years",
+               "18 through 39 years", "40 through 64 years", "65 years and older")
+
+
+def _age_years(birth: str | None, service: str | None) -> int | None:
+    try:
+        born, on = date.fromisoformat(str(birth)[:10]), date.fromisoformat(str(service)[:10])
+    except (TypeError, ValueError):
+        return None  # missing-element and invalid-date report unreadable dates
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def _preventive_visit(ctx: CheckContext, index: int, proc: Procedure) -> Iterator[Finding]:
+    billed_family, band = _PREVENTIVE[proc.code]
+    age = _age_years(ctx.chart.patient.birth_date, ctx.chart.encounter.date_of_service)
+    if age is None or age < 0:
+        return
+    family = ctx.chart.encounter.patient_status or billed_family
+    prior = prior_visit(ctx, ctx.note) if family == "new" else None
+    if prior is not None:
+        family = "established"
+    k = next(i for i, (lo, hi) in enumerate(_PREVENTIVE_BANDS) if lo <= age <= hi)
+    target = f"{'9938' if family == 'new' else '9939'}{k + 1}"
+    if target == proc.code:
+        return
+    parts = []
+    if family != billed_family:
+        why = (f"the note documents an earlier visit with this practice ({quote(prior.sentence, 160)})"
+               if prior is not None else f"the encounter records the patient as {family}")
+        parts.append(f"{proc.code} is a preventive visit code for {billed_family} patients, but {why}; a patient "
+                     f"seen by the same physician or group specialty within 3 years is established (CPT E/M "
+                     f"guidelines).")
+    if not band[0] <= age <= band[1]:
+        parts.append(f"{proc.code} is the preventive visit for ages {_BAND_NAMES[_PREVENTIVE_BANDS.index(band)]}; "
+                     f"the patient is {age} on the date of service, in the band {_BAND_NAMES[k]}.")
+    parts.append(f"The code is {target}.")
+    evidence = (cite(prior.sentence) + "; " if prior is not None else
+                f"encounter.patient_status: {family}; " if family != billed_family else "") + \
+        f"patient.birth_date: {ctx.chart.patient.birth_date}; encounter.date_of_service: " \
+        f"{ctx.chart.encounter.date_of_service}"
+    yield Finding(check=EM_LEVEL, action="correct", code=proc.code, message=" ".join(parts), evidence=evidence,
+                  suggested_codes=[target], target=f"procedure:{index}")
+
+
 @register(EM_LEVEL)
 def check(ctx: CheckContext) -> Iterator[Finding]:
+    for index, proc in enumerate(ctx.procedures):
+        if proc.code in _PREVENTIVE:
+            yield from _preventive_visit(ctx, index, proc)
     table = em_table()
     lines = [(i, p) for i, p in enumerate(ctx.procedures) if table.level(p.code) or p.code in table.prolonged]
     if not lines:

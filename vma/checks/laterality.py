@@ -78,10 +78,14 @@ def _indicators(note: NoteDoc, ev: AxisEvidence, site: str, condition: str) -> s
     for sentence in ev.cited:
         label = SECTION_LABELS.get(sentence.section, sentence.section.replace("_", " ").capitalize())
         by_section[label] |= sides_at_site(sentence.text, words_of.get(id(sentence)) or tokens(sentence.text), (site,))
-    parts = [f"the {label if label.isupper() else label.lower()} mentions the {_side_words(sides)} {site}"
+    parts = [f"the {label if label.isupper() else label.lower()} "
+             f"{'mention' if label.lower().endswith('results') else 'mentions'} the {_side_words(sides)} {site}"
              for label, sides in by_section.items() if sides]
     opening = f"{condition[0].upper()}{condition[1:]} is documented"
-    opening += " in the assessment without a side." if ev.in_assessment else " without a side."
+    if ev.assessment:
+        opening += "."  # with a side there, which the parts of the note listed next dispute
+    else:
+        opening += " in the assessment without a side." if ev.in_assessment else " without a side."
     if not parts:
         return f"{opening} The record does not name a side for the {site}."
     return f"{opening} In this note, " + "; ".join(parts) + "."
