@@ -579,6 +579,12 @@ _PHRASE_TERMS: tuple[tuple[tuple[str, ...], re.Pattern[str], tuple[str, ...] | C
         # The leg and the arm are parts of the tabular's lower and upper limb (L03.11-, L02.41-, I80.29-):
         # "cellulitis of the left lower leg" is L03.116, Cellulitis of left lower limb.
         (("leg", "arm"), r"\b(?:lower |upper )?(?:leg|arm|forearm)s?\b", re.I, _limb_words),
+        # "Renal" is the kidney's adjective (the word is added after the note's own, which stays for the
+        # terms that use it: "chronic renal insufficiency").
+        (("renal",), r"\brenal\b", re.I, ("kidney",)),
+        # Index: Stone - see Calculus. Not the lay "kidney stone", said of a stone wherever it lodges (a "kidney
+        # stone in the proximal ureter" is a calculus of the ureter).
+        (("stone",), r"(?<!kidney )\bstones?\b", re.I, ("calculus",)),
         # Index main term "Diabetes, diabetic": "diabetic neuropathy" names the diabetes too.
         (("diabetic",), r"(?<![-\w])diabetic\b", re.I, ("diabetes",)),
         # Spinal levels name the region, and for the cervical discs the level, of the dorsopathy codes

@@ -118,6 +118,9 @@ class Refinement:
     site: tuple[str, ...] = ()
     replaces: frozenset[str] = frozenset()  # what the proposed code states that this code contradicts
     site_terms: frozenset[str] = frozenset()  # terms that name the body site a side attaches to ("eye")
+    # A specific sibling of a residual "unspecified" code whose title words it does not repeat ("Calculus of
+    # kidney" beside "Urinary calculus, unspecified"): a correction when documented in full, never a question.
+    loose: bool = False
 
     def core(self) -> frozenset:
         """What it says beyond the proposed code, without the site word a side attaches to: a
@@ -217,8 +220,15 @@ class Refiner:
                 if added:
                     # a stated absence the other code contradicts: "uncomplicated", "without aura"
                     allowed |= _NO_COMPLICATION | {w for w in removed if w.startswith("~") and w[1:] in yk}
+                loose = False
                 if removed - allowed:
-                    continue
+                    # The unspecified member of a subdivision stands for the others' condition: its
+                    # specific siblings are that condition's forms (N20.9 Urinary calculus, unspecified:
+                    # N20.0 Calculus of kidney), whatever words its own title uses.
+                    if not (OPEN in words and rel.parent(y) == rel.parent(code) and not (yk & RESIDUAL)
+                            and rel.is_billable(y)):
+                        continue
+                    loose = True
             y_side = _side_of(yk) if y_has_side else None
             if x_side is not None and y_side is None and not header:
                 continue
@@ -249,7 +259,7 @@ class Refiner:
                 phrase=sibling_phrase(seq, frozenset(terms)) if terms else (),
                 negated=negated, residual=bool((yk - xk) & RESIDUAL), variants=tuple(variants), site=site,
                 replaces=frozenset(removed - {OPEN, "unilateral"} - (own_site if BILATERAL in yk else set())),
-                site_terms=frozenset(fold(t) for t in terms) & sided_words))
+                site_terms=frozenset(fold(t) for t in terms) & sided_words, loose=not header and loose))
         return tuple(out)
 
 
@@ -1010,7 +1020,7 @@ def _partial(refs: tuple[Refinement, ...], doc: Documentation, x_side, x_acuity,
         return None
     options = []
     for r in refs:
-        if r.residual or not _side_ok(r, doc.side_of(r), x_side):
+        if r.residual or r.loose or not _side_ok(r, doc.side_of(r), x_side):
             continue
         if doc.acuity and r.acuity is not None and r.acuity not in doc.acuity:
             continue
@@ -1073,7 +1083,7 @@ def _indicator_query(note: NoteDoc, index: AxisIndex, code: str, base: str, seve
                 break
     if not hits:
         return None
-    options = [r for r in refs if not r.residual and _side_ok(r, doc.side_of(r), x_side)]
+    options = [r for r in refs if not r.residual and not r.loose and _side_ok(r, doc.side_of(r), x_side)]
     if doc.acuity:
         options = [r for r in options if r.acuity is None or r.acuity in doc.acuity]
     options = _consistent(options, doc)
