@@ -222,9 +222,12 @@ def _stated(m: Mention, r: Redirect, outpatient: bool) -> str | None:
                 return text[tokens[i].start:tokens[i + n - 1].end]
         return None
     needed = [w for w in r.words if w not in _GENERIC]
+    before = {w: r.words[k - 1] for k, w in enumerate(r.words) if k and any(c.isdigit() for c in w)}
     spots = []
     for w in needed:
-        hits = [i for i, n in enumerate(norms) if n == w and fine(i)]
+        # a number only with its word ("type 1", never the "1" of "1.5 mg")
+        hits = [i for i, n in enumerate(norms) if n == w and fine(i)
+                and (w not in before or (i and norms[i - 1] == before[w]))]
         if not hits:
             return None
         spots.append(hits)

@@ -839,4 +839,31 @@ def check(ctx: CheckContext) -> list[Finding]:
     for f in ctx.findings_of("excludes1"):
         if f.action == "query" and (f.target or "").startswith("diagnosis:"):
             removed |= {f"diagnosis:{part}" for part in f.target.split(":", 1)[1].split(",")}
-    return [f for f in found if f.target not in removed]
+    return _name_the_kept_code(ctx, [f for f in found if f.target not in removed])
+
+
+def _name_the_kept_code(ctx: CheckContext, found: list[Finding]) -> list[Finding]:
+    """An additional code goes beside the code the chart keeps: where this check's combination, or the
+    axis checks' one-step refinement, replaces the code ("E11.9 becomes E11.22"), the suggestion and the
+    message name that code, so applying every correction leaves E11.22 and Z79.84, not E11.9 again."""
+    from vma.axes import axis_index
+    from vma.refine import chart_codes, decide
+
+    replaced = {f.target: f.suggested_codes[0] for f in found
+                if f.action == "correct" and f.target and len(f.suggested_codes) == 1 and f.suggested_codes[0] != f.code}
+    out = []
+    for f in found:
+        if f.action == "correct" and f.target and len(f.suggested_codes) > 1 and f.suggested_codes[0] == f.code:
+            kept = replaced.get(f.target)
+            if kept is None and f.code:
+                d = decide(ctx.note, axis_index(ctx.icd), f.code, ctx.outpatient,
+                           chart_codes(dx.code for dx in ctx.chart.diagnoses))
+                if d is not None and d.action == "correct" and len(d.targets) == 1 and not d.seventh:
+                    kept = d.targets[0]
+            if kept and kept != f.code:
+                f = f.model_copy(update={
+                    "suggested_codes": [kept, *f.suggested_codes[1:]],
+                    "message": f"{f.message} {f.code} itself is corrected to {_label(ctx.icd, kept)}; the additional "
+                               f"code goes beside it."})
+        out.append(f)
+    return out

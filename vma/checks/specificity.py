@@ -81,7 +81,8 @@ def _combined(ctx: CheckContext) -> set[str]:
     """Targets the combination check corrects: a diabetes code it links to a coded complication
     ("with", Guideline I.A.15) is its finding, not a second one here."""
     return {f.target for f in ctx.findings_of("combination")
-            if f.action == "correct" and f.target and f.code not in f.suggested_codes}
+            if f.action == "correct" and f.target and f.code not in f.suggested_codes
+            and len(f.suggested_codes) == 1}  # an added code beside the kept one is not a replacement
 
 
 def _findings(ctx: CheckContext) -> Iterator[Finding]:
