@@ -54,6 +54,9 @@ class ChartSummary:
     provider_name: str | None
     provider_npi: str | None
     setting: str | None = None
+    # "Acme Health (60054) · PPO": the primary payer. Shown as "coverage": channel text is linted for payment
+    # words (AHIMA/ACDIS compliant query practice), and the coder needs the plan, not a payment cue.
+    payer: str | None = None
 
 
 @dataclass
