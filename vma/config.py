@@ -164,6 +164,12 @@ class Settings(BaseSettings):
     vma_poa_exempt_file: str | None = None  # CMS POAexemptCodes<year>.txt; replaces the bundled ranges
 
     vma_inbox: str | None = None
+    # Contract section 7: payer rule packs (a folder of YAML, vma.rules), and where answered queries
+    # are written back to the EHR (vma.integrations.ehr): MLLP host:port and/or a FHIR base URL.
+    vma_rules_dir: str | None = None
+    vma_ehr_mllp: str | None = None
+    vma_ehr_fhir_url: str | None = None
+    vma_ehr_fhir_token: str | None = Field(default=None, repr=False)
     vma_hl7_fields: str | None = None  # JSON object overriding HL7 field positions
 
     # Intake security (README "Intake security"): bearer tokens for POST /charts and /fhir, each
