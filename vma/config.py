@@ -193,6 +193,25 @@ class Settings(BaseSettings):
             raise ValueError("VMA_HEARTBEAT_EVERY and VMA_WORKER_STALE_AFTER must be positive durations")
         return value
 
+    @field_validator("vma_ehr_mllp")
+    @classmethod
+    def _ehr_mllp(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        host, sep, port = v.strip().rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"must be host:port (the EHR's MLLP listener), not {v!r}")
+        return v.strip()
+
+    @field_validator("vma_ehr_fhir_url")
+    @classmethod
+    def _ehr_fhir(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        if not v.strip().lower().startswith(("http://", "https://")):
+            raise ValueError(f"must be the FHIR base URL (http:// or https://), not {v!r}")
+        return v.strip()
+
     @field_validator("vma_intake_rate_limit")
     @classmethod
     def _rate(cls, v: str) -> str:
