@@ -1063,12 +1063,16 @@ class ChartService:
             str(payload.get("document_id")), str(payload.get("target")), str(payload.get("outcome")))
 
     def release_held_writebacks(self, reason: str) -> int:
-        """Held write-backs go back to pending (at start-up: a restart is how an operator says the EHR
-        interface was fixed); each is tried once more and held again, with a new notice, if still refused."""
+        """Held write-backs go back to pending, and waiting ones are due at once (at start-up: a restart is
+        how an operator says the EHR interface was fixed); each is tried once more, and held again, with a
+        new notice, if still refused."""
         from vma.conversations.writeback import EHR_KINDS
         from vma.store.models import OutboundMessage
 
         with self.store.session() as session, session.begin():
+            session.execute(update(OutboundMessage).where(OutboundMessage.state == "pending",
+                                                          OutboundMessage.kind.in_(EHR_KINDS))
+                            .values(next_attempt_at=None))
             held = session.execute(select(OutboundMessage).where(OutboundMessage.state == "held",
                                                                  OutboundMessage.kind.in_(EHR_KINDS))).scalars().all()
             for row in held:
