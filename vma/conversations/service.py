@@ -410,9 +410,20 @@ class ChartService:
     @property
     def ref(self):
         if self._ref is None:
+            import copy
+
             from vma.reference import default_reference
 
-            self._ref = default_reference()
+            ref = default_reference()
+            wanted = getattr(self.settings, "vma_rules_dir", None)
+            if (wanted or None) != (ref.settings.vma_rules_dir or None):
+                # This service's own payer rule packs (settings given in code, as the demo does), beside
+                # the process's code sets: a copy shares the loaded tables and loads only its packs.
+                from vma.rules import load_rules
+
+                ref = copy.copy(ref)
+                ref.__dict__["payer_rules"] = load_rules(wanted)
+            self._ref = ref
         return self._ref
 
     def _now(self) -> datetime:
