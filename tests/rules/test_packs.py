@@ -275,3 +275,28 @@ def test_vma_rules_test_names_a_failing_example(tmp_path, capsys):
     assert main(["rules", "test", str(tmp_path / "pack")]) == 1
     assert ("FAIL  em-with-injection-25.json: expected ACME-0001, got no rule; missing ACME-0001"
             in capsys.readouterr().out)
+
+
+def test_hl7_and_fhir_charts_meet_the_pack_of_their_payer(tmp_path):
+    from tests.formats.fhir_resources import bundle, claim, document_reference, encounter, patient, practitioner
+    from tests.formats.hl7_messages import ft1, mdm, segment
+    from vma.integrations.fhir import chart_from_fhir
+    from vma.integrations.hl7 import chart_from_hl7
+
+    write(tmp_path, "acme.yaml", ACME)
+    ref = ref_with(tmp_path)
+    in1 = segment("IN1", {1: "1", 2: "PPO^Acme PPO", 3: "60054", 4: "Acme Health"})
+    lines = (ft1(1, "99213", diagnoses="1"), ft1(2, "20610", diagnoses="1", modifiers="RT"))
+    hl7_chart = chart_from_hl7(mdm(ft1=lines, extra=(in1,)))
+    assert rule_ids(run_checks(hl7_chart, ref, only=["payer-rule"])) == [("ACME-0001", "60054")]
+    assert run_checks(chart_from_hl7(mdm(ft1=lines)), ref, only=["payer-rule"]).findings == []  # no IN1
+
+    # The fixture's claim bills 99213-25 with 20610: the same pack is silent; without the 25 it speaks.
+    payer = {"identifier": {"value": "60054"}, "display": "Acme Health"}
+    fhir_claim = claim(insurance=[{"sequence": 1, "focal": True, "coverage": payer}])
+    resources = (patient(), practitioner(), encounter(), document_reference())
+    assert run_checks(chart_from_fhir(bundle(*resources, fhir_claim)), ref, only=["payer-rule"]).findings == []
+    for item in fhir_claim["item"]:
+        item.pop("modifier", None)
+    assert rule_ids(run_checks(chart_from_fhir(bundle(*resources, fhir_claim)), ref, only=["payer-rule"])) == [
+        ("ACME-0001", "60054")]
