@@ -300,3 +300,25 @@ def test_hl7_and_fhir_charts_meet_the_pack_of_their_payer(tmp_path):
         item.pop("modifier", None)
     assert rule_ids(run_checks(chart_from_fhir(bundle(*resources, fhir_claim)), ref, only=["payer-rule"])) == [
         ("ACME-0001", "60054")]
+
+
+def test_vma_rules_check_without_a_folder_or_with_a_missing_one(tmp_path, rules_env, capsys, monkeypatch):
+    from vma.config import get_settings
+
+    monkeypatch.delenv("VMA_RULES_DIR", raising=False)
+    get_settings.cache_clear()
+    assert main(["rules", "check"]) == 2
+    assert "no folder given and VMA_RULES_DIR is not set" in capsys.readouterr().err
+    assert main(["rules", "check", str(tmp_path / "absent")]) == 2
+    assert f"{tmp_path / 'absent'}: VMA_RULES_DIR: not a folder" in capsys.readouterr().err
+
+
+def test_ehr_settings_are_checked_when_loaded():
+    from vma.config import Settings
+
+    assert Settings(vma_ehr_mllp="ehr.clinic.internal:6661").vma_ehr_mllp == "ehr.clinic.internal:6661"
+    for bad in ("ehr.clinic.internal", "host:0", "host:port"):
+        with pytest.raises(ValueError, match="host:port"):
+            Settings(vma_ehr_mllp=bad)
+    with pytest.raises(ValueError, match="FHIR base URL"):
+        Settings(vma_ehr_fhir_url="ehr.clinic.internal/fhir")
