@@ -293,3 +293,35 @@ def test_both_targets_each_get_it_once(world_for, mllp_ehr, fhir_ehr):
     world.answer_all("ENC-W-10")
     world.service.process_pending()
     assert len(mllp_ehr.received) == 1 and len(fhir_ehr.created) == 1
+
+
+def test_a_payer_query_rule_asks_the_physician_and_its_answer_goes_back_to_the_ehr(world_for, mllp_ehr, tmp_path):
+    """A ``query`` rule of a pack runs the whole loop: its own compliant question in the DM, the answer
+    applied as a note for the coder, the question and answer written back to the record."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "acme.yaml").write_text(
+        'payer_id: "60054"\n'
+        "rules:\n"
+        "  - id: ACME-Q-1\n"
+        "    title: Imaging ordered for knee pain\n"
+        '    when: chart.diagnoses.exists(d, d.code.startsWith("M25.56"))\n'
+        "    action: query\n"
+        "    message: The example payer asks whether imaging was ordered.\n"
+        "    question: Was imaging of the knee ordered at this visit?\n"
+        '    options: ["Imaging ordered at this visit", "No imaging ordered"]\n')
+    world = world_for(vma_ehr_mllp=mllp_ehr.address, vma_rules_dir=str(rules))
+    world.ref = None  # the service loads the packs of its settings beside the process's code sets
+    world.restart()
+    world.submit(chart("ENC-W-11", note=KNEE_AND_SHOULDER_NOTE.replace("Knee pain.", "Left knee pain."),
+                       codes=("M25.562",), coverage={"payer_id": "60054", "payer_name": "Acme", "plan": None}))
+    [query] = world.queries("ENC-W-11")
+    assert query.check == "payer-rule" and query.question == "Was imaging of the knee ordered at this visit?"
+    assert [c["label"] for c in query.choices] == ["Imaging ordered at this visit", "No imaging ordered", "Other",
+                                                    "Clinically undetermined"]
+    [(_, _, views)] = world.notifier.of("send_query_dm")
+    assert views[0].question == query.question
+    assert world.service.answer(query.id, "U_LOPEZ", 1).ok
+    [(_, cleared)] = world.notifier.of("post_cleared")
+    assert [c.code for c in cleared.codes][:1] == ["M25.562"]
+    assert "Answer: No imaging ordered" in obx_lines(mllp_ehr.received[0])
