@@ -26,7 +26,8 @@ exit status:
   0  every chart is clear
   1  a chart has findings
   2  unreadable or invalid input (one line per problem on stderr, naming the file and
-     the field); the other files are still checked and printed
+     the field); the other files are still checked and printed. Also a broken payer
+     rule pack in VMA_RULES_DIR (file and rule named; nothing is checked)
   3  a check failed on some chart (status "incomplete")
 """
 
