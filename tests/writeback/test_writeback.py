@@ -325,3 +325,25 @@ def test_a_payer_query_rule_asks_the_physician_and_its_answer_goes_back_to_the_e
     [(_, cleared)] = world.notifier.of("post_cleared")
     assert [c.code for c in cleared.codes][:1] == ["M25.562"]
     assert "Answer: No imaging ordered" in obx_lines(mllp_ehr.received[0])
+
+
+def test_a_note_that_came_as_a_fhir_document_reference_is_appended_by_reference():
+    from types import SimpleNamespace
+
+    from vma.conversations.writeback import writeback_payload
+    from vma.integrations.ehr import build_document_reference
+
+    query = SimpleNamespace(id=1, status="answered", check="laterality", code="M25.569", question="Which knee?",
+                            evidence="", choices=[{"label": "Left knee"}], answer_json={"label": "Left knee"},
+                            answered_by="U_LOPEZ", answered_at=None, sent_at=None)
+
+    def record(**chart):
+        return SimpleNamespace(id=7, chart_id="ENC-5501", version=1, document_id="doc-5501", provider_npi=None,
+                               chart_json={"patient": {"mrn": "MRN-5501"}, **chart})
+
+    from_fhir = writeback_payload(record(source_format="fhir", fhir_document_type="DocumentReference"), [query], str)
+    assert build_document_reference(from_fhir)["relatesTo"][0]["target"] == {
+        "reference": "DocumentReference/doc-5501", "identifier": {"value": "doc-5501"}}
+    from_hl7 = writeback_payload(record(source_format="hl7"), [query], str)
+    assert build_document_reference(from_hl7)["relatesTo"][0]["target"] == {"identifier": {"value": "doc-5501"}}
+    assert writeback_payload(record(), [SimpleNamespace(**{**vars(query), "status": "open"})], str) is None

@@ -78,6 +78,9 @@ def writeback_payload(record, queries: list, name_of: Callable[[str | None], str
         "version": record.version,
         "document_id": writeback_document_id(record),
         "original_document_id": original,
+        # A note that came in as a FHIR DocumentReference is that resource: the write-back can point at it.
+        "original_reference": (f"DocumentReference/{original}" if original and chart.get("source_format") == "fhir"
+                               and chart.get("fhir_document_type") == "DocumentReference" else None),
         "patient_mrn": patient.get("mrn"),
         "provider_npi": record.provider_npi or provider.get("npi"),
         "provider_name": provider.get("name"),

@@ -118,8 +118,10 @@ def build_document_reference(doc: dict) -> dict:
     if doc.get("completed_at"):
         resource["date"] = doc["completed_at"]
     if doc.get("original_document_id"):
-        resource["relatesTo"] = [{"code": "appends", "target": {"identifier": {
-            "value": doc["original_document_id"]}}}]
+        target: dict[str, Any] = {"identifier": {"value": doc["original_document_id"]}}
+        if doc.get("original_reference"):
+            target["reference"] = doc["original_reference"]
+        resource["relatesTo"] = [{"code": "appends", "target": target}]
     if doc.get("provider_npi"):
         resource["author"] = [{"identifier": {"system": "http://hl7.org/fhir/sid/us-npi",
                                               "value": doc["provider_npi"]},
