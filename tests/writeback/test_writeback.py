@@ -347,3 +347,21 @@ def test_a_note_that_came_as_a_fhir_document_reference_is_appended_by_reference(
     from_hl7 = writeback_payload(record(source_format="hl7"), [query], str)
     assert build_document_reference(from_hl7)["relatesTo"][0]["target"] == {"identifier": {"value": "doc-5501"}}
     assert writeback_payload(record(), [SimpleNamespace(**{**vars(query), "status": "open"})], str) is None
+
+
+def test_an_unreachable_ehr_costs_one_attempt_per_tick_not_one_per_chart(world_for, mllp_ehr):
+    world = world_for(vma_ehr_mllp=mllp_ehr.address)
+    mllp_ehr.stop()
+    for n in (12, 13, 14):
+        world.submit(chart(f"ENC-W-{n}"))
+        world.answer_all(f"ENC-W-{n}")
+    rows = world.outbox("ehr_mllp")
+    assert [r.attempts for r in rows] == [1, 1, 1]  # each answer tried its own once
+    world.clock.advance(minutes=5)
+    world.service.process_pending()
+    assert [r.attempts for r in world.outbox("ehr_mllp")] == [2, 1, 1]  # the first failed: the others wait
+    mllp_ehr.start()
+    world.clock.advance(minutes=5)
+    world.service.process_pending()
+    assert [r.state for r in world.outbox("ehr_mllp")] == ["sent", "sent", "sent"]
+    assert sorted(mllp_ehr.documents) == ["DOC-ENC-W-12-CDIQ-1", "DOC-ENC-W-13-CDIQ-1", "DOC-ENC-W-14-CDIQ-1"]

@@ -987,18 +987,25 @@ class ChartService:
         now = self._now()
         with self.store.session() as session:
             due = session.execute(
-                select(OutboundMessage.id).where(
+                select(OutboundMessage.id, OutboundMessage.kind).where(
                     OutboundMessage.state == "pending", OutboundMessage.kind.in_(EHR_KINDS),
                     or_(OutboundMessage.next_attempt_at.is_(None), OutboundMessage.next_attempt_at <= now))
                 .order_by(OutboundMessage.id).limit(100)
-            ).scalars().all()
+            ).all()
         settled = 0
-        for row_id in due:
-            if self._write_back(row_id):
+        unreachable: set[str] = set()
+        for row_id, kind in due:
+            if kind in unreachable:
+                continue  # one timeout per target and tick: the reminders that share the tick are not held up
+            outcome = self._write_back(row_id)
+            if outcome == "retry":
+                unreachable.add(kind)
+            elif outcome is not None:
                 settled += 1
         return settled
 
-    def _write_back(self, row_id: int) -> bool:
+    def _write_back(self, row_id: int) -> str | None:
+        """One attempt at one write-back: "accepted", "refused", "retry", or None when another worker has it."""
         from vma.conversations.writeback import TARGET_LABEL
         from vma.store.models import OutboundMessage
 
@@ -1013,7 +1020,7 @@ class ChartService:
                 .values(claimed_at=now, claimed_by=owner, attempts=OutboundMessage.attempts + 1)
             ).rowcount == 1
             if not claimed:
-                return False  # another worker is sending it
+                return None  # another worker is sending it
             row = session.get(OutboundMessage, row_id)
             key, kind, payload, attempts = row.idem_key, row.kind, dict(row.payload or {}), row.attempts
         try:
@@ -1023,11 +1030,12 @@ class ChartService:
         except Exception as exc:  # an adapter defect or an unforeseen network error: retried, never lost
             log.exception("writing back %s failed unexpectedly (will retry)", key)
             outcome, detail = "retry", f"{type(exc).__name__}: {exc}"
-        return self._settle_write_back(row_id, key, kind, payload, attempts, outcome, str(detail)[:500],
-                                       TARGET_LABEL.get(kind, kind))
+        self._settle_write_back(row_id, key, kind, payload, attempts, outcome, str(detail)[:500],
+                                TARGET_LABEL.get(kind, kind))
+        return outcome
 
     def _settle_write_back(self, row_id: int, key: str, kind: str, payload: dict, attempts: int, outcome: str,
-                           detail: str, target: str) -> bool:
+                           detail: str, target: str) -> None:
         from vma.store.models import OutboundMessage
 
         now = self._now()
@@ -1064,7 +1072,6 @@ class ChartService:
                 key, target, outcome, detail)
         if outcome == "refused":
             self._dispatch_pending_notices()
-        return outcome != "retry"
 
     def _ehr_held_sender(self, channel: str | None, payload: dict):
         if not channel:
