@@ -209,12 +209,15 @@ class FhirWriteBack:
         self.timeout = timeout
 
     def send(self, doc: dict, control_id: str) -> SendResult:
+        from urllib.parse import quote
+
         import httpx
 
         resource = build_document_reference(doc)
         headers = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json",
                    # FHIR conditional create: the server creates nothing when the document ID exists.
-                   "If-None-Exist": f"identifier={IDENTIFIER_SYSTEM}|{doc['document_id']}"}
+                   "If-None-Exist": f"identifier={quote(IDENTIFIER_SYSTEM, safe=':')}|"
+                                    f"{quote(doc['document_id'], safe='')}"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         try:

@@ -219,7 +219,9 @@ class FhirEhrStandIn:
             DocumentReference.model_validate(body)
         except ValidationError as exc:
             return outcome(400, "invalid", str(exc)[:500])
-        wanted = (request.headers.get("If-None-Exist") or "").removeprefix("identifier=")
+        from urllib.parse import unquote
+
+        wanted = unquote((request.headers.get("If-None-Exist") or "").removeprefix("identifier="))
         for existing in self.created:
             for ident in existing.get("identifier") or []:
                 if wanted and f"{ident.get('system')}|{ident.get('value')}" == wanted:
