@@ -10,6 +10,7 @@ setup(
     package_dir={"vma.templates": "templates"},
     package_data={
         "vma.demo": ["*.json", "*.csv"],
+        "vma.demo.rules": ["*.yaml"],
         "vma.reference.data": ["*"],
         "vma.store.migrations": ["script.py.mako"],
         "vma.templates": ["*.j2", "*.json", "*.txt"],

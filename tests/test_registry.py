@@ -11,7 +11,7 @@ from vma.checks import all_checks
 CONTRACT_IDS = {
     "unsigned", "missing-element", "invalid-npi", "invalid-date", "invalid-code", "non-billable-code",
     "seventh-character", "laterality", "acuity", "specificity", "poa", "excludes1", "combination",
-    "em-level", "dx-linkage", "modifier", "ncci-ptp", "mue", "place-of-service", "sex-age",
+    "em-level", "dx-linkage", "modifier", "ncci-ptp", "mue", "place-of-service", "sex-age", "payer-rule",
 }
 SECTIONS = ("What it finds", "Why it matters", "Example", "Resolution", "References")
 TESTS = Path(__file__).resolve().parent

@@ -126,6 +126,22 @@ class Procedure(_Open):
         return [m.strip().upper() for m in v if m and m.strip()]
 
 
+class Coverage(_Open):
+    """The primary payer (contract section 4); payer rule packs match on ``payer_id``."""
+
+    payer_id: str | None = None
+    payer_name: str | None = None
+    plan: str | None = None
+
+    @field_validator("payer_id", mode="before")
+    @classmethod
+    def _id_as_text(cls, v: Any) -> Any:
+        # Payer IDs are identifiers ("60054", "00123"): a number that arrived unquoted is the same ID.
+        if isinstance(v, int) and not isinstance(v, bool):
+            return str(v)
+        return v
+
+
 class Chart(_Open):
     chart_id: str = Field(min_length=1)
     document_id: str | None = None
@@ -137,6 +153,7 @@ class Chart(_Open):
     note: Note
     diagnoses: list[Diagnosis] = Field(default_factory=list)
     procedures: list[Procedure] = Field(default_factory=list)
+    coverage: Coverage | None = None
 
     @property
     def doc_key(self) -> str:

@@ -26,7 +26,8 @@ exit status:
   0  every chart is clear
   1  a chart has findings
   2  unreadable or invalid input (one line per problem on stderr, naming the file and
-     the field); the other files are still checked and printed
+     the field); the other files are still checked and printed. Also a broken payer
+     rule pack in VMA_RULES_DIR (file and rule named; nothing is checked)
   3  a check failed on some chart (status "incomplete")
 """
 
@@ -53,11 +54,35 @@ def _read(path: str) -> bytes:
     return Path(path).read_bytes()
 
 
+def _rule_problems() -> list[str] | None:
+    """The payer rule packs of VMA_RULES_DIR, loaded now: a broken pack stops the command (exit 2)
+    rather than being skipped, so a clinic never believes an edit runs that does not."""
+    from vma.reference import default_reference
+    from vma.rules import RulePackError
+
+    try:
+        default_reference().payer_rules
+    except RulePackError as exc:
+        return [str(p) for p in exc.problems]
+    return None
+
+
+def _report_rule_problems(command: str, problems: list[str]) -> int:
+    for line in problems:
+        print(f"{line}", file=sys.stderr)
+    print(f"vma {command}: VMA_RULES_DIR has {len(problems)} problem(s) in its payer rule packs; "
+          "fix them (vma rules check) before running", file=sys.stderr)
+    return 2
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from vma.checks import run_checks
     from vma.intake import parse_chart
     from vma.report import render_text
 
+    problems = _rule_problems()
+    if problems:
+        return _report_rule_problems("check", problems)
     worst = 0
     for path in _expand_paths(args.paths):
         label = "<stdin>" if path == "-" else path
@@ -117,6 +142,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     configure(args.log_format or settings.vma_log_format, settings.vma_log_level)
+    problems = _rule_problems()
+    if problems:
+        return _report_rule_problems("serve", problems)
     log_event("serve_starting", version=version(), host=args.host, port=args.port, mllp_port=args.mllp_port,
               slack="socket_mode" if args.socket_mode else "http",
               database=make_url(settings.vma_database_url).get_backend_name())  # never the URL: it may hold a password
@@ -160,6 +188,53 @@ def cmd_audit(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     print(f"vma audit export: {count} event(s)", file=sys.stderr)
     return 0
+
+
+def cmd_rules_check(args: argparse.Namespace) -> int:
+    """``vma rules check [DIR]``: 0 every pack is usable, 2 a problem (one line each, naming file and rule)."""
+    from vma.config import get_settings
+    from vma.rules import RulePackError, load_rules
+
+    folder = args.dir or get_settings().vma_rules_dir
+    if not folder:
+        print("vma rules check: no folder given and VMA_RULES_DIR is not set", file=sys.stderr)
+        return 2
+    try:
+        rules = load_rules(folder)
+    except RulePackError as exc:
+        for problem in exc.problems:
+            print(str(problem), file=sys.stderr)
+        print(f"vma rules check: {len(exc.problems)} problem(s)", file=sys.stderr)
+        return 2
+    for pack in rules.packs:
+        print(f"{pack.path}: payer {pack.payer_id} ({pack.payer_name or '-'}), version {pack.version or '-'}: "
+              f"{len(pack.rules)} rule(s) OK")
+    if not rules.packs:
+        print(f"vma rules check: {folder} holds no pack (*.yaml, *.yml)", file=sys.stderr)
+    return 0
+
+
+def cmd_rules_test(args: argparse.Namespace) -> int:
+    """``vma rules test DIR``: 0 every example chart gets exactly its expected rules, 1 one does not,
+    2 a broken pack or example."""
+    from vma.rules import RulePackError, run_pack_tests
+
+    try:
+        results = run_pack_tests(args.dir)
+    except RulePackError as exc:
+        for problem in exc.problems:
+            print(str(problem), file=sys.stderr)
+        return 2
+    worst = 0
+    for result in results:
+        print(result.line())
+        worst = max(worst, result.exit_code)
+    if not results:
+        print(f"vma rules test: {args.dir}/tests holds no example chart", file=sys.stderr)
+        return 2
+    passed = sum(1 for r in results if r.exit_code == 0)
+    print(f"{passed}/{len(results)} example chart(s) passed", file=sys.stderr)
+    return worst
 
 
 def cmd_slack_manifest(args: argparse.Namespace) -> int:
@@ -254,6 +329,16 @@ def build_parser() -> argparse.ArgumentParser:
     sc = sub.add_parser("schema", help="print a JSON Schema")
     sc.add_argument("what", choices=["chart"])
     sc.set_defaults(fn=cmd_schema)
+
+    r = sub.add_parser("rules", help="payer rule pack tools (VMA_RULES_DIR)")
+    rsub = r.add_subparsers(dest="rules_command", required=True)
+    rc = rsub.add_parser("check", help="validate every pack: YAML, fields, CEL against the chart's shape, duplicate IDs")
+    rc.add_argument("dir", nargs="?", default=None, metavar="DIR", help="folder of packs (default: VMA_RULES_DIR)")
+    rc.set_defaults(fn=cmd_rules_check)
+    rt = rsub.add_parser("test", help="run the example charts in DIR/tests against the packs in DIR")
+    rt.add_argument("dir", metavar="DIR", help="folder of packs with a tests/ folder of example charts and "
+                                                "tests/expected.yaml (file name: list of rule IDs)")
+    rt.set_defaults(fn=cmd_rules_test)
 
     a = sub.add_parser("audit", help="audit log tools")
     asub = a.add_subparsers(dest="audit_command", required=True)

@@ -164,6 +164,12 @@ class Settings(BaseSettings):
     vma_poa_exempt_file: str | None = None  # CMS POAexemptCodes<year>.txt; replaces the bundled ranges
 
     vma_inbox: str | None = None
+    # Contract section 7: payer rule packs (a folder of YAML, vma.rules), and where answered queries
+    # are written back to the EHR (vma.integrations.ehr): MLLP host:port and/or a FHIR base URL.
+    vma_rules_dir: str | None = None
+    vma_ehr_mllp: str | None = None
+    vma_ehr_fhir_url: str | None = None
+    vma_ehr_fhir_token: str | None = Field(default=None, repr=False)
     vma_hl7_fields: str | None = None  # JSON object overriding HL7 field positions
 
     # Intake security (README "Intake security"): bearer tokens for POST /charts and /fhir, each
@@ -186,6 +192,25 @@ class Settings(BaseSettings):
         if value <= timedelta(0):
             raise ValueError("VMA_HEARTBEAT_EVERY and VMA_WORKER_STALE_AFTER must be positive durations")
         return value
+
+    @field_validator("vma_ehr_mllp")
+    @classmethod
+    def _ehr_mllp(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        host, sep, port = v.strip().rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"must be host:port (the EHR's MLLP listener), not {v!r}")
+        return v.strip()
+
+    @field_validator("vma_ehr_fhir_url")
+    @classmethod
+    def _ehr_fhir(cls, v: str | None) -> str | None:
+        if v is None or not v.strip():
+            return None
+        if not v.strip().lower().startswith(("http://", "https://")):
+            raise ValueError(f"must be the FHIR base URL (http:// or https://), not {v!r}")
+        return v.strip()
 
     @field_validator("vma_intake_rate_limit")
     @classmethod

@@ -196,6 +196,7 @@ def _run(out) -> int:
 
     from vma.config import Settings
     from vma.directory import Directory
+    from vma.integrations.ehr_standin import MllpEhrStandIn
     from vma.integrations.slack.standin import SignedSlackSender, SlackStandIn, find_element
     from vma.web import create_app
 
@@ -211,14 +212,17 @@ def _run(out) -> int:
     people.setdefault(coder, "Cora Coder")
 
     with tempfile.TemporaryDirectory(prefix="vma-demo-") as tmp, \
-            SlackStandIn(users={"mlopez@example.org": lopez, "schen@example.org": chen}) as slack:
+            SlackStandIn(users={"mlopez@example.org": lopez, "schen@example.org": chen}) as slack, \
+            MllpEhrStandIn() as ehr:
         secret = secrets.token_hex(16)
         settings = Settings(
             slack_bot_token="xoxb-demo", slack_signing_secret=secret, slack_api_url=slack.api_url,
             vma_database_url=f"sqlite:///{Path(tmp) / 'vma.db'}", vma_coder_channel=CODERS,
             vma_manager_channel=MANAGERS, vma_provider_directory=str(directory_path),
             vma_business_hours="always", vma_timezone=ZONE, vma_phi_mode="minimal",
-            vma_reminder_after=REMINDER_AFTER, vma_escalate_after=ESCALATE_AFTER)
+            vma_reminder_after=REMINDER_AFTER, vma_escalate_after=ESCALATE_AFTER,
+            # The example payer rule pack (an invented payer, not a real policy) and the local EHR stand-in.
+            vma_rules_dir=str(DEMO_DIR / "rules"), vma_ehr_mllp=ehr.address)
         app = create_app(settings, start_scheduler=False)
         port = _free_port()
         server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
@@ -228,9 +232,27 @@ def _run(out) -> int:
         base = f"http://127.0.0.1:{port}"
         sender = SignedSlackSender(base + "/slack/events", secret, slack)
         t = Transcript(slack, people, out)
+        shown_ehr = [0]
+
+        def ehr_flush(chart_id: str) -> None:
+            """What the EHR's interface received back: the answered queries, filed beside the note."""
+            from vma.integrations.ehr_standin import field_of, obx_lines
+
+            _wait(lambda: any(chart_id in m for m in ehr.received[shown_ehr[0]:]), f"the write-back of {chart_id}")
+            for message in ehr.received[shown_ehr[0]:]:
+                shown_ehr[0] += 1
+                t.say(f"   → the EHR (MLLP stand-in at {ehr.address}): {field_of(message, 'MSH', 9)}, document "
+                      f"{field_of(message, 'TXA', 12)} appended to {field_of(message, 'TXA', 13)} "
+                      f"(TXA-2 {field_of(message, 'TXA', 2)}, TXA-17 {field_of(message, 'TXA', 17)}), answered AA")
+                for line in obx_lines(message):
+                    for wrapped in textwrap.wrap(line.replace("\\F\\", "|"), WIDTH - 8) or [""]:
+                        t.say("   ┆ " + wrapped)
+
         try:
             t.say("vma demo: synthetic charts, a local Slack stand-in, the real web app on " + base)
             t.say(f"Slack Web API stand-in: {slack.api_url}   database: temporary SQLite")
+            t.say(f"EHR stand-in (HL7 v2 over MLLP, for the write-back of answers): {ehr.address}   payer rule "
+                  "pack: the bundled example (an invented payer, not a real policy)")
             for path in charts:
                 chart = dated_relative_to_today(json.loads(path.read_text()))
                 story = chart.get("demo", {}).get("story", "")
@@ -281,6 +303,9 @@ def _run(out) -> int:
             coder_post("ENC-D2002")
             time.sleep(0.2)
             t.flush()
+            ehr_flush("ENC-D2002")
+            t.note("Every query of the chart is answered, so the question, the options offered, the answer, who "
+                   "answered and when go back to the EHR as a document appended to the note (VMA_EHR_MLLP).")
 
             t.heading(f"{people[chen]} answers the ankle question: initial encounter")
             sender.click(chen, m2003.channel, m2003.ts, ankle_initial)
@@ -296,6 +321,7 @@ def _run(out) -> int:
             coder_post("ENC-D2003")
             time.sleep(0.2)
             t.flush()
+            ehr_flush("ENC-D2003")
 
             t.heading(f"{people[coder]} runs /checkchart ENC-D2005 (the chart on hold)")
             started = time.monotonic()
@@ -325,6 +351,8 @@ def _run(out) -> int:
                    "escalations, the digest); "
                    f"{len(slack.calls_to('chat.postMessage'))} messages and "
                    f"{len(slack.calls_to('chat.update'))} in-place updates sent.")
+            t.note(f"{len(ehr.documents)} document(s) of answered queries written back to the EHR stand-in, "
+                   f"{len(ehr.received)} message(s) sent to it.")
             t.note(f"{len(slack.violations)} Block Kit violations.")
             if slack.violations:
                 raise DemoFailure(f"Block Kit violations: {slack.violations}")

@@ -49,6 +49,11 @@ class Finding(BaseModel):
     target: str | None = Field(default=None, exclude=True)  # "diagnosis:1", "procedure:0", "chart"
     # Only on a ``check-failed`` finding: the ID of the check that failed (also named in the message).
     failed_check: str | None = None
+    # Only on a ``payer-rule`` finding (contract section 5): the rule and the pack's payer, and the
+    # rule's own references (the payer's policy it cites).
+    rule_id: str | None = None
+    payer_id: str | None = None
+    references: list[str] | None = None
 
     def model_post_init(self, __context: object) -> None:
         if self.choices and not self.options:
@@ -57,8 +62,10 @@ class Finding(BaseModel):
     @model_serializer(mode="wrap")
     def _drop_unset_extras(self, handler):
         data = handler(self)
-        if isinstance(data, dict) and data.get("failed_check") is None:
-            data.pop("failed_check", None)
+        if isinstance(data, dict):
+            for key in ("failed_check", "rule_id", "payer_id", "references"):
+                if data.get(key) is None:
+                    data.pop(key, None)
         return data
 
 

@@ -41,6 +41,9 @@ def render_text(chart: Chart, report: ChartReport) -> str:
         lines.append(f"      {f.message}")
         if f.evidence:
             lines.append(f"      evidence: {f.evidence}")
+        if f.rule_id:
+            lines.append(f"      payer rule: {f.rule_id} (payer {f.payer_id})"
+                         + (f"; references: {'; '.join(f.references)}" if f.references else ""))
         if f.suggested_codes:
             lines.append(f"      suggested: {', '.join(f.suggested_codes)}")
         if f.question:

@@ -221,14 +221,15 @@ def slack_payload_problem(body) -> str | None:
 
 
 def build_service(settings):
-    """The production wiring: the store, the Slack notifier and the directory from settings."""
+    """The production wiring: the store, the Slack notifier, the directory and the EHR write-back from settings."""
     from vma.conversations.service import ChartService
     from vma.directory import Directory
+    from vma.integrations.ehr import writeback_from_settings
     from vma.integrations.slack.notifier import notifier_from_settings
     from vma.store.db import Store
 
     return ChartService(Store(settings.vma_database_url), notifier_from_settings(settings), settings,
-                        Directory.load(settings.vma_provider_directory))
+                        Directory.load(settings.vma_provider_directory), ehr=writeback_from_settings(settings))
 
 
 def _operation_outcome(status: int, issues: list[dict]) -> JSONResponse:

@@ -80,6 +80,8 @@ TEMPLATE_CONTEXTS = {
                              max_queries=15, withdrawn_reason=None),
     "cleared.json.j2": dict(cleared=views.cleared()),
     "check_failed.json.j2": dict(chart_id="ENC-T-1", version=1, checks=["laterality"]),
+    "ehr_held.json.j2": dict(chart_id="ENC-T-1", version=1, document_id="DOC-T-1-CDIQ-1",
+                             target="MLLP 10.0.0.5:2575", outcome="AE"),
     "unroutable.json.j2": dict(summary=views.summary(), queries=[views.knee_query()], reason="no Slack user"),
     "reminder.json.j2": dict(items=views.reminder_items()),
     "escalation.json.j2": dict(items=views.reminder_items(), provider_name="Maria Lopez, MD"),

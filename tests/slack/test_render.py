@@ -99,6 +99,21 @@ def test_cleared_chart_marks_suggestions_for_the_coder_and_shows_no_note_text():
     assert "swelling" not in text  # evidence never reaches a channel
 
 
+def test_cleared_chart_names_the_primary_coverage_and_leaves_it_out_when_unknown():
+    assert "coverage Acme Health (60054) · PPO" in json.dumps(render_blocks("cleared.json.j2", cleared=views.cleared()),
+                                                            ensure_ascii=False)
+    assert "coverage" not in json.dumps(render_blocks("cleared.json.j2", cleared=views.cleared(payer=None)))
+
+
+def test_payer_label_from_the_chart_coverage():
+    from vma.conversations.views import payer_label
+
+    assert payer_label({"coverage": {"payer_id": "60054", "payer_name": "Acme Health", "plan": "PPO"}}) \
+        == "Acme Health (60054) · PPO"
+    assert payer_label({"coverage": {"payer_id": "60054"}}) == "60054"
+    assert payer_label({"coverage": None}) is None and payer_label({}) is None
+
+
 def test_home_and_modals_are_valid_views():
     home = render_view("home.json.j2", home=views.home())
     assert home["type"] == "home"

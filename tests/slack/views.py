@@ -16,9 +16,9 @@ from vma.conversations.ports import (
 )
 
 
-def summary(chart_id: str = "ENC-T-1") -> ChartSummary:
+def summary(chart_id: str = "ENC-T-1", payer: str | None = None) -> ChartSummary:
     return ChartSummary(chart_id=chart_id, version=1, patient_label="***7120", date_of_service="2026-11-19",
-                        provider_name="Maria Lopez, MD", provider_npi="1234567893", setting="office")
+                        provider_name="Maria Lopez, MD", provider_npi="1234567893", setting="office", payer=payer)
 
 
 def knee_query(query_id: int = 11, chart_id: str = "ENC-T-1") -> QueryView:
@@ -40,9 +40,9 @@ def many_option_query(query_id: int = 12, n: int = 9, label_length: int = 20) ->
                      evidence="fracture", options=options)
 
 
-def cleared(chart_id: str = "ENC-T-1") -> ClearedChart:
+def cleared(chart_id: str = "ENC-T-1", payer: str | None = "Acme Health (60054) · PPO") -> ClearedChart:
     return ClearedChart(
-        summary=summary(chart_id),
+        summary=summary(chart_id, payer),
         codes=[CodeLine("M25.562", "Pain in left knee"), CodeLine("99213", "Office visit, established, low",
                                                                    kind="procedure", pointers=[1])],
         changes=[Change("laterality", "M25.569", ["M25.562"], "answered by Maria Lopez, MD: Pain in left knee",

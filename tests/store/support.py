@@ -111,6 +111,11 @@ class RecordingNotifier:
         self.calls.append(("post_check_failed", (channel, chart_id, version, checks)))
         return self._sent(channel)
 
+    def post_ehr_held(self, channel, chart_id, version, document_id, target, outcome):
+        self._hook("post_ehr_held")
+        self.calls.append(("post_ehr_held", (channel, chart_id, version, document_id, target, outcome)))
+        return self._sent(channel)
+
     def send_reminder(self, user_id, items):
         self.calls.append(("send_reminder", (user_id, items)))
         return self._sent("D" + user_id)

@@ -50,6 +50,7 @@ CHECK_MODULES = (
     "mue",
     "place_of_service",
     "sex_age",
+    "payer_rule",
 )
 
 CheckFn = Callable[["CheckContext"], Iterable[Finding]]

@@ -71,6 +71,12 @@ class WeekStats:
     answered_within_72h: float | None = None
     open_at_end: int = 0
     response_rate: float | None = None  # share of the week's sent queries answered by the week's end
+    posted: int = 0  # chart versions posted to the coders in the week
+    clean: int = 0  # of those, the ones no version of which had a query or a correction
+
+    @property
+    def clean_claim_rate(self) -> float | None:
+        return self.clean / self.posted if self.posted else None
 
 
 @dataclass
@@ -256,6 +262,11 @@ def build_digest(session: Session, now: datetime, calendar: BusinessCalendar, *,
     weeks[1].open_at_end = sum(session.execute(
         union_all(still_open, answered_later, withdrawn_later)).scalars())
 
+    # 3b. Clean claim rate: the week's chart versions posted to the coders, and those that got there with
+    # no query and no correction on any version of the chart (info findings hold nothing, so they count
+    # as clean). The (posted_at) index bounds the scan to the two weeks' posts.
+    _clean_claims(session, weeks, now, this_start, last_start)
+
     # 4. The oldest open queries.
     oldest_rows = session.execute(
         select(Query.id, Query.chart_id, Query.provider_npi, Query.check, Query.code, Query.sent_at)
@@ -300,6 +311,23 @@ def build_digest(session: Session, now: datetime, calendar: BusinessCalendar, *,
         total_hold_days=float(hold_hours) / 24.0, this_week=weeks[0], last_week=weeks[1],
         yields=_query_yield(session, now, dialect),
     )
+
+
+def _clean_claims(session: Session, weeks: list[WeekStats], now: datetime, this_start: datetime,
+                  last_start: datetime) -> None:
+    from vma.store.models import ChartRecord, FindingRecord
+
+    version = aliased(ChartRecord)
+    held_back = select(FindingRecord.id).join(version, version.id == FindingRecord.chart_record_id).where(
+        version.chart_id == ChartRecord.chart_id, version.id <= ChartRecord.id,
+        FindingRecord.action.in_(("query", "correct"))).exists()
+    week_of_post = case((ChartRecord.posted_at > this_start, literal(0)), else_=literal(1)).label("week")
+    for week, posted, clean in session.execute(
+        select(week_of_post, func.count(), func.sum(case((held_back, 0), else_=1)))
+        .where(ChartRecord.posted_at > last_start, ChartRecord.posted_at <= now)
+        .group_by(week_of_post)
+    ):
+        weeks[week].posted, weeks[week].clean = int(posted), int(clean or 0)
 
 
 def _provider_names(session: Session, npis: set, directory) -> dict:

@@ -54,6 +54,9 @@ class ChartSummary:
     provider_name: str | None
     provider_npi: str | None
     setting: str | None = None
+    # "Acme Health (60054) · PPO": the primary payer. Shown as "coverage": channel text is linted for payment
+    # words (AHIMA/ACDIS compliant query practice), and the coder needs the plan, not a payment cue.
+    payer: str | None = None
 
 
 @dataclass
@@ -127,6 +130,9 @@ class Notifier(Protocol):
 
     def post_unroutable(self, channel: str, summary: ChartSummary, queries: list[QueryView],
                         reason: str) -> SentMessage: ...
+
+    def post_ehr_held(self, channel: str, chart_id: str, version: int, document_id: str, target: str,
+                      outcome: str) -> SentMessage: ...
 
     def send_reminder(self, user_id: str, items: list[ReminderItem]) -> SentMessage: ...
 

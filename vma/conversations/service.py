@@ -102,6 +102,15 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+# Back-off of a write-back the EHR could not take (down, 5xx, no ACK): 30 s, doubling, at most 30 min.
+WRITEBACK_RETRY_FIRST = timedelta(seconds=30)
+WRITEBACK_RETRY_MAX = timedelta(minutes=30)
+
+
+def writeback_backoff(attempts: int) -> timedelta:
+    return min(WRITEBACK_RETRY_FIRST * (2 ** max(attempts - 1, 0)), WRITEBACK_RETRY_MAX)
+
+
 def _release() -> str:
     """The code release a check ran under: a chart that failed under one is checked again under another."""
     from vma.store.workers import release
@@ -381,11 +390,14 @@ def _final_pointers(pointers: list, new_position: dict[int, int], final_codes: l
 
 
 class ChartService:
-    def __init__(self, store, notifier, settings, directory=None, ref=None, clock: Callable[[], datetime] | None = None):
+    def __init__(self, store, notifier, settings, directory=None, ref=None, clock: Callable[[], datetime] | None = None,
+                 ehr=None):
         from vma.directory import Directory
 
         self.store = store
         self.notifier = notifier
+        # The EHR write-back port (vma.integrations.ehr.EhrWriteBack), or None when no EHR target is set.
+        self.ehr = ehr
         self.settings = settings
         self.directory = directory if directory is not None else Directory()
         self._ref = ref
@@ -398,9 +410,20 @@ class ChartService:
     @property
     def ref(self):
         if self._ref is None:
+            import copy
+
             from vma.reference import default_reference
 
-            self._ref = default_reference()
+            ref = default_reference()
+            wanted = getattr(self.settings, "vma_rules_dir", None)
+            if (wanted or None) != (ref.settings.vma_rules_dir or None):
+                # This service's own payer rule packs (settings given in code, as the demo does), beside
+                # the process's code sets: a copy shares the loaded tables and loads only its packs.
+                from vma.rules import load_rules
+
+                ref = copy.copy(ref)
+                ref.__dict__["payer_rules"] = load_rules(wanted)
+            self._ref = ref
         return self._ref
 
     def _now(self) -> datetime:
@@ -864,7 +887,8 @@ class ChartService:
         with self.store.session() as session:
             rows = session.execute(
                 select(OutboundMessage.idem_key, OutboundMessage.kind, OutboundMessage.channel, OutboundMessage.payload)
-                .where(OutboundMessage.state == "pending", OutboundMessage.kind.in_(("withdrawn", "dm_update")))
+                .where(OutboundMessage.state == "pending",
+                       OutboundMessage.kind.in_(("withdrawn", "dm_update", "ehr_held")))
                 .order_by(OutboundMessage.id).limit(200)
             ).all()
         done = 0
@@ -872,6 +896,8 @@ class ChartService:
             payload = payload or {}
             if kind == "withdrawn":
                 send = self._withdrawn_sender(payload)
+            elif kind == "ehr_held":
+                send = self._ehr_held_sender(channel, payload)
             else:
                 send = self._dm_update_sender(payload)
             if send is not None and self._send_once(key, kind, channel, payload, send) is not None:
@@ -909,6 +935,169 @@ class ChartService:
             query_views = [views.query_view(q) for q in queries]
         message = SentMessage(channel=channel, ts=ts)
         return lambda: self.notifier.update_query_dm(message, summary, query_views) or message
+
+    # -- write-back to the EHR (contract section 7) ---------------------------------------------
+
+    def _writeback_name(self, user_id: str | None) -> str:
+        """Who answered, as the record should say it: the directory's name and NPI, else the Slack user."""
+        person = self.directory.by_user(user_id)
+        if person is not None and person.name:
+            return f"{person.name} (NPI {person.npi})" if getattr(person, "npi", None) else person.name
+        return f"Slack user {user_id}" if user_id else "unknown"
+
+    def _queue_writeback(self, session, record_id: int) -> None:
+        """Queue the chart version's write-back, one outbox row per EHR target, once every query of the
+        version (withdrawn ones aside) is answered. Runs inside the caller's transaction."""
+        if self.ehr is None or not self.ehr.kinds:
+            return
+        import hashlib
+
+        from vma.conversations.writeback import document_key, writeback_payload
+        from vma.store.models import ChartRecord, OutboundMessage, Query
+
+        record = session.get(ChartRecord, record_id)
+        if record is None or not record.is_current:
+            return
+        queries = session.execute(select(Query).where(Query.chart_record_id == record_id)
+                                  .order_by(Query.id)).scalars().all()
+        payload = writeback_payload(record, queries, self._writeback_name)
+        if payload is None:
+            return
+        for kind in self.ehr.kinds:
+            key = f"{kind}:{document_key(record)}"
+            if len(key) > 200:  # the outbox key's width; a long document ID is named by its digest
+                key = f"{kind}:sha256:{hashlib.sha256(key.encode()).hexdigest()}"
+            if session.execute(select(OutboundMessage.id).where(OutboundMessage.idem_key == key)).first():
+                continue
+            self._outbox(session, key, kind, None, payload)
+            self._audit(session, "ehr_writeback_queued", chart_id=record.chart_id,
+                        detail={"key": key, "target": kind, "document_id": payload["document_id"],
+                                "original_document_id": payload["original_document_id"], "record_id": record_id,
+                                "query_ids": payload["query_ids"]})
+
+    def dispatch_writebacks(self) -> int:
+        """Send the write-backs that are due (pending, past their back-off); returns how many were settled."""
+        from sqlalchemy import or_
+
+        from vma.conversations.writeback import EHR_KINDS
+        from vma.store.models import OutboundMessage
+
+        if self.ehr is None:
+            return 0
+        now = self._now()
+        with self.store.session() as session:
+            due = session.execute(
+                select(OutboundMessage.id, OutboundMessage.kind).where(
+                    OutboundMessage.state == "pending", OutboundMessage.kind.in_(EHR_KINDS),
+                    or_(OutboundMessage.next_attempt_at.is_(None), OutboundMessage.next_attempt_at <= now))
+                .order_by(OutboundMessage.id).limit(100)
+            ).all()
+        settled = 0
+        unreachable: set[str] = set()
+        for row_id, kind in due:
+            if kind in unreachable:
+                continue  # one timeout per target and tick: the reminders that share the tick are not held up
+            outcome = self._write_back(row_id)
+            if outcome == "retry":
+                unreachable.add(kind)
+            elif outcome is not None:
+                settled += 1
+        return settled
+
+    def _write_back(self, row_id: int) -> str | None:
+        """One attempt at one write-back: "accepted", "refused", "retry", or None when another worker has it."""
+        from vma.conversations.writeback import TARGET_LABEL
+        from vma.store.models import OutboundMessage
+
+        owner = self.workers.owner()
+        now = self._now()
+        with self.store.session() as session, session.begin():
+            claimed = session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id == row_id, OutboundMessage.state == "pending",
+                       OutboundMessage.claimed_at.is_(None)
+                       | (OutboundMessage.claimed_by.is_(None) & (OutboundMessage.claimed_at < now - CLAIM_LEASE)))
+                .values(claimed_at=now, claimed_by=owner, attempts=OutboundMessage.attempts + 1)
+            ).rowcount == 1
+            if not claimed:
+                return None  # another worker is sending it
+            row = session.get(OutboundMessage, row_id)
+            key, kind, payload, attempts = row.idem_key, row.kind, dict(row.payload or {}), row.attempts
+        try:
+            # MSH-10 is new on every attempt (a message control ID names one transmission); TXA-12 is not.
+            result = self.ehr.send(kind, payload, control_id=f"VMA{row_id}-{attempts}")
+            outcome, detail = result.outcome, result.detail
+        except Exception as exc:  # an adapter defect or an unforeseen network error: retried, never lost
+            log.exception("writing back %s failed unexpectedly (will retry)", key)
+            outcome, detail = "retry", f"{type(exc).__name__}: {exc}"
+        self._settle_write_back(row_id, key, kind, payload, attempts, outcome, str(detail)[:500],
+                                TARGET_LABEL.get(kind, kind))
+        return outcome
+
+    def _settle_write_back(self, row_id: int, key: str, kind: str, payload: dict, attempts: int, outcome: str,
+                           detail: str, target: str) -> None:
+        from vma.store.models import OutboundMessage
+
+        now = self._now()
+        audit = {"key": key, "target": kind, "document_id": payload.get("document_id"),
+                 "original_document_id": payload.get("original_document_id"), "attempt": attempts, "result": detail}
+        chart_id = payload.get("chart_id")
+        with self.store.session() as session, session.begin():
+            if outcome == "accepted":
+                session.execute(update(OutboundMessage).where(OutboundMessage.id == row_id).values(
+                    state="sent", sent_at=now, claimed_at=None, claimed_by=None, next_attempt_at=None,
+                    last_error=None))
+                self._audit(session, "ehr_writeback", chart_id=chart_id, detail=audit)
+            elif outcome == "refused":
+                session.execute(update(OutboundMessage).where(OutboundMessage.id == row_id).values(
+                    state="held", claimed_at=None, claimed_by=None, next_attempt_at=None, last_error=detail))
+                self._audit(session, "ehr_writeback_held", chart_id=chart_id, detail=audit)
+                channel = self.settings.vma_manager_channel
+                if channel:
+                    # Told in the same transaction as the hold, through the outbox (sent just below, or by
+                    # the next tick if Slack is down). The reason stays in the audit log: it may name the patient.
+                    self._outbox(session, f"ehr_held:{key}:{attempts}", "ehr_held", channel, {
+                        "chart_id": chart_id, "version": payload.get("version"),
+                        "document_id": payload.get("document_id"), "target": target,
+                        "outcome": detail.split(":", 1)[0]})
+                else:
+                    log.warning("write-back %s held (%s) and VMA_MANAGER_CHANNEL is not set", key, detail)
+            else:
+                delay = writeback_backoff(attempts)
+                session.execute(update(OutboundMessage).where(OutboundMessage.id == row_id).values(
+                    claimed_at=None, claimed_by=None, next_attempt_at=now + delay, last_error=detail))
+                self._audit(session, "ehr_writeback_retry", chart_id=chart_id,
+                            detail={**audit, "next_attempt_in_seconds": int(delay.total_seconds())})
+        log.log(logging.INFO if outcome == "accepted" else logging.WARNING, "write-back %s to %s: %s (%s)",
+                key, target, outcome, detail)
+        if outcome == "refused":
+            self._dispatch_pending_notices()
+
+    def _ehr_held_sender(self, channel: str | None, payload: dict):
+        if not channel:
+            return None
+        return lambda: self.notifier.post_ehr_held(
+            channel, str(payload.get("chart_id")), int(payload.get("version") or 1),
+            str(payload.get("document_id")), str(payload.get("target")), str(payload.get("outcome")))
+
+    def release_held_writebacks(self, reason: str) -> int:
+        """Held write-backs go back to pending, and waiting ones are due at once (at start-up: a restart is
+        how an operator says the EHR interface was fixed); each is tried once more, and held again, with a
+        new notice, if still refused."""
+        from vma.conversations.writeback import EHR_KINDS
+        from vma.store.models import OutboundMessage
+
+        with self.store.session() as session, session.begin():
+            session.execute(update(OutboundMessage).where(OutboundMessage.state == "pending",
+                                                          OutboundMessage.kind.in_(EHR_KINDS))
+                            .values(next_attempt_at=None))
+            held = session.execute(select(OutboundMessage).where(OutboundMessage.state == "held",
+                                                                 OutboundMessage.kind.in_(EHR_KINDS))).scalars().all()
+            for row in held:
+                row.state, row.next_attempt_at = "pending", None
+                self._audit(session, "ehr_writeback_released", chart_id=(row.payload or {}).get("chart_id"),
+                            detail={"key": row.idem_key, "reason": reason, "last_error": row.last_error})
+        return len(held)
 
     # -- asking the provider -------------------------------------------------------------------
 
@@ -1046,6 +1235,9 @@ class ChartService:
                 if query.dm_channel and query.dm_ts:
                     self._outbox(session, f"dm_update:{query_id}", "dm_update", query.dm_channel,
                                  {"query_id": query_id, "channel": query.dm_channel, "ts": query.dm_ts})
+                # The last answer of the chart version queues its write-back to the EHR in this very
+                # transaction: a crash after the commit cannot forget it.
+                self._queue_writeback(session, record_id)
         with self.store.session() as session:
             fresh = session.get(Query, query_id)
             view = views.query_view(fresh)
@@ -1055,6 +1247,7 @@ class ChartService:
                                 query=view)
         self._dispatch_pending_notices()
         self._maybe_clear(record_id)
+        self.dispatch_writebacks()
         return AnswerResult(ok=True, query=view)
 
     # -- clearing ------------------------------------------------------------------------------
@@ -1077,6 +1270,9 @@ class ChartService:
                 record.status = "clear"
             if record.cleared_at is None:
                 record.cleared_at = now
+            # Two answers committed side by side may each have seen the other still open; whichever
+            # clears the chart queues the write-back (at most once: the outbox key is the chart version).
+            self._queue_writeback(session, record_id)
         self._post_cleared(record_id)
 
     def _post_cleared(self, record_id: int) -> None:
@@ -1270,6 +1466,10 @@ class ChartService:
             steps += self.recheck_incomplete("restart")
         except Exception:
             log.exception("sending incomplete charts back to the checks failed")
+        try:
+            steps += self.release_held_writebacks("restart")
+        except Exception:
+            log.exception("releasing held EHR write-backs failed")
         return steps + self.process_pending()
 
     def take_over_dead(self) -> int:
@@ -1341,6 +1541,10 @@ class ChartService:
                 steps += 1
             except Exception:
                 log.exception("posting chart record %s failed", record_id)
+        try:
+            steps += self.dispatch_writebacks()
+        except Exception:
+            log.exception("writing answered queries back to the EHR failed; tried again on the next tick")
         # The managers' notice of a chart held incomplete, when its first attempt did not get through.
         with self.store.session() as session:
             incomplete = {

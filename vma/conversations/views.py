@@ -58,7 +58,21 @@ def chart_summary(record, settings) -> ChartSummary:
         provider_name=provider.get("name"),
         provider_npi=record.provider_npi or provider.get("npi"),
         setting=encounter.get("setting"),
+        payer=payer_label(chart),
     )
+
+
+def payer_label(chart: dict) -> str | None:
+    """The primary payer as coders name it: the payer's name, its ID, the plan. Not PHI (it names the
+    insurer, not the patient), so shown in every PHI mode."""
+    coverage = chart.get("coverage") if isinstance(chart.get("coverage"), dict) else None
+    if not coverage:
+        return None
+    name, pid, plan = coverage.get("payer_name"), coverage.get("payer_id"), coverage.get("plan")
+    label = " ".join(p for p in (name, f"({pid})" if pid and name else pid) if p)
+    if plan:
+        label = f"{label} · {plan}" if label else str(plan)
+    return label or None
 
 
 def query_view(query) -> QueryView:

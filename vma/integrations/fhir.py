@@ -46,6 +46,12 @@ Mapping (contract section 4):
   units, ``diagnosisSequence`` as pointers; otherwise Procedure resources with
   a CPT/HCPCS code (``reasonReference``/``reasonCode`` as pointers).
 
+- Coverage (the primary payer): the Claim's ``insurance`` marked ``focal`` (else sequence 1, else
+  the first) and the ``Coverage`` it points at, else a Coverage in the bundle (``order`` 1 first);
+  ``payer_id`` is the payor Organization's identifier (or the payor reference's identifier),
+  ``payer_name`` its name (or the reference's display), ``plan`` the Coverage ``class`` typed
+  ``plan`` (its name, else value), else the Coverage ``type`` text.
+
 Extra chart fields: ``authenticated`` (bool), ``doc_status`` (docStatus, or the
 Composition's status), ``record_status`` (DocumentReference.status),
 ``cancelled``, ``revision_kind`` (new, addendum, replace, cancel),
@@ -383,6 +389,7 @@ def _chart(obj: Any) -> Chart:
         "note": note,
         "diagnoses": diagnoses,
         "procedures": procedures,
+        "coverage": _coverage(index, claim),
         "authenticated": authenticated,
         "doc_status": doc_status,
         "record_status": record_status,
@@ -394,6 +401,55 @@ def _chart(obj: Any) -> Chart:
         "fhir_document_type": "Composition" if is_composition else "DocumentReference",
     }
     return chart_from_dict(data)
+
+
+def _primary_coverage(index: _Resources, claim: dict | None) -> tuple[dict | None, dict | None]:
+    """(Coverage resource, the Claim.insurance entry naming it); the Claim's focal insurance is the
+    one this claim is adjudicated under (FHIR R4 Claim.insurance.focal)."""
+    insurance = [i for i in (claim or {}).get("insurance") or [] if isinstance(i, dict)]
+    if insurance:
+        chosen = (next((i for i in insurance if i.get("focal") is True), None)
+                  or next((i for i in insurance if i.get("sequence") == 1), None) or insurance[0])
+        found = index.resolve(chosen.get("coverage"))
+        if found is not None and found.get("resourceType") == "Coverage":
+            return found, chosen
+        return None, chosen
+    coverages = [c for c in index.of_type("Coverage") if c.get("status") in (None, "active")]
+    if not coverages:
+        return None, None
+    coverages.sort(key=lambda c: c.get("order") if isinstance(c.get("order"), int) else 1_000_000)
+    return coverages[0], None
+
+
+def _coverage(index: _Resources, claim: dict | None) -> dict[str, Any] | None:
+    coverage, insurance = _primary_coverage(index, claim)
+    payer_id = payer_name = plan = None
+    if coverage is not None:
+        for payor in coverage.get("payor") or []:
+            org = index.resolve(payor)
+            if org is not None and org.get("resourceType") == "Organization":
+                payer_id = _identifier(org) or org.get("id")
+                payer_name = org.get("name") if isinstance(org.get("name"), str) else None
+            payer_id = payer_id or _identifier_value((payor or {}).get("identifier"))
+            payer_name = payer_name or ((payor or {}).get("display") or None)
+            if payer_id or payer_name:
+                break
+        for cls in coverage.get("class") or []:
+            if any(c.get("code") == "plan" for c in _codings(cls.get("type"))):
+                plan = cls.get("name") or cls.get("value")
+                break
+        if plan is None and isinstance(coverage.get("type"), dict):
+            plan = coverage["type"].get("text") or _first_code(coverage["type"])
+    elif insurance is not None:
+        # A Claim whose insurance names its Coverage only by identifier and display (no resource sent).
+        ref = insurance.get("coverage") or {}
+        payer_id = _identifier_value(ref.get("identifier"))
+        payer_name = ref.get("display") or None
+    if not payer_id and not payer_name:
+        return None
+    return {"payer_id": str(payer_id).strip() if payer_id else None,
+            "payer_name": str(payer_name).strip() if payer_name else None,
+            "plan": str(plan).strip() if plan else None}
 
 
 def _pick_document(index: _Resources, kind: str) -> dict:

@@ -26,6 +26,9 @@ completion status      TXA-17      AU or LA = authenticated; ORU without TXA: OB
 signature              TXA-22      authenticator; the signing time in component 15
 note.text              OBX-5       text OBX (TX, FT, ST, or base64 text/plain ED), one line each
 diagnoses              DG1-3       ICD-10-CM in segment order; POA from DG1-26
+coverage.payer_id      IN1-3       of the IN1 with the lowest set ID (IN1-1): the primary payer
+coverage.payer_name    IN1-4       XON organisation name
+coverage.plan          IN1-2       plan ID's text (component 2), else its code
 procedures             FT1-25      else FT1-7; units FT1-10, modifiers FT1-26 (repeating),
                                    diagnoses FT1-19 (codes, or 1-based pointers); no FT1: PR1-3
 =====================  ==========  ====================================================
@@ -106,6 +109,9 @@ class HL7Positions:
     procedure_code: str = "PR1-3"
     procedure_modifiers: str = "PR1-16"
     procedure_diagnosis: str = "PR1-15"
+    payer_id: str = "IN1-3"
+    payer_name: str = "IN1-4"
+    plan: str = "IN1-2"
 
     @classmethod
     def from_mapping(cls, overrides: Mapping[str, Any] | None) -> "HL7Positions":
@@ -428,6 +434,7 @@ def _chart(msg: hl7.Message, p: HL7Positions) -> Chart:
         "note": {"text": note_text},
         "diagnoses": diagnoses,
         "procedures": procedures,
+        "coverage": _coverage(msg, p),
         "completion_status": status,
         "authenticated": authenticated,
         "cancelled": info.trigger_event == "T11" and info.message_type == "MDM",
@@ -439,6 +446,30 @@ def _chart(msg: hl7.Message, p: HL7Positions) -> Chart:
         "source_format": "hl7",
     }
     return chart_from_dict(data)
+
+
+def _coverage(msg, p: HL7Positions) -> dict[str, Any] | None:
+    """The primary payer: the IN1 whose set ID (IN1-1) is lowest, as HL7 v2.5.1 ch. 6.5.6 orders
+    insurance (1 is primary); None without an IN1 or a payer in it."""
+    pid, pname, pplan = _pos(p.payer_id), _pos(p.payer_name), _pos(p.plan)
+    segment = pid.segment if pid is not None else "IN1"
+    candidates = _segments(msg, segment)
+    if not candidates:
+        return None
+
+    def rank(seg) -> int:
+        set_id = _val(seg, 1)
+        return int(set_id) if set_id.isdigit() else 1_000_000
+
+    seg = min(candidates, key=rank)
+    payer_id = _pos_val(msg, pid, seg=seg) if pid is not None else ""
+    payer_name = _pos_val(msg, pname, seg=seg) if pname is not None and pname.segment == segment else ""
+    plan = ""
+    if pplan is not None and pplan.segment == segment:
+        plan = _val(seg, pplan.field, pplan.component or 2) or _val(seg, pplan.field, 1)
+    if not payer_id and not payer_name:
+        return None
+    return {"payer_id": payer_id or None, "payer_name": payer_name or None, "plan": plan or None}
 
 
 def _completion(msg, p: HL7Positions, info: MessageInfo) -> tuple[str | None, bool]:

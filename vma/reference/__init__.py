@@ -51,6 +51,14 @@ class ReferenceData:
         return load_mue(self.settings.vma_mue_file)
 
     @cached_property
+    def payer_rules(self):
+        """The compiled payer rule packs of ``VMA_RULES_DIR`` (contract section 7); raises
+        ``RulePackError`` for a broken pack, which ``vma check`` and ``vma serve`` ask for up front."""
+        from vma.rules import load_rules
+
+        return load_rules(self.settings.vma_rules_dir)
+
+    @cached_property
     def pos(self):
         from vma.reference.pos import PLACES_OF_SERVICE
 

@@ -30,7 +30,8 @@ class ChartRecord(SQLModel, table=True):
 
     __tablename__ = "chart_record"
     __table_args__ = (Index("ix_chart_record_chart_current", "chart_id", "is_current"),
-                      Index("ix_chart_record_status", "status"))
+                      Index("ix_chart_record_status", "status"),
+                      Index("ix_chart_record_posted_at", "posted_at"))  # the digest's clean claim rate
 
     id: int | None = Field(default=None, primary_key=True)
     chart_id: str = Field(max_length=200)
@@ -138,8 +139,9 @@ class Nudge(SQLModel, table=True):
 class OutboundMessage(SQLModel, table=True):
     """A message to Slack, recorded before the call (pending) and after it (sent, with channel and ts).
 
-    ``idem_key`` names the message's purpose ("query_dm:<record id>", "cleared:<record id>"), so a
-    restart finds a message already sent and does not send it again.
+    ``idem_key`` names the message's purpose ("query_dm:<record id>", "cleared:<record id>",
+    "ehr_mllp:<document id>#<version>"), so a restart finds a message already sent and does not send it
+    again. The write-back of answered queries to the EHR goes through the same rows.
     """
 
     __tablename__ = "outbound_message"
@@ -158,6 +160,9 @@ class OutboundMessage(SQLModel, table=True):
     sent_at: datetime | None = _ts()
     last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     payload: dict | None = Field(default=None, sa_column=Column(JsonDoc, nullable=True))
+    # Not before this time: the back-off of a retried write-back to the EHR (kinds "ehr_mllp", "ehr_fhir"),
+    # whose state is "pending", "sent", or "held" (the EHR refused it: AE/AR or a 4xx; a person must look).
+    next_attempt_at: datetime | None = _ts()
 
 
 class AuditEvent(SQLModel, table=True):

@@ -198,6 +198,13 @@ class SlackNotifier:
         blocks = render_blocks("check_failed.json.j2", chart_id=chart_id, version=version, checks=checks)
         return self._post(channel, blocks, f"Check {', '.join(checks)} failed on chart {chart_id}: the chart is held")
 
+    def post_ehr_held(self, channel: str, chart_id: str, version: int, document_id: str, target: str,
+                      outcome: str) -> SentMessage:
+        """The EHR refused a write-back (IDs and the ACK code or HTTP status only)."""
+        blocks = render_blocks("ehr_held.json.j2", chart_id=chart_id, version=version, document_id=document_id,
+                               target=target, outcome=outcome)
+        return self._post(channel, blocks, f"Write-back to the EHR held for chart {chart_id}")
+
     def send_reminder(self, user_id: str, items: list[ReminderItem]) -> SentMessage:
         blocks = render_blocks("reminder.json.j2", items=items)
         channel = self._open_dm(user_id)
