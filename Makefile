@@ -38,13 +38,13 @@ test: $(STAMP)
 	VMA_STRICT_CHECKS=1 $(PY) -m pytest -q $(PYTEST_ARGS)
 
 # Accuracy on labelled visit notes: the shared development set of real notes beside the clone, then
-# the project's own sets labelled blind by a second coder (tests/evalset*, synthetic notes).
+# the project's own sets labelled blind by a second coder (tests/evalset*; evalset4 on ACI-Bench notes).
 DEVSET ?= ../shared/devset
-EVALSETS ?= tests/evalset tests/evalset2 tests/evalset3
+EVALSETS ?= tests/evalset tests/evalset2 tests/evalset3 tests/evalset4
 eval: $(STAMP)
 	@echo "== development set (real visit notes): $(DEVSET)"
 	$(PY) $(DEVSET)/score.py --vma $(VENV)/bin/vma $(EVAL_ARGS)
-	@for set in $(EVALSETS); do echo "== $$set (synthetic notes, labelled blind)"; \
+	@for set in $(EVALSETS); do echo "== $$set (labelled blind)"; \
 		$(PY) $(DEVSET)/score.py --vma $(VENV)/bin/vma --cases $$set $(EVAL_ARGS) || exit 1; done
 
 bench: $(STAMP)
