@@ -992,6 +992,8 @@ def _correction(index, code, base, seventh, targets, doc, x_side, x_acuity, lat,
     if side_changed:
         sides = BOTH if len(targets) > 1 else first.side
         site = " ".join(first.site or (lat.site if lat else ()) or ((doc.site,) if doc.site else ("side",)))
+        if said and set(said[0].split()) <= set(site.split()):
+            said.pop(0)  # "lower limb" and "the left lower limb" say the site once
         said.append(f"the {'right and left' if sides == BOTH else next(iter(sides))} {site}")
         if doc.side_evidence is not None:
             sentences += doc.side_evidence.cited
