@@ -832,6 +832,21 @@ def _decide(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool, chart_
                                 documented=[" ".join(said or ([w for w in index.words(base) if w != OPEN]
                                                                if doc.defaulted else targets[0].phrase))],
                                 sentences=doc.full.get(targets[0].code, []))
+    target_acuity = index.axis(targets[0].code, ACUITY) if len(targets) == 1 else None
+    if len(targets) == 1 and targets[0].acuity is None and targets[0].code not in chart_codes and (
+            len(doc.acuity) > 1 or (not doc.acuity and target_acuity is not None and target_acuity.value is None
+                                    and _acuity_is_queried(targets[0].code))):
+        # The note settles the type but leaves the acuity open, between two values ("CHF exacerbation, HFrEF":
+        # acute, or acute on chronic) or unsaid where CDI programs ask it: one question among the codes of
+        # that type, not a correction to its unspecified acuity and a question next round.
+        kin = [r for r in refs if r.acuity is not None and (r.acuity in doc.acuity or not doc.acuity)
+               and set(r.terms) == set(targets[0].terms)
+               and not r.residual and _side_ok(r, doc.side_of(r), x_side)]
+        if kin:
+            said = [" ".join(targets[0].phrase)] if targets[0].phrase else []
+            return Decision(SPECIFICITY, "query", code, base, seventh, options=kin, reason="acuity-of-target",
+                            documented=said + (doc.acuity_said or []),
+                            sentences=list(dict.fromkeys(doc.full.get(targets[0].code, []) + doc.acuity_sentences)))
     if targets and seventh is None and all(index.needs_seventh(t.code) for t in targets):
         # The code it leads to needs a 7th character: settle it too when the note does (stage,
         # eye, episode), so the suggestion is complete in one step.

@@ -121,6 +121,18 @@ def specificity_query(ctx: CheckContext, index: AxisIndex, position: int, d: Dec
         message = (f"{d.code} ({description}) is unspecified, and the note documents {_and(d.documented)} but not "
                    "which side.")
         asks = "best describes"
+    elif d.reason == "acuity-of-target":
+        kind = _and([f'"{w}"' for w in d.documented[:1]]) if d.documented else "its type"
+        flare = [w for w in d.documented[1:]]
+        if flare:
+            indicators = (f"{condition[0].upper()}{condition[1:]} is documented{where} as {kind} with "
+                          f"{_and([chr(34) + w + chr(34) for w in flare])}, without stating whether it is a new "
+                          "(acute) condition or an acute exacerbation of a chronic one.")
+        else:
+            indicators = (f"{condition[0].upper()}{condition[1:]} is documented{where} as {kind}, without stating "
+                          "whether it is acute, chronic or an acute exacerbation of a chronic condition.")
+        message = f"{d.code} ({description}) is unspecified; the note documents {kind} but not its acuity."
+        asks = "best describes"
     elif d.reason == "partial" and all(r.acuity and not r.terms for r in d.options):
         said = _and([f'"{w}"' for w in d.documented])
         indicators = (f"{condition[0].upper()}{condition[1:]} is documented{where} as {said}, without stating "
