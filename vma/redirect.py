@@ -34,8 +34,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from vma.axes import ACUITY_TERMS, OPEN, RESIDUAL, AxisIndex, Mention, condition_mentions, description_words, fold
-from vma.notes import NoteDoc, is_negated_at, is_past_or_planned, is_uncertain_at
+from vma.axes import ACUITY_TERMS, OPEN, RESIDUAL, AxisIndex, Mention, condition_mentions, description_words, fold, \
+    note_words
+from vma.notes import ASSESSMENT_SECTIONS, NoteDoc, is_negated_at, is_past_or_planned, is_uncertain_at
 from vma.reference.icd10cm import note_code_refs, per_release
 
 # Words that name no condition of their own: sharing one of them does not make two terms the same
@@ -161,12 +162,58 @@ class Redirected:
     by_title: bool
 
 
+def documented_sibling(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) -> Redirected | None:
+    """For an unspecified code whose own words the note never uses ("Dyspnea, unspecified" where the
+    note says "shortness of breath"), the one sibling of its subdivision whose whole title the
+    assessment states for this encounter (R06.02 Shortness of breath): the condition the coder
+    meant, at the specificity documented (I.B.2). Residual siblings ("Other ...") are never chosen."""
+    rel = index.release
+    words = index.words(code)
+    parent = rel.parent(code)
+    if OPEN not in words or parent is None or not rel.is_billable(code):
+        return None
+    if condition_mentions(note, index, code, outpatient):
+        return None  # the note names the coded condition itself: refinement's to judge
+    at = note_words(note)
+    tokenized = note.tokenized
+    found: list[tuple[frozenset[str], str, object, str]] = []
+    for sibling in rel.children(parent):
+        if sibling == code or not index.is_base(sibling) or index.needs_seventh(sibling):
+            continue
+        title = [fold(w) for w in index.words(sibling) if w != OPEN]
+        needed = [w for w in dict.fromkeys(title) if w not in _GENERIC]
+        if not needed or set(title) & RESIDUAL or len(needed) > 5:
+            continue
+        places = [at.where(w) for w in needed]
+        common = set(places[0]).intersection(*places[1:]) if places else set()
+        for si in sorted(common):
+            sentence, toks = tokenized[si]
+            if sentence.section not in ASSESSMENT_SECTIONS and sentence.section != "chief_complaint":
+                continue
+            first = min(p[si] for p in places)
+            last = max(p[si] for p in places)
+            start = toks[first].start
+            text = sentence.text
+            if last - first > len(needed) + _SLACK or is_past_or_planned(text, start) \
+                    or (outpatient and is_uncertain_at(text, start)) \
+                    or any(is_negated_at(text, toks[p[si]].start) for p in places):
+                continue
+            found.append((frozenset(needed), sibling, sentence, text[start:toks[last].end]))
+            break
+    # the most specific of nested titles ("mixed hyperlipidemia" over "hyperlipidemia"), else none
+    best = [f for f in found if not any(f[0] < g[0] for g in found)]
+    if len(best) != 1:
+        return None
+    words_, sibling, sentence, said = best[0]
+    return Redirected(sibling, said, sentence, rel.description(sibling) or sibling, True)
+
+
 def documented_redirect(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) -> Redirected | None:
     """The one form of the coded condition, coded elsewhere, that the note documents for this
     encounter; None when there is none, or more than one target."""
     options = redirects(index).of(code)
     if not options:
-        return None
+        return documented_sibling(note, index, code, outpatient)
     found: dict[str, Redirected] = {}
     for m in condition_mentions(note, index, code, outpatient):
         if not m.counts:
@@ -175,6 +222,8 @@ def documented_redirect(note: NoteDoc, index: AxisIndex, code: str, outpatient: 
             said = _stated(m, r, outpatient)
             if said is not None and r.target not in found:
                 found[r.target] = Redirected(r.target, said, m.sentence, r.text, r.contiguous)
+    if not found:
+        return documented_sibling(note, index, code, outpatient)
     if len(found) != 1:
         return None
     moved = next(iter(found.values()))
