@@ -374,9 +374,10 @@ class AxisIndex:
         if lat:
             site = set(lat.site)
         variants = [self.release.description(code) or ""]
-        for owner in (code, self.release.parent(code)):
-            if owner:
-                variants.extend(self.release.notes(owner, "inclusionTerm"))
+        # the inclusion terms of every level above the code too: "Primary gout" at M10.0 names the
+        # idiopathic gout of M10.071 (Guideline I.A.11)
+        for owner in (code, *self.release.ancestors(code)):
+            variants.extend(self.release.notes(owner, "inclusionTerm"))
         variants.extend(text for prefix, text in _DEFAULT_NAMES if code.startswith(prefix))
         out = []
         for text in variants:

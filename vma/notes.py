@@ -574,6 +574,9 @@ _PHRASE_TERMS: tuple[tuple[tuple[str, ...], re.Pattern[str], tuple[str, ...] | C
         (("traumatic",), r"\bpost-?\s?traumatic (?:degenerative )?arthritis\b", re.I, ("osteoarthritis",)),
         # The first metatarsophalangeal joint is a joint of the foot (M10.07-, M19.07-: "ankle and foot").
         (("mtp", "metatarsophalangeal", "podagra"), r"\b(?:mtp|metatarsophalangeal|podagra)\b", re.I, ("foot",)),
+        # The toes are the foot's in the sites "ankle and foot" (M10.07-, M19.07-, M25.57-): "gout of the right
+        # great toe" is gout of the right foot.
+        (("toe",), r"\b(?:great|big|first|second|third|fourth|fifth|little|small) toes?\b", re.I, ("foot",)),
         # Index: Pain, back, low M54.50; Lumbago, lumbalgia M54.50, with sciatica M54.4- (the tabular's word).
         (("low back", "lower back"), r"\blow(?:er)? back pain\b", re.I, ("lumbago",)),
         # The leg and the arm are parts of the tabular's lower and upper limb (L03.11-, L02.41-, I80.29-):

@@ -1048,6 +1048,10 @@ def _partial(refs: tuple[Refinement, ...], doc: Documentation, x_side, x_acuity,
     if all(isinstance(q, tuple) for q in qualifiers):
         # only the acuity is documented: the codes that differ by acuity alone, where they exist
         options = [r for r in options if not r.terms] or options
+    if len(options) < 2 and not any(isinstance(q, tuple) for q in qualifiers):
+        # One code that happens to share a word ("nondisplaced" for a radial styloid fracture) is no
+        # choice to offer: a question with one real answer leads the provider to it.
+        return None
     if not options:
         return None
     said = [q.lstrip("~") for q in sorted(q for q in qualifiers if not isinstance(q, tuple))]
