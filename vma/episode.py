@@ -102,6 +102,7 @@ _DEFINITIVE = lazy_pattern(r"\b(?:surger\w*|surgical\w*|orif|open reduction|clos
                            r"|pinning|repair\w*|arthroscop\w*|underwent|had undergone|cast(?:ed)?)\b", re.I)
 _ELSEWHERE = lazy_pattern(r"\b(?:taken|seen|done|obtained|performed|evaluated|treated|placed|given|applied)\b"
                           r"(?: [\w-]+){0,3} (?:in|at|by|from) (?:the |an? )?$", re.I)
+_DEVICE = lazy_pattern(r"\b(?:splint\w*|air ?cast|crutch\w*|sling|boot|immobiliz\w*|cast)\b", re.I)
 _DEVICE_OFF = lazy_pattern(r"\b(?:cast|splint|removed|removal|taken off|out of)\b", re.I)
 _YEARS_BACK = lazy_pattern(
     rf"\b{_NUM} years? ago\b|\b(?:19|20)\d\d\b|\bat (?:the )?age (?:of )?\d+\b|\bas a (?:child|teenager)\b", re.I)
@@ -115,7 +116,8 @@ _EPISODE_CUES: dict[str, re.Pattern[str]] = {
     # treatment, not at whether this provider sees the patient for the first time.
     FIRST_SEEN: lazy_pattern(
         rf"\b{_NUM}\s+weeks?\s+ago\b|\blast week\b|\binitial (?:visit|evaluation|encounter|consultation)\b"
-        r"|\bfirst (?:visit|evaluation)\b|\bnew patient\b|\bnew to (?:our|this|the) (?:practice|clinic|office)\b"
+        r"|(?<!at his )(?<!at her )(?<!at their )(?<!at the )\bfirst (?:visit|evaluation)\b(?! (?:on|in) \d)"
+        r"|\bnew patient\b|\bnew to (?:our|this|the) (?:practice|clinic|office)\b"
         r"|\bpresents?(?: \w+){0,5} for (?:an? |the )?(?:initial )?evaluation of\b"
         r"|\bhas not (?:yet )?been (?:seen|evaluated|treated)\b", re.I),
     # How the injury happened, told in the history.
@@ -315,9 +317,11 @@ class EpisodeEvidence:
         if initial and not subsequent:
             return INITIAL
         if subsequent:
-            # a follow-up with new immobilisation or a procedure today is mixed: active treatment
-            # may have resumed (A) or the device may be routine healing care (D)
-            return SUBSEQUENT if not (initial or self.has(ACTIVE)) else None
+            # A follow-up with a procedure today is mixed: active treatment may have resumed (A). A device
+            # changed during healing is not ("cast change or removal" is the guideline's own example of D,
+            # I.C.19.a), so a splint or boot after the cast comes off keeps the visit routine care.
+            procedures = [w for w in self.words(ACTIVE) if not _DEVICE.search(w)]
+            return SUBSEQUENT if not (initial or procedures) else None
         if self.has(ACTIVE) or self.active_first_evaluation():
             return INITIAL
         return None
