@@ -588,6 +588,10 @@ _PHRASE_TERMS: tuple[tuple[tuple[str, ...], re.Pattern[str], tuple[str, ...] | C
         # Index: Stone - see Calculus. Not the lay "kidney stone", said of a stone wherever it lodges (a "kidney
         # stone in the proximal ureter" is a calculus of the ureter).
         (("stone",), r"(?<!kidney )\bstones?\b", re.I, ("calculus",)),
+        # Index: Smoker - see Dependence, drug, nicotine. Not a former smoker's (Z87.891 is history).
+        (("smok",), r"(?<!former )(?<!ex-)(?<!ex )(?<!non-)(?<!non)\b(?:current(?:ly)? )?(?:smoker|smokes|smoking"
+         r"|smoke (?:cigarettes|cigars|tobacco|a pack|about|\d|half a pack|one pack|two packs))\b", re.I,
+         ("nicotine", "dependence")),
         # Index main term "Diabetes, diabetic": "diabetic neuropathy" names the diabetes too.
         (("diabetic",), r"(?<![-\w])diabetic\b", re.I, ("diabetes",)),
         # Spinal levels name the region, and for the cervical discs the level, of the dorsopathy codes

@@ -615,6 +615,11 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
                     sentences = [m.sentence for m in counting if _phrase_stated(m, rest, outpatient, cache)]
                 if sentences:
                     break
+        if not sentences and set(r.terms) == {"uncomplicated"} and not may_stand("complicated") \
+                and not may_stand("complication"):
+            # The plain condition, stated for this visit with nothing of a complication anywhere, is
+            # the uncomplicated code the Index gives it (Dependence, drug, nicotine, cigarettes F17.210).
+            sentences = [m.sentence for m in counting][:1]
         if not sentences and r.negated and not any(may_stand(t) for t in r.negated):
             # A complication the note never mentions is coded "without" it: the Index's entry for the
             # plain condition leads there ("Diabetes, type 2, with, retinopathy E11.319", without macular

@@ -26,6 +26,8 @@ def run(ref, code, assessment, **overrides):
     ("M50.2", "C7-T1 disc herniation. Physical therapy.", "M50.23"),
     ("M50.2", "C5-6 disc herniation. Physical therapy.", "M50.222"),
     ("M50.2", "Disc herniation at C3-C4. Physical therapy.", "M50.21"),
+    # a current smoker with no complication: Index, Smoker - see Dependence, drug, nicotine, cigarettes F17.210
+    ("F17.21", "Current smoker, one pack of cigarettes a day. Cessation counseling given.", "F17.210"),
 ])
 def test_header_corrected_when_the_note_names_one_code(ref, code, assessment, expected):
     f, = run(ref, code, assessment)
@@ -49,6 +51,11 @@ def test_large_header_offers_the_next_tabular_level(ref):
     assert "Type 2 diabetes mellitus without complications (E11.9)" in f.options
     assert f.options[-2:] == [OTHER, UNDETERMINED]
     assert [c.codes for c in f.choices if c.label.endswith("(E11.2-)")] == [["E11.2"]]
+
+
+def test_former_smoker_is_no_current_dependence(ref):
+    assert not [f for f in run(ref, "F17.21", "Former smoker, quit 10 years ago. Lung cancer screening discussed.")
+                if f.action == "correct"]
 
 
 def test_negated_detail_does_not_settle_the_code(ref):

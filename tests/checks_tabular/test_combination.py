@@ -138,7 +138,6 @@ def test_diabetes_link_is_read_from_the_tabular(ref, code, category, combination
     ("E16.2", "E09"),  # E16.2's note names E08.649, E10.649, E11.649, E13.649 only
     ("H36", "E11"),  # "E11.3-" is a subcategory: no one code to suggest
     ("N76.82", "E11"),  # its "code also" asks for diabetes "with .9" beside it
-    ("I73.9", "E11"),
     ("G62.9", "E11"),
     ("L89.153", "E11"),  # pressure ulcers are not among the diabetic ulcer codes' sites
     ("H40.11X1", "E11"),  # E11.39 "with other diabetic ophthalmic complication" names no condition
@@ -147,6 +146,16 @@ def test_diabetes_link_is_read_from_the_tabular(ref, code, category, combination
 ])
 def test_no_link_where_the_tabular_names_no_single_combination_code(ref, code, category):
     assert diabetes_link(ref.icd_for(None), code, category) is None
+
+
+def test_peripheral_angiopathy_named_by_an_inclusion_term_links_to_the_combination_code(ref):
+    # I73.9's inclusion term "Peripheral angiopathy NOS" is word for word the "with" condition of E11.51
+    # (Index: Diabetes, with, peripheral angiopathy): the link I.A.15 presumes, and E11.51 includes it.
+    link = diabetes_link(ref.icd_for(None), "I73.9", "E11")
+    assert link is not None and (link.combination, link.included) == ("E11.51", True)
+    out = findings(ref, CHECK, assessment("Type 2 diabetes mellitus.", "Peripheral vascular disease."),
+                   ["E11.9", "I73.9"])
+    assert essence(out) == [("combination", "correct", "E11.9", ["E11.51"])]
 
 
 def test_diabetic_foot_ulcer_is_corrected_and_the_message_says_the_sequence(ref):

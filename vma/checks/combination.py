@@ -487,6 +487,33 @@ def with_head(release: IcdRelease, code: str) -> str | None:
     return words[-1] if words and words[-1] not in _GENERIC_HEADS else None
 
 
+def _named_by_title(release: IcdRelease, code: str, category: str) -> tuple[str, str] | None:
+    """The one combination code of ``category`` whose "with" condition is, word for word, the chart
+    code's own title or one of its inclusion terms ("with diabetic peripheral angiopathy" and I73.9's
+    "Peripheral angiopathy NOS"): the Index's "Diabetes, with" entry the coder follows, and the link
+    Guideline I.A.15 presumes. Nothing when the words match several, or only in part."""
+    from vma.axes import OPEN, description_words, fold
+
+    def words(text: str) -> frozenset[str]:
+        return frozenset(fold(w) for w in description_words(text)
+                         if w not in (OPEN, "diabetic", "diabetes", "mellitus", "nos"))
+
+    for kind in ("excludes1", "codeFirst", "codeAlso"):
+        for _, note in release.inherited_notes(code, kind):
+            if any(m.group(1) != category for m in _DM_CODE.finditer(note)):
+                return None  # the tabular lists the diabetes codes it means, and this category is not one
+    names = {words(t): t for t in (release.description(code) or "", *release.notes(code, "inclusionTerm"))}
+    names.pop(frozenset(), None)
+    found = []
+    for target in release.descendants(category):
+        if not combination_names_condition(release, target):
+            continue
+        part = (release.description(target) or "").split(" with ", 1)[1].split(" without ", 1)[0]
+        if words(part) in names:
+            found.append((target, names[words(part)]))
+    return found[0] if len(found) == 1 else None
+
+
 @dataclass(frozen=True)
 class DiabetesLink:
     """The combination code a chart code calls for with the chart's diabetes."""
@@ -538,7 +565,12 @@ def diabetes_link(release: IcdRelease, code: str, category: str) -> DiabetesLink
                 notes.setdefault(target, []).append(f'Excludes1 at {where} "{note}"' if kind == "excludes1"
                                                     else f'"{label}" note at {where}')
     if not width:
-        return None
+        named = _named_by_title(release, code, category)
+        if named is None:
+            return None
+        target, term = named
+        return DiabetesLink(target, code, True, (f'{target} "{release.description(target)}" names "{term}" '
+                                                 f'({code}); Index: Diabetes, with',))
     best = min(width.values())
     chosen = [c for c, w in width.items() if w == best]
     if len(chosen) != 1:
