@@ -106,6 +106,18 @@ def test_assessment_given_as_a_section(ref):
     assert findings(ref, "missing-element", note=note) == []
 
 
+def test_a_plan_written_problem_by_problem_is_the_assessment(ref):
+    # no ASSESSMENT heading: the PLAN names the coded condition and what is done for it
+    text = "HPI\n\nBlood pressure check.\n\nPLAN\n\nEssential hypertension.\n- Continue lisinopril 10 mg daily."
+    assert findings(ref, "missing-element", note={"text": text}) == []
+
+
+def test_a_plan_that_names_no_condition_is_no_assessment(ref):
+    text = "HPI\n\nBlood pressure check.\n\nPLAN\n\nFollow up in 3 months. Labs before the visit."
+    f, = findings(ref, "missing-element", note={"text": text})
+    assert f.action == "query" and "assessment" in f.message
+
+
 def test_empty_assessment_heading_does_not_count(ref):
     f, = findings(ref, "missing-element", note={"text": "HPI\n\nCough.\n\nASSESSMENT\n\n"})
     assert "assessment" in f.message

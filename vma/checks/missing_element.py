@@ -81,10 +81,21 @@ def _blank(value: str | None) -> bool:
 
 
 def has_assessment(ctx: CheckContext) -> bool:
-    """The note states an assessment: a section of that kind, or an "Assessment:" style statement."""
+    """The note states an assessment: a section of that kind, an "Assessment:" style statement, or a
+    plan that names the coded conditions it addresses ("PLAN: Left knee strain. Meloxicam ..."), as
+    notes written problem by problem under one heading do."""
     if any(s.name in _ASSESSMENT_SECTIONS and s.text.strip() for s in ctx.note.sections):
         return True
-    return bool(_ASSESSMENT_STATEMENT.search(ctx.note.text))
+    if _ASSESSMENT_STATEMENT.search(ctx.note.text):
+        return True
+    if not any(s.name == "plan" and s.text.strip() for s in ctx.note.sections):
+        return False
+    from vma.axes import axis_index, condition_mentions
+
+    index = axis_index(ctx.icd)
+    return any(m.sentence.section == "plan" and not m.negated
+               for dx in ctx.chart.diagnoses if dx.code in ctx.icd
+               for m in condition_mentions(ctx.note, index, dx.code, ctx.outpatient))
 
 
 def _query(element: str, message: str, question: str, choices: list[Choice] | None = None,
