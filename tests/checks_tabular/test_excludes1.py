@@ -40,6 +40,22 @@ def test_type1_and_type2_diabetes_both_documented_is_one_query(ref):
     assert "Type 1 diabetes" in f["evidence"] and "Type 2 diabetes" in f["evidence"]
 
 
+def test_a_pair_the_one_step_correction_removes_is_not_asked(ref):
+    # J30 excludes "allergic rhinitis with asthma (J45.909)"; the note documents moderate persistent asthma, so
+    # J45.909 becomes J45.40, which J30.2 may stand beside: no question about a pair the record dissolves
+    out = findings(ref, CHECK, assessment("Moderate persistent asthma, uncomplicated. Continue Symbicort.",
+                                          "Seasonal allergic rhinitis. Cetirizine in spring and fall."),
+                   ["J45.909", "J30.2"])
+    assert out == []
+
+
+def test_the_same_pair_with_asthma_unspecified_is_still_asked(ref):
+    out = findings(ref, CHECK, assessment("Asthma. Albuterol as needed.",
+                                          "Seasonal allergic rhinitis. Cetirizine in spring and fall."),
+                   ["J45.909", "J30.2"])
+    assert [f["check"] for f in out] == ["excludes1"]
+
+
 def test_query_is_non_leading(ref):
     f = findings(ref, CHECK, assessment("Type 1 diabetes mellitus.", "Type 2 diabetes mellitus."),
                  ["E10.9", "E11.9"])[0]

@@ -819,6 +819,25 @@ def _where_label(where: str) -> str:
     return where
 
 
+def _refined_out_of_the_pair(ctx: CheckContext, index: AxisIndex, codes: list[str], a: str, b: str) -> bool:
+    """One code of the pair is corrected, in one step, to the code the note documents, and that code is
+    no longer excluded ("allergic rhinitis with asthma (J45.909)" at J30: J45.909 with "moderate
+    persistent asthma" is J45.40, which J30.2 may stand beside): the pair is gone from the final code
+    list, and a question about it would ask what the record already settles."""
+    from vma.refine import chart_codes, decide
+
+    held = chart_codes(codes)
+    for mine, other in ((a, b), (b, a)):
+        d = decide(ctx.note, index, mine, ctx.outpatient, held)
+        if d is None or d.action != "correct" or len(d.targets) != 1:
+            continue
+        target = d.targets[0]
+        if target != mine and target in ctx.icd and not excluding_notes(ctx.icd, target, other) \
+                and not excluding_notes(ctx.icd, other, target):
+            return True
+    return False
+
+
 def _findings(ctx: CheckContext) -> Iterator[Finding]:
     known = ctx.known_diagnoses()
     if len(known) < 2:
@@ -830,6 +849,8 @@ def _findings(ctx: CheckContext) -> Iterator[Finding]:
         pos_a, dx_a, _ = known[i]
         pos_b, dx_b, _ = known[j]
         a, b = dx_a.code, dx_b.code
+        if _refined_out_of_the_pair(ctx, index, codes, a, b):
+            continue
         first = exclusions[0]
         rule = (f'{first.owner} falls under an Excludes1 note at {_where_label(first.where)}: '
                 f'"{first.note}"')

@@ -82,7 +82,7 @@ def _blank(value: str | None) -> bool:
 
 def has_assessment(ctx: CheckContext) -> bool:
     """The note states an assessment: a section of that kind, an "Assessment:" style statement, or a
-    plan that names the coded conditions it addresses ("PLAN: Left knee strain. Meloxicam ..."), as
+    plan whose problem lines name the coded conditions ("PLAN: Left knee strain. Meloxicam ..."), as
     notes written problem by problem under one heading do."""
     if any(s.name in _ASSESSMENT_SECTIONS and s.text.strip() for s in ctx.note.sections):
         return True
@@ -93,7 +93,8 @@ def has_assessment(ctx: CheckContext) -> bool:
     from vma.axes import axis_index, condition_mentions
 
     index = axis_index(ctx.icd)
-    return any(m.sentence.section == "plan" and not m.negated
+    # a problem line ("Left knee strain."), not a treatment sentence that happens to name the site
+    return any(m.sentence.section == "plan" and not m.negated and len(m.words) <= 8
                for dx in ctx.chart.diagnoses if dx.code in ctx.icd
                for m in condition_mentions(ctx.note, index, dx.code, ctx.outpatient))
 
