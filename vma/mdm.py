@@ -698,6 +698,13 @@ def unique_tests(note: NoteDoc) -> list[str]:
             # "Labs: CBC and CMP" names the same tests twice; "labs" elsewhere may be others (generous).
             here.remove("labs")
         found += [name for name in here if name not in found]
+    # A heading that names the tests ("Labs: Within normal limits", "EKG: sinus rhythm") is the review of
+    # their results: the heading is consumed as a section title, so it is read there.
+    for section in note.sections:
+        if section.name in ("results", "exam", "assessment", "plan") and section.text.strip():
+            for name, rx in _TESTS:
+                if name not in found and _unnegated_search(rx, section.title):
+                    found.append(name)
     return found
 
 
