@@ -590,7 +590,8 @@ _PHRASE_TERMS: tuple[tuple[tuple[str, ...], re.Pattern[str], tuple[str, ...] | C
         (("stone",), r"(?<!kidney )\bstones?\b", re.I, ("calculus",)),
         # Index: Smoker - see Dependence, drug, nicotine. Not a former smoker's (Z87.891 is history).
         (("smok",), r"(?<!former )(?<!ex-)(?<!ex )(?<!non-)(?<!non)\b(?:current(?:ly)? )?(?:smoker|smokes|smoking"
-         r"|smoke (?:cigarettes|cigars|tobacco|a pack|about|\d|half a pack|one pack|two packs))\b", re.I,
+         r"|smoke\b[^.;]{0,60}?\b(?:cigarettes?|cigars?|tobacco|packs?)"
+         r"|(?:continues?|still|currently|actively) (?:to )?smoke)\b", re.I,
          ("nicotine", "dependence")),
         # Index main term "Diabetes, diabetic": "diabetic neuropathy" names the diabetes too.
         (("diabetic",), r"(?<![-\w])diabetic\b", re.I, ("diabetes",)),

@@ -56,6 +56,14 @@ def test_the_same_pair_with_asthma_unspecified_is_still_asked(ref):
     assert [f["check"] for f in out] == ["excludes1"]
 
 
+def test_tobacco_use_beside_the_nicotine_dependence_the_note_documents_goes(ref):
+    out = findings(ref, CHECK, assessment("COPD, new diagnosis. Start albuterol.",
+                                          "She continues to smoke, a couple of cigarettes daily; cessation counseled."),
+                   ["J44.9", "F17.210", "Z72.0"])
+    assert [(f["check"], f["action"], f["code"], f["suggested_codes"]) for f in out] == [
+        ("excludes1", "correct", "Z72.0", ["F17.210"])]
+
+
 def test_query_is_non_leading(ref):
     f = findings(ref, CHECK, assessment("Type 1 diabetes mellitus.", "Type 2 diabetes mellitus."),
                  ["E10.9", "E11.9"])[0]

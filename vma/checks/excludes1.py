@@ -605,6 +605,9 @@ class Decision:
     why: str  # the sentence of the message that says why
 
 
+FACTOR_CHAPTER = 21  # Z00-Z99: factors influencing health status and contact with health services
+
+
 def _is_symptom(release: IcdRelease, code: str) -> bool:
     return release.chapter_of(code) == SYMPTOM_CHAPTER
 
@@ -785,7 +788,10 @@ def _decide(ctx: CheckContext, a: str, b: str, ra: Reading, rb: Reading,
             else:
                 stated = f"{name[keep]} ({keep})"
             return Decision(keep, drop, f"The record states {stated}, so {name[drop]} ({drop}) is not supported.")
-        if rd.refuted or (_surely_absent(release, drop, rd) and _is_symptom(release, drop)):
+        # A sign, or a factor of chapter 21 ("Tobacco use" beside the nicotine dependence the note documents:
+        # Index, Smoker - see Dependence, drug, nicotine), that the note never names goes.
+        if rd.refuted or (_surely_absent(release, drop, rd)
+                          and (_is_symptom(release, drop) or release.chapter_of(drop) == FACTOR_CHAPTER)):
             return Decision(keep, drop, f"The note documents {_documents(name[keep], keep, rk)} and "
                                         f"{_refutes(rd, name[drop], drop, ctx.outpatient)} (Guidelines I.A.12.a, "
                                         f"IV.H).")
