@@ -284,9 +284,15 @@ class EpisodeEvidence:
         splinted the injury and sent the patient on does not make this visit's evaluation and
         treatment routine care (Guideline I.C.19.a: evaluation and continuing treatment by the
         same or a different physician is active)."""
-        if self._routine_care() or self.has(LONG_AGO) or self.named is False:
+        if self._routine_care() or self.named is False:
             return False
-        if self.has(PRIOR) and any(_DEFINITIVE.search(s.text) for s in self.sentences(PRIOR)):
+        # A new injury of days ago is not made old by another story of the same site years back ("hurt his
+        # back golfing 4 days ago"; "he had surgery about 10 years ago in his lower back").
+        years_back = {id(s) for s in self.sentences(LONG_AGO)}
+        if self.has(LONG_AGO) and not self.has(INITIAL):
+            return False
+        if self.has(PRIOR) and any(_DEFINITIVE.search(s.text) and not (self.has(INITIAL) and id(s) in years_back)
+                                   for s in self.sentences(PRIOR)):
             return False  # treated definitively before (surgery, reduction, a cast): not a first evaluation
         new = self.has(INITIAL) or self.has(FIRST_SEEN) or self.has(EVENT)
         return new and (self.has(ACTIVE) or (self.has(WORKUP) and self.has(TREATMENT)))
