@@ -31,8 +31,9 @@ at once (F33 with "moderate" is F33.1).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from vma.axes import ACUITY_TERMS, OPEN, RESIDUAL, AxisIndex, Mention, condition_mentions, description_words, fold, \
     note_words
@@ -290,3 +291,86 @@ def _stated(m: Mention, r: Redirect, outpatient: bool) -> str | None:
     if best is None or best[0] > len(needed) + _SLACK:
         return None
     return text[tokens[best[1]].start:tokens[best[2]].end]
+
+
+# -- qualified inclusion terms ----------------------------------------------------------------------------
+#
+# The tabular names some conditions by a base term and a qualifier, each qualifier under its own code:
+# "Alcohol use disorder, mild" is an inclusion term of F10.10, "..., moderate" and "..., severe" of F10.20
+# (DSM-5 severities, FY2023 tabular). A note that states the base term decides between those codes by
+# its qualifier, or leaves it for the provider.
+
+_QUALIFIED = re.compile(r"^(?P<base>.*?),\s*(?P<qualifier>mild|moderate|severe)$", re.I)
+
+
+@dataclass(frozen=True)
+class Family:
+    base: tuple[str, ...]  # the base term's words, folded ("alcohol", "use", "disorder")
+    members: tuple[tuple[str, str], ...]  # (qualifier, code)
+
+
+class Families:
+    def __init__(self, release):
+        self.release = release
+
+    @cached_property
+    def by_category(self) -> dict[str, tuple[Family, ...]]:
+        found: dict[tuple[str, tuple[str, ...]], list[tuple[str, str]]] = {}
+        for code in self.release.codes():
+            for term in self.release.notes(code, "inclusionTerm"):
+                m = _QUALIFIED.match(term)
+                if m:
+                    base = tuple(fold(w) for w in description_words(m.group("base")))
+                    found.setdefault((code[:3], base), []).append((m.group("qualifier").lower(), code))
+        out: dict[str, list[Family]] = {}
+        for (category, base), members in found.items():
+            out.setdefault(category, []).append(Family(base, tuple(members)))
+        return {k: tuple(v) for k, v in out.items()}
+
+
+@per_release
+def families(index: AxisIndex) -> Families:
+    return Families(index.release)
+
+
+@dataclass(frozen=True)
+class FamilyReading:
+    codes: tuple[str, ...]  # one code: the note settles it; several: the provider chooses
+    said: str
+    sentence: object
+
+
+def documented_family(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) -> FamilyReading | None:
+    """The qualified family of the code's category whose base term the note states for this encounter
+    ("alcohol use disorder"), with the codes its stated qualifier leads to, or all of them when none is
+    stated; None when the coded code already is the one the note settles."""
+    options = families(index).by_category.get(code[:3], ())
+    if not options:
+        return None
+    at = note_words(note)
+    tokenized = note.tokenized
+    for family in options:
+        needed = [w for w in family.base if w not in _GENERIC or w == "use"]
+        places = [at.where(w) for w in needed]
+        common = set(places[0]).intersection(*places[1:]) if places and all(places) else set()
+        for si in sorted(common):
+            sentence, toks = tokenized[si]
+            if sentence.section not in ASSESSMENT_SECTIONS and sentence.section != "hpi":
+                continue
+            norms = [fold(t.norm) for t in toks]
+            n = len(family.base)
+            starts = [i for i in range(len(norms) - n + 1) if tuple(norms[i:i + n]) == family.base]
+            for i in starts:
+                text = sentence.text
+                start = toks[i].start
+                if is_negated_at(text, start) or is_past_or_planned(text, start) or \
+                        (outpatient and is_uncertain_at(text, start)):
+                    continue
+                # the qualifier on the term itself: "mild alcohol use disorder", "alcohol use disorder, severe"
+                near = {norms[j] for j in (i - 1, i + n) if 0 <= j < len(norms)}
+                stated = {q for q, _ in family.members if q in near}
+                codes = tuple(dict.fromkeys(c for q, c in family.members if not stated or q in stated))
+                if code in codes:
+                    return None  # the coded code is a member the note allows
+                return FamilyReading(codes, text[start:toks[i + n - 1].end], sentence)
+    return None

@@ -52,7 +52,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 
-from vma.redirect import documented_redirect
+from vma.redirect import documented_family, documented_redirect
 from vma.axes import ACUITY, ACUITY_TERMS, ACUTE, ACUTE_ON_CHRONIC, BILATERAL, CHRONIC, LATERALITY, LEFT, OPEN, \
     RESIDUAL, RIGHT, SIDE_TERMS, SPECIFICITY, AxisEvidence, AxisIndex, CodeAxis, Mention, acuity_evidence, acuity_of, \
     condition_mentions, fold, key_words, note_words, same_word, scoped_words, side_evidence, sides_at_site, \
@@ -755,6 +755,16 @@ def _decide(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool, chart_
     if base not in index.release or (index.release.is_billable(base) is False and not ref.is_header(base)
                                      and not index.needs_seventh(base)):
         return None
+    if redirecting and not ref.is_header(base) and seventh is None:
+        family = documented_family(note, index, base, outpatient)
+        if family is not None and not any(c in chart_codes for c in family.codes):
+            if len(family.codes) == 1:
+                return Decision(SPECIFICITY, "correct", code, base, None, targets=list(family.codes),
+                                reason="documented", documented=[family.said], sentences=[family.sentence])
+            stubs = [Refinement(code=c, side=None, acuity=None, terms=(), phrase=(), negated=frozenset(),
+                                residual=False, variants=()) for c in family.codes]
+            return Decision(SPECIFICITY, "query", code, base, None, options=stubs, reason="partial",
+                            documented=[family.said], sentences=[family.sentence])
     if redirecting and not ref.is_header(base):
         moved = _redirected(note, index, code, base, seventh, outpatient, chart_codes)
         if moved is not None:
