@@ -17,6 +17,7 @@ code is padded with the placeholder X to six characters, then the 7th added.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import pickle
@@ -28,7 +29,8 @@ from functools import lru_cache, wraps
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, TypeVar
 
-INDEX_FORMAT = 3
+# 4: the compiled cache also holds the tables the checks derive from the release (vma.axes.derive).
+INDEX_FORMAT = 4
 NOTE_KINDS = (
     "inclusionTerm",
     "includes",
@@ -65,6 +67,8 @@ class IcdRelease:
     _seven: dict[str, dict[str, str]]  # where a sevenChrDef is written
     blocks: dict[str, tuple[str, int]] = field(default_factory=dict)  # id -> (description, chapter)
     chapters: dict[int, str] = field(default_factory=dict)
+    # Tables derived from the whole release (see vma.axes.derive), built with the compiled index.
+    derived: dict = field(default_factory=dict, repr=False)
 
     # -- look-ups -----------------------------------------------------------
     def get(self, code: str) -> IcdEntry | None:
@@ -335,30 +339,51 @@ def _cache_key(xml_path: Path) -> str:
     return hashlib.sha256(ident.encode()).hexdigest()[:16]
 
 
+def _read_cache(cache: Path) -> dict | None:
+    # Twelve megabytes of small tuples and strings: with the collector running it would walk the
+    # growing heap again and again while they are built. Nothing here makes a cycle.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with cache.open("rb") as fh:
+            data = pickle.load(fh)
+    finally:
+        if enabled:
+            gc.enable()
+    # The index lives as long as the process: keep it out of every later collection.
+    gc.freeze()
+    return data if isinstance(data, dict) and data.get("format") == INDEX_FORMAT else None
+
+
+def _write_cache(cache: Path, data: dict) -> None:
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".tmp{os.getpid()}")
+        with tmp.open("wb") as fh:
+            pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, cache)
+    except OSError:
+        pass  # a read-only cache still lets this process work
+
+
 def load_release(xml_path: str | Path, effective: date | None = None) -> IcdRelease:
-    """Load a release from its CMS tabular XML, compiling and caching the index on first use."""
+    """Load a release from its CMS tabular XML, compiling and caching the index on first use.
+
+    The cache also holds what the checks derive from the whole release, so no request pays for it."""
+    from vma.axes import DERIVED_FORMAT, derive
+
     path = Path(xml_path)
     cache = cache_dir() / f"icd10cm-{path.stem}-{_cache_key(path)}.pickle"
     data = None
     if cache.exists():
         try:
-            with cache.open("rb") as fh:
-                data = pickle.load(fh)
-            if data.get("format") != INDEX_FORMAT:
-                data = None
+            data = _read_cache(cache)
         except Exception:  # a torn or stale cache file is rebuilt, never trusted
             data = None
-    if data is None:
+    fresh = data is None
+    if fresh:
         data = _compile(path)
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(f".tmp{os.getpid()}")
-            with tmp.open("wb") as fh:
-                pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, cache)
-        except OSError:
-            pass  # a read-only cache still lets this process work
-    return IcdRelease(
+    release = IcdRelease(
         name=f"ICD-10-CM {path.stem}",
         effective=effective or effective_date_for(path, data["version"]),
         source=str(path),
@@ -368,7 +393,14 @@ def load_release(xml_path: str | Path, effective: date | None = None) -> IcdRele
         _seven=data["seven"],
         blocks=data["blocks"],
         chapters=data["chapters"],
+        derived=data.get("derived") or {},
     )
+    if release.derived.get("format") != DERIVED_FORMAT:
+        release.derived = data["derived"] = derive(release)
+        fresh = True
+    if fresh:
+        _write_cache(cache, data)
+    return release
 
 
 def parse_xml_setting(value: str | None) -> list[tuple[Path, date | None]]:

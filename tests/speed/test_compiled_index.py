@@ -1,0 +1,99 @@
+"""What the checks derive from the whole tabular is built when the index is compiled and kept in
+its cache: a user's first request never scans the release."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from vma import axes
+from vma.reference import icd10cm
+
+TABULAR = """<?xml version="1.0" encoding="utf-8"?>
+<ICD10CM.tabular>
+  <version>2026</version>
+  <chapter>
+    <name>10</name>
+    <desc>Diseases of the respiratory system (J00-J99)</desc>
+    <section id="J20-J22">
+      <desc>Other acute lower respiratory infections (J20-J22)</desc>
+      <diag>
+        <name>J20</name>
+        <desc>Acute bronchitis</desc>
+        <diag><name>J20.8</name><desc>Acute bronchitis due to other specified organisms</desc></diag>
+        <diag><name>J20.9</name><desc>Acute bronchitis, unspecified</desc></diag>
+      </diag>
+    </section>
+    <section id="J40-J47">
+      <desc>Chronic lower respiratory diseases (J40-J47)</desc>
+      <diag><name>J40</name><desc>Bronchitis, not specified as acute or chronic</desc></diag>
+      <diag><name>J42</name><desc>Unspecified chronic bronchitis</desc></diag>
+    </section>
+  </chapter>
+</ICD10CM.tabular>
+"""
+
+BRONCHITIS = (10, frozenset({"bronchitis"}))
+
+
+@pytest.fixture
+def tabular(tmp_path, monkeypatch):
+    monkeypatch.setenv("VMA_CACHE_DIR", str(tmp_path / "cache"))
+    xml = tmp_path / "icd10cm-tabular-2026.xml"
+    xml.write_text(TABULAR)
+    return xml
+
+
+def _cache_file(tmp_path):
+    found = list((tmp_path / "cache").glob("icd10cm-*.pickle"))
+    assert len(found) == 1
+    return found[0]
+
+
+def test_the_compiled_cache_holds_the_acuity_keys_and_word_frequencies(tabular, tmp_path):
+    icd10cm.load_release(tabular)
+    with _cache_file(tmp_path).open("rb") as fh:
+        data = pickle.load(fh)
+    derived = data["derived"]
+    assert derived["format"] == axes.DERIVED_FORMAT
+    assert set(derived["acuity_keys"][BRONCHITIS]) == {"J20.9", "J40", "J42"}
+    assert derived["word_df"]["bronchitis"] == 5  # every code but none: J20, J20.8, J20.9, J40, J42
+    assert derived["word_n"] == 5
+
+
+def test_a_check_after_loading_the_cache_scans_nothing(tabular, monkeypatch):
+    icd10cm.load_release(tabular)  # compiles and caches
+
+    def no_scan(self):
+        raise AssertionError("the tabular was scanned on a request")
+
+    monkeypatch.setattr(axes.AxisIndex, "scan_acuity_keys", no_scan)
+    monkeypatch.setattr(axes, "derive", lambda release: pytest.fail("derived again from a good cache"))
+    release = icd10cm.load_release(tabular)  # read from the cache
+    assert set(release.derived["acuity_keys"][BRONCHITIS]) == {"J20.9", "J40", "J42"}
+    acuity = axes.axis_index(release).axis("J40", axes.ACUITY)
+    assert acuity is not None
+    assert {s.code for s in acuity.siblings} == {"J20.9", "J42"}
+    assert axes.axis_index(release).idf("bronchitis") > 0
+
+
+def test_a_cache_with_old_derived_tables_is_brought_up_to_date(tabular, tmp_path):
+    icd10cm.load_release(tabular)
+    path = _cache_file(tmp_path)
+    with path.open("rb") as fh:
+        data = pickle.load(fh)
+    data["derived"] = {"format": "old"}
+    with path.open("wb") as fh:
+        pickle.dump(data, fh)
+    release = icd10cm.load_release(tabular)
+    assert release.derived["format"] == axes.DERIVED_FORMAT
+    with path.open("rb") as fh:
+        assert pickle.load(fh)["derived"]["format"] == axes.DERIVED_FORMAT
+
+
+def test_the_bundled_release_carries_its_derived_tables():
+    release = icd10cm.catalog().releases[-1]
+    assert release.derived["format"] == axes.DERIVED_FORMAT
+    assert release.derived["acuity_keys"]
+    assert release.derived["word_n"] > 40_000
