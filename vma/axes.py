@@ -39,8 +39,6 @@ import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
-from rapidfuzz import fuzz
-
 from vma.notes import ASSESSMENT_SECTIONS, HISTORY_SECTIONS, NoteDoc, Sentence, Token, is_negated_at, \
     is_past_or_planned, is_uncertain_at
 from vma.reference.icd10cm import IcdRelease, per_release
@@ -122,7 +120,11 @@ def same_word(note_word: str, term: str) -> bool:
     for longer, shorter in ((note_word, term), (term, note_word)):
         if longer in (shorter + "s", shorter + "es") or (shorter.endswith("y") and longer == shorter[:-1] + "ies"):
             return True
-    return min(len(note_word), len(term)) >= 8 and fuzz.ratio(note_word, term) >= 92
+    if min(len(note_word), len(term)) < 8:
+        return False
+    from rapidfuzz import fuzz  # here, not at import: many charts never compare two long words
+
+    return fuzz.ratio(note_word, term) >= 92
 
 
 def acuity_of(words: set[str] | frozenset[str]) -> str | None:

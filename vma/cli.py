@@ -202,9 +202,22 @@ def _describe(parser: argparse.ArgumentParser, helps: dict[str, str]) -> None:
             action.help = helps[action.dest]
 
 
+class _Version(argparse.Action):
+    """--version: the installed version is looked up when asked for, not on every run (reading the
+    package metadata costs a one-chart check a tenth of its time)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest, nargs=0, default=default,
+                         help=help or "show program's version number and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"vma {version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vma", description="Check signed charts and run compliant provider queries in Slack.")
-    p.add_argument("--version", action="version", version=f"vma {version()}")
+    p.add_argument("--version", action=_Version)
     sub = p.add_subparsers(dest="command", required=True)
 
     c = sub.add_parser("check", help="run every check on chart files ('-' reads stdin)",
@@ -265,16 +278,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from vma.config import ConfigError
-
     args = build_parser().parse_args(argv)
     try:
         return args.fn(args) or 0
-    except ConfigError as exc:  # names the file or variable and the key
-        print(f"vma: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        # A configuration error can only come from vma.config, which `vma check` often never loads.
+        config = sys.modules.get("vma.config")
+        if config is not None and isinstance(exc, config.ConfigError):  # names the file or variable and the key
+            print(f"vma: {exc}", file=sys.stderr)
+            return 2
+        raise
 
 
 if __name__ == "__main__":

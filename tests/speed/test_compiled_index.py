@@ -97,3 +97,44 @@ def test_the_bundled_release_carries_its_derived_tables():
     assert release.derived["format"] == axes.DERIVED_FORMAT
     assert release.derived["acuity_keys"]
     assert release.derived["word_n"] > 40_000
+
+
+def test_every_setting_is_named_so_the_check_path_can_tell_it_from_other_variables():
+    """vma check reads its reference paths from the environment alone unless another setting is
+    there; that test relies on every setting's name starting with one of these prefixes."""
+    from vma.config import Settings
+    from vma.reference import NOT_SETTINGS, REFERENCE_SETTINGS, SETTING_PREFIXES
+
+    assert all(name.startswith(SETTING_PREFIXES) for name in Settings.model_fields)
+    assert set(REFERENCE_SETTINGS) <= set(Settings.model_fields)
+    assert not NOT_SETTINGS & set(Settings.model_fields)
+
+
+def test_reference_settings_come_from_the_environment_alone_only_when_nothing_else_is_set(
+        tmp_path, monkeypatch):
+    from vma.reference import ReferenceData
+
+    monkeypatch.chdir(tmp_path)  # no vma.toml here
+    for name in list(__import__("os").environ):
+        if name.lower().startswith(("vma_", "slack_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("vma_mue_file", "/x/mue.csv")  # any case, as the settings read it
+    light = ReferenceData()
+    assert light.settings.vma_mue_file == "/x/mue.csv"
+    assert light.settings.vma_cpt_file is None
+    assert not hasattr(light.settings, "vma_log_level")  # not the full settings
+
+    monkeypatch.setenv("VMA_LOG_LEVEL", "INFO")  # another setting: the full settings, checked
+    from vma.config import Settings, get_settings
+
+    get_settings.cache_clear()
+    try:
+        full = ReferenceData()
+        assert isinstance(full.settings, Settings)
+        assert full.settings.vma_mue_file == "/x/mue.csv"
+        monkeypatch.delenv("VMA_LOG_LEVEL")
+        (tmp_path / "vma.toml").write_text('VMA_CPT_FILE = "/x/cpt.csv"\n')  # a vma.toml: the full settings
+        get_settings.cache_clear()
+        assert ReferenceData().settings.vma_cpt_file == "/x/cpt.csv"
+    finally:
+        get_settings.cache_clear()
