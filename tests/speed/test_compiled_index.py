@@ -138,3 +138,55 @@ def test_reference_settings_come_from_the_environment_alone_only_when_nothing_el
         assert ReferenceData().settings.vma_cpt_file == "/x/cpt.csv"
     finally:
         get_settings.cache_clear()
+
+
+INJURIES = """<?xml version="1.0" encoding="utf-8"?>
+<ICD10CM.tabular>
+  <version>2026</version>
+  <chapter>
+    <name>19</name>
+    <desc>Injury, poisoning and certain other consequences of external causes (S00-T88)</desc>
+    <section id="S90-S99">
+      <desc>Injuries to the ankle and foot (S90-S99)</desc>
+      <diag>
+        <name>S93</name>
+        <desc>Dislocation and sprain of joints and ligaments at ankle, foot and toe level</desc>
+        <sevenChrDef>
+          <extension char="A">initial encounter</extension>
+          <extension char="D">subsequent encounter</extension>
+          <extension char="S">sequela</extension>
+        </sevenChrDef>
+        <diag>
+          <name>S93.4</name>
+          <desc>Sprain of ankle</desc>
+          <diag><name>S93.401</name><desc>Sprain of unspecified ligament of right ankle</desc></diag>
+        </diag>
+        <diag><name>S93.9</name><desc>Sprain of unspecified parts of foot</desc></diag>
+      </diag>
+    </section>
+  </chapter>
+</ICD10CM.tabular>
+"""
+
+
+def test_seventh_character_codes_are_made_from_their_leaf_not_stored(tmp_path, monkeypatch):
+    monkeypatch.setenv("VMA_CACHE_DIR", str(tmp_path / "cache"))
+    xml = tmp_path / "icd10cm-tabular-2026.xml"
+    xml.write_text(INJURIES)
+    icd10cm.load_release(xml)
+    with _cache_file(tmp_path).open("rb") as fh:
+        stored = pickle.load(fh)["entries"]
+    assert "S93.401A" not in stored
+    release = icd10cm.load_release(xml)  # from the cache
+
+    assert list(release.codes()) == ["S93", "S93.4", "S93.401", "S93.401A", "S93.401D", "S93.401S",
+                                     "S93.9", "S93.9XXA", "S93.9XXD", "S93.9XXS"]
+    assert len(release) == 10
+    assert release.children("S93.401") == ("S93.401A", "S93.401D", "S93.401S")
+    assert release.get("S93.9XXD") == icd10cm.IcdEntry(
+        "S93.9XXD", "Sprain of unspecified parts of foot, subsequent encounter", "S93.9", True, 19, "S90-S99")
+    assert release.parent("S93.401S") == "S93.401"
+    assert release.requires_seventh("S93.401") and not release.is_billable("S93.401")
+    for absent in ("S93.401X", "S93.401", "S93.9A", "S93.9XA", "S939XXA", "S93.4A", "S93.4XXA", "S93.40A"):
+        assert absent == "S93.401" or absent not in release, absent
+    assert "S93.401" in release and not release.is_billable("S93.401")

@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, TypeVar
 
 # 4: the compiled cache also holds the tables the checks derive from the release (vma.axes.derive).
-INDEX_FORMAT = 4
+# 5: seventh-character codes are made on demand from their leaf, not stored (half the index).
+INDEX_FORMAT = 5
 NOTE_KINDS = (
     "inclusionTerm",
     "includes",
@@ -69,37 +70,78 @@ class IcdRelease:
     chapters: dict[int, str] = field(default_factory=dict)
     # Tables derived from the whole release (see vma.axes.derive), built with the compiled index.
     derived: dict = field(default_factory=dict, repr=False)
+    # Leaves under a sevenChrDef: their 7th-character codes (S93.401 -> S93.401A, S93.401D, S93.401S)
+    # are not stored but made when asked for, as the tabular instructs (see _compile).
+    _seven_leaves: frozenset[str] = frozenset()
+    _made: dict = field(default_factory=dict, repr=False, compare=False)
 
     # -- look-ups -----------------------------------------------------------
-    def get(self, code: str) -> IcdEntry | None:
+    def _row(self, code: str) -> tuple[str, str | None, bool, int, str] | None:
         row = self._entries.get(code)
+        if row is None and self._seven_leaves and len(code) == 8:
+            row = self._made.get(code)
+            if row is None:
+                row = self._made[code] = self._seventh_row(code) or ()
+        return row or None
+
+    def _seventh_row(self, code: str) -> tuple[str, str | None, bool, int, str] | None:
+        """The entry of a 7th-character code ("S32.9XXA"): its leaf is the code without the 7th
+        character and the placeholder X's that padded it to six."""
+        if code[3] != ".":
+            return None
+        base = code[:3] + code[4:7]
+        for k in range(6, 2, -1):
+            if k < 6 and base[k] != "X":
+                break
+            leaf = f"{base[:3]}.{base[3:k]}" if k > 3 else base[:3]
+            if leaf in self._seven_leaves:
+                ext = (self.seventh_character_definition(leaf) or {}).get(code[7])
+                if ext is None:
+                    return None
+                desc, _, _, chapter, block = self._entries[leaf]
+                return (f"{desc}, {ext}", leaf, True, chapter, block)
+        return None
+
+    def _seventh_children(self, leaf: str) -> tuple[str, ...]:
+        bare = leaf.replace(".", "").ljust(6, "X")
+        return tuple(f"{bare[:3]}.{bare[3:]}{char}" for char in self.seventh_character_definition(leaf) or {})
+
+    def get(self, code: str) -> IcdEntry | None:
+        row = self._row(code)
         if row is None:
             return None
         return IcdEntry(code, *row)
 
     def __contains__(self, code: str) -> bool:
-        return code in self._entries
+        return code in self._entries or self._row(code) is not None
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._entries) + sum(len(self._seventh_children(leaf)) for leaf in self._seven_leaves)
 
     def codes(self) -> Iterator[str]:
-        return iter(self._entries)
+        """Every code, each 7th-character code right after its leaf."""
+        for code in self._entries:
+            yield code
+            if code in self._seven_leaves:
+                yield from self._seventh_children(code)
 
     def description(self, code: str) -> str | None:
-        row = self._entries.get(code)
+        row = self._row(code)
         return row[0] if row else None
 
     def is_billable(self, code: str) -> bool:
-        row = self._entries.get(code)
+        row = self._row(code)
         return bool(row and row[2])
 
     def parent(self, code: str) -> str | None:
-        row = self._entries.get(code)
+        row = self._row(code)
         return row[1] if row else None
 
     def children(self, code: str) -> tuple[str, ...]:
-        return self._children.get(code, ())
+        found = self._children.get(code)
+        if found is None:
+            return self._seventh_children(code) if code in self._seven_leaves else ()
+        return found
 
     def siblings(self, code: str) -> tuple[str, ...]:
         """Codes under the same parent, the code itself excluded."""
@@ -159,7 +201,7 @@ class IcdRelease:
             return False
         padded = code.replace(".", "").ljust(6, "X")
         return all(len(kid.replace(".", "")) == 7 and kid.replace(".", "")[:6] == padded
-                   for kid in self._children.get(code, ()))
+                   for kid in self.children(code))
 
     def with_seventh(self, code: str, char: str) -> str:
         bare = code.replace(".", "")
@@ -167,11 +209,11 @@ class IcdRelease:
         return f"{bare[:3]}.{bare[3:]}"
 
     def chapter_of(self, code: str) -> int | None:
-        row = self._entries.get(code)
+        row = self._row(code)
         return row[3] if row else None
 
     def block_of(self, code: str) -> str | None:
-        row = self._entries.get(code)
+        row = self._row(code)
         return row[4] if row else None
 
 
@@ -241,6 +283,7 @@ def _compile(xml_path: Path) -> dict:
     children: dict[str, tuple[str, ...]] = {}
     notes: dict[str, dict[str, tuple[str, ...]]] = {}
     seven: dict[str, dict[str, str]] = {}
+    seven_leaves: list[str] = []
     blocks: dict[str, tuple[str, int]] = {}
     chapters: dict[int, str] = {}
 
@@ -271,13 +314,9 @@ def _compile(xml_path: Path) -> dict:
         for s in subs:
             walk(s, code, chapter, block, seven_def)
         if is_leaf and seven_def is not None:
-            bare = code.replace(".", "").ljust(6, "X")
-            exts = []
-            for char, ext_desc in seven_def.items():
-                full = f"{bare[:3]}.{bare[3:]}{char}"
-                entries[full] = (f"{desc}, {ext_desc}", code, True, chapter, block)
-                exts.append(full)
-            children[code] = tuple(exts)
+            # Its codes are the leaf padded with X to six characters, then each 7th character, and
+            # "<leaf's title>, <the character's meaning>" (IcdRelease._seventh_row makes them).
+            seven_leaves.append(code)
 
     for chap in root.findall("chapter"):
         num = int(_text(chap.find("name")))
@@ -297,6 +336,7 @@ def _compile(xml_path: Path) -> dict:
         "children": children,
         "notes": notes,
         "seven": seven,
+        "seven_leaves": seven_leaves,
         "blocks": blocks,
         "chapters": chapters,
     }
@@ -394,6 +434,7 @@ def load_release(xml_path: str | Path, effective: date | None = None) -> IcdRele
         blocks=data["blocks"],
         chapters=data["chapters"],
         derived=data.get("derived") or {},
+        _seven_leaves=frozenset(data["seven_leaves"]),
     )
     if release.derived.get("format") != DERIVED_FORMAT:
         release.derived = data["derived"] = derive(release)
