@@ -1,7 +1,8 @@
 """Check-engine speed as a user meets it: whole processes, real charts, one run.
 
 - Cold start: `vma check --json CHART`, each of the development set's charts in a fresh process
-  (start-up, index load, parsing, first-sight costs, output), median and worst, beside
+  (start-up, index load, parsing, first-sight costs, output), best of two runs per chart, median
+  and worst over the charts, beside
   `python -c 'import simple_icd_10_cm'` timed in the same run, interleaved with the charts so that
   the other load on the machine weighs on both alike. The ratio of the two medians is the figure.
 - Peak memory of a one-chart process (its maximum resident set, from the kernel).
@@ -62,7 +63,7 @@ def _timed(cmd: list[str]) -> tuple[float, float, int]:
     return elapsed, usage.ru_maxrss / 1024, proc.returncode
 
 
-def cold_start(paths: list[Path], imports: int) -> dict:
+def cold_start(paths: list[Path], imports: int, repeat: int) -> dict:
     vma = _vma()
     subprocess.run([vma, "check", "--json", str(paths[0])], capture_output=True)  # build the index cache once
     import_cmd = [sys.executable, "-c", "import simple_icd_10_cm"]
@@ -72,14 +73,16 @@ def cold_start(paths: list[Path], imports: int) -> dict:
     import_times: list[float] = []
     for i, path in enumerate(paths):
         if i % every == 0 and len(import_times) < imports:
-            import_times.append(_timed(import_cmd)[0])
-        elapsed, peak, rc = _timed([vma, "check", "--json", str(path)])
-        if rc not in (0, 1):
-            raise SystemExit(f"vma check {path} exited {rc}")
-        chart_times[path.name] = elapsed
-        rss.append(peak)
+            import_times.append(min(_timed(import_cmd)[0] for _ in range(repeat)))  # best of as many
+        # Best of ``repeat`` runs: another engineer's job landing on one run says nothing of the chart.
+        for _ in range(repeat):
+            elapsed, peak, rc = _timed([vma, "check", "--json", str(path)])
+            if rc not in (0, 1):
+                raise SystemExit(f"vma check {path} exited {rc}")
+            chart_times[path.name] = min(elapsed, chart_times.get(path.name, elapsed))
+            rss.append(peak)
     while len(import_times) < imports:
-        import_times.append(_timed(import_cmd)[0])
+        import_times.append(min(_timed(import_cmd)[0] for _ in range(repeat)))
     return {"charts": chart_times, "rss": rss, "imports": import_times}
 
 
@@ -126,23 +129,26 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.engine")
     ap.add_argument("--charts", type=int, default=2000, help="charts in the throughput run")
     ap.add_argument("--imports", type=int, default=10, help="timings of the simple_icd_10_cm import")
+    ap.add_argument("--repeat", type=int, default=2, help="runs of each chart (its time is the best)")
     args = ap.parse_args(argv if argv is not None else [])
     paths = sample_charts()
     if not paths:
         print("no sample charts found")
         return 1
+    compiled = any((Path(__file__).resolve().parent.parent / "vma" / "__pycache__").glob("cli.*.pyc"))
     print(f"charts: {len(paths)} from {paths[0].parent}; bytecode writing "
-          f"{'off' if os.environ.get('PYTHONDONTWRITEBYTECODE') else 'on'}", flush=True)
-    cold = cold_start(paths, args.imports)
+          f"{'off' if os.environ.get('PYTHONDONTWRITEBYTECODE') else 'on'}, vma's bytecode "
+          f"{'present' if compiled else 'absent (make bench compiles it)'}", flush=True)
+    cold = cold_start(paths, args.imports, max(1, args.repeat))
     times = sorted(cold["charts"].values())
     med, worst = statistics.median(times), times[-1]
     imp = statistics.median(cold["imports"])
     slowest = max(cold["charts"], key=cold["charts"].get)
     ratio = imp / med
     peak = max(cold["rss"])
-    print(f"cold start `vma check` (1 chart, fresh process, {len(times)} charts): median {med*1000:.0f} ms, "
+    print(f"cold start `vma check` (1 chart, fresh process, {len(times)} charts, best of {args.repeat}): median {med*1000:.0f} ms, "
           f"worst {worst*1000:.0f} ms ({slowest}, {worst/med:.2f}x the median)")
-    print(f"`import simple_icd_10_cm` (same run, {len(cold['imports'])} times): median {imp*1000:.0f} ms "
+    print(f"`import simple_icd_10_cm` (same run, {len(cold['imports'])} times, best of {args.repeat}): median {imp*1000:.0f} ms "
           f"-> vma check is {ratio:.1f}x faster")
     print(f"peak RSS of a one-chart process: max {peak:.1f} MB, median {statistics.median(cold['rss']):.1f} MB")
     tp = throughput(paths, args.charts)
