@@ -105,6 +105,15 @@ def _check_job(job: tuple[str, str, bytes | None, bool]) -> tuple[list[tuple[int
     return _check_one(*job)
 
 
+def _check_job_in_worker(job: tuple[str, str, bytes | None, bool]) -> tuple[list[tuple[int, str]], int]:
+    from vma.notes import save_new_gates
+
+    try:
+        return _check_one(*job)
+    finally:
+        save_new_gates()  # a pool's worker is ended without its exit handlers
+
+
 def default_jobs() -> int:
     """The cores this process may run on."""
     try:
@@ -149,7 +158,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         pool = context.Pool(workers)
         try:
             # In order, as a serial run prints; a few files per hand-off keeps the traffic small.
-            results = pool.imap(_check_job, jobs, chunksize=max(1, min(16, len(jobs) // (workers * 8))))
+            results = pool.imap(_check_job_in_worker, jobs, chunksize=max(1, min(16, len(jobs) // (workers * 8))))
             return _print_results(results)
         finally:
             pool.terminate()
