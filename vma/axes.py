@@ -35,6 +35,7 @@ are coded closed), IV.H (uncertain diagnoses in outpatient settings).
 from __future__ import annotations
 
 import math
+import pickle
 import re
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
@@ -180,7 +181,7 @@ class CodeAxis:
 
 # Bump when anything :func:`derive` computes changes meaning (description_words, is_base, the acuity
 # key): a compiled index whose derived tables carry another format has them rebuilt.
-DERIVED_FORMAT = "2"
+DERIVED_FORMAT = "3"
 
 
 def derive(release: IcdRelease) -> dict:
@@ -195,7 +196,9 @@ def derive(release: IcdRelease) -> dict:
             n += 1
             for w in set(index.words(code)):
                 df[w] = df.get(w, 0) + 1
-    return {"format": DERIVED_FORMAT, "word_df": df, "word_n": n, "acuity_keys": index.scan_acuity_keys()}
+    return {"format": DERIVED_FORMAT, "word_df": df, "word_n": n, "acuity_keys": index.scan_acuity_keys(),
+            # Few charts need it: kept pickled, read on first use (IcdRelease.excludes1_refs).
+            "excludes1_refs": pickle.dumps(release.scan_excludes1_refs(), protocol=pickle.HIGHEST_PROTOCOL)}
 
 
 class AxisIndex:

@@ -69,6 +69,7 @@ def test_a_check_after_loading_the_cache_scans_nothing(tabular, monkeypatch):
         raise AssertionError("the tabular was scanned on a request")
 
     monkeypatch.setattr(axes.AxisIndex, "scan_acuity_keys", no_scan)
+    monkeypatch.setattr(icd10cm.IcdRelease, "scan_excludes1_refs", no_scan)
     monkeypatch.setattr(axes, "derive", lambda release: pytest.fail("derived again from a good cache"))
     release = icd10cm.load_release(tabular)  # read from the cache
     assert set(release.derived["acuity_keys"][BRONCHITIS]) == {"J20.9", "J40", "J42"}
@@ -76,6 +77,14 @@ def test_a_check_after_loading_the_cache_scans_nothing(tabular, monkeypatch):
     assert acuity is not None
     assert {s.code for s in acuity.siblings} == {"J20.9", "J42"}
     assert axes.axis_index(release).idf("bronchitis") > 0
+    assert release.excludes1_refs() == []  # this tabular has no Excludes1 note, and none was scanned for
+
+
+def test_the_excludes1_references_are_read_from_the_cache_on_first_use():
+    release = icd10cm.catalog().releases[-1]
+    assert isinstance(release.derived["excludes1_refs"], bytes)  # unpickled only when a check asks
+    assert release.excludes1_refs() == release.scan_excludes1_refs()
+    assert len(release.excludes1_refs()) > 1000
 
 
 def test_a_cache_with_old_derived_tables_is_brought_up_to_date(tabular, tmp_path):

@@ -74,6 +74,7 @@ class IcdRelease:
     # are not stored but made when asked for, as the tabular instructs (see _compile).
     _seven_leaves: frozenset[str] = frozenset()
     _made: dict = field(default_factory=dict, repr=False, compare=False)
+    _excludes1_refs: list | None = field(default=None, repr=False, compare=False)
 
     # -- look-ups -----------------------------------------------------------
     def _row(self, code: str) -> tuple[str, str | None, bool, int, str] | None:
@@ -182,6 +183,19 @@ class IcdRelease:
             chap = f"chapter:{entry.chapter}"
             out.extend((chap, n) for n in self.notes(chap, kind))
         return out
+
+    def excludes1_refs(self) -> list[tuple[str, str, list[CodeRef]]]:
+        """(code, note, references) of every Excludes1 note of the release: who sends what away."""
+        if self._excludes1_refs is None:
+            blob = self.derived.get("excludes1_refs")
+            self._excludes1_refs = pickle.loads(blob) if isinstance(blob, bytes) else self.scan_excludes1_refs()
+        return self._excludes1_refs
+
+    def scan_excludes1_refs(self) -> list[tuple[str, str, list[CodeRef]]]:
+        """Every Excludes1 note of the release read for its references: vma.axes.derive runs it when
+        the index is compiled."""
+        return [(code, note, note_code_refs(note))
+                for code, kinds in self._notes.items() for note in kinds.get("excludes1", ())]
 
     def seventh_character_definition(self, code: str) -> dict[str, str] | None:
         """The 7th characters allowed for a code that needs one (nearest definition above it)."""
