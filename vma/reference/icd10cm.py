@@ -78,6 +78,8 @@ class IcdRelease:
 
     # -- look-ups -----------------------------------------------------------
     def _row(self, code: str) -> tuple[str, str | None, bool, int, str] | None:
+        # Callers look in _entries first (``self._entries.get(code) or self._row(code)``): the stored
+        # codes are most look-ups, and a call saved on each is felt in a check's hot loops.
         row = self._entries.get(code)
         if row is None and self._seven_leaves and len(code) == 8:
             row = self._made.get(code)
@@ -108,7 +110,7 @@ class IcdRelease:
         return tuple(f"{bare[:3]}.{bare[3:]}{char}" for char in self.seventh_character_definition(leaf) or {})
 
     def get(self, code: str) -> IcdEntry | None:
-        row = self._row(code)
+        row = self._entries.get(code) or self._row(code)
         if row is None:
             return None
         return IcdEntry(code, *row)
@@ -127,15 +129,15 @@ class IcdRelease:
                 yield from self._seventh_children(code)
 
     def description(self, code: str) -> str | None:
-        row = self._row(code)
+        row = self._entries.get(code) or self._row(code)
         return row[0] if row else None
 
     def is_billable(self, code: str) -> bool:
-        row = self._row(code)
+        row = self._entries.get(code) or self._row(code)
         return bool(row and row[2])
 
     def parent(self, code: str) -> str | None:
-        row = self._row(code)
+        row = self._entries.get(code) or self._row(code)
         return row[1] if row else None
 
     def children(self, code: str) -> tuple[str, ...]:
@@ -223,11 +225,11 @@ class IcdRelease:
         return f"{bare[:3]}.{bare[3:]}"
 
     def chapter_of(self, code: str) -> int | None:
-        row = self._row(code)
+        row = self._entries.get(code) or self._row(code)
         return row[3] if row else None
 
     def block_of(self, code: str) -> str | None:
-        row = self._row(code)
+        row = self._entries.get(code) or self._row(code)
         return row[4] if row else None
 
 
