@@ -184,8 +184,8 @@ def test_seventh_character_codes_are_made_from_their_leaf_not_stored(tmp_path, m
     xml.write_text(INJURIES)
     icd10cm.load_release(xml)
     with _cache_file(tmp_path).open("rb") as fh:
-        stored = pickle.load(fh)["entries"]
-    assert "S93.401A" not in stored
+        stored, _children, _notes = pickle.loads(pickle.load(fh)["chunks"]["S93"])
+    assert "S93.401" in stored and "S93.401A" not in stored
     release = icd10cm.load_release(xml)  # from the cache
 
     assert list(release.codes()) == ["S93", "S93.4", "S93.401", "S93.401A", "S93.401D", "S93.401S",
@@ -199,3 +199,16 @@ def test_seventh_character_codes_are_made_from_their_leaf_not_stored(tmp_path, m
     for absent in ("S93.401X", "S93.401", "S93.9A", "S93.9XA", "S939XXA", "S93.4A", "S93.4XXA", "S93.40A"):
         assert absent == "S93.401" or absent not in release, absent
     assert "S93.401" in release and not release.is_billable("S93.401")
+
+
+def test_a_release_read_from_the_cache_reads_only_the_categories_asked_for(tabular):
+    icd10cm.load_release(tabular)  # compiles and caches
+    release = icd10cm.load_release(tabular)
+    assert set(release._chunks) == {"J20", "J40", "J42"}
+    assert release.description("J20.9") == "Acute bronchitis, unspecified"
+    assert set(release._chunks) == {"J40", "J42"}  # J20 read, the others not
+    assert release.children("J20") == ("J20.8", "J20.9")
+    assert "J42" in release and set(release._chunks) == {"J40"}
+    assert release.notes("J40-J47", "excludes1") == ()  # a block without notes
+    assert list(release.codes()) == ["J20", "J20.8", "J20.9", "J40", "J42"]  # tabular order, all read
+    assert not release._chunks

@@ -31,7 +31,8 @@ from typing import Callable, Iterable, Iterator, TypeVar
 
 # 4: the compiled cache also holds the tables the checks derive from the release (vma.axes.derive).
 # 5: seventh-character codes are made on demand from their leaf, not stored (half the index).
-INDEX_FORMAT = 5
+# 6: entries, children and notes are stored by category and read when a code of it is first asked for.
+INDEX_FORMAT = 6
 NOTE_KINDS = (
     "inclusionTerm",
     "includes",
@@ -75,12 +76,37 @@ class IcdRelease:
     _seven_leaves: frozenset[str] = frozenset()
     _made: dict = field(default_factory=dict, repr=False, compare=False)
     _excludes1_refs: list | None = field(default=None, repr=False, compare=False)
+    # A release read from the cache: category -> its pickled (entries, children, notes), unread yet;
+    # the categories in tabular order; each read category's codes in order; the notes' keys in order.
+    _chunks: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
+    _categories: tuple[str, ...] = ()
+    _chunk_codes: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False, compare=False)
+    _notes_order: bytes | None = field(default=None, repr=False, compare=False)
+
+    # -- reading by category -------------------------------------------------
+    def _read_chunk(self, code: str) -> bool:
+        """Read the stored category of ``code`` if it is still unread; True if it was."""
+        blob = self._chunks.pop(code[:3], None)
+        if blob is None:
+            return False
+        entries, children, notes = pickle.loads(blob)
+        self._entries.update(entries)
+        self._children.update(children)
+        self._notes.update(notes)
+        self._chunk_codes[code[:3]] = tuple(entries)
+        return True
+
+    def _read_all(self) -> None:
+        for category in list(self._chunks):
+            self._read_chunk(category)
 
     # -- look-ups -----------------------------------------------------------
     def _row(self, code: str) -> tuple[str, str | None, bool, int, str] | None:
         # Callers look in _entries first (``self._entries.get(code) or self._row(code)``): the stored
         # codes are most look-ups, and a call saved on each is felt in a check's hot loops.
         row = self._entries.get(code)
+        if row is None and self._chunks and self._read_chunk(code):
+            row = self._entries.get(code)
         if row is None and self._seven_leaves and len(code) == 8:
             row = self._made.get(code)
             if row is None:
@@ -119,11 +145,15 @@ class IcdRelease:
         return code in self._entries or self._row(code) is not None
 
     def __len__(self) -> int:
+        self._read_all()
         return len(self._entries) + sum(len(self._seventh_children(leaf)) for leaf in self._seven_leaves)
 
     def codes(self) -> Iterator[str]:
-        """Every code, each 7th-character code right after its leaf."""
-        for code in self._entries:
+        """Every code in tabular order, each 7th-character code right after its leaf."""
+        self._read_all()
+        stored = (c for cat in self._categories for c in self._chunk_codes[cat]) if self._categories \
+            else iter(self._entries)
+        for code in stored:
             yield code
             if code in self._seven_leaves:
                 yield from self._seventh_children(code)
@@ -142,6 +172,8 @@ class IcdRelease:
 
     def children(self, code: str) -> tuple[str, ...]:
         found = self._children.get(code)
+        if found is None and self._chunks and self._read_chunk(code):
+            found = self._children.get(code)
         if found is None:
             return self._seventh_children(code) if code in self._seven_leaves else ()
         return found
@@ -172,7 +204,10 @@ class IcdRelease:
 
     def notes(self, code: str, kind: str) -> tuple[str, ...]:
         """Instructional notes of one kind written on the code itself."""
-        return self._notes.get(code, {}).get(kind, ())
+        found = self._notes.get(code)
+        if found is None and self._chunks and self._read_chunk(code):
+            found = self._notes.get(code)
+        return found.get(kind, ()) if found else ()
 
     def inherited_notes(self, code: str, kind: str) -> list[tuple[str, str]]:
         """(where, note) for the code and each ancestor, nearest first; block and chapter notes last."""
@@ -196,8 +231,10 @@ class IcdRelease:
     def scan_excludes1_refs(self) -> list[tuple[str, str, list[CodeRef]]]:
         """Every Excludes1 note of the release read for its references: vma.axes.derive runs it when
         the index is compiled."""
+        self._read_all()
+        keys = pickle.loads(self._notes_order) if self._notes_order is not None else list(self._notes)
         return [(code, note, note_code_refs(note))
-                for code, kinds in self._notes.items() for note in kinds.get("excludes1", ())]
+                for code in keys for note in self._notes[code].get("excludes1", ())]
 
     def seventh_character_definition(self, code: str) -> dict[str, str] | None:
         """The 7th characters allowed for a code that needs one (nearest definition above it)."""
@@ -213,7 +250,7 @@ class IcdRelease:
         children (S93.401 -> S93.401A, S93.401D, S93.401S), so "leaf" here means
         that every child is one of those generated codes, not that there are none.
         """
-        if code not in self._entries or self.is_billable(code) or self.seventh_character_definition(code) is None:
+        if self._row(code) is None or self.is_billable(code) or self.seventh_character_definition(code) is None:
             return False
         padded = code.replace(".", "").ljust(6, "X")
         return all(len(kid.replace(".", "")) == 7 and kid.replace(".", "")[:6] == padded
@@ -396,8 +433,8 @@ def _cache_key(xml_path: Path) -> str:
 
 
 def _read_cache(cache: Path) -> dict | None:
-    # Twelve megabytes of small tuples and strings: with the collector running it would walk the
-    # growing heap again and again while they are built. Nothing here makes a cycle.
+    # Many small tuples and strings: with the collector running it would walk the growing heap
+    # again and again while they are built. Nothing here makes a cycle.
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -422,6 +459,27 @@ def _write_cache(cache: Path, data: dict) -> None:
         pass  # a read-only cache still lets this process work
 
 
+def _stored(data: dict) -> dict:
+    """The cache's form of a compiled release: entries, children and notes pickled by category, so
+    that a process checking one chart reads the few categories it looks at, not all 1,900."""
+    chunks: dict[str, tuple[dict, dict, dict]] = {}
+    for code, row in data["entries"].items():
+        chunks.setdefault(code[:3], ({}, {}, {}))[0][code] = row
+    for code, kids in data["children"].items():
+        chunks[code[:3]][1][code] = kids
+    other_notes = {}
+    for key, kinds in data["notes"].items():
+        if key in data["entries"]:
+            chunks[key[:3]][2][key] = kinds
+        else:  # a chapter's or a block's
+            other_notes[key] = kinds
+    out = {k: v for k, v in data.items() if k not in ("entries", "children", "notes")}
+    out["chunks"] = {cat: pickle.dumps(parts, protocol=pickle.HIGHEST_PROTOCOL) for cat, parts in chunks.items()}
+    out["other_notes"] = other_notes
+    out["notes_order"] = pickle.dumps(list(data["notes"]), protocol=pickle.HIGHEST_PROTOCOL)
+    return out
+
+
 def load_release(xml_path: str | Path, effective: date | None = None) -> IcdRelease:
     """Load a release from its CMS tabular XML, compiling and caching the index on first use.
 
@@ -430,15 +488,32 @@ def load_release(xml_path: str | Path, effective: date | None = None) -> IcdRele
 
     path = Path(xml_path)
     cache = cache_dir() / f"icd10cm-{path.stem}-{_cache_key(path)}.pickle"
-    data = None
+    stored = None
     if cache.exists():
         try:
-            data = _read_cache(cache)
+            stored = _read_cache(cache)
         except Exception:  # a torn or stale cache file is rebuilt, never trusted
-            data = None
-    fresh = data is None
-    if fresh:
-        data = _compile(path)
+            stored = None
+    if stored is not None and (stored.get("derived") or {}).get("format") == DERIVED_FORMAT:
+        return IcdRelease(
+            name=f"ICD-10-CM {path.stem}",
+            effective=effective or effective_date_for(path, stored["version"]),
+            source=str(path),
+            _entries={},
+            _children={},
+            _notes=dict(stored["other_notes"]),
+            _seven=stored["seven"],
+            blocks=stored["blocks"],
+            chapters=stored["chapters"],
+            derived=stored["derived"],
+            _seven_leaves=frozenset(stored["seven_leaves"]),
+            _chunks=dict(stored["chunks"]),
+            _categories=tuple(stored["chunks"]),
+            _notes_order=stored["notes_order"],
+        )
+    # Compiled afresh, also when only the derived tables are out of date: they are always derived
+    # from the whole release in tabular order.
+    data = _compile(path)
     release = IcdRelease(
         name=f"ICD-10-CM {path.stem}",
         effective=effective or effective_date_for(path, data["version"]),
@@ -449,14 +524,10 @@ def load_release(xml_path: str | Path, effective: date | None = None) -> IcdRele
         _seven=data["seven"],
         blocks=data["blocks"],
         chapters=data["chapters"],
-        derived=data.get("derived") or {},
         _seven_leaves=frozenset(data["seven_leaves"]),
     )
-    if release.derived.get("format") != DERIVED_FORMAT:
-        release.derived = data["derived"] = derive(release)
-        fresh = True
-    if fresh:
-        _write_cache(cache, data)
+    release.derived = data["derived"] = derive(release)
+    _write_cache(cache, _stored(data))
     return release
 
 
