@@ -139,7 +139,11 @@ def _prepare_shared_state() -> None:
     from vma.reference import default_reference
 
     all_checks()
-    default_reference().icd_catalog  # every release, with its derived tables
+    for release in default_reference().icd_catalog.releases:
+        release.read_all()  # read once here, not once per worker
+    import gc
+
+    gc.freeze()  # the workers' collections then leave the shared pages alone
 
 
 def cmd_check(args: argparse.Namespace) -> int:

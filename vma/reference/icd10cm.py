@@ -96,7 +96,8 @@ class IcdRelease:
         self._chunk_codes[code[:3]] = tuple(entries)
         return True
 
-    def _read_all(self) -> None:
+    def read_all(self) -> None:
+        """Read every stored category now (before forking workers that will share them)."""
         for category in list(self._chunks):
             self._read_chunk(category)
 
@@ -145,12 +146,12 @@ class IcdRelease:
         return code in self._entries or self._row(code) is not None
 
     def __len__(self) -> int:
-        self._read_all()
+        self.read_all()
         return len(self._entries) + sum(len(self._seventh_children(leaf)) for leaf in self._seven_leaves)
 
     def codes(self) -> Iterator[str]:
         """Every code in tabular order, each 7th-character code right after its leaf."""
-        self._read_all()
+        self.read_all()
         stored = (c for cat in self._categories for c in self._chunk_codes[cat]) if self._categories \
             else iter(self._entries)
         for code in stored:
@@ -231,7 +232,7 @@ class IcdRelease:
     def scan_excludes1_refs(self) -> list[tuple[str, str, list[CodeRef]]]:
         """Every Excludes1 note of the release read for its references: vma.axes.derive runs it when
         the index is compiled."""
-        self._read_all()
+        self.read_all()
         keys = pickle.loads(self._notes_order) if self._notes_order is not None else list(self._notes)
         return [(code, note, note_code_refs(note))
                 for code in keys for note in self._notes[code].get("excludes1", ())]
