@@ -1,7 +1,7 @@
 """Check-engine speed as a user meets it: whole processes, real charts, one run.
 
 - Cold start: `vma check --json CHART`, each of the development set's charts in a fresh process
-  (start-up, index load, parsing, first-sight costs, output), best of two runs per chart, median
+  (start-up, index load, parsing, first-sight costs, output), best of three runs per chart, median
   and worst over the charts, beside
   `python -c 'import simple_icd_10_cm'` timed in the same run, interleaved with the charts so that
   the other load on the machine weighs on both alike. The ratio of the two medians is the figure.
@@ -74,7 +74,7 @@ def cold_start(paths: list[Path], imports: int, repeat: int) -> dict:
     for i, path in enumerate(paths):
         if i % every == 0 and len(import_times) < imports:
             import_times.append(min(_timed(import_cmd)[0] for _ in range(repeat)))  # best of as many
-        # Best of ``repeat`` runs: another engineer's job landing on one run says nothing of the chart.
+        # Best of ``repeat`` runs: a neighbour's job landing on one run says nothing of the chart.
         for _ in range(repeat):
             elapsed, peak, rc = _timed([vma, "check", "--json", str(path)])
             if rc not in (0, 1):
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.engine")
     ap.add_argument("--charts", type=int, default=2000, help="charts in the throughput run")
     ap.add_argument("--imports", type=int, default=10, help="timings of the simple_icd_10_cm import")
-    ap.add_argument("--repeat", type=int, default=2, help="runs of each chart (its time is the best)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each chart (its time is the best)")
     args = ap.parse_args(argv if argv is not None else [])
     paths = sample_charts()
     if not paths:
