@@ -22,12 +22,14 @@ import hashlib
 import os
 import pickle
 import re
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache, wraps
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, TypeVar
+
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
 
 # 4: the compiled cache also holds the tables the checks derive from the release (vma.axes.derive).
 # 5: seventh-character codes are made on demand from their leaf, not stored (half the index).
@@ -330,6 +332,8 @@ def _text(el: ET.Element | None) -> str:
 
 
 def _compile(xml_path: Path) -> dict:
+    import xml.etree.ElementTree as ET  # only to compile; a cached index never needs it
+
     tree = ET.parse(xml_path)
     root = tree.getroot()
     version = _text(root.find("version"))
