@@ -44,3 +44,14 @@ def test_a_torn_gate_file_is_worked_out_again(fresh_gates):
     rx = re.compile(r"\bherniated disc\b")
     gate = notes._gate_source(rx.pattern, rx.flags)
     assert re.fullmatch(gate, "herniated disc")
+
+
+def test_the_full_pattern_is_compiled_only_once_text_passes_its_gate(fresh_gates):
+    fast = notes.LowerCasePattern(re.compile(r"\b(?:metformin|glipizide) \d+ ?mg\b", re.I))
+    assert fast.search("Blood pressure is 130/80.") is None
+    assert fast._lower is None  # the gate turned it away: nothing but the gate compiled
+    assert fast.search("Continue Metformin 500 mg twice daily.").group() == "metformin 500 mg"
+    assert fast._lower is not None
+    assert fast.search("continue glipizide 5mg") is not None
+    assert list(fast.finditer("no metformin today")) == []
+    assert fast.match("metformin 5 mg") is not None
