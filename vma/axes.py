@@ -34,16 +34,11 @@ are coded closed), IV.H (uncertain diagnoses in outpatient settings).
 
 from __future__ import annotations
 
-import logging
 import math
-import os
 import pickle
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-
-from rapidfuzz import fuzz
 
 from vma.notes import ASSESSMENT_SECTIONS, HISTORY_SECTIONS, NoteDoc, Sentence, Token, is_negated_at, \
     is_past_or_planned, is_uncertain_at
@@ -126,7 +121,27 @@ def same_word(note_word: str, term: str) -> bool:
     for longer, shorter in ((note_word, term), (term, note_word)):
         if longer in (shorter + "s", shorter + "es") or (shorter.endswith("y") and longer == shorter[:-1] + "ies"):
             return True
-    return min(len(note_word), len(term)) >= 8 and fuzz.ratio(note_word, term) >= 92
+    return min(len(note_word), len(term)) >= 8 and indel_ratio(note_word, term) >= 92
+
+
+def indel_ratio(a: str, b: str) -> float:
+    """100 x (1 - insertions and deletions turning ``a`` into ``b`` / both lengths): the similarity
+    rapidfuzz's ``fuzz.ratio`` computes, to the same float. The longest common subsequence is
+    counted a bit per character of ``a`` (Hyyro's bit-vector method), a few microseconds for a word;
+    importing rapidfuzz for it cost a one-chart check more than all its comparisons."""
+    lensum = len(a) + len(b)
+    if not lensum:
+        return 100.0
+    masks: dict[str, int] = {}
+    for i, ch in enumerate(a):
+        masks[ch] = masks.get(ch, 0) | (1 << i)
+    full = (1 << len(a)) - 1
+    row = full
+    for ch in b:
+        u = row & masks.get(ch, 0)
+        row = ((row + u) | (row - u)) & full
+    common = len(a) - bin(row).count("1")
+    return (1.0 - (lensum - 2 * common) / lensum) * 100
 
 
 def acuity_of(words: set[str] | frozenset[str]) -> str | None:
@@ -164,24 +179,26 @@ class CodeAxis:
         return next((s for s in self.siblings if s.value == value), None)
 
 
-log = logging.getLogger(__name__)
+# Bump when anything :func:`derive` computes changes meaning (description_words, is_base, the acuity
+# key): a compiled index whose derived tables carry another format has them rebuilt.
+DERIVED_FORMAT = "3"
 
-# Bump when description_words or the frequency table's meaning changes.
-DERIVED_FORMAT = "1"
 
-
-def _derived_cache_path(release: IcdRelease, kind: str):
-    """Cache file for data derived from a release, keyed like the release's own index; None if unknown."""
-    from pathlib import Path
-
-    from vma.reference.icd10cm import _cache_key, cache_dir
-
-    source = Path(release.source)
-    try:
-        key = _cache_key(source)
-    except OSError:
-        return None
-    return cache_dir() / f"{kind}-{source.stem}-{key}-{DERIVED_FORMAT}.pickle"
+def derive(release: IcdRelease) -> dict:
+    """What the checks need that depends on the release alone, computed once when its index is
+    compiled and kept in the compiled cache: never on a user's first request, where a scan of the
+    whole tabular cost up to half a second."""
+    index = axis_index(release)
+    df: dict[str, int] = {}
+    n = 0
+    for code in release.codes():
+        if index.split_seventh(code)[1] is None:
+            n += 1
+            for w in set(index.words(code)):
+                df[w] = df.get(w, 0) + 1
+    return {"format": DERIVED_FORMAT, "word_df": df, "word_n": n, "acuity_keys": index.scan_acuity_keys(),
+            # Few charts need it: kept pickled, read on first use (IcdRelease.excludes1_refs).
+            "excludes1_refs": pickle.dumps(release.scan_excludes1_refs(), protocol=pickle.HIGHEST_PROTOCOL)}
 
 
 class AxisIndex:
@@ -222,33 +239,12 @@ class AxisIndex:
         return description_words(self.release.description(code) or "")
 
     @cached_property
-    def _document_frequency(self) -> tuple[Counter, int]:
-        # Counting words over ~75,000 descriptions costs most of a cold start, so the
-        # table is cached beside the compiled index, under the same release key.
-        cache = _derived_cache_path(self.release, "word-df")
-        if cache is not None and cache.exists():
-            try:
-                with cache.open("rb") as fh:
-                    df, n = pickle.load(fh)
-                return Counter(df), n
-            except Exception:  # torn or stale: rebuild
-                pass
-        df: Counter = Counter()
-        n = 0
-        for code in self.release.codes():
-            if self.split_seventh(code)[1] is None:
-                n += 1
-                df.update(set(self.words(code)))
-        if cache is not None:
-            try:
-                cache.parent.mkdir(parents=True, exist_ok=True)
-                tmp = cache.with_suffix(f".tmp{os.getpid()}")
-                with tmp.open("wb") as fh:
-                    pickle.dump((dict(df), n), fh, protocol=pickle.HIGHEST_PROTOCOL)
-                os.replace(tmp, cache)
-            except OSError as exc:
-                log.debug("word frequency cache not written: %s", exc)
-        return df, n
+    def _document_frequency(self) -> tuple[dict[str, int], int]:
+        derived = self.release.derived
+        if derived.get("format") == DERIVED_FORMAT:
+            return derived["word_df"], derived["word_n"]
+        fresh = derive(self.release)  # a release built in memory, not through load_release
+        return fresh["word_df"], fresh["word_n"]
 
     def idf(self, word: str) -> float:
         df, n = self._document_frequency
@@ -270,7 +266,14 @@ class AxisIndex:
 
     @cached_property
     def _acuity_keys(self) -> dict[tuple[int, frozenset[str]], tuple[str, ...]]:
-        """(chapter, description without acuity words) -> base codes, for acuity across categories."""
+        derived = self.release.derived
+        if derived.get("format") == DERIVED_FORMAT:
+            return derived["acuity_keys"]
+        return self.scan_acuity_keys()
+
+    def scan_acuity_keys(self) -> dict[tuple[int, frozenset[str]], tuple[str, ...]]:
+        """(chapter, description without acuity words) -> base codes, for acuity across categories.
+        A scan of the whole tabular: :func:`derive` runs it when the index is compiled."""
         keys: dict[tuple[int, frozenset[str]], list[str]] = {}
         for code in self.release.codes():
             if not self.is_base(code):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -75,54 +76,133 @@ def _report_rule_problems(command: str, problems: list[str]) -> int:
     return 2
 
 
-def cmd_check(args: argparse.Namespace) -> int:
+
+# What each file's outcome makes the exit status, strongest last (contract section 2): 2 (unreadable or
+# invalid input) outranks 3 (a check failed), which outranks 1 (findings).
+_EXIT_RANK = {0: 0, 1: 1, 3: 2, 2: 3}
+
+
+def _check_one(label: str, path: str, raw: bytes | None, as_json: bool) -> tuple[list[tuple[int, str]], int]:
+    """Check one file: the lines it prints, in order, each with its stream (1 stdout, 2 stderr), and
+    its exit status alone. Printing is left to the caller, so that files checked in other processes
+    print exactly as they would one after another."""
     from vma.checks import run_checks
     from vma.intake import parse_chart
     from vma.report import render_text
 
+    lines: list[tuple[int, str]] = []
+    try:
+        if raw is None:
+            raw = _read(path)
+    except OSError as exc:
+        lines.append((2, f"{label}: (file): cannot read: {exc.strerror or exc}"))
+        if as_json:
+            lines.append((1, json.dumps({"chart_id": None, "source": label, "status": "invalid",
+                                         "findings": [{"check": "input", "action": "info", "severity": "error",
+                                                       "code": None, "message": f"cannot read file: {exc.strerror or exc}",
+                                                       "evidence": "", "suggested_codes": [], "question": None,
+                                                       "options": []}]})))
+        return lines, 2
+    try:
+        chart, _fmt = parse_chart(raw)
+    except ChartInputError as exc:
+        for err in exc.errors:
+            lines.append((2, f"{label}: {err.field}: {err.message}"))
+        if as_json:
+            lines.append((1, json.dumps({"chart_id": None, "source": label, "status": "invalid",
+                                         "findings": [{"check": "input", "action": "info", "severity": "error",
+                                                       "code": None, "message": str(e), "evidence": "",
+                                                       "suggested_codes": [], "question": None, "options": []}
+                                                      for e in exc.errors]})))
+        return lines, 2
+    report = run_checks(chart)
+    lines.append((1, report.model_dump_json() if as_json else render_text(chart, report)))
+    if report.status == "incomplete":
+        failed = ", ".join(f.failed_check or "?" for f in report.findings if f.check == "check-failed")
+        lines.append((2, f"{label}: check-failed: {failed} failed on chart {chart.chart_id}; it is incomplete"))
+        return lines, 3
+    return lines, 0 if report.status == "clear" else 1
+
+
+def _check_job(job: tuple[str, str, bytes | None, bool]) -> tuple[list[tuple[int, str]], int]:
+    return _check_one(*job)
+
+
+def _check_job_in_worker(job: tuple[str, str, bytes | None, bool]) -> tuple[list[tuple[int, str]], int]:
+    from vma.notes import save_new_gates
+
+    try:
+        return _check_one(*job)
+    finally:
+        save_new_gates()  # a pool's worker is ended without its exit handlers
+
+
+def default_jobs() -> int:
+    """The cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _jobs(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of processes: {value!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError("the number of processes is 1 or more")
+    return n
+
+
+def _prepare_shared_state() -> None:
+    """Load what every check needs before worker processes start, so that they share the compiled
+    index (and imported modules) with this process instead of each loading its own."""
+    from vma.checks import all_checks
+    from vma.reference import default_reference
+
+    all_checks()
+    for release in default_reference().icd_catalog.releases:
+        release.read_all()  # read once here, not once per worker
+    import gc
+
+    gc.freeze()  # the workers' collections then leave the shared pages alone
+
+
+def cmd_check(args: argparse.Namespace) -> int:
     problems = _rule_problems()
     if problems:
         return _report_rule_problems("check", problems)
+    paths = _expand_paths(args.paths)
+    jobs = [("<stdin>" if p == "-" else p, p, sys.stdin.buffer.read() if p == "-" else None, args.json)
+            for p in paths]
+    workers = min(args.jobs or default_jobs(), len(jobs))
+    if workers > 1:
+        import multiprocessing
+
+        _prepare_shared_state()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else None)
+        pool = context.Pool(workers)
+        try:
+            # In order, as a serial run prints; a few files per hand-off keeps the traffic small.
+            results = pool.imap(_check_job_in_worker, jobs, chunksize=max(1, min(16, len(jobs) // (workers * 8))))
+            return _print_results(results)
+        finally:
+            pool.terminate()
+            pool.join()
+    return _print_results(_check_job(job) for job in jobs)
+
+
+def _print_results(results) -> int:
     worst = 0
-    for path in _expand_paths(args.paths):
-        label = "<stdin>" if path == "-" else path
-        try:
-            raw = _read(path)
-        except OSError as exc:
-            print(f"{label}: (file): cannot read: {exc.strerror or exc}", file=sys.stderr)
-            worst = 2
-            if args.json:
-                print(json.dumps({"chart_id": None, "source": label, "status": "invalid",
-                                  "findings": [{"check": "input", "action": "info", "severity": "error",
-                                                "code": None, "message": f"cannot read file: {exc.strerror or exc}",
-                                                "evidence": "", "suggested_codes": [], "question": None, "options": []}]}))
-            continue
-        try:
-            chart, _fmt = parse_chart(raw)
-        except ChartInputError as exc:
-            for err in exc.errors:
-                print(f"{label}: {err.field}: {err.message}", file=sys.stderr)
-            worst = 2
-            if args.json:
-                print(json.dumps({"chart_id": None, "source": label, "status": "invalid",
-                                  "findings": [{"check": "input", "action": "info", "severity": "error",
-                                                "code": None, "message": str(e), "evidence": "",
-                                                "suggested_codes": [], "question": None, "options": []}
-                                               for e in exc.errors]}))
-            continue
-        report = run_checks(chart)
-        if args.json:
-            print(report.model_dump_json())
-        else:
-            print(render_text(chart, report))
-        if report.status == "incomplete":
-            failed = ", ".join(f.failed_check or "?" for f in report.findings if f.check == "check-failed")
-            print(f"{label}: check-failed: {failed} failed on chart {chart.chart_id}; it is incomplete", file=sys.stderr)
-            # Contract section 2: 2 (unreadable input) outranks 3 (a check failed), which outranks 1.
-            if worst < 2:
-                worst = 3
-        if report.status != "clear" and worst < 1:
-            worst = 1
+    for lines, status in results:
+        for stream, text in lines:
+            print(text, file=sys.stdout if stream == 1 else sys.stderr)
+        if _EXIT_RANK[status] > _EXIT_RANK[worst]:
+            worst = status
     return worst
 
 
@@ -277,9 +357,22 @@ def _describe(parser: argparse.ArgumentParser, helps: dict[str, str]) -> None:
             action.help = helps[action.dest]
 
 
+class _Version(argparse.Action):
+    """--version: the installed version is looked up when asked for, not on every run (reading the
+    package metadata costs a one-chart check a tenth of its time)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest, nargs=0, default=default,
+                         help=help or "show program's version number and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"vma {version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vma", description="Check signed charts and run compliant provider queries in Slack.")
-    p.add_argument("--version", action="version", version=f"vma {version()}")
+    p.add_argument("--version", action=_Version)
     sub = p.add_subparsers(dest="command", required=True)
 
     c = sub.add_parser("check", help="run every check on chart files ('-' reads stdin)",
@@ -287,6 +380,9 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog=CHECK_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("paths", nargs="+", metavar="PATH", help="a chart file, a directory of chart files, or '-' for stdin")
     c.add_argument("--json", action="store_true", help="one JSON object per chart per line")
+    c.add_argument("-j", "--jobs", type=_jobs, default=None, metavar="N",
+                   help="check the files in N processes sharing one loaded index; the output is the same, "
+                        "in the same order (default: the machine's cores)")
     c.set_defaults(fn=cmd_check)
 
     s = sub.add_parser("serve", help="run the bot")
@@ -350,16 +446,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from vma.config import ConfigError
-
     args = build_parser().parse_args(argv)
     try:
         return args.fn(args) or 0
-    except ConfigError as exc:  # names the file or variable and the key
-        print(f"vma: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        # A configuration error can only come from vma.config, which `vma check` often never loads.
+        config = sys.modules.get("vma.config")
+        if config is not None and isinstance(exc, config.ConfigError):  # names the file or variable and the key
+            print(f"vma: {exc}", file=sys.stderr)
+            return 2
+        raise
 
 
 if __name__ == "__main__":

@@ -288,10 +288,81 @@ def _required_fragments(parsed) -> set[str] | None:
 def _gate_for(rx: re.Pattern[str]) -> re.Pattern[str] | None:
     """A plain literal alternation that must match wherever ``rx`` can: sre scans one with a first-
     character table, many times faster than the full pattern, and most sentences fail it."""
-    fragments = _required_fragments(_sre_parse.parse(rx.pattern, rx.flags))
-    if not fragments or min(len(f) for f in fragments) < 2:
-        return None
-    return re.compile(_trie_regex(fragments))
+    gate = _gate_source(rx.pattern, rx.flags)
+    return re.compile(gate) if gate is not None else None
+
+
+def _gate_source(pattern: str, flags: int) -> str | None:
+    """The gate's pattern, worked out from the parsed pattern once and then kept on disk: parsing the
+    long clinical alternations again in every process cost a one-chart check more than compiling them."""
+    global _gates
+    if _gates is None:
+        _gates = _read_gates()
+    key = (pattern, flags)
+    if key not in _gates:
+        fragments = _required_fragments(_sre_parse.parse(pattern, flags))
+        _gates[key] = None if not fragments or min(len(f) for f in fragments) < 2 else _trie_regex(fragments)
+        _gates_added.add(key)
+        if len(_gates_added) == 1:
+            import atexit
+
+            atexit.register(_write_gates)
+    return _gates[key]
+
+
+_gates: dict[tuple[str, int], str | None] | None = None
+_gates_added: set[tuple[str, int]] = set()
+
+
+def _gates_file():
+    import sys
+
+    from vma.reference.icd10cm import cache_dir
+
+    # The parser (and so what a pattern requires) belongs to the Python version.
+    return cache_dir() / f"pattern-gates-py{sys.version_info[0]}{sys.version_info[1]}-{_GATES_FORMAT}.pickle"
+
+
+_GATES_FORMAT = 1  # bump when _required_fragments or _trie_regex changes what they return
+
+
+def _read_gates() -> dict:
+    import pickle
+
+    try:
+        with _gates_file().open("rb") as fh:
+            found = pickle.load(fh)
+        return found if isinstance(found, dict) else {}
+    except Exception:  # none yet, torn or unreadable: worked out again
+        return {}
+
+
+def save_new_gates() -> None:
+    """Write the gates worked out since the last save; for a worker process, which ends without
+    running its exit handlers."""
+    if _gates_added:
+        _write_gates()
+
+
+def _write_gates() -> None:
+    """Add this process's new gates to the file (another process may have added others meanwhile)."""
+    import os
+    import pickle
+
+    if not _gates_added or _gates is None:
+        return
+    try:
+        path = _gates_file()
+        merged = _read_gates()
+        merged.update({k: _gates[k] for k in _gates_added})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        with tmp.open("wb") as fh:
+            pickle.dump(merged, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+        _gates_added.clear()
+    except OSError:
+        pass  # a read-only cache: the gates are worked out again next time
 
 
 def _trie_regex(words: set[str]) -> str:
@@ -359,18 +430,35 @@ class LowerCasePattern:
         self._ready = False
 
     def _prepare(self) -> None:
-        """Compile the lower-case pattern and its gate on first use, not at import: a process
-        checking one chart uses a fraction of the patterns, and compiling all costs a cold start."""
+        """Work out the gate on first use, not at import: a process checking one chart uses a
+        fraction of the patterns. The full lower-case pattern is compiled only when some text passes
+        the gate (see :meth:`_compile_lower`): in most charts most gates never open, and sre's
+        compiler, written in Python, cost a one-chart check 14 ms for those patterns alone."""
         literal = re.sub(r"\\.", "", self.ci.pattern)  # escapes such as \b or \S are not letters to fold
-        self._lower = None if re.search(r"[A-Z]", literal) else re.compile(self.ci.pattern, self.ci.flags & ~re.I)
-        self._gate = _gate_for(self._lower) if self._lower is not None else None
+        self._lowerable = not re.search(r"[A-Z]", literal)
+        self._lower: re.Pattern[str] | None = None
+        flags = self.ci.flags & ~re.I
+        if not flags & re.ASCII:
+            flags |= re.UNICODE  # as compiling a str pattern sets it
+        self._lower_flags = flags
+        if self._lowerable:
+            gate = _gate_source(self.ci.pattern, flags)
+            self._gate = re.compile(gate) if gate is not None else None
+        else:
+            self._gate = None
         self._ready = True
+
+    def _compile_lower(self) -> re.Pattern[str]:
+        self._lower = re.compile(self.ci.pattern, self._lower_flags)
+        return self._lower
 
     @property
     def lower(self) -> re.Pattern[str] | None:
         if not self._ready:
             self._prepare()
-        return self._lower
+        if not self._lowerable:
+            return None
+        return self._lower or self._compile_lower()
 
     @property
     def gate(self) -> re.Pattern[str] | None:
@@ -382,12 +470,12 @@ class LowerCasePattern:
         """The pattern and text to run, or no pattern when the gate shows there is no match."""
         if not self._ready:
             self._prepare()
-        if self._lower is not None:
+        if self._lowerable:
             lowered = _lowered(text)
             if len(lowered) == len(text):
                 if self._gate is not None and self._gate.search(lowered) is None:
                     return None, lowered
-                return self._lower, lowered
+                return self._lower or self._compile_lower(), lowered
         return self.ci, text
 
     def search(self, text: str):

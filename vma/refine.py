@@ -57,7 +57,8 @@ from vma.axes import ACUITY, ACUITY_TERMS, ACUTE, ACUTE_ON_CHRONIC, BILATERAL, C
     RESIDUAL, RIGHT, SIDE_TERMS, SPECIFICITY, AxisEvidence, AxisIndex, CodeAxis, Mention, acuity_evidence, acuity_of, \
     condition_mentions, fold, key_words, note_words, same_word, scoped_words, side_evidence, sides_at_site, \
     sibling_phrase
-from vma.notes import HISTORY_SECTIONS, NoteDoc, Sentence, Token, is_negated_at, is_past_or_planned, is_uncertain_at
+from vma.notes import HISTORY_SECTIONS, NoteDoc, Sentence, Token, is_negated_at, is_past_or_planned, is_uncertain_at, \
+    lazy_pattern
 from vma.reference.icd10cm import per_release
 
 BOTH = frozenset({RIGHT, LEFT})
@@ -331,9 +332,10 @@ class IndicatorRule:
 @lru_cache(maxsize=1)
 def indicator_rules() -> tuple[IndicatorRule, ...]:
     data = json.loads(resources.files("vma.reference").joinpath("data", "cdi_indicators.json").read_text())
+    # Compiled when a rule's family is first read: a chart reads one family, if any.
     return tuple(IndicatorRule(r["family"], tuple(r["categories"]), r["asks"],
-                               tuple(re.compile(p, re.I) for p in r["indicators"]), r["source"],
-                               re.compile(r["not_in"], re.I) if r.get("not_in") else None)
+                               tuple(lazy_pattern(p, re.I) for p in r["indicators"]), r["source"],
+                               lazy_pattern(r["not_in"], re.I) if r.get("not_in") else None)
                  for r in data["rules"])
 
 

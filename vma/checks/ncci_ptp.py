@@ -41,14 +41,16 @@ References
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from vma.chart import Procedure
 from vma.checks import CheckContext, register
 from vma.checks._claim import ANATOMIC, DISTINCT_SERVICE, EM_SAME_DAY, GLOBAL_PERIOD, line_name, target
 from vma.findings import Finding
 from vma.reference.cpt import is_em
-from vma.reference.ncci import PtpEdit
+
+if TYPE_CHECKING:  # the edit table (and SQLite) is loaded only for a chart with two procedures or more
+    from vma.reference.ncci import PtpEdit
 
 NCCI_PTP = "ncci-ptp"
 

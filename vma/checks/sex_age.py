@@ -101,7 +101,7 @@ from vma.axes import OPEN, RESIDUAL, axis_index, cite_all, condition_mentions, c
 from vma.checks import CheckContext, parse_date, register
 from vma.findings import Choice, Finding, query_choices
 from vma.notes import Sentence, cite, is_negated_at
-from vma.reference.icd10cm import CodeRef, IcdRelease, note_code_refs, per_release
+from vma.reference.icd10cm import CodeRef, IcdRelease, note_code_refs
 
 CHECK_ID = "sex-age"
 DATA_FILE = "sex_age_edits.json"
@@ -527,13 +527,6 @@ _SINCE_BIRTH = re.compile(r"\b(?:since birth|from birth|at birth|born with|conge
                           r"as an? (?:infant|newborn|baby|neonate)|in infancy|prematur\w*|preterm)\b", re.I)
 
 
-@per_release
-def _excludes1_refs(release: IcdRelease) -> list[tuple[str, str, list[CodeRef]]]:
-    """(code, note, references) of every Excludes1 note of the release: who sends what away."""
-    return [(code, note, note_code_refs(note))
-            for code, kinds in release._notes.items() for note in kinds.get("excludes1", ())]
-
-
 def _outside_perinatal_period(ctx: CheckContext, code: str):
     """For a Chapter 16 code on a patient past the newborn period whose note does not tie the
     condition to the perinatal period: the code of the same condition at any age, found where the
@@ -548,7 +541,7 @@ def _outside_perinatal_period(ctx: CheckContext, code: str):
     if not own:
         return None
     best = None
-    for owner, note, refs in _excludes1_refs(release):
+    for owner, note, refs in release.excludes1_refs():
         if owner.startswith("P") or not any(ref.covers(code) for ref in refs):
             continue
         if not release.is_billable(owner):

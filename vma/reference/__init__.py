@@ -8,16 +8,53 @@ checks one chart pays only for what that chart needs.
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from functools import cached_property
+from pathlib import Path
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
 
-from vma.config import Settings, get_settings
 from vma.reference.icd10cm import IcdCatalog, IcdRelease, catalog
+
+if TYPE_CHECKING:
+    from vma.config import Settings
+
+# The settings reference data reads: plain optional paths, with no validation to run.
+REFERENCE_SETTINGS = ("vma_icd10cm_xml", "vma_cpt_file", "vma_hcpcs_file", "vma_ncci_ptp_files", "vma_mue_file",
+                      "vma_poa_exempt_file")
+# Every setting's name starts so (a test holds Settings to it); these variables are no settings.
+SETTING_PREFIXES = ("vma_", "slack_")
+NOT_SETTINGS = frozenset({"vma_config", "vma_cache_dir", "vma_strict_checks"})
+
+
+def _reference_settings_from_environment():
+    """The reference settings straight from the environment, when that is all the configuration
+    there is: no vma.toml, and no other setting of vma's in the environment (whose value would need
+    checking, and whose error vma check reports). None otherwise, and the full settings are loaded.
+
+    Loading them imports pydantic-settings and asyncio, a tenth of a one-chart run."""
+    if Path(os.environ.get("VMA_CONFIG", "vma.toml")).is_file():
+        return None
+    given = {}
+    for name, value in os.environ.items():
+        key = name.lower()  # settings are read case-insensitively
+        if key.startswith(SETTING_PREFIXES) and key not in NOT_SETTINGS:
+            if key not in REFERENCE_SETTINGS:
+                return None
+            given[key] = value
+    return SimpleNamespace(**{k: given.get(k) for k in REFERENCE_SETTINGS})
 
 
 class ReferenceData:
     def __init__(self, settings: Settings | None = None):
-        self.settings = settings or get_settings()
+        if settings is None:
+            settings = _reference_settings_from_environment()
+        if settings is None:
+            from vma.config import get_settings
+
+            settings = get_settings()
+        self.settings = settings
 
     @cached_property
     def icd_catalog(self) -> IcdCatalog:

@@ -17,18 +17,24 @@ code is padded with the placeholder X to six characters, then the 7th added.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import pickle
 import re
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache, wraps
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, TypeVar
 
-INDEX_FORMAT = 3
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
+
+# 4: the compiled cache also holds the tables the checks derive from the release (vma.axes.derive).
+# 5: seventh-character codes are made on demand from their leaf, not stored (half the index).
+# 6: entries, children and notes are stored by category and read when a code of it is first asked for.
+INDEX_FORMAT = 6
 NOTE_KINDS = (
     "inclusionTerm",
     "includes",
@@ -65,37 +71,115 @@ class IcdRelease:
     _seven: dict[str, dict[str, str]]  # where a sevenChrDef is written
     blocks: dict[str, tuple[str, int]] = field(default_factory=dict)  # id -> (description, chapter)
     chapters: dict[int, str] = field(default_factory=dict)
+    # Tables derived from the whole release (see vma.axes.derive), built with the compiled index.
+    derived: dict = field(default_factory=dict, repr=False)
+    # Leaves under a sevenChrDef: their 7th-character codes (S93.401 -> S93.401A, S93.401D, S93.401S)
+    # are not stored but made when asked for, as the tabular instructs (see _compile).
+    _seven_leaves: frozenset[str] = frozenset()
+    _made: dict = field(default_factory=dict, repr=False, compare=False)
+    _excludes1_refs: list | None = field(default=None, repr=False, compare=False)
+    # A release read from the cache: category -> its pickled (entries, children, notes), unread yet;
+    # the categories in tabular order; each read category's codes in order; the notes' keys in order.
+    _chunks: dict[str, bytes] = field(default_factory=dict, repr=False, compare=False)
+    _categories: tuple[str, ...] = ()
+    _chunk_codes: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False, compare=False)
+    _notes_order: bytes | None = field(default=None, repr=False, compare=False)
+
+    # -- reading by category -------------------------------------------------
+    def _read_chunk(self, code: str) -> bool:
+        """Read the stored category of ``code`` if it is still unread; True if it was."""
+        blob = self._chunks.pop(code[:3], None)
+        if blob is None:
+            return False
+        entries, children, notes = pickle.loads(blob)
+        self._entries.update(entries)
+        self._children.update(children)
+        self._notes.update(notes)
+        self._chunk_codes[code[:3]] = tuple(entries)
+        return True
+
+    def read_all(self) -> None:
+        """Read every stored category now (before forking workers that will share them)."""
+        for category in list(self._chunks):
+            self._read_chunk(category)
 
     # -- look-ups -----------------------------------------------------------
-    def get(self, code: str) -> IcdEntry | None:
+    def _row(self, code: str) -> tuple[str, str | None, bool, int, str] | None:
+        # Callers look in _entries first (``self._entries.get(code) or self._row(code)``): the stored
+        # codes are most look-ups, and a call saved on each is felt in a check's hot loops.
         row = self._entries.get(code)
+        if row is None and self._chunks and self._read_chunk(code):
+            row = self._entries.get(code)
+        if row is None and self._seven_leaves and len(code) == 8:
+            row = self._made.get(code)
+            if row is None:
+                row = self._made[code] = self._seventh_row(code) or ()
+        return row or None
+
+    def _seventh_row(self, code: str) -> tuple[str, str | None, bool, int, str] | None:
+        """The entry of a 7th-character code ("S32.9XXA"): its leaf is the code without the 7th
+        character and the placeholder X's that padded it to six."""
+        if code[3] != ".":
+            return None
+        base = code[:3] + code[4:7]
+        for k in range(6, 2, -1):
+            if k < 6 and base[k] != "X":
+                break
+            leaf = f"{base[:3]}.{base[3:k]}" if k > 3 else base[:3]
+            if leaf in self._seven_leaves:
+                ext = (self.seventh_character_definition(leaf) or {}).get(code[7])
+                if ext is None:
+                    return None
+                desc, _, _, chapter, block = self._entries[leaf]
+                return (f"{desc}, {ext}", leaf, True, chapter, block)
+        return None
+
+    def _seventh_children(self, leaf: str) -> tuple[str, ...]:
+        bare = leaf.replace(".", "").ljust(6, "X")
+        return tuple(f"{bare[:3]}.{bare[3:]}{char}" for char in self.seventh_character_definition(leaf) or {})
+
+    def get(self, code: str) -> IcdEntry | None:
+        row = self._entries.get(code) or self._row(code)
         if row is None:
             return None
         return IcdEntry(code, *row)
 
     def __contains__(self, code: str) -> bool:
-        return code in self._entries
+        return code in self._entries or self._row(code) is not None
 
     def __len__(self) -> int:
-        return len(self._entries)
+        self.read_all()
+        return len(self._entries) + sum(len(self._seventh_children(leaf)) for leaf in self._seven_leaves)
 
     def codes(self) -> Iterator[str]:
-        return iter(self._entries)
+        """Every code in tabular order, each 7th-character code right after its leaf."""
+        self.read_all()
+        stored = (c for cat in self._categories for c in self._chunk_codes[cat]) if self._categories \
+            else iter(self._entries)
+        for code in stored:
+            yield code
+            if code in self._seven_leaves:
+                yield from self._seventh_children(code)
 
     def description(self, code: str) -> str | None:
-        row = self._entries.get(code)
+        row = self._entries.get(code) or self._row(code)
         return row[0] if row else None
 
     def is_billable(self, code: str) -> bool:
-        row = self._entries.get(code)
+        row = self._entries.get(code) or self._row(code)
         return bool(row and row[2])
 
     def parent(self, code: str) -> str | None:
-        row = self._entries.get(code)
+        row = self._entries.get(code) or self._row(code)
         return row[1] if row else None
 
     def children(self, code: str) -> tuple[str, ...]:
-        return self._children.get(code, ())
+        found = self._children.get(code)
+        if found is None and self._chunks and self._read_chunk(code):
+            found = self._children.get(code)
+        if found is None:
+            return self._seventh_children(code) if code in self._seven_leaves else ()
+        return found
 
     def siblings(self, code: str) -> tuple[str, ...]:
         """Codes under the same parent, the code itself excluded."""
@@ -123,7 +207,10 @@ class IcdRelease:
 
     def notes(self, code: str, kind: str) -> tuple[str, ...]:
         """Instructional notes of one kind written on the code itself."""
-        return self._notes.get(code, {}).get(kind, ())
+        found = self._notes.get(code)
+        if found is None and self._chunks and self._read_chunk(code):
+            found = self._notes.get(code)
+        return found.get(kind, ()) if found else ()
 
     def inherited_notes(self, code: str, kind: str) -> list[tuple[str, str]]:
         """(where, note) for the code and each ancestor, nearest first; block and chapter notes last."""
@@ -136,6 +223,21 @@ class IcdRelease:
             chap = f"chapter:{entry.chapter}"
             out.extend((chap, n) for n in self.notes(chap, kind))
         return out
+
+    def excludes1_refs(self) -> list[tuple[str, str, list[CodeRef]]]:
+        """(code, note, references) of every Excludes1 note of the release: who sends what away."""
+        if self._excludes1_refs is None:
+            blob = self.derived.get("excludes1_refs")
+            self._excludes1_refs = pickle.loads(blob) if isinstance(blob, bytes) else self.scan_excludes1_refs()
+        return self._excludes1_refs
+
+    def scan_excludes1_refs(self) -> list[tuple[str, str, list[CodeRef]]]:
+        """Every Excludes1 note of the release read for its references: vma.axes.derive runs it when
+        the index is compiled."""
+        self.read_all()
+        keys = pickle.loads(self._notes_order) if self._notes_order is not None else list(self._notes)
+        return [(code, note, note_code_refs(note))
+                for code in keys for note in self._notes[code].get("excludes1", ())]
 
     def seventh_character_definition(self, code: str) -> dict[str, str] | None:
         """The 7th characters allowed for a code that needs one (nearest definition above it)."""
@@ -151,11 +253,11 @@ class IcdRelease:
         children (S93.401 -> S93.401A, S93.401D, S93.401S), so "leaf" here means
         that every child is one of those generated codes, not that there are none.
         """
-        if code not in self._entries or self.is_billable(code) or self.seventh_character_definition(code) is None:
+        if self._row(code) is None or self.is_billable(code) or self.seventh_character_definition(code) is None:
             return False
         padded = code.replace(".", "").ljust(6, "X")
         return all(len(kid.replace(".", "")) == 7 and kid.replace(".", "")[:6] == padded
-                   for kid in self._children.get(code, ()))
+                   for kid in self.children(code))
 
     def with_seventh(self, code: str, char: str) -> str:
         bare = code.replace(".", "")
@@ -163,11 +265,11 @@ class IcdRelease:
         return f"{bare[:3]}.{bare[3:]}"
 
     def chapter_of(self, code: str) -> int | None:
-        row = self._entries.get(code)
+        row = self._entries.get(code) or self._row(code)
         return row[3] if row else None
 
     def block_of(self, code: str) -> str | None:
-        row = self._entries.get(code)
+        row = self._entries.get(code) or self._row(code)
         return row[4] if row else None
 
 
@@ -230,6 +332,8 @@ def _text(el: ET.Element | None) -> str:
 
 
 def _compile(xml_path: Path) -> dict:
+    import xml.etree.ElementTree as ET  # only to compile; a cached index never needs it
+
     tree = ET.parse(xml_path)
     root = tree.getroot()
     version = _text(root.find("version"))
@@ -237,6 +341,7 @@ def _compile(xml_path: Path) -> dict:
     children: dict[str, tuple[str, ...]] = {}
     notes: dict[str, dict[str, tuple[str, ...]]] = {}
     seven: dict[str, dict[str, str]] = {}
+    seven_leaves: list[str] = []
     blocks: dict[str, tuple[str, int]] = {}
     chapters: dict[int, str] = {}
 
@@ -267,13 +372,9 @@ def _compile(xml_path: Path) -> dict:
         for s in subs:
             walk(s, code, chapter, block, seven_def)
         if is_leaf and seven_def is not None:
-            bare = code.replace(".", "").ljust(6, "X")
-            exts = []
-            for char, ext_desc in seven_def.items():
-                full = f"{bare[:3]}.{bare[3:]}{char}"
-                entries[full] = (f"{desc}, {ext_desc}", code, True, chapter, block)
-                exts.append(full)
-            children[code] = tuple(exts)
+            # Its codes are the leaf padded with X to six characters, then each 7th character, and
+            # "<leaf's title>, <the character's meaning>" (IcdRelease._seventh_row makes them).
+            seven_leaves.append(code)
 
     for chap in root.findall("chapter"):
         num = int(_text(chap.find("name")))
@@ -293,6 +394,7 @@ def _compile(xml_path: Path) -> dict:
         "children": children,
         "notes": notes,
         "seven": seven,
+        "seven_leaves": seven_leaves,
         "blocks": blocks,
         "chapters": chapters,
     }
@@ -335,30 +437,89 @@ def _cache_key(xml_path: Path) -> str:
     return hashlib.sha256(ident.encode()).hexdigest()[:16]
 
 
+def _read_cache(cache: Path) -> dict | None:
+    # Many small tuples and strings: with the collector running it would walk the growing heap
+    # again and again while they are built. Nothing here makes a cycle.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with cache.open("rb") as fh:
+            data = pickle.load(fh)
+    finally:
+        if enabled:
+            gc.enable()
+    # The index lives as long as the process: keep it out of every later collection.
+    gc.freeze()
+    return data if isinstance(data, dict) and data.get("format") == INDEX_FORMAT else None
+
+
+def _write_cache(cache: Path, data: dict) -> None:
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_suffix(f".tmp{os.getpid()}")
+        with tmp.open("wb") as fh:
+            pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, cache)
+    except OSError:
+        pass  # a read-only cache still lets this process work
+
+
+def _stored(data: dict) -> dict:
+    """The cache's form of a compiled release: entries, children and notes pickled by category, so
+    that a process checking one chart reads the few categories it looks at, not all 1,900."""
+    chunks: dict[str, tuple[dict, dict, dict]] = {}
+    for code, row in data["entries"].items():
+        chunks.setdefault(code[:3], ({}, {}, {}))[0][code] = row
+    for code, kids in data["children"].items():
+        chunks[code[:3]][1][code] = kids
+    other_notes = {}
+    for key, kinds in data["notes"].items():
+        if key in data["entries"]:
+            chunks[key[:3]][2][key] = kinds
+        else:  # a chapter's or a block's
+            other_notes[key] = kinds
+    out = {k: v for k, v in data.items() if k not in ("entries", "children", "notes")}
+    out["chunks"] = {cat: pickle.dumps(parts, protocol=pickle.HIGHEST_PROTOCOL) for cat, parts in chunks.items()}
+    out["other_notes"] = other_notes
+    out["notes_order"] = pickle.dumps(list(data["notes"]), protocol=pickle.HIGHEST_PROTOCOL)
+    return out
+
+
 def load_release(xml_path: str | Path, effective: date | None = None) -> IcdRelease:
-    """Load a release from its CMS tabular XML, compiling and caching the index on first use."""
+    """Load a release from its CMS tabular XML, compiling and caching the index on first use.
+
+    The cache also holds what the checks derive from the whole release, so no request pays for it."""
+    from vma.axes import DERIVED_FORMAT, derive
+
     path = Path(xml_path)
     cache = cache_dir() / f"icd10cm-{path.stem}-{_cache_key(path)}.pickle"
-    data = None
+    stored = None
     if cache.exists():
         try:
-            with cache.open("rb") as fh:
-                data = pickle.load(fh)
-            if data.get("format") != INDEX_FORMAT:
-                data = None
+            stored = _read_cache(cache)
         except Exception:  # a torn or stale cache file is rebuilt, never trusted
-            data = None
-    if data is None:
-        data = _compile(path)
-        try:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(f".tmp{os.getpid()}")
-            with tmp.open("wb") as fh:
-                pickle.dump(data, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, cache)
-        except OSError:
-            pass  # a read-only cache still lets this process work
-    return IcdRelease(
+            stored = None
+    if stored is not None and (stored.get("derived") or {}).get("format") == DERIVED_FORMAT:
+        return IcdRelease(
+            name=f"ICD-10-CM {path.stem}",
+            effective=effective or effective_date_for(path, stored["version"]),
+            source=str(path),
+            _entries={},
+            _children={},
+            _notes=dict(stored["other_notes"]),
+            _seven=stored["seven"],
+            blocks=stored["blocks"],
+            chapters=stored["chapters"],
+            derived=stored["derived"],
+            _seven_leaves=frozenset(stored["seven_leaves"]),
+            _chunks=dict(stored["chunks"]),
+            _categories=tuple(stored["chunks"]),
+            _notes_order=stored["notes_order"],
+        )
+    # Compiled afresh, also when only the derived tables are out of date: they are always derived
+    # from the whole release in tabular order.
+    data = _compile(path)
+    release = IcdRelease(
         name=f"ICD-10-CM {path.stem}",
         effective=effective or effective_date_for(path, data["version"]),
         source=str(path),
@@ -368,7 +529,11 @@ def load_release(xml_path: str | Path, effective: date | None = None) -> IcdRele
         _seven=data["seven"],
         blocks=data["blocks"],
         chapters=data["chapters"],
+        _seven_leaves=frozenset(data["seven_leaves"]),
     )
+    release.derived = data["derived"] = derive(release)
+    _write_cache(cache, _stored(data))
+    return release
 
 
 def parse_xml_setting(value: str | None) -> list[tuple[Path, date | None]]:
