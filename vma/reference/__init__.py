@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 # The settings reference data reads: plain optional paths, with no validation to run.
 REFERENCE_SETTINGS = ("vma_icd10cm_xml", "vma_cpt_file", "vma_hcpcs_file", "vma_ncci_ptp_files", "vma_mue_file",
-                      "vma_poa_exempt_file")
+                      "vma_poa_exempt_file", "vma_rules_dir")
 # Every setting's name starts so (a test holds Settings to it); these variables are no settings.
 SETTING_PREFIXES = ("vma_", "slack_")
 NOT_SETTINGS = frozenset({"vma_config", "vma_cache_dir", "vma_strict_checks"})
