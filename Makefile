@@ -41,9 +41,9 @@ test: $(STAMP)
 	VMA_STRICT_CHECKS=1 $(PY) -m pytest -q $(PYTEST_ARGS)
 
 # Accuracy on labelled visit notes: the shared development set of real notes beside the clone, then
-# the project's own sets labelled blind by a second coder (tests/evalset*; evalset4 on ACI-Bench notes).
+# the project's own sets labelled blind by a second coder (tests/evalset*; evalset4 and 5 on ACI-Bench notes).
 DEVSET ?= ../shared/devset
-EVALSETS ?= tests/evalset tests/evalset2 tests/evalset3 tests/evalset4
+EVALSETS ?= tests/evalset tests/evalset2 tests/evalset3 tests/evalset4 tests/evalset5
 eval: $(STAMP)
 	@echo "== development set (real visit notes): $(DEVSET)"
 	$(PY) $(DEVSET)/score.py --vma $(VENV)/bin/vma $(EVAL_ARGS)

@@ -181,7 +181,7 @@ class CodeAxis:
 
 # Bump when anything :func:`derive` computes changes meaning (description_words, is_base, the acuity
 # key): a compiled index whose derived tables carry another format has them rebuilt.
-DERIVED_FORMAT = "3"
+DERIVED_FORMAT = "4"
 
 
 def derive(release: IcdRelease) -> dict:
@@ -196,7 +196,10 @@ def derive(release: IcdRelease) -> dict:
             n += 1
             for w in set(index.words(code)):
                 df[w] = df.get(w, 0) + 1
+    from vma.redirect import scan_category_titles, scan_qualified_families
+
     return {"format": DERIVED_FORMAT, "word_df": df, "word_n": n, "acuity_keys": index.scan_acuity_keys(),
+            "category_titles": scan_category_titles(index), "qualified_families": scan_qualified_families(release),
             # Few charts need it: kept pickled, read on first use (IcdRelease.excludes1_refs).
             "excludes1_refs": pickle.dumps(release.scan_excludes1_refs(), protocol=pickle.HIGHEST_PROTOCOL)}
 

@@ -118,24 +118,16 @@ class Redirects:
         return out
 
     def _titles_ending(self, head: str) -> list[tuple[str, tuple[str, ...]]]:
-        return self._title_table().get(head, [])
+        return self._title_table.get(head, [])
 
-    @lru_cache(maxsize=1)
+    @cached_property
     def _title_table(self) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
-        """Category titles of two to five words by their last word, the condition's name ("Iron
-        deficiency anemia" under "anemia"); residual titles left out."""
-        rel = self.release
-        table: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
-        for c in rel.codes():
-            if len(c) != 3:
-                continue
-            words = self.index.words(c)
-            if not 2 <= len(words) <= 5 or OPEN in words or RESIDUAL & set(words) or \
-                    {"with", "without", "and", "or", "in", "of", "due", "to"} & set(words):
-                continue
-            folded = tuple(fold(w) for w in words)
-            table.setdefault(folded[-1], []).append((c, folded))
-        return table
+        from vma.axes import DERIVED_FORMAT
+
+        derived = self.release.derived
+        if derived.get("format") == DERIVED_FORMAT and "category_titles" in derived:
+            return derived["category_titles"]
+        return scan_category_titles(self.index)
 
     def _asks_for(self, target: str, code: str) -> bool:
         """The target's notes ask for the coded code beside it ("use additional code", "code also"):
@@ -147,6 +139,23 @@ class Redirects:
                     if any(ref.covers(code) for ref in note_code_refs(note)):
                         return True
         return False
+
+
+def scan_category_titles(index: AxisIndex) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
+    """Category titles of two to five words by their last word, the condition's name ("Iron
+    deficiency anemia" under "anemia"); residual titles left out. A scan of every code:
+    :func:`vma.axes.derive` runs it when the index is compiled."""
+    table: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for c in index.release.codes():
+        if len(c) != 3:
+            continue
+        words = index.words(c)
+        if not 2 <= len(words) <= 5 or OPEN in words or RESIDUAL & set(words) or \
+                {"with", "without", "and", "or", "in", "of", "due", "to"} & set(words):
+            continue
+        folded = tuple(fold(w) for w in words)
+        table.setdefault(folded[-1], []).append((c, folded))
+    return table
 
 
 @per_release
@@ -315,17 +324,29 @@ class Families:
 
     @cached_property
     def by_category(self) -> dict[str, tuple[Family, ...]]:
-        found: dict[tuple[str, tuple[str, ...]], list[tuple[str, str]]] = {}
-        for code in self.release.codes():
-            for term in self.release.notes(code, "inclusionTerm"):
-                m = _QUALIFIED.match(term)
-                if m:
-                    base = tuple(fold(w) for w in description_words(m.group("base")))
-                    found.setdefault((code[:3], base), []).append((m.group("qualifier").lower(), code))
-        out: dict[str, list[Family]] = {}
-        for (category, base), members in found.items():
-            out.setdefault(category, []).append(Family(base, tuple(members)))
-        return {k: tuple(v) for k, v in out.items()}
+        from vma.axes import DERIVED_FORMAT
+
+        derived = self.release.derived
+        raw = derived["qualified_families"] if derived.get("format") == DERIVED_FORMAT and \
+            "qualified_families" in derived else scan_qualified_families(self.release)
+        return {category: tuple(Family(base, members) for base, members in found)
+                for category, found in raw.items()}
+
+
+def scan_qualified_families(release) -> dict[str, list[tuple[tuple[str, ...], tuple[tuple[str, str], ...]]]]:
+    """Inclusion terms "<base>, <mild|moderate|severe>" by category: a scan of every code, run by
+    :func:`vma.axes.derive` when the index is compiled."""
+    found: dict[tuple[str, tuple[str, ...]], list[tuple[str, str]]] = {}
+    for code in release.codes():
+        for term in release.notes(code, "inclusionTerm"):
+            m = _QUALIFIED.match(term)
+            if m:
+                base = tuple(fold(w) for w in description_words(m.group("base")))
+                found.setdefault((code[:3], base), []).append((m.group("qualifier").lower(), code))
+    out: dict[str, list[tuple[tuple[str, ...], tuple[tuple[str, str], ...]]]] = {}
+    for (category, base), members in found.items():
+        out.setdefault(category, []).append((base, tuple(members)))
+    return out
 
 
 @per_release
