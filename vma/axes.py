@@ -121,27 +121,11 @@ def same_word(note_word: str, term: str) -> bool:
     for longer, shorter in ((note_word, term), (term, note_word)):
         if longer in (shorter + "s", shorter + "es") or (shorter.endswith("y") and longer == shorter[:-1] + "ies"):
             return True
-    return min(len(note_word), len(term)) >= 8 and indel_ratio(note_word, term) >= 92
+    if min(len(note_word), len(term)) < 8:
+        return False
+    from rapidfuzz import fuzz  # here, not at import: many charts never compare two long words
 
-
-def indel_ratio(a: str, b: str) -> float:
-    """100 x (1 - insertions and deletions turning ``a`` into ``b`` / both lengths): the similarity
-    rapidfuzz's ``fuzz.ratio`` computes, to the same float. The longest common subsequence is
-    counted a bit per character of ``a`` (Hyyro's bit-vector method), a few microseconds for a word;
-    importing rapidfuzz for it cost a one-chart check more than all its comparisons."""
-    lensum = len(a) + len(b)
-    if not lensum:
-        return 100.0
-    masks: dict[str, int] = {}
-    for i, ch in enumerate(a):
-        masks[ch] = masks.get(ch, 0) | (1 << i)
-    full = (1 << len(a)) - 1
-    row = full
-    for ch in b:
-        u = row & masks.get(ch, 0)
-        row = ((row + u) | (row - u)) & full
-    common = len(a) - bin(row).count("1")
-    return (1.0 - (lensum - 2 * common) / lensum) * 100
+    return fuzz.ratio(note_word, term) >= 92
 
 
 def acuity_of(words: set[str] | frozenset[str]) -> str | None:
