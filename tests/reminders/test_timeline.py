@@ -151,3 +151,27 @@ def test_slack_failure_retries_and_still_sends_once(world):
     world.tick_at(at(23, 12, 2))
     world.tick_at(at(23, 12, 5))
     assert world.notifier.reminders == [("U_LOPEZ", [q])]
+
+
+def test_a_query_answered_while_its_escalation_is_on_the_way_is_still_in_the_audit_log(world):
+    """The message went out: the audit log (and the operator's log) says so, even when the provider
+    answered between the send and its record; the answered query keeps its answer and is not moved on."""
+    from vma.store.models import AuditEvent, Query
+
+    q = send_query(world, "ENC-RACE", at(23, 9))
+    world.tick_at(at(23, 13))                       # reminded
+    original = world.notifier.send_escalation
+
+    def answer_meanwhile(target, provider_name, items):
+        sent = original(target, provider_name, items)
+        answer(world, q, at(25, 13))
+        return sent
+
+    world.notifier.send_escalation = answer_meanwhile
+    world.tick_at(at(30, 9))                        # 48 business hours later
+    assert world.notifier.escalations, "the escalation went out"
+    with world.restart().store.session() as session:
+        actions = [e.action for e in session.query(AuditEvent).filter(AuditEvent.query_id == q)]
+        assert "escalation_sent" in actions
+        query = session.get(Query, q)
+        assert query.status == "answered" and query.escalated_at is None

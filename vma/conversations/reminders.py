@@ -305,16 +305,20 @@ class ReminderEngine:
 
         with self.store.session() as session, session.begin():
             rows = session.execute(
-                select(Query).where(Query.id.in_(query_ids), Query.status == "open").with_for_update()
+                select(Query).where(Query.id.in_(query_ids)).with_for_update()
             ).scalars().all()
             for query in rows:
-                if kind == "reminder":
-                    query.reminder_count += 1
-                    query.last_reminded_at = now
-                else:
-                    query.escalated_at = now
-                    query.escalation_step += 1
-                query.next_due_at = self._next_due(_utc(query.sent_at), query.reminder_count, query.escalation_step)
+                # The message went out for every query it names, so the audit log says so; only a query
+                # still open is moved on (one answered meanwhile keeps its answer and its clock stopped).
+                if query.status == "open":
+                    if kind == "reminder":
+                        query.reminder_count += 1
+                        query.last_reminded_at = now
+                    else:
+                        query.escalated_at = now
+                        query.escalation_step += 1
+                    query.next_due_at = self._next_due(_utc(query.sent_at), query.reminder_count,
+                                                       query.escalation_step)
                 session.add(AuditEvent(at=now, actor="vma", action=f"{kind}_sent", chart_id=query.chart_id,
                                        query_id=query.id, detail=detail))
             if nudge is not None:
