@@ -90,6 +90,24 @@ class Redirects:
             out.extend(self._titles(code, own, lineage))
         return tuple(out)
 
+    @lru_cache(maxsize=None)
+    def sibling_titles(self, code: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """For an unspecified billable code, its subdivision's other codes that name a condition of their
+        own: (code, the title's words a note must state); residual and seventh-character codes left out."""
+        rel, index = self.release, self.index
+        parent = rel.parent(code)
+        if parent is None or OPEN not in index.words(code) or not rel.is_billable(code):
+            return ()
+        out = []
+        for sibling in rel.children(parent):
+            if sibling == code or not index.is_base(sibling) or index.needs_seventh(sibling):
+                continue
+            title = [fold(w) for w in index.words(sibling) if w != OPEN]
+            needed = tuple(w for w in dict.fromkeys(title) if w not in _GENERIC)
+            if needed and not set(title) & RESIDUAL and len(needed) <= 5:
+                out.append((sibling, needed))
+        return tuple(out)
+
     def _own_words(self, code: str) -> frozenset[str]:
         """The condition's words: its title, its parent's, and their inclusion terms."""
         rel = self.release
@@ -178,22 +196,17 @@ def documented_sibling(note: NoteDoc, index: AxisIndex, code: str, outpatient: b
     assessment states for this encounter (R06.02 Shortness of breath): the condition the coder
     meant, at the specificity documented (I.B.2). Residual siblings ("Other ...") are never chosen."""
     rel = index.release
-    words = index.words(code)
-    parent = rel.parent(code)
-    if OPEN not in words or parent is None or not rel.is_billable(code):
+    titles = redirects(index).sibling_titles(code)
+    if not titles:
         return None
+    at = note_words(note)
+    if not any(all(at.where(w) for w in needed) for _, needed in titles):
+        return None  # no sibling's title stands in the note at all
     if condition_mentions(note, index, code, outpatient):
         return None  # the note names the coded condition itself: refinement's to judge
-    at = note_words(note)
     tokenized = note.tokenized
     found: list[tuple[frozenset[str], str, object, str]] = []
-    for sibling in rel.children(parent):
-        if sibling == code or not index.is_base(sibling) or index.needs_seventh(sibling):
-            continue
-        title = [fold(w) for w in index.words(sibling) if w != OPEN]
-        needed = [w for w in dict.fromkeys(title) if w not in _GENERIC]
-        if not needed or set(title) & RESIDUAL or len(needed) > 5:
-            continue
+    for sibling, needed in titles:
         places = [at.where(w) for w in needed]
         common = set(places[0]).intersection(*places[1:]) if places else set()
         for si in sorted(common):
@@ -221,7 +234,9 @@ def documented_sibling(note: NoteDoc, index: AxisIndex, code: str, outpatient: b
 def documented_redirect(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) -> Redirected | None:
     """The one form of the coded condition, coded elsewhere, that the note documents for this
     encounter; None when there is none, or more than one target."""
-    options = redirects(index).of(code)
+    at = note_words(note)
+    options = tuple(r for r in redirects(index).of(code)
+                    if all(at.where(w) for w in r.words if w not in _GENERIC))  # every word somewhere in the note
     if not options:
         return documented_sibling(note, index, code, outpatient)
     found: dict[str, Redirected] = {}

@@ -487,7 +487,17 @@ def with_head(release: IcdRelease, code: str) -> str | None:
     return words[-1] if words and words[-1] not in _GENERIC_HEADS else None
 
 
+_TITLE_LINKS: dict[tuple[int, str, str], tuple[str, str] | None] = {}
+
+
 def _named_by_title(release: IcdRelease, code: str, category: str) -> tuple[str, str] | None:
+    key = (id(release), code, category)  # releases live for the process: their identity is stable
+    if key not in _TITLE_LINKS:
+        _TITLE_LINKS[key] = _scan_named_by_title(release, code, category)
+    return _TITLE_LINKS[key]
+
+
+def _scan_named_by_title(release: IcdRelease, code: str, category: str) -> tuple[str, str] | None:
     """The one combination code of ``category`` whose "with" condition is, word for word, the chart
     code's own title or one of its inclusion terms ("with diabetic peripheral angiopathy" and I73.9's
     "Peripheral angiopathy NOS"): the Index's "Diabetes, with" entry the coder follows, and the link
