@@ -82,12 +82,15 @@ class RecordingNotifier:
     def of(self, method: str) -> list[tuple]:
         return [args for name, args in self.calls if name == method]
 
+    def find_sent(self, channel_or_user, idem_key, since):
+        return None  # nothing reaches a real Slack here, so no earlier copy can be there
+
     def resolve_user(self, email):
         self._hook("resolve_user")
         self.calls.append(("resolve_user", (email,)))
         return self.users_by_email.get(email)
 
-    def send_query_dm(self, user_id, summary, queries):
+    def send_query_dm(self, user_id, summary, queries, idem_key=None):
         self._hook("send_query_dm")
         self.calls.append(("send_query_dm", (user_id, summary, queries)))
         return self._sent("D" + user_id)
@@ -96,22 +99,22 @@ class RecordingNotifier:
         self._hook("update_query_dm")
         self.calls.append(("update_query_dm", (message, summary, queries)))
 
-    def post_cleared(self, channel, cleared):
+    def post_cleared(self, channel, cleared, idem_key=None):
         self._hook("post_cleared")
         self.calls.append(("post_cleared", (channel, cleared)))
         return self._sent(channel)
 
-    def post_unroutable(self, channel, summary, queries, reason):
+    def post_unroutable(self, channel, summary, queries, reason, idem_key=None):
         self._hook("post_unroutable")
         self.calls.append(("post_unroutable", (channel, summary, queries, reason)))
         return self._sent(channel)
 
-    def post_check_failed(self, channel, chart_id, version, checks):
+    def post_check_failed(self, channel, chart_id, version, checks, idem_key=None):
         self._hook("post_check_failed")
         self.calls.append(("post_check_failed", (channel, chart_id, version, checks)))
         return self._sent(channel)
 
-    def post_ehr_held(self, channel, chart_id, version, document_id, target, outcome):
+    def post_ehr_held(self, channel, chart_id, version, document_id, target, outcome, idem_key=None):
         self._hook("post_ehr_held")
         self.calls.append(("post_ehr_held", (channel, chart_id, version, document_id, target, outcome)))
         return self._sent(channel)
