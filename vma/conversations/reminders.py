@@ -54,12 +54,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
+from vma.clock import as_utc
 from vma.conversations.businesstime import BusinessCalendar
 
 log = logging.getLogger(__name__)
@@ -83,17 +84,11 @@ class TickReport:
     providers: list[str] = field(default_factory=list)
 
 
-def _utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:  # SQLite returns stored UTC values naive
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
 def first_due_at(sent_at: datetime, settings) -> datetime:
     """When tick must first look at a query whose DM was sent at ``sent_at``."""
     calendar = BusinessCalendar.from_settings(settings)
     first = min(settings.vma_reminder_after, settings.vma_escalate_after)
-    return calendar.add_business(_utc(sent_at), first)
+    return calendar.add_business(as_utc(sent_at), first)
 
 
 def _provider_key(npi: str | None, user_id: str | None) -> str:
@@ -149,7 +144,7 @@ class ReminderEngine:
     # -- the tick ------------------------------------------------------------------------------
 
     def tick(self, now: datetime) -> TickReport:
-        now = _utc(now)
+        now = as_utc(now)
         report = TickReport()
         for npi, user_id in self._providers_due(now):
             try:
@@ -196,7 +191,7 @@ class ReminderEngine:
                 return None  # another worker holds them
             escalation_ids, reminder_ids = [], []
             for query_id, sent_at, reminder_count, escalation_step in rows:
-                age = self.calendar.business_elapsed(_utc(sent_at), now)
+                age = self.calendar.business_elapsed(as_utc(sent_at), now)
                 if escalation_step == 0 and age >= settings.vma_escalate_after:
                     escalation_ids.append(query_id)
                 elif reminder_count == 0 and age >= settings.vma_reminder_after:
@@ -204,7 +199,7 @@ class ReminderEngine:
                 else:
                     # Due time was computed under other settings; re-aim it rather than act early.
                     session.execute(update(Query).where(Query.id == query_id)
-                                    .values(next_due_at=self._next_due(_utc(sent_at), reminder_count, escalation_step)))
+                                    .values(next_due_at=self._next_due(as_utc(sent_at), reminder_count, escalation_step)))
             key = _provider_key(npi, user_id)
             day = None
             if reminder_ids:
@@ -213,7 +208,7 @@ class ReminderEngine:
                     day = None
                     next_day = self.calendar.next_business_day_start(now)
                     for query_id, sent_at, *_ in (r for r in rows if r[0] in reminder_ids):
-                        escalation_due = self.calendar.add_business(_utc(sent_at), settings.vma_escalate_after)
+                        escalation_due = self.calendar.add_business(as_utc(sent_at), settings.vma_escalate_after)
                         session.execute(update(Query).where(Query.id == query_id)
                                         .values(next_due_at=min(next_day, escalation_due)))
                     report.deferred_by_cap += len(reminder_ids)
@@ -294,7 +289,7 @@ class ReminderEngine:
             for query, record in rows:
                 view = self.views.query_view(query)
                 view.age_business_hours = round(
-                    self.calendar.business_elapsed(_utc(query.sent_at), now).total_seconds() / 3600, 1)
+                    self.calendar.business_elapsed(as_utc(query.sent_at), now).total_seconds() / 3600, 1)
                 items.append(ReminderItem(query=view, summary=self.views.chart_summary(record, self.settings)))
         return items
 
@@ -314,7 +309,7 @@ class ReminderEngine:
                 else:
                     query.escalated_at = now
                     query.escalation_step += 1
-                query.next_due_at = self._next_due(_utc(query.sent_at), query.reminder_count, query.escalation_step)
+                query.next_due_at = self._next_due(as_utc(query.sent_at), query.reminder_count, query.escalation_step)
                 session.add(AuditEvent(at=now, actor="vma", action=f"{kind}_sent", chart_id=query.chart_id,
                                        query_id=query.id, detail=detail))
             if nudge is not None:
