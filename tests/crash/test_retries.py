@@ -30,7 +30,7 @@ class Loop:
 
     def submit(self, data):
         result = self.service.intake(raw(data), "test")
-        assert result.http_status == 202
+        assert result.outcome == "stored"
         self.service.process(result.record_id)
         return result
 

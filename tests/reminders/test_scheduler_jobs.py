@@ -41,7 +41,7 @@ def service_for(tmp_path, ref, database_url):
 
 def _submit(service, data):
     result = service.intake(raw(data), "test")
-    assert result.http_status == 202, result.errors
+    assert result.outcome == "stored", result.errors
     service.process(result.record_id)
     return result.record_id
 

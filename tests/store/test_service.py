@@ -37,7 +37,7 @@ class World:
 
     def submit(self, data, source="test"):
         result = self.service.intake(raw(data), source)
-        if result.http_status == 202:
+        if result.outcome == "stored":
             self.service.process(result.record_id)
         return result
 
@@ -81,9 +81,9 @@ def test_intake_stores_then_duplicate_is_200_and_invalid_is_400_with_raw_kept(wo
 
     data = chart("ENC-I-1")
     first = world.service.intake(raw(data), "http")
-    assert (first.http_status, first.chart_id, first.status, first.duplicate) == (202, "ENC-I-1", "received", False)
+    assert (first.outcome, first.chart_id, first.status, first.duplicate) == ("stored", "ENC-I-1", "received", False)
     again = world.service.intake(raw(data), "http")
-    assert (again.http_status, again.duplicate, again.record_id) == (200, True, first.record_id)
+    assert (again.outcome, again.duplicate, again.record_id) == ("duplicate", True, first.record_id)
     records = world.rows(ChartRecord)
     assert len(records) == 1 and json.loads(records[0].raw) == data and records[0].doc_key == "DOC-ENC-I-1#1"
 
@@ -91,14 +91,14 @@ def test_intake_stores_then_duplicate_is_200_and_invalid_is_400_with_raw_kept(wo
     bad["encounter"]["total_time_minutes"] = "forty"
     del bad["patient"]
     result = world.service.intake(raw(bad), "http")
-    assert result.http_status == 400 and result.record_id is None
+    assert result.outcome == "invalid" and result.record_id is None
     fields = {e["field"] for e in result.errors}
     assert "patient" in fields and "encounter.total_time_minutes" in fields
     assert all(e["message"] for e in result.errors)
 
     not_utf8 = b'{"chart_id": "\xff\xfe"}'
     broken = world.service.intake(not_utf8, "mllp")
-    assert broken.http_status == 400 and broken.errors[0]["field"] == "(input)" and "UTF-8" in broken.errors[0]["message"]
+    assert broken.outcome == "invalid" and broken.errors[0]["field"] == "(input)" and "UTF-8" in broken.errors[0]["message"]
     rejections = world.rows(IntakeRejection)
     assert [r.source for r in rejections] == ["http", "mllp"]
     assert json.loads(rejections[0].raw) == bad and "\\xff" in rejections[1].raw
@@ -111,7 +111,7 @@ def test_duplicate_intake_after_processing_sends_no_second_dm(world):
     data = chart("ENC-D-1")
     world.submit(data)
     duplicate = world.submit(data)
-    assert duplicate.http_status == 200 and duplicate.status == "needs_query"
+    assert duplicate.outcome == "duplicate" and duplicate.status == "needs_query"
     world.service.process_pending()
     assert len(world.notifier.of("send_query_dm")) == 1
 
@@ -238,7 +238,7 @@ def test_new_version_withdraws_the_query_it_makes_moot(world):
     # The addendum codes the left knee; the shoulder is still unspecified.
     amended = chart("ENC-V-1", note=KNEE_AND_SHOULDER_NOTE, codes=("M25.562", "M25.519"), version=2)
     result = world.submit(amended)
-    assert result.http_status == 202
+    assert result.outcome == "stored"
     by_id = {q.id: q for q in world.queries("ENC-V-1")}
     assert by_id[knee.id].status == "withdrawn" and by_id[shoulder.id].status == "open"
     assert by_id[shoulder.id].chart_record_id == result.record_id  # carried over: same DM, same clock
@@ -255,7 +255,7 @@ def test_new_version_withdraws_the_query_it_makes_moot(world):
 def test_late_older_version_is_kept_but_not_checked(world):
     world.submit(chart("ENC-V-2", version=2))
     late = world.submit(chart("ENC-V-2", version=1))
-    assert late.http_status == 202 and late.status == "superseded"
+    assert late.outcome == "stored" and late.status == "superseded"
     assert len(world.notifier.of("send_query_dm")) == 1
 
 
@@ -263,7 +263,7 @@ def test_cancel_withdraws_every_open_query(world):
     world.submit(chart("ENC-X-1", note=KNEE_AND_SHOULDER_NOTE, codes=("M25.569", "M25.519")))
     cancel = chart("ENC-X-1", version=2, cancelled=True)
     result = world.submit(cancel)
-    assert result.http_status == 202
+    assert result.outcome == "stored"
     assert {q.status for q in world.queries("ENC-X-1")} == {"withdrawn"}
     (_, _, withdrawn, reason), = world.notifier.of("send_withdrawn")
     assert len(withdrawn) == 2 and "cancelled" in reason
@@ -449,7 +449,7 @@ def test_new_version_does_not_ask_again_what_was_already_answered(world):
     assert len(world.notifier.of("post_cleared")) == 1
     # An addendum that leaves the knee code alone (the EHR resent the same codes).
     result = world.submit(chart("ENC-V-3", version=2, note=chart()["note"]["text"] + "\n\nAddendum: labs reviewed."))
-    assert result.http_status == 202
+    assert result.outcome == "stored"
     assert len(world.notifier.of("send_query_dm")) == 1
     carried = [q for q in world.queries("ENC-V-3") if q.chart_record_id == result.record_id]
     assert len(carried) == 1 and carried[0].status == "answered" and carried[0].answer_json["codes"] == ["M25.562"]
@@ -464,11 +464,11 @@ def test_nul_characters_and_hostile_fields_never_fail_intake(world):
     data["patient"]["name"] = "A\u0000B"
     data["extra\u0000field"] = {"x": "\u0000"}
     result = world.submit(data)
-    assert result.http_status == 202
+    assert result.outcome == "stored"
     record, = world.rows(ChartRecord)
     assert "\x00" not in record.chart_json["note"]["text"] and "\\u0000" in record.raw
     assert record.chart_id == "ENC-N-1\ufffd"
     bad = {"chart_id": "\u0000", "patient": "\u0000"}
     rejected = world.service.intake(raw(bad), "http")
-    assert rejected.http_status == 400 and rejected.errors
+    assert rejected.outcome == "invalid" and rejected.errors
     assert len(world.rows(IntakeRejection)) == 1

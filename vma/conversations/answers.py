@@ -14,6 +14,7 @@ from vma.conversations import views
 from vma.conversations.common import ServiceCore, json_safe
 from vma.conversations.ports import QueryView
 from vma.store.models import Query
+from vma.store.status import QueryStatus
 
 MAX_OTHER_TEXT = 2000
 
@@ -46,9 +47,9 @@ class Answers(ServiceCore):
                                   detail={"option_index": option_index})
                 return AnswerResult(ok=False, refused=True,
                                     reason="Only the provider this query was sent to, or their delegate, can answer it.")
-            if query.status == "answered":
+            if query.status == QueryStatus.ANSWERED:
                 return AnswerResult(ok=True, already_answered=True, query=views.query_view(query))
-            if query.status == "withdrawn":
+            if query.status == QueryStatus.WITHDRAWN:
                 return AnswerResult(ok=False, reason="This query was withdrawn: the chart was amended or cancelled.",
                                     query=views.query_view(query))
             choices = query.choices or []
@@ -67,8 +68,8 @@ class Answers(ServiceCore):
         now = self._now()
         with self.store.session() as session, session.begin():
             won = session.execute(
-                update(Query).where(Query.id == query_id, Query.status == "open")
-                .values(status="answered", answered_at=now, answered_by=user_id, answer_index=option_index,
+                update(Query).where(Query.id == query_id, Query.status == QueryStatus.OPEN)
+                .values(status=QueryStatus.ANSWERED, answered_at=now, answered_by=user_id, answer_index=option_index,
                         answer_json=answer_json, next_due_at=None)
             ).rowcount == 1
             if won:
@@ -84,8 +85,8 @@ class Answers(ServiceCore):
             fresh = session.get(Query, query_id)
             view = views.query_view(fresh)
         if not won:  # a second click raced the first; the first one counts
-            return AnswerResult(ok=fresh.status == "answered", already_answered=fresh.status == "answered",
-                                reason=None if fresh.status == "answered" else "This query is no longer open.",
+            return AnswerResult(ok=fresh.status == QueryStatus.ANSWERED, already_answered=fresh.status == QueryStatus.ANSWERED,
+                                reason=None if fresh.status == QueryStatus.ANSWERED else "This query is no longer open.",
                                 query=view)
         self._dispatch_pending_notices()
         self._maybe_clear(record_id)

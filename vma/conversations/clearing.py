@@ -17,6 +17,7 @@ from vma.conversations.common import ServiceCore, log
 from vma.conversations.ports import Change, ClearedChart, CodeLine
 from vma.reference.icd10cm import note_code_refs
 from vma.store.models import ChartRecord, FindingRecord, Query
+from vma.store.status import ChartStatus, QueryStatus
 
 NO_DESCRIPTION = "(no description)"
 
@@ -243,16 +244,16 @@ class Clearing(ServiceCore):
         now = self._now()
         with self.store.session() as session, session.begin():
             record = session.get(ChartRecord, record_id)
-            if record is None or not record.is_current or record.status not in ("needs_query", "on_hold", "clear",
-                                                                              "needs_correction"):
+            if record is None or not record.is_current or record.status not in (ChartStatus.NEEDS_QUERY, ChartStatus.ON_HOLD, ChartStatus.CLEAR,
+                                                                              ChartStatus.NEEDS_CORRECTION):
                 return
             still_open = session.execute(
-                select(func.count()).select_from(Query).where(Query.chart_record_id == record_id, Query.status == "open")
+                select(func.count()).select_from(Query).where(Query.chart_record_id == record_id, Query.status == QueryStatus.OPEN)
             ).scalar_one()
             if still_open:
                 return
-            if record.status in ("needs_query", "on_hold"):
-                record.status = "clear"
+            if record.status in (ChartStatus.NEEDS_QUERY, ChartStatus.ON_HOLD):
+                record.status = ChartStatus.CLEAR
             if record.cleared_at is None:
                 record.cleared_at = now
             # Two answers committed side by side may each have seen the other still open; whichever
@@ -274,8 +275,8 @@ class Clearing(ServiceCore):
             return
         with self.store.session() as session, session.begin():
             record = session.get(ChartRecord, record_id)
-            if record.status != "posted":
-                record.status = "posted"
+            if record.status != ChartStatus.POSTED:
+                record.status = ChartStatus.POSTED
                 record.posted_at = self._now()
                 self._audit(session, "post", chart_id=record.chart_id,
                             detail={"record_id": record_id, "channel": sent.channel, "ts": sent.ts,
@@ -335,10 +336,10 @@ class Clearing(ServiceCore):
             return True
 
         if queries is not None:
-            answered = [query for query in queries if query.status == "answered"]
+            answered = [query for query in queries if query.status == QueryStatus.ANSWERED]
         else:
             answered = session.execute(select(Query).where(Query.chart_record_id == record.id,
-                                                           Query.status == "answered")
+                                                           Query.status == QueryStatus.ANSWERED)
                                        .order_by(Query.id)).scalars().all()
         for query in answered:
             answer = query.answer_json or {}

@@ -23,6 +23,7 @@ from vma.conversations.ports import ChartSummary, QueryView
 from vma.conversations.reminders import first_due_at
 from vma.findings import CHECK_FAILED, OTHER, UNDETERMINED, ChartReport, Choice, Finding
 from vma.store.models import ChartRecord, FindingRecord, OutboundMessage, Query
+from vma.store.status import ChartStatus, OutboxState, QueryStatus
 from vma.store.workers import release
 
 PROCESS_LEASE = timedelta(minutes=5)
@@ -44,8 +45,8 @@ def finding_dump(finding: Finding) -> dict:
 def _claimable_for_checks(now: datetime):
     """A stored version nobody checks: new, or claimed without an owner longer than the lease.
     (A claim whose owner died is handed back to "received" by the takeover, at once.)"""
-    return (ChartRecord.status == "received") | (
-        (ChartRecord.status == "processed") & ChartRecord.claimed_by.is_(None)
+    return (ChartRecord.status == ChartStatus.RECEIVED) | (
+        (ChartRecord.status == ChartStatus.PROCESSED) & ChartRecord.claimed_by.is_(None)
         & (ChartRecord.processed_at < now - PROCESS_LEASE))
 
 
@@ -71,7 +72,7 @@ class Flows(ServiceCore):
             claimed = session.execute(
                 update(ChartRecord)
                 .where(ChartRecord.id == record_id, _claimable_for_checks(now))
-                .values(status="processed", processed_at=now, claimed_by=owner)
+                .values(status=ChartStatus.PROCESSED, processed_at=now, claimed_by=owner)
             ).rowcount == 1
             record = session.get(ChartRecord, record_id)
         if record is None:
@@ -103,7 +104,7 @@ class Flows(ServiceCore):
         try:
             with self.store.session() as session, session.begin():
                 session.execute(update(ChartRecord).where(ChartRecord.id == record_id, ChartRecord.claimed_by == owner,
-                                                          ChartRecord.status == "processed").values(claimed_by=None))
+                                                          ChartRecord.status == ChartStatus.PROCESSED).values(claimed_by=None))
         except Exception:
             log.warning("could not let go of the check claim on chart record %s", record_id, exc_info=True)
 
@@ -112,22 +113,22 @@ class Flows(ServiceCore):
             record = session.get(ChartRecord, record_id)
             record.claimed_by = None
             if cancelled:
-                record.status = "cancelled"
+                record.status = ChartStatus.CANCELLED
                 open_queries = session.execute(
-                    select(Query).where(Query.chart_id == record.chart_id, Query.status == "open").with_for_update()
+                    select(Query).where(Query.chart_id == record.chart_id, Query.status == QueryStatus.OPEN).with_for_update()
                 ).scalars().all()
                 self.withdraw(session, open_queries, record, "the chart was cancelled")
                 self._audit(session, "cancel", chart_id=record.chart_id,
                             detail={"record_id": record_id, "withdrawn": [q.id for q in open_queries]})
             else:
-                record.status = "superseded"  # an older version arriving late: kept, not checked
+                record.status = ChartStatus.SUPERSEDED  # an older version arriving late: kept, not checked
 
     def _hold_unauthenticated(self, record_id: int) -> None:
         """Issue 5: only authenticated documents (TXA-17 AU/LA, FHIR current + final/amended) go to the checks;
         others stay stored, acknowledged and quiet until their authenticated version arrives."""
         with self.store.session() as session, session.begin():
             record = session.get(ChartRecord, record_id)
-            record.status = "unauthenticated"
+            record.status = ChartStatus.UNAUTHENTICATED
             record.claimed_by = None
             self._audit(session, "stored_unauthenticated", chart_id=record.chart_id,
                         detail={"record_id": record_id,
@@ -141,7 +142,7 @@ class Flows(ServiceCore):
         with self.store.session() as session, session.begin():
             record = session.get(ChartRecord, record_id)
             record.report_json = json_safe({**report.model_dump(mode="json"), "release": _release()})
-            record.status = "incomplete"
+            record.status = ChartStatus.INCOMPLETE
             record.claimed_by = None
             record.processed_at = now
             self._audit(session, "check_failed", chart_id=record.chart_id,
@@ -154,7 +155,7 @@ class Flows(ServiceCore):
         and release."""
         with self.store.session() as session:
             record = session.get(ChartRecord, record_id)
-            if record is None or record.status != "incomplete" or not record.is_current:
+            if record is None or record.status != ChartStatus.INCOMPLETE or not record.is_current:
                 return
             chart_id, version = record.chart_id, record.version
             failed = _failed_checks(record.report_json)
@@ -178,7 +179,7 @@ class Flows(ServiceCore):
         that failed under another release than this one (a new release may carry the fix)."""
         with self.store.session() as session:
             rows = session.execute(select(ChartRecord.id, ChartRecord.report_json)
-                                   .where(ChartRecord.status == "incomplete", ChartRecord.is_current.is_(True))
+                                   .where(ChartRecord.status == ChartStatus.INCOMPLETE, ChartRecord.is_current.is_(True))
                                    .order_by(ChartRecord.id).limit(500)).all()
         ids = [record_id for record_id, report in rows
                if not only_other_releases or (report or {}).get("release") != _release()]
@@ -186,8 +187,8 @@ class Flows(ServiceCore):
             return 0
         with self.store.session() as session, session.begin():
             again = session.execute(
-                update(ChartRecord).where(ChartRecord.id.in_(ids), ChartRecord.status == "incomplete")
-                .values(status="received", claimed_by=None).returning(ChartRecord.id, ChartRecord.chart_id)
+                update(ChartRecord).where(ChartRecord.id.in_(ids), ChartRecord.status == ChartStatus.INCOMPLETE)
+                .values(status=ChartStatus.RECEIVED, claimed_by=None).returning(ChartRecord.id, ChartRecord.chart_id)
             ).all()
             for record_id, chart_id in again:
                 self._audit(session, "recheck", chart_id=chart_id,
@@ -210,7 +211,7 @@ class Flows(ServiceCore):
                         question=json_safe(finding.question or finding.message), evidence=json_safe(finding.evidence or ""),
                         choices=json_safe([c.model_dump(mode="json") for c in finding.choices]) or [
                             c.model_dump(mode="json") for c in _choices_from_options(finding.options)],
-                        target=finding.target, status="open", provider_npi=record.provider_npi,
+                        target=finding.target, status=QueryStatus.OPEN, provider_npi=record.provider_npi,
                     ))
             kept = self.withdraw_for_version(session, record, new_queries)
             for query in new_queries:
@@ -218,12 +219,12 @@ class Flows(ServiceCore):
                     session.add(query)
             session.flush()
             open_count = session.execute(
-                select(func.count()).select_from(Query).where(Query.chart_record_id == record_id, Query.status == "open")
+                select(func.count()).select_from(Query).where(Query.chart_record_id == record_id, Query.status == QueryStatus.OPEN)
             ).scalar_one()
             if open_count:
-                record.status = "needs_query"
+                record.status = ChartStatus.NEEDS_QUERY
             else:
-                record.status = "needs_correction" if report.status == "needs_correction" else "clear"
+                record.status = ChartStatus.NEEDS_CORRECTION if report.status == "needs_correction" else ChartStatus.CLEAR
                 record.cleared_at = now
             record.processed_at = now
             self._audit(session, "checked", chart_id=record.chart_id,
@@ -250,11 +251,11 @@ class Flows(ServiceCore):
     def _deliver(self, record_id: int) -> None:
         with self.store.session() as session:
             record = session.get(ChartRecord, record_id)
-            if record is None or not record.is_current or record.status not in ("needs_query", "on_hold", "clear",
-                                                                              "needs_correction"):
+            if record is None or not record.is_current or record.status not in (ChartStatus.NEEDS_QUERY, ChartStatus.ON_HOLD, ChartStatus.CLEAR,
+                                                                              ChartStatus.NEEDS_CORRECTION):
                 return
             unsent = session.execute(
-                select(Query).where(Query.chart_record_id == record_id, Query.status == "open", Query.sent_at.is_(None))
+                select(Query).where(Query.chart_record_id == record_id, Query.status == QueryStatus.OPEN, Query.sent_at.is_(None))
                 .order_by(Query.id)
             ).scalars().all()
         if not unsent:
@@ -275,8 +276,8 @@ class Flows(ServiceCore):
             session.execute(update(Query).where(Query.id.in_(query_ids)).values(provider_user_id=user_id))
             current = session.get(ChartRecord, record_id)
             current.provider_user_id = user_id
-            if current.status == "on_hold":
-                current.status = "needs_query"
+            if current.status == ChartStatus.ON_HOLD:
+                current.status = ChartStatus.NEEDS_QUERY
         sent = self._send_once(f"query_dm:{record_id}", "query_dm", user_id, {"record_id": record_id, "query_ids": query_ids},
                                lambda key: self.notifier.send_query_dm(user_id, summary, query_views, idem_key=key))
         if sent is None:
@@ -287,7 +288,7 @@ class Flows(ServiceCore):
                                          .with_for_update()).scalars():
                 query.sent_at = now
                 query.dm_channel, query.dm_ts = sent.channel, sent.ts
-                query.next_due_at = first_due_at(now, self.settings) if query.status == "open" else None
+                query.next_due_at = first_due_at(now, self.settings) if query.status == QueryStatus.OPEN else None
                 self._audit(session, "ask", chart_id=query.chart_id, query_id=query.id,
                             detail={"to": user_id, "channel": sent.channel, "ts": sent.ts, "check": query.check,
                                     "code": query.code, "question": query.question,
@@ -296,8 +297,8 @@ class Flows(ServiceCore):
     def _hold_unroutable(self, record, summary: ChartSummary, query_views: list[QueryView], reason: str) -> None:
         with self.store.session() as session, session.begin():
             current = session.get(ChartRecord, record.id)
-            if current.status != "on_hold":
-                current.status = "on_hold"
+            if current.status != ChartStatus.ON_HOLD:
+                current.status = ChartStatus.ON_HOLD
                 self._audit(session, "unroutable", chart_id=record.chart_id, detail={"record_id": record.id,
                                                                                      "reason": reason})
         channel = self.settings.vma_manager_channel
@@ -369,16 +370,16 @@ class Flows(ServiceCore):
         with self.store.session() as session:
             undelivered = session.execute(
                 select(Query.chart_record_id).join(ChartRecord, ChartRecord.id == Query.chart_record_id)
-                .where(Query.status == "open", Query.sent_at.is_(None), ChartRecord.status == "needs_query",
+                .where(Query.status == QueryStatus.OPEN, Query.sent_at.is_(None), ChartRecord.status == ChartStatus.NEEDS_QUERY,
                        ChartRecord.is_current.is_(True))
                 .distinct().limit(200)
             ).scalars().all()
             # A crash between a stored answer and the clearing leaves "needs_query" with nothing open.
             still_asking = select(Query.id).where(Query.chart_record_id == ChartRecord.id,
-                                                  Query.status == "open").exists()
+                                                  Query.status == QueryStatus.OPEN).exists()
             unposted = session.execute(
-                select(ChartRecord.id).where(ChartRecord.status.in_(("clear", "needs_correction"))
-                                             | ((ChartRecord.status == "needs_query") & ~still_asking),
+                select(ChartRecord.id).where(ChartRecord.status.in_((ChartStatus.CLEAR, ChartStatus.NEEDS_CORRECTION))
+                                             | ((ChartRecord.status == ChartStatus.NEEDS_QUERY) & ~still_asking),
                                              ChartRecord.is_current.is_(True), ChartRecord.posted_at.is_(None))
                 .order_by(ChartRecord.id).limit(200)
             ).scalars().all() if self.settings.vma_coder_channel else []
@@ -404,11 +405,11 @@ class Flows(ServiceCore):
                 f"check_failed:{record_id}:{(report or {}).get('release') or _release()}": record_id
                 for record_id, report in session.execute(
                     select(ChartRecord.id, ChartRecord.report_json)
-                    .where(ChartRecord.status == "incomplete", ChartRecord.is_current.is_(True))
+                    .where(ChartRecord.status == ChartStatus.INCOMPLETE, ChartRecord.is_current.is_(True))
                     .order_by(ChartRecord.id).limit(200))}
             told = set(session.execute(
                 select(OutboundMessage.idem_key).where(OutboundMessage.idem_key.in_(list(incomplete)),
-                                                       OutboundMessage.state == "sent")).scalars()) if incomplete else set()
+                                                       OutboundMessage.state == OutboxState.SENT)).scalars()) if incomplete else set()
         for key, record_id in incomplete.items():
             if key in told:
                 continue
@@ -422,7 +423,7 @@ class Flows(ServiceCore):
     def retry_on_hold(self) -> int:
         """Try again to reach the providers of charts on hold (after the directory was fixed)."""
         with self.store.session() as session:
-            held = session.execute(select(ChartRecord.id).where(ChartRecord.status == "on_hold",
+            held = session.execute(select(ChartRecord.id).where(ChartRecord.status == ChartStatus.ON_HOLD,
                                                                 ChartRecord.is_current.is_(True))).scalars().all()
         for record_id in held:
             self._deliver(record_id)

@@ -18,6 +18,7 @@ from vma.conversations.common import ServiceCore
 from vma.conversations.ports import ChartSummary, CodeLine, HomeView, QueryView
 from vma.findings import ChartReport
 from vma.store.models import AuditEvent, ChartRecord, Query
+from vma.store.status import ChartStatus, QueryStatus
 
 HOME_LIMIT = 10
 # Checks about the document rather than the codes; meaningless for a pasted note and code list.
@@ -121,7 +122,7 @@ class Lookup(ServiceCore):
                 mine = mine | Query.provider_npi.in_(npis)
             rows = session.execute(
                 select(Query, ChartRecord).join(ChartRecord, ChartRecord.id == Query.chart_record_id)
-                .where(Query.status == "open", mine).order_by(Query.sent_at, Query.id).limit(HOME_LIMIT * 5)
+                .where(Query.status == QueryStatus.OPEN, mine).order_by(Query.sent_at, Query.id).limit(HOME_LIMIT * 5)
             ).all()
             grouped: dict[int, tuple[ChartSummary, list[QueryView]]] = {}
             for query, record in rows:
@@ -133,14 +134,14 @@ class Lookup(ServiceCore):
             home.open_queries = list(grouped.values())
             if role in STAFF_ROLES:
                 posted = session.execute(
-                    select(ChartRecord).where(ChartRecord.status == "posted", ChartRecord.is_current.is_(True))
+                    select(ChartRecord).where(ChartRecord.status == ChartStatus.POSTED, ChartRecord.is_current.is_(True))
                     .order_by(ChartRecord.posted_at.desc()).limit(HOME_LIMIT)
                 ).scalars().all()
                 home.ready_charts = [self.cleared_view(session, r) for r in posted]
                 waiting = session.execute(
                     select(ChartRecord, func.count(Query.id))
-                    .join(Query, (Query.chart_record_id == ChartRecord.id) & (Query.status == "open"))
-                    .where(ChartRecord.is_current.is_(True), ChartRecord.status.in_(("needs_query", "on_hold")))
+                    .join(Query, (Query.chart_record_id == ChartRecord.id) & (Query.status == QueryStatus.OPEN))
+                    .where(ChartRecord.is_current.is_(True), ChartRecord.status.in_((ChartStatus.NEEDS_QUERY, ChartStatus.ON_HOLD)))
                     .group_by(ChartRecord.id).order_by(ChartRecord.received_at).limit(HOME_LIMIT)
                 ).all()
                 home.waiting_charts = [(views.chart_summary(r, self.settings), count) for r, count in waiting]

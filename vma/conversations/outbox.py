@@ -22,6 +22,7 @@ from vma.conversations.common import ServiceCore, log
 from vma.conversations.ports import SentMessage
 from vma.conversations.writeback import EHR_KINDS, TARGET_LABEL, document_key, writeback_payload
 from vma.store.models import ChartRecord, OutboundMessage, Query
+from vma.store.status import OutboxState
 
 # A claim names its worker and is taken over as soon as that worker is gone (vma.store.workers). These
 # leases only bound claims left without an owner: rows from before owned claims, or a claim its live
@@ -45,7 +46,7 @@ class Outbox(ServiceCore):
     def _outbox(self, session, key: str, kind: str, channel: str | None, payload: dict) -> None:
         insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
         session.execute(insert(OutboundMessage).values(
-            idem_key=key, kind=kind, channel=channel, state="pending", attempts=0, created_at=self._now(),
+            idem_key=key, kind=kind, channel=channel, state=OutboxState.PENDING, attempts=0, created_at=self._now(),
             payload=payload).on_conflict_do_nothing(index_elements=["idem_key"]))
 
     def _send_once(self, key: str, kind: str, channel: str | None, payload: dict,
@@ -60,13 +61,13 @@ class Outbox(ServiceCore):
         with self.store.session() as session, session.begin():
             self._outbox(session, key, kind, channel, payload)
             row = session.execute(select(OutboundMessage).where(OutboundMessage.idem_key == key)).scalar_one()
-            if row.state == "sent":
+            if row.state == OutboxState.SENT:
                 return SentMessage(channel=row.channel or "", ts=row.ts or "")
             tried_before, created_at = row.attempts > 0, row.created_at
             # Free, or held without an owner past the lease; a claim whose worker died was freed by the takeover.
             claimed = session.execute(
                 update(OutboundMessage)
-                .where(OutboundMessage.id == row.id, OutboundMessage.state != "sent",
+                .where(OutboundMessage.id == row.id, OutboundMessage.state != OutboxState.SENT,
                        OutboundMessage.claimed_at.is_(None)
                        | (OutboundMessage.claimed_by.is_(None) & (OutboundMessage.claimed_at < now - CLAIM_LEASE)))
                 .values(claimed_at=now, claimed_by=owner, attempts=OutboundMessage.attempts + 1)
@@ -87,7 +88,7 @@ class Outbox(ServiceCore):
             sent = SentMessage(channel=channel or "", ts=str(payload.get("ts") or ""))
         with self.store.session() as session, session.begin():
             session.execute(update(OutboundMessage).where(OutboundMessage.idem_key == key)
-                            .values(state="sent", channel=sent.channel, ts=sent.ts, sent_at=self._now(),
+                            .values(state=OutboxState.SENT, channel=sent.channel, ts=sent.ts, sent_at=self._now(),
                                     claimed_at=None, claimed_by=None))
         return sent
 
@@ -109,7 +110,7 @@ class Outbox(ServiceCore):
         with self.store.session() as session:
             rows = session.execute(
                 select(OutboundMessage.idem_key, OutboundMessage.kind, OutboundMessage.channel, OutboundMessage.payload)
-                .where(OutboundMessage.state == "pending",
+                .where(OutboundMessage.state == OutboxState.PENDING,
                        OutboundMessage.kind.in_(("withdrawn", "dm_update", "ehr_held")))
                 .order_by(OutboundMessage.id).limit(200)
             ).all()
@@ -198,7 +199,7 @@ class Outbox(ServiceCore):
         with self.store.session() as session:
             due = session.execute(
                 select(OutboundMessage.id, OutboundMessage.kind).where(
-                    OutboundMessage.state == "pending", OutboundMessage.kind.in_(EHR_KINDS),
+                    OutboundMessage.state == OutboxState.PENDING, OutboundMessage.kind.in_(EHR_KINDS),
                     or_(OutboundMessage.next_attempt_at.is_(None), OutboundMessage.next_attempt_at <= now))
                 .order_by(OutboundMessage.id).limit(100)
             ).all()
@@ -221,7 +222,7 @@ class Outbox(ServiceCore):
         with self.store.session() as session, session.begin():
             claimed = session.execute(
                 update(OutboundMessage)
-                .where(OutboundMessage.id == row_id, OutboundMessage.state == "pending",
+                .where(OutboundMessage.id == row_id, OutboundMessage.state == OutboxState.PENDING,
                        OutboundMessage.claimed_at.is_(None)
                        | (OutboundMessage.claimed_by.is_(None) & (OutboundMessage.claimed_at < now - CLAIM_LEASE)))
                 .values(claimed_at=now, claimed_by=owner, attempts=OutboundMessage.attempts + 1)
@@ -250,12 +251,12 @@ class Outbox(ServiceCore):
         with self.store.session() as session, session.begin():
             if outcome == "accepted":
                 session.execute(update(OutboundMessage).where(OutboundMessage.id == row_id).values(
-                    state="sent", sent_at=now, claimed_at=None, claimed_by=None, next_attempt_at=None,
+                    state=OutboxState.SENT, sent_at=now, claimed_at=None, claimed_by=None, next_attempt_at=None,
                     last_error=None))
                 self._audit(session, "ehr_writeback", chart_id=chart_id, detail=audit)
             elif outcome == "refused":
                 session.execute(update(OutboundMessage).where(OutboundMessage.id == row_id).values(
-                    state="held", claimed_at=None, claimed_by=None, next_attempt_at=None, last_error=detail))
+                    state=OutboxState.HELD, claimed_at=None, claimed_by=None, next_attempt_at=None, last_error=detail))
                 self._audit(session, "ehr_writeback_held", chart_id=chart_id, detail=audit)
                 channel = self.settings.vma_manager_channel
                 if channel:
@@ -290,13 +291,13 @@ class Outbox(ServiceCore):
         how an operator says the EHR interface was fixed); each is tried once more, and held again, with a
         new notice, if still refused."""
         with self.store.session() as session, session.begin():
-            session.execute(update(OutboundMessage).where(OutboundMessage.state == "pending",
+            session.execute(update(OutboundMessage).where(OutboundMessage.state == OutboxState.PENDING,
                                                           OutboundMessage.kind.in_(EHR_KINDS))
                             .values(next_attempt_at=None))
-            held = session.execute(select(OutboundMessage).where(OutboundMessage.state == "held",
+            held = session.execute(select(OutboundMessage).where(OutboundMessage.state == OutboxState.HELD,
                                                                  OutboundMessage.kind.in_(EHR_KINDS))).scalars().all()
             for row in held:
-                row.state, row.next_attempt_at = "pending", None
+                row.state, row.next_attempt_at = OutboxState.PENDING, None
                 self._audit(session, "ehr_writeback_released", chart_id=(row.payload or {}).get("chart_id"),
                             detail={"key": row.idem_key, "reason": reason, "last_error": row.last_error})
         return len(held)

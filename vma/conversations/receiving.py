@@ -16,11 +16,12 @@ from vma.clock import parse_instant
 from vma.conversations.common import ServiceCore, json_safe, log, unauthenticated
 from vma.intake import parse_chart
 from vma.store.models import ChartRecord, IntakeRejection, Query
+from vma.store.status import ChartStatus, IntakeOutcome, QueryStatus
 
 
 @dataclass
 class IntakeResult:
-    http_status: int  # 202 stored, 200 exact duplicate, 400 invalid
+    outcome: IntakeOutcome
     chart_id: str | None
     status: str
     errors: list[dict] = field(default_factory=list)  # [{"field": ..., "message": ...}]
@@ -68,7 +69,7 @@ class Receiving(ServiceCore):
             with self.store.session() as session, session.begin():
                 existing = session.execute(select(ChartRecord).where(ChartRecord.doc_key == doc_key)).scalar_one_or_none()
                 if existing is not None:
-                    return IntakeResult(200, existing.chart_id, existing.status, duplicate=True, record_id=existing.id)
+                    return IntakeResult(IntakeOutcome.DUPLICATE, existing.chart_id, existing.status, duplicate=True, record_id=existing.id)
                 current = session.execute(
                     select(ChartRecord).where(ChartRecord.chart_id == chart.chart_id, ChartRecord.is_current.is_(True))
                     .order_by(ChartRecord.id.desc()).with_for_update()
@@ -79,26 +80,26 @@ class Receiving(ServiceCore):
                 record = ChartRecord(
                     chart_id=chart.chart_id, version=chart.version, document_id=chart.document_id, doc_key=doc_key,
                     raw=raw_text, fmt=fmt, source=source, chart_json=json_safe(chart.model_dump(mode="json")),
-                    provider_npi=chart.provider.npi, status="received" if is_current else "superseded",
+                    provider_npi=chart.provider.npi, status=ChartStatus.RECEIVED if is_current else ChartStatus.SUPERSEDED,
                     is_current=is_current, signed_at=signed_at, received_at=now,
                 )
                 if is_current:
                     for old in current:
                         old.is_current = False
-                        if old.status not in ("posted", "cancelled"):
-                            old.status = "cancelled" if cancelled else "superseded"
+                        if old.status not in (ChartStatus.POSTED, ChartStatus.CANCELLED):
+                            old.status = ChartStatus.CANCELLED if cancelled else ChartStatus.SUPERSEDED
                 session.add(record)
                 session.flush()
                 self._audit(session, "intake", chart_id=chart.chart_id,
                             detail={"record_id": record.id, "version": chart.version, "source": source, "format": fmt,
                                     "doc_key": doc_key, "cancelled": cancelled, "current": is_current,
                                     **({"sender": sender} if sender else {})})
-                return IntakeResult(202, chart.chart_id, record.status, record_id=record.id)
+                return IntakeResult(IntakeOutcome.STORED, chart.chart_id, record.status, record_id=record.id)
         except IntegrityError:
             # Another worker stored the same document version between our read and our insert.
             with self.store.session() as session:
                 existing = session.execute(select(ChartRecord).where(ChartRecord.doc_key == doc_key)).scalar_one()
-                return IntakeResult(200, existing.chart_id, existing.status, duplicate=True, record_id=existing.id)
+                return IntakeResult(IntakeOutcome.DUPLICATE, existing.chart_id, existing.status, duplicate=True, record_id=existing.id)
 
     def _join_addendum(self, session, chart: Chart) -> Chart:
         """An addendum (HL7 T05/T06, FHIR ``appends``) often carries only its own text: the checks must see
@@ -108,7 +109,7 @@ class Receiving(ServiceCore):
         earlier = session.execute(
             select(ChartRecord).where(ChartRecord.chart_id == chart.chart_id,
                                       ChartRecord.document_id == chart.document_id,
-                                      ChartRecord.version < chart.version, ChartRecord.status != "cancelled")
+                                      ChartRecord.version < chart.version, ChartRecord.status != ChartStatus.CANCELLED)
             .order_by(ChartRecord.version.desc(), ChartRecord.id.desc()).limit(1)
         ).scalar_one_or_none()
         if earlier is None:
@@ -132,7 +133,7 @@ class Receiving(ServiceCore):
             session.flush()
             self._audit(session, "intake_rejected", detail={"rejection_id": rejection.id, "source": source,
                                                             "errors": errors, **({"sender": sender} if sender else {})})
-        return IntakeResult(400, None, "invalid", errors=errors)
+        return IntakeResult(IntakeOutcome.INVALID, None, "invalid", errors=errors)
 
     def withdraw_for_version(self, session, record, new_queries: list) -> set[int]:
         """A newer version: keep the older versions' open queries it still raises, withdraw the rest.
@@ -141,7 +142,7 @@ class Receiving(ServiceCore):
         asked twice; the matching new query is then not stored. Returns ``id()`` of the new queries so replaced.
         """
         old_open = session.execute(
-            select(Query).where(Query.chart_id == record.chart_id, Query.status == "open",
+            select(Query).where(Query.chart_id == record.chart_id, Query.status == QueryStatus.OPEN,
                                 Query.chart_record_id != record.id).order_by(Query.id).with_for_update()
         ).scalars().all()
         replaced: set[int] = set()
@@ -166,7 +167,7 @@ class Receiving(ServiceCore):
         if not new_queries:
             return
         answered = session.execute(
-            select(Query).where(Query.chart_id == record.chart_id, Query.status == "answered",
+            select(Query).where(Query.chart_id == record.chart_id, Query.status == QueryStatus.ANSWERED,
                                 Query.chart_record_id != record.id).order_by(Query.answered_at.desc())
         ).scalars().all()
         for query in new_queries:
@@ -174,7 +175,7 @@ class Receiving(ServiceCore):
                             and a.target == query.target), None)
             if earlier is None:
                 continue
-            query.status = "answered"
+            query.status = QueryStatus.ANSWERED
             query.answered_at, query.answered_by = earlier.answered_at, earlier.answered_by
             query.answer_json = dict(earlier.answer_json or {}, carried_from_query=earlier.id)
             labels = [c.get("label") for c in query.choices or []]
@@ -188,9 +189,9 @@ class Receiving(ServiceCore):
         now = self._now()
         by_message: dict[tuple[str, str], list[int]] = {}
         for query in queries:
-            if query.status != "open":
+            if query.status != QueryStatus.OPEN:
                 continue
-            query.status = "withdrawn"
+            query.status = QueryStatus.WITHDRAWN
             query.withdrawn_at = now
             query.next_due_at = None
             self._audit(session, "withdraw", chart_id=query.chart_id, query_id=query.id,
