@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.crash.harness import SlowSlack
-from tests.store.support import KNEE_NOTE, Clock, chart, make_settings, raw
+from tests.shared import KNEE_NOTE, Clock, chart, make_settings, raw
 
 CODERS = "C_CODERS"
 

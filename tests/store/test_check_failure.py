@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.store.support import break_check, chart
+from tests.shared import break_check, chart
 from tests.store.test_service import World
 
 SECRET_WORDS = ("Ana Testcase", "left knee", "gardening")

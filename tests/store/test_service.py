@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from tests.store.support import (KNEE_AND_SHOULDER_NOTE, LEFT_KNEE_NOTE, UNKNOWN_NPI, Clock, RecordingNotifier,
-                                 SimulatedCrash, chart, make_settings, raw)
+from tests.shared import (KNEE_AND_SHOULDER_NOTE, LEFT_KNEE_NOTE, UNKNOWN_NPI, Clock, RecordingNotifier,
+                          SimulatedCrash, chart, make_settings, raw)
 
 
 class World:

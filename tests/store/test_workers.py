@@ -6,7 +6,7 @@ import threading
 from collections import Counter
 
 from tests.conftest import base_chart
-from tests.store.support import Clock, RecordingNotifier, chart, make_settings, raw
+from tests.shared import Clock, RecordingNotifier, chart, make_settings, raw
 
 CHARTS = 12
 
