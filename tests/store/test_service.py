@@ -8,6 +8,7 @@ import pytest
 
 from tests.shared import (KNEE_AND_SHOULDER_NOTE, LEFT_KNEE_NOTE, UNKNOWN_NPI, Clock, RecordingNotifier,
                           SimulatedCrash, chart, make_settings, raw)
+from vma.integrations.slack.render import checkchart_text
 
 
 class World:
@@ -380,12 +381,14 @@ def test_checkchart_access_control(world):
     for user in ("U_LOPEZ", "U_SCRIBE", "U_CODER", "U_CHIEF"):
         result = world.service.checkchart("ENC-CC-1", user)
         assert result.allowed, user
-        assert "ENC-CC-1" in result.text and "M25.569" in result.text and "laterality" in result.text
+        text = checkchart_text(result)
+        assert "ENC-CC-1" in text and "M25.569" in text and "laterality" in text
         assert result.report.status == "needs_query"
     for user in ("U_OTHERDOC", "U_STRANGER", ""):
         result = world.service.checkchart("ENC-CC-1", user)
         assert not result.allowed and result.summary is None and result.report is None
-        assert "M25.569" not in result.text and "7120" not in result.text and "laterality" not in result.text
+        text = checkchart_text(result)
+        assert "M25.569" not in text and "7120" not in text and "laterality" not in text
     stranger_missing = world.service.checkchart("ENC-NOPE", "U_STRANGER")
     assert not stranger_missing.allowed
     assert world.audit_actions().count("checkchart_refused") == 4

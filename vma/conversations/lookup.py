@@ -6,7 +6,7 @@ Read-only but for the audit row each lookup writes.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import func, insert, select
@@ -30,10 +30,18 @@ _CPT_SHAPE = re.compile(r"^(\d{5}|\d{4}[FTU])$")
 
 @dataclass
 class CheckchartResult:
+    """What /checkchart found; the Slack adapter words it (templates/checkchart_text.txt.j2).
+
+    Not allowed: the chart is not shown (nor said to exist). Allowed without a summary: no such chart
+    is stored (told to staff only)."""
+
     allowed: bool
-    text: str
+    chart_id: str
     summary: ChartSummary | None = None
     report: ChartReport | None = None
+    status: str | None = None
+    codes: list[CodeLine] = field(default_factory=list)
+    query_counts: list[tuple[str, int]] = field(default_factory=list)  # (query status, how many), by status
 
 
 
@@ -53,7 +61,7 @@ class Lookup(ServiceCore):
 
     def checkchart(self, chart_id: str, user_id: str) -> CheckchartResult:
         chart_id = (chart_id or "").strip()
-        refusal = CheckchartResult(allowed=False, text=f"Chart {chart_id[:60]} is not available to you.")
+        refusal = CheckchartResult(allowed=False, chart_id=chart_id)
         # One transaction for the reads and the audit row: one connection and one commit per lookup,
         # which is what keeps 50 lookups at once quick.
         with self.store.session() as session, session.begin():
@@ -65,7 +73,7 @@ class Lookup(ServiceCore):
                 chart_id=chart_id[:200] or None, query_id=None, detail={}))
             if not allowed:
                 if record is None and self.directory.role_of(user_id) in STAFF_ROLES:
-                    return CheckchartResult(allowed=True, text=f"No chart {chart_id[:60]} is stored.")
+                    return CheckchartResult(allowed=True, chart_id=chart_id)
                 return refusal
             summary = views.chart_summary(record, self.settings)
             if record.report_json:
@@ -74,8 +82,11 @@ class Lookup(ServiceCore):
                 report = run_checks(Chart.model_validate(record.chart_json), self.ref)
             queries = session.execute(select(Query).where(Query.chart_record_id == record.id).order_by(Query.id)).scalars().all()
             codes, changes, notes = self.final_codes(session, record, queries=queries)
-            text = _checkchart_text(summary, record.status, report, queries, codes)
-        return CheckchartResult(allowed=True, text=text, summary=summary, report=report)
+            counts: dict[str, int] = {}
+            for query in queries:
+                counts[query.status] = counts.get(query.status, 0) + 1
+            return CheckchartResult(allowed=True, chart_id=chart_id, summary=summary, report=report,
+                                    status=record.status, codes=codes, query_counts=sorted(counts.items()))
 
     def check_adhoc(self, note_text: str, codes_text: str) -> ChartReport:
         """Check a pasted note and code list without storing anything."""
@@ -146,23 +157,3 @@ class Lookup(ServiceCore):
                 ).all()
                 home.waiting_charts = [(views.chart_summary(r, self.settings), count) for r, count in waiting]
         return home
-
-
-def _checkchart_text(summary: ChartSummary, status: str, report: ChartReport, queries: list, codes: list[CodeLine]) -> str:
-    lines = [f"*Chart {summary.chart_id}* (version {summary.version}) · patient {summary.patient_label} · "
-             f"date of service {summary.date_of_service or 'unknown'} · status {status}"]
-    if codes:
-        lines.append("Codes: " + "; ".join(f"{c.code} {c.description}" for c in codes))
-    if report.findings:
-        lines.append(f"Findings ({report.status}):")
-        for finding in report.findings:
-            lines.append(f"• {finding.check} [{finding.action}]{' ' + finding.code if finding.code else ''}: "
-                         f"{finding.message}")
-    else:
-        lines.append("No findings: the chart is clear.")
-    if queries:
-        counts: dict[str, int] = {}
-        for query in queries:
-            counts[query.status] = counts.get(query.status, 0) + 1
-        lines.append("Queries: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
-    return "\n".join(lines)

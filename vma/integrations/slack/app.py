@@ -24,7 +24,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from vma.integrations.slack.render import cut, render_blocks, render_view
+from vma.integrations.slack.render import checkchart_text, cut, render_blocks, render_view
 
 log = logging.getLogger(__name__)
 
@@ -295,12 +295,13 @@ def build_app(service, settings, client: WebClient, socket_mode: bool = False) -
 
 def _checkchart_reply(service, chart_id: str, user: str) -> tuple[str, list | None]:
     result = service.checkchart(chart_id, user)
+    text = checkchart_text(result)
     if not result.allowed or result.summary is None:
-        return result.text, None
-    sections = _chunks(result.text, 2900)
+        return text, None
+    sections = _chunks(text, 2900)
     blocks = render_blocks("checkchart_report.json.j2", summary=result.summary, report=result.report,
                            sections=sections)
-    return cut(result.text, 3000), blocks
+    return cut(text, 3000), blocks
 
 
 def _chunks(text: str, size: int) -> list[str]:

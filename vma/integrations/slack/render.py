@@ -150,6 +150,16 @@ def render_json(name: str, **context: Any) -> Any:
         raise ValueError(f"template {name} rendered invalid JSON at line {exc.lineno}: {exc.msg}") from exc
 
 
+def render_text(name: str, **context: Any) -> str:
+    """A plain-text (mrkdwn) template: what vma says where Slack shows text rather than blocks."""
+    return environment().get_template(name).render(**context)
+
+
+def checkchart_text(result) -> str:
+    """The /checkchart answer (a ``vma.conversations.lookup.CheckchartResult``) in words."""
+    return render_text("checkchart_text.txt.j2", result=result)
+
+
 def render_blocks(name: str, **context: Any) -> list[dict]:
     blocks = render_json(name, **context)
     problems = validate_blocks(blocks, "message")
