@@ -107,6 +107,9 @@ class RecordingNotifier:
     def find_sent(self, channel_or_user, idem_key, since):
         return None  # nothing reaches a real Slack here, so no earlier copy can be there
 
+    def mention(self, user_id):
+        return f"<@{user_id}>"  # as the Slack adapter writes it
+
     def resolve_user(self, email):
         self._hook("resolve_user")
         self.calls.append(("resolve_user", (email,)))

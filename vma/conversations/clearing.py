@@ -436,5 +436,6 @@ class Clearing(ServiceCore):
         person = self.directory.by_user(user_id)
         if person is not None and person.name:
             return person.name
-        return f"<@{user_id}>" if user_id else "unknown"
+        # Someone the directory does not name: the messaging adapter says who (a Slack mention).
+        return self.notifier.mention(user_id) if user_id else "unknown"
 

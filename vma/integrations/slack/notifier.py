@@ -25,7 +25,7 @@ from vma.conversations.ports import (
     ReminderItem,
     SentMessage,
 )
-from vma.integrations.slack.render import fallback_text, render_blocks
+from vma.integrations.slack.render import fallback_text, mention, render_blocks
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +151,9 @@ class SlackNotifier:
                              max_queries=MAX_QUERIES_PER_DM, withdrawn_reason=withdrawn_reason)
 
     # -- Notifier ------------------------------------------------------------------------------
+
+    def mention(self, user_id: str) -> str:
+        return mention(user_id)
 
     def resolve_user(self, email: str) -> str | None:
         from slack_sdk.errors import SlackApiError

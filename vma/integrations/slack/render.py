@@ -155,6 +155,11 @@ def render_text(name: str, **context: Any) -> str:
     return environment().get_template(name).render(**context)
 
 
+def mention(user_id: str) -> str:
+    """A person by Slack user ID, as Slack writes them in text."""
+    return render_text("mention.txt.j2", user_id=user_id)
+
+
 def checkchart_text(result) -> str:
     """The /checkchart answer (a ``vma.conversations.lookup.CheckchartResult``) in words."""
     return render_text("checkchart_text.txt.j2", result=result)
