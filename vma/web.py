@@ -21,9 +21,11 @@ import contextlib
 import gc
 import hashlib
 import hmac
+import ipaddress
 import logging
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -33,8 +35,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from vma.config import parse_intake_tokens, parse_rate_limit
+from vma.conversations.service import ChartService
+from vma.directory import Directory
 from vma.intake import MAX_BODY
 from vma.integrations.body import BodyTooLarge, read_capped
+from vma.integrations.ehr import writeback_from_settings
+from vma.integrations.slack.app import build_app
+from vma.integrations.slack.http import events_endpoint
+from vma.integrations.slack.notifier import SlackNotifier, notifier_from_settings, web_client
+from vma.store.db import Store
 from vma.store.status import IntakeOutcome
 
 log = logging.getLogger(__name__)
@@ -56,10 +66,6 @@ class IntakeGuard:
     """
 
     def __init__(self, settings, clock=time.monotonic):
-        from collections import Counter
-
-        from vma.config import parse_intake_tokens, parse_rate_limit
-
         # Hashes, so every comparison is over 32 bytes whatever the length presented.
         self._tokens = [(t.source, hashlib.sha256(t.token.encode()).digest())
                         for t in parse_intake_tokens(settings.vma_intake_tokens)]
@@ -121,8 +127,6 @@ class IntakeGuard:
 
 def is_loopback(host: str | None) -> bool:
     """Whether listening on ``host`` keeps the port on this machine."""
-    import ipaddress
-
     name = (host or "").strip().strip("[]")
     if name.lower() == "localhost":
         return True
@@ -134,12 +138,6 @@ def is_loopback(host: str | None) -> bool:
 
 def build_service(settings):
     """The production wiring: the store, the Slack notifier, the directory and the EHR write-back from settings."""
-    from vma.conversations.service import ChartService
-    from vma.directory import Directory
-    from vma.integrations.ehr import writeback_from_settings
-    from vma.integrations.slack.notifier import notifier_from_settings
-    from vma.store.db import Store
-
     return ChartService(Store(settings.vma_database_url), notifier_from_settings(settings), settings,
                         Directory.load(settings.vma_provider_directory), ehr=writeback_from_settings(settings))
 
@@ -159,10 +157,6 @@ def create_app(settings, service=None, *, start_scheduler: bool = True, migrate:
 
     ``socket_mode``: Slack's requests come over Socket Mode (``app.state.bolt`` serves them), so no
     signing secret is needed; without one, ``/slack/events`` over HTTP refuses every request."""
-    from vma.integrations.slack.app import build_app
-    from vma.integrations.slack.http import events_endpoint
-    from vma.integrations.slack.notifier import SlackNotifier, web_client
-
     if not settings.slack_signing_secret and not socket_mode:
         raise ValueError("SLACK_SIGNING_SECRET is required: every request to /slack/events is verified with it "
                          "(or run with --socket-mode and SLACK_APP_TOKEN)")
@@ -320,8 +314,6 @@ def bind_refusal(settings, host: str, allow_open_intake: bool = False) -> str | 
     Off the loopback interface, intake without tokens lets anyone who reaches the port store charts
     and make the bot write to physicians: it takes ``--allow-open-intake`` to say that is intended.
     """
-    from vma.config import parse_intake_tokens
-
     try:
         tokens = parse_intake_tokens(settings.vma_intake_tokens)
     except ValueError as exc:

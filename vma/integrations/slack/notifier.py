@@ -13,6 +13,7 @@ import logging
 from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import RetryHandler, RetryIntervalCalculator, RetryState, HttpRequest, HttpResponse
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
@@ -26,6 +27,7 @@ from vma.conversations.ports import (
     SentMessage,
 )
 from vma.integrations.slack.render import fallback_text, mention, render_blocks
+from vma.logging_setup import log_event
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +72,6 @@ class LoggedWebClient(WebClient):
     """
 
     def api_call(self, api_method: str, **kwargs):
-        from slack_sdk.errors import SlackApiError
-
-        from vma.logging_setup import log_event
-
         try:
             return super().api_call(api_method, **kwargs)
         except SlackApiError as exc:
@@ -156,8 +154,6 @@ class SlackNotifier:
         return mention(user_id)
 
     def resolve_user(self, email: str) -> str | None:
-        from slack_sdk.errors import SlackApiError
-
         if not email:
             return None
         try:
