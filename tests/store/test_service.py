@@ -8,7 +8,7 @@ import pytest
 
 from tests.shared import (KNEE_AND_SHOULDER_NOTE, LEFT_KNEE_NOTE, UNKNOWN_NPI, Clock, RecordingNotifier,
                           SimulatedCrash, chart, make_settings, raw)
-from vma.integrations.slack.render import checkchart_text
+from vma.integrations.slack.render import answer_notice, checkchart_text
 
 
 class World:
@@ -210,7 +210,7 @@ def test_other_text_and_undetermined_route_the_chart_to_the_coder(world, kind):
     index = next(i for i, c in enumerate(query.choices) if c["kind"] == kind)
     if kind == "other":
         missing = world.service.answer(query.id, "U_LOPEZ", index)
-        assert not missing.ok and "free-text" in missing.reason
+        assert not missing.ok and "free-text" in answer_notice(missing)
         assert world.queries("ENC-O-1")[0].status == "open"
     result = world.service.answer(query.id, "U_LOPEZ", index, "patellofemoral syndrome, left" if kind == "other" else None)
     assert result.ok

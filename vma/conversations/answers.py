@@ -21,11 +21,18 @@ MAX_OTHER_TEXT = 2000
 
 @dataclass
 class AnswerResult:
+    """What became of a click; the Slack adapter words a problem (templates/answer_notice.txt.j2).
+
+    ``problem``: "missing" (no such query), "refused" (not the provider or a delegate), "withdrawn",
+    "no_option" (``option_index`` is not one of the query's), "needs_text" ('Other' without text),
+    "not_open" (another click changed it first)."""
+
     ok: bool
     refused: bool = False
-    reason: str | None = None
+    problem: str | None = None
     already_answered: bool = False
     query: QueryView | None = None
+    option_index: int | None = None
 
 
 
@@ -41,26 +48,23 @@ class Answers(ServiceCore):
         with self.store.session() as session:
             query = session.get(Query, query_id)
             if query is None:
-                return AnswerResult(ok=False, reason="This query no longer exists.")
+                return AnswerResult(ok=False, problem="missing")
             if not self.may_answer(user_id, query):
                 self._audit_alone("answer_refused", actor=user_id, chart_id=query.chart_id, query_id=query_id,
                                   detail={"option_index": option_index})
-                return AnswerResult(ok=False, refused=True,
-                                    reason="Only the provider this query was sent to, or their delegate, can answer it.")
+                return AnswerResult(ok=False, refused=True, problem="refused")
             if query.status == QueryStatus.ANSWERED:
                 return AnswerResult(ok=True, already_answered=True, query=views.query_view(query))
             if query.status == QueryStatus.WITHDRAWN:
-                return AnswerResult(ok=False, reason="This query was withdrawn: the chart was amended or cancelled.",
-                                    query=views.query_view(query))
+                return AnswerResult(ok=False, problem="withdrawn", query=views.query_view(query))
             choices = query.choices or []
             if not isinstance(option_index, int) or not 0 <= option_index < len(choices):
-                return AnswerResult(ok=False, reason=f"No answer option {option_index} on this query.",
+                return AnswerResult(ok=False, problem="no_option", option_index=option_index,
                                     query=views.query_view(query))
             choice = choices[option_index]
             text = json_safe((other_text or "").strip()[:MAX_OTHER_TEXT]) or None
             if choice.get("kind") == "other" and not text:
-                return AnswerResult(ok=False, reason="'Other' needs a short free-text answer.",
-                                    query=views.query_view(query))
+                return AnswerResult(ok=False, problem="needs_text", query=views.query_view(query))
             answer_json = {"label": choice.get("label"), "kind": choice.get("kind", "code"),
                            "codes": list(choice.get("codes") or []), "poa": choice.get("poa"),
                            "value": choice.get("value"), "other_text": text if choice.get("kind") == "other" else None}
@@ -85,8 +89,8 @@ class Answers(ServiceCore):
             fresh = session.get(Query, query_id)
             view = views.query_view(fresh)
         if not won:  # a second click raced the first; the first one counts
-            return AnswerResult(ok=fresh.status == QueryStatus.ANSWERED, already_answered=fresh.status == QueryStatus.ANSWERED,
-                                reason=None if fresh.status == QueryStatus.ANSWERED else "This query is no longer open.",
+            answered = fresh.status == QueryStatus.ANSWERED
+            return AnswerResult(ok=answered, already_answered=answered, problem=None if answered else "not_open",
                                 query=view)
         self._dispatch_pending_notices()
         self._maybe_clear(record_id)

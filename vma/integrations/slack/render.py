@@ -160,6 +160,11 @@ def mention(user_id: str) -> str:
     return render_text("mention.txt.j2", user_id=user_id)
 
 
+def answer_notice(result) -> str:
+    """Why a click on an answer was not recorded (a ``vma.conversations.answers.AnswerResult``), in words."""
+    return render_text("answer_notice.txt.j2", result=result)
+
+
 def checkchart_text(result) -> str:
     """The /checkchart answer (a ``vma.conversations.lookup.CheckchartResult``) in words."""
     return render_text("checkchart_text.txt.j2", result=result)
