@@ -32,6 +32,7 @@ from vma.conversations.digest_model import (ANSWER_TARGET, BUCKET_EDGES, BUCKET_
                                             YIELD_WINDOW, CheckYield, Digest, OldestOpen, ProviderLine, WeekStats)
 from vma.conversations.digest_render import (_hours, _share, charted_providers, render_png, render_text,
                                              render_text_picture)
+from vma.store.models import QUERY_STATUSES, ChartRecord, FindingRecord, OutboundMessage, Query
 
 # What callers import from here; the digest's figures and its rendering live beside this module.
 __all__ = ["BUCKET_LABELS", "CheckYield", "Digest", "OldestOpen", "ProviderLine", "WeekStats", "_hours", "_share",
@@ -56,8 +57,6 @@ def _hours_between(later, earlier, dialect: str):
 def build_digest(session: Session, now: datetime, calendar: BusinessCalendar, *,
                  business_hours: str, directory=None) -> Digest:
     """Compute every digest number at ``now`` (timezone-aware)."""
-    from vma.store.models import QUERY_STATUSES, Query
-
     now = now.astimezone(UTC)
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -229,8 +228,6 @@ def build_digest(session: Session, now: datetime, calendar: BusinessCalendar, *,
 
 def _clean_claims(session: Session, weeks: list[WeekStats], now: datetime, this_start: datetime,
                   last_start: datetime) -> None:
-    from vma.store.models import ChartRecord, FindingRecord
-
     version = aliased(ChartRecord)
     held_back = select(FindingRecord.id).join(version, version.id == FindingRecord.chart_record_id).where(
         version.chart_id == ChartRecord.chart_id, version.id <= ChartRecord.id,
@@ -246,8 +243,6 @@ def _clean_claims(session: Session, weeks: list[WeekStats], now: datetime, this_
 
 def _provider_names(session: Session, npis: set, directory) -> dict:
     """One name per NPI, looked up once: the directory, the latest chart's ``provider.name``, the NPI."""
-    from vma.store.models import ChartRecord
-
     names: dict = {}
     unknown = []
     for npi in npis:
@@ -281,8 +276,6 @@ def _query_yield(session: Session, now: datetime, dialect: str) -> list[CheckYie
     indicator or a confirmation of the code as billed change none. An answer carried over from an
     earlier version of the chart is not counted again.
     """
-    from vma.store.models import Query
-
     kind = Query.answer_json["kind"].as_string()
     carried = Query.answer_json["carried_from_query"].as_string()
     if dialect == "postgresql":
@@ -333,8 +326,6 @@ def post_digest_once(settings, store, notifier, directory=None, now: datetime | 
 
     Returns False when today's digest was already posted (or is being posted) elsewhere.
     """
-    from vma.store.models import OutboundMessage
-
     now = (now or datetime.now(UTC)).astimezone(UTC)
     day = now.astimezone(ZoneInfo(settings.vma_timezone)).date()
     key = f"digest:{day.isoformat()}"

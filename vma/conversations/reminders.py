@@ -62,6 +62,8 @@ from sqlalchemy.exc import OperationalError
 
 from vma.clock import as_utc
 from vma.conversations.businesstime import BusinessCalendar
+from vma.conversations.ports import ReminderItem
+from vma.store.models import AuditEvent, ChartRecord, Nudge, Query
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +99,6 @@ def _provider_key(npi: str | None, user_id: str | None) -> str:
 
 def _insert_nudge(session, *, provider_key: str, day: date, kind: str, now: datetime) -> bool:
     """Insert the day's nudge row; False when another worker (or an earlier tick) already holds it."""
-    from vma.store.models import Nudge
-
     dialect = session.get_bind().dialect.name
     values = dict(provider_key=provider_key, business_day=day, kind=kind, created_at=now)
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -162,8 +162,6 @@ class ReminderEngine:
         return report
 
     def _providers_due(self, now: datetime) -> list[tuple[str | None, str]]:
-        from vma.store.models import Query
-
         with self.store.session() as session:
             rows = session.execute(
                 select(Query.provider_npi, Query.provider_user_id)
@@ -175,8 +173,6 @@ class ReminderEngine:
 
     def _claim(self, now: datetime, npi: str | None, user_id: str, report: TickReport) -> _Claim | None:
         """Transaction 1: lock the provider's due rows, take the day's nudge, lease the rows."""
-        from vma.store.models import Query
-
         settings = self.settings
         with self.store.session() as session, session.begin():
             rows = session.execute(
@@ -277,9 +273,6 @@ class ReminderEngine:
 
     def _items(self, query_ids: list[int], now: datetime) -> list:
         """The reminder items for the claimed queries that are still open, each with its business age."""
-        from vma.conversations.ports import ReminderItem
-        from vma.store.models import ChartRecord, Query
-
         with self.store.session() as session:
             rows = session.execute(
                 select(Query, ChartRecord).join(ChartRecord, ChartRecord.id == Query.chart_record_id)
@@ -296,8 +289,6 @@ class ReminderEngine:
     def _record(self, now: datetime, query_ids: list[int], *, kind: str, detail: dict,
                 nudge: tuple[_Claim, str] | None = None) -> None:
         """Transaction 3: the message went out; move the queries on and keep the record."""
-        from vma.store.models import AuditEvent, Nudge, Query
-
         with self.store.session() as session, session.begin():
             rows = session.execute(
                 select(Query).where(Query.id.in_(query_ids), Query.status == "open").with_for_update()
@@ -319,16 +310,12 @@ class ReminderEngine:
                                                     Nudge.kind == "reminder").values(message_id=message_id))
 
     def _release_nudge(self, claim: _Claim, now: datetime) -> None:
-        from vma.store.models import Nudge
-
         with self.store.session() as session, session.begin():
             session.execute(delete(Nudge).where(Nudge.provider_key == claim.provider_key,
                                                 Nudge.business_day == claim.business_day,
                                                 Nudge.kind == "reminder", Nudge.message_id.is_(None)))
 
     def _retry_later(self, query_ids: list[int], now: datetime, kind: str, error: Exception) -> None:
-        from vma.store.models import AuditEvent, Query
-
         with self.store.session() as session, session.begin():
             session.execute(update(Query).where(Query.id.in_(query_ids), Query.status == "open")
                             .values(next_due_at=now + RETRY_AFTER))
