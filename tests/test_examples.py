@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SPEC_EXAMPLES
+from tests.shared import essence
 from vma.checks import run_checks
 from vma.intake import parse_chart
 
@@ -22,13 +23,6 @@ if not SPEC_EXAMPLES.is_dir():
     pytest.skip(f"shared spec examples not found at {SPEC_EXAMPLES}", allow_module_level=True)
 
 CHARTS = sorted(p for p in SPEC_EXAMPLES.glob("*.json") if not p.name.endswith(".expected.json"))
-
-
-def essence(finding: dict) -> dict:
-    out = {k: finding[k] for k in ("check", "action", "code", "suggested_codes")}
-    if finding["action"] == "query":
-        out["options"] = finding["options"]
-    return out
 
 
 def expected_for(path: Path) -> dict:

@@ -13,7 +13,12 @@ from typing import Any, Literal
 from vma.chart import Chart, ChartInputError, FieldError, chart_from_dict
 
 Format = Literal["chart", "fhir", "hl7"]
-MAX_BODY = 1_000_000
+# The cap on one request body (contract section 6: 413 above "1 MB", taken as 1 MiB), the one value
+# every adapter that reads a body refers to.
+MAX_BODY = 1024 * 1024
+# What the reader itself refuses, whatever the channel (a drop-folder file or an MLLP frame is capped
+# before this, by its own adapter): a guard against a parser handed an absurd string, not a contract limit.
+MAX_PARSED_INPUT = 20_000_000
 
 
 def detect_format(text: str) -> Format:
@@ -50,7 +55,7 @@ def chart_from_json_obj(obj: Any) -> Chart:
 def parse_chart(raw: bytes | str) -> tuple[Chart, Format]:
     """Parse one chart from raw input of any supported format."""
     text = decode(raw) if isinstance(raw, (bytes, bytearray)) else raw
-    if len(text.encode("utf-8", "surrogatepass")) > MAX_BODY * 20:
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_PARSED_INPUT:
         raise ChartInputError([FieldError(field="(input)", message="input too large")])
     fmt = detect_format(text)
     if fmt == "hl7":

@@ -21,9 +21,11 @@ import contextlib
 import gc
 import hashlib
 import hmac
+import ipaddress
 import logging
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -33,19 +35,23 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from vma.config import parse_intake_tokens, parse_rate_limit
+from vma.conversations.service import ChartService
+from vma.directory import Directory
+from vma.intake import MAX_BODY
+from vma.integrations.body import BodyTooLarge, read_capped
+from vma.integrations.ehr import writeback_from_settings
+from vma.integrations.slack.app import build_app
+from vma.integrations.slack.http import events_endpoint
+from vma.integrations.slack.notifier import SlackNotifier, notifier_from_settings, web_client
+from vma.store.db import Store
+from vma.store.status import IntakeOutcome
+
 log = logging.getLogger(__name__)
 
-MAX_BODY = 1024 * 1024  # 1 MB: contract section 6 answers 413 above it
-
-
-SIGNATURE_MAX_AGE = 60 * 5  # Slack's rule: a request signed more than five minutes off is a replay
-
-
-class BodyTooLarge(Exception):
-    pass
-
-
 INTAKE_REALM = "vma-intake"
+# Contract section 6: a new version is accepted for checking, an exact duplicate is fine, bad input is the sender's.
+INTAKE_STATUS = {IntakeOutcome.STORED: 202, IntakeOutcome.DUPLICATE: 200, IntakeOutcome.INVALID: 400}
 # Buckets of sources idle long enough to be full again are dropped past this many (open intake keys them by
 # peer address, which a flood could vary).
 MAX_BUCKETS = 10_000
@@ -60,10 +66,6 @@ class IntakeGuard:
     """
 
     def __init__(self, settings, clock=time.monotonic):
-        from collections import Counter
-
-        from vma.config import parse_intake_tokens, parse_rate_limit
-
         # Hashes, so every comparison is over 32 bytes whatever the length presented.
         self._tokens = [(t.source, hashlib.sha256(t.token.encode()).digest())
                         for t in parse_intake_tokens(settings.vma_intake_tokens)]
@@ -125,8 +127,6 @@ class IntakeGuard:
 
 def is_loopback(host: str | None) -> bool:
     """Whether listening on ``host`` keeps the port on this machine."""
-    import ipaddress
-
     name = (host or "").strip().strip("[]")
     if name.lower() == "localhost":
         return True
@@ -136,98 +136,8 @@ def is_loopback(host: str | None) -> bool:
         return False
 
 
-def slack_signature_ok(secret: str, body: bytes, timestamp: str | None, signature: str | None,
-                       now: float | None = None) -> bool:
-    """Slack's ``v0`` HMAC-SHA256 over ``v0:<timestamp>:<raw body bytes>``, and a fresh timestamp.
-
-    Checked over the raw bytes before anything parses the body, so a request that is not from
-    Slack is a 401 whatever it holds (bolt checks again after parsing).
-    """
-    if not secret or not timestamp or not signature:
-        return False
-    text = timestamp.strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 12:  # seconds since 1970: ten digits until the year 2286
-        return False
-    if abs(int(time.time() if now is None else now) - int(text)) > SIGNATURE_MAX_AGE:
-        return False
-    expected = "v0=" + hmac.new(secret.encode(), b"v0:" + timestamp.encode("latin-1") + b":" + body,
-                                hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "replace"))
-
-
-async def read_capped(request: Request, limit: int = MAX_BODY) -> bytes:
-    """The request body, refusing it as soon as it passes ``limit`` (never buffers more)."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge()
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge()
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-_OBJECT_FIELDS = ("user", "team", "channel", "container", "message", "enterprise", "view", "event",
-                  "workflow_step", "state", "previous_view", "function_data", "bot_access_token")
-_TEXT_FIELDS = ("type", "token", "api_app_id", "team_id", "user_id", "channel_id", "enterprise_id", "command", "text",
-                "trigger_id", "response_url", "callback_id", "event_id", "user_name", "channel_name")
-_LIST_OF_OBJECTS = ("actions", "authorizations", "response_urls")
-
-
-def slack_payload_problem(body) -> str | None:
-    """What makes a (signed) payload one Slack never sends, or None when its shape is Slack's.
-
-    bolt reads fields like ``body["view"]["type"]`` unguarded and answers 500 when they are odd;
-    a payload that fails here gets a 400 before bolt sees it.
-    """
-    if not isinstance(body, dict):
-        return "the payload is not an object"
-    for key in _OBJECT_FIELDS:
-        if key in body and body[key] is not None and not isinstance(body[key], dict):
-            return f"'{key}' is not an object"
-    for key in _TEXT_FIELDS:
-        if key in body and body[key] is not None and not isinstance(body[key], str):
-            return f"'{key}' is not text"
-    for key in _LIST_OF_OBJECTS:
-        if key in body and not (isinstance(body[key], list) and all(isinstance(i, dict) for i in body[key])):
-            return f"'{key}' is not a list of objects"
-    for key in ("user", "team", "channel", "enterprise"):
-        part = body.get(key)
-        if isinstance(part, dict) and "id" in part and not isinstance(part["id"], str):
-            return f"'{key}.id' is not text"
-    kind = body.get("type")
-    if kind == "event_callback" or "event" in body:
-        event = body.get("event")
-        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
-            return "'event.type' is missing"
-        for key in ("message", "previous_message", "item", "workflow_step"):
-            if event.get(key) is not None and not isinstance(event[key], dict):
-                return f"'event.{key}' is not an object"
-    if kind == "block_actions" or "actions" in body:
-        actions = body.get("actions")
-        if not actions or not all(isinstance(a.get("action_id"), str) and isinstance(a.get("block_id", ""), str)
-                                  for a in actions):
-            return "'actions' is empty or an action has no action_id"
-    if kind in ("view_submission", "view_closed") or "view" in body:
-        view = body.get("view")
-        if not isinstance(view, dict) or not isinstance(view.get("type"), str) \
-                or not isinstance(view.get("callback_id", ""), str):
-            return "'view' has no type or callback_id"
-        if view.get("state") is not None and not isinstance(view["state"], dict):
-            return "'view.state' is not an object"
-    return None
-
-
 def build_service(settings):
     """The production wiring: the store, the Slack notifier, the directory and the EHR write-back from settings."""
-    from vma.conversations.service import ChartService
-    from vma.directory import Directory
-    from vma.integrations.ehr import writeback_from_settings
-    from vma.integrations.slack.notifier import notifier_from_settings
-    from vma.store.db import Store
-
     return ChartService(Store(settings.vma_database_url), notifier_from_settings(settings), settings,
                         Directory.load(settings.vma_provider_directory), ehr=writeback_from_settings(settings))
 
@@ -247,11 +157,6 @@ def create_app(settings, service=None, *, start_scheduler: bool = True, migrate:
 
     ``socket_mode``: Slack's requests come over Socket Mode (``app.state.bolt`` serves them), so no
     signing secret is needed; without one, ``/slack/events`` over HTTP refuses every request."""
-    from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
-
-    from vma.integrations.slack.app import build_app
-    from vma.integrations.slack.notifier import SlackNotifier, web_client
-
     if not settings.slack_signing_secret and not socket_mode:
         raise ValueError("SLACK_SIGNING_SECRET is required: every request to /slack/events is verified with it "
                          "(or run with --socket-mode and SLACK_APP_TOKEN)")
@@ -259,14 +164,7 @@ def create_app(settings, service=None, *, start_scheduler: bool = True, migrate:
     notifier = service.notifier
     client = notifier.client if isinstance(notifier, SlackNotifier) else web_client(settings)
     bolt = build_app(service, settings, client, socket_mode=socket_mode)
-    checkchart_app = getattr(bolt, "vma_checkchart_app", None)
-
-    def _app_for(body):
-        """``/checkchart <chart>`` goes to the app that answers in the request thread; the rest to bolt."""
-        if checkchart_app is not None and isinstance(body, dict) and body.get("command") == "/checkchart" \
-                and isinstance(body.get("text"), str) and body["text"].strip():
-            return checkchart_app
-        return bolt
+    slack_events = events_endpoint(settings.slack_signing_secret, bolt)
     workers = ThreadPoolExecutor(max_workers=2, thread_name_prefix="vma-process")
     state: dict[str, Any] = {}
     guard = IntakeGuard(settings)
@@ -278,28 +176,6 @@ def create_app(settings, service=None, *, start_scheduler: bool = True, migrate:
             except Exception:  # stays stored as received; process_pending retries it
                 log.exception("processing chart record %s failed", record_id)
         workers.submit(run)
-
-    async def slack_events(request: Request) -> Response:
-        try:
-            body = await read_capped(request)
-        except BodyTooLarge:
-            return Response("request too large", status_code=413)
-        if not slack_signature_ok(settings.slack_signing_secret, body,
-                                  request.headers.get("x-slack-request-timestamp"),
-                                  request.headers.get("x-slack-signature")):
-            return Response("invalid request signature", status_code=401)
-        try:
-            bolt_request = to_bolt_request(request, body)
-        except Exception as exc:  # signed, but not UTF-8 or not a payload bolt can read (e.g. "payload=null")
-            log.warning("Slack request refused: %s (%d bytes)", type(exc).__name__, len(body))
-            return Response("malformed Slack request", status_code=400)
-        problem = slack_payload_problem(bolt_request.body)
-        if problem is not None:
-            log.warning("Slack request refused: %s (%d bytes)", problem, len(body))
-            return Response(f"malformed Slack request: {problem}", status_code=400)
-        # dispatch blocks until ack(); keep it off the event loop so other requests go on
-        bolt_response = await run_in_threadpool(_app_for(bolt_request.body).dispatch, bolt_request)
-        return to_starlette_response(bolt_response)
 
     def _refusal(fhir: bool, status: int, code: str, message: str, headers: dict) -> Response:
         if fhir:
@@ -338,15 +214,16 @@ def create_app(settings, service=None, *, start_scheduler: bool = True, migrate:
             return JSONResponse({"status": "invalid", "errors": [{"field": "(body)", "message": message}]},
                                 status_code=413)
         result = await run_in_threadpool(service.intake, body, source, sender)
-        if result.http_status == 400:
+        status = INTAKE_STATUS[result.outcome]
+        if result.outcome == IntakeOutcome.INVALID:
             if fhir:
                 return _operation_outcome(400, result.errors or [{"message": "invalid input"}])
             return JSONResponse({"chart_id": result.chart_id, "status": "invalid", "errors": result.errors},
                                 status_code=400)
-        if result.http_status == 202 and result.record_id is not None:
+        if result.outcome == IntakeOutcome.STORED and result.record_id is not None:
             process_in_background(result.record_id)
         return JSONResponse({"chart_id": result.chart_id, "status": result.status,
-                             **({"duplicate": True} if result.duplicate else {})}, status_code=result.http_status)
+                             **({"duplicate": True} if result.duplicate else {})}, status_code=status)
 
     async def charts(request: Request) -> Response:
         return await intake(request, "http:charts", fhir=False)
@@ -437,8 +314,6 @@ def bind_refusal(settings, host: str, allow_open_intake: bool = False) -> str | 
     Off the loopback interface, intake without tokens lets anyone who reaches the port store charts
     and make the bot write to physicians: it takes ``--allow-open-intake`` to say that is intended.
     """
-    from vma.config import parse_intake_tokens
-
     try:
         tokens = parse_intake_tokens(settings.vma_intake_tokens)
     except ValueError as exc:

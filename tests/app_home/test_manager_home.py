@@ -13,7 +13,7 @@ import re
 import pytest
 
 from tests.app_home.seed import (BIRTH_DATE, CHIEF, CODER, DIRECTORY_CSV, NOW, PATIENT_NAME, seed)
-from tests.e2e.harness import ServedApp
+from tests.shared import ServedApp
 from vma.config import Settings
 from vma.integrations.slack.standin import SignedSlackSender, SlackStandIn
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.store.support import KNEE_NOTE, SimulatedCrash, chart
+from tests.shared import KNEE_NOTE, SimulatedCrash, chart
 from tests.store.test_service import World
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.crash.harness import SlowSlack
-from tests.store.support import KNEE_NOTE, Clock, chart, make_settings, raw
+from tests.shared import KNEE_NOTE, Clock, chart, make_settings, raw
 
 CODERS = "C_CODERS"
 
@@ -30,7 +30,7 @@ class Loop:
 
     def submit(self, data):
         result = self.service.intake(raw(data), "test")
-        assert result.http_status == 202
+        assert result.outcome == "stored"
         self.service.process(result.record_id)
         return result
 

@@ -9,7 +9,7 @@ import pytest
 from vma.config import Settings
 from vma.integrations.slack.standin import SignedSlackSender, SlackStandIn
 
-from tests.e2e.harness import ServedApp
+from tests.shared import ServedApp
 
 DEMO = Path(__file__).resolve().parents[2] / "vma" / "demo"
 SECRET = "e2e-signing-secret"

@@ -33,7 +33,7 @@ def test_a_chart_stored_but_not_processed_before_a_crash_is_processed_at_start(s
     service = build_service(stack.settings)
     service.store.migrate()
     result = service.intake(demo_chart("ENC-D2001"), "http:charts")
-    assert result.http_status == 202
+    assert result.outcome == "stored"
     assert [m for m in stack.slack.messages_in(CODERS)] == []
 
     stack.start()

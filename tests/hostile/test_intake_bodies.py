@@ -21,7 +21,7 @@ from tests.conftest import base_chart
 from tests.formats import fhir_resources as fhir
 from tests.hostile.test_slack_payloads import json_values
 from tests.security.conftest import secure, slack_standin  # noqa: F401
-from vma.web import MAX_BODY
+from vma.intake import MAX_BODY
 
 TRIED = {"charts": 0, "fhir": 0}
 

@@ -11,7 +11,7 @@ import pytest
 from tests.hostile.test_slack_payloads import post_signed
 from tests.security.conftest import CODER, LOPEZ, SIGNING_SECRET, demo_chart, secure, slack_standin  # noqa: F401
 from vma.integrations.slack.standin import find_element
-from vma.web import SIGNATURE_MAX_AGE, slack_signature_ok
+from vma.integrations.slack.verify import SIGNATURE_MAX_AGE, slack_signature_ok
 
 SLASH = urllib.parse.urlencode({"command": "/checkchart", "text": "ENC-D2002", "user_id": CODER,
                                 "team_id": "T0VMA0001", "channel_id": "C0CODERS1", "trigger_id": "1.2.x",

@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from tests.e2e.harness import ServedApp
+from tests.shared import ServedApp
 from tests.formats.fhir_resources import (b64, bundle, condition, document_reference, encounter, full_bundle,
                                           location, patient, practitioner)
 from tests.interfaces.conftest import wait_for

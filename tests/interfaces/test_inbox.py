@@ -9,7 +9,7 @@ import time
 from tests.formats.fhir_resources import full_bundle
 from tests.formats.hl7_messages import mdm
 from tests.interfaces.conftest import CODERS, LOPEZ
-from tests.store.support import chart
+from tests.shared import chart
 from vma.integrations.inbox import Inbox, run_inbox_sweep
 from vma.store.models import ChartRecord, IntakeRejection
 

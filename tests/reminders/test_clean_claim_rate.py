@@ -30,12 +30,12 @@ def _posted(session, chart_id: str, when: str | None, actions: tuple[str, ...] =
 
 
 def test_clean_claim_rate_this_week_and_last(tmp_path, database_url):
-    from tests.reminders.support import make_settings
+    from tests.shared import make_reminder_settings
     from vma.conversations.digest import build_from_settings, render_text
     from vma.integrations.slack.render import render_view
     from vma.store.db import Store
 
-    settings = make_settings(tmp_path, database_url)
+    settings = make_reminder_settings(tmp_path, database_url)
     store = Store(database_url)
     store.migrate()
     with store.session() as session, session.begin():
@@ -67,11 +67,11 @@ def _home():
 
 
 def test_no_charts_posted_means_no_rate(tmp_path, database_url):
-    from tests.reminders.support import make_settings
+    from tests.shared import make_reminder_settings
     from vma.conversations.digest import build_from_settings, render_text
     from vma.store.db import Store
 
-    settings = make_settings(tmp_path, database_url)
+    settings = make_reminder_settings(tmp_path, database_url)
     store = Store(database_url)
     store.migrate()
     digest = build_from_settings(settings, store, now=NOW)

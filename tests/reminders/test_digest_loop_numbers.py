@@ -13,9 +13,9 @@ def test_response_rate_yield_and_the_bottleneck_first(tmp_path, database_url):
     from vma.conversations.digest import build_from_settings, render_png, render_text, render_text_picture
     from vma.directory import Directory
     from vma.store.db import Store
-    from tests.reminders.support import make_settings
+    from tests.shared import make_reminder_settings
 
-    settings = make_settings(tmp_path, database_url)
+    settings = make_reminder_settings(tmp_path, database_url)
     (tmp_path / "directory.csv").write_text(DIRECTORY_CSV)
     store = Store(database_url)
     store.migrate()

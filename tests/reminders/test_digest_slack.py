@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.reminders.support import OTHER_NPI, add_chart, add_query, make_settings
+from tests.shared import OTHER_NPI, add_chart, add_query, make_reminder_settings
 from vma.integrations.slack.standin import SlackStandIn
 
 NY = ZoneInfo("America/New_York")
@@ -28,7 +28,7 @@ def world(tmp_path, slack, database_url):
     from vma.integrations.slack.notifier import notifier_from_settings
     from vma.store.db import Store
 
-    settings = make_settings(tmp_path, database_url, slack_bot_token="xoxb-digest",
+    settings = make_reminder_settings(tmp_path, database_url, slack_bot_token="xoxb-digest",
                              slack_api_url=slack.api_url)
     store = Store(settings.vma_database_url)
     store.migrate()

@@ -14,7 +14,7 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import text
 
-from tests.reminders.support import RecordingNotifier, add_chart, add_query, make_settings
+from tests.shared import ReminderNotifier, add_chart, add_query, make_reminder_settings
 from vma.conversations.businesstime import BusinessCalendar, BusinessHoursError, ClosedDays
 
 NY = ZoneInfo("America/New_York")
@@ -96,12 +96,12 @@ def _tick_at(moment: datetime, store, notifier, settings):
 
 
 def test_no_reminder_on_thanksgiving_it_comes_the_next_working_morning(tmp_path, database_url):
-    settings = make_settings(tmp_path, database_url, vma_holidays="US", vma_reminder_after="4h")
+    settings = make_reminder_settings(tmp_path, database_url, vma_holidays="US", vma_reminder_after="4h")
     store = _store(settings)
     with freeze_time(ny(2026, 11, 25, 15)), store.session() as session:  # the DM goes out Wednesday 15:00
         add_query(session, add_chart(session, "ENC-TG1"), sent_at=datetime.now(UTC), settings=settings)
         session.commit()
-    notifier = RecordingNotifier()
+    notifier = ReminderNotifier()
     # Wednesday 15:00 + 3 business hours is Wednesday 18:00; Thursday is Thanksgiving.
     for moment in (ny(2026, 11, 25, 17, 59), ny(2026, 11, 26, 10), ny(2026, 11, 26, 17), ny(2026, 11, 27, 8, 59)):
         assert _tick_at(moment, store, notifier, settings).reminders_sent == 0, moment
@@ -111,13 +111,13 @@ def test_no_reminder_on_thanksgiving_it_comes_the_next_working_morning(tmp_path,
 
 
 def test_escalation_across_new_year_waits_out_the_holiday(tmp_path, database_url):
-    settings = make_settings(tmp_path, database_url, vma_holidays="US", vma_reminder_after="4h",
+    settings = make_reminder_settings(tmp_path, database_url, vma_holidays="US", vma_reminder_after="4h",
                              vma_escalate_after="48h")
     store = _store(settings)
     with freeze_time(ny(2026, 12, 29, 9)), store.session() as session:  # Tuesday 09:00
         add_query(session, add_chart(session, "ENC-NY1"), sent_at=datetime.now(UTC), settings=settings)
         session.commit()
-    notifier = RecordingNotifier()
+    notifier = ReminderNotifier()
     _tick_at(ny(2026, 12, 29, 13), store, notifier, settings)  # the reminder, 4 business hours in
     assert len(notifier.reminders) == 1
     # Tue 9 h + Wed 10 h + Thu 10 h = 29 h; Friday is New Year's Day; Mon 10 h = 39 h; 48 h on Tuesday 17:00.
@@ -134,7 +134,7 @@ def test_the_digest_ages_skip_the_holidays(tmp_path, database_url):
     from vma.directory import Directory
 
     for holidays, age, bucket in ((None, 40.0, 1), ("US", 30.0, 1), ("US-CA", 20.0, 0)):
-        settings = make_settings(tmp_path, database_url, vma_holidays=holidays)
+        settings = make_reminder_settings(tmp_path, database_url, vma_holidays=holidays)
         store = _store(settings)
         with store.session() as session:
             session.execute(text("DELETE FROM query"))  # one query at a time: the loop reuses the database

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 
-from tests.reminders.support import (OTHER_NPI, PROVIDER_NPI, RecordingNotifier, add_chart, add_query,
-                                     make_settings, utc_now)
+from tests.shared import (OTHER_NPI, PROVIDER_NPI, ReminderNotifier, add_chart, add_query,
+                          make_reminder_settings, utc_now)
 
 NY = ZoneInfo("America/New_York")
 
@@ -39,14 +39,14 @@ def _open_store(settings):
 def test_running_scheduler_reminds_then_escalates_on_time(tmp_path, monkeypatch, capsys, database_url):
     from vma import scheduler
 
-    settings = make_settings(tmp_path, database_url, vma_reminder_after="3s",
+    settings = make_reminder_settings(tmp_path, database_url, vma_reminder_after="3s",
                              vma_escalate_after="8s", vma_business_hours="always")
     store, directory = _open_store(settings)
     with store.session() as session:
         query_id = add_query(session, add_chart(session, "ENC-E2E"), sent_at=utc_now(), settings=settings).id
         session.commit()
     sent = time.monotonic()
-    notifier = RecordingNotifier()
+    notifier = ReminderNotifier()
     service = _Service(store, notifier, directory)
     background = scheduler.start(service, settings)
     try:
@@ -88,7 +88,7 @@ def test_digest_numbers_over_a_known_week(tmp_path, request, backend):
     from vma.conversations.digest import build_digest, post_digest_once, render_png, render_text
 
     url = request.getfixturevalue("postgres_url") if backend == "postgresql" else f"sqlite:///{tmp_path / 'vma.db'}"
-    settings = make_settings(tmp_path, url)
+    settings = make_reminder_settings(tmp_path, url)
     store, directory = _open_store(settings)
     now = datetime(2026, 11, 25, 12, tzinfo=NY)  # Wednesday noon
     def local(day, hour):
@@ -143,7 +143,7 @@ def test_digest_numbers_over_a_known_week(tmp_path, request, backend):
     png = render_png(digest)
     assert png is not None and png.startswith(b"\x89PNG")
 
-    notifier = RecordingNotifier()
+    notifier = ReminderNotifier()
     assert post_digest_once(settings, store, notifier, directory, now=now) is True
     assert post_digest_once(settings, store, notifier, directory, now=now + timedelta(minutes=5)) is False
     assert len(notifier.digests) == 1 and notifier.digests[0][0] == "C_MANAGERS"

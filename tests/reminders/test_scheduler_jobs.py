@@ -11,7 +11,7 @@ from freezegun import freeze_time
 
 import vma.conversations.service  # noqa: F401  (pydantic and sqlmodel classes must be built outside freeze_time)
 import vma.store.models  # noqa: F401
-from tests.store.support import UNKNOWN_NPI, RecordingNotifier, chart, make_settings, raw
+from tests.shared import UNKNOWN_NPI, RecordingNotifier, chart, make_settings, raw
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)  # a Tuesday
 
@@ -41,7 +41,7 @@ def service_for(tmp_path, ref, database_url):
 
 def _submit(service, data):
     result = service.intake(raw(data), "test")
-    assert result.http_status == 202, result.errors
+    assert result.outcome == "stored", result.errors
     service.process(result.record_id)
     return result.record_id
 

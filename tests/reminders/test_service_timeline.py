@@ -17,7 +17,7 @@ from freezegun import freeze_time
 
 import vma.conversations.service  # noqa: F401  (pydantic and sqlmodel classes must be built outside freeze_time)
 import vma.store.models  # noqa: F401
-from tests.store.support import RecordingNotifier, chart, make_settings, raw
+from tests.shared import RecordingNotifier, chart, make_settings, raw
 
 NY = ZoneInfo("America/New_York")
 

@@ -13,7 +13,7 @@ import pytest
 
 from freezegun import freeze_time
 
-from tests.reminders.support import OTHER_NPI, RecordingNotifier, add_chart, add_query, make_settings, utc_now
+from tests.shared import OTHER_NPI, ReminderNotifier, add_chart, add_query, make_reminder_settings, utc_now
 
 NY = ZoneInfo("America/New_York")
 
@@ -25,10 +25,10 @@ def at(day, hour, minute=0):
 
 @pytest.fixture
 def world(tmp_path, database_url):
-    settings = make_settings(tmp_path, database_url)
+    settings = make_reminder_settings(tmp_path, database_url)
 
     class World:
-        notifier = RecordingNotifier()
+        notifier = ReminderNotifier()
 
         def restart(self):
             from vma.directory import Directory

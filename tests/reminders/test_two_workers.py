@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 
-from tests.reminders.support import RecordingNotifier, make_settings
+from tests.shared import ReminderNotifier, make_reminder_settings
 
 NY = ZoneInfo("America/New_York")
 PROVIDERS = 60
@@ -24,7 +24,7 @@ def test_two_workers_send_each_reminder_exactly_once(postgres_url, tmp_path, pha
     from vma.store.db import Store
     from vma.store.models import ChartRecord, Query
 
-    settings = make_settings(tmp_path, postgres_url)
+    settings = make_reminder_settings(tmp_path, postgres_url)
     Store(postgres_url).migrate()
     sent_at = datetime(2026, 11, 23, 8, tzinfo=NY)
     # 5 business hours later every query is due a reminder; a week later, its escalation.
@@ -42,7 +42,7 @@ def test_two_workers_send_each_reminder_exactly_once(postgres_url, tmp_path, pha
                                   sent_at=sent_at + timedelta(minutes=n), next_due_at=sent_at + timedelta(hours=4, minutes=n)))
         session.commit()
 
-    notifier = RecordingNotifier()
+    notifier = ReminderNotifier()
     start = threading.Barrier(2)
     errors: list[BaseException] = []
 

@@ -13,7 +13,7 @@ import json
 import pytest
 
 from tests.e2e.conftest import CHEN, CODERS, LOPEZ, MANAGERS, Stack, demo_chart
-from tests.store.support import NOTE_QUOTE, break_check
+from tests.shared import NOTE_QUOTE, break_check
 from vma.integrations.slack.standin import SlackStandIn
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.harness import ServedApp
+from tests.shared import ServedApp
 from vma.config import Settings
 from vma.integrations.slack import socket_mode
 from vma.integrations.slack.manifest import METHOD_SCOPES, manifest
@@ -230,7 +230,7 @@ def test_vma_serve_socket_mode_starts_without_a_signing_secret_and_answers_over_
                                  capture_output=True, text=True, timeout=60)
         assert refused.returncode == 2 and "SLACK_APP_TOKEN" in refused.stdout + refused.stderr
 
-        from tests.e2e.harness import free_port
+        from tests.shared import free_port
 
         log = (tmp_path / "serve.log").open("w")
         server = subprocess.Popen([vma, "serve", "--socket-mode", "--host", "127.0.0.1", "--port", str(free_port())],

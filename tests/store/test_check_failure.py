@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.store.support import break_check, chart
+from tests.shared import break_check, chart
 from tests.store.test_service import World
 
 SECRET_WORDS = ("Ana Testcase", "left knee", "gardening")
@@ -81,15 +81,15 @@ def test_a_restart_checks_it_again_and_once_fixed_it_goes_its_normal_way(world, 
 
 
 def test_a_worker_of_a_new_release_checks_it_again_without_a_restart(world, monkeypatch):
-    import vma.conversations.service as service_module
+    import vma.conversations.flows as flows
 
     break_check(monkeypatch, "acuity")
     world.submit(chart("ENC-CF-3"))
-    assert _record(world, "ENC-CF-3").report_json["release"] == service_module._release()
+    assert _record(world, "ENC-CF-3").report_json["release"] == flows._release()
     world.service.process_pending()
     assert _record(world, "ENC-CF-3").status == "incomplete"
 
-    monkeypatch.setattr(service_module, "_release", lambda: "99.0-fixed")
+    monkeypatch.setattr(flows, "_release", lambda: "99.0-fixed")
     world.service.process_pending()  # another release: the chart is checked again at once
     record = _record(world, "ENC-CF-3")
     assert record.status == "incomplete" and record.report_json["release"] == "99.0-fixed"

@@ -17,7 +17,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from tests.store.support import SimulatedCrash, chart, raw
+from tests.shared import SimulatedCrash, chart, raw
 from tests.store.test_service import World
 
 

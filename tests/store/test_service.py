@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from tests.store.support import (KNEE_AND_SHOULDER_NOTE, LEFT_KNEE_NOTE, UNKNOWN_NPI, Clock, RecordingNotifier,
-                                 SimulatedCrash, chart, make_settings, raw)
+from tests.shared import (KNEE_AND_SHOULDER_NOTE, LEFT_KNEE_NOTE, UNKNOWN_NPI, Clock, RecordingNotifier,
+                          SimulatedCrash, chart, make_settings, raw)
+from vma.integrations.slack.render import answer_notice, checkchart_text
 
 
 class World:
@@ -37,7 +38,7 @@ class World:
 
     def submit(self, data, source="test"):
         result = self.service.intake(raw(data), source)
-        if result.http_status == 202:
+        if result.outcome == "stored":
             self.service.process(result.record_id)
         return result
 
@@ -81,9 +82,9 @@ def test_intake_stores_then_duplicate_is_200_and_invalid_is_400_with_raw_kept(wo
 
     data = chart("ENC-I-1")
     first = world.service.intake(raw(data), "http")
-    assert (first.http_status, first.chart_id, first.status, first.duplicate) == (202, "ENC-I-1", "received", False)
+    assert (first.outcome, first.chart_id, first.status, first.duplicate) == ("stored", "ENC-I-1", "received", False)
     again = world.service.intake(raw(data), "http")
-    assert (again.http_status, again.duplicate, again.record_id) == (200, True, first.record_id)
+    assert (again.outcome, again.duplicate, again.record_id) == ("duplicate", True, first.record_id)
     records = world.rows(ChartRecord)
     assert len(records) == 1 and json.loads(records[0].raw) == data and records[0].doc_key == "DOC-ENC-I-1#1"
 
@@ -91,14 +92,14 @@ def test_intake_stores_then_duplicate_is_200_and_invalid_is_400_with_raw_kept(wo
     bad["encounter"]["total_time_minutes"] = "forty"
     del bad["patient"]
     result = world.service.intake(raw(bad), "http")
-    assert result.http_status == 400 and result.record_id is None
+    assert result.outcome == "invalid" and result.record_id is None
     fields = {e["field"] for e in result.errors}
     assert "patient" in fields and "encounter.total_time_minutes" in fields
     assert all(e["message"] for e in result.errors)
 
     not_utf8 = b'{"chart_id": "\xff\xfe"}'
     broken = world.service.intake(not_utf8, "mllp")
-    assert broken.http_status == 400 and broken.errors[0]["field"] == "(input)" and "UTF-8" in broken.errors[0]["message"]
+    assert broken.outcome == "invalid" and broken.errors[0]["field"] == "(input)" and "UTF-8" in broken.errors[0]["message"]
     rejections = world.rows(IntakeRejection)
     assert [r.source for r in rejections] == ["http", "mllp"]
     assert json.loads(rejections[0].raw) == bad and "\\xff" in rejections[1].raw
@@ -111,7 +112,7 @@ def test_duplicate_intake_after_processing_sends_no_second_dm(world):
     data = chart("ENC-D-1")
     world.submit(data)
     duplicate = world.submit(data)
-    assert duplicate.http_status == 200 and duplicate.status == "needs_query"
+    assert duplicate.outcome == "duplicate" and duplicate.status == "needs_query"
     world.service.process_pending()
     assert len(world.notifier.of("send_query_dm")) == 1
 
@@ -209,7 +210,7 @@ def test_other_text_and_undetermined_route_the_chart_to_the_coder(world, kind):
     index = next(i for i, c in enumerate(query.choices) if c["kind"] == kind)
     if kind == "other":
         missing = world.service.answer(query.id, "U_LOPEZ", index)
-        assert not missing.ok and "free-text" in missing.reason
+        assert not missing.ok and "free-text" in answer_notice(missing)
         assert world.queries("ENC-O-1")[0].status == "open"
     result = world.service.answer(query.id, "U_LOPEZ", index, "patellofemoral syndrome, left" if kind == "other" else None)
     assert result.ok
@@ -238,7 +239,7 @@ def test_new_version_withdraws_the_query_it_makes_moot(world):
     # The addendum codes the left knee; the shoulder is still unspecified.
     amended = chart("ENC-V-1", note=KNEE_AND_SHOULDER_NOTE, codes=("M25.562", "M25.519"), version=2)
     result = world.submit(amended)
-    assert result.http_status == 202
+    assert result.outcome == "stored"
     by_id = {q.id: q for q in world.queries("ENC-V-1")}
     assert by_id[knee.id].status == "withdrawn" and by_id[shoulder.id].status == "open"
     assert by_id[shoulder.id].chart_record_id == result.record_id  # carried over: same DM, same clock
@@ -255,7 +256,7 @@ def test_new_version_withdraws_the_query_it_makes_moot(world):
 def test_late_older_version_is_kept_but_not_checked(world):
     world.submit(chart("ENC-V-2", version=2))
     late = world.submit(chart("ENC-V-2", version=1))
-    assert late.http_status == 202 and late.status == "superseded"
+    assert late.outcome == "stored" and late.status == "superseded"
     assert len(world.notifier.of("send_query_dm")) == 1
 
 
@@ -263,7 +264,7 @@ def test_cancel_withdraws_every_open_query(world):
     world.submit(chart("ENC-X-1", note=KNEE_AND_SHOULDER_NOTE, codes=("M25.569", "M25.519")))
     cancel = chart("ENC-X-1", version=2, cancelled=True)
     result = world.submit(cancel)
-    assert result.http_status == 202
+    assert result.outcome == "stored"
     assert {q.status for q in world.queries("ENC-X-1")} == {"withdrawn"}
     (_, _, withdrawn, reason), = world.notifier.of("send_withdrawn")
     assert len(withdrawn) == 2 and "cancelled" in reason
@@ -380,12 +381,14 @@ def test_checkchart_access_control(world):
     for user in ("U_LOPEZ", "U_SCRIBE", "U_CODER", "U_CHIEF"):
         result = world.service.checkchart("ENC-CC-1", user)
         assert result.allowed, user
-        assert "ENC-CC-1" in result.text and "M25.569" in result.text and "laterality" in result.text
+        text = checkchart_text(result)
+        assert "ENC-CC-1" in text and "M25.569" in text and "laterality" in text
         assert result.report.status == "needs_query"
     for user in ("U_OTHERDOC", "U_STRANGER", ""):
         result = world.service.checkchart("ENC-CC-1", user)
         assert not result.allowed and result.summary is None and result.report is None
-        assert "M25.569" not in result.text and "7120" not in result.text and "laterality" not in result.text
+        text = checkchart_text(result)
+        assert "M25.569" not in text and "7120" not in text and "laterality" not in text
     stranger_missing = world.service.checkchart("ENC-NOPE", "U_STRANGER")
     assert not stranger_missing.allowed
     assert world.audit_actions().count("checkchart_refused") == 4
@@ -449,7 +452,7 @@ def test_new_version_does_not_ask_again_what_was_already_answered(world):
     assert len(world.notifier.of("post_cleared")) == 1
     # An addendum that leaves the knee code alone (the EHR resent the same codes).
     result = world.submit(chart("ENC-V-3", version=2, note=chart()["note"]["text"] + "\n\nAddendum: labs reviewed."))
-    assert result.http_status == 202
+    assert result.outcome == "stored"
     assert len(world.notifier.of("send_query_dm")) == 1
     carried = [q for q in world.queries("ENC-V-3") if q.chart_record_id == result.record_id]
     assert len(carried) == 1 and carried[0].status == "answered" and carried[0].answer_json["codes"] == ["M25.562"]
@@ -464,11 +467,11 @@ def test_nul_characters_and_hostile_fields_never_fail_intake(world):
     data["patient"]["name"] = "A\u0000B"
     data["extra\u0000field"] = {"x": "\u0000"}
     result = world.submit(data)
-    assert result.http_status == 202
+    assert result.outcome == "stored"
     record, = world.rows(ChartRecord)
     assert "\x00" not in record.chart_json["note"]["text"] and "\\u0000" in record.raw
     assert record.chart_id == "ENC-N-1\ufffd"
     bad = {"chart_id": "\u0000", "patient": "\u0000"}
     rejected = world.service.intake(raw(bad), "http")
-    assert rejected.http_status == 400 and rejected.errors
+    assert rejected.outcome == "invalid" and rejected.errors
     assert len(world.rows(IntakeRejection)) == 1

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import inspect, text
 
-from tests.store.support import DIRECTORY_CSV, PROVIDER_NPI, Clock, RecordingNotifier, chart, make_settings, raw
+from tests.shared import DIRECTORY_CSV, PROVIDER_NPI, Clock, RecordingNotifier, chart, make_settings, raw
 
 TABLES = {"chart_record", "intake_rejection", "finding_record", "query", "nudge", "outbound_message", "audit_event"}
 

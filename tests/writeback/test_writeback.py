@@ -9,7 +9,7 @@ import base64
 import pytest
 from sqlalchemy import select
 
-from tests.store.support import (KNEE_AND_SHOULDER_NOTE, Clock, RecordingNotifier, chart, make_settings, raw)
+from tests.shared import (KNEE_AND_SHOULDER_NOTE, Clock, RecordingNotifier, chart, make_settings, raw)
 from vma.integrations.ehr_standin import FhirEhrStandIn, MllpEhrStandIn, field_of, obx_lines
 
 TOKEN = "ehr-test-token-0123456789"
@@ -208,7 +208,7 @@ def test_an_ehr_that_is_down_during_the_answer_gets_it_when_it_comes_back(world_
 
 
 def test_a_crash_between_the_answer_and_the_write_back_sends_it_once_after_the_restart(world_for, mllp_ehr):
-    from tests.store.support import SimulatedCrash
+    from tests.shared import SimulatedCrash
 
     world = world_for(vma_ehr_mllp=mllp_ehr.address)
     world.submit(chart("ENC-W-6"))

@@ -16,110 +16,30 @@ The manager's App Home shows the same ``Digest`` object, built by the same
 
 from __future__ import annotations
 
-import io
 import logging
 import statistics
 import sys
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import Text, and_, case, cast, delete, func, literal, or_, select, text, tuple_, union_all, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
+from vma.clock import as_utc
 from vma.conversations.businesstime import BusinessCalendar
+from vma.conversations.digest_model import (ANSWER_TARGET, BUCKET_EDGES, BUCKET_LABELS, OLDEST_SHOWN, WEEK,
+                                            YIELD_WINDOW, CheckYield, Digest, OldestOpen, ProviderLine, WeekStats)
+from vma.conversations.digest_render import (_hours, _share, charted_providers, render_png, render_text,
+                                             render_text_picture)
+from vma.store.models import QUERY_STATUSES, ChartRecord, FindingRecord, OutboundMessage, Query
+
+# What callers import from here; the digest's figures and its rendering live beside this module.
+__all__ = ["BUCKET_LABELS", "CheckYield", "Digest", "OldestOpen", "ProviderLine", "WeekStats", "_hours", "_share",
+           "build_digest", "build_from_settings", "charted_providers", "for_app_home", "post_digest",
+           "post_digest_once", "render_png", "render_text", "render_text_picture", "run_digest_command"]
 
 log = logging.getLogger(__name__)
-
-BUCKET_LABELS = ("under 24 h", "24-48 h", "48-72 h", "72 h or more")
-BUCKET_EDGES = (timedelta(hours=24), timedelta(hours=48), timedelta(hours=72))
-ANSWER_TARGET = timedelta(hours=72)
-WEEK = timedelta(days=7)
-OLDEST_SHOWN = 10
-PROVIDERS_CHARTED = 15
-# Query yield is read over four weeks of answers: one week is too few answers per check to prune on.
-YIELD_WINDOW = timedelta(days=28)
-BUCKET_COLOURS = ("#4caf50", "#ffc107", "#ff7043", "#c62828")
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
-
-
-@dataclass
-class ProviderLine:
-    npi: str | None
-    name: str
-    open: int = 0
-    not_delivered: int = 0
-    buckets: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
-    answered: int = 0
-    median_hours_to_answer: float | None = None
-    answered_within_72h: float | None = None  # share 0..1; None when nothing was answered
-    oldest_sent_at: datetime | None = None  # the provider's oldest open query (delivered)
-    oldest_age_business_hours: float | None = None
-
-
-@dataclass
-class WeekStats:
-    label: str
-    start: datetime
-    end: datetime
-    sent: int = 0
-    answered: int = 0
-    median_hours_to_answer: float | None = None
-    answered_within_72h: float | None = None
-    open_at_end: int = 0
-    response_rate: float | None = None  # share of the week's sent queries answered by the week's end
-    posted: int = 0  # chart versions posted to the coders in the week
-    clean: int = 0  # of those, the ones no version of which had a query or a correction
-
-    @property
-    def clean_claim_rate(self) -> float | None:
-        return self.clean / self.posted if self.posted else None
-
-
-@dataclass
-class CheckYield:
-    """Answered queries of one check over ``YIELD_WINDOW`` and how many changed a code."""
-
-    check: str
-    answered: int
-    changed: int
-
-    @property
-    def share(self) -> float | None:
-        return self.changed / self.answered if self.answered else None
-
-
-@dataclass
-class OldestOpen:
-    query_id: int
-    chart_id: str
-    provider: str
-    check: str
-    code: str | None
-    sent_at: datetime
-    age_business_hours: float
-
-
-@dataclass
-class Digest:
-    generated_at: datetime
-    timezone: str
-    business_hours: str
-    open_total: int
-    not_delivered_total: int
-    buckets: list[int]
-    providers: list[ProviderLine]
-    oldest: list[OldestOpen]
-    charts_on_hold: int
-    total_hold_days: float
-    this_week: WeekStats
-    last_week: WeekStats
-    yields: list[CheckYield] = field(default_factory=list)
-    yield_days: int = YIELD_WINDOW.days
-    bucket_labels: tuple[str, ...] = BUCKET_LABELS
 
 
 def _bucket_cutoffs(calendar: BusinessCalendar, now: datetime) -> list[datetime]:
@@ -134,16 +54,9 @@ def _hours_between(later, earlier, dialect: str):
     return (func.julianday(later) - func.julianday(earlier)) * 24.0
 
 
-def _as_utc(value: datetime) -> datetime:
-    # SQLite hands datetimes back naive; they are stored in UTC.
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def build_digest(session: Session, now: datetime, calendar: BusinessCalendar, *,
                  business_hours: str, directory=None) -> Digest:
     """Compute every digest number at ``now`` (timezone-aware)."""
-    from vma.store.models import QUERY_STATUSES, Query
-
     now = now.astimezone(UTC)
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -182,7 +95,7 @@ def build_digest(session: Session, now: datetime, calendar: BusinessCalendar, *,
             entry.buckets[index] += count
             entry.open += count
             totals[index] += count
-            oldest = _as_utc(oldest)
+            oldest = as_utc(oldest)
             if entry.oldest_sent_at is None or oldest < entry.oldest_sent_at:
                 entry.oldest_sent_at = oldest
 
@@ -295,8 +208,8 @@ def build_digest(session: Session, now: datetime, calendar: BusinessCalendar, *,
             entry.oldest_age_business_hours = calendar.business_elapsed(entry.oldest_sent_at, now).total_seconds() / 3600
     oldest = [
         OldestOpen(query_id=qid, chart_id=chart_id, provider=names[npi], check=check, code=code,
-                   sent_at=_as_utc(sent_at),
-                   age_business_hours=calendar.business_elapsed(_as_utc(sent_at), now).total_seconds() / 3600)
+                   sent_at=as_utc(sent_at),
+                   age_business_hours=calendar.business_elapsed(as_utc(sent_at), now).total_seconds() / 3600)
         for qid, chart_id, npi, check, code, sent_at in oldest_rows
     ]
 
@@ -315,8 +228,6 @@ def build_digest(session: Session, now: datetime, calendar: BusinessCalendar, *,
 
 def _clean_claims(session: Session, weeks: list[WeekStats], now: datetime, this_start: datetime,
                   last_start: datetime) -> None:
-    from vma.store.models import ChartRecord, FindingRecord
-
     version = aliased(ChartRecord)
     held_back = select(FindingRecord.id).join(version, version.id == FindingRecord.chart_record_id).where(
         version.chart_id == ChartRecord.chart_id, version.id <= ChartRecord.id,
@@ -332,8 +243,6 @@ def _clean_claims(session: Session, weeks: list[WeekStats], now: datetime, this_
 
 def _provider_names(session: Session, npis: set, directory) -> dict:
     """One name per NPI, looked up once: the directory, the latest chart's ``provider.name``, the NPI."""
-    from vma.store.models import ChartRecord
-
     names: dict = {}
     unknown = []
     for npi in npis:
@@ -367,8 +276,6 @@ def _query_yield(session: Session, now: datetime, dialect: str) -> list[CheckYie
     indicator or a confirmation of the code as billed change none. An answer carried over from an
     earlier version of the chart is not counted again.
     """
-    from vma.store.models import Query
-
     kind = Query.answer_json["kind"].as_string()
     carried = Query.answer_json["carried_from_query"].as_string()
     if dialect == "postgresql":
@@ -387,133 +294,6 @@ def _query_yield(session: Session, now: datetime, dialect: str) -> list[CheckYie
               for check, count, changed_count in rows]
     # The questions most worth pruning first: lowest yield, then the most asked.
     return sorted(yields, key=lambda y: (y.share if y.share is not None else 1.0, -y.answered, y.check))
-
-
-# -- rendering ---------------------------------------------------------------------------------
-
-
-def _hours(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    return f"{value:.1f} h" if value < 48 else f"{value / 24:.1f} d"
-
-
-def _share(value: float | None) -> str:
-    return "n/a" if value is None else f"{value * 100:.0f}%"
-
-
-def _templates() -> Environment:
-    env = Environment(loader=FileSystemLoader(str(_template_dir())), undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters["hours"] = _hours
-    env.filters["share"] = _share
-    return env
-
-
-def _template_dir() -> Path:
-    if (TEMPLATES / "digest.txt.j2").is_file():
-        return TEMPLATES
-    import vma.templates  # installed layout: templates/ is packaged as vma.templates
-
-    return Path(vma.templates.__file__).parent
-
-
-def render_text(digest: Digest) -> str:
-    local = digest.generated_at.astimezone(ZoneInfo(digest.timezone))
-    return _templates().get_template("digest.txt.j2").render(d=digest, local_time=local)
-
-
-def render_png(digest: Digest) -> bytes | None:
-    """The digest's picture: open queries per provider by age, and the week against last week.
-
-    None when nothing is open, or when the picture cannot be drawn: the text digest is the
-    fallback and goes out either way.
-    """
-    charted = charted_providers(digest)
-    if not charted:
-        return None
-    try:
-        return _draw_png(digest, charted)
-    except Exception:  # matplotlib missing or failing must not cost the manager the digest
-        log.exception("drawing the digest chart failed; posting the text digest alone")
-        return None
-
-
-def charted_providers(digest: Digest) -> list[ProviderLine]:
-    """The providers the picture shows, in its order: oldest open query first (the bottleneck on top)."""
-    return [p for p in digest.providers if p.open][:PROVIDERS_CHARTED]
-
-
-def _draw_png(digest: Digest, charted: list[ProviderLine]) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-
-    # barh draws its first row at the bottom: reversed, the oldest open query ends on top.
-    rows = list(reversed(charted))
-    names = [f"{p.name}\noldest {_hours(p.oldest_age_business_hours)}" for p in rows]
-    figure = Figure(figsize=(10, 2.2 + 0.42 * len(charted)), dpi=100)
-    grid = figure.add_gridspec(1, 2, width_ratios=(3.2, 1.2), wspace=0.35)
-    axes = figure.add_subplot(grid[0, 0])
-    left = [0] * len(rows)
-    for index, (label, colour) in enumerate(zip(digest.bucket_labels, BUCKET_COLOURS)):
-        widths = [p.buckets[index] for p in rows]
-        axes.barh(names, widths, left=left, color=colour, label=label)
-        left = [a + b for a, b in zip(left, widths)]
-    axes.set_xlabel("open queries (age in business hours)")
-    axes.set_title("Open queries by provider, oldest query first", fontsize="medium")
-    axes.xaxis.get_major_locator().set_params(integer=True)
-    # The legend sits below the plot, never over a bar.
-    axes.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16 - 0.6 / (1 + len(charted))), ncol=4,
-                fontsize="small", frameon=False)
-
-    trend = figure.add_subplot(grid[0, 1])
-    weeks = (digest.last_week, digest.this_week)
-    labels = ("sent", "answered")
-    positions = range(len(labels))
-    width = 0.38
-    for offset, week, colour in ((-width / 2, weeks[0], "#9e9e9e"), (width / 2, weeks[1], "#1d4f91")):
-        values = (week.sent, week.answered)
-        bars = trend.bar([x + offset for x in positions], values, width, color=colour, label=week.label)
-        trend.bar_label(bars, fontsize="x-small", padding=1)
-    trend.set_xticks(list(positions), labels)
-    trend.set_title("This week against last", fontsize="medium")
-    trend.yaxis.get_major_locator().set_params(integer=True)
-    trend.set_xlabel(f"median to answer: {_hours(digest.this_week.median_hours_to_answer)} "
-                     f"(last week {_hours(digest.last_week.median_hours_to_answer)})", fontsize="small")
-    trend.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16 - 0.6 / (1 + len(charted))), ncol=2,
-                 fontsize="small", frameon=False)
-    trend.margins(y=0.15)
-    figure.subplots_adjust(left=0.3, right=0.97, top=0.88, bottom=0.3 if len(charted) < 4 else 0.2)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", bbox_inches="tight")
-    return buffer.getvalue()
-
-
-TEXT_BAR_WIDTH = 24
-TEXT_BAR_MARKS = ("▁", "▃", "▆", "█")  # under 24 h ... 72 h or more: fuller is older
-
-
-def render_text_picture(digest: Digest, width: int = TEXT_BAR_WIDTH) -> str:
-    """The picture's left panel in text, for surfaces that cannot show the PNG (App Home).
-
-    Same providers, same order, same buckets; each bar is drawn in one mark per bucket, scaled
-    so the longest bar is ``width`` marks (a bucket with any query shows at least one mark).
-    """
-    charted = charted_providers(digest)
-    if not charted:
-        return ""
-    longest = max(p.open for p in charted)
-    name_width = min(28, max(len(p.name) for p in charted))
-    lines = []
-    for p in charted:
-        bar = "".join(mark * (max(1, round(count * width / longest)) if count else 0)
-                      for mark, count in zip(TEXT_BAR_MARKS, p.buckets))
-        lines.append(f"{p.name[:name_width]:<{name_width}} {bar:<{width + 3}} {p.open:>3} open, "
-                     f"oldest {_hours(p.oldest_age_business_hours)}")
-    legend = "  ".join(f"{mark} {label}" for mark, label in zip(TEXT_BAR_MARKS, digest.bucket_labels))
-    return "\n".join(lines + [legend])
 
 
 # -- the command -------------------------------------------------------------------------------
@@ -546,8 +326,6 @@ def post_digest_once(settings, store, notifier, directory=None, now: datetime | 
 
     Returns False when today's digest was already posted (or is being posted) elsewhere.
     """
-    from vma.store.models import OutboundMessage
-
     now = (now or datetime.now(UTC)).astimezone(UTC)
     day = now.astimezone(ZoneInfo(settings.vma_timezone)).date()
     key = f"digest:{day.isoformat()}"

@@ -16,7 +16,7 @@ escalations carry codes and chart IDs, not evidence).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 
@@ -118,21 +118,30 @@ class HomeView:
 
 class Notifier(Protocol):
     """What the domain asks of the messaging adapter. Each send returns where it landed,
-    so the message can be updated later and a restart can tell it was sent."""
+    so the message can be updated later and a restart can tell it was sent.
+
+    ``idem_key`` is the outbox key of a post (``vma.conversations.outbox``): the adapter tags the
+    message with it, and ``find_sent`` finds that message again after a crash hid Slack's answer.
+    ``post_check_failed`` is optional: an adapter without it leaves the managers to the logs."""
 
     def resolve_user(self, email: str) -> str | None: ...
 
-    def send_query_dm(self, user_id: str, summary: ChartSummary, queries: list[QueryView]) -> SentMessage: ...
+    def mention(self, user_id: str) -> str: ...
+
+    def send_query_dm(self, user_id: str, summary: ChartSummary, queries: list[QueryView],
+                      idem_key: str | None = None) -> SentMessage: ...
 
     def update_query_dm(self, message: SentMessage, summary: ChartSummary, queries: list[QueryView]) -> None: ...
 
-    def post_cleared(self, channel: str, cleared: ClearedChart) -> SentMessage: ...
+    def post_cleared(self, channel: str, cleared: ClearedChart, idem_key: str | None = None) -> SentMessage: ...
 
     def post_unroutable(self, channel: str, summary: ChartSummary, queries: list[QueryView],
-                        reason: str) -> SentMessage: ...
+                        reason: str, idem_key: str | None = None) -> SentMessage: ...
 
     def post_ehr_held(self, channel: str, chart_id: str, version: int, document_id: str, target: str,
-                      outcome: str) -> SentMessage: ...
+                      outcome: str, idem_key: str | None = None) -> SentMessage: ...
+
+    def find_sent(self, channel_or_user: str, idem_key: str, since: datetime) -> SentMessage | None: ...
 
     def send_reminder(self, user_id: str, items: list[ReminderItem]) -> SentMessage: ...
 

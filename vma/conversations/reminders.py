@@ -54,13 +54,16 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
+from vma.clock import as_utc
 from vma.conversations.businesstime import BusinessCalendar
+from vma.conversations.ports import ReminderItem
+from vma.store.models import AuditEvent, ChartRecord, Nudge, Query
 
 log = logging.getLogger(__name__)
 
@@ -83,17 +86,11 @@ class TickReport:
     providers: list[str] = field(default_factory=list)
 
 
-def _utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:  # SQLite returns stored UTC values naive
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
 def first_due_at(sent_at: datetime, settings) -> datetime:
     """When tick must first look at a query whose DM was sent at ``sent_at``."""
     calendar = BusinessCalendar.from_settings(settings)
     first = min(settings.vma_reminder_after, settings.vma_escalate_after)
-    return calendar.add_business(_utc(sent_at), first)
+    return calendar.add_business(as_utc(sent_at), first)
 
 
 def _provider_key(npi: str | None, user_id: str | None) -> str:
@@ -102,8 +99,6 @@ def _provider_key(npi: str | None, user_id: str | None) -> str:
 
 def _insert_nudge(session, *, provider_key: str, day: date, kind: str, now: datetime) -> bool:
     """Insert the day's nudge row; False when another worker (or an earlier tick) already holds it."""
-    from vma.store.models import Nudge
-
     dialect = session.get_bind().dialect.name
     values = dict(provider_key=provider_key, business_day=day, kind=kind, created_at=now)
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
@@ -149,7 +144,7 @@ class ReminderEngine:
     # -- the tick ------------------------------------------------------------------------------
 
     def tick(self, now: datetime) -> TickReport:
-        now = _utc(now)
+        now = as_utc(now)
         report = TickReport()
         for npi, user_id in self._providers_due(now):
             try:
@@ -167,8 +162,6 @@ class ReminderEngine:
         return report
 
     def _providers_due(self, now: datetime) -> list[tuple[str | None, str]]:
-        from vma.store.models import Query
-
         with self.store.session() as session:
             rows = session.execute(
                 select(Query.provider_npi, Query.provider_user_id)
@@ -180,8 +173,6 @@ class ReminderEngine:
 
     def _claim(self, now: datetime, npi: str | None, user_id: str, report: TickReport) -> _Claim | None:
         """Transaction 1: lock the provider's due rows, take the day's nudge, lease the rows."""
-        from vma.store.models import Query
-
         settings = self.settings
         with self.store.session() as session, session.begin():
             rows = session.execute(
@@ -196,7 +187,7 @@ class ReminderEngine:
                 return None  # another worker holds them
             escalation_ids, reminder_ids = [], []
             for query_id, sent_at, reminder_count, escalation_step in rows:
-                age = self.calendar.business_elapsed(_utc(sent_at), now)
+                age = self.calendar.business_elapsed(as_utc(sent_at), now)
                 if escalation_step == 0 and age >= settings.vma_escalate_after:
                     escalation_ids.append(query_id)
                 elif reminder_count == 0 and age >= settings.vma_reminder_after:
@@ -204,7 +195,7 @@ class ReminderEngine:
                 else:
                     # Due time was computed under other settings; re-aim it rather than act early.
                     session.execute(update(Query).where(Query.id == query_id)
-                                    .values(next_due_at=self._next_due(_utc(sent_at), reminder_count, escalation_step)))
+                                    .values(next_due_at=self._next_due(as_utc(sent_at), reminder_count, escalation_step)))
             key = _provider_key(npi, user_id)
             day = None
             if reminder_ids:
@@ -213,7 +204,7 @@ class ReminderEngine:
                     day = None
                     next_day = self.calendar.next_business_day_start(now)
                     for query_id, sent_at, *_ in (r for r in rows if r[0] in reminder_ids):
-                        escalation_due = self.calendar.add_business(_utc(sent_at), settings.vma_escalate_after)
+                        escalation_due = self.calendar.add_business(as_utc(sent_at), settings.vma_escalate_after)
                         session.execute(update(Query).where(Query.id == query_id)
                                         .values(next_due_at=min(next_day, escalation_due)))
                     report.deferred_by_cap += len(reminder_ids)
@@ -282,9 +273,6 @@ class ReminderEngine:
 
     def _items(self, query_ids: list[int], now: datetime) -> list:
         """The reminder items for the claimed queries that are still open, each with its business age."""
-        from vma.conversations.ports import ReminderItem
-        from vma.store.models import ChartRecord, Query
-
         with self.store.session() as session:
             rows = session.execute(
                 select(Query, ChartRecord).join(ChartRecord, ChartRecord.id == Query.chart_record_id)
@@ -294,15 +282,13 @@ class ReminderEngine:
             for query, record in rows:
                 view = self.views.query_view(query)
                 view.age_business_hours = round(
-                    self.calendar.business_elapsed(_utc(query.sent_at), now).total_seconds() / 3600, 1)
+                    self.calendar.business_elapsed(as_utc(query.sent_at), now).total_seconds() / 3600, 1)
                 items.append(ReminderItem(query=view, summary=self.views.chart_summary(record, self.settings)))
         return items
 
     def _record(self, now: datetime, query_ids: list[int], *, kind: str, detail: dict,
                 nudge: tuple[_Claim, str] | None = None) -> None:
         """Transaction 3: the message went out; move the queries on and keep the record."""
-        from vma.store.models import AuditEvent, Nudge, Query
-
         with self.store.session() as session, session.begin():
             rows = session.execute(
                 select(Query).where(Query.id.in_(query_ids)).with_for_update()
@@ -317,7 +303,7 @@ class ReminderEngine:
                     else:
                         query.escalated_at = now
                         query.escalation_step += 1
-                    query.next_due_at = self._next_due(_utc(query.sent_at), query.reminder_count,
+                    query.next_due_at = self._next_due(as_utc(query.sent_at), query.reminder_count,
                                                        query.escalation_step)
                 session.add(AuditEvent(at=now, actor="vma", action=f"{kind}_sent", chart_id=query.chart_id,
                                        query_id=query.id, detail=detail))
@@ -328,16 +314,12 @@ class ReminderEngine:
                                                     Nudge.kind == "reminder").values(message_id=message_id))
 
     def _release_nudge(self, claim: _Claim, now: datetime) -> None:
-        from vma.store.models import Nudge
-
         with self.store.session() as session, session.begin():
             session.execute(delete(Nudge).where(Nudge.provider_key == claim.provider_key,
                                                 Nudge.business_day == claim.business_day,
                                                 Nudge.kind == "reminder", Nudge.message_id.is_(None)))
 
     def _retry_later(self, query_ids: list[int], now: datetime, kind: str, error: Exception) -> None:
-        from vma.store.models import AuditEvent, Query
-
         with self.store.session() as session, session.begin():
             session.execute(update(Query).where(Query.id.in_(query_ids), Query.status == "open")
                             .values(next_due_at=now + RETRY_AFTER))

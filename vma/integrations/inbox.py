@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vma.intake import error_lines
+from vma.store.status import IntakeOutcome
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +77,10 @@ class Inbox:
                 log.warning("inbox: cannot read %s: %s", path.name, exc)
                 continue
             result = self.service.intake(raw, source=f"inbox:{path.name}")
-            if result.http_status in (200, 202):
+            if result.outcome in (IntakeOutcome.STORED, IntakeOutcome.DUPLICATE):
                 (report.duplicates if result.duplicate else report.stored).append(path.name)
                 _move(path, self.done)
-                if result.http_status == 202 and result.record_id is not None and self.process:
+                if result.outcome == IntakeOutcome.STORED and result.record_id is not None and self.process:
                     try:
                         self.service.process(result.record_id)
                     except Exception:  # stays stored as received; process_pending retries it

@@ -36,6 +36,10 @@ from typing import Callable
 
 from hl7.mllp import start_hl7_server
 
+from vma.intake import error_lines
+from vma.integrations.hl7_ack import build_ack
+from vma.store.status import IntakeOutcome
+
 log = logging.getLogger(__name__)
 
 # MDM document notifications this listener takes, plus ORU^R01 for sites that send notes that way.
@@ -102,8 +106,6 @@ def _event(fields: list[str]) -> tuple[str, str]:
 
 def ack_for(text: str, code: str, reason: str | None) -> str:
     """The ACK, built from the MSH alone (``build_ack`` reads nothing else; a whole parse is not needed)."""
-    from vma.integrations.hl7 import build_ack
-
     return build_ack(msh_line(text) + "\r" if msh_fields(text) is not None else text, code, reason)
 
 
@@ -150,8 +152,6 @@ class MllpListener:
         self._ready = threading.Event()
 
     async def _client(self, reader, writer) -> None:
-        from vma.integrations.hl7 import build_ack
-
         peername = writer.get_extra_info("peername")
         peer = peername[0] if isinstance(peername, (tuple, list)) and peername else None
         allowed = peer_allowed(peer, self.allow)
@@ -263,8 +263,6 @@ class ServiceHandler:
         self._lock = threading.Lock()
 
     def __call__(self, text: str, peer: str | None = None) -> tuple[str, str | None]:
-        from vma.intake import error_lines
-
         sender = f"peer:{peer}" if peer else None
         header = msh_fields(text)
         if header is None:
@@ -279,8 +277,8 @@ class ServiceHandler:
                               "(MDM^T01-T11 or ORU^R01 only)")
         # One full parse, inside intake: it names the field of anything wrong (MSH included).
         result = self.service.intake(text.encode("utf-8"), source="mllp", sender=sender)
-        if result.http_status in (200, 202):
-            if result.http_status == 202 and result.record_id is not None:
+        if result.outcome in (IntakeOutcome.STORED, IntakeOutcome.DUPLICATE):
+            if result.outcome == IntakeOutcome.STORED and result.record_id is not None:
                 self._start_checks(result.record_id)
             return "AA", None
         return "AE", "; ".join(error_lines(result.errors)) or "the message could not be used"

@@ -12,13 +12,12 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from vma.store.status import ChartStatus, OutboxState, QueryStatus
 from vma.store.types import JsonDoc, UtcDateTime, utc_now
 
-# "processed" is the check claim (owned by ``claimed_by``); "incomplete" a chart a check failed on: held,
-# never posted, checked again after a restart or a new release.
-CHART_STATUSES = ("received", "processed", "needs_query", "needs_correction", "clear", "posted", "withdrawn",
-                  "superseded", "cancelled", "on_hold", "unauthenticated", "incomplete")
-QUERY_STATUSES = ("open", "answered", "withdrawn")
+# The statuses themselves live in vma.store.status; these tuples are their stored values.
+CHART_STATUSES = tuple(s.value for s in ChartStatus)
+QUERY_STATUSES = tuple(s.value for s in QueryStatus)
 
 
 def _ts(nullable: bool = True, index: bool = False) -> Any:
@@ -47,7 +46,7 @@ class ChartRecord(SQLModel, table=True):
     chart_json: dict | None = Field(default=None, sa_column=Column(JsonDoc, nullable=True))
     provider_npi: str | None = Field(default=None, max_length=40, index=True)
     provider_user_id: str | None = Field(default=None, max_length=40)
-    status: str = Field(default="received", max_length=20)
+    status: str = Field(default=ChartStatus.RECEIVED.value, max_length=20)
     is_current: bool = True
     signed_at: datetime | None = _ts()
     received_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime, nullable=False)
@@ -101,7 +100,7 @@ class Query(SQLModel, table=True):
     evidence: str = Field(default="", sa_column=Column(Text, nullable=False))
     choices: list | None = Field(default=None, sa_column=Column(JsonDoc, nullable=True))
     target: str | None = Field(default=None, max_length=40)
-    status: str = Field(default="open", max_length=20)
+    status: str = Field(default=QueryStatus.OPEN.value, max_length=20)
     provider_npi: str | None = Field(default=None, max_length=40, index=True)
     provider_user_id: str | None = Field(default=None, max_length=40)
     sent_at: datetime | None = _ts()
@@ -152,7 +151,7 @@ class OutboundMessage(SQLModel, table=True):
     kind: str = Field(max_length=20)
     channel: str | None = Field(default=None, max_length=40)
     ts: str | None = Field(default=None, max_length=40)
-    state: str = Field(default="pending", max_length=20)
+    state: str = Field(default=OutboxState.PENDING.value, max_length=20)
     attempts: int = 0
     created_at: datetime = Field(default_factory=utc_now, sa_type=UtcDateTime, nullable=False)
     claimed_at: datetime | None = _ts()

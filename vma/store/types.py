@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import JSON, DateTime
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
+
+from vma.clock import as_utc, utc_now  # noqa: F401  (utc_now: the models' default, imported from here)
 
 
 class UtcDateTime(TypeDecorator):
@@ -24,20 +24,13 @@ class UtcDateTime(TypeDecorator):
     def process_bind_param(self, value, dialect):
         if value is None:
             return None
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        value = value.astimezone(UTC)
+        value = as_utc(value)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return as_utc(value)
 
 
 # JSONB on PostgreSQL (indexable, compact); plain JSON text elsewhere.
 JsonDoc = JSON().with_variant(JSONB(), "postgresql")
 
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)

@@ -42,11 +42,13 @@ import socket
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Callable
 
 from sqlalchemy import delete, select, text, update
+
+from vma.clock import as_utc, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -54,16 +56,6 @@ log = logging.getLogger(__name__)
 LOCK_NAMESPACE = 0x564D41
 DEFAULT_HEARTBEAT_EVERY = timedelta(seconds=5)
 DEFAULT_STALE_AFTER = timedelta(seconds=30)
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _as_utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _read(path: str) -> str | None:
@@ -186,7 +178,7 @@ class WorkerRegistry:
     def __init__(self, store, clock: Callable[[], datetime] | None = None,
                  heartbeat_every: timedelta = DEFAULT_HEARTBEAT_EVERY, stale_after: timedelta = DEFAULT_STALE_AFTER):
         self.store = store
-        self.clock = clock or _utc_now
+        self.clock = clock or utc_now
         self.heartbeat_every = heartbeat_every
         self.stale_after = stale_after
         self.id: str | None = None
@@ -205,7 +197,7 @@ class WorkerRegistry:
                    stale_after=getattr(settings, "vma_worker_stale_after", None) or DEFAULT_STALE_AFTER)
 
     def _now(self) -> datetime:
-        return _as_utc(self.clock())
+        return as_utc(self.clock())
 
     @property
     def running(self) -> bool:
@@ -372,7 +364,7 @@ class WorkerRegistry:
         """Why ``worker`` is gone, or None while it lives."""
         if worker.stopped_at is not None:
             return "stopped"
-        heartbeat = _as_utc(worker.heartbeat_at)
+        heartbeat = as_utc(worker.heartbeat_at)
         if heartbeat < now - self.stale_after:
             return f"no heartbeat for {int((now - heartbeat).total_seconds())} s"
         if held is not None and worker.lock_key is not None and worker.lock_key not in held:

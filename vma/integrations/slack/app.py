@@ -24,7 +24,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from vma.integrations.slack.render import cut, render_blocks, render_view
+from vma.integrations.slack.render import answer_notice, checkchart_text, cut, render_blocks, render_view
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,6 @@ SLACK_USER_ID = re.compile(r"[UW][A-Z0-9]{1,30}")
 # Row ids are 32-bit on PostgreSQL: a larger one in a forged value would fail the lookup, not find nothing.
 MAX_ROW_ID = 2**31 - 1
 LOOKUP_FAILED = "vma could not look that chart up just now; please try again in a minute."
-REFUSAL = "Only the provider this query was sent to, or their delegate, can answer it."
 # Directory roles whose App Home opens with the query loop's numbers (the digest, live).
 MANAGER_ROLES = ("manager", "admin")
 
@@ -159,14 +158,8 @@ def build_app(service, settings, client: WebClient, socket_mode: bool = False) -
             log.exception("App Home refresh for %s failed", user)
 
     def after_answer(body: dict, user: str, result) -> None:
-        channel = _channel_of(body)
-        if result.refused:
-            ephemeral(channel, user, result.reason or REFUSAL)
-        elif result.already_answered:
-            label = result.query.answer_label if result.query else None
-            ephemeral(channel, user, "This question was already answered" + (f": {label}." if label else "."))
-        elif not result.ok:
-            ephemeral(channel, user, result.reason or "That answer could not be recorded.")
+        if result.refused or result.already_answered or not result.ok:
+            ephemeral(_channel_of(body), user, answer_notice(result))
         if _dict(body.get("container")).get("type") == "view":
             refresh_home(user)
 
@@ -295,12 +288,13 @@ def build_app(service, settings, client: WebClient, socket_mode: bool = False) -
 
 def _checkchart_reply(service, chart_id: str, user: str) -> tuple[str, list | None]:
     result = service.checkchart(chart_id, user)
+    text = checkchart_text(result)
     if not result.allowed or result.summary is None:
-        return result.text, None
-    sections = _chunks(result.text, 2900)
+        return text, None
+    sections = _chunks(text, 2900)
     blocks = render_blocks("checkchart_report.json.j2", summary=result.summary, report=result.report,
                            sections=sections)
-    return cut(result.text, 3000), blocks
+    return cut(text, 3000), blocks
 
 
 def _chunks(text: str, size: int) -> list[str]:

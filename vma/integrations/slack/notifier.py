@@ -13,6 +13,7 @@ import logging
 from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import RetryHandler, RetryIntervalCalculator, RetryState, HttpRequest, HttpResponse
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 from slack_sdk.http_retry.builtin_interval_calculators import BackoffRetryIntervalCalculator
@@ -25,7 +26,8 @@ from vma.conversations.ports import (
     ReminderItem,
     SentMessage,
 )
-from vma.integrations.slack.render import fallback_text, render_blocks
+from vma.integrations.slack.render import fallback_text, mention, render_blocks
+from vma.logging_setup import log_event
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +72,6 @@ class LoggedWebClient(WebClient):
     """
 
     def api_call(self, api_method: str, **kwargs):
-        from slack_sdk.errors import SlackApiError
-
-        from vma.logging_setup import log_event
-
         try:
             return super().api_call(api_method, **kwargs)
         except SlackApiError as exc:
@@ -110,12 +108,10 @@ class SlackNotifier:
         response = self.client.conversations_open(users=user_id)
         return response["channel"]["id"]
 
-    def _post(self, channel: str, blocks: list[dict], text: str | None = None) -> SentMessage:
-        from vma.conversations.service import SENDING_KEY
-
-        key = SENDING_KEY.get()
+    def _post(self, channel: str, blocks: list[dict], text: str | None = None, idem_key: str | None = None
+              ) -> SentMessage:
         # The outbox key rides along as message metadata: find_sent recognises the message by it.
-        metadata = {"event_type": OUTBOX_EVENT, "event_payload": {"idem_key": key}} if key else None
+        metadata = {"event_type": OUTBOX_EVENT, "event_payload": {"idem_key": idem_key}} if idem_key else None
         response = self.client.chat_postMessage(channel=channel, blocks=blocks, text=text or fallback_text(blocks),
                                                 unfurl_links=False, unfurl_media=False, metadata=metadata)
         return SentMessage(channel=response["channel"], ts=response["ts"])
@@ -154,9 +150,10 @@ class SlackNotifier:
 
     # -- Notifier ------------------------------------------------------------------------------
 
-    def resolve_user(self, email: str) -> str | None:
-        from slack_sdk.errors import SlackApiError
+    def mention(self, user_id: str) -> str:
+        return mention(user_id)
 
+    def resolve_user(self, email: str) -> str | None:
         if not email:
             return None
         try:
@@ -170,12 +167,13 @@ class SlackNotifier:
             return None
         return user.get("id")
 
-    def send_query_dm(self, user_id: str, summary: ChartSummary, queries: list[QueryView]) -> SentMessage:
+    def send_query_dm(self, user_id: str, summary: ChartSummary, queries: list[QueryView],
+                      idem_key: str | None = None) -> SentMessage:
         self._lint(queries)
         blocks = self.query_blocks(summary, queries)
         channel = self._open_dm(user_id)
         text = f"Coding question on chart {summary.chart_id}: {len(queries)} question(s) for you"
-        return self._post(channel, blocks, text)
+        return self._post(channel, blocks, text, idem_key)
 
     def update_query_dm(self, message: SentMessage, summary: ChartSummary, queries: list[QueryView]) -> None:
         blocks = self.query_blocks(summary, queries)
@@ -184,26 +182,28 @@ class SlackNotifier:
                 else f"Chart {summary.chart_id}: all questions answered, thank you")
         self.client.chat_update(channel=message.channel, ts=message.ts, blocks=blocks, text=text)
 
-    def post_cleared(self, channel: str, cleared: ClearedChart) -> SentMessage:
+    def post_cleared(self, channel: str, cleared: ClearedChart, idem_key: str | None = None) -> SentMessage:
         blocks = render_blocks("cleared.json.j2", cleared=cleared)
-        return self._post(channel, blocks, f"Chart {cleared.summary.chart_id} is ready for coding")
+        return self._post(channel, blocks, f"Chart {cleared.summary.chart_id} is ready for coding", idem_key)
 
     def post_unroutable(self, channel: str, summary: ChartSummary, queries: list[QueryView],
-                        reason: str) -> SentMessage:
+                        reason: str, idem_key: str | None = None) -> SentMessage:
         blocks = render_blocks("unroutable.json.j2", summary=summary, queries=queries, reason=reason)
-        return self._post(channel, blocks, f"Query for chart {summary.chart_id} could not be delivered")
+        return self._post(channel, blocks, f"Query for chart {summary.chart_id} could not be delivered", idem_key)
 
-    def post_check_failed(self, channel: str, chart_id: str, version: int, checks: list[str]) -> SentMessage:
+    def post_check_failed(self, channel: str, chart_id: str, version: int, checks: list[str],
+                          idem_key: str | None = None) -> SentMessage:
         """A chart held incomplete because a check raised: which check, on which chart (IDs only)."""
         blocks = render_blocks("check_failed.json.j2", chart_id=chart_id, version=version, checks=checks)
-        return self._post(channel, blocks, f"Check {', '.join(checks)} failed on chart {chart_id}: the chart is held")
+        return self._post(channel, blocks, f"Check {', '.join(checks)} failed on chart {chart_id}: the chart is held",
+                          idem_key)
 
     def post_ehr_held(self, channel: str, chart_id: str, version: int, document_id: str, target: str,
-                      outcome: str) -> SentMessage:
+                      outcome: str, idem_key: str | None = None) -> SentMessage:
         """The EHR refused a write-back (IDs and the ACK code or HTTP status only)."""
         blocks = render_blocks("ehr_held.json.j2", chart_id=chart_id, version=version, document_id=document_id,
                                target=target, outcome=outcome)
-        return self._post(channel, blocks, f"Write-back to the EHR held for chart {chart_id}")
+        return self._post(channel, blocks, f"Write-back to the EHR held for chart {chart_id}", idem_key)
 
     def send_reminder(self, user_id: str, items: list[ReminderItem]) -> SentMessage:
         blocks = render_blocks("reminder.json.j2", items=items)

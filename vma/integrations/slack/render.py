@@ -150,6 +150,26 @@ def render_json(name: str, **context: Any) -> Any:
         raise ValueError(f"template {name} rendered invalid JSON at line {exc.lineno}: {exc.msg}") from exc
 
 
+def render_text(name: str, **context: Any) -> str:
+    """A plain-text (mrkdwn) template: what vma says where Slack shows text rather than blocks."""
+    return environment().get_template(name).render(**context)
+
+
+def mention(user_id: str) -> str:
+    """A person by Slack user ID, as Slack writes them in text."""
+    return render_text("mention.txt.j2", user_id=user_id)
+
+
+def answer_notice(result) -> str:
+    """Why a click on an answer was not recorded (a ``vma.conversations.answers.AnswerResult``), in words."""
+    return render_text("answer_notice.txt.j2", result=result)
+
+
+def checkchart_text(result) -> str:
+    """The /checkchart answer (a ``vma.conversations.lookup.CheckchartResult``) in words."""
+    return render_text("checkchart_text.txt.j2", result=result)
+
+
 def render_blocks(name: str, **context: Any) -> list[dict]:
     blocks = render_json(name, **context)
     problems = validate_blocks(blocks, "message")
