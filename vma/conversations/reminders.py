@@ -53,10 +53,11 @@ and a duplicate needs a crash in that window of a few hundred milliseconds.
 from __future__ import annotations
 
 import logging
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 
@@ -175,6 +176,8 @@ class ReminderEngine:
         """Transaction 1: lock the provider's due rows, take the day's nudge, lease the rows."""
         settings = self.settings
         with self.store.session() as session, session.begin():
+            if not _hold_provider(session, _provider_key(npi, user_id)):
+                return None  # another worker is gathering this provider's rows: one message, not two halves
             rows = session.execute(
                 select(Query.id, Query.sent_at, Query.reminder_count, Query.escalation_step)
                 .where(Query.status == "open", Query.next_due_at <= now,
@@ -325,6 +328,22 @@ class ReminderEngine:
                             .values(next_due_at=now + RETRY_AFTER))
             session.add(AuditEvent(at=now, actor="vma", action=f"{kind}_failed", chart_id=None, query_id=None,
                                    detail={"query_ids": query_ids, "error": str(error)[:500]}))
+
+
+# pg_try_advisory_xact_lock(int4, int4): vma's namespace for a provider's reminder rows ("VMB").
+PROVIDER_LOCK_NAMESPACE = 0x564D42
+
+
+def _hold_provider(session, provider_key: str) -> bool:
+    """Take the provider for this transaction. Row locks alone let two workers split one provider's due
+    rows between them (each skips the rows the other locked first) and send two reminders; on
+    PostgreSQL a transaction-scoped advisory lock per provider makes one worker gather them all.
+    SQLite serializes writing transactions already."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    key = zlib.crc32(provider_key.encode()) & 0x7FFFFFFF
+    return bool(session.execute(text("SELECT pg_try_advisory_xact_lock(:ns, :key)"),
+                                {"ns": PROVIDER_LOCK_NAMESPACE, "key": key}).scalar())
 
 
 def tick(now: datetime, store, notifier, settings, directory=None) -> TickReport:
