@@ -9,6 +9,7 @@ are enforced here.
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -200,3 +201,20 @@ def chart_from_dict(data: Any) -> Chart:
 
 def chart_json_schema() -> dict[str, Any]:
     return Chart.model_json_schema()
+
+
+def age_on(birth: date, when: date) -> int:
+    """Whole years completed on ``when``."""
+    return when.year - birth.year - ((when.month, when.day) < (birth.month, birth.day))
+
+
+def age_on_service(chart: "Chart") -> int | None:
+    """The patient's age in whole years on the date of service; None when either date is missing,
+    unreadable or out of order (missing-element and invalid-date report those)."""
+    try:
+        born = date.fromisoformat(str(chart.patient.birth_date or "")[:10])
+        seen = date.fromisoformat(str(chart.encounter.date_of_service or "")[:10])
+    except ValueError:
+        return None
+    years = age_on(born, seen)
+    return years if years >= 0 else None

@@ -22,9 +22,10 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
+
+from vma.chart import age_on_service
 
 log = logging.getLogger(__name__)
 
@@ -139,16 +140,6 @@ def chart_for_cel(chart) -> dict[str, Any]:
         return value
 
     return project(chart.model_dump(mode="json"), CHART_SHAPE)
-
-
-def age_on_service(chart) -> int | None:
-    try:
-        born = date.fromisoformat(str(chart.patient.birth_date or "")[:10])
-        seen = date.fromisoformat(str(chart.encounter.date_of_service or "")[:10])
-    except ValueError:
-        return None
-    years = seen.year - born.year - ((seen.month, seen.day) < (born.month, born.day))
-    return years if years >= 0 else None
 
 
 # -- checking an expression against the chart's shape -----------------------------------------------

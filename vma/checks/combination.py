@@ -84,6 +84,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
+from vma.axes import axis_index
 from vma.checks import CheckContext, register
 from vma.findings import Finding
 from vma.notes import (
@@ -98,6 +99,7 @@ from vma.notes import (
     lower_case_pattern,
 )
 from vma.reference.icd10cm import CodeRef, IcdRelease, note_code_refs, per_release
+from vma.refine import chart_codes, decide
 
 CHECK_ID = "combination"
 
@@ -487,14 +489,16 @@ def with_head(release: IcdRelease, code: str) -> str | None:
     return words[-1] if words and words[-1] not in _GENERIC_HEADS else None
 
 
-_TITLE_LINKS: dict[tuple[int, str, str], tuple[str, str] | None] = {}
+@per_release
+def _title_links(release: IcdRelease) -> dict[tuple[str, str], tuple[str, str] | None]:
+    return {}
 
 
 def _named_by_title(release: IcdRelease, code: str, category: str) -> tuple[str, str] | None:
-    key = (id(release), code, category)  # releases live for the process: their identity is stable
-    if key not in _TITLE_LINKS:
-        _TITLE_LINKS[key] = _scan_named_by_title(release, code, category)
-    return _TITLE_LINKS[key]
+    links = _title_links(release)
+    if (code, category) not in links:
+        links[code, category] = _scan_named_by_title(release, code, category)
+    return links[code, category]
 
 
 def _scan_named_by_title(release: IcdRelease, code: str, category: str) -> tuple[str, str] | None:
@@ -888,9 +892,6 @@ def _name_the_kept_code(ctx: CheckContext, found: list[Finding]) -> list[Finding
     """An additional code goes beside the code the chart keeps: where this check's combination, or the
     axis checks' one-step refinement, replaces the code ("E11.9 becomes E11.22"), the suggestion and the
     message name that code, so applying every correction leaves E11.22 and Z79.84, not E11.9 again."""
-    from vma.axes import axis_index
-    from vma.refine import chart_codes, decide
-
     replaced = {f.target: f.suggested_codes[0] for f in found
                 if f.action == "correct" and f.target and len(f.suggested_codes) == 1 and f.suggested_codes[0] != f.code}
     out = []

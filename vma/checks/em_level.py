@@ -65,7 +65,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Callable, Iterator
 
-from vma.chart import Procedure
+from vma.chart import Procedure, age_on_service
 from vma.checks import CheckContext, register
 from vma.findings import Finding
 from vma.mdm import LEVEL_NAMES, MdmEstimate, MdmReader, ProblemItem
@@ -571,18 +571,10 @@ _BAND_NAMES = ("under 1 year", "1 through 4 years", "5 through 11 years", "12 th
                "18 through 39 years", "40 through 64 years", "65 years and older")
 
 
-def _age_years(birth: str | None, service: str | None) -> int | None:
-    try:
-        born, on = date.fromisoformat(str(birth)[:10]), date.fromisoformat(str(service)[:10])
-    except (TypeError, ValueError):
-        return None  # missing-element and invalid-date report unreadable dates
-    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
-
-
 def _preventive_visit(ctx: CheckContext, index: int, proc: Procedure) -> Iterator[Finding]:
     billed_family, band = _PREVENTIVE[proc.code]
-    age = _age_years(ctx.chart.patient.birth_date, ctx.chart.encounter.date_of_service)
-    if age is None or age < 0:
+    age = age_on_service(ctx.chart)
+    if age is None:
         return
     family = ctx.chart.encounter.patient_status or billed_family
     prior = prior_visit(ctx, ctx.note) if family == "new" else None

@@ -103,6 +103,7 @@ from vma.checks import CheckContext, register
 from vma.findings import Choice, Finding, query_choices
 from vma.notes import HISTORY_SECTIONS, Sentence, clause_bounds, is_negated_at, is_uncertain_at
 from vma.reference.icd10cm import IcdRelease, note_code_refs, per_release
+from vma.refine import chart_codes, decide
 
 CHECK_ID = "excludes1"
 
@@ -830,8 +831,6 @@ def _refined_out_of_the_pair(ctx: CheckContext, index: AxisIndex, codes: list[st
     no longer excluded ("allergic rhinitis with asthma (J45.909)" at J30: J45.909 with "moderate
     persistent asthma" is J45.40, which J30.2 may stand beside): the pair is gone from the final code
     list, and a question about it would ask what the record already settles."""
-    from vma.refine import chart_codes, decide
-
     held = chart_codes(codes)
     for mine, other in ((a, b), (b, a)):
         d = decide(ctx.note, index, mine, ctx.outpatient, held)

@@ -48,6 +48,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from vma.axes import axis_index, condition_mentions
 from vma.checks import CheckContext, register
 from vma.findings import Choice, Finding, query_choices
 
@@ -90,8 +91,6 @@ def has_assessment(ctx: CheckContext) -> bool:
         return True
     if not any(s.name == "plan" and s.text.strip() for s in ctx.note.sections):
         return False
-    from vma.axes import axis_index, condition_mentions
-
     index = axis_index(ctx.icd)
     # a problem line ("Left knee strain."), not a treatment sentence that happens to name the site
     return any(m.sentence.section == "plan" and not m.negated and len(m.words) <= 8

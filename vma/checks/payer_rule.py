@@ -39,6 +39,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
+from vma.chart import age_on_service
 from vma.checks import CheckContext, register
 from vma.findings import Choice, Finding, query_choices
 
@@ -48,7 +49,7 @@ _SEVERITY = {"correct": "error", "query": "error", "info": "info"}
 
 @register(PAYER_RULE)
 def check(ctx: CheckContext) -> Iterator[Finding]:
-    from vma.rules import age_on_service, chart_for_cel
+    from vma.rules import chart_for_cel
 
     rules = ctx.ref.payer_rules
     if not rules.packs:

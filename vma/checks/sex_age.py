@@ -98,6 +98,7 @@ from typing import Iterator
 
 from vma.axes import OPEN, RESIDUAL, axis_index, cite_all, condition_mentions, condition_name, description_words, \
     same_word
+from vma.chart import age_on
 from vma.checks import CheckContext, parse_date, register
 from vma.findings import Choice, Finding, query_choices
 from vma.notes import Sentence, cite, is_negated_at
@@ -179,11 +180,6 @@ def parse_edits(data: dict) -> SexAgeEdits:
 def load_edits() -> SexAgeEdits:
     text = resources.files("vma.reference").joinpath("data", DATA_FILE).read_text(encoding="utf-8")
     return parse_edits(json.loads(text))
-
-
-def age_on(birth: date, when: date) -> int:
-    """Whole years completed on ``when``."""
-    return when.year - birth.year - ((when.month, when.day) < (birth.month, birth.day))
 
 
 _SEX_VALUES = {"f": "F", "female": "F", "w": "F", "woman": "F", "m": "M", "male": "M", "man": "M"}
