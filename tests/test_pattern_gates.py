@@ -4,21 +4,27 @@ the gates' own literals (so the gates are exercised on both sides)."""
 
 from __future__ import annotations
 
+import importlib
 import json
+import pkgutil
 import random
 import re
 
 import pytest
 
 from tests.conftest import SPEC_EXAMPLES, base_chart
-from vma import axes, episode, mdm
-from vma.checks import combination
+import vma.checks
+from vma import mdm
+from vma.checks import all_checks
+from vma.checks.support import episode
 from vma.notes import LowerCasePattern, lower_case_pattern
 
 
 def fast_patterns() -> list[tuple[str, LowerCasePattern]]:
     found = []
-    for module in (mdm, combination, axes):
+    all_checks()  # the check modules, imported
+    engine = [importlib.import_module(m.name) for m in pkgutil.walk_packages(vma.checks.__path__, "vma.checks.")]
+    for module in (mdm, *engine):
         for name, value in vars(module).items():
             if isinstance(value, LowerCasePattern):
                 found.append((name, value))

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import random
 
-from vma.axes import ACUITY, LATERALITY, SPECIFICITY, axis_index, condition_mentions
+from vma.checks.support.axes.evidence import condition_mentions
+from vma.checks.support.axes.index import axis_index
+from vma.checks.support.axes.words import ACUITY, LATERALITY, SPECIFICITY
 from vma.notes import NoteDoc
 
 

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from vma.axes import LATERALITY, axis_index
+from vma.checks.support.axes.index import axis_index
+from vma.checks.support.axes.words import LATERALITY
 from vma.chart import Chart
 from vma.checks import run_checks
 

@@ -12,16 +12,8 @@ import pytest
 from tests.conftest import base_chart
 from vma.chart import Chart
 from vma.checks import run_checks
-from vma.episode import (
-    ACTIVE,
-    INITIAL,
-    LONG_AGO,
-    PRIOR,
-    SEQUELA,
-    SUBSEQUENT,
-    TREATMENT,
-    WORKUP,
-    episode_evidence,
+from vma.checks.support.episode import (
+    ACTIVE, INITIAL, LONG_AGO, PRIOR, SEQUELA, SUBSEQUENT, TREATMENT, WORKUP, episode_evidence
 )
 from vma.notes import NoteDoc
 

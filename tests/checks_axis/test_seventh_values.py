@@ -11,10 +11,11 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import base_chart
-from vma.axes import axis_index, condition_mentions
+from vma.checks.support.axes.evidence import condition_mentions
+from vma.checks.support.axes.index import axis_index
 from vma.chart import Chart
 from vma.checks import run_checks
-from vma.episode import _axis_of, _value_slots, read_value
+from vma.checks.support.seventh_values import _axis_of, _value_slots, read_value
 from vma.notes import NoteDoc
 
 

@@ -55,7 +55,7 @@ def test_spec_example_findings_read_right(ref):
 
 
 def test_acuity_question_never_repeats_the_acuity(ref):
-    from vma.axes import condition_name
+    from vma.checks.support.axes.wording import condition_name
 
     assert condition_name("Chronic systolic (congestive) heart failure", without_acuity=True) == \
         "systolic heart failure"

@@ -11,7 +11,7 @@ from datetime import date
 import pytest
 
 from tests.checks_record.helpers import chart, engine, findings
-from vma.axes import axis_index
+from vma.checks.support.axes.index import axis_index
 from vma.checks import CheckContext
 from vma.checks.invalid_code import check as invalid_code
 from vma.checks.invalid_code import claimed_words, one_slip_codes

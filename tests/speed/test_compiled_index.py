@@ -7,7 +7,8 @@ import pickle
 
 import pytest
 
-from vma import axes
+from vma.checks.support.axes import index as axes
+from vma.checks.support.axes.words import ACUITY
 from vma.reference import icd10cm
 
 TABULAR = """<?xml version="1.0" encoding="utf-8"?>
@@ -73,7 +74,7 @@ def test_a_check_after_loading_the_cache_scans_nothing(tabular, monkeypatch):
     monkeypatch.setattr(axes, "derive", lambda release: pytest.fail("derived again from a good cache"))
     release = icd10cm.load_release(tabular)  # read from the cache
     assert set(release.derived["acuity_keys"][BRONCHITIS]) == {"J20.9", "J40", "J42"}
-    acuity = axes.axis_index(release).axis("J40", axes.ACUITY)
+    acuity = axes.axis_index(release).axis("J40", ACUITY)
     assert acuity is not None
     assert {s.code for s in acuity.siblings} == {"J20.9", "J42"}
     assert axes.axis_index(release).idf("bronchitis") > 0

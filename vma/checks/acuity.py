@@ -7,7 +7,7 @@ What it finds
     cholecystitis" K81.2), including codes that say "not specified as acute or
     chronic" whose acute and chronic forms sit in other categories of the same
     chapter (J40 -> J20.9 / J42); and codes whose acuity contradicts the note.
-    The pairs come from the tabular's wording (vma.axes), not from hand lists.
+    The pairs come from the tabular's wording (vma.checks.support.axes), not from hand lists.
 
 Why it matters
     Acute, chronic and acute-on-chronic forms are different conditions with
@@ -26,7 +26,7 @@ Resolution (correct or query)
     as acute on chronic when the note documents the condition as chronic (AHA
     Coding Clinic 3Q 2008). When the note also documents a type or
     another axis, the suggestion settles it at once and ``specificity``
-    reports it (vma.refine). ``query`` with the acuity siblings, "Other" and
+    reports it (vma.checks.support.refine). ``query`` with the acuity siblings, "Other" and
     "Clinically undetermined" when the code leaves acuity open and the note
     does not settle it. Negated mentions and, outpatient, uncertain diagnoses
     (Guideline IV.H) are not evidence.
@@ -45,9 +45,12 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from vma.axes import ACUITY, acuity_evidence, axis_index, cite_all, code_label, condition_name, with_seventh
+from vma.checks.support.axes.evidence import acuity_evidence
+from vma.checks.support.axes.index import axis_index
+from vma.checks.support.axes.wording import cite_all, code_label, condition_name, with_seventh
+from vma.checks.support.axes.words import ACUITY
 from vma.checks import CheckContext, register
-from vma.checks._axis import correction, decisions, specificity_query
+from vma.checks.support.axis_findings import correction, decisions, specificity_query
 from vma.findings import Choice, Finding, query_choices
 
 

@@ -84,7 +84,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-from vma.axes import axis_index
+from vma.checks.support.axes.index import axis_index
 from vma.checks import CheckContext, register
 from vma.findings import Finding
 from vma.notes import (
@@ -99,7 +99,8 @@ from vma.notes import (
     lower_case_pattern,
 )
 from vma.reference.icd10cm import CodeRef, IcdRelease, note_code_refs, per_release
-from vma.refine import chart_codes, decide
+from vma.checks.support.refine.decide import decide
+from vma.checks.support.refine.documented import chart_codes
 
 CHECK_ID = "combination"
 
@@ -482,7 +483,7 @@ def combination_names_condition(release: IcdRelease, code: str) -> bool:
 
 def with_head(release: IcdRelease, code: str) -> str | None:
     """The noun the combination title is "with" ("ulcer" for "with foot ulcer"), unless it is generic."""
-    from vma.axes import description_words
+    from vma.checks.support.axes.words import description_words
 
     desc = (release.description(code) or "").split(" with ", 1)[-1].split(" without ", 1)[0]
     words = [w for w in description_words(desc) if w not in ("diabetic", "diabetes", "mellitus")]
@@ -506,7 +507,7 @@ def _scan_named_by_title(release: IcdRelease, code: str, category: str) -> tuple
     code's own title or one of its inclusion terms ("with diabetic peripheral angiopathy" and I73.9's
     "Peripheral angiopathy NOS"): the Index's "Diabetes, with" entry the coder follows, and the link
     Guideline I.A.15 presumes. Nothing when the words match several, or only in part."""
-    from vma.axes import OPEN, description_words, fold
+    from vma.checks.support.axes.words import OPEN, description_words, fold
 
     def words(text: str) -> frozenset[str]:
         return frozenset(fold(w) for w in description_words(text)
@@ -622,7 +623,9 @@ class LinkReading:
 
 def read_link(ctx: CheckContext, link: DiabetesLink) -> LinkReading:
     """What the note says about the cause of the linked condition."""
-    from vma.axes import axis_index, condition_mentions, description_words
+    from vma.checks.support.axes.evidence import condition_mentions
+    from vma.checks.support.axes.index import axis_index
+    from vma.checks.support.axes.words import description_words
 
     release = ctx.icd
     note = ctx.note
@@ -695,7 +698,9 @@ def attributed_elsewhere(ctx: CheckContext, link: DiabetesLink, reading: LinkRea
     or that the note names in the same sentence as the condition ("hypothyroidism with
     polyneuropathy"). A cause merely present elsewhere on the chart (E78.5 under "metabolic
     diseases (E70-E88)") does not undo the "with" presumption."""
-    from vma.axes import axis_index, condition_mentions, description_words
+    from vma.checks.support.axes.evidence import condition_mentions
+    from vma.checks.support.axes.index import axis_index
+    from vma.checks.support.axes.words import description_words
 
     release = ctx.icd
     others = _other_causes_coded(release, link.other, codes)

@@ -97,13 +97,16 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterator
 
-from vma.axes import (RESIDUAL, AxisIndex, Mention, axis_index, cite_all, code_label, condition_mentions,
-                      description_words, key_words, same_word)
+from vma.checks.support.axes.evidence import Mention, condition_mentions
+from vma.checks.support.axes.index import AxisIndex, axis_index
+from vma.checks.support.axes.wording import cite_all, code_label
+from vma.checks.support.axes.words import RESIDUAL, description_words, key_words, same_word
 from vma.checks import CheckContext, register
 from vma.findings import Choice, Finding, query_choices
 from vma.notes import HISTORY_SECTIONS, Sentence, clause_bounds, is_negated_at, is_uncertain_at
 from vma.reference.icd10cm import IcdRelease, note_code_refs, per_release
-from vma.refine import chart_codes, decide
+from vma.checks.support.refine.decide import decide
+from vma.checks.support.refine.documented import chart_codes
 
 CHECK_ID = "excludes1"
 
@@ -711,7 +714,7 @@ def _presumed_angina_combination(ctx: CheckContext, a: str, b: str) -> tuple[str
         if hit and _OTHER_CAUSE.search(sentence.text, hit.end()):
             return None
     # the angina as the note documents it ("stable angina" on I20.9 is I20.89), so the pair is settled in one step
-    from vma.refine import decide
+    from vma.checks.support.refine.decide import decide
 
     refined = decide(ctx.note, axis_index(release), angina, ctx.outpatient)
     if refined is not None and refined.action == "correct" and len(refined.targets) == 1:

@@ -55,7 +55,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from vma.axes import AxisIndex, axis_index, cite_all, condition_mentions, description_words, same_word
+from vma.checks.support.axes.evidence import condition_mentions
+from vma.checks.support.axes.index import AxisIndex, axis_index
+from vma.checks.support.axes.wording import cite_all
+from vma.checks.support.axes.words import description_words, same_word
 from vma.checks import CheckContext, register
 from vma.findings import Finding
 from vma.notes import Sentence, is_negated_at, is_uncertain_at

@@ -43,7 +43,7 @@ from datetime import date
 from typing import Iterator
 
 from vma.checks import CheckContext, register
-from vma.checks._claim import line_name, target
+from vma.checks.support.claim_lines import line_name, target
 from vma.findings import Finding
 from vma.reference.cpt import is_cpt_shape
 from vma.reference.hcpcs import is_hcpcs_shape

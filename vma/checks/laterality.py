@@ -4,7 +4,7 @@ What it finds
     A proposed ICD-10-CM code whose tabular siblings differ from it only by
     side ("right", "left", "bilateral") while the code itself says
     "unspecified <site>", or a code whose side contradicts the note. The
-    siblings come from the tabular (vma.axes), never from a hand list, so every
+    siblings come from the tabular (vma.checks.support.axes), never from a hand list, so every
     lateralised code of the release is covered.
 
 Why it matters
@@ -25,7 +25,7 @@ Resolution (correct or query)
     with the condition and nothing stated with the condition elsewhere
     contradicts it, or the condition's body site is only ever given one side (or
     both). The suggestion settles every other axis the note documents at once
-    (vma.refine): when more than the side changes, ``specificity`` reports it.
+    (vma.checks.support.refine): when more than the side changes, ``specificity`` reports it.
     Both sides with no bilateral code: right and left codes (Guideline I.B.13).
     A code giving the other side than the note: ``correct``. A side counts only
     where the note ties it to the condition's site (the body part of the code's
@@ -49,10 +49,12 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from vma.axes import BILATERAL, LATERALITY, LEFT, RIGHT, AxisEvidence, AxisIndex, AxisSibling, CodeAxis, \
-    axis_index, cite_all, code_label, condition_name, side_evidence, with_seventh
+from vma.checks.support.axes.evidence import AxisEvidence, side_evidence
+from vma.checks.support.axes.index import AxisIndex, AxisSibling, CodeAxis, axis_index
+from vma.checks.support.axes.wording import cite_all, code_label, condition_name, with_seventh
+from vma.checks.support.axes.words import BILATERAL, LATERALITY, LEFT, RIGHT
 from vma.checks import CheckContext, register
-from vma.checks._axis import both_sides_label as _both_sides_label, correction, decisions, plural as _plural
+from vma.checks.support.axis_findings import both_sides_label as _both_sides_label, correction, decisions, plural as _plural
 from vma.findings import Choice, Finding, query_choices
 from vma.notes import SECTION_LABELS, NoteDoc, tokens
 
@@ -72,7 +74,7 @@ def _indicators(note: NoteDoc, ev: AxisEvidence, site: str, condition: str) -> s
         label = SECTION_LABELS.get(sentence.section, sentence.section.replace("_", " ").capitalize())
         by_section.setdefault(label, set())
     # The sides per section are recomputed from the evidence sentences' own words.
-    from vma.axes import sides_at_site
+    from vma.checks.support.axes.evidence import sides_at_site
 
     words_of = {id(sentence): words for sentence, words in note.tokenized}  # tokenised once per note
     for sentence in ev.cited:

@@ -63,7 +63,7 @@ from typing import Iterator
 
 from vma.chart import Procedure
 from vma.checks import CheckContext, register
-from vma.checks._claim import (
+from vma.checks.support.claim_lines import (
     DISTINCT_SERVICE,
     EM_SAME_DAY,
     SIDE_MODIFIERS,

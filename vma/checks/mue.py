@@ -40,7 +40,7 @@ from collections import defaultdict
 from typing import Iterator
 
 from vma.checks import CheckContext, register
-from vma.checks._claim import line_name, target
+from vma.checks.support.claim_lines import line_name, target
 from vma.findings import Finding
 from vma.reference.mue import ADJUDICATION, MueEdit
 

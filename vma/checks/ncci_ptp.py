@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from vma.chart import Procedure
 from vma.checks import CheckContext, register
-from vma.checks._claim import ANATOMIC, DISTINCT_SERVICE, EM_SAME_DAY, GLOBAL_PERIOD, line_name, target
+from vma.checks.support.claim_lines import ANATOMIC, DISTINCT_SERVICE, EM_SAME_DAY, GLOBAL_PERIOD, line_name, target
 from vma.findings import Finding
 from vma.reference.cpt import is_em
 

@@ -27,7 +27,7 @@ Resolution (correct or query)
     the header: the words that code adds to the header ("left", "with
     hyperglycemia", "stage 4") stand in a sentence that documents the
     condition, not negated and (outpatient) not uncertain; when several match,
-    the most specific is kept if it contains the others (vma.refine; laboratory
+    the most specific is kept if it contains the others (vma.checks.support.refine; laboratory
     names count: "ALT 128" is a liver transaminase). When the note documents
     nothing the more specific codes need and the header has an "unspecified"
     code that re-checking would leave alone ("Stage 3 chronic kidney disease"
@@ -53,11 +53,15 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from vma.axes import OPEN, RESIDUAL, AxisIndex, axis_index, cite_all, code_label, condition_mentions, \
-    condition_name, key_words, phrase_in, same_word
+from vma.checks.support.axes.evidence import condition_mentions, phrase_in
+from vma.checks.support.axes.index import AxisIndex, axis_index
+from vma.checks.support.axes.wording import cite_all, code_label, condition_name
+from vma.checks.support.axes.words import OPEN, RESIDUAL, key_words, same_word
 from vma.checks import CheckContext, register
-from vma.checks._axis import correction, specificity_query
-from vma.refine import SPECIFICITY, chart_codes, decide, documentation
+from vma.checks.support.axis_findings import correction, specificity_query
+from vma.checks.support.axes.words import SPECIFICITY
+from vma.checks.support.refine.decide import decide
+from vma.checks.support.refine.documented import chart_codes, documentation
 from vma.findings import Choice, Finding, query_choices
 from vma.notes import is_negated_at, is_uncertain_at
 

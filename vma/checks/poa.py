@@ -50,7 +50,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from vma.axes import axis_index, cite_all, condition_mentions, condition_name
+from vma.checks.support.axes.evidence import condition_mentions
+from vma.checks.support.axes.index import axis_index
+from vma.checks.support.axes.wording import cite_all, condition_name
 from vma.chart import POA_VALUES
 from vma.checks import CheckContext, register
 from vma.findings import OTHER, UNDETERMINED, Choice, Finding

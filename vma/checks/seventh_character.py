@@ -74,26 +74,15 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from vma.axes import AxisIndex, axis_index, cite_all, code_label, condition_mentions, condition_name
+from vma.checks.support.axes.evidence import condition_mentions
+from vma.checks.support.axes.index import AxisIndex, axis_index
+from vma.checks.support.axes.wording import cite_all, code_label, condition_name
 from vma.checks import CheckContext, register
-from vma.episode import (
-    ACTIVE,
-    EVENT,
-    FIRST_SEEN,
-    INITIAL,
-    LONG_AGO,
-    PRIOR,
-    SEQUELA,
-    SUBSEQUENT,
-    TREATMENT,
-    WORKUP,
-    EpisodeEvidence,
-    ValueReading,
-    episode_evidence,
-    is_episode_definition,
-    read_value,
-    seventh_for,
+from vma.checks.support.episode import (
+    ACTIVE, EVENT, FIRST_SEEN, INITIAL, LONG_AGO, PRIOR, SEQUELA, SUBSEQUENT, TREATMENT, WORKUP, EpisodeEvidence,
+    episode_evidence, is_episode_definition, seventh_for
 )
+from vma.checks.support.seventh_values import ValueReading, read_value
 from vma.findings import Choice, Finding, query_choices
 
 CHECK = "seventh-character"

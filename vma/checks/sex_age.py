@@ -96,8 +96,10 @@ from functools import lru_cache
 from importlib import resources
 from typing import Iterator
 
-from vma.axes import OPEN, RESIDUAL, axis_index, cite_all, condition_mentions, condition_name, description_words, \
-    same_word
+from vma.checks.support.axes.evidence import condition_mentions
+from vma.checks.support.axes.index import axis_index
+from vma.checks.support.axes.wording import cite_all, condition_name
+from vma.checks.support.axes.words import OPEN, RESIDUAL, description_words, same_word
 from vma.chart import age_on
 from vma.checks import CheckContext, parse_date, register
 from vma.findings import Choice, Finding, query_choices

@@ -8,7 +8,7 @@ What it finds
     unspecified" I50.9 next to "acute on chronic systolic heart failure"
     (I50.23), "Unspecified asthma, uncomplicated" J45.909 next to "asthma
     exacerbation" (J45.901). The more specific codes come from the tabular's
-    wording (vma.refine), never from hand lists, and one suggestion settles every
+    wording (vma.checks.support.refine), never from hand lists, and one suggestion settles every
     documented axis at once (side, acuity, type, stage), so re-checking the
     corrected chart finds nothing more. Also the classic documentation queries:
     the note documents part of what a more specific code needs but not all
@@ -20,7 +20,7 @@ What it finds
     sources are in vma/reference/data/cdi_indicators.json).
 
     Also a form of the condition that the tabular codes in another category
-    (vma.redirect): an Excludes1 note of the code naming it ("recurrent
+    (vma.checks.support.redirect): an Excludes1 note of the code naming it ("recurrent
     depressive disorder (F33.-)" at F32 beside "major depressive disorder,
     recurrent, moderate": F33.1; "lumbago with sciatica (M54.4-)" at M54.5), or,
     for an unspecified code, a category title stated as one phrase ("iron
@@ -71,9 +71,10 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from vma.axes import SPECIFICITY, axis_index
+from vma.checks.support.axes.index import axis_index
+from vma.checks.support.axes.words import SPECIFICITY
 from vma.checks import CheckContext, register
-from vma.checks._axis import correction, decisions, specificity_query
+from vma.checks.support.axis_findings import correction, decisions, specificity_query
 from vma.findings import Finding
 
 

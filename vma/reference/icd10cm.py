@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Iterator, TypeVar
 if TYPE_CHECKING:
     import xml.etree.ElementTree as ET
 
-# 4: the compiled cache also holds the tables the checks derive from the release (vma.axes.derive).
+# 4: the compiled cache also holds the tables the checks derive from the release (vma.checks.support.axes.index.derive).
 # 5: seventh-character codes are made on demand from their leaf, not stored (half the index).
 # 6: entries, children and notes are stored by category and read when a code of it is first asked for.
 INDEX_FORMAT = 6
@@ -71,7 +71,7 @@ class IcdRelease:
     _seven: dict[str, dict[str, str]]  # where a sevenChrDef is written
     blocks: dict[str, tuple[str, int]] = field(default_factory=dict)  # id -> (description, chapter)
     chapters: dict[int, str] = field(default_factory=dict)
-    # Tables derived from the whole release (see vma.axes.derive), built with the compiled index.
+    # Tables derived from the whole release (see vma.checks.support.axes.index.derive), built with the compiled index.
     derived: dict = field(default_factory=dict, repr=False)
     # Leaves under a sevenChrDef: their 7th-character codes (S93.401 -> S93.401A, S93.401D, S93.401S)
     # are not stored but made when asked for, as the tabular instructs (see _compile).
@@ -232,7 +232,7 @@ class IcdRelease:
         return self._excludes1_refs
 
     def scan_excludes1_refs(self) -> list[tuple[str, str, list[CodeRef]]]:
-        """Every Excludes1 note of the release read for its references: vma.axes.derive runs it when
+        """Every Excludes1 note of the release read for its references: vma.checks.support.axes.index.derive runs it when
         the index is compiled."""
         self.read_all()
         keys = pickle.loads(self._notes_order) if self._notes_order is not None else list(self._notes)
@@ -489,7 +489,7 @@ def load_release(xml_path: str | Path, effective: date | None = None) -> IcdRele
     """Load a release from its CMS tabular XML, compiling and caching the index on first use.
 
     The cache also holds what the checks derive from the whole release, so no request pays for it."""
-    from vma.axes import DERIVED_FORMAT, derive
+    from vma.checks.support.axes.index import DERIVED_FORMAT, derive
 
     path = Path(xml_path)
     cache = cache_dir() / f"icd10cm-{path.stem}-{_cache_key(path)}.pickle"

@@ -1,6 +1,6 @@
 """Redirection: the note documents a form of the coded condition that the tabular codes elsewhere.
 
-Refinement (:mod:`vma.refine`) looks for a more specific code beneath the coded code's own
+Refinement (:mod:`vma.checks.support.refine`) looks for a more specific code beneath the coded code's own
 category. Some forms of a condition live in another category, and a coder who reads them goes
 there at once:
 
@@ -35,10 +35,12 @@ import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
-from vma.axes import ACUITY_TERMS, OPEN, RESIDUAL, AxisIndex, Mention, condition_mentions, description_words, fold, \
-    note_words
+from vma.checks.support.axes.evidence import Mention, condition_mentions, note_words
+from vma.checks.support.axes.index import AxisIndex
+from vma.checks.support.axes.words import ACUITY_TERMS, OPEN, RESIDUAL, description_words, fold
 from vma.notes import ASSESSMENT_SECTIONS, NoteDoc, is_negated_at, is_past_or_planned, is_uncertain_at
 from vma.reference.icd10cm import note_code_refs, per_release
+
 
 # Words that name no condition of their own: sharing one of them does not make two terms the same
 # condition ("bipolar disorder" is not a form of "major depressive disorder").
@@ -140,7 +142,7 @@ class Redirects:
 
     @cached_property
     def _title_table(self) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
-        from vma.axes import DERIVED_FORMAT
+        from vma.checks.support.axes.index import DERIVED_FORMAT
 
         derived = self.release.derived
         if derived.get("format") == DERIVED_FORMAT and "category_titles" in derived:
@@ -162,7 +164,7 @@ class Redirects:
 def scan_category_titles(index: AxisIndex) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
     """Category titles of two to five words by their last word, the condition's name ("Iron
     deficiency anemia" under "anemia"); residual titles left out. A scan of every code:
-    :func:`vma.axes.derive` runs it when the index is compiled."""
+    :func:`vma.checks.support.axes.index.derive` runs it when the index is compiled."""
     table: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
     for c in index.release.codes():
         if len(c) != 3:
@@ -339,7 +341,7 @@ class Families:
 
     @cached_property
     def by_category(self) -> dict[str, tuple[Family, ...]]:
-        from vma.axes import DERIVED_FORMAT
+        from vma.checks.support.axes.index import DERIVED_FORMAT
 
         derived = self.release.derived
         raw = derived["qualified_families"] if derived.get("format") == DERIVED_FORMAT and \
@@ -350,7 +352,7 @@ class Families:
 
 def scan_qualified_families(release) -> dict[str, list[tuple[tuple[str, ...], tuple[tuple[str, str], ...]]]]:
     """Inclusion terms "<base>, <mild|moderate|severe>" by category: a scan of every code, run by
-    :func:`vma.axes.derive` when the index is compiled."""
+    :func:`vma.checks.support.axes.index.derive` when the index is compiled."""
     found: dict[tuple[str, tuple[str, ...]], list[tuple[str, str]]] = {}
     for code in release.codes():
         for term in release.notes(code, "inclusionTerm"):

@@ -1,7 +1,7 @@
 """Shared pieces of the axis checks (laterality, acuity, specificity, non-billable-code).
 
 Not a check itself (no ``register``): each proposed code gets one decision from
-:func:`vma.refine.decide` (which check reports it, and whether it is a correction or a
+:func:`vma.checks.support.refine.decide.decide` (which check reports it, and whether it is a correction or a
 query); this module turns a decision into the finding's words, so that a code fixed on
 several axes at once reads the same whichever check reports it.
 """
@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import re
 
-from vma.axes import ACUITY_TERMS, SIDE_TERMS, AxisIndex, axis_index, cite_all, code_label, condition_name, \
-    key_words, uncertain_remark, with_seventh
+from vma.checks.support.axes.index import AxisIndex, axis_index
+from vma.checks.support.axes.wording import cite_all, code_label, condition_name, uncertain_remark, with_seventh
+from vma.checks.support.axes.words import ACUITY_TERMS, SIDE_TERMS, key_words
 from vma.checks import CheckContext
 from vma.findings import Choice, Finding, query_choices
 from vma.notes import quote
-from vma.refine import Decision, chart_codes, decide
+from vma.checks.support.refine.decide import Decision, decide
+from vma.checks.support.refine.documented import chart_codes
 
 
 def decisions(ctx: CheckContext, check_id: str):

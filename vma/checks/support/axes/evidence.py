@@ -1,0 +1,365 @@
+"""What the note says of a coded condition: where it is mentioned, the side given for its site, the acuity stated with it, the distinguishing terms it documents."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from vma.checks.support.axes.index import AxisIndex, AxisSibling, CodeAxis
+from vma.checks.support.axes.words import ACUITY_TERMS, BILATERAL, LEFT, RIGHT, _PUNCT, acuity_of, same_word
+from vma.notes import (
+    ASSESSMENT_SECTIONS, HISTORY_SECTIONS, NoteDoc, Sentence, Token, is_negated_at, is_past_or_planned,
+    is_uncertain_at
+)
+
+
+# -- what the note says --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Mention:
+    """A sentence naming the coded condition."""
+
+    sentence: Sentence
+    words: tuple[Token, ...]
+    first: int  # index in ``words`` of the first condition word
+    negated: bool
+    uncertain: bool
+
+    @property
+    def in_assessment(self) -> bool:
+        return self.sentence.section in ASSESSMENT_SECTIONS
+
+    @property
+    def in_history(self) -> bool:
+        return self.sentence.section in HISTORY_SECTIONS
+
+    @property
+    def counts(self) -> bool:
+        """A mention that documents the condition for this encounter."""
+        return not (self.negated or self.uncertain or self.in_history)
+
+
+class NoteWords:
+    """Where each word of a note stands, so that finding a condition's words is a look-up, not a
+    scan of every word of every sentence for every coded condition: for each word, the sentences
+    it is in and its first position there. Built once per note (:func:`note_words`)."""
+
+    def __init__(self, tokenized):
+        first: dict[str, dict[int, int]] = {}
+        get = first.get
+        for si, (_, words) in enumerate(tokenized):
+            for ti, t in enumerate(words):
+                norm = t[0]
+                at = get(norm)
+                if at is None:
+                    first[norm] = {si: ti}
+                elif si not in at:
+                    at[si] = ti
+        self.first = first
+        self._long: dict[str, list[str]] | None = None
+        self._where: dict[str, dict[int, int]] = {}
+
+    def _forms(self, term: str):
+        """The note's words that may stand for ``term`` (:func:`same_word`): the term itself, its
+        plural or singular forms, and for long words the near inflections, by first letter."""
+        forms = [term, term + "s", term + "es"]
+        if term.endswith("s"):
+            forms += [term[:-1], term[:-2]]
+        if term.endswith("y"):
+            forms.append(term[:-1] + "ies")
+        elif term.endswith("ies"):
+            forms.append(term[:-3] + "y")
+        found = [f for f in forms if f in self.first]
+        if len(term) >= 8:
+            if self._long is None:
+                self._long = {}
+                for word in self.first:
+                    if len(word) >= 8:
+                        self._long.setdefault(word[0], []).append(word)
+            found += [w for w in self._long.get(term[0], ()) if w not in found]
+        return found
+
+    def where(self, term: str) -> dict[int, int]:
+        """Sentence index -> first position of a word that stands for ``term`` (:func:`same_word`)."""
+        found = self._where.get(term)
+        if found is None:
+            found = {}
+            for word in self._forms(term):
+                if same_word(word, term):
+                    for si, ti in self.first[word].items():
+                        if ti < found.get(si, ti + 1):
+                            found[si] = ti
+            self._where[term] = found
+        return found
+
+
+def note_words(note: NoteDoc) -> NoteWords:
+    if "note_words" not in note.memo:
+        note.memo["note_words"] = NoteWords(note.tokenized)
+    return note.memo["note_words"]
+
+
+def condition_mentions(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) -> list[Mention]:
+    """Sentences that name the condition of ``code``, each marked negated / uncertain.
+
+    A sentence names it when it holds at least half the weight of one way the tabular names the
+    condition (words weighted by rarity). Uncertain wording ("likely", "rule out") only
+    disqualifies a mention in the outpatient setting (Guideline IV.H); inpatient coders may code
+    it (II.H).
+    """
+    key = ("condition_mentions", id(index), code, outpatient)
+    if key in note.memo:
+        return note.memo[key]
+    words_at = note_words(note)
+    best: dict[int, tuple[float, int]] = {}
+    for terms in index.condition_terms(code):
+        total = sum(w for _, w in terms)
+        if not total:
+            continue
+        got: dict[int, float] = {}
+        first: dict[int, int] = {}
+        for term, weight in terms:
+            for si, ti in words_at.where(term).items():
+                got[si] = got.get(si, 0.0) + weight
+                if ti < first.get(si, ti + 1):
+                    first[si] = ti
+        for si, weight in got.items():
+            share = weight / total
+            if share > best.get(si, (0.0, 0))[0]:
+                best[si] = (share, first[si])
+    out = []
+    tokenized = note.tokenized
+    for si in sorted(best):
+        share, at = best[si]
+        if share < 0.5:
+            continue
+        sentence, words = tokenized[si]
+        pos = words[at].start
+        out.append(Mention(sentence, tuple(words), at, is_negated_at(sentence.text, pos),
+                           outpatient and is_uncertain_at(sentence.text, pos)))
+    note.memo[key] = out
+    return out
+
+
+# -- sides ------------------------------------------------------------------------------------------
+
+_SIDE_BEFORE = {"right": RIGHT, "rt": RIGHT, "left": LEFT, "lt": LEFT, "bilateral": BILATERAL, "both": BILATERAL}
+_SIDE_ABBREV = {"r": RIGHT, "l": LEFT}  # "R knee": only right before the site
+_EYE_SIDES = {"OD": RIGHT, "OS": LEFT, "OU": BILATERAL}
+_SIDE_AFTER = {"bilaterally": BILATERAL, "bilateral": BILATERAL}
+
+
+def _gap_has_break(sentence: str, a: Token, b: Token) -> bool:
+    return bool(_PUNCT.search(sentence[a.end:b.start]))
+
+
+def sides_at_site(sentence: str, words: tuple[Token, ...] | list[Token], site: tuple[str, ...]) -> set[str]:
+    """Sides ("right"/"left") attached to the site words in one sentence.
+
+    A side counts when it stands within four words before the site ("right
+    medial elbow", "right and left elbows"), or "bilaterally" just after it;
+    negated attachments ("denies left knee pain") do not count. Bilateral is
+    returned as both sides.
+    """
+    if not site:
+        return set()
+    head = site[-1]
+    eye = head == "eye"
+    found: set[str] = set()
+    for i, t in enumerate(words):
+        if not same_word(t.norm, head):
+            continue
+        for j in range(i - 1, max(-1, i - 5), -1):
+            w = words[j]
+            if _gap_has_break(sentence, w, words[j + 1]):
+                break
+            side = _SIDE_BEFORE.get(w.norm) or (_SIDE_ABBREV.get(w.norm) if j == i - 1 and w.raw.isupper() else None)
+            if side and not is_negated_at(sentence, w.start):
+                found |= {RIGHT, LEFT} if side == BILATERAL else {side}
+        for j in range(i + 1, min(len(words), i + 4)):
+            w = words[j]
+            if _gap_has_break(sentence, words[j - 1], w):
+                break
+            side = _SIDE_AFTER.get(w.norm) or (_EYE_SIDES.get(w.raw) if eye else None)
+            if side and not is_negated_at(sentence, t.start):
+                found |= {RIGHT, LEFT} if side == BILATERAL else {side}
+    return found
+
+
+_BARE_SIDE_CLAUSE = re.compile(r"^\s*(right|left|bilateral|bilaterally)(?:[\s-]+sided?)?\s*$", re.I)
+
+
+def sides_at_condition(sentence: str, words: tuple[Token, ...], first: int) -> set[str]:
+    """Sides written on the condition itself when no site word is there: "right-sided
+    sciatica", "Acute otitis media, bilateral." (a clause that is only a side)."""
+    found: set[str] = set()
+    for j in range(first - 1, max(-1, first - 3), -1):
+        if _gap_has_break(sentence, words[j], words[j + 1]):
+            break
+        side = {"right": RIGHT, "left": LEFT, "bilateral": BILATERAL}.get(words[j].norm)
+        if side and not is_negated_at(sentence, words[j].start):
+            found |= {RIGHT, LEFT} if side == BILATERAL else {side}
+    for clause in re.split(r"[,;]", sentence[words[first].start:].rstrip(". "))[1:2]:
+        m = _BARE_SIDE_CLAUSE.match(clause)
+        if m:
+            side = m.group(1).lower()
+            found |= {RIGHT, LEFT} if side.startswith("bilateral") else {side}
+    return found
+
+
+@dataclass
+class AxisEvidence:
+    """What a note says on one axis for one coded condition.
+
+    ``assessment``: values stated with the condition in the assessment/plan;
+    ``linked``: values stated with the condition anywhere in this encounter's
+    documentation; ``anywhere`` (laterality): sides given for the body site in
+    any sentence of the encounter. ``cited`` are the sentences behind them.
+    """
+
+    assessment: set[str] = field(default_factory=set)
+    linked: set[str] = field(default_factory=set)
+    anywhere: set[str] = field(default_factory=set)
+    cited: list[Sentence] = field(default_factory=list)
+    mentions: list[Mention] = field(default_factory=list)
+
+    @property
+    def documented(self) -> bool:
+        return any(m.counts for m in self.mentions)
+
+    @property
+    def in_assessment(self) -> bool:
+        return any(m.counts and m.in_assessment for m in self.mentions)
+
+    def decided(self) -> frozenset[str] | None:
+        """The value the note settles, or None when it is silent or conflicting.
+
+        The assessment speaks first; a different value stated with the same
+        condition elsewhere is a conflict. For laterality, a site that the note
+        only ever gives one side (or both) settles it even when the diagnosis
+        line names no side.
+        """
+        if self.assessment:
+            return frozenset(self.assessment) if self.linked == self.assessment else None
+        if self.linked:
+            return frozenset(self.linked) if not self.anywhere - self.linked else None
+        if self.anywhere and len(self.anywhere) == 1:
+            return frozenset(self.anywhere)
+        return None
+
+    @property
+    def linked_to_condition(self) -> bool:
+        return bool(self.assessment or self.linked)
+
+
+def _cite(ev: AxisEvidence, sentence: Sentence) -> None:
+    if sentence not in ev.cited:
+        ev.cited.append(sentence)
+
+
+# A past, settled condition of the site, told in the history of this one.
+_LONG_PAST = re.compile(
+    r"\b(?:\d+|a|one|two|three|four|five|six|seven|eight|nine|ten|several|many|a few|a couple of) years? ago\b"
+    r"|\bin (?:19|20)\d\d\b|\bas a (?:child|teenager|kid)\b"
+    r"|\b(?:old|prior|previous|remote) (?:\w+ )?(?:injur\w*|fracture|sprain|surgery|replacement|arthroscopy|repair)\b",
+    re.I)
+
+
+def side_evidence(note: NoteDoc, index: AxisIndex, axis: CodeAxis, outpatient: bool) -> AxisEvidence:
+    ev = AxisEvidence(mentions=condition_mentions(note, index, axis.code, outpatient))
+    mention_at = {id(m.sentence): m for m in ev.mentions}
+    # Only sentences naming the site, or the condition, can give its side.
+    at_site = set(note_words(note).where(axis.site[-1])) if axis.site else set()
+    tokenized = note.tokenized
+    wanted = sorted(at_site | {i for i, (sentence, _) in enumerate(tokenized) if id(sentence) in mention_at})
+    for i in wanted:
+        sentence, words = tokenized[i]
+        if sentence.section in HISTORY_SECTIONS:
+            continue
+        if sentence.section not in ASSESSMENT_SECTIONS and _LONG_PAST.search(sentence.text):
+            continue  # "he sprained his left ankle 2 years ago": another, past condition of the site
+        sides = sides_at_site(sentence.text, words, axis.site) if i in at_site else set()
+        mention = mention_at.get(id(sentence))
+        if not sides and mention is not None and mention.counts:
+            sides = sides_at_condition(sentence.text, mention.words, mention.first)
+        if not sides:
+            continue
+        if mention is not None and mention.counts:
+            ev.linked |= sides
+            if mention.in_assessment:
+                ev.assessment |= sides
+        ev.anywhere |= sides
+        _cite(ev, sentence)
+    return ev
+
+
+# -- acuity ---------------------------------------------------------------------------------------------
+
+def acuity_near(sentence: str, words: tuple[Token, ...], first: int) -> str | None:
+    """Acuity stated just before the condition words: "acute on chronic systolic heart
+    failure", "acute exacerbation of chronic ...", "chronic cholecystitis"."""
+    found: set[str] = set()
+    for j in range(first - 1, max(-1, first - 6), -1):
+        if _gap_has_break(sentence, words[j], words[j + 1]):
+            break
+        if words[j].norm in ACUITY_TERMS:
+            found.add(words[j].norm)
+    for j in range(first, min(len(words), first + 4)):  # "cholecystitis, acute on chronic" is rare; inline only
+        if words[j].norm in ACUITY_TERMS and not _gap_has_break(sentence, words[first], words[j]):
+            found.add(words[j].norm)
+    return acuity_of(frozenset(found))
+
+
+def acuity_evidence(note: NoteDoc, index: AxisIndex, axis: CodeAxis, outpatient: bool) -> AxisEvidence:
+    ev = AxisEvidence(mentions=condition_mentions(note, index, axis.code, outpatient))
+    for m in ev.mentions:
+        if not m.counts or is_past_or_planned(m.sentence.text, m.words[m.first].start):
+            continue
+        value = acuity_near(m.sentence.text, m.words, m.first)
+        if value:
+            ev.linked.add(value)
+            if m.in_assessment:
+                ev.assessment.add(value)
+            _cite(ev, m.sentence)
+    return ev
+
+
+# -- distinguishing terms (specificity) ---------------------------------------------------------------------
+
+def phrase_in(words: tuple[Token, ...], phrase: tuple[str, ...]) -> bool:
+    """All words of the phrase in the sentence; words holding a digit must stand next to
+    the word before them in the phrase ("stage 3", not "3 weeks ... stage")."""
+    positions = []
+    for term in phrase:
+        hits = [i for i, t in enumerate(words) if same_word(t.norm, term)]
+        if not hits:
+            return False
+        positions.append(hits)
+    for k, term in enumerate(phrase):
+        if k and any(c.isdigit() for c in term):
+            if not any(p - 1 in positions[k - 1] for p in positions[k]):
+                return False
+    return True
+
+
+def documented_siblings(note: NoteDoc, index: AxisIndex, axis: CodeAxis, outpatient: bool
+                        ) -> tuple[list[AxisSibling], list[Mention]]:
+    """Siblings whose distinguishing words the note states with the condition (not negated,
+    not uncertain), the most specific kept when one's words include another's."""
+    mentions = [m for m in condition_mentions(note, index, axis.code, outpatient) if m.counts]
+    hits: list[AxisSibling] = []
+    cited: list[Mention] = []
+    for sib in axis.siblings:
+        for m in mentions:
+            if not phrase_in(m.words, sib.phrase):
+                continue
+            at = [t.start for t in m.words if any(same_word(t.norm, w) for w in sib.phrase)]
+            if not any(
+                    is_negated_at(m.sentence.text, p) or outpatient and is_uncertain_at(m.sentence.text, p)
+                    for p in at):
+                hits.append(sib)
+                if m not in cited:
+                    cited.append(m)
+                break
+    best = [s for s in hits if not any(set(s.terms) < set(o.terms) for o in hits)]
+    return best, cited

@@ -1,0 +1,99 @@
+"""The words of a tabular description as the axis checks compare them: nonessential modifiers dropped, plurals and spellings folded, the axis terms."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+
+LATERALITY, ACUITY, SPECIFICITY = "laterality", "acuity", "specificity"
+
+RIGHT, LEFT, BILATERAL = "right", "left", "bilateral"
+SIDE_TERMS = frozenset({RIGHT, LEFT, BILATERAL})
+ACUTE, CHRONIC, SUBACUTE, ACUTE_ON_CHRONIC = "acute", "chronic", "subacute", "acute on chronic"
+ACUITY_TERMS = frozenset({ACUTE, CHRONIC, SUBACUTE})
+OPEN = "unspecified"
+# Words that carry no axis: connectives, and "unilateral", which "right"/"left" already say.
+STOPWORDS = frozenset({"of", "the", "in", "a", "an", "to", "for", "on", "at", "by", "or", "and", "as", "is",
+                       "unilateral"})
+# "Other ..." and "... specified" codes hold what is classified nowhere else: never a suggestion by wording.
+RESIDUAL = frozenset({"other", "specified", "elsewhere", "classified"})
+
+_PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_OPEN_ACUITY = "not specified as acute or chronic"
+_OPEN_PHRASES = re.compile(r"not specified as acute or chronic|not otherwise specified|\bnos\b")
+_PUNCT = re.compile(r"[,.;:()]")
+_DESCRIPTION_WORD = re.compile(r"[^\W_]+")
+
+
+def description_words(description: str) -> tuple[str, ...]:
+    """Content words of a tabular description, in order, without parenthesised modifiers."""
+    text = _OPEN_PHRASES.sub(" unspecified ", _PAREN.sub(" ", description.lower())).replace("'s ", " ")
+    # Plain words: the tabular spells terms out, so no abbreviation expansion is needed here.
+    return tuple(w for w in _DESCRIPTION_WORD.findall(text) if w not in STOPWORDS)
+
+
+@lru_cache(maxsize=1 << 16)
+def fold(word: str) -> str:
+    """A tabular word without its plural ending ("limbs" -> "limb"), so that "bilateral upper limbs"
+    and "unspecified upper limb" compare equal on the site. Applied to both sides of a comparison."""
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is", "ys")):
+        return word[:-3] + "y" if word.endswith("ies") else word[:-1]
+    return word
+
+
+_PARTS = re.compile(r"[,;]")
+
+
+def scoped_words(description: str) -> list[str]:
+    """The description's content words in order, those a "without" governs marked "~"."""
+    text = _OPEN_PHRASES.sub(" unspecified ", _PAREN.sub(" ", description.lower())).replace("'s ", " ")
+    out: list[str] = []
+    for part in _PARTS.split(text):
+        absent = False
+        for w in _DESCRIPTION_WORD.findall(part):
+            if w == "without":
+                absent = True
+            elif w == "with":
+                absent = False
+            elif w not in STOPWORDS:
+                out.append(("~" if absent else "") + w)
+    return out
+
+
+@lru_cache(maxsize=1 << 16)
+def key_words(description: str) -> frozenset[str]:
+    """The description's words for comparison: plurals folded, and words a "without" governs marked
+    "~" up to the next comma or "with" ("Migraine without aura, not intractable, with status
+    migrainosus" -> {migraine, ~aura, not, intractable, status, migrainosus}), so that "with" and
+    "without" forms never compare equal."""
+    return frozenset(("~" + fold(w[1:])) if w.startswith("~") else fold(w) for w in scoped_words(description))
+
+
+@lru_cache(maxsize=1 << 16)
+def same_word(note_word: str, term: str) -> bool:
+    """A note word stands for a tabular word: equal, a plural, or (long words) a close inflection.
+
+    The fuzzy bound is high on purpose: "hypertension"/"hypotension" must not match.
+    """
+    if note_word == term:
+        return True
+    if note_word[:1] != term[:1] or any(c.isdigit() for c in note_word + term):
+        return False
+    for longer, shorter in ((note_word, term), (term, note_word)):
+        if longer in (shorter + "s", shorter + "es") or (shorter.endswith("y") and longer == shorter[:-1] + "ies"):
+            return True
+    if min(len(note_word), len(term)) < 8:
+        return False
+    from rapidfuzz import fuzz  # here, not at import: many charts never compare two long words
+
+    return fuzz.ratio(note_word, term) >= 92
+
+
+def acuity_of(words: set[str] | frozenset[str]) -> str | None:
+    found = words & ACUITY_TERMS
+    if {ACUTE, CHRONIC} <= found:
+        return ACUTE_ON_CHRONIC
+    if len(found) == 1:
+        return next(iter(found))
+    return None

@@ -1,0 +1,270 @@
+"""The candidates of a coded condition: every code of its category that says what it says and more, sorted by the axes each adds."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from vma.checks.support.axes.index import AxisIndex, sibling_phrase
+from vma.checks.support.axes.words import (
+    ACUITY, ACUITY_TERMS, BILATERAL, LATERALITY, LEFT, OPEN, RESIDUAL, RIGHT, SIDE_TERMS, acuity_of, fold, key_words,
+    scoped_words
+)
+from vma.reference.icd10cm import per_release
+
+
+BOTH = frozenset({RIGHT, LEFT})
+# Connectives a more specific code adds without meaning anything by themselves ("without" marks the
+# term after it as absent: "without aura").
+# "Angina" is "angina pectoris" (Index: Angina (attack) (cardiac) (chest) (heart) ... I20.9).
+_FILLER = frozenset({"with", "without", "unilateral", "on", "due", "pectoris"})
+# A code that states the absence of complications is contradicted by a documented complication
+# ("asthma, uncomplicated" -> "with exacerbation"; "diabetes without complications" -> "with
+# diabetic polyneuropathy", the "with" convention of Guideline I.A.15).
+_NO_COMPLICATION = frozenset({"uncomplicated", "~complication"})
+# The type the Alphabetic Index gives a condition of a named site when the note states no other:
+# osteoarthritis is primary ("Osteoarthritis ... knee M17.1-, hip M16.1-, shoulder M19.01-") and gout
+# idiopathic ("Gout, idiopathic ... ankle M10.07-"); the post-traumatic, secondary, drug-induced or
+# dysplastic forms need the note to say so. Generalized osteoarthritis (M15) has no such default.
+_INDEX_DEFAULT_TYPE = {"M16": "primary", "M17": "primary", "M18": "primary", "M19": "primary", "M10": "idiopathic"}
+# The condition itself, stated as such: "knee pain" or "likely osteoarthritis" is no osteoarthritis.
+_DEFAULT_CONDITION = {
+    "primary": re.compile(r"\b(?:osteoarthriti\w*|osteoarthros\w*|oa|djd|degenerative (?:joint disease|arthritis))\b",
+                          re.I),
+    "idiopathic": re.compile(r"\b(?:gout\w*|podagra)\b", re.I)}
+# A cause stated anywhere about the condition takes the default away ("This is post-traumatic, from his
+# 2010 tibial plateau fracture"); "pain due to osteoarthritis" names the condition, not its cause.
+_NOT_DEFAULT = {
+    "primary": re.compile(
+        r"\b(?:secondary|post-?traumatic|traumatic|dysplas\w*|(?:from|after|due to|resulting from|caused by) "
+        r"(?!(?:his |her |the |their )?(?:osteoarthriti|oa\b|djd|degenerative|arthritis))(?:an? |his |her |the |"
+        r"prior |previous |old |remote )?(?:[\w-]+ ){0,3}?(?:injur\w*|fractures?|trauma|meniscectomy|acl|surgery|"
+        r"dysplasia|infection|rheumatoid|gout))\b", re.I),
+    "idiopathic": re.compile(r"\b(?:secondary|lead|saturnine|drug[- ]induced|diuretic\w*|due to|caused by|renal|"
+                             r"kidney)\b", re.I)}
+# Sites a tabular title pairs, of which the note need name one ("Idiopathic gout, ankle and foot").
+_PAIRED_SITES = (("ankle", "foot"), ("hand", "finger"), ("hand", "fingers"))
+_EXACERBATION = re.compile(r"\b(?:exacerbat\w*|decompensat\w*)\b", re.I)
+# Where "exacerbation" and "decompensated" are read as the acute phase: heart failure, the
+# condition the guidance speaks of (AHA Coding Clinic 3Q 2008: "decompensated" indicates a flare-up,
+# the acute phase, of a chronic condition). Elsewhere only "acute"/"chronic" themselves count.
+_EXACERBATION_IS_ACUTE = ("I50",)
+MAX_OPTIONS = 12
+
+
+def folded(words) -> frozenset[str]:
+    return frozenset(fold(w) for w in words)
+
+
+@dataclass(frozen=True)
+class Refinement:
+    """A code more specific than the proposed one, and what it adds."""
+
+    code: str
+    side: frozenset[str] | None  # {"right"}, {"left"}, both for bilateral; None when it states no side
+    acuity: str | None
+    terms: tuple[str, ...]  # other added words, in the code's own order
+    phrase: tuple[str, ...]  # the words to find in the note for the terms ("stage", "3")
+    negated: frozenset[str]  # terms the code states after "without" ("without aura")
+    residual: bool  # "Other ..." / "... specified": a choice for the provider, never a correction
+    variants: tuple[tuple[str, ...], ...]  # inclusion terms of its own branch ("heart failure with reduced ...")
+    site: tuple[str, ...] = ()
+    replaces: frozenset[str] = frozenset()  # what the proposed code states that this code contradicts
+    site_terms: frozenset[str] = frozenset()  # terms that name the body site a side attaches to ("eye")
+    # A specific sibling of a residual "unspecified" code whose title words it does not repeat ("Calculus of
+    # kidney" beside "Urinary calculus, unspecified"): a correction when documented in full, never a question.
+    loose: bool = False
+
+    def core(self) -> frozenset:
+        """What it says beyond the proposed code, without the site word a side attaches to: a
+        bilateral code drops it ("..., bilateral") where the one-sided codes keep it ("..., right eye")."""
+        return self.info() - self.site_terms
+
+    def info(self) -> frozenset:
+        out = {("~" if t in self.negated else "") + fold(t) for t in self.terms}
+        if self.side:
+            out |= {("side", s) for s in self.side}
+        if self.acuity:
+            out.add(("acuity", self.acuity))
+        return frozenset(out)
+
+
+def _side_of(words: frozenset[str]) -> frozenset[str] | None:
+    if BILATERAL in words:
+        return BOTH
+    sides = words & {RIGHT, LEFT}
+    return frozenset(sides) if len(sides) == 1 else None
+
+
+class Refiner:
+    """Per-release cache of each code's refinements. Get one with :func:`refiner`."""
+
+    def __init__(self, index: AxisIndex):
+        self.index = index
+        self.release = index.release
+
+    def category(self, code: str) -> str:
+        ancestors = self.release.ancestors(code)
+        return ancestors[-1] if ancestors else code
+
+    def is_header(self, code: str) -> bool:
+        rel = self.release
+        return code in rel and not rel.is_billable(code) and bool(rel.children(code)) \
+            and not self.index.needs_seventh(code)
+
+    @lru_cache(maxsize=None)
+    def refinements(self, code: str) -> tuple[Refinement, ...]:
+        index, rel = self.index, self.release
+        if code not in rel:
+            return ()
+        header = self.is_header(code)
+        if header:
+            pool = [d for d in rel.descendants(code) if index.is_base(d)]
+        else:
+            pool = [d for d in rel.descendants(self.category(code)) if d != code and index.is_base(d)]
+            acuity_axis = index.axis(code, ACUITY)
+            if acuity_axis is not None:  # acute and chronic forms kept in other categories (J40 -> J20.9, J42)
+                pool += [s.code for s in acuity_axis.siblings if s.code not in pool]
+        xk = key_words(rel.description(code) or "")
+        x_side, x_acuity = _side_of(xk), acuity_of(xk)
+        own_site = folded(index._site_after(index.words(code), frozenset({OPEN}) | SIDE_TERMS))
+        # The word an "unspecified" opens ("unspecified site", "unspecified part") gives way to the
+        # site or part a more specific code names.
+        words = index.words(code)
+        open_slot = {fold(words[i + 1]) for i, w in enumerate(words[:-1]) if w == OPEN}
+        keyed = {y: key_words(rel.description(y) or "") for y in pool}
+        # ... but only a placeholder ("site", "part"), never a body site the category gives sides
+        # ("unspecified shoulder" next to "right shoulder").
+        sided_words = {fold(w) for y in pool for ws in (index.words(y),)
+                       for i, w in enumerate(ws[1:], 1) if ws[i - 1] in SIDE_TERMS}
+        open_slot = open_slot - sided_words
+        # A side is an axis only where the tabular pairs a right and a left code of the same wording;
+        # elsewhere ("Right heart failure") the word names a type.
+        paired: dict[frozenset[str], set[str]] = {}
+        for y, yk in [*keyed.items(), (code, xk)]:
+            if yk & {RIGHT, LEFT}:
+                paired.setdefault(frozenset(yk - SIDE_TERMS), set()).update(yk & {RIGHT, LEFT})
+        sided = {k for k, v in paired.items() if v == {RIGHT, LEFT}}
+        own_branch = set(rel.ancestors(code)) | {code}
+        # A header that lists its children's alternatives ("Other thoracic, thoracolumbar and lumbosacral
+        # intervertebral disc displacement") states none of them: each child still needs its own.
+        alternatives = {w for w in xk if any(w in yk for yk in keyed.values())
+                        and not all(w in yk for yk in keyed.values())} \
+            if header and self.lists_alternatives(code) else set()
+        out: list[Refinement] = []
+        for y, yk in keyed.items():
+            added = (yk - xk - _FILLER) | (yk & alternatives)
+            if OPEN in added and not added - {OPEN}:
+                continue  # only vaguer than the proposed code
+            added -= {OPEN}
+            # what a code's parents say, it says too ("at C5-C6 level" sits under "mid-cervical region"),
+            # and the acuity of its category's title ("Streptococcal pharyngitis" is an acute pharyngitis, J02)
+            category_words = key_words(rel.description(self.category(y)) or "") & ACUITY_TERMS
+            removed = xk - yk - self.inherited_words(y) - category_words
+            y_has_side = bool(yk & SIDE_TERMS) and (frozenset(yk - SIDE_TERMS) in sided or BILATERAL in yk)
+            if not header:
+                allowed = {OPEN, "unilateral"} | (xk & ACUITY_TERMS)
+                if x_side is not None:
+                    allowed |= xk & SIDE_TERMS
+                if BILATERAL in yk:
+                    allowed |= own_site
+                if added - SIDE_TERMS - ACUITY_TERMS:
+                    allowed |= open_slot
+                if added:
+                    # a stated absence the other code contradicts: "uncomplicated", "without aura"
+                    allowed |= _NO_COMPLICATION | {w for w in removed if w.startswith("~") and w[1:] in yk}
+                loose = False
+                if removed - allowed:
+                    # The unspecified member of a subdivision stands for the others' condition: its
+                    # specific siblings are that condition's forms (N20.9 Urinary calculus, unspecified:
+                    # N20.0 Calculus of kidney), whatever words its own title uses.
+                    if not (OPEN in words and rel.parent(y) == rel.parent(code) and not (yk & RESIDUAL)
+                            and rel.is_billable(y)):
+                        continue
+                    loose = True
+            y_side = _side_of(yk) if y_has_side else None
+            if x_side is not None and y_side is None and not header:
+                continue
+            y_acuity = acuity_of(yk) or (acuity_of(category_words) if x_acuity is not None else None)
+            if x_acuity is not None and y_acuity is None and not header:
+                continue
+            axis_words = (SIDE_TERMS if y_has_side else frozenset()) | ACUITY_TERMS
+            term_keys = {w for w in added if w not in axis_words}
+            plain = {w.lstrip("~") for w in term_keys}
+            seq = index.words(y)
+            terms = tuple(dict.fromkeys(w for w in seq if fold(w) in plain and w not in (OPEN, "with", "without")))
+            negated = frozenset(t for t in terms if "~" + fold(t) in term_keys)
+            changes = bool(terms) or (y_side is not None and y_side != x_side) or \
+                (y_acuity is not None and y_acuity != x_acuity)
+            if not changes:
+                continue
+            variants = []
+            for node in (y, *rel.ancestors(y)):
+                if node in own_branch:
+                    break
+                for term in rel.notes(node, "inclusionTerm"):
+                    words = tuple(w for w in scoped_words(term) if w.lstrip("~") not in _FILLER and w != OPEN)
+                    if words:
+                        variants.append(words)
+            site = index._site_after(seq, frozenset(SIDE_TERMS)) if y_side else ()
+            out.append(Refinement(
+                code=y, side=y_side, acuity=y_acuity, terms=terms,
+                phrase=sibling_phrase(seq, frozenset(terms)) if terms else (),
+                negated=negated, residual=bool((yk - xk) & RESIDUAL), variants=tuple(variants), site=site,
+                replaces=frozenset(removed - {OPEN, "unilateral"} - (own_site if BILATERAL in yk else set())),
+                site_terms=frozenset(fold(t) for t in terms) & sided_words, loose=not header and loose))
+        return tuple(out)
+
+
+    @lru_cache(maxsize=None)
+    def inherited_words(self, code: str) -> frozenset[str]:
+        """Words of the code's subcategory titles, which its own title may leave unsaid."""
+        words: set[str] = set()
+        for parent in self.release.ancestors(code)[:-1]:  # the category's title is everyone's
+            if not self.lists_alternatives(parent):
+                words |= key_words(self.release.description(parent) or "")
+        return frozenset(words)
+
+    @lru_cache(maxsize=None)
+    def lists_alternatives(self, code: str) -> bool:
+        """The title names its children's alternatives ("Pain in limb, hand, foot, fingers and toes",
+        "Other thoracic, thoracolumbar and lumbosacral ..."): a child states one of them, never all."""
+        rel = self.release
+        title = key_words(rel.description(code) or "")
+        kids = [key_words(rel.description(c) or "") & title for c in rel.children(code)]
+        return len({k for k in kids if k and k != title}) >= 2
+
+    @lru_cache(maxsize=None)
+    def own_inclusion_words(self, code: str) -> frozenset[str]:
+        """Words of the inclusion terms of the code and its parent: what the code itself takes in."""
+        words: set[str] = set()
+        for owner in (code, self.release.parent(code)):
+            for term in self.release.notes(owner, "inclusionTerm") if owner else ():
+                words.update(w.lstrip("~") for w in scoped_words(term))
+        return frozenset(words)
+
+    @lru_cache(maxsize=None)
+    def cue_words(self, code: str) -> tuple[str, ...]:
+        """Words at least one of which a note must use for any refinement to be documented or
+        hinted: the candidates' terms and inclusion terms, the sites their sides attach to, and the
+        acuity words when a candidate changes the acuity."""
+        words: set[str] = set()
+        x_acuity = acuity_of(key_words(self.release.description(code) or ""))
+        for r in self.refinements(code):
+            words.update(t for t in r.terms if not any(c.isdigit() for c in t) and len(t) > 2)
+            words.update(w.lstrip("~") for v in r.variants for w in v)
+            words.update(r.site[-1:])
+            if r.acuity not in (None, x_acuity):
+                words.update(("acute", "chronic", "subacute", "exacerbation", "exacerbated", "decompensated",
+                              "decompensation", "flare"))
+        lat = self.index.axis(code, LATERALITY)
+        if lat is not None:
+            words.update(lat.site[-1:])
+        return tuple(sorted(words))
+
+
+@per_release
+def refiner(index: AxisIndex) -> Refiner:
+    """The one Refiner of a release's AxisIndex."""
+    return Refiner(index)

@@ -1,0 +1,416 @@
+"""What the note documents for a coded condition (side, acuity, terms, index defaults), and the CDI clinical indicators."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from importlib import resources
+
+from vma.checks.support.axes.evidence import (
+    AxisEvidence, Mention, acuity_evidence, condition_mentions, note_words, side_evidence, sides_at_site
+)
+from vma.checks.support.axes.index import AxisIndex, CodeAxis
+from vma.checks.support.axes.words import (
+    ACUITY, ACUTE, ACUTE_ON_CHRONIC, CHRONIC, LATERALITY, OPEN, acuity_of, fold, key_words, same_word
+)
+from vma.checks.support.refine.candidates import (
+    Refinement, _DEFAULT_CONDITION, _EXACERBATION, _EXACERBATION_IS_ACUTE, _INDEX_DEFAULT_TYPE, _NOT_DEFAULT,
+    _PAIRED_SITES, _side_of, refiner
+)
+from vma.notes import NoteDoc, Sentence, Token, is_negated_at, is_past_or_planned, is_uncertain_at, lazy_pattern
+
+
+# -- clinical indicators (CDI queries) ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class IndicatorRule:
+    family: str
+    categories: tuple[str, ...]
+    asks: str  # what the query asks for: "type and acuity", "severity", "stage"
+    patterns: tuple[re.Pattern[str], ...]
+    source: str
+    not_in: re.Pattern[str] | None = None  # a sentence matching this cites no indicator ("Flonase nasal spray")
+
+
+@lru_cache(maxsize=1)
+def indicator_rules() -> tuple[IndicatorRule, ...]:
+    data = json.loads(resources.files("vma.reference").joinpath("data", "cdi_indicators.json").read_text())
+    # Compiled when a rule's family is first read: a chart reads one family, if any.
+    return tuple(IndicatorRule(r["family"], tuple(r["categories"]), r["asks"],
+                               tuple(lazy_pattern(p, re.I) for p in r["indicators"]), r["source"],
+                               lazy_pattern(r["not_in"], re.I) if r.get("not_in") else None)
+                 for r in data["rules"])
+
+
+# -- what the note documents ------------------------------------------------------------------------------
+
+@dataclass
+class Documentation:
+    """What the note documents for one proposed code, against its refinements."""
+
+    code: str
+    mentions: list[Mention]
+    side: frozenset[str] | None = None
+    side_evidence: AxisEvidence | None = None
+    sides: dict[str, frozenset[str] | None] = field(default_factory=dict)  # site word -> side the note settles
+    site: str | None = None  # the site word the side of the code itself is read at
+
+    def side_of(self, r: Refinement) -> frozenset[str] | None:
+        """The side the note settles for the body site the candidate names."""
+        if r.site and r.site[-1] in self.sides:
+            return self.sides[r.site[-1]]
+        return self.side
+    side_conflict: bool = False
+    acuity: frozenset[str] = frozenset()  # documented acuity values (two when "exacerbation" leaves it open)
+    acuity_sentences: list[Sentence] = field(default_factory=list)
+    acuity_said: list[str] = field(default_factory=list)  # the note's own word when it is not "acute" ("exacerbation")
+    full: dict[str, list[Sentence]] = field(default_factory=dict)  # candidate -> sentences stating all its terms
+    terms: dict[str, list[Sentence]] = field(default_factory=dict)  # folded term -> sentences stating it
+    hinted: set[str] = field(default_factory=set)  # candidates whose words stand with the condition, even uncertain
+    defaulted: str | None = None  # the type the Index supplies ("primary"), not the note
+    examined_sides: frozenset[str] = frozenset()  # sides the exam and results find something at the site
+    by_inclusion: set[str] = field(default_factory=set)  # candidates the note names by an inclusion term
+
+    @property
+    def counting(self) -> list[Mention]:
+        return [m for m in self.mentions if m.counts]
+
+
+class _Words:
+    """Where each word stands in one sentence, for the many look-ups of one note's candidates:
+    a word's positions by its folded form, so that most look-ups are a dict hit; the fuzzy
+    inflection match of :func:`vma.checks.support.axes.words.same_word` is tried only for long words."""
+
+    __slots__ = ("tokens", "at", "long")
+
+    def __init__(self, tokens: tuple[Token, ...]):
+        self.tokens = tokens
+        self.at: dict[str, list[int]] = {}
+        for i, t in enumerate(tokens):
+            self.at.setdefault(fold(t.norm), []).append(i)
+        self.long = [n for n in self.at if len(n) >= 8]
+
+    def positions(self, term: str) -> list[int]:
+        hits = self.at.get(fold(term))
+        if hits is not None:
+            return hits
+        if len(term) >= 8:
+            for n in self.long:
+                if same_word(n, term):
+                    return self.at[n]
+        return []
+
+
+def _words(m: Mention, cache: dict) -> _Words:
+    key = id(m.sentence)
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = _Words(m.words)
+    return found
+
+
+def _stated(m: Mention, term: str, negated: bool, outpatient: bool, cache: dict) -> bool:
+    """The term stands in the mention's sentence; negated when the code says "without" it."""
+    key = (id(m.sentence), term, negated)
+    if key in cache:
+        return cache[key]
+    text = m.sentence.text
+    result = False
+    w = _words(m, cache)
+    for i in w.positions(term):
+        start = w.tokens[i].start
+        if is_negated_at(text, start) != negated:
+            continue
+        if not negated and is_past_or_planned(text, start):
+            continue
+        if outpatient and is_uncertain_at(text, start):
+            continue
+        result = True
+        break
+    cache[key] = result
+    return result
+
+
+def _phrase_stated(m: Mention, ref: Refinement, outpatient: bool, cache: dict) -> bool:
+    w = _words(m, cache)
+    for k, term in enumerate(ref.phrase):
+        hits = w.positions(term)
+        if not hits:
+            return False
+        if k and any(c.isdigit() for c in term):  # "stage 3": the number next to its word
+            before = ref.phrase[k - 1]
+            if not any(i and same_word(w.tokens[i - 1].norm, before) for i in hits):
+                return False
+    for term in ref.terms:
+        if any(c.isdigit() for c in term) or len(term) <= 2:
+            continue  # a bare number or letter is checked with its word above
+        if not _stated(m, term, term in ref.negated, outpatient, cache):
+            return False
+    return True
+
+
+def _beside_condition(m: Mention, term: str, condition_words: frozenset[str], cache: dict, reach: int = 4) -> bool:
+    """The term qualifies the condition itself: within a few words of the condition's name in the
+    same clause ("moderate intermittent asthma", "exacerbation of her heart failure"), not elsewhere
+    in a long sentence that also names it ("glaucoma is a chronic disease that needs ...")."""
+    w = _words(m, cache)
+    named = [i for word in condition_words for i in w.positions(word)]
+    text = m.sentence.text
+    for i in w.positions(term):
+        for j in named:
+            if i != j and abs(i - j) <= reach:
+                lo, hi = sorted((w.tokens[i], w.tokens[j]), key=lambda t: t.start)
+                if not re.search(r"[.;:]", text[lo.end:hi.start]):
+                    return True
+    return False
+
+
+def _variant_stated(m: Mention, variant: tuple[str, ...], outpatient: bool, cache: dict) -> bool:
+    """Every word of an inclusion term stands in the sentence, those it states absent ("without
+    aura", marked "~") negated there and the others not."""
+    return all(_stated(m, w.lstrip("~"), w.startswith("~"), outpatient, cache) for w in variant)
+
+
+def _index_default(note: NoteDoc, code: str, counting: list[Mention]) -> str | None:
+    """The term the Index supplies for this condition when the note states the condition plainly, at a
+    named site, and no cause that would make it another type."""
+    word = _INDEX_DEFAULT_TYPE.get(code[:3])
+    if word is None or not counting:
+        return None
+    condition = _DEFAULT_CONDITION[word]
+    if not any(not is_negated_at(m.sentence.text, hit.start()) and not is_uncertain_at(m.sentence.text, hit.start())
+               for m in counting for hit in condition.finditer(m.sentence.text)):
+        return None
+    # The cause may stand in the mention, the sentence after it, or elsewhere in the assessment.
+    looked = {id(m.sentence) for m in counting}
+    around = [m.sentence for m in counting]
+    for i, sentence in enumerate(note.sentences):
+        if id(sentence) in looked and i + 1 < len(note.sentences) \
+                and note.sentences[i + 1].section == sentence.section:
+            around.append(note.sentences[i + 1])
+        elif sentence.section in ("assessment", "plan") and condition.search(sentence.text):
+            around.append(sentence)
+    if any(_NOT_DEFAULT[word].search(s.text) for s in around):
+        return None
+    return word
+
+
+def _without_default(r: Refinement, word: str) -> list[Refinement]:
+    """The candidate with the Index's default term taken as said: its other terms, each paired site
+    needing one of its words ("ankle and foot": the ankle, or the foot)."""
+    terms = tuple(t for t in r.terms if t != word)
+    phrase = tuple(t for t in r.phrase if t != word)
+    out = [replace(r, terms=terms, phrase=phrase, variants=())]
+    for pair in _PAIRED_SITES:
+        if set(pair) <= set(phrase):
+            for drop in pair:
+                out.append(replace(r, terms=tuple(t for t in terms if t != drop),
+                                   phrase=tuple(t for t in phrase if t != drop), variants=()))
+    return out
+
+
+def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) -> Documentation:
+    key = ("refine.documentation", id(index), code, outpatient)
+    if key in note.memo:
+        return note.memo[key]
+    ref = refiner(index)
+    refs = ref.refinements(code)
+    mentions = list(condition_mentions(note, index, code, outpatient))
+    if ref.is_header(code):  # a header's condition is named by any of its codes
+        seen = {id(m.sentence) for m in mentions}
+        for r in refs[:40]:
+            for m in condition_mentions(note, index, r.code, outpatient):
+                if id(m.sentence) not in seen:
+                    seen.add(id(m.sentence))
+                    mentions.append(m)
+        mentions.sort(key=lambda m: m.sentence.start)
+    doc = Documentation(code, mentions)
+    counting = doc.counting
+    desc = index.release.description(code) or ""
+    if any(r.side for r in refs):
+        lat = index.axis(code, LATERALITY)
+        heads = list(dict.fromkeys(r.site[-1] for r in refs if r.side and r.site))
+        main = lat.site[-1] if lat is not None and lat.site else (heads[0] if heads else None)
+        in_note = note_words(note)
+        for head in dict.fromkeys([main, *heads]):
+            if head is None or (head != main and not in_note.where(head)):
+                continue  # a site the note never names has no side to read
+            ev = side_evidence(note, index, CodeAxis(LATERALITY, code, desc, None, (), (head,)), outpatient)
+            doc.sides[head] = ev.decided()
+            if head == main:
+                doc.site = head
+                doc.side_evidence = ev
+                doc.side = doc.sides[head]
+                doc.side_conflict = doc.side is None and _sides_in_dispute(note, ev, (head,))
+                if doc.side is not None:
+                    doc.examined_sides = _examined_sides(ev, (head,), note)
+    x_acuity = acuity_of(key_words(desc))
+    if any(r.acuity not in (None, x_acuity) for r in refs):
+        axis = CodeAxis(ACUITY, code, desc, None, ())
+        ev = acuity_evidence(note, index, axis, outpatient)
+        decided = ev.decided()
+        stated = ev.assessment | ev.linked
+        if decided is None and len(stated) > 1 and stated <= {ACUTE, CHRONIC, ACUTE_ON_CHRONIC}:
+            # "chronic heart failure" in the history and "acute on chronic" (or "acute") in the
+            # assessment agree: the same condition described as acute and chronic is acute on
+            # chronic where the tabular has that code (Guideline I.B.8).
+            decided = frozenset({ACUTE_ON_CHRONIC})
+        flares = [m for m in counting if _flare_at(m, index, code)] if code.startswith(_EXACERBATION_IS_ACUTE) else []
+        if decided and not (flares and set(decided) == {"chronic"}):
+            doc.acuity = frozenset(decided)
+            doc.acuity_sentences = list(ev.cited)
+        elif flares:
+            # An exacerbation of heart failure the note calls chronic at this visit is acute on
+            # chronic; otherwise whether it is new (acute) or a chronic one's flare-up is the
+            # physician's to say: both stay open, for a query.
+            chronic = CHRONIC in ev.linked or any(
+                _beside_condition(m, CHRONIC, _condition_words(index, code), {}) for m in counting)
+            doc.acuity = frozenset({ACUTE_ON_CHRONIC} if chronic else {ACUTE, ACUTE_ON_CHRONIC})
+            doc.acuity_sentences = [m.sentence for m in flares]
+            doc.acuity_said = sorted({h.group(0).lower() for m in flares for h in _EXACERBATION.finditer(m.sentence.text)})
+    default = _index_default(note, code, counting)
+    cache: dict = {}
+    present = [m for m in mentions if not m.in_history]
+    in_note = note_words(note)
+
+    def may_stand(word: str) -> bool:  # a word the note never uses cannot be stated
+        return bool(in_note.where(word))
+
+    looked: set[str] = set()
+    condition_words = _condition_words(index, code)
+    for r in (r for r in refs if r.terms):
+        for t in r.terms:
+            ft = ("~" if t in r.negated else "") + fold(t)
+            if ft in looked or any(c.isdigit() for c in t) or len(t) <= 2:
+                continue
+            looked.add(ft)
+            hits = [m.sentence for m in counting if _stated(m, t, t in r.negated, outpatient, cache)
+                    and _beside_condition(m, t, condition_words, cache)] if may_stand(t) else []
+            if ft == default and not hits:
+                hits = [m.sentence for m in counting if _DEFAULT_CONDITION[default].search(m.sentence.text)][:1]
+                doc.defaulted = default
+            if hits:
+                doc.terms[ft] = hits
+        sentences: list[Sentence] = []
+        if all(may_stand(w) for w in r.phrase):
+            sentences = [m.sentence for m in counting if _phrase_stated(m, r, outpatient, cache)]
+            if any(all(_words(m, cache).positions(w) for w in r.phrase)
+                   and not any(is_negated_at(m.sentence.text, m.words[i].start)
+                               for w in r.phrase for i in _words(m, cache).positions(w))
+                   for m in present):
+                doc.hinted.add(r.code)  # stated, even if uncertain; a ruled-out detail ("familial ruled out") is no hint
+        if not sentences:
+            sentences = [m.sentence for v in r.variants if all(may_stand(w.lstrip("~")) for w in v)
+                         for m in counting if _variant_stated(m, v, outpatient, cache)]
+            if sentences:
+                doc.by_inclusion.add(r.code)
+        # The Index's default type is for a condition of a named site: only with a side or another term.
+        if not sentences and default and set(r.terms) == {default} and r.side is not None:
+            sentences = [m.sentence for m in counting[:1]]
+        open_site = index._site_after(index.words(r.code), frozenset({OPEN})) if r.side is None else ()
+        if not sentences and default and set(r.terms) == {default} and open_site \
+                and doc.side is None and not doc.side_conflict and in_note.where(open_site[-1]):
+            # The condition at a site the note names, with no side anywhere: the Index's entry
+            # (Osteoarthritis, knee M17.1-) leads to the unilateral code whose side only the provider
+            # can give; the side question follows (side-of-target).
+            sentences = [m.sentence for m in counting[:1]]
+        if not sentences and default and default in r.terms and len(r.terms) > 1:
+            for rest in _without_default(r, default):
+                if rest.phrase and all(may_stand(w) for w in rest.phrase):
+                    sentences = [m.sentence for m in counting if _phrase_stated(m, rest, outpatient, cache)]
+                if sentences:
+                    break
+        if not sentences and set(r.terms) == {"uncomplicated"} and not may_stand("complicated") \
+                and not may_stand("complication"):
+            # The plain condition, stated for this visit with nothing of a complication anywhere, is
+            # the uncomplicated code the Index gives it (Dependence, drug, nicotine, cigarettes F17.210).
+            sentences = [m.sentence for m in counting][:1]
+        if not sentences and r.negated and not any(may_stand(t) for t in r.negated):
+            # A complication the note never mentions is coded "without" it: the Index's entry for the
+            # plain condition leads there ("Diabetes, type 2, with, retinopathy E11.319", without macular
+            # edema), the "with" sibling needing the complication documented (I.A.15).
+            rest = replace(r, terms=tuple(t for t in r.terms if t not in r.negated),
+                           phrase=tuple(t for t in r.phrase if t not in r.negated), variants=())
+            if rest.terms and rest.phrase and all(may_stand(w) for w in rest.phrase):
+                # only as a diagnosis of this visit: the assessment, not a story of the past
+                sentences = [m.sentence for m in counting if m.in_assessment and _phrase_stated(m, rest, outpatient, cache)]
+        if sentences:
+            doc.full[r.code] = sentences
+            # numbers documented with their word ("stage 3") count as one term
+            if any(any(c.isdigit() for c in t) for t in r.phrase):
+                doc.terms[" ".join(r.phrase)] = sentences
+    note.memo[key] = doc
+    return doc
+
+
+# A side examined and found normal (the other knee, for comparison) says nothing about the condition.
+_NORMAL_FINDING = re.compile(r"\b(?:normal|unremarkable|nontender|non-tender|benign|intact|full (?:range|rom)|"
+                             r"no (?:tenderness|pain|swelling|effusion|deformity|edema|erythema|abnormalit\w*))\b", re.I)
+
+
+def _sides_in_dispute(note: NoteDoc, ev: AxisEvidence, site: tuple[str, ...]) -> bool:
+    """The note gives both sides for the condition's site, leaving out sides only examined as normal."""
+    words_of = {id(sentence): words for sentence, words in note.tokenized}
+    sides: set[str] = set()
+    for sentence in ev.cited:
+        if _NORMAL_FINDING.search(sentence.text):
+            continue
+        sides |= sides_at_site(sentence.text, words_of.get(id(sentence)) or [], site)
+    return len(sides) > 1
+
+
+_EXAMINED = frozenset({"exam", "results"})
+
+
+def _other_code_at(index: AxisIndex, base: str, chart_codes: tuple[str, ...], sides: frozenset[str]) -> bool:
+    """Another code of the chart states one of ``sides``: the findings there may be that condition's."""
+    for c in chart_codes:
+        other = index.split_seventh(c)[0]
+        if other == base or other not in index.release:
+            continue
+        if _side_of(key_words(index.release.description(other) or "")) and \
+                (_side_of(key_words(index.release.description(other) or "")) or frozenset()) & sides:
+            return True
+    return False
+
+
+def _examined_sides(ev: AxisEvidence, site: tuple[str, ...], note: NoteDoc) -> frozenset[str]:
+    """The sides the examination and results give the condition's site where they report a finding."""
+    words_of = {id(sentence): words for sentence, words in note.tokenized}
+    found: set[str] = set()
+    for sentence in ev.cited:
+        text = sentence.text
+        if sentence.section not in _EXAMINED or not any(
+                not is_negated_at(text, m.start()) for m in _ABNORMAL_FINDING.finditer(text)):
+            continue  # a site examined without an abnormal finding is not where the condition is
+        found |= sides_at_site(text, words_of.get(id(sentence)) or [], site)
+    return frozenset(found)
+
+
+_ABNORMAL_FINDING = re.compile(
+    r"\b(?:tender(?:ness)?|swelling|swollen|effusion|pain(?:ful)?|ecchymos[ie]s|bruis\w*|erythema(?:tous)?|deformity|"
+    r"crepitus|laxity|instability|fracture|tear|edema|warmth|redness|limited|decreased|reduced|positive)\b", re.I)
+
+
+def _flare_at(m: Mention, index: AxisIndex, code: str) -> bool:
+    """An exacerbation of this condition at this encounter: the word beside the condition's name
+    ("CHF exacerbation", "exacerbation of her heart failure"), not negated, not an earlier one or one
+    to prevent ("hospitalized last month for an exacerbation", "warning signs of an exacerbation")."""
+    text = m.sentence.text
+    near = _condition_words(index, code)
+    for hit in _EXACERBATION.finditer(text):
+        if is_negated_at(text, hit.start()) or is_past_or_planned(text, hit.start()):
+            continue
+        if _beside_condition(m, hit.group(0).lower(), near, {}):
+            return True
+    return False
+
+
+def _condition_words(index: AxisIndex, code: str) -> frozenset[str]:
+    return frozenset(w for terms in index.condition_terms(code) for w, _ in terms)
+
+
+def chart_codes(codes) -> tuple[str, ...]:
+    return tuple(sorted({c for c in codes if c}))
