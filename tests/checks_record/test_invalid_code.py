@@ -96,6 +96,7 @@ class TwoReleases:
         later = dataclasses.replace(base, name="ICD-10-CM test-FY2027", effective=date(2026, 10, 1), _entries=entries)
         early = dataclasses.replace(base, effective=date(2026, 4, 1))
         self.icd_catalog = IcdCatalog([early, later])
+        self.cpt, self.hcpcs = ref.cpt, ref.hcpcs  # the service lines are judged by the same check
 
     def icd_for(self, dos):
         return self.icd_catalog.for_date(dos)

@@ -83,6 +83,7 @@ class LaterRelease:
         early = dataclasses.replace(base, name="ICD-10-CM test-FY2021", effective=date(2020, 10, 1),
                                     _entries=entries, _children=children)
         self.icd_catalog = IcdCatalog([early, base])
+        self.cpt, self.hcpcs = ref.cpt, ref.hcpcs  # the service lines are judged by the same check
 
     def icd_for(self, dos):
         return self.icd_catalog.for_date(dos)

@@ -17,7 +17,8 @@ from tests.checks_tabular.helpers import assessment, findings
 from tests.conftest import base_chart
 from vma.chart import Chart
 from vma.checks import run_checks
-from vma.checks.combination import diabetes_link, hypertension_target, picture
+from vma.checks.support.combinations.diabetes import diabetes_link
+from vma.checks.support.combinations.picture import hypertension_target, picture
 
 CHECK = "combination"
 

@@ -16,7 +16,8 @@ from tests.checks_tabular.helpers import assessment, chart, findings
 from tests.conftest import base_chart
 from vma.chart import Chart
 from vma.checks import run_checks
-from vma.checks.excludes1 import combination_covers, diabetes_kind, excluded_pairs, excluding_notes
+from vma.checks.support.exclusions.pairs import excluded_pairs, excluding_notes
+from vma.checks.support.exclusions.readings import combination_covers, diabetes_kind
 from vma.conversations import lint
 
 CHECK = "excludes1"
@@ -187,7 +188,7 @@ def test_three_codes_give_each_excluded_pair_once(ref):
     ("open fracture of elbow and forearm (S52.- with open fracture 7th character)", "S52.501B", False),
 ])
 def test_qualified_references_apply_their_qualifier(note, code, named):
-    from vma.checks.excludes1 import note_predicates
+    from vma.checks.support.exclusions.pairs import note_predicates
 
     assert any(test(code) for test in note_predicates(note)) is named
 

@@ -8,7 +8,8 @@ from datetime import date
 import pytest
 
 from tests.checks_tabular.helpers import assessment, findings
-from vma.checks.sex_age import age_on, chart_sex, load_edits, parse_edits
+from vma.chart import age_on
+from vma.checks.support.demographics.edits import chart_sex, load_edits, parse_edits
 
 CHECK = "sex-age"
 PREGNANCY = "HPI\n\n{who}, 20 weeks pregnant, here for a routine prenatal visit.\n\nASSESSMENT AND PLAN\n\nNormal pregnancy, second trimester."

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 
 from tests.checks_tabular.helpers import findings
-from vma.checks.sex_age import age_counterpart, load_edits, sex_counterpart
+from vma.checks.support.demographics.edits import age_counterpart, load_edits, sex_counterpart
 
 CHECK = "sex-age"
 

@@ -1,12 +1,18 @@
 """The check registry.
 
-Every check is a module in this package with a stable ID (contract section 5)
+Every check is one module in this package with a stable ID (contract section 5)
 and a docstring with the fixed sections *What it finds*, *Why it matters*,
-*Example*, *Resolution* and *References*. A check is a pure function of the
-chart and the reference data: ``check(ctx) -> Iterable[Finding]``.
+*Example* and *Resolution*. A check is a pure function of the chart and the
+reference data: ``check(ctx) -> Iterable[Finding]``. It declares its ID, the
+actions it may take and the references its rules rest on once, where it
+registers::
 
-Register with ``@register("laterality")``. Module import order is the order
-checks run and findings are listed.
+    @register("laterality", actions=("correct", "query"), references=("ICD-10-CM Official Guidelines ... I.B.13",))
+    def check(ctx: CheckContext) -> Iterator[Finding]: ...
+
+No check runs another: a decision two checks read (the codes excludes1 drops) lives in
+``vma.checks.support`` and is computed once per chart (:meth:`CheckContext.shared`).
+The order of CHECK_MODULES is the order checks run and findings are listed.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import re
 import traceback
 from dataclasses import dataclass, field
 from datetime import date
@@ -34,7 +41,6 @@ CHECK_MODULES = (
     "invalid_npi",
     "invalid_date",
     "invalid_code",
-    "invalid_procedure_code",
     "non_billable_code",
     "seventh_character",
     "laterality",
@@ -54,41 +60,52 @@ CHECK_MODULES = (
 )
 
 CheckFn = Callable[["CheckContext"], Iterable[Finding]]
+ACTIONS = ("correct", "query", "info")
 
 
 @dataclass(frozen=True)
 class CheckSpec:
+    """What a check declares once, where it registers: its ID, the actions it may take, its references."""
+
     id: str
     fn: CheckFn
-    doc: str
+    actions: tuple[str, ...]
+    references: tuple[str, ...]
+    doc: str  # the module's docstring with its References section rendered from ``references``
     module: str
 
 
-# Keyed by (check id, module): one ID may be served by more than one module
-# (``invalid-code`` for diagnoses and for procedure codes), never the reverse.
-_REGISTRY: dict[tuple[str, str], CheckSpec] = {}
+# One module per check ID, and one ID per module.
+_REGISTRY: dict[str, CheckSpec] = {}
 
 
-def register(check_id: str) -> Callable[[CheckFn], CheckFn]:
-    """Register a check. Its findings on a chart are computed once per check context: a check that
-    must know what another decides about a code (a code another check removes is not refined or
-    added to) asks :meth:`CheckContext.findings_of`, and the run that lists them reuses the result."""
+def register(check_id: str, *, actions: Iterable[str], references: Iterable[str]) -> Callable[[CheckFn], CheckFn]:
+    """Declare a check: the decorator is the whole registry entry.
+
+    ``actions`` is every action its findings may take ("correct", "query", "info"); with
+    ``VMA_STRICT_CHECKS`` set (the test suite) a finding outside them fails the run. ``references``
+    are the sources its rules rest on; the module's docstring carries none of its own, and the
+    References section of :attr:`CheckSpec.doc` (and the README's table) is rendered from them.
+    """
+    actions, references = tuple(actions), tuple(references)
+    unknown = [a for a in actions if a not in ACTIONS]
+    if not actions or unknown:
+        raise ValueError(f"check {check_id}: actions must be some of {ACTIONS}, got {actions}")
+    if not references:
+        raise ValueError(f"check {check_id}: declare the references its rules rest on")
+
     def deco(fn: CheckFn) -> CheckFn:
         import sys
-        from functools import wraps
 
-        key = (check_id, fn.__module__)
-
-        @wraps(fn)
-        def once(ctx: "CheckContext") -> list[Finding]:
-            found = ctx.results.get(key)
-            if found is None:
-                found = ctx.results[key] = list(fn(ctx))
-            return list(found)
-
-        mod = sys.modules.get(fn.__module__)
-        _REGISTRY[key] = CheckSpec(check_id, once, (mod.__doc__ if mod else "") or "", fn.__module__)
-        return once
+        module_doc = (getattr(sys.modules.get(fn.__module__), "__doc__", None) or "").rstrip()
+        if re.search(r"^References\b", module_doc, re.M):
+            raise ValueError(f"{fn.__module__}: references are declared in register(), not in the docstring")
+        known = _REGISTRY.get(check_id)
+        if known is not None and known.module != fn.__module__:
+            raise ValueError(f"check {check_id} is registered by {known.module} and {fn.__module__}")
+        doc = module_doc + "\n\nReferences\n" + "".join(f"    {r}\n" for r in references)
+        _REGISTRY[check_id] = CheckSpec(check_id, fn, actions, references, doc, fn.__module__)
+        return fn
 
     return deco
 
@@ -126,29 +143,15 @@ def parse_date(value: str | None) -> date | None:
 class CheckContext:
     chart: Chart
     ref: ReferenceData
-    results: dict = field(default_factory=dict, repr=False)  # (check id, module) -> its findings on this chart
+    memo: dict = field(default_factory=dict, repr=False)  # shared decisions on this chart, by key
 
-    def findings_of(self, check_id: str) -> list[Finding]:
-        """The findings of every module of a check on this chart (each computed once)."""
-        out: list[Finding] = []
-        for spec in all_checks():
-            if spec.id == check_id:
-                out.extend(spec.fn(self))
-        return out
-
-    def removed_positions(self) -> set[int]:
-        """Diagnosis positions that the excludes1 or sex-age corrections drop from the chart: no other
-        check refines or adds to a code the record does not keep."""
-        dropped: set[int] = set()
-        codes = [dx.code for dx in self.chart.diagnoses]
-        for check_id in ("excludes1", "sex-age"):
-            for f in self.findings_of(check_id):
-                if f.action != "correct" or not (f.target or "").startswith("diagnosis:"):
-                    continue
-                for part in f.target.split(":", 1)[1].split(","):
-                    if part.isdigit() and int(part) < len(codes) and codes[int(part)] not in f.suggested_codes:
-                        dropped.add(int(part))
-        return dropped
+    def shared(self, key: str, compute: Callable[["CheckContext"], list[Finding]]) -> list[Finding]:
+        """A decision more than one check reads (the codes excludes1 drops, the combination codes),
+        computed once per chart by the support module that owns it; each reader gets its own list."""
+        found = self.memo.get(key)
+        if found is None:
+            found = self.memo[key] = list(compute(self))
+        return list(found)
 
     @cached_property
     def dos(self) -> date | None:
@@ -203,14 +206,19 @@ def run_checks(chart: Chart, ref: ReferenceData | None = None, only: Iterable[st
     wanted = set(only) if only else None
     findings: list[Finding] = []
     failed: list[Finding] = []
+    strict = bool(os.environ.get("VMA_STRICT_CHECKS"))
     for spec in all_checks():
         if wanted is not None and spec.id not in wanted:
             continue
         try:
             # Consumed here, inside the try: a generator check raises while it is iterated.
             produced = list(spec.fn(ctx))
+            if strict:
+                undeclared = sorted({f.action for f in produced} - set(spec.actions))
+                if undeclared:
+                    raise AssertionError(f"check {spec.id} took {undeclared}, not among its declared {spec.actions}")
         except Exception as exc:
-            if os.environ.get("VMA_STRICT_CHECKS"):
+            if strict:
                 raise
             # Where it failed goes to the operator's log (the frames, not the error's text: that may quote
             # the note); the finding names the check and the error type only.

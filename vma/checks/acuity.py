@@ -30,15 +30,6 @@ Resolution (correct or query)
     "Clinically undetermined" when the code leaves acuity open and the note
     does not settle it. Negated mentions and, outpatient, uncertain diagnoses
     (Guideline IV.H) are not evidence.
-
-References
-    ICD-10-CM Official Guidelines for Coding and Reporting FY2026: I.B.8
-    (acute and chronic conditions: code both when the index lists both, acute
-    first), I.B.2 (highest specificity documented), IV.H (uncertain
-    diagnoses, outpatient). AHA Coding Clinic 3Q 2008 ("decompensated" heart
-    failure is an acute exacerbation, acute on chronic when the chronic
-    condition is documented). AHIMA/ACDIS Guidelines for Achieving a
-    Compliant Query Practice (2022 update).
 """
 
 from __future__ import annotations
@@ -89,6 +80,17 @@ def _findings(ctx: CheckContext) -> Iterator[Finding]:
                       choices=query_choices(choices), target=f"diagnosis:{position}")
 
 
-@register("acuity")
+@register(
+    "acuity",
+    actions=("correct", "query"),
+    references=(
+        "ICD-10-CM Official Guidelines for Coding and Reporting FY2026: I.B.8 (acute and chronic conditions: "
+        "code both when the index lists both, acute first), I.B.2 (highest specificity documented), IV.H "
+        "(uncertain diagnoses, outpatient)",
+        'AHA Coding Clinic 3Q 2008 ("decompensated" heart failure is an acute exacerbation, acute on chronic '
+        "when the chronic condition is documented)",
+        "AHIMA/ACDIS Guidelines for Achieving a Compliant Query Practice (2022 update)",
+    ),
+)
 def check(ctx: CheckContext) -> list[Finding]:
     return list(_findings(ctx))

@@ -1,4 +1,4 @@
-"""The catalogue of checks as documentation: one row per check, from the registry.
+"""The catalogue of checks as documentation: one row per check, from what each check declares.
 
 ``python -m vma.checks.catalog`` prints the Markdown table the README carries
 between the ``checks-table`` markers; a test keeps the two in step, so the
@@ -15,18 +15,13 @@ from vma.checks import all_checks
 START, END = "<!-- checks-table -->", "<!-- /checks-table -->"
 
 
-def _section(doc: str, name: str) -> str:
-    match = re.search(rf"^\s*{re.escape(name)}\b[^\n]*\n(.*?)(?=^\S|\Z)", doc, re.M | re.S)
-    return " ".join(match.group(1).split()) if match else ""
-
 
 def markdown_table() -> str:
     rows = ["| check | module | what it finds | actions |", "|---|---|---|---|"]
     for spec in all_checks():
         summary = " ".join(spec.doc.strip().split("\n\n", 1)[0].split())
         finds = summary.split(":", 1)[1].strip() if ":" in summary else summary
-        resolution = _section(spec.doc, "Resolution")
-        actions = ", ".join(a for a in ("correct", "query", "info") if re.search(rf"\b{a}\b", resolution)) or "see module"
+        actions = ", ".join(spec.actions)
         module = spec.module.rsplit(".", 1)[-1]
         rows.append(f"| `{spec.id}` | `{module}` | {finds.replace('|', chr(92) + '|')} | {actions} |")
     return "\n".join(rows)

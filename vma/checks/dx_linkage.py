@@ -30,11 +30,6 @@ Resolution (correct or query)
     ``info`` when no diagnosis on the chart fits the procedure's rule (a
     conservative rule set cannot be sure) and for a screening code listed first
     on a problem-oriented visit. Never a query: pointers are a coding matter.
-
-References
-    NUCC 1500 Claim Form Reference Instruction Manual, item 24E; ASC X12 837P
-    SV107. ICD-10-CM Official Guidelines FY2026 IV.A, IV.D, I.C.21.c.2,
-    I.C.21.c.13. Rule set and its sources: vma/reference/data/dx_linkage_rules.json.
 """
 
 from __future__ import annotations
@@ -195,7 +190,16 @@ def _line_findings(ctx: CheckContext, index: int, proc: Procedure, rules: Linkag
                       evidence=evidence, target=where)
 
 
-@register(DX_LINKAGE)
+@register(
+    DX_LINKAGE,
+    actions=("correct", "info"),
+    references=(
+        "NUCC 1500 Claim Form Reference Instruction Manual, item 24E",
+        "ASC X12 837P SV107",
+        "ICD-10-CM Official Guidelines FY2026 IV.A, IV.D, I.C.21.c.2, I.C.21.c.13",
+        "Rule set and its sources: vma/reference/data/dx_linkage_rules.json",
+    ),
+)
 def check(ctx: CheckContext) -> Iterator[Finding]:
     if not ctx.chart.diagnoses:
         return  # nothing to point at: missing-element reports the absent diagnoses

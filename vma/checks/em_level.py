@@ -43,16 +43,6 @@ Resolution (correct or query)
     documented time supports a higher level than billed. Never a query: the
     level follows from what is written, and asking a provider to add to the
     record for a higher level is a leading query.
-
-References
-    AMA CPT E/M Services Guidelines (2021; times revised 2024), the MDM
-    table and its definitions (stable chronic illness defined by the
-    treatment goal; unique test; independent interpretation; drug therapy),
-    and the definitions of new and established patients (professional
-    services from the same physician or same-specialty group within the past
-    three years); CPT Preventive Medicine Services 99381-99397 (age bands); CPT 99417; CMS CY2021 PFS final rule (85 FR 84472) for G2212; CMS
-    MLN006764 "Evaluation and Management Services Guide". Table with sources:
-    vma/reference/data/em_office.json.
 """
 
 from __future__ import annotations
@@ -603,7 +593,21 @@ def _preventive_visit(ctx: CheckContext, index: int, proc: Procedure) -> Iterato
                   suggested_codes=[target], target=f"procedure:{index}")
 
 
-@register(EM_LEVEL)
+@register(
+    EM_LEVEL,
+    actions=("correct", "info"),
+    references=(
+        "AMA CPT E/M Services Guidelines (2021; times revised 2024), the MDM table and its definitions (stable "
+        "chronic illness defined by the treatment goal; unique test; independent interpretation; drug therapy), "
+        "and the definitions of new and established patients (professional services from the same physician or "
+        "same-specialty group within the past three years)",
+        "CPT Preventive Medicine Services 99381-99397 (age bands)",
+        "CPT 99417",
+        "CMS CY2021 PFS final rule (85 FR 84472) for G2212",
+        'CMS MLN006764 "Evaluation and Management Services Guide"',
+        "Table with sources: vma/reference/data/em_office.json",
+    ),
+)
 def check(ctx: CheckContext) -> Iterator[Finding]:
     for index, proc in enumerate(ctx.procedures):
         if proc.code in _PREVENTIVE:

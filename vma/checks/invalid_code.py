@@ -1,4 +1,4 @@
-"""Invalid code: a diagnosis code that is not in the ICD-10-CM release in force on the date of service.
+"""Invalid code: a diagnosis code not in the ICD-10-CM release in force on the date of service, or a service line's CPT or HCPCS code malformed, unknown, or not in force on that date.
 
 What it finds
     A proposed diagnosis code that the release chosen by the date of service
@@ -8,8 +8,17 @@ What it finds
     the check that explains them better: a code that only lacks or misplaces
     its 7th character ("S93.401", "T21.11A", "S93.402B") belongs to
     ``seventh-character``, and a header that exists but is not billable
-    (M25.5) belongs to ``non-billable-code``. Procedure codes are judged by
-    their own module of this check.
+    (M25.5) belongs to ``non-billable-code``.
+
+    On the service lines: a code that is neither CPT-shaped (five digits;
+    four digits and F, T, U, A or M) nor HCPCS Level II-shaped (a letter A-V
+    and four digits); a CPT code missing from the loaded CPT file
+    (``VMA_CPT_FILE``); a HCPCS Level II code missing from the CMS file
+    (``VMA_HCPCS_FILE``); a code added after, or retired before, the date of
+    service (CPT retirements from the project's table; HCPCS add and
+    termination dates from the CMS file). With only the bundled samples loaded,
+    a well-formed code that the sample does not list is reported as ``info``:
+    the sample cannot prove a code does not exist.
 
 Why it matters
     A claim with a code that does not exist on its date of service is rejected
@@ -17,12 +26,21 @@ Why it matters
     provided), and a code that slipped in from another release may mean
     something else than the provider documented.
 
+    The clearinghouse or payer rejects a claim line whose procedure code is not
+    valid for the date of service (X12 277CA rejection; CARC 181 "procedure
+    code was invalid on the date of service"). A rejected claim is not in
+    adjudication at all and must be corrected and resubmitted, delaying payment.
+
 Example
     M54.50 on a visit of 2021-06-01: the code took effect on 2021-10-01, so it
     is invalid on that date (M54.5 was the code then). "99213" in the diagnosis
     list: a CPT code, not a diagnosis.
 
-Resolution (correct)
+    Office visit on 2026-11-16 billed 99201: the code was deleted on 2021-01-01
+    (new-patient office visits start at 99202). Correct to 99202 if the visit
+    was straightforward, else to the level the note supports.
+
+Resolution (correct, info)
     The provider's documentation is there; the coder re-selects a valid code
     for it. The message says why the code is invalid: the release that lists
     it and its effective date when another loaded release has it, and the
@@ -39,15 +57,10 @@ Resolution (correct)
     that points at one code while the note documents another, several fits,
     and codes of other code sets (CPT, ICD-9) get no suggestion.
 
-References
-    ICD-10-CM Official Guidelines for Coding and Reporting FY2026, I.B.2
-    and I.A.3 ("a code is invalid if it has not been coded to the full number of
-    characters required"; codes are reported to the highest number of
-    characters available, and no more), I.A.19 (the code rests on the
-    provider's statement), and the introduction (use the code set in effect
-    on the date of service); 45 CFR 162.1002 (HIPAA medical data code sets:
-    ICD-10-CM for diagnoses; the version valid at the time the service is
-    provided); CMS ICD-10-CM tabular XML releases (FY and April updates).
+    Service lines: ``correct`` (target ``procedure:<index>``): replace the code with a valid
+    one for the documented service; ``suggested_codes`` holds the successor of
+    a retired code when there is one. ``info`` when only the bundled sample was
+    consulted.
 """
 
 from __future__ import annotations
@@ -60,6 +73,7 @@ from vma.checks.support.axes.index import AxisIndex, axis_index
 from vma.checks.support.axes.wording import cite_all
 from vma.checks.support.axes.words import description_words, same_word
 from vma.checks import CheckContext, register
+from vma.checks.support.procedure_codes import invalid_procedure_findings
 from vma.findings import Finding
 from vma.notes import Sentence, is_negated_at, is_uncertain_at
 from vma.reference.icd10cm import IcdRelease
@@ -238,7 +252,25 @@ def suggestion(ctx: CheckContext, code: str) -> Suggestion | None:
     return None
 
 
-@register("invalid-code")
+@register(
+    "invalid-code",
+    actions=("correct", "info"),
+    references=(
+        'ICD-10-CM Official Guidelines for Coding and Reporting FY2026, I.B.2 and I.A.3 ("a code is invalid if '
+        'it has not been coded to the full number of characters required"; codes are reported to the highest '
+        "number of characters available, and no more), I.A.19 (the code rests on the provider's statement), and "
+        "the introduction (use the code set in effect on the date of service)",
+        "45 CFR 162.1002 (HIPAA medical data code sets: ICD-10-CM for diagnoses; the version valid at the time "
+        "the service is provided)",
+        "CMS ICD-10-CM tabular XML releases (FY and April updates)",
+        "CMS HCPCS Level II quarterly and annual update files (record layout: add, action-effective and "
+        "termination dates)",
+        "AMA CPT annual code changes (retirements effective January 1)",
+        "X12 CARC 181 and 182",
+        "CMS Medicare Claims Processing Manual Pub. 100-04 ch. 23 20.3 (use of HCPCS/CPT in effect on the date "
+        "of service)",
+    ),
+)
 def check(ctx: CheckContext) -> list[Finding]:
     out: list[Finding] = []
     for position, dx in enumerate(ctx.chart.diagnoses):
@@ -262,4 +294,5 @@ def check(ctx: CheckContext) -> list[Finding]:
                     + _hint(ctx, code) + fix,
             evidence=evidence, suggested_codes=[found.code] if found else [],
             target=f"diagnosis:{position}"))
+    out.extend(invalid_procedure_findings(ctx))
     return out

@@ -29,15 +29,6 @@ Resolution (correct or query)
     when the encounter happened: the signing date is offered, with "Other"
     (free text) and "Clinically undetermined"; without a usable signing date
     it is a ``correct`` from the scheduling record.
-
-References
-    CMS Medicare Claims Processing Manual (Pub. 100-04), chapter 26 (item 24A,
-    dates of service) and chapter 1, section 70 (timely filing counted from the
-    date of service); ICD-10-CM Official Guidelines for Coding and Reporting
-    FY2026, introduction (the code set in effect on the date of service is
-    used); CMS Medicare Program Integrity Manual (Pub. 100-08) chapter 3,
-    section 3.3.2.4 (signatures authenticate documentation of services
-    rendered).
 """
 
 from __future__ import annotations
@@ -104,7 +95,18 @@ def _signed_on(ctx: CheckContext) -> tuple[date | None, Finding | None]:
                               "signature audit trail.", f"signature.signed_at = {raw!r}")
 
 
-@register("invalid-date")
+@register(
+    "invalid-date",
+    actions=("correct", "query"),
+    references=(
+        "CMS Medicare Claims Processing Manual (Pub. 100-04), chapter 26 (item 24A, dates of service) and "
+        "chapter 1, section 70 (timely filing counted from the date of service)",
+        "ICD-10-CM Official Guidelines for Coding and Reporting FY2026, introduction (the code set in effect on "
+        "the date of service is used)",
+        "CMS Medicare Program Integrity Manual (Pub. 100-08) chapter 3, section 3.3.2.4 (signatures "
+        "authenticate documentation of services rendered)",
+    ),
+)
 def check(ctx: CheckContext) -> list[Finding]:
     chart = ctx.chart
     enc = chart.encounter

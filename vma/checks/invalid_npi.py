@@ -21,13 +21,6 @@ Resolution (correct)
     queried about it. The message gives the reason and, for a check-digit
     failure, the digit the first nine digits call for (a hint at a typo, not a
     correction to apply blindly).
-
-References
-    CMS, "Requirements for National Provider Identifier (NPI) and NPI
-    Enumeration" and 45 CFR 162.406 (the NPI is ten digits with a check digit);
-    the check digit is the ISO/IEC 7812 Luhn formula over the card-issuer prefix
-    80840 plus the nine-digit identifier (equivalently, add 24 to the Luhn sum
-    of the nine digits).
 """
 
 from __future__ import annotations
@@ -75,7 +68,16 @@ def is_valid_npi(npi: str | None) -> bool:
     return bool(npi) and npi_problem(npi) is None
 
 
-@register("invalid-npi")
+@register(
+    "invalid-npi",
+    actions=("correct",),
+    references=(
+        'CMS, "Requirements for National Provider Identifier (NPI) and NPI Enumeration" and 45 CFR 162.406 (the '
+        "NPI is ten digits with a check digit)",
+        "the check digit is the ISO/IEC 7812 Luhn formula over the card-issuer prefix 80840 plus the nine-digit "
+        "identifier (equivalently, add 24 to the Luhn sum of the nine digits)",
+    ),
+)
 def check(ctx: CheckContext) -> list[Finding]:
     npi = ctx.chart.provider.npi
     if not npi or not npi.strip():

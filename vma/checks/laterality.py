@@ -35,14 +35,6 @@ Resolution (correct or query)
     bilateral code, "Other" and "Clinically undetermined" when the code leaves
     the side open and the note does not settle it, or when the code gives a side
     and the note gives both sides for the condition in different places.
-
-References
-    ICD-10-CM Official Guidelines for Coding and Reporting FY2026: I.B.13
-    (laterality; "when a bilateral code is not provided and the condition is
-    bilateral, assign separate codes for both the left and right side"),
-    I.B.2 (code to the highest specificity documented), IV.H
-    (uncertain diagnoses, outpatient). AHIMA/ACDIS Guidelines for Achieving a
-    Compliant Query Practice (2022 update).
 """
 
 from __future__ import annotations
@@ -139,6 +131,15 @@ def _findings(ctx: CheckContext) -> Iterator[Finding]:
             yield _query(ctx, index, position, d.code, axis, d.seventh, d.reason == "side-conflict")
 
 
-@register("laterality")
+@register(
+    "laterality",
+    actions=("correct", "query"),
+    references=(
+        'ICD-10-CM Official Guidelines for Coding and Reporting FY2026: I.B.13 (laterality; "when a bilateral '
+        "code is not provided and the condition is bilateral, assign separate codes for both the left and right "
+        'side"), I.B.2 (code to the highest specificity documented), IV.H (uncertain diagnoses, outpatient)',
+        "AHIMA/ACDIS Guidelines for Achieving a Compliant Query Practice (2022 update)",
+    ),
+)
 def check(ctx: CheckContext) -> list[Finding]:
     return list(_findings(ctx))

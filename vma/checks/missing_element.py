@@ -32,15 +32,6 @@ Resolution (correct or query)
     can supply it (the assessment; the date of service, offering the signing
     date; a place of service the setting leaves open such as telehealth 02 or
     10), with "Other" and "Clinically undetermined".
-
-References
-    CMS Medicare Claims Processing Manual (Pub. 100-04), chapter 26 (items of
-    the CMS-1500 / 837P: 24A dates of service, 24B place of service, 24J
-    rendering NPI, 21 diagnoses, 3 patient birth date and sex); CMS Place of
-    Service code set; ICD-10-CM Official Guidelines for Coding and Reporting
-    FY2026, sections III and IV (diagnoses are coded from the provider's
-    documentation of the encounter); AHIMA/ACDIS Guidelines for Achieving a
-    Compliant Query Practice (2022 update).
 """
 
 from __future__ import annotations
@@ -125,7 +116,18 @@ def _stated_sex(ctx: CheckContext) -> str | None:
     return next(iter(sexes)) if len(sexes) == 1 else None
 
 
-@register("missing-element")
+@register(
+    "missing-element",
+    actions=("correct", "query"),
+    references=(
+        "CMS Medicare Claims Processing Manual (Pub. 100-04), chapter 26 (items of the CMS-1500 / 837P: 24A "
+        "dates of service, 24B place of service, 24J rendering NPI, 21 diagnoses, 3 patient birth date and sex)",
+        "CMS Place of Service code set",
+        "ICD-10-CM Official Guidelines for Coding and Reporting FY2026, sections III and IV (diagnoses are "
+        "coded from the provider's documentation of the encounter)",
+        "AHIMA/ACDIS Guidelines for Achieving a Compliant Query Practice (2022 update)",
+    ),
+)
 def check(ctx: CheckContext) -> list[Finding]:
     chart = ctx.chart
     enc = chart.encounter

@@ -46,14 +46,6 @@ Resolution (correct or query)
     note, the note and the diagnosis name different sides, or a telehealth
     visit does not say whether video was used. ``info`` for a 59 that no edit
     needs and a 25 on a lone E/M.
-
-References
-    CPT Appendix A (modifiers); CMS HCPCS Level II file (modifiers with their
-    dates); CMS NCCI Policy Manual ch. I E.1-E.3 and MLN1783722 (59 and
-    X{EPSU}); CMS MLN Fact Sheet MLN905364 / Pub. 100-04 ch. 12 30.6.6
-    (modifier 25); Pub. 100-04 ch. 12 40.7 (50, RT/LT); ch. 13 20 (26/TC);
-    CMS CY2024-2025 PFS final rules (95, 93, telehealth POS); CMS CY2020 PFS
-    final rule and Pub. 100-04 ch. 5 10.3 (CQ/CO with GP/GO); X12 CARC 4.
 """
 
 from __future__ import annotations
@@ -367,7 +359,21 @@ def _assistants(ctx: CheckContext, i: int, proc: Procedure) -> Iterator[Finding]
                                 f"the line without it; append {plan}.", suggested=[_with(proc, [plan])])
 
 
-@register(MODIFIER)
+@register(
+    MODIFIER,
+    actions=("correct", "query", "info"),
+    references=(
+        "CPT Appendix A (modifiers)",
+        "CMS HCPCS Level II file (modifiers with their dates)",
+        "CMS NCCI Policy Manual ch. I E.1-E.3 and MLN1783722 (59 and X{EPSU})",
+        "CMS MLN Fact Sheet MLN905364 / Pub. 100-04 ch. 12 30.6.6 (modifier 25)",
+        "Pub. 100-04 ch. 12 40.7 (50, RT/LT)",
+        "ch. 13 20 (26/TC)",
+        "CMS CY2024-2025 PFS final rules (95, 93, telehealth POS)",
+        "CMS CY2020 PFS final rule and Pub. 100-04 ch. 5 10.3 (CQ/CO with GP/GO)",
+        "X12 CARC 4",
+    ),
+)
 def check(ctx: CheckContext) -> Iterator[Finding]:
     procs = ctx.procedures
     for i, proc in enumerate(procs):

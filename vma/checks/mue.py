@@ -27,11 +27,6 @@ Resolution (correct)
     done at separate sites or sessions, report the extra units on separate
     lines with the anatomic modifier or 76/91/XS that applies. The message
     names the MUE value and indicator.
-
-References
-    CMS NCCI Medically Unlikely Edits page and MUE FAQs (adjudication
-    indicators); CMS Medicare NCCI Policy Manual ch. I section V; CMS
-    practitioner services MUE table, quarterly release layout; X12 CARC 151.
 """
 
 from __future__ import annotations
@@ -74,7 +69,16 @@ def _over_day(edit: MueEdit, lines: list[tuple[int, str, int]]) -> Finding:
         evidence=f"{total} units billed on the date, MUE {edit.units}", target=target(lines[0][0]))
 
 
-@register(MUE)
+@register(
+    MUE,
+    actions=("correct",),
+    references=(
+        "CMS NCCI Medically Unlikely Edits page and MUE FAQs (adjudication indicators)",
+        "CMS Medicare NCCI Policy Manual ch. I section V",
+        "CMS practitioner services MUE table, quarterly release layout",
+        "X12 CARC 151",
+    ),
+)
 def check(ctx: CheckContext) -> Iterator[Finding]:
     table = ctx.ref.mue
     per_day: dict[str, list[tuple[int, str, int]]] = defaultdict(list)

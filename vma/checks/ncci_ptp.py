@@ -31,12 +31,6 @@ Resolution (correct)
     indicator 0 remove the column 2 code; for indicator 1 either append the
     modifier the documentation supports (``suggested_codes`` gives
     ``<code>-25`` for an E/M in the pair) or remove the column 2 code.
-
-References
-    CMS NCCI Policy Manual for Medicare Services (2026), ch. I sections D-E
-    (modifiers and modifier indicators); CMS NCCI PTP edit files, practitioner
-    services, quarterly release layout; CMS MLN1783722 "Proper Use of Modifiers
-    59, XE, XP, XS and XU"; X12 CARC 97.
 """
 
 from __future__ import annotations
@@ -97,7 +91,17 @@ def _finding(ctx: CheckContext, edit: PtpEdit, i1: int, p1: Procedure, i2: int, 
                    suggested_codes=suggested, target=target(i2))
 
 
-@register(NCCI_PTP)
+@register(
+    NCCI_PTP,
+    actions=("correct",),
+    references=(
+        "CMS NCCI Policy Manual for Medicare Services (2026), ch. I sections D-E (modifiers and modifier "
+        "indicators)",
+        "CMS NCCI PTP edit files, practitioner services, quarterly release layout",
+        'CMS MLN1783722 "Proper Use of Modifiers 59, XE, XP, XS and XU"',
+        "X12 CARC 97",
+    ),
+)
 def check(ctx: CheckContext) -> Iterator[Finding]:
     procs = ctx.procedures
     if len(procs) < 2:

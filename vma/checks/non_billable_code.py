@@ -38,15 +38,6 @@ Resolution (correct or query)
     tabular, each labelled "(E11.2-)"), "Other" and "Clinically undetermined".
     "Other" codes are never chosen from wording; they are choices for the
     provider.
-
-References
-    ICD-10-CM Official Guidelines for Coding and Reporting FY2026, I.A.3
-    (only codes, never categories or subcategories, are reported) and I.B.2 ("codes ... are to be used only if they are the highest level of
-    specificity ... a code is invalid if it has not been coded to the full
-    number of characters required for that code"), I.B.2 and I.B.18 (code to
-    the highest specificity documented), IV.H (uncertain diagnoses,
-    outpatient); AHIMA/ACDIS Guidelines for Achieving a Compliant Query
-    Practice (2022 update).
 """
 
 from __future__ import annotations
@@ -204,6 +195,17 @@ def _findings(ctx: CheckContext) -> Iterator[Finding]:
                       choices=query_choices(_choices(index, code, candidates, [])), target=target)
 
 
-@register("non-billable-code")
+@register(
+    "non-billable-code",
+    actions=("correct", "query"),
+    references=(
+        "ICD-10-CM Official Guidelines for Coding and Reporting FY2026, I.A.3 (only codes, never categories or "
+        'subcategories, are reported) and I.B.2 ("codes ... are to be used only if they are the highest level '
+        "of specificity ... a code is invalid if it has not been coded to the full number of characters "
+        'required for that code"), I.B.2 and I.B.18 (code to the highest specificity documented), IV.H '
+        "(uncertain diagnoses, outpatient)",
+        "AHIMA/ACDIS Guidelines for Achieving a Compliant Query Practice (2022 update)",
+    ),
+)
 def check(ctx: CheckContext) -> list[Finding]:
     return list(_findings(ctx))

@@ -27,12 +27,6 @@ Resolution (correct, query, info)
     how), ``query`` (only the physician can settle it: the rule's own question,
     which must pass the compliant-query lint, with its options plus "Other" and
     "Clinically undetermined"), or ``info`` (advice; does not hold the chart).
-
-References
-    Contract section 7 (payer rule packs); Common Expression Language
-    specification (github.com/google/cel-spec); AHIMA/ACDIS "Guidelines for
-    Achieving a Compliant Query Practice" (2022 update) for query rules; the
-    payer's own policy named in each rule's ``references``.
 """
 
 from __future__ import annotations
@@ -47,7 +41,16 @@ PAYER_RULE = "payer-rule"
 _SEVERITY = {"correct": "error", "query": "error", "info": "info"}
 
 
-@register(PAYER_RULE)
+@register(
+    PAYER_RULE,
+    actions=("correct", "query", "info"),
+    references=(
+        "Contract section 7 (payer rule packs)",
+        "Common Expression Language specification (github.com/google/cel-spec)",
+        'AHIMA/ACDIS "Guidelines for Achieving a Compliant Query Practice" (2022 update) for query rules',
+        "the payer's own policy named in each rule's ``references``",
+    ),
+)
 def check(ctx: CheckContext) -> Iterator[Finding]:
     from vma.rules import chart_for_cel
 

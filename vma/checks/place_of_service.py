@@ -31,12 +31,6 @@ Resolution (correct or query)
     code) with ``suggested_codes`` holding the POS when the setting gives one.
     ``query`` for a telehealth visit whose note does not say where the
     patient was (home, POS 10, or elsewhere, POS 02): only the provider knows.
-
-References
-    CMS Place of Service Code Set; Medicare Claims Processing Manual Pub.
-    100-04 ch. 12 sections 20.4.2 and 190.6, ch. 26 section 10.5; CMS CY2024
-    and CY2025 PFS final rules (telehealth POS 02/10); CPT E/M guidelines
-    (2023); X12 CARC 5.
 """
 
 from __future__ import annotations
@@ -110,7 +104,17 @@ def _setting_mismatch(ctx: CheckContext, pos: str) -> Finding | None:
                    target="chart")
 
 
-@register(PLACE_OF_SERVICE)
+@register(
+    PLACE_OF_SERVICE,
+    actions=("correct", "query"),
+    references=(
+        "CMS Place of Service Code Set",
+        "Medicare Claims Processing Manual Pub. 100-04 ch. 12 sections 20.4.2 and 190.6, ch. 26 section 10.5",
+        "CMS CY2024 and CY2025 PFS final rules (telehealth POS 02/10)",
+        "CPT E/M guidelines (2023)",
+        "X12 CARC 5",
+    ),
+)
 def check(ctx: CheckContext) -> Iterator[Finding]:
     pos = (ctx.chart.encounter.place_of_service or "").strip()
     if not pos:

@@ -31,15 +31,6 @@ Resolution (query)
     coder's value when a query cannot be answered, so it is not offered to
     the provider. The question cites the record's timing indicators and
     names no preferred answer.
-
-References
-    ICD-10-CM Official Guidelines for Coding and Reporting FY2026, Appendix
-    I (Present on Admission Reporting Guidelines: indicators Y, N, U, W and
-    exempt, "the provider ... determines POA"; the list of categories and
-    codes exempt from POA reporting); CMS Medicare Claims Processing Manual
-    (Pub. 100-04), chapter 3, section 20.2.1 and the CMS POA exempt code
-    files; AHIMA/ACDIS Guidelines for Achieving a Compliant Query Practice
-    (2022 update: yes/no queries allowed for POA).
 """
 
 from __future__ import annotations
@@ -224,7 +215,19 @@ def _exemption_claimable(code: str) -> bool:
     return code[:1] in "QVWXYZ"
 
 
-@register("poa")
+@register(
+    "poa",
+    actions=("query",),
+    references=(
+        "ICD-10-CM Official Guidelines for Coding and Reporting FY2026, Appendix I (Present on Admission "
+        'Reporting Guidelines: indicators Y, N, U, W and exempt, "the provider ... determines POA"; the list of '
+        "categories and codes exempt from POA reporting)",
+        "CMS Medicare Claims Processing Manual (Pub. 100-04), chapter 3, section 20.2.1 and the CMS POA exempt "
+        "code files",
+        "AHIMA/ACDIS Guidelines for Achieving a Compliant Query Practice (2022 update: yes/no queries allowed "
+        "for POA)",
+    ),
+)
 def check(ctx: CheckContext) -> list[Finding]:
     if not is_inpatient(ctx):
         return []

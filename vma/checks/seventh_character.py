@@ -51,23 +51,6 @@ Resolution (correct or query)
     (or, for a definition without an unspecified value, says nothing); the
     question asks for what the character means for that code (stage, eye,
     fetus, episode of care).
-
-References
-    ICD-10-CM Official Guidelines for Coding and Reporting FY2026: I.B.1 and
-    the tabular conventions for 7th characters and the placeholder X, I.B.13
-    (unspecified side only when the record does not give it), I.C.7.a.5
-    (glaucoma stage: 0 unspecified when the stage is not documented, 4
-    indeterminate when it cannot be clinically determined), I.C.15 and the
-    tabular notes at O31-O69 (7th character 0 for single gestations and for
-    multiple gestations where the fetus is unspecified), I.C.19.a (7th
-    characters A, D, S: active treatment, routine healing care, sequelae),
-    I.C.19.c.1 (fractures: A, B, C, D-R, S; a fracture not stated open or
-    closed is coded closed; Gustilo type I or II when the type is not given).
-    The tabular's 7th-character definitions of H35.31, H35.32, H40, H34.81,
-    M1A, R40.21-R40.24, E08-E13 .32-.35. American Academy of Ophthalmology,
-    ICD-10-CM coding of AMD stages (FY2023) and glaucoma staging definitions.
-    AHIMA/ACDIS Guidelines for Achieving a Compliant Query Practice (2022
-    update).
 """
 
 from __future__ import annotations
@@ -321,6 +304,23 @@ def _findings(ctx: CheckContext) -> Iterator[Finding]:
         yield from reader(ctx, index, position, code, base, seventh, problem, definition)
 
 
-@register("seventh-character")
+@register(
+    "seventh-character",
+    actions=("correct", "query"),
+    references=(
+        "ICD-10-CM Official Guidelines for Coding and Reporting FY2026: I.B.1 and the tabular conventions for "
+        "7th characters and the placeholder X, I.B.13 (unspecified side only when the record does not give it), "
+        "I.C.7.a.5 (glaucoma stage: 0 unspecified when the stage is not documented, 4 indeterminate when it "
+        "cannot be clinically determined), I.C.15 and the tabular notes at O31-O69 (7th character 0 for single "
+        "gestations and for multiple gestations where the fetus is unspecified), I.C.19.a (7th characters A, D, "
+        "S: active treatment, routine healing care, sequelae), I.C.19.c.1 (fractures: A, B, C, D-R, S; a "
+        "fracture not stated open or closed is coded closed; Gustilo type I or II when the type is not given)",
+        "The tabular's 7th-character definitions of H35.31, H35.32, H40, H34.81, M1A, R40.21-R40.24, E08-E13 "
+        ".32-.35",
+        "American Academy of Ophthalmology, ICD-10-CM coding of AMD stages (FY2023) and glaucoma staging "
+        "definitions",
+        "AHIMA/ACDIS Guidelines for Achieving a Compliant Query Practice (2022 update)",
+    ),
+)
 def check(ctx: CheckContext) -> list[Finding]:
     return list(_findings(ctx))

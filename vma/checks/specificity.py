@@ -52,19 +52,6 @@ Resolution (correct or query)
     what is documented when the note documents part of it, or with the
     condition's specific codes when its clinical indicators are in the record;
     the question quotes the indicators and never suggests an answer.
-
-References
-    ICD-10-CM Official Guidelines for Coding and Reporting FY2026: I.B.2
-    (code to the highest degree of specificity documented), I.A.9.b and I.B.18
-    ("unspecified" codes when the record does not say more), I.A.19 (the
-    provider's diagnostic statement), I.A.12.a (Excludes1: the excluded form
-    is not coded here), I.B.8 (acute and chronic), I.C.14.a
-    (CKD stage from the provider's documentation), IV.H (uncertain diagnoses,
-    outpatient). ICD-10-CM Index (osteoarthritis of a joint not stated otherwise
-    is primary). AHA Coding Clinic 1Q 2016 (HFrEF/HFpEF), 3Q 2008
-    (decompensated = acute exacerbation). AHIMA/ACDIS Guidelines for Achieving a
-    Compliant Query Practice (2022 update). NAEPP Expert Panel Report 3 (asthma
-    severity).
 """
 
 from __future__ import annotations
@@ -74,6 +61,7 @@ from typing import Iterator
 from vma.checks.support.axes.index import axis_index
 from vma.checks.support.axes.words import SPECIFICITY
 from vma.checks import CheckContext, register
+from vma.checks.support.combinations.findings import combination_findings
 from vma.checks.support.axis_findings import correction, decisions, specificity_query
 from vma.findings import Finding
 
@@ -81,7 +69,7 @@ from vma.findings import Finding
 def _combined(ctx: CheckContext) -> set[str]:
     """Targets the combination check corrects: a diabetes code it links to a coded complication
     ("with", Guideline I.A.15) is its finding, not a second one here."""
-    return {f.target for f in ctx.findings_of("combination")
+    return {f.target for f in combination_findings(ctx)
             if f.action == "correct" and f.target and f.code not in f.suggested_codes
             and len(f.suggested_codes) == 1}  # an added code beside the kept one is not a replacement
 
@@ -101,6 +89,20 @@ def _findings(ctx: CheckContext) -> Iterator[Finding]:
                 yield specificity_query(ctx, index, position, d, SPECIFICITY)
 
 
-@register("specificity")
+@register(
+    "specificity",
+    actions=("correct", "query"),
+    references=(
+        "ICD-10-CM Official Guidelines for Coding and Reporting FY2026: I.B.2 (code to the highest degree of "
+        'specificity documented), I.A.9.b and I.B.18 ("unspecified" codes when the record does not say more), '
+        "I.A.19 (the provider's diagnostic statement), I.A.12.a (Excludes1: the excluded form is not coded "
+        "here), I.B.8 (acute and chronic), I.C.14.a (CKD stage from the provider's documentation), IV.H "
+        "(uncertain diagnoses, outpatient)",
+        "ICD-10-CM Index (osteoarthritis of a joint not stated otherwise is primary)",
+        "AHA Coding Clinic 1Q 2016 (HFrEF/HFpEF), 3Q 2008 (decompensated = acute exacerbation)",
+        "AHIMA/ACDIS Guidelines for Achieving a Compliant Query Practice (2022 update)",
+        "NAEPP Expert Panel Report 3 (asthma severity)",
+    ),
+)
 def check(ctx: CheckContext) -> list[Finding]:
     return list(_findings(ctx))

@@ -24,14 +24,6 @@ Resolution (query)
     with the answers "Authenticated now", "Not my note", "Other" and "Clinically
     undetermined". Nothing the record holds can replace the signature, so
     there is never a ``correct``.
-
-References
-    CMS Medicare Program Integrity Manual (Pub. 100-08), chapter 3, section
-    3.3.2.4 (signature requirements: services must be authenticated by the
-    author); HL7 v2.5.1 chapter 9, table 0271 (document completion status: AU
-    authenticated, LA legally authenticated); ICD-10-CM Official Guidelines for
-    Coding and Reporting FY2026, section III and IV (code from the provider's
-    documentation).
 """
 
 from __future__ import annotations
@@ -87,7 +79,18 @@ def unsigned_reasons(ctx: CheckContext) -> list[str]:
     return reasons
 
 
-@register("unsigned")
+@register(
+    "unsigned",
+    actions=("query",),
+    references=(
+        "CMS Medicare Program Integrity Manual (Pub. 100-08), chapter 3, section 3.3.2.4 (signature "
+        "requirements: services must be authenticated by the author)",
+        "HL7 v2.5.1 chapter 9, table 0271 (document completion status: AU authenticated, LA legally "
+        "authenticated)",
+        "ICD-10-CM Official Guidelines for Coding and Reporting FY2026, section III and IV (code from the "
+        "provider's documentation)",
+    ),
+)
 def check(ctx: CheckContext) -> list[Finding]:
     reasons = unsigned_reasons(ctx)
     if not reasons:

@@ -14,6 +14,7 @@ from vma.checks.support.axes.index import AxisIndex, axis_index
 from vma.checks.support.axes.wording import cite_all, code_label, condition_name, uncertain_remark, with_seventh
 from vma.checks.support.axes.words import ACUITY_TERMS, SIDE_TERMS, key_words
 from vma.checks import CheckContext
+from vma.checks.support.kept_codes import removed_positions
 from vma.findings import Choice, Finding, query_choices
 from vma.notes import quote
 from vma.checks.support.refine.decide import Decision, decide
@@ -28,7 +29,7 @@ def decisions(ctx: CheckContext, check_id: str):
     for position, dx, _entry in ctx.known_diagnoses():
         decision = decide(ctx.note, index, dx.code, ctx.outpatient, codes)
         if decision is not None and decision.check == check_id:
-            removed = ctx.removed_positions() if removed is None else removed
+            removed = removed_positions(ctx) if removed is None else removed
             if position in removed:
                 continue  # a code the record does not keep (excludes1, sex-age) is not refined
             yield position, decision

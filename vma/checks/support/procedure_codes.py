@@ -1,40 +1,6 @@
-"""Invalid procedure code: a service line's CPT or HCPCS code is malformed, unknown, or not in force on the date of service.
+"""Procedure codes (CPT, HCPCS Level II) of the service lines that the code sets in force do not hold:
+the service-line half of the ``invalid-code`` check."""
 
-What it finds
-    For each service line: a code that is neither CPT-shaped (five digits;
-    four digits and F, T, U, A or M) nor HCPCS Level II-shaped (a letter A-V
-    and four digits); a CPT code missing from the loaded CPT file
-    (``VMA_CPT_FILE``); a HCPCS Level II code missing from the CMS file
-    (``VMA_HCPCS_FILE``); a code added after, or retired before, the date of
-    service (CPT retirements from the project's table; HCPCS add and
-    termination dates from the CMS file). With only the bundled samples loaded,
-    a well-formed code that the sample does not list is reported as ``info``:
-    the sample cannot prove a code does not exist.
-
-Why it matters
-    The clearinghouse or payer rejects a claim line whose procedure code is not
-    valid for the date of service (X12 277CA rejection; CARC 181 "procedure
-    code was invalid on the date of service"). A rejected claim is not in
-    adjudication at all and must be corrected and resubmitted, delaying payment.
-
-Example
-    Office visit on 2026-11-16 billed 99201: the code was deleted on 2021-01-01
-    (new-patient office visits start at 99202). Correct to 99202 if the visit
-    was straightforward, else to the level the note supports.
-
-Resolution (correct)
-    ``correct`` (target ``procedure:<index>``): replace the code with a valid
-    one for the documented service; ``suggested_codes`` holds the successor of
-    a retired code when there is one. ``info`` when only the bundled sample was
-    consulted.
-
-References
-    CMS HCPCS Level II quarterly and annual update files (record layout:
-    add, action-effective and termination dates); AMA CPT annual code changes
-    (retirements effective January 1); X12 CARC 181 and 182; CMS Medicare
-    Claims Processing Manual Pub. 100-04 ch. 23 20.3 (use of HCPCS/CPT in
-    effect on the date of service).
-"""
 
 from __future__ import annotations
 
@@ -42,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Iterator
 
-from vma.checks import CheckContext, register
+from vma.checks import CheckContext
 from vma.checks.support.claim_lines import line_name, target
 from vma.findings import Finding
 from vma.reference.cpt import is_cpt_shape
@@ -101,8 +67,8 @@ def _not_in_code_set(code: str, name: str, index: int, code_set, wording: _CodeS
         target=target(index))
 
 
-@register(INVALID_CODE)
-def check(ctx: CheckContext) -> Iterator[Finding]:
+def invalid_procedure_findings(ctx: CheckContext) -> Iterator[Finding]:
+    """The ``invalid-code`` findings of the service lines: each code malformed, unknown, or not in force."""
     dos = ctx.dos
     for i, proc in enumerate(ctx.procedures):
         code = proc.code

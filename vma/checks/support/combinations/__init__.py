@@ -1,0 +1,1 @@
+"""Combination coding: what the chart and the note say, the diabetes "with" links, and the findings of the combination check."""

@@ -1,0 +1,307 @@
+"""What the chart's codes and the note say for combination coding: the hypertension picture (Guideline I.C.9.a), insulin and other diabetes drugs, CKD stage, heart failure type."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from vma.checks import CheckContext
+from vma.findings import Finding
+from vma.notes import (
+    ASSESSMENT_SECTIONS, Sentence, cite, is_negated_at, is_past_or_planned, is_uncertain_at, lazy_pattern,
+    lower_case_pattern
+)
+from vma.reference.icd10cm import CodeRef, IcdRelease
+
+
+CHECK_ID = "combination"
+
+# -- what the codes on the chart say ------------------------------------------------------
+
+HEART_NO_FAILURE = ("I51.4", "I51.5", "I51.7", "I51.89", "I51.9")  # I.C.9.a.1 (FY2026 wording)
+STAGE5 = ("N18.5", "N18.6")
+
+
+def _starts(code: str, *prefixes: str) -> bool:
+    return any(code == p or code.startswith(p + ".") or (len(p) > 3 and code.startswith(p)) for p in prefixes)
+
+
+@dataclass
+class HypertensionPicture:
+    hypertension: list[int] = field(default_factory=list)  # positions of I10-I13 codes
+    heart_failure: bool = False
+    heart_disease: bool = False
+    kidney: bool = False
+    kidney_stage5: bool = False
+
+
+def picture(codes: list[str]) -> HypertensionPicture:
+    p = HypertensionPicture()
+    for i, code in enumerate(codes):
+        if _starts(code, "I10", "I11", "I12", "I13"):
+            p.hypertension.append(i)
+        if _starts(code, "I50") or code in ("I11.0", "I13.0", "I13.2"):
+            p.heart_failure = True
+        if code in HEART_NO_FAILURE or _starts(code, "I11", "I13"):
+            p.heart_disease = True
+        if _starts(code, "N18", "I12", "I13"):
+            p.kidney = True
+        if code in STAGE5 or code in ("I12.0", "I13.11", "I13.2"):
+            p.kidney_stage5 = True
+    p.heart_disease = p.heart_disease or p.heart_failure
+    return p
+
+
+def hypertension_target(p: HypertensionPicture) -> str:
+    """The hypertension code the combination of conditions calls for (Guideline I.C.9.a.1-3)."""
+    if p.heart_disease and p.kidney:
+        if p.heart_failure:
+            return "I13.2" if p.kidney_stage5 else "I13.0"
+        return "I13.11" if p.kidney_stage5 else "I13.10"
+    if p.heart_disease:
+        return "I11.0" if p.heart_failure else "I11.9"
+    if p.kidney:
+        return "I12.0" if p.kidney_stage5 else "I12.9"
+    return "I10"
+
+
+# -- what the note says -------------------------------------------------------------------
+
+_UNRELATED = lazy_pattern(r"\b(?:unrelated to|not related to|not due to|not caused by|not secondary to|"
+                          r"independent of)\b", re.I)
+_HEART_WORDS = lazy_pattern(r"\b(?:heart|cardiac|cardiomyopathy|myocarditis|cardiomegaly|chf|hf|hfref|hfpef)\b", re.I)
+_KIDNEY_WORDS = lazy_pattern(r"\b(?:kidney|renal|ckd|esrd|nephropathy)\b", re.I)
+
+
+def stated_unrelated(ctx: CheckContext, organ: re.Pattern[str], cause: re.Pattern[str]) -> Sentence | None:
+    """A sentence saying the organ's disease is not due to the named cause (hypertension, diabetes)."""
+    for s in ctx.note.sentences:
+        m = _UNRELATED.search(s.text)
+        if m and organ.search(s.text) and cause.search(s.text[m.start():]):
+            return s
+    return None
+
+
+_HTN = lazy_pattern(r"\b(?:hypertension|htn|hypertensive|blood pressure)\b", re.I)
+_DIABETES = lazy_pattern(r"\b(?:diabet\w*|dm|t2dm|t1dm)\b", re.I)
+
+
+@dataclass(frozen=True)
+class Documented:
+    code: str
+    sentences: tuple[Sentence, ...]
+
+
+def _affirmed(ctx: CheckContext, pattern: re.Pattern[str], exclude: re.Pattern[str] | None = None,
+              sections: tuple[str, ...] | None = None) -> list[Sentence]:
+    """Sentences stating the pattern, not negated, not uncertain (outpatient), not ruled out by ``exclude``."""
+    out = []
+    fast = lower_case_pattern(pattern)  # only the match position is used, so lower-cased text is fine
+    for s in ctx.note.sentences:
+        if sections is not None and s.section not in sections:
+            continue
+        m = fast.search(s.text)
+        if not m:
+            continue
+        if is_negated_at(s.text, m.start()) or (ctx.outpatient and is_uncertain_at(s.text, m.start())):
+            continue
+        if exclude is not None and exclude.search(s.text):
+            continue
+        out.append(s)
+    return out
+
+
+# Sections where current medications and plans are stated; past history is not current use.
+_CURRENT = ("medications", "assessment", "plan", "hpi", "preamble", "procedure", "instructions")
+
+_INSULIN = lazy_pattern(r"\b(?:insulin|glargine|lantus|basaglar|toujeo|semglee|levemir|detemir|degludec|tresiba|"
+                        r"humalog|lispro|novolog|aspart|fiasp|apidra|glulisine|humulin|novolin|nph)\b", re.I)
+# Guideline I.C.4.a.3: no Z79.4 for insulin given temporarily to bring blood sugar under control.
+_TEMPORARY_INSULIN = lazy_pattern(r"\b(?:sliding[- ]scale|temporar\w*|one[- ]time|correction(?:al)? (?:scale|dose)|"
+                                  r"while (?:inpatient|hospitali[sz]ed|admitted)|in clinic today|stat dose)\b", re.I)
+_ORAL_ANTIDIABETIC = lazy_pattern(r"\b(?:metformin|glucophage|glipizide|glyburide|glimepiride|pioglitazone|"
+                                  r"sitagliptin|januvia|janumet|saxagliptin|linagliptin|tradjenta|alogliptin|"
+                                  r"empagliflozin|jardiance|dapagliflozin|farxiga|canagliflozin|invokana|"
+                                  r"ertugliflozin|repaglinide|nateglinide|rybelsus|oral semaglutide|"
+                                  r"oral (?:hypoglycemic|antidiabetic|diabetes) (?:agents?|drugs?|medications?))\b", re.I)
+# Weight-management brands (Wegovy, Zepbound) are not diabetes control and are left out on purpose.
+_INJECTABLE_NON_INSULIN = lazy_pattern(r"\b(?:liraglutide|victoza|dulaglutide|trulicity|ozempic|exenatide|byetta|"
+                                       r"bydureon|tirzepatide|mounjaro|pramlintide|symlin|"
+                                       r"(?<!oral )semaglutide(?= (?:injection|weekly|\d+(?:\.\d+)? ?mg (?:sc|subq|weekly))))\b",
+                                       re.I)
+_STOPPED = lazy_pattern(r"\b(?:stopped|discontinued|d/c'?d|held|hold|off)\b", re.I)
+
+_CKD = lazy_pattern(r"\b(?:ckd|chronic kidney disease|chronic renal (?:disease|insufficiency|failure))\b", re.I)
+_CKD_STAGE = lazy_pattern(r"\b(?:ckd|chronic kidney disease|chronic renal (?:disease|insufficiency|failure))\b"
+                          r"[^.;]{0,25}?\b(?:stage|stg)\s*(1|2|3a|3b|3|4|5|i{1,3}[ab]?|iv|v)\b"
+                          r"|\b(?:stage|stg)\s*(1|2|3a|3b|3|4|5|i{1,3}[ab]?|iv|v)\s+(?:ckd|chronic kidney disease)\b",
+                          re.I)
+_ESRD = lazy_pattern(r"\b(?:esrd|end[- ]stage renal disease|end[- ]stage kidney disease)\b", re.I)
+_CKD_OR_ESRD = lazy_pattern(f"{_CKD.pattern}|{_ESRD.pattern}", re.I)
+_ROMAN = {"i": "1", "ii": "2", "iii": "3", "iiia": "3a", "iiib": "3b", "iv": "4", "v": "5"}
+_STAGE_CODE = {"1": "N18.1", "2": "N18.2", "3": "N18.30", "3a": "N18.31", "3b": "N18.32", "4": "N18.4",
+               "5": "N18.5"}
+
+_HF = lazy_pattern(r"\b(?:heart failure|chf|hfref|hfpef|hfrecef|cardiac failure)\b", re.I)
+_HF_SYSTOLIC = lazy_pattern(r"\b(?:systolic|hfref|reduced ejection fraction|reduced ef)\b", re.I)
+_HF_DIASTOLIC = lazy_pattern(r"\b(?:diastolic|hfpef|preserved ejection fraction|preserved ef)\b", re.I)
+_HF_UNSETTLED = lazy_pattern(r"\b(?:mildly reduced|mid[- ]range|hfmref|hfimpef|improved ejection fraction|right[- ]"
+                             r"(?:sided|heart)|biventricular|high[- ]output|end[- ]stage heart)\b", re.I)
+_ACUTE_ON_CHRONIC = lazy_pattern(r"\bacute[- ]on[- ]chronic\b|\bacutely decompensated chronic\b", re.I)
+_ACUTE = lazy_pattern(r"\b(?:acute|decompensated|exacerbation)\b", re.I)
+_CHRONIC = lazy_pattern(r"\bchronic\b", re.I)
+
+
+def insulin_use(ctx: CheckContext) -> Documented | None:
+    hits = _affirmed(ctx, _INSULIN, _TEMPORARY_INSULIN, _CURRENT)
+    hits = [s for s in hits if not _STOPPED.search(s.text)]
+    return Documented("Z79.4", tuple(hits)) if hits else None
+
+
+def oral_antidiabetic_use(ctx: CheckContext) -> Documented | None:
+    # current use only (I.C.4.a.3): "initially on metformin, now needs insulin" is no metformin today
+    hits = [s for s in _affirmed(ctx, _ORAL_ANTIDIABETIC, None, _CURRENT)
+            if (not _STOPPED.search(s.text) or re.search(r"\bresume\b", s.text, re.I))
+            and not all(is_past_or_planned(s.text, m.start()) for m in _ORAL_ANTIDIABETIC.finditer(s.text))]
+    return Documented("Z79.84", tuple(hits)) if hits else None
+
+
+def injectable_non_insulin_use(ctx: CheckContext) -> Documented | None:
+    hits = [s for s in _affirmed(ctx, _INJECTABLE_NON_INSULIN, None, _CURRENT) if not _STOPPED.search(s.text)]
+    return Documented("Z79.85", tuple(hits)) if hits else None
+
+
+def ckd_stage(ctx: CheckContext) -> Documented | None:
+    """The one CKD stage the note states (ESRD as N18.6); CKD without a stage is N18.9."""
+    found: dict[str, list[Sentence]] = {}
+    for s in _affirmed(ctx, _CKD_OR_ESRD):
+        if s.section not in ASSESSMENT_SECTIONS + ("hpi", "preamble", "results"):
+            continue
+        if _ESRD.search(s.text):
+            found.setdefault("N18.6", []).append(s)
+            continue
+        m = _CKD_STAGE.search(s.text)
+        if m:
+            raw = (m.group(1) or m.group(2)).lower()
+            found.setdefault(_STAGE_CODE[_ROMAN.get(raw, raw)], []).append(s)
+        else:
+            found.setdefault("N18.9", []).append(s)
+    staged = {c: v for c, v in found.items() if c != "N18.9"}
+    if len(staged) == 1:
+        code, sentences = next(iter(staged.items()))
+        return Documented(code, tuple(sentences))
+    if not staged and "N18.9" in found:
+        return Documented("N18.9", tuple(found["N18.9"]))
+    return None  # conflicting stages: the specificity check or the coder settles it
+
+
+def heart_failure_type(ctx: CheckContext) -> Documented | None:
+    """The I50 code the note's heart failure wording names, when it names one plainly."""
+    hits = _affirmed(ctx, _HF, None, ASSESSMENT_SECTIONS + ("hpi", "preamble"))
+    if not hits:
+        return None
+    codes = set()
+    for s in hits:
+        text = s.text
+        if _HF_UNSETTLED.search(text):
+            return None  # right-sided, HFmrEF and the like have their own codes: leave it to the coder
+        systolic, diastolic = bool(_HF_SYSTOLIC.search(text)), bool(_HF_DIASTOLIC.search(text))
+        if _ACUTE_ON_CHRONIC.search(text) or (_ACUTE.search(text) and _CHRONIC.search(text)):
+            acuity = "3"
+        elif _ACUTE.search(text):
+            acuity = "1"
+        elif _CHRONIC.search(text):
+            acuity = "2"
+        else:
+            acuity = "0"
+        if systolic and diastolic:
+            codes.add(f"I50.4{acuity}")
+        elif systolic:
+            codes.add(f"I50.2{acuity}")
+        elif diastolic:
+            codes.add(f"I50.3{acuity}")
+        else:
+            codes.add("I50.9")
+    specific = {c for c in codes if c != "I50.9"}
+    if len(specific) == 1:
+        return Documented(specific.pop(), tuple(hits))
+    if not specific:
+        return Documented("I50.9", tuple(hits))
+    return None
+
+
+DETECTORS: tuple[Callable[[CheckContext], Documented | None], ...] = (
+    insulin_use, oral_antidiabetic_use, injectable_non_insulin_use, ckd_stage, heart_failure_type,
+)
+
+_SMOKING = lazy_pattern(r"\b(?:current(?:ly)? smok\w*|smokes|smoker|smoking \d|\d+(?:\.\d+)? ?(?:ppd|packs? (?:per|a) day)|"
+                        r"cigarettes? (?:daily|per day|a day)|vap(?:es|ing)|chews tobacco|tobacco use)\b", re.I)
+_NOT_SMOKING_NOW = lazy_pattern(r"\b(?:former|ex-?|quit|previous|past|never)\b|\bnon-?smok", re.I)
+TOBACCO_REFS = ("F17", "Z72.0", "Z87.891")
+
+
+# -- the findings ---------------------------------------------------------------------------
+
+def _label(release: IcdRelease, code: str) -> str:
+    return f"{code} ({release.description(code) or code})"
+
+
+def _covered(refs: list[CodeRef], codes: list[str]) -> bool:
+    return any(r.covers(c) for r in refs for c in codes)
+
+
+def _hypertension_findings(ctx: CheckContext, codes: list[str], positions: list[int]) -> Iterator[Finding]:
+    release = ctx.icd
+    p = picture(codes)
+    if not p.hypertension:
+        return
+    if p.heart_disease and stated_unrelated(ctx, _HEART_WORDS, _HTN):
+        p.heart_disease = p.heart_failure = False
+    if p.kidney and stated_unrelated(ctx, _KIDNEY_WORDS, _HTN):
+        p.kidney = p.kidney_stage5 = False
+    target = hypertension_target(p)
+    at = p.hypertension[0]
+    coded = codes[at]
+    if coded == target or target == "I10" or any(codes[i] == target for i in p.hypertension):
+        return
+    if _starts(coded, "I11", "I12", "I13") and _rank(target) <= _rank(coded):
+        return  # a combination code already on the chart says at least as much
+    parts = []
+    if p.heart_failure:
+        parts.append("heart failure")
+    elif p.heart_disease:
+        parts.append("heart disease")
+    if p.kidney:
+        parts.append("chronic kidney disease")
+    others = [c for c in codes if _starts(c, "I50", "N18") or c in HEART_NO_FAILURE]
+    message = (f"{_label(release, coded)} is coded with {' and '.join(parts)} ({', '.join(others)}); the "
+               f"classification presumes the causal link, so hypertension is coded {_label(release, target)}")
+    keep = [c for c in others if not (c in ("I51.5", "I51.7"))]
+    if keep:
+        # I50 and N18 carry "code first" notes naming I11.0, I12.- and I13.- (Guideline I.A.13, I.C.9.a).
+        message += (f", sequenced before {' and '.join(keep)}, which "
+                    f"{'stays after it as the additional code' if len(keep) == 1 else 'stay after it as the additional codes'}")
+    if any(c in ("I51.5", "I51.7") for c in others):
+        message += "; I51.5 and I51.7 are not reported separately with I11 (no additional code)"
+    message += ", unless the provider documents the conditions are unrelated (Guideline I.C.9.a)."
+    yield Finding(check=CHECK_ID, action="correct", code=coded, message=message,
+                  evidence=_evidence(ctx, codes, _HTN, _HEART_WORDS if p.heart_disease else None,
+                                     _KIDNEY_WORDS if p.kidney else None),
+                  suggested_codes=[target], target=f"diagnosis:{positions[at]}")
+
+
+def _evidence(ctx: CheckContext, codes: list[str], *patterns: re.Pattern[str] | None) -> str:
+    """The codes, then the first assessment sentence stating each condition."""
+    cited: list[Sentence] = []
+    for pattern in patterns:
+        if pattern is None:
+            continue
+        hits = _affirmed(ctx, pattern, None, ASSESSMENT_SECTIONS) or _affirmed(ctx, pattern)
+        if hits and hits[0] not in cited:
+            cited.append(hits[0])
+    return "; ".join([f"diagnoses: {', '.join(codes)}", *(cite(s) for s in cited)])
+
+
+def _rank(code: str) -> int:
+    return 3 if code.startswith("I13") else 2 if code.startswith(("I11", "I12")) else 1

@@ -1,0 +1,403 @@
+"""What the note says of the patient's sex and age group, and the sex-age findings of a chart."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Iterator
+
+from vma.chart import age_on
+from vma.checks import CheckContext, parse_date
+from vma.checks.support.axes.evidence import condition_mentions
+from vma.checks.support.axes.index import axis_index
+from vma.checks.support.axes.wording import cite_all, condition_name
+from vma.checks.support.axes.words import OPEN, RESIDUAL, description_words, same_word
+from vma.checks.support.demographics.edits import (
+    AgeEdit, CHECK_ID, SEX_TERMS, SexAgeEdits, Stated, _ENCOUNTER_SECTIONS, _SEX_NAMES, _group_age_words, _group_of,
+    _label, _words, age_counterpart, chart_sex, load_edits, sex_counterpart, stated_demographics
+)
+from vma.findings import Choice, Finding, query_choices
+from vma.notes import Sentence, cite, is_negated_at
+from vma.reference.icd10cm import IcdRelease
+
+
+# -- the note -----------------------------------------------------------------------------------------
+
+def _age_group_stated(ctx: CheckContext, words: set[str]):
+    """A sentence of this encounter (reason for visit, history of the illness, assessment) naming
+    the coded code's age group ("well child visit"), not negated."""
+    if not words:
+        return None
+    for sentence, toks in ctx.note.tokenized:
+        if sentence.section not in _ENCOUNTER_SECTIONS:
+            continue
+        for t in toks:
+            if any(same_word(t.norm, w) for w in words) and not is_negated_at(sentence.text, t.start):
+                return sentence
+    return None
+
+
+_GENDER_IDENTITY = re.compile(
+    r"\b(?:transgender|transsexual|trans[\s-](?:wom[ae]n|m[ae]n|male|female|patient|person)|trans(?:wom[ae]n|m[ae]n)|"
+    r"gender[\s-](?:affirming|affirmation|dysphoria|identity|incongruence|reassignment|transition)|"
+    r"non-?binary|intersex|differences? (?:of|in) sex(?:ual)? development|"
+    r"assigned (?:male|female) at birth)\b", re.I)
+_GENDER_IDENTITY_ABBREV = re.compile(r"\b(?:AFAB|AMAB|MTF|FTM|M2F|F2M)\b")
+
+
+_PRONOUNS = {"he": "M", "him": "M", "his": "M", "himself": "M", "she": "F", "her": "F", "hers": "F", "herself": "F"}
+
+
+def pronoun_sex(ctx: CheckContext):
+    """(sex, first sentence) by which the note's own narrative refers to the patient ("she", "his"):
+    the clear majority of personal pronouns in the encounter sections, or (None, None)."""
+    counts = {"F": 0, "M": 0}
+    first: dict[str, object] = {}
+    for sentence, toks in ctx.note.tokenized:
+        if sentence.section not in _ENCOUNTER_SECTIONS:
+            continue
+        for t in toks:
+            sex = _PRONOUNS.get(t.norm)
+            if sex is not None:
+                counts[sex] += 1
+                first.setdefault(sex, sentence)
+    for sex, other in (("F", "M"), ("M", "F")):
+        if counts[sex] >= 2 and counts[sex] > 2 * counts[other]:
+            return sex, first[sex]
+    return None, None
+
+
+def _gender_identity(ctx: CheckContext):
+    for sentence in ctx.note.sentences:
+        if _GENDER_IDENTITY.search(sentence.text) or _GENDER_IDENTITY_ABBREV.search(sentence.text):
+            return sentence
+    return None
+
+
+# idf of "cervix", "prostatic", "pap", "infertility" is 7.6-11.8 in the FY2026 tabular; "encounter",
+# "malignant", "disease" stay below 6. A word this rare names the organ or the condition.
+_RARE_WORD_IDF = 8.0
+
+
+def _organ_words(release: IcdRelease, code: str) -> set[str]:
+    """The rarer words of the code, its ancestors and the inclusion terms of the code and its
+    parent ("prostatic", "cervix", "pap", "menopause"): a note using any of them touches the coded
+    condition. Deliberately wide: it only keeps a finding at info."""
+    index = axis_index(release)
+    texts = [release.description(code) or ""]
+    for owner in (code, release.parent(code)):
+        if owner:
+            texts.extend(release.notes(owner, "inclusionTerm"))
+    texts.extend(release.description(a) or "" for a in release.ancestors(code))
+    out = set()
+    for text in texts:
+        for w in description_words(text):
+            if w in SEX_TERMS or w in RESIDUAL or w == OPEN or any(c.isdigit() for c in w) or len(w) < 3:
+                continue
+            if index.idf(w) >= _RARE_WORD_IDF:
+                out.add(w)
+    return out
+
+
+def _touches(ctx: CheckContext, words: set[str]):
+    """The first sentence using one of ``words`` not negated."""
+    if not words:
+        return None
+    for sentence, toks in ctx.note.tokenized:
+        for t in toks:
+            if any(same_word(t.norm, w) for w in words) and not is_negated_at(sentence.text, t.start):
+                return sentence
+    return None
+
+
+@dataclass(frozen=True)
+class SexReading:
+    documented: bool
+    counterpart: str | None = None
+    cited: tuple = ()
+
+
+def _core_words(index, code: str) -> set[str]:
+    words = [w for w in dict.fromkeys(index.words(code))
+             if w not in SEX_TERMS and w not in RESIDUAL and w != OPEN and not any(c.isdigit() for c in w)]
+    return set(sorted(words, key=index.idf, reverse=True)[:2])
+
+
+def read_sex_specific(ctx: CheckContext, edits: SexAgeEdits, code: str, code_sex: str, patient_sex: str) -> SexReading:
+    """Whether the note documents the sex-specific condition of ``code`` (its words not negated, in
+    any section, or the rarer words of its organ), or, without the code's sex word, the condition
+    of the counterpart code for the patient's recorded sex."""
+    release = ctx.icd
+    index = axis_index(release)
+    # A mention documents the sex-specific condition only with one of the code's two rarest words
+    # ("prostatic", "hyperplasia" of N40.1): "lower urinary tract symptoms" alone is half its words
+    # by weight, and is documented of women too.
+    core = _core_words(index, code)
+    mentions = [m for m in condition_mentions(ctx.note, index, code, ctx.outpatient)
+                if not m.negated and any(same_word(t.norm, w) for t in m.words for w in core)]
+    counterpart = sex_counterpart(release, edits, code, patient_sex)
+    if counterpart is not None:
+        own_sex = {w for w in _words(release, code) if SEX_TERMS.get(w) == code_sex}
+        sexed = [m for m in mentions
+                 if any(same_word(t.norm, w) for t in m.words for w in own_sex)
+                 and not any(is_negated_at(m.sentence.text, t.start) for t in m.words
+                             if any(same_word(t.norm, w) for w in own_sex))]
+        if sexed:
+            return SexReading(True, cited=tuple(m.sentence for m in sexed))
+        other = [m for m in condition_mentions(ctx.note, index, counterpart, ctx.outpatient) if m.counts]
+        if other:
+            return SexReading(False, counterpart, tuple(m.sentence for m in other))
+    if mentions:
+        return SexReading(True, cited=tuple(m.sentence for m in mentions))
+    touched = _touches(ctx, _organ_words(release, code))
+    if touched is not None:
+        return SexReading(True, cited=(touched,))
+    return SexReading(False)
+
+
+# -- findings -----------------------------------------------------------------------------------------
+
+def _on_chart(ctx: CheckContext, code: str) -> bool:
+    return any(dx.code == code for dx in ctx.chart.diagnoses)
+
+
+def _a(label: str) -> str:
+    return f"{'an' if label[:1].lower() in 'aeiou' else 'a'} {label}"
+
+
+def _band(edit: AgeEdit) -> str:
+    return f"ages {edit.min_age}-{edit.max_age}" if edit.max_age > edit.min_age else f"age {edit.min_age}"
+
+
+def _kept_detail(release: IcdRelease, group: str, code: str) -> str:
+    """What the code adds to its group, in the tabular's words ("without abnormal findings")."""
+    head, full = release.description(group) or "", release.description(code) or ""
+    if code != group and full.lower().startswith(head.lower()):
+        return full[len(head):].strip(" ,")
+    return ""
+
+
+# Words that make a condition the newborn's; what is left names the condition at any age.
+_PERINATAL_WORDS = frozenset({"neonatal", "newborn", "perinatal", "neonate", "fetal", "fetus", "infant", "birth"})
+# The note ties the condition to the perinatal period: then Guideline I.C.16.a.4 keeps the code for life.
+_SINCE_BIRTH = re.compile(r"\b(?:since birth|from birth|at birth|born with|congenital\w*|neonatal|newborn|perinatal|"
+                          r"as an? (?:infant|newborn|baby|neonate)|in infancy|prematur\w*|preterm)\b", re.I)
+
+
+def _outside_perinatal_period(ctx: CheckContext, code: str):
+    """For a Chapter 16 code on a patient past the newborn period whose note does not tie the
+    condition to the perinatal period: the code of the same condition at any age, found where the
+    tabular sends the newborn form away (R17 "Excludes1: neonatal jaundice (P55, P57-P59)"), when the
+    note documents that condition. (counterpart, the Excludes1 note, cited sentences) or None."""
+    release = ctx.icd
+    index = axis_index(release)
+    if any(_SINCE_BIRTH.search(s.text) and not is_negated_at(s.text, _SINCE_BIRTH.search(s.text).start())
+           for s in ctx.note.sentences):
+        return None
+    own = set(description_words(release.description(code) or "")) - _PERINATAL_WORDS - {OPEN}
+    if not own:
+        return None
+    best = None
+    for owner, note, refs in release.excludes1_refs():
+        if owner.startswith("P") or not any(ref.covers(code) for ref in refs):
+            continue
+        if not release.is_billable(owner):
+            continue
+        words = set(description_words(release.description(owner) or "")) - {OPEN}
+        if not own <= words or words - own:
+            continue  # not the same condition in its words
+        best = best or (owner, note)
+    if best is None:
+        return None
+    cited = [m.sentence for m in condition_mentions(ctx.note, index, best[0], ctx.outpatient) if m.counts]
+    return (best[0], best[1], cited) if cited else None
+
+
+# "Jaundice from Gilbert syndrome", "obstructive jaundice due to choledocholithiasis": the cause the note names.
+_CAUSE = re.compile(r"\b(?:due to|from|secondary to|caused by|because of|attributed to|related to)\s+"
+                    r"(?!(?:an? |the )?(?:unknown|unclear|undetermined|uncertain|unexplained)\b)"
+                    r"((?:[A-Za-z][\w'-]*\s?){1,5})", re.I)
+_CAUSE_END = re.compile(r"\s+(?:and|with|on|in|for|since|after|which)\b.*$", re.I)
+
+
+def _stated_cause(sentences: list[Sentence]) -> str | None:
+    for sentence in sentences:
+        m = _CAUSE.search(sentence.text)
+        if m and not is_negated_at(sentence.text, m.start()):
+            return _CAUSE_END.sub("", m.group(1)).strip()
+    return None
+
+
+def _age_findings(ctx: CheckContext, edits: SexAgeEdits, age: int, stated: Stated) -> Iterator[Finding]:
+    release = ctx.icd
+    for position, dx, _ in ctx.known_diagnoses():
+        for edit in edits.age:
+            if not edit.covers(dx.code) or edit.min_age <= age <= edit.max_age:
+                continue
+            band = _band(edit)
+            what = f"{dx.code} ({release.description(dx.code)}) is {_a(edit.label)} ({band})"
+            target = f"diagnosis:{position}"
+            if edit.lifelong_allowed:
+                adult = _outside_perinatal_period(ctx, dx.code)
+                cause = _stated_cause(adult[2]) if adult is not None else None
+                if cause is not None:
+                    counterpart, excluding, cited = adult
+                    yield Finding(check=CHECK_ID, action="correct", code=dx.code,
+                                  message=(f"{what}, and the patient is {age} on the date of service; the note "
+                                           "describes the condition without tying it to the perinatal period "
+                                           f"(Guideline I.C.16.a.4), and attributes it to {cause}: a sign integral to "
+                                           f"the condition the note names is not coded beside it (Guidelines I.B.4, "
+                                           f"I.B.5), so {dx.code} is removed, not turned into {counterpart}, and "
+                                           f"{cause} is coded."),
+                                  evidence=f"patient.birth_date {ctx.chart.patient.birth_date} (age {age}); "
+                                           f"{cite_all(cited)}",
+                                  suggested_codes=[], target=target)
+                    break
+                if adult is not None:
+                    counterpart, excluding, cited = adult
+                    yield Finding(check=CHECK_ID, action="correct", code=dx.code,
+                                  message=(f"{what}, and the patient is {age} on the date of service; the note "
+                                           "describes the condition without tying it to the perinatal period, so "
+                                           f"the code is {counterpart} ({release.description(counterpart)}), whose "
+                                           f"Excludes1 note sends only the newborn form to Chapter 16 "
+                                           f"(\"{excluding}\"; Guideline I.C.16.a.4)."),
+                                  evidence=f"patient.birth_date {ctx.chart.patient.birth_date} (age {age}); "
+                                           f"{cite_all(cited)}",
+                                  suggested_codes=[counterpart], target=target)
+                    break
+                yield Finding(check=CHECK_ID, action="info", severity="warning", code=dx.code,
+                              message=(f"{what}, and the patient is {age} on the date of service. "
+                                       f"{edit.guideline} Confirm the note documents the condition as "
+                                       "continuing from the perinatal period."), target=target)
+                break
+            evidence = f"patient.birth_date {ctx.chart.patient.birth_date}, date of service " \
+                       f"{ctx.chart.encounter.date_of_service} (age {age})"
+            if stated.age is not None and stated.age != age and edit.min_age <= stated.age <= edit.max_age:
+                yield Finding(check=CHECK_ID, action="info", severity="error", code=dx.code,
+                              message=(f"{what}; the birth date gives age {age}, but the note states the patient "
+                                       f"is {stated.age}. The birth date on the chart is the likelier error: "
+                                       "have registration correct it."),
+                              evidence=f"{evidence}; {cite(stated.sentence)}", target=target)
+                break
+            if stated.sentence is not None:
+                evidence += f"; {cite(stated.sentence)}"
+            correction = _age_correction(ctx, edits, edit, dx.code, age, stated)
+            if correction is not None:
+                target_code, other_edit, cited = correction
+                group = _group_of(release, edit, dx.code) or dx.code
+                kept = _kept_detail(release, group, dx.code)
+                keeps = f" (the coded detail \"{kept}\" is kept)" if kept else ""
+                if cited is not None and cited is not stated.sentence:
+                    evidence += f"; {cite(cited)}"
+                listed = _on_chart(ctx, target_code)
+                fix = f"it is already on the chart: remove {dx.code}" if listed else \
+                    f"report it instead of {dx.code}{keeps}"
+                yield Finding(check=CHECK_ID, action="correct", severity="error", code=dx.code,
+                              message=(f"{what}, and the patient is {age} on the date of service; nothing in the note "
+                                       f"places the encounter in that age band. The code of the same meaning for "
+                                       f"{_band(other_edit)} is {target_code} ({release.description(target_code)}): "
+                                       f"{fix}."),
+                              evidence=evidence, suggested_codes=[] if listed else [target_code], target=target)
+                break
+            question = (f"The chart lists {release.description(dx.code)} ({dx.code}) for a patient aged {age} on "
+                        f"the date of service; the code is defined for {band}. Which diagnosis does your "
+                        "documentation support for this encounter?")
+            yield Finding(check=CHECK_ID, action="query", severity="error", code=dx.code,
+                          message=f"{what}, and the patient is {age} on the date of service.",
+                          evidence=evidence, question=question,
+                          choices=query_choices([Choice(label=_label(release, dx.code), codes=[dx.code],
+                                                        kind="confirm")]),
+                          target=target)
+            break  # one age finding per code, from the first band that fails
+
+
+def _age_correction(ctx: CheckContext, edits: SexAgeEdits, edit: AgeEdit, code: str, age: int, stated: Stated):
+    """(counterpart code, its edit, a sentence naming the visit) when the record decides the fix."""
+    release = ctx.icd
+    ages = [age] if stated.age is None or stated.age == age else [age, stated.age]
+    found = age_counterpart(release, edits, edit, code, ages)
+    if found is None:
+        return None
+    group = _group_of(release, edit, code)
+    if group is None or _age_group_stated(ctx, _group_age_words(release, group)) is not None:
+        return None  # the note calls the visit the coded age group's: only the provider can settle it
+    target_code, other_edit = found
+    index = axis_index(release)
+    mentions = [m for m in condition_mentions(ctx.note, index, target_code, ctx.outpatient) if m.counts]
+    cited = mentions[0].sentence if mentions else None
+    if cited is None:
+        reason = [s for s in ctx.note.sentences if s.section == "chief_complaint"]
+        cited = reason[0] if reason else None
+    return target_code, other_edit, cited
+
+
+def _sex_findings(ctx: CheckContext, edits: SexAgeEdits, sex: str, stated: Stated) -> Iterator[Finding]:
+    release = ctx.icd
+    for position, dx, _ in ctx.known_diagnoses():
+        for edit in edits.sex:
+            if edit.sex == sex or not edit.covers(dx.code):
+                continue
+            what = f"{dx.code} ({release.description(dx.code)}) is {_a(edit.label)}"
+            message = f"{what}, and the patient's sex on the chart is {_SEX_NAMES[sex]}."
+            evidence = f"patient.sex {ctx.chart.patient.sex}"
+            target = f"diagnosis:{position}"
+            described, described_in = (stated.sex, stated.sentence) if stated.sex else pronoun_sex(ctx)
+            if described == edit.sex:
+                message += (f" The note describes the patient as {_SEX_NAMES[edit.sex]}: check the sex recorded "
+                            "at registration.")
+                evidence += f"; {cite(described_in)}"
+                yield Finding(check=CHECK_ID, action="info", severity="warning", code=dx.code, message=message,
+                              evidence=evidence, target=target)
+                break
+            identity = _gender_identity(ctx)
+            reading = SexReading(True, cited=(identity,)) if identity is not None else \
+                read_sex_specific(ctx, edits, dx.code, edit.sex, sex)
+            if reading.documented:
+                message += (" The note documents the condition; CMS no longer applies this edit to diagnoses "
+                            "(MCE, from 2024-10-01) and the code may be right (for example for a transgender "
+                            "patient): confirm the code and the recorded sex.")
+                if reading.cited:
+                    evidence += f"; {cite_all(list(reading.cited))}"
+                yield Finding(check=CHECK_ID, action="info", severity="warning", code=dx.code, message=message,
+                              evidence=evidence, target=target)
+                break
+            if described == sex:
+                evidence += f"; {cite(described_in)}"
+            condition = re.sub(r"^encounter for\s+", "", condition_name(release.description(dx.code) or dx.code))
+            if reading.counterpart:
+                evidence += f"; {cite_all(list(reading.cited))}"
+                listed = _on_chart(ctx, reading.counterpart)
+                fix = f", which is already on the chart: remove {dx.code}" if listed else f" instead of {dx.code}"
+                message = (f"{what}, the patient's sex on the chart is {_SEX_NAMES[sex]}, and the note documents "
+                           f"the condition without the {_SEX_NAMES[edit.sex]}-specific part of the code: "
+                           f"report {reading.counterpart} ({release.description(reading.counterpart)}){fix}.")
+                suggested = [] if listed else [reading.counterpart]
+            else:
+                message = (f"{what}, the patient's sex on the chart is {_SEX_NAMES[sex]}, and the note documents "
+                           f"nothing of {condition}: the record does not support {dx.code}; remove it, or code "
+                           "the condition the note documents.")
+                suggested = []
+            yield Finding(check=CHECK_ID, action="correct", severity="error", code=dx.code, message=message,
+                          evidence=evidence, suggested_codes=suggested, target=target)
+            break
+
+
+def _findings(ctx: CheckContext) -> Iterator[Finding]:
+    if not ctx.chart.diagnoses:
+        return
+    edits = load_edits()
+    stated = stated_demographics(ctx)
+    birth = parse_date(ctx.chart.patient.birth_date)
+    dos = ctx.dos
+    if birth is not None and dos is not None and birth <= dos:
+        yield from _age_findings(ctx, edits, age_on(birth, dos), stated)
+    sex = chart_sex(ctx.chart.patient.sex)
+    if sex is not None:
+        yield from _sex_findings(ctx, edits, sex, stated)
+
+
+def sex_age_findings(ctx: CheckContext) -> list[Finding]:
+    """The sex-age findings of a chart, computed once: the check reports them, and a code they replace no
+    other check refines or adds to (:func:`vma.checks.support.kept_codes.removed_positions`)."""
+    return ctx.shared(CHECK_ID, _findings)
