@@ -76,10 +76,11 @@ class LaterRelease:
 
     def __init__(self, ref):
         base = ref.icd_for(date(2026, 11, 16))
+        base.children("M54")  # the category's chunk of the compiled index, loaded before it is copied
         entries = {k: v for k, v in base._entries.items() if not k.startswith("M54.5")}
         entries["M54.5"] = ("Low back pain", "M54", True, 13, "M50-M54")
         children = {k: v for k, v in base._children.items() if not k.startswith("M54.5")}
-        children["M54"] = tuple(c for c in base._children["M54"] if not c.startswith("M54.5")) + ("M54.5",)
+        children["M54"] = tuple(c for c in base.children("M54") if not c.startswith("M54.5")) + ("M54.5",)
         early = dataclasses.replace(base, name="ICD-10-CM test-FY2021", effective=date(2020, 10, 1),
                                     _entries=entries, _children=children)
         self.icd_catalog = IcdCatalog([early, base])
