@@ -317,7 +317,7 @@ _gates_added: set[tuple[str, int]] = set()
 def _gates_file():
     import sys
 
-    from vma.reference.icd10cm import cache_dir
+    from vma.reference.icd10cm_load import cache_dir
 
     # The parser (and so what a pattern requires) belongs to the Python version.
     return cache_dir() / f"pattern-gates-py{sys.version_info[0]}{sys.version_info[1]}-{_GATES_FORMAT}.pickle"

@@ -30,7 +30,7 @@ for expected in sorted(ROOT.glob("evalset*/expected.jsonl")):
 
 @pytest.fixture(scope="module")
 def mutants(ref):
-    from vma.reference.icd10cm import catalog
+    from vma.reference.icd10cm_load import catalog
 
     rel = catalog().releases[-1]
     index = axis_index(rel)

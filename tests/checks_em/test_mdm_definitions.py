@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import base_chart
 from vma.chart import Chart
 from vma.checks import CheckContext, run_checks
-from vma.checks.em_level import prior_visit
+from vma.checks.support.new_or_established import prior_visit
 from vma.mdm import (
     ACUTE,
     CHRONIC,

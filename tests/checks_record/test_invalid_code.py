@@ -11,7 +11,7 @@ from tests.checks_record.helpers import chart, engine, findings
 from vma.checks import CheckContext
 from vma.checks.invalid_code import check as invalid_code
 from vma.checks.invalid_code import nearest_listed
-from vma.reference.icd10cm import IcdCatalog
+from vma.reference.icd10cm_load import IcdCatalog
 
 
 def dx(*codes):

@@ -15,7 +15,7 @@ from vma.checks.support.axes.index import axis_index
 from vma.checks import CheckContext
 from vma.checks.invalid_code import check as invalid_code
 from vma.checks.invalid_code import claimed_words, one_slip_codes
-from vma.reference.icd10cm import IcdCatalog
+from vma.reference.icd10cm_load import IcdCatalog
 
 FOLLOW_UP = """CHIEF COMPLAINT
 

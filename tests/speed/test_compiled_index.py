@@ -9,7 +9,7 @@ import pytest
 
 from vma.checks.support.axes import index as axes
 from vma.checks.support.axes.words import ACUITY
-from vma.reference import icd10cm
+from vma.reference import icd10cm, icd10cm_load
 
 TABULAR = """<?xml version="1.0" encoding="utf-8"?>
 <ICD10CM.tabular>
@@ -53,7 +53,7 @@ def _cache_file(tmp_path):
 
 
 def test_the_compiled_cache_holds_the_acuity_keys_and_word_frequencies(tabular, tmp_path):
-    icd10cm.load_release(tabular)
+    icd10cm_load.load_release(tabular)
     with _cache_file(tmp_path).open("rb") as fh:
         data = pickle.load(fh)
     derived = data["derived"]
@@ -64,7 +64,7 @@ def test_the_compiled_cache_holds_the_acuity_keys_and_word_frequencies(tabular, 
 
 
 def test_a_check_after_loading_the_cache_scans_nothing(tabular, monkeypatch):
-    icd10cm.load_release(tabular)  # compiles and caches
+    icd10cm_load.load_release(tabular)  # compiles and caches
 
     def no_scan(self):
         raise AssertionError("the tabular was scanned on a request")
@@ -72,7 +72,7 @@ def test_a_check_after_loading_the_cache_scans_nothing(tabular, monkeypatch):
     monkeypatch.setattr(axes.AxisIndex, "scan_acuity_keys", no_scan)
     monkeypatch.setattr(icd10cm.IcdRelease, "scan_excludes1_refs", no_scan)
     monkeypatch.setattr(axes, "derive", lambda release: pytest.fail("derived again from a good cache"))
-    release = icd10cm.load_release(tabular)  # read from the cache
+    release = icd10cm_load.load_release(tabular)  # read from the cache
     assert set(release.derived["acuity_keys"][BRONCHITIS]) == {"J20.9", "J40", "J42"}
     acuity = axes.axis_index(release).axis("J40", ACUITY)
     assert acuity is not None
@@ -82,28 +82,28 @@ def test_a_check_after_loading_the_cache_scans_nothing(tabular, monkeypatch):
 
 
 def test_the_excludes1_references_are_read_from_the_cache_on_first_use():
-    release = icd10cm.catalog().releases[-1]
+    release = icd10cm_load.catalog().releases[-1]
     assert isinstance(release.derived["excludes1_refs"], bytes)  # unpickled only when a check asks
     assert release.excludes1_refs() == release.scan_excludes1_refs()
     assert len(release.excludes1_refs()) > 1000
 
 
 def test_a_cache_with_old_derived_tables_is_brought_up_to_date(tabular, tmp_path):
-    icd10cm.load_release(tabular)
+    icd10cm_load.load_release(tabular)
     path = _cache_file(tmp_path)
     with path.open("rb") as fh:
         data = pickle.load(fh)
     data["derived"] = {"format": "old"}
     with path.open("wb") as fh:
         pickle.dump(data, fh)
-    release = icd10cm.load_release(tabular)
+    release = icd10cm_load.load_release(tabular)
     assert release.derived["format"] == axes.DERIVED_FORMAT
     with path.open("rb") as fh:
         assert pickle.load(fh)["derived"]["format"] == axes.DERIVED_FORMAT
 
 
 def test_the_bundled_release_carries_its_derived_tables():
-    release = icd10cm.catalog().releases[-1]
+    release = icd10cm_load.catalog().releases[-1]
     assert release.derived["format"] == axes.DERIVED_FORMAT
     assert release.derived["acuity_keys"]
     assert release.derived["word_n"] > 40_000
@@ -183,11 +183,11 @@ def test_seventh_character_codes_are_made_from_their_leaf_not_stored(tmp_path, m
     monkeypatch.setenv("VMA_CACHE_DIR", str(tmp_path / "cache"))
     xml = tmp_path / "icd10cm-tabular-2026.xml"
     xml.write_text(INJURIES)
-    icd10cm.load_release(xml)
+    icd10cm_load.load_release(xml)
     with _cache_file(tmp_path).open("rb") as fh:
         stored, _children, _notes = pickle.loads(pickle.load(fh)["chunks"]["S93"])
     assert "S93.401" in stored and "S93.401A" not in stored
-    release = icd10cm.load_release(xml)  # from the cache
+    release = icd10cm_load.load_release(xml)  # from the cache
 
     assert list(release.codes()) == ["S93", "S93.4", "S93.401", "S93.401A", "S93.401D", "S93.401S",
                                      "S93.9", "S93.9XXA", "S93.9XXD", "S93.9XXS"]
@@ -203,8 +203,8 @@ def test_seventh_character_codes_are_made_from_their_leaf_not_stored(tmp_path, m
 
 
 def test_a_release_read_from_the_cache_reads_only_the_categories_asked_for(tabular):
-    icd10cm.load_release(tabular)  # compiles and caches
-    release = icd10cm.load_release(tabular)
+    icd10cm_load.load_release(tabular)  # compiles and caches
+    release = icd10cm_load.load_release(tabular)
     assert set(release._chunks) == {"J20", "J40", "J42"}
     assert release.description("J20.9") == "Acute bronchitis, unspecified"
     assert set(release._chunks) == {"J40", "J42"}  # J20 read, the others not

@@ -15,7 +15,8 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
-from vma.reference.icd10cm import IcdCatalog, IcdRelease, catalog
+from vma.reference.icd10cm import IcdRelease
+from vma.reference.icd10cm_load import IcdCatalog, catalog
 
 if TYPE_CHECKING:
     from vma.config import Settings

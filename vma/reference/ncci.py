@@ -26,7 +26,7 @@ from datetime import date
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from vma.reference.icd10cm import cache_dir
+from vma.reference.icd10cm_load import cache_dir
 
 DATA = Path(__file__).resolve().parent / "data"
 SAMPLE = DATA / "ncci_ptp_sample.txt"

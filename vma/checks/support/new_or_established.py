@@ -1,0 +1,245 @@
+"""New or established patient (AMA CPT E/M guidelines: professional services from the same physician, or another of the exact same specialty and subspecialty in the same group, within the past three years): what the note says of a prior visit."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from vma.checks import CheckContext
+from vma.notes import LowerCasePattern, NoteDoc, Sentence, is_negated_at, lazy_pattern
+
+
+@dataclass(frozen=True)
+class VisitLevel:
+    code: str
+    family: str  # "new" or "established"
+    rank: int  # 0 for 99211 (no MDM or time), else the MDM rank 1..4
+    minutes: int | None
+
+
+# -- new or established -------------------------------------------------------------
+#
+# CPT E/M guidelines: a new patient has received no professional services from the physician, or from another
+# physician of the exact same specialty and subspecialty in the same group practice, within the past three years.
+# A note that records an earlier visit with this physician or practice ("since I last saw her", "the dose was
+# increased at her last visit", "returns for follow-up") documents an established patient; a visit with another
+# provider or facility ("her last visit with her cardiologist", "was seen in the ER") does not.
+
+# This physician (first person) saw or has been following the patient. Per CPT the place of that earlier service
+# does not matter: the same physician seeing the patient in a hospital makes the patient established.
+# "I saw her" also opens a teaching physician's attestation of today's visit: it speaks of an earlier visit only
+# with a word that places it in the past ("3 months ago", "since I last saw her", "in March").
+_FIRST_PERSON_SAW = lazy_pattern(
+    r"\b(?:i|we)\s+(?:have\s+|had\s+|'ve\s+)?(?:last\s+|previously\s+|first\s+|also\s+)?(?:saw|seen|treated|met)\s+"
+    r"(?:him|her|them|the patient|this patient|mr\.?\s+\w+|ms\.?\s+\w+|mrs\.?\s+\w+)\b", re.I)
+_PAST_ANCHOR = lazy_pattern(
+    r"\b(?:ago|last|since|before|previously|prior|earlier|in the past|back in|(?:in|on|during) (?:january|february|"
+    r"march|april|may|june|july|august|september|october|november|december)|(?:19|20)\d\d|\d{1,2}/\d{1,2})\b", re.I)
+_FIRST_PERSON_PRIOR = lazy_pattern(
+    r"\b(?:i|we)\s*(?:have|'ve|had)\s+been\s+(?:following|seeing|treating|managing|caring for)\b|"
+    r"\bknown to (?:me|us|our (?:practice|clinic|office)|this (?:practice|clinic|office))\b|"
+    r"\b(?:my|our) (?:established|longtime|long-standing) patient\b|\bpatient of (?:mine|ours)\b|"
+    r"\bpreviously (?:seen|evaluated|treated) (?:by me|by us|here|in (?:our|this) (?:clinic|office|practice))\b|"
+    r"\bseen (?:here|by me|by us|in (?:our|this) (?:clinic|office|practice)) (?:before|previously|in the past|last)\b|"
+    r"\b(?:my|our) (?:last|previous|prior) (?:note|visit|exam|examination|evaluation|encounter)\b|"
+    r"\bseen by my (?:partner|colleague)\b|"
+    # An earlier visit "with me", or a service this physician gave, placed in the past by a date or an interval
+    # in the same clause ("her annual physical with me in May", "the lisinopril which I started in March"):
+    # without that anchor "I started lisinopril" is today's plan.
+    r"(?:\b(?:visit|physical|exam|examination|appointment|check-?up|consultation|evaluation)s? with (?:me|us)|"
+    r"\b(?:i|we)\s+(?:had\s+|have\s+|'ve\s+|previously\s+|first\s+)?(?:started|prescribed|ordered|diagnosed|"
+    r"referred|injected|treated|operated)\b)[^.;]{0,60}?\b(?:\d+\s+(?:days?|weeks?|months?|years?)\s+ago|"
+    r"last\s+(?:week|month|year|spring|summer|fall|autumn|winter)|(?:back\s+)?(?:in|on|during)\s+(?:january|"
+    r"february|march|april|may|june|july|august|september|october|november|december)|in\s+(?:19|20)\d\d|"
+    r"on\s+\d{1,2}/\d{1,2})\b", re.I)
+# An earlier visit named without saying with whom: this practice, unless the sentence names other care.
+_EARLIER_VISIT = lazy_pattern(
+    r"\b(?:her|his|their|the patient's|the|your|this patient's)\s+(?:last|previous|prior|most recent)\s+"
+    r"(?:office\s+|clinic\s+|follow[- ]?up\s+)?(?:visit|appointment|encounter)\b|"
+    r"\bsince (?:the )?last (?:visit|appointment)\b|\bat (?:the )?last (?:visit|appointment)\b|"
+    r"\b(?:since|at|during|after) (?:her|his|their|the|your) (?:first|initial) (?:office )?(?:visit|appointment)\b|"
+    r"\b(?:was|were)\s+last\s+seen\b|\blast seen (?:here|in (?:this|our|the) (?:clinic|office))\b|"
+    r"\b(?:returns|returned|is returning|comes back|came back|is back|presents back)\b(?:\s+(?:today|here|again|"
+    r"to (?:the |our |this )?(?:clinic|office)))*\s+(?:for|in|with)\s+(?:(?:a|an|her|his|their|the|scheduled|routine)"
+    r"\s+)*(?:\d+[- ](?:week|month|day|year)\s+|(?:short[- ]term|postoperative|post-?op|interval)\s+)?"
+    r"(?:follow[- ]?up|recheck|re-?check|re-?evaluation|reassessment|check[- ]?up)\b|"
+    r"\b(?:returns|returned) to (?:the |our |this )?(?:clinic|office)\b|\breturn visit\b", re.I)
+# Here "for follow-up" (weaker: a new patient may come to follow up care given elsewhere).
+_FOLLOW_UP_VISIT = lazy_pattern(
+    r"\b(?:presents?|presenting|here|seen|is in|comes in|coming in|came in)\b[^.;]{0,30}?\bfor (?:(?:a|an|her|his|"
+    r"their|the|scheduled|routine|regular)\s+)*(?:\d+[- ](?:week|month|day|year)\s+|(?:short[- ]term|postoperative|"
+    r"post-?op|interval)\s+)?follow[- ]?up\b|^follow[- ]?up\b", re.I)
+# The same practice, set aside before looking for other care in the sentence.
+_THIS_PRACTICE = lazy_pattern(
+    r"\b(?:our|this|my)\s+(?:[a-z-]+\s){0,2}?(?:clinic|office|practice|group|team|partner|colleague|physician "
+    r"assistant|nurse practitioner|pa|np|nurse|department)\b|\bwith (?:me|us)\b|\bby (?:me|us)\b", re.I)
+_OTHER_CARE = lazy_pattern(
+    r"\b(?:[a-z]+ologist|[a-z]+iatrist|surgeon|pcp|primary care|doctor|physician|provider|practitioner|dentist|"
+    r"therapist|chiropractor|specialist|optometrist|midwife|(?:[a-z]+ )?(?:ology|ics) (?:clinic|department)|"
+    r"cardiology|neurology|nephrology|urology|oncology|dermatology|gastroenterology|pulmonology|endocrinology|"
+    r"rheumatology|orthopedics|ophthalmology|psychiatry|er|ed|emergency (?:room|department)|urgent care|"
+    r"hospital|walk-in|another (?:clinic|office|practice|facility)|outside (?:clinic|office|practice|facility)|"
+    r"(?:his|her|their) (?:[a-z-]+ )?(?:clinic|office)|(?:with|at|to) (?:physical therapy|occupational therapy|pt|rehab|the lab))\b", re.I)
+_DOCTOR_NAME = lazy_pattern(r"\b(?:[Dd]r|DR)\.?\s+([A-Z][a-zA-Z'-]+)")
+_NEW_PATIENT_STATEMENT = lazy_pattern(
+    r"\bnew patient\b|\bestablish(?:ing)? (?:care|as a patient)\b|\bto establish (?:care|with (?:me|us|our|this|a new)|as a (?:new )?patient)\b|\bfirst (?:visit|time|"
+    r"appointment|encounter) (?:here|with (?:me|us|our|this)|in (?:our|this))\b|\b(?:has not|hasn't|have not|"
+    r"haven't|never) (?:been )?(?:seen|evaluated|treated) (?:her|him|them|the patient )?(?:here|by me|by us|"
+    r"before|in (?:our|this))|\bnew to (?:me|us|(?:our|this|the) (?:practice|clinic|office|group))\b|"
+    r"\b(?:this is (?:an|her|his|the patient's|the)|for (?:an?|her|his)|presents for (?:an?|her|his)) "
+    r"(?:initial|first) (?:visit|consultation|consult|evaluation|appointment)\b", re.I)
+_REFERRAL = lazy_pattern(r"\breferred\b|\breferral from\b|\bfor (?:a )?(?:second opinion|consultation)\b", re.I)
+_YEARS_AGO = lazy_pattern(
+    r"\b(\d+|three|four|five|six|seven|eight|nine|ten|several|many)\s+(?:\+\s*)?years?\s+ago\b|"
+    r"\b(?:over|more than)\s+(\d+|three|four|five|six|seven|eight|nine|ten|several|many)\s+years\b|"
+    r"\bin\s+((?:19|20)\d\d)\b", re.I)
+_TODAY = lazy_pattern(r"\b(?:today|this (?:morning|afternoon|evening))\b", re.I)
+_NUMBER_WORDS = {"three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+                 "several": 3, "many": 3}
+_CREDENTIALS = {"md", "do", "np", "pa", "pac", "rn", "dnp", "facs", "facp", "phd", "mbbs", "jr", "sr", "ii", "iii",
+                "aprn", "fnp", "crnp", "mph", "od", "dpm", "dr"}
+# Sections that do not tell the patient's history with this practice (other people's history, findings).
+_VISIT_HISTORY_SECTIONS = {"family", "social", "allergies", "ros", "exam"}
+# Where a note says why the patient is here today ("presents for follow-up of ...").
+_PRESENTING_SECTIONS = {"chief_complaint", "hpi", "preamble", "assessment"}
+
+
+# Most notes hold none of these words: the patterns' literal gates, run once on the whole note, skip the
+# sentence scan (a literal absent from the note is absent from each of its sentences).
+_FIRST_PERSON_SAW = LowerCasePattern(_FIRST_PERSON_SAW)
+_FIRST_PERSON_PRIOR = LowerCasePattern(_FIRST_PERSON_PRIOR)
+_EARLIER_VISIT = LowerCasePattern(_EARLIER_VISIT)
+_FOLLOW_UP_VISIT = LowerCasePattern(_FOLLOW_UP_VISIT)
+_NEW_PATIENT_STATEMENT = LowerCasePattern(_NEW_PATIENT_STATEMENT)
+_CUES = (_FIRST_PERSON_SAW, _FIRST_PERSON_PRIOR, _EARLIER_VISIT, _FOLLOW_UP_VISIT)
+
+
+def _may_occur(pattern: LowerCasePattern, lowered_note: str) -> bool:
+    return pattern.gate is None or pattern.gate.search(lowered_note) is not None
+
+
+_TITLES = (" dr.", " mr.", " mrs.", " ms.", " st.", " dr", " mr", " mrs", " ms")
+
+
+def _whole_sentences(note: NoteDoc) -> list[Sentence]:
+    """The note's sentences that can tell its history with the practice, with a title's dot mended: "Her last
+    visit with Dr." + "Nguyen was in March." is one sentence here, so the name stays beside the visit."""
+    out: list[Sentence] = []
+    for s in note.sentences:
+        if s.section in _VISIT_HISTORY_SECTIONS:
+            continue
+        prev = out[-1] if out else None
+        if prev is not None and prev.section == s.section and f" {prev.text[-5:].lower()}".endswith(_TITLES):
+            out[-1] = Sentence(f"{prev.text} {s.text}", s.section, prev.start)
+        else:
+            out.append(s)
+    return out
+
+
+def _provider_names(ctx: CheckContext) -> set[str]:
+    names = set()
+    for name in (ctx.chart.provider.name if ctx.chart.provider else None,
+                 ctx.chart.signature.signed_by if ctx.chart.signature else None):
+        names.update(w for w in re.findall(r"[a-z'-]{2,}", (name or "").lower()) if w not in _CREDENTIALS)
+    return names
+
+
+def _three_years_or_more(text: str, service_year: int | None) -> bool:
+    """The sentence dates the earlier visit three or more years back (CPT's look-back window)."""
+    for m in _YEARS_AGO.finditer(text):
+        count, over, year = m.groups()
+        raw = (count or over or "").lower()
+        if raw:
+            years = int(raw) if raw.isdigit() else _NUMBER_WORDS.get(raw, 0)
+            if years >= 3:
+                return True
+        elif year and service_year is not None and service_year - int(year) >= 3:
+            return True
+    return False
+
+
+_SAME_GROUP = lazy_pattern(r"\b(?:my|our) (?:partners?|colleagues?|associates?)\b", re.I)
+
+
+def _names_other_doctor(text: str, own_names: set[str]) -> bool:
+    """A physician named in the sentence who is neither this provider nor introduced as a partner in the group."""
+    for m in _DOCTOR_NAME.finditer(text):
+        if m.group(1).lower() in own_names:
+            continue
+        if _SAME_GROUP.search(text[max(0, m.start() - 30):m.end() + 25]):
+            continue
+        return True
+    return False
+
+
+def _names_other_care(text: str, own_names: set[str]) -> bool:
+    """The sentence names another provider or facility (this practice's own words set aside)."""
+    if _names_other_doctor(text, own_names):
+        return True
+    rest = _THIS_PRACTICE.sub(" ", _DOCTOR_NAME.sub(" ", text))
+    return _OTHER_CARE.search(rest) is not None
+
+
+@dataclass(frozen=True)
+class PriorVisit:
+    sentence: Sentence
+    strong: bool  # first person, or an earlier visit named outright; weak: "here for follow-up"
+
+
+def prior_visit(ctx: CheckContext, note: NoteDoc) -> PriorVisit | None:
+    """The sentence that documents an earlier professional service by this physician or practice within three
+    years, or None. A note that also calls the patient new, or (for the weaker "here for follow-up") says the
+    patient was referred, does not decide it."""
+    lowered = note.text.lower()
+    cues = [rx if _may_occur(rx, lowered) else None for rx in _CUES]
+    if not any(cues):
+        return None
+    saw, first_person, earlier, follow_up = cues
+    own = _provider_names(ctx)
+    dos = ctx.chart.encounter.date_of_service or ""
+    service_year = int(dos[:4]) if dos[:4].isdigit() else None
+    sentences = _whole_sentences(note)
+    if _may_occur(_NEW_PATIENT_STATEMENT, lowered):
+        for s in sentences:
+            m = _NEW_PATIENT_STATEMENT.search(s.text)
+            if m and not is_negated_at(s.text, m.start()):
+                return None
+    strong = weak = None
+    for i, s in enumerate(sentences):
+        text = s.text
+        # "She saw Dr. Nguyen in May. At the last visit he raised the dose.": the visit named without saying with
+        # whom is read with the sentence before it.
+        context = f"{sentences[i - 1].text} {text}" if i and sentences[i - 1].section == s.section else text
+        m = saw.search(text) if saw else None
+        if m is not None and not (_PAST_ANCHOR.search(text) and not _TODAY.search(text[m.end():m.end() + 40])):
+            m = None  # today's visit ("I saw and examined her today"), not an earlier one
+        m = m or (first_person.search(text) if first_person else None)
+        if m and not is_negated_at(text, m.start()) and not _names_other_doctor(text, own) \
+                and not _three_years_or_more(text, service_year):
+            strong = strong or s
+            continue
+        m = earlier.search(text) if earlier else None
+        if m and not is_negated_at(text, m.start()) and not _names_other_care(context, own) \
+                and not _three_years_or_more(text, service_year):
+            strong = strong or s
+            continue
+        m = follow_up.search(text) if follow_up and s.section in _PRESENTING_SECTIONS else None
+        if m and not is_negated_at(text, m.start()) and not _names_other_care(context, own) \
+                and not _three_years_or_more(text, service_year):
+            weak = weak or s
+    if strong is not None:
+        return PriorVisit(strong, True)
+    if weak is not None and not any(_REFERRAL.search(s.text) for s in sentences):
+        return PriorVisit(weak, False)
+    return None
+
+
+def _family(ctx: CheckContext, billed: VisitLevel) -> tuple[str, PriorVisit | None]:
+    """The patient's family for the visit code: the encounter's status, unless the note documents an earlier
+    visit with this practice (then established), with that evidence."""
+    family = ctx.chart.encounter.patient_status or billed.family
+    if family == "new":
+        prior = prior_visit(ctx, ctx.note)
+        if prior is not None:
+            return "established", prior
+    return family, None
