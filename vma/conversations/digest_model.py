@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 
 
 BUCKET_LABELS = ("under 24 h", "24-48 h", "48-72 h", "72 h or more")
@@ -17,7 +16,6 @@ PROVIDERS_CHARTED = 15
 # Query yield is read over four weeks of answers: one week is too few answers per check to prune on.
 YIELD_WINDOW = timedelta(days=28)
 BUCKET_COLOURS = ("#4caf50", "#ffc107", "#ff7043", "#c62828")
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 
 
 @dataclass

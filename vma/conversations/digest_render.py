@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import io
 import logging
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from vma.conversations.digest_model import BUCKET_COLOURS, PROVIDERS_CHARTED, TEMPLATES, Digest, ProviderLine
+from vma.templates_dir import template_dir
+from vma.conversations.digest_model import BUCKET_COLOURS, PROVIDERS_CHARTED, Digest, ProviderLine
 
 # The digest's logger, as before rendering had its own module.
 log = logging.getLogger("vma.conversations.digest")
@@ -30,19 +30,13 @@ def _share(value: float | None) -> str:
 
 
 def _templates() -> Environment:
-    env = Environment(loader=FileSystemLoader(str(_template_dir())), undefined=StrictUndefined,
+    env = Environment(loader=FileSystemLoader(str(template_dir())), undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["hours"] = _hours
     env.filters["share"] = _share
     return env
 
 
-def _template_dir() -> Path:
-    if (TEMPLATES / "digest.txt.j2").is_file():
-        return TEMPLATES
-    import vma.templates  # installed layout: templates/ is packaged as vma.templates
-
-    return Path(vma.templates.__file__).parent
 
 
 def render_text(digest: Digest) -> str:

@@ -13,20 +13,14 @@ import re
 from dataclasses import asdict, is_dataclass
 from datetime import timedelta
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from vma.integrations.slack.blocks import BlockKitError, validate_blocks, validate_view
+from vma.templates_dir import template_dir
 
 _CODE_SUFFIX = re.compile(r"\s*(\([A-Z0-9.\-]{3,10}\))\s*$")
-
-
-def _template_dir() -> Path:
-    import vma.templates  # templates/ is installed as the package vma.templates
-
-    return Path(vma.templates.__file__).parent
 
 
 def esc(value: Any) -> str:
@@ -121,7 +115,7 @@ def hours(value: float | None) -> str:
 
 @lru_cache(maxsize=1)
 def environment() -> Environment:
-    env = Environment(loader=FileSystemLoader(str(_template_dir())), undefined=StrictUndefined,
+    env = Environment(loader=FileSystemLoader(str(template_dir())), undefined=StrictUndefined,
                       autoescape=False, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=False)
     from vma.conversations.digest import _hours as digest_hours
     from vma.conversations.digest import _share as digest_share
@@ -133,7 +127,7 @@ def environment() -> Environment:
 
 def template_names() -> list[str]:
     """Every Block Kit template (the digest's plain-text template is not Block Kit)."""
-    return sorted(p.name for p in _template_dir().glob("*.json.j2") if not p.name.startswith("_"))
+    return sorted(p.name for p in template_dir().glob("*.json.j2") if not p.name.startswith("_"))
 
 
 def _plain(value: Any) -> Any:
