@@ -97,3 +97,13 @@ def test_every_fixture_keeps_the_schema():
             problems.append(f"{name}: expects findings of {sorted(checks)}, not of its directory's check")
     assert not problems, "\n".join(problems)
 
+
+
+def test_every_check_has_a_fixture_that_expects_its_finding():
+    fired: dict[str, int] = {}
+    for path in FILES:
+        for item in load_fixture(path)["expected"]:
+            if item["check"] == path.parent.name:
+                fired[item["check"]] = fired.get(item["check"], 0) + 1
+    missing = sorted(check_ids() - set(fired))
+    assert not missing, f"checks without a fixture chart in tests/fixtures/<check-id>/ that expects their finding: {missing}"
