@@ -13,8 +13,8 @@ HCPCS_2020 = Path("/work/shared/reference/HCPC2020_ANWEB_w_disclaimer.txt")
 
 def test_current_codes_are_clean(ref):
     data = claim_chart([line("99213", "25"), line("20610", "RT"), line("J3301", units=4), line("G2211")],
-                 note="PROCEDURE\n\nRight knee injection with triamcinolone.\n\nASSESSMENT AND PLAN\n\nRight knee osteoarthritis.",
-                 diagnoses=["M17.11"])
+                       note="PROCEDURE\n\nRight knee injection with triamcinolone.\n\nASSESSMENT AND PLAN\n\nRight knee osteoarthritis.",
+                       diagnoses=["M17.11"])
     assert of(claim_findings(data, ref, {"invalid-code"}), "invalid-code") == []
 
 

@@ -21,7 +21,7 @@ def mod(data, ref):
 def test_clean_office_visit_and_clean_procedure_visit(ref):
     assert mod(claim_chart([line("99213")]), ref) == []
     data = claim_chart([line("99214", "25", pointers=[1, 2]), line("20610", "RT"), line("87880", "QW", pointers=[2]),
-                  line("36415", pointers=[2])], note=VISIT_AND_INJECTION, diagnoses=["M17.11", "I10"])
+                        line("36415", pointers=[2])], note=VISIT_AND_INJECTION, diagnoses=["M17.11", "I10"])
     assert mod(data, ref) == []
 
 
@@ -90,7 +90,7 @@ def test_em_paired_by_an_ncci_edit_is_left_to_ncci_ptp(ref):
 
 def test_25_on_a_non_em_line(ref):
     (f,) = mod(claim_chart([line("99213", "25"), line("20610", "RT", "25")], note=VISIT_AND_INJECTION,
-                     diagnoses=["M17.11", "I10"]), ref)
+                           diagnoses=["M17.11", "I10"]), ref)
     assert f.code == "20610" and f.suggested_codes == ["20610-RT"]
 
 

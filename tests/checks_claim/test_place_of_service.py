@@ -82,5 +82,5 @@ def test_emergency_visit_codes_need_the_emergency_department(ref):
 
 def test_office_visit_code_on_an_inpatient_claim(ref):
     (f,) = pos(claim_chart([line("99213")], setting="inpatient", place_of_service="21",
-                     admission_date="2026-11-15"), ref)
+                           admission_date="2026-11-15"), ref)
     assert f.code == "99213" and "office or other outpatient visit" in f.message

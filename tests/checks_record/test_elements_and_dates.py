@@ -58,7 +58,7 @@ def test_missing_place_of_service_without_setting_is_asked(ref):
 
 def test_inpatient_chart_needs_no_place_of_service(ref):
     found = check_findings(ref, "missing-element",
-                     encounter={"place_of_service": None, "setting": "inpatient", "admission_date": "2026-11-15"})
+                           encounter={"place_of_service": None, "setting": "inpatient", "admission_date": "2026-11-15"})
     assert found == []
 
 
@@ -125,8 +125,8 @@ def test_empty_assessment_heading_does_not_count(ref):
 
 def test_every_element_missing_gives_one_finding_each(ref):
     found = check_findings(ref, "missing-element", encounter={"date_of_service": None, "place_of_service": None},
-                     provider={"npi": None}, patient={"birth_date": None, "sex": None},
-                     note={"text": NO_ASSESSMENT}, diagnoses=[])
+                           provider={"npi": None}, patient={"birth_date": None, "sex": None},
+                           note={"text": NO_ASSESSMENT}, diagnoses=[])
     assert [f.target for f in found] == ["element:date_of_service", "element:provider.npi",
                                          "element:place_of_service", "element:patient.birth_date",
                                          "element:patient.sex", "element:assessment"]
@@ -158,7 +158,7 @@ def test_us_form_date_is_corrected_to_iso(ref):
 
 def test_future_date_of_service(ref):
     found = check_findings(ref, "invalid-date", today=TODAY, encounter={"date_of_service": "2026-12-01"},
-                     signature={"signed_at": "2026-12-01T10:00:00-05:00"})
+                           signature={"signed_at": "2026-12-01T10:00:00-05:00"})
     assert len(found) == 1 and "in the future" in found[0].message
 
 
@@ -173,7 +173,7 @@ def test_date_of_service_after_the_signature(ref):
 
 def test_signed_late_evening_same_day_is_fine(ref):
     assert check_findings(ref, "invalid-date", today=TODAY,
-                    signature={"signed_at": "2026-11-16T23:59:00-08:00"}) == []
+                          signature={"signed_at": "2026-11-16T23:59:00-08:00"}) == []
 
 
 def test_signed_days_later_is_fine(ref):
@@ -191,7 +191,7 @@ def test_unsigned_chart_has_no_date_finding(ref):
 
 def test_admission_after_date_of_service(ref):
     f, = check_findings(ref, "invalid-date", today=TODAY,
-                  encounter={"setting": "inpatient", "place_of_service": "21", "admission_date": "2026-11-17"})
+                        encounter={"setting": "inpatient", "place_of_service": "21", "admission_date": "2026-11-17"})
     assert "admission date 2026-11-17 is after the date of service" in f.message
 
 

@@ -42,7 +42,7 @@ Return in 3 months.
 def run(ref, codes, assessment, **overrides):
     note = {"text": FOLLOW_UP.format(assessment=assessment)}
     return check_findings(ref, "invalid-code", module="invalid_code",
-                    diagnoses=[{"code": c, "poa": None} for c in codes], note=note, **overrides)
+                          diagnoses=[{"code": c, "poa": None} for c in codes], note=note, **overrides)
 
 
 # -- an invalid code that only adds characters to a billable code -----------------------------------------------
@@ -93,8 +93,8 @@ def test_code_of_a_later_release_is_corrected_to_the_code_in_force(ref):
     early = releases.icd_for(date(2021, 6, 1))
     assert "M54.50" not in early and early.is_billable("M54.5")
     ctx = CheckContext(record_chart(diagnoses=[{"code": "M54.50", "poa": None}],
-                             encounter={"date_of_service": "2021-06-01"},
-                             note={"text": FOLLOW_UP.format(assessment="1. Low back pain. Physical therapy.")}),
+                                    encounter={"date_of_service": "2021-06-01"},
+                                    note={"text": FOLLOW_UP.format(assessment="1. Low back pain. Physical therapy.")}),
                        releases)
     f, = invalid_code(ctx)
     assert f.suggested_codes == ["M54.5"]

@@ -99,5 +99,5 @@ def test_laterality_finding_stands_for_a_lateral_header(ref):
 
 def test_only_the_header_among_several_codes(ref):
     found = check_findings(ref, "non-billable-code", diagnoses=[{"code": "I10"}, {"code": "N18"}],
-                     note={"text": "ASSESSMENT\n\nHypertension. Chronic kidney disease stage 3a."})
+                           note={"text": "ASSESSMENT\n\nHypertension. Chronic kidney disease stage 3a."})
     assert [(f.target, f.action, f.suggested_codes) for f in found] == [("diagnosis:1", "correct", ["N18.31"])]

@@ -34,8 +34,8 @@ def test_record_check_queries_pass_the_lint(ref, check_id, overrides):
 
 def test_poa_query_passes_the_lint_with_its_spec_labels(ref):
     found = check_findings(ref, "poa", encounter={"setting": "inpatient", "place_of_service": "21"},
-                     diagnoses=[{"code": "E87.6", "poa": None}],
-                     note={"text": "ASSESSMENT\n\nHypokalemia after vomiting before admission."})
+                           diagnoses=[{"code": "E87.6", "poa": None}],
+                           note={"text": "ASSESSMENT\n\nHypokalemia after vomiting before admission."})
     f, = found
     assert f.options[-1] == f"{UNDETERMINED} (POA W)"
     assert lint_query(f.question, f.options, "poa") == []

@@ -41,7 +41,7 @@ def test_hypertension_target_follows_the_guideline_table(codes, target):
 
 def test_hypertension_with_heart_failure_is_corrected_to_i11_0(ref):
     out = note_findings(ref, CHECK, assessment("Hypertension, controlled.", "Chronic systolic heart failure, on carvedilol."),
-                   ["I10", "I50.22"])
+                        ["I10", "I50.22"])
     assert essences(out) == [("combination", "correct", "I10", ["I11.0"])]
     assert "I50.22" in out[0]["message"] and "I.C.9.a" in out[0]["message"]
 
@@ -55,13 +55,13 @@ def test_hypertension_with_ckd_is_corrected_to_i12(ref):
 
 def test_hypertension_with_heart_failure_and_ckd_is_corrected_to_i13(ref):
     out = note_findings(ref, CHECK, assessment("Hypertension.", "CKD stage 3b.", "Chronic diastolic heart failure."),
-                   ["I10", "N18.32", "I50.32"])
+                        ["I10", "N18.32", "I50.32"])
     assert essences(out) == [("combination", "correct", "I10", ["I13.0"])]
 
 
 def test_outdated_combination_code_is_upgraded(ref):
     out = note_findings(ref, CHECK, assessment("Hypertensive heart disease.", "Chronic kidney disease stage 2."),
-                   ["I11.9", "N18.2"])
+                        ["I11.9", "N18.2"])
     assert essences(out) == [("combination", "correct", "I11.9", ["I13.10"])]
 
 
@@ -89,7 +89,7 @@ def test_correct_combination_codes_stay_clear(ref):
                       "CKD stage 4.")
     assert note_findings(ref, CHECK, note, ["I13.0", "I50.22", "N18.4"]) == []
     assert note_findings(ref, CHECK, assessment("Hypertension with heart failure.", "Heart failure, type not known."),
-                    ["I11.0", "I50.9"]) == []
+                         ["I11.0", "I50.9"]) == []
 
 
 # -- diabetes with CKD (Guideline I.A.15 "with") ----------------------------------------------
@@ -148,13 +148,13 @@ def test_peripheral_angiopathy_named_by_an_inclusion_term_links_to_the_combinati
     link = diabetes_link(ref.icd_for(None), "I73.9", "E11")
     assert link is not None and (link.combination, link.included) == ("E11.51", True)
     out = note_findings(ref, CHECK, assessment("Type 2 diabetes mellitus.", "Peripheral vascular disease."),
-                   ["E11.9", "I73.9"])
+                        ["E11.9", "I73.9"])
     assert essences(out) == [("combination", "correct", "E11.9", ["E11.51"])]
 
 
 def test_diabetic_foot_ulcer_is_corrected_and_the_message_says_the_sequence(ref):
     out = note_findings(ref, CHECK, assessment("Type 2 diabetes mellitus.", "Non-healing ulcer of the right foot."),
-                   ["E11.9", "L97.519"])
+                        ["E11.9", "L97.519"])
     assert essences(out) == [("combination", "correct", "E11.9", ["E11.621"])]
     message = out[0]["message"]
     assert "E11.621" in message and "I.A.15" in message
@@ -164,7 +164,7 @@ def test_diabetic_foot_ulcer_is_corrected_and_the_message_says_the_sequence(ref)
 
 def test_a_specific_diabetes_code_keeps_its_place_and_the_combination_is_added(ref):
     out = note_findings(ref, CHECK, assessment("Type 2 diabetes mellitus with hyperglycemia, A1c 10.2.",
-                                          "Left foot ulcer, skin breakdown only."), ["E11.65", "L97.521"])
+                                               "Left foot ulcer, skin breakdown only."), ["E11.65", "L97.521"])
     assert essences(out) == [("combination", "correct", "E11.65", ["E11.65", "E11.621"])]
     assert "I.C.4.a" in out[0]["message"]
 
@@ -242,7 +242,7 @@ def test_long_term_insulin_documented_adds_z79_4(ref):
 
 def test_insulin_and_oral_drug_add_both_codes(ref):
     out = note_findings(ref, CHECK, assessment("Type 2 diabetes mellitus on insulin glargine and metformin 1000 mg BID."),
-                   ["E11.65"])
+                        ["E11.65"])
     assert essences(out) == [("combination", "correct", "E11.65", ["E11.65", "Z79.4", "Z79.84"])]
 
 
@@ -259,7 +259,7 @@ def test_sliding_scale_insulin_is_temporary_and_adds_nothing(ref):
 def test_insulin_already_coded_or_denied_adds_nothing(ref):
     assert note_findings(ref, CHECK, assessment("Type 2 diabetes mellitus on insulin glargine."), ["E11.9", "Z79.4"]) == []
     assert note_findings(ref, CHECK, assessment("Type 2 diabetes mellitus, diet controlled, not on insulin."),
-                    ["E11.9"]) == []
+                         ["E11.9"]) == []
 
 
 def test_type_1_diabetes_has_no_insulin_note(ref):
@@ -285,7 +285,7 @@ def test_stage_outside_the_note_range_is_not_suggested(ref):
 
 def test_heart_failure_type_added_to_i11_0(ref):
     out = note_findings(ref, CHECK, assessment("Hypertensive heart disease with acute on chronic diastolic heart failure."),
-                   ["I11.0"])
+                        ["I11.0"])
     assert essences(out) == [("combination", "correct", "I11.0", ["I11.0", "I50.33"])]
     out = note_findings(ref, CHECK, assessment("Hypertensive heart disease with CHF, type not documented."), ["I11.0"])
     assert essences(out) == [("combination", "correct", "I11.0", ["I11.0", "I50.9"])]
@@ -341,6 +341,6 @@ def test_clean_charts_stay_clear(ref, codes):
 
 def test_combination_evidence_quotes_the_assessment(ref):
     out = note_findings(ref, CHECK, assessment("Hypertension, controlled.", "Chronic systolic heart failure, on carvedilol."),
-                   ["I10", "I50.22"])
+                        ["I10", "I50.22"])
     assert "diagnoses: I10, I50.22" in out[0]["evidence"]
     assert "Hypertension, controlled" in out[0]["evidence"] and "systolic heart failure" in out[0]["evidence"]

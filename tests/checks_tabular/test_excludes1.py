@@ -22,7 +22,7 @@ CHECK = "excludes1"
 
 def test_type1_and_type2_diabetes_both_documented_is_one_query(ref):
     out = note_findings(ref, CHECK, assessment("Type 1 diabetes mellitus, on insulin pump.",
-                                          "Type 2 diabetes mellitus per outside records."), ["E10.9", "E11.9"])
+                                               "Type 2 diabetes mellitus per outside records."), ["E10.9", "E11.9"])
     assert len(out) == 1, "E10 excludes E11 and E11 excludes E10: one finding for the pair"
     f = out[0]
     assert f["check"] == "excludes1" and f["action"] == "query" and f["code"] == "E11.9"
@@ -42,29 +42,29 @@ def test_a_pair_the_one_step_correction_removes_is_not_asked(ref):
     # J30 excludes "allergic rhinitis with asthma (J45.909)"; the note documents moderate persistent asthma, so
     # J45.909 becomes J45.40, which J30.2 may stand beside: no question about a pair the record dissolves
     out = note_findings(ref, CHECK, assessment("Moderate persistent asthma, uncomplicated. Continue Symbicort.",
-                                          "Seasonal allergic rhinitis. Cetirizine in spring and fall."),
-                   ["J45.909", "J30.2"])
+                                               "Seasonal allergic rhinitis. Cetirizine in spring and fall."),
+                        ["J45.909", "J30.2"])
     assert out == []
 
 
 def test_the_same_pair_with_asthma_unspecified_is_still_asked(ref):
     out = note_findings(ref, CHECK, assessment("Asthma. Albuterol as needed.",
-                                          "Seasonal allergic rhinitis. Cetirizine in spring and fall."),
-                   ["J45.909", "J30.2"])
+                                               "Seasonal allergic rhinitis. Cetirizine in spring and fall."),
+                        ["J45.909", "J30.2"])
     assert [f["check"] for f in out] == ["excludes1"]
 
 
 def test_tobacco_use_beside_the_nicotine_dependence_the_note_documents_goes(ref):
     out = note_findings(ref, CHECK, assessment("COPD, new diagnosis. Start albuterol.",
-                                          "She continues to smoke, a couple of cigarettes daily; cessation counseled."),
-                   ["J44.9", "F17.210", "Z72.0"])
+                                               "She continues to smoke, a couple of cigarettes daily; cessation counseled."),
+                        ["J44.9", "F17.210", "Z72.0"])
     assert [(f["check"], f["action"], f["code"], f["suggested_codes"]) for f in out] == [
         ("excludes1", "correct", "Z72.0", ["F17.210"])]
 
 
 def test_query_is_non_leading(ref):
     f = note_findings(ref, CHECK, assessment("Type 1 diabetes mellitus.", "Type 2 diabetes mellitus."),
-                 ["E10.9", "E11.9"])[0]
+                      ["E10.9", "E11.9"])[0]
     low = f["question"].lower()
     for word in ("payment", "reimburse", "drg", "should"):
         assert word not in low
@@ -73,7 +73,7 @@ def test_query_is_non_leading(ref):
 
 def test_query_choices_carry_the_codes_that_replace_the_pair(ref):
     report = run_checks(coded_chart(assessment("Type 1 diabetes mellitus.", "Type 2 diabetes mellitus."),
-                              ["I10", "E10.9", "E11.9"]), ref, only={CHECK})
+                                    ["I10", "E10.9", "E11.9"]), ref, only={CHECK})
     f = report.findings[0]
     assert f.target == "diagnosis:1,2"
     assert [c.codes for c in f.choices[:3]] == [["E10.9"], ["E11.9"], ["E13.9"]]
@@ -84,8 +84,8 @@ def test_block_level_note_applies_to_every_code_of_the_block(ref):
     # "primary pulmonary hypertension (I27.0)" is written on the block I10-I1A, not on I10.
     assert ("I10-I1A", "primary pulmonary hypertension (I27.0)") in excluding_notes(ref.icd_for(None), "I10", "I27.0")
     out = note_findings(ref, CHECK, assessment("Essential hypertension, controlled.",
-                                          "Primary pulmonary hypertension, followed by pulmonology."),
-                   ["I10", "I27.0"])
+                                               "Primary pulmonary hypertension, followed by pulmonology."),
+                        ["I10", "I27.0"])
     assert [(f["check"], f["action"], f["code"]) for f in out] == [("excludes1", "query", "I27.0")]
 
 
@@ -111,9 +111,9 @@ def test_range_reference_covers_codes_inside_and_not_outside(ref):
 
 def test_unrelated_stated_by_the_provider_is_info(ref):
     out = note_findings(ref, CHECK, assessment("Essential hypertension, controlled on lisinopril.",
-                                          "Primary pulmonary hypertension, unrelated to her systemic hypertension, "
-                                          "managed by pulmonology."),
-                   ["I10", "I27.0"])
+                                               "Primary pulmonary hypertension, unrelated to her systemic hypertension, "
+                                               "managed by pulmonology."),
+                        ["I10", "I27.0"])
     assert [(f["action"], f["code"]) for f in out] == [("info", "I27.0")]
     assert "I.A.12.a" in out[0]["message"]
 
@@ -122,7 +122,7 @@ def test_stated_type_wins_over_the_other_type(ref):
     # Was "info" while the check never corrected: the note states type 2, which contradicts type 1
     # (Guideline I.C.4.a), so the record itself decides the pair.
     out = note_findings(ref, CHECK, assessment("Type 2 diabetes mellitus, A1c 7.1, continue metformin."),
-                   ["E11.9", "E10.9"])
+                        ["E11.9", "E10.9"])
     assert [(f["action"], f["code"], f["suggested_codes"]) for f in out] == [("correct", "E10.9", ["E11.9"])]
     assert "Keep E11.9 and remove E10.9" in out[0]["message"]
     assert "I.C.4.a" in out[0]["message"]
@@ -131,8 +131,8 @@ def test_stated_type_wins_over_the_other_type(ref):
 
 def test_negated_mention_does_not_document_the_condition(ref):
     out = note_findings(ref, CHECK, assessment("Type 2 diabetes mellitus, stable.",
-                                          "No type 1 diabetes mellitus; antibodies negative."),
-                   ["E11.9", "E10.9"])
+                                               "No type 1 diabetes mellitus; antibodies negative."),
+                        ["E11.9", "E10.9"])
     assert [(f["action"], f["code"], f["suggested_codes"]) for f in out] == [("correct", "E10.9", ["E11.9"])]
 
 
@@ -240,8 +240,8 @@ def test_every_rule_has_fixtures_including_silent_ones():
 
 def test_dev_style_correction_targets_both_positions_and_keeps_one(ref):
     report = run_checks(coded_chart(assessment("Newly diagnosed allergic asthma, start montelukast.",
-                                         "Essential hypertension, controlled."),
-                              ["I10", "R06.2", "J45.909"]), ref, only={CHECK})
+                                               "Essential hypertension, controlled."),
+                                    ["I10", "R06.2", "J45.909"]), ref, only={CHECK})
     [f] = report.findings
     assert (f.action, f.code, f.suggested_codes, f.target) == ("correct", "R06.2", ["J45.909"], "diagnosis:1,2")
     assert report.status == "needs_correction"
@@ -257,13 +257,13 @@ def test_definitive_diagnosis_the_reader_cannot_find_is_asked_not_dropped(ref):
 def test_symptom_is_dropped_even_when_the_note_negates_it(ref):
     # "No wheezing today" beside an asthma diagnosis: the diagnosis stands, the R code has nothing to add.
     out = note_findings(ref, CHECK, assessment("Moderate persistent asthma, no wheezing today, continue fluticasone."),
-                   ["J45.40", "R06.2"])
+                        ["J45.40", "R06.2"])
     assert [(f["action"], f["code"], f["suggested_codes"]) for f in out] == [("correct", "R06.2", ["J45.40"])]
 
 
 def test_type_stated_for_someone_else_is_not_the_patients_type(ref):
     out = note_findings(ref, CHECK, assessment("Diabetes mellitus, on insulin glargine.",
-                                          "Family history: her sister has type 1 diabetes."), ["E10.9", "E11.9"])
+                                               "Family history: her sister has type 1 diabetes."), ["E10.9", "E11.9"])
     assert [(f["action"], f["code"], f["suggested_codes"]) for f in out] == [("correct", "E10.9", ["E11.9"])]
     assert "I.C.4.a.2" in out[0]["message"]
 
@@ -272,13 +272,13 @@ def test_diabetes_insipidus_is_not_diabetes_mellitus(ref):
     # "Diabetes insipidus" names no diabetes mellitus type: E11 is not documented by default, so the
     # glucose finding is not dropped on it.
     out = note_findings(ref, CHECK, assessment("Central diabetes insipidus on desmopressin.",
-                                          "Elevated fasting glucose, recheck in 3 months."), ["E11.9", "R73.01"])
+                                               "Elevated fasting glucose, recheck in 3 months."), ["E11.9", "R73.01"])
     assert [f["action"] for f in out] == ["query"]
 
 
 def test_other_stated_diabetes_type_contradicts_type_2(ref):
     out = note_findings(ref, CHECK, assessment("Steroid-induced diabetes mellitus while on prednisone for her COPD."),
-                   ["E09.9", "E11.9"])
+                        ["E09.9", "E11.9"])
     assert [(f["action"], f["code"], f["suggested_codes"]) for f in out] == [("correct", "E11.9", ["E09.9"])]
 
 
@@ -286,7 +286,7 @@ def test_symptom_beside_a_diabetes_of_another_stated_type_is_asked(ref):
     # The note says type 1 but the chart carries E11.9 with the glucose finding: the finding is not the
     # answer and neither is E11.9, so nothing is corrected on a guess.
     out = note_findings(ref, CHECK, assessment("Type 1 diabetes mellitus, glucose 260 in clinic today."),
-                   ["E11.9", "R73.9"])
+                        ["E11.9", "R73.9"])
     assert [f["action"] for f in out] == ["query"]
 
 
