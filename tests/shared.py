@@ -1,12 +1,12 @@
 """What the tests share: test doubles, synthetic charts and rows, settings, the app served on a port.
 
-One module for every suite (the check suites' own fixtures aside), so a double is written once:
+One module for every suite (the check suites share ``tests.checking``), so a double is written once:
 
 - ``RecordingNotifier`` records what the domain asks the Slack adapter to send (store, e2e, writeback);
   ``ReminderNotifier`` the reminder, escalation and digest sends only (thread safe).
 - ``chart``/``raw`` build charts; ``add_chart``/``add_query`` rows as the service leaves them.
 - ``make_settings`` (the query loop) and ``make_reminder_settings`` (business hours, reminder clock).
-- ``ServedApp`` serves an ASGI app with uvicorn on a free port; ``essence`` is a finding's gist.
+- ``ServedApp`` serves an ASGI app with uvicorn on a free port.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from vma.conversations.ports import SentMessage
 __all__ = ["DIRECTORY_CSV", "KNEE_AND_SHOULDER_NOTE", "KNEE_NOTE", "LEFT_KNEE_NOTE", "NOTE_QUOTE", "OTHER_NPI",
            "PROVIDER_NPI", "REMINDER_DIRECTORY_CSV", "UNKNOWN_NPI", "USER_OF", "Clock", "RecordingNotifier",
            "ReminderNotifier", "ServedApp", "SimulatedCrash", "add_chart", "add_query", "break_check", "chart",
-           "essence", "free_port", "make_reminder_settings", "make_settings", "raw", "utc_now"]
+           "free_port", "make_reminder_settings", "make_settings", "raw", "utc_now"]
 
 
 # -- the query loop: charts, the recording notifier, settings ----------------------------------------
@@ -323,14 +323,3 @@ class ServedApp:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=15)
-
-
-# -- findings ---------------------------------------------------------------------------------------
-
-
-def essence(finding: dict) -> dict:
-    """What a finding must keep to match an expected one: check, action, code, suggestions, a query's options."""
-    out = {k: finding[k] for k in ("check", "action", "code", "suggested_codes")}
-    if finding["action"] == "query":
-        out["options"] = finding["options"]
-    return out

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import SPEC_EXAMPLES
-from tests.shared import essence
+from tests.checking import essence
 from vma.checks import run_checks
 from vma.intake import parse_chart
 

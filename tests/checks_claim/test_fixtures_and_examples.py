@@ -1,31 +1,24 @@
-"""Fixture charts per claim edit through the whole engine, and the spec examples and clean charts
-staying clear of claim-edit findings."""
+"""What the claim edits say on every fixture chart (tests/test_check_fixtures.py compares the findings),
+and the spec examples and clean charts staying clear of claim-edit findings."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
-from tests.checks_claim.helpers import CLAIM_CHECKS, chart, line
+from tests.checking import CLAIM_CHECKS, claim_chart, fixture_files, fixture_report, line, load_fixture
 from tests.conftest import SPEC_EXAMPLES
 from vma.chart import chart_from_dict
 from vma.checks import run_checks
 
-FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("*.json"))
+# The fixtures that compare the claim edits' findings (``"compare"``: the claim checks).
+FIXTURES = [p for p in fixture_files() if set(load_fixture(p).get("compare", ())) == CLAIM_CHECKS]
 
 
-def claim_essence(report) -> list[dict]:
-    return [{"check": f.check, "action": f.action, "code": f.code, "suggested_codes": f.suggested_codes}
-            for f in report.findings if f.check in CLAIM_CHECKS]
-
-
-@pytest.mark.parametrize("path", FIXTURES, ids=[p.stem for p in FIXTURES])
-def test_fixture_chart_gives_its_claim_findings(path, ref):
-    data = json.loads(path.read_text())
-    report = run_checks(chart_from_dict(data), ref)  # every check runs; only the claim edits are compared
-    assert claim_essence(report) == data["expected_claim_findings"]
+@pytest.mark.parametrize("path", FIXTURES, ids=[f"{p.parent.name}/{p.stem}" for p in FIXTURES])
+def test_fixture_chart_claim_findings_name_the_payer_edit(path, ref):
+    report = fixture_report(load_fixture(path), ref)  # every check runs; the claim edits are looked at
     for f in report.findings:
         if f.check in CLAIM_CHECKS:
             assert "payer" in f.message.lower() or "clearinghouse" in f.message.lower()
@@ -54,7 +47,7 @@ def test_spec_examples_get_no_claim_findings(path, ref):
 def test_clean_claims_stay_clear(ref, procedures, encounter):
     note = ("CHIEF COMPLAINT\n\nFollow-up by video; the patient is at home.\n\nASSESSMENT AND PLAN\n\n"
             "Essential hypertension, well controlled. Continue lisinopril 10 mg daily.")
-    data = chart(procedures, note=note, **encounter)
+    data = claim_chart(procedures, note=note, **encounter)
     assert run_checks(chart_from_dict(data), ref, only=CLAIM_CHECKS).findings == []
 
 
@@ -72,7 +65,7 @@ def test_clean_claims_stay_clear(ref, procedures, encounter):
      {"modifier", "place-of-service"}),
 ])
 def test_odd_lines_are_reported_not_crashed_on(ref, procedures, encounter, status, checks):
-    data = chart(procedures, **encounter)
+    data = claim_chart(procedures, **encounter)
     report = run_checks(chart_from_dict(data), ref, only=CLAIM_CHECKS)
     assert report.status == status
     assert {f.check for f in report.findings} == checks

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.checks_claim.helpers import chart, findings, line, of
+from tests.checking import claim_chart, claim_findings, line, of
 from vma.config import Settings
 from vma.reference import ReferenceData
 
@@ -12,29 +12,29 @@ KNEES = "PROCEDURE\n\nInjection of both knees with triamcinolone.\n\nASSESSMENT 
 
 
 def mue(data, ref):
-    return of(findings(data, ref, {"mue"}), "mue")
+    return of(claim_findings(data, ref, {"mue"}), "mue")
 
 
 @pytest.mark.parametrize("units", [1, 2])
 def test_units_under_and_at_a_line_edit_are_clean(ref, units):
-    assert mue(chart([line("20610", "RT", units=units)], note=KNEES, diagnoses=["M17.0"]), ref) == []
+    assert mue(claim_chart([line("20610", "RT", units=units)], note=KNEES, diagnoses=["M17.0"]), ref) == []
 
 
 def test_units_over_a_line_edit_deny_the_line(ref):
-    (f,) = mue(chart([line("20610", "RT", units=3)], note=KNEES, diagnoses=["M17.0"]), ref)
+    (f,) = mue(claim_chart([line("20610", "RT", units=3)], note=KNEES, diagnoses=["M17.0"]), ref)
     assert f.check == "mue" and f.action == "correct" and f.code == "20610" and f.target == "procedure:0"
     assert "MAI 1" in f.message and "denies the whole line" in f.message and "separate lines" in f.message
 
 
 def test_line_edit_counts_each_line_on_its_own(ref):
-    data = chart([line("20610", "RT", units=2), line("20610", "LT", units=2)], note=KNEES, diagnoses=["M17.0"])
+    data = claim_chart([line("20610", "RT", units=2), line("20610", "LT", units=2)], note=KNEES, diagnoses=["M17.0"])
     assert mue(data, ref) == []
 
 
 def test_date_of_service_edit_adds_the_lines_up(ref):
     # 36415 venipuncture: MUE 2, MAI 3 in the sample.
-    at = chart([line("36415"), line("36415")])
-    over = chart([line("36415"), line("36415", "91"), line("36415", "91")])
+    at = claim_chart([line("36415"), line("36415")])
+    over = claim_chart([line("36415"), line("36415", "91"), line("36415", "91")])
     assert mue(at, ref) == []
     (f,) = mue(over, ref)
     assert "3 units of 36415" in f.message and "MAI 3" in f.message and "appeal" in f.message
@@ -43,19 +43,19 @@ def test_date_of_service_edit_adds_the_lines_up(ref):
 
 def test_policy_edit_says_an_appeal_will_not_succeed(ref):
     # 99211: MUE 1, MAI 2.
-    assert mue(chart([line("99211")]), ref) == []
-    (f,) = mue(chart([line("99211", units=2)]), ref)
+    assert mue(claim_chart([line("99211")]), ref) == []
+    (f,) = mue(claim_chart([line("99211", units=2)]), ref)
     assert "MAI 2" in f.message and "appeal will not succeed" in f.message
 
 
 def test_code_without_an_mue_is_not_judged(ref):
-    assert mue(chart([line("99499", units=9)]), ref) == []
+    assert mue(claim_chart([line("99499", units=9)]), ref) == []
 
 
 def test_real_release_rows_are_read_with_their_indicator(ref):
     edit = ref.mue.get("0009U")
     assert (edit.units, edit.indicator, edit.rationale) == (2, 3, "Nature of Analyte")
-    (f,) = mue(chart([line("0009U", units=3)]), ref)
+    (f,) = mue(claim_chart([line("0009U", units=3)]), ref)
     assert f.code == "0009U"
 
 
@@ -65,8 +65,8 @@ def test_given_file_replaces_the_sample(tmp_path):
                      'MUE Adjudication Indicator,MUE Rationale\n36415,1,2 Date of Service Edit: Policy,Code Descriptor\n')
     loaded = ReferenceData(Settings(vma_mue_file=str(given)))
     assert len(loaded.mue) == 1 and loaded.mue.effective.isoformat() == "2027-01-01"
-    assert mue(chart([line("20610", "RT", units=5)]), loaded) == []
-    assert [f.code for f in mue(chart([line("36415", units=2)]), loaded)] == ["36415"]
+    assert mue(claim_chart([line("20610", "RT", units=5)]), loaded) == []
+    assert [f.code for f in mue(claim_chart([line("36415", units=2)]), loaded)] == ["36415"]
 
 
 def test_a_bad_row_names_the_record(tmp_path):

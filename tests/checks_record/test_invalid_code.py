@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from tests.checks_record.helpers import chart, engine, findings
+from tests.checking import check_findings, engine, record_chart
 from vma.checks import CheckContext
 from vma.checks.invalid_code import check as invalid_code
 from vma.checks.invalid_code import nearest_listed
@@ -19,7 +19,7 @@ def dx(*codes):
 
 
 def run(ref, *codes, **overrides):
-    return findings(ref, "invalid-code", module="invalid_code", diagnoses=dx(*codes), **overrides)
+    return check_findings(ref, "invalid-code", module="invalid_code", diagnoses=dx(*codes), **overrides)
 
 
 @pytest.mark.parametrize("code", ["I10", "M25.561", "S93.402A", "E11.9", "Z79.84", "m25561", "j189"])
@@ -104,10 +104,10 @@ class TwoReleases:
 
 def test_code_from_a_later_release_is_invalid_before_it_takes_effect(ref):
     two = TwoReleases(ref)
-    before = CheckContext(chart(diagnoses=dx("M25.5A"), encounter={"date_of_service": "2026-09-15"}), two)
+    before = CheckContext(record_chart(diagnoses=dx("M25.5A"), encounter={"date_of_service": "2026-09-15"}), two)
     f, = invalid_code(before)
     assert "test-FY2027 (effective 2026-10-01, which takes effect later) lists it" in f.message
-    after = CheckContext(chart(diagnoses=dx("M25.5A")), two)
+    after = CheckContext(record_chart(diagnoses=dx("M25.5A")), two)
     assert invalid_code(after) == []
 
 

@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 
-from tests.checks_record.helpers import chart, engine, findings
+from tests.checking import check_findings, engine, record_chart
 from vma.checks.support.axes.index import axis_index
 from vma.checks import CheckContext
 from vma.checks.invalid_code import check as invalid_code
@@ -41,8 +41,8 @@ Return in 3 months.
 
 def run(ref, codes, assessment, **overrides):
     note = {"text": FOLLOW_UP.format(assessment=assessment)}
-    return findings(ref, "invalid-code", module="invalid_code",
-                    diagnoses=[{"code": c, "poa": None} for c in codes], note=note, **overrides)
+    return check_findings(ref, "invalid-code", module="invalid_code",
+                          diagnoses=[{"code": c, "poa": None} for c in codes], note=note, **overrides)
 
 
 # -- an invalid code that only adds characters to a billable code -----------------------------------------------
@@ -94,9 +94,9 @@ def test_code_of_a_later_release_is_corrected_to_the_code_in_force(ref):
     releases = LaterRelease(ref)
     early = releases.icd_for(date(2021, 6, 1))
     assert "M54.50" not in early and early.is_billable("M54.5")
-    ctx = CheckContext(chart(diagnoses=[{"code": "M54.50", "poa": None}],
-                             encounter={"date_of_service": "2021-06-01"},
-                             note={"text": FOLLOW_UP.format(assessment="1. Low back pain. Physical therapy.")}),
+    ctx = CheckContext(record_chart(diagnoses=[{"code": "M54.50", "poa": None}],
+                                    encounter={"date_of_service": "2021-06-01"},
+                                    note={"text": FOLLOW_UP.format(assessment="1. Low back pain. Physical therapy.")}),
                        releases)
     f, = invalid_code(ctx)
     assert f.suggested_codes == ["M54.5"]

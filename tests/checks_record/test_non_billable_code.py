@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.checks_record.helpers import engine, findings
+from tests.checking import check_findings, engine
 from vma.findings import OTHER, UNDETERMINED
 
 
 def run(ref, code, assessment, **overrides):
     note = {"text": f"CHIEF COMPLAINT\n\nFollow-up.\n\nASSESSMENT AND PLAN\n\n{assessment}"}
-    return findings(ref, "non-billable-code", diagnoses=[{"code": code, "poa": None}], note=note, **overrides)
+    return check_findings(ref, "non-billable-code", diagnoses=[{"code": code, "poa": None}], note=note, **overrides)
 
 
 @pytest.mark.parametrize("code,assessment,expected", [
@@ -98,6 +98,6 @@ def test_laterality_finding_stands_for_a_lateral_header(ref):
 
 
 def test_only_the_header_among_several_codes(ref):
-    found = findings(ref, "non-billable-code", diagnoses=[{"code": "I10"}, {"code": "N18"}],
-                     note={"text": "ASSESSMENT\n\nHypertension. Chronic kidney disease stage 3a."})
+    found = check_findings(ref, "non-billable-code", diagnoses=[{"code": "I10"}, {"code": "N18"}],
+                           note={"text": "ASSESSMENT\n\nHypertension. Chronic kidney disease stage 3a."})
     assert [(f.target, f.action, f.suggested_codes) for f in found] == [("diagnosis:1", "correct", ["N18.31"])]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.checks_record.helpers import engine, findings
+from tests.checking import check_findings, engine
 from vma.checks.invalid_npi import is_valid_npi, luhn_check_digit, npi_problem
 from vma.findings import OTHER, UNDETERMINED
 
@@ -33,7 +33,7 @@ def test_check_digit_uses_the_80840_prefix():
 ])
 def test_invalid_npis_are_found_with_the_reason(ref, npi, why):
     assert why in npi_problem(npi)
-    found = findings(ref, "invalid-npi", provider={"npi": npi})
+    found = check_findings(ref, "invalid-npi", provider={"npi": npi})
     assert len(found) == 1
     f = found[0]
     assert f.check == "invalid-npi" and f.action == "correct" and f.severity == "error"
@@ -42,16 +42,16 @@ def test_invalid_npis_are_found_with_the_reason(ref, npi, why):
 
 
 def test_valid_npi_gives_no_finding(ref):
-    assert findings(ref, "invalid-npi") == []
+    assert check_findings(ref, "invalid-npi") == []
 
 
 def test_missing_npi_is_not_an_invalid_npi(ref):
-    assert findings(ref, "invalid-npi", provider={"npi": None}) == []
-    assert findings(ref, "invalid-npi", provider={"npi": "  "}) == []
+    assert check_findings(ref, "invalid-npi", provider={"npi": None}) == []
+    assert check_findings(ref, "invalid-npi", provider={"npi": "  "}) == []
 
 
 def test_npi_with_surrounding_spaces_is_judged_on_its_digits(ref):
-    assert findings(ref, "invalid-npi", provider={"npi": " 1234567893 "}) == []
+    assert check_findings(ref, "invalid-npi", provider={"npi": " 1234567893 "}) == []
 
 
 def test_invalid_npi_holds_the_chart_for_correction_not_a_physician_query(ref):
@@ -64,11 +64,11 @@ def test_invalid_npi_holds_the_chart_for_correction_not_a_physician_query(ref):
 
 
 def test_signed_chart_is_clear(ref):
-    assert findings(ref, "unsigned") == []
+    assert check_findings(ref, "unsigned") == []
 
 
 def test_null_signature_is_unsigned(ref):
-    found = findings(ref, "unsigned", signature=None)
+    found = check_findings(ref, "unsigned", signature=None)
     assert len(found) == 1
     f = found[0]
     assert f.check == "unsigned" and f.action == "query"
@@ -78,43 +78,43 @@ def test_null_signature_is_unsigned(ref):
 
 
 def test_signature_without_signer_or_time(ref):
-    f, = findings(ref, "unsigned", signature={"signed_by": "", "signed_at": "2026-11-16T17:00:00-05:00"})
+    f, = check_findings(ref, "unsigned", signature={"signed_by": "", "signed_at": "2026-11-16T17:00:00-05:00"})
     assert "names no signer" in f.message
-    f, = findings(ref, "unsigned", signature={"signed_by": "Maria Lopez, MD", "signed_at": None})
+    f, = check_findings(ref, "unsigned", signature={"signed_by": "Maria Lopez, MD", "signed_at": None})
     assert "no signing time" in f.message
-    f, = findings(ref, "unsigned", signature={"signed_by": None, "signed_at": None})
+    f, = check_findings(ref, "unsigned", signature={"signed_by": None, "signed_at": None})
     assert "names no signer" in f.message and "no signing time" in f.message
 
 
 @pytest.mark.parametrize("status", ["DO", "IP", "PA", "di", "IN"])
 def test_completion_status_other_than_authenticated(ref, status):
-    f, = findings(ref, "unsigned", completion_status=status)
+    f, = check_findings(ref, "unsigned", completion_status=status)
     assert f"completion status is {status.upper()}" in f.message
 
 
 @pytest.mark.parametrize("status", ["AU", "LA", "au"])
 def test_authenticated_completion_status_is_clear(ref, status):
-    assert findings(ref, "unsigned", completion_status=status) == []
+    assert check_findings(ref, "unsigned", completion_status=status) == []
 
 
 def test_completion_status_on_the_signature_counts(ref):
-    f, = findings(ref, "unsigned", signature={"signed_by": "Maria Lopez, MD",
+    f, = check_findings(ref, "unsigned", signature={"signed_by": "Maria Lopez, MD",
                                              "signed_at": "2026-11-16T17:00:00-05:00", "completion_status": "DO"})
     assert "DO (documented)" in f.message
 
 
 @pytest.mark.parametrize("flag", [False, "false", "no"])
 def test_authenticated_false(ref, flag):
-    f, = findings(ref, "unsigned", authenticated=flag)
+    f, = check_findings(ref, "unsigned", authenticated=flag)
     assert "not authenticated" in f.message
 
 
 def test_authenticated_true_is_clear(ref):
-    assert findings(ref, "unsigned", authenticated=True) == []
+    assert check_findings(ref, "unsigned", authenticated=True) == []
 
 
 def test_unsigned_and_draft_together_give_one_finding(ref):
-    found = findings(ref, "unsigned", signature=None, completion_status="IP")
+    found = check_findings(ref, "unsigned", signature=None, completion_status="IP")
     assert len(found) == 1
     assert "no signature" in found[0].message and "IP" in found[0].message
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from tests.checks_record.helpers import engine, findings
+from tests.checking import check_findings, engine
 from tests.conftest import SPEC_EXAMPLES
 from vma.checks.poa import EXEMPT_FILE, is_poa_exempt, load_exempt
 from vma.intake import parse_chart
@@ -23,8 +23,8 @@ NOTE = {"text": (
 
 
 def run(ref, *dx, encounter=INPATIENT, note=NOTE):
-    return findings(ref, "poa", encounter=encounter, note=note,
-                    diagnoses=[{"code": c, "poa": p} for c, p in dx])
+    return check_findings(ref, "poa", encounter=encounter, note=note,
+                          diagnoses=[{"code": c, "poa": p} for c, p in dx])
 
 
 def test_every_indicator_given_is_clear(ref):
@@ -143,8 +143,8 @@ def test_the_cms_exempt_file_replaces_the_bundled_ranges(tmp_path):
                    "00002\tE871\tHypo-osmolality and hyponatremia\n", encoding="utf-8")
     ref_cms = ReferenceData(Settings(vma_poa_exempt_file=str(cms)))
     # E87.1 is exempt by this (synthetic) list, so no query; L03.116 is not on it, so a 1 is not accepted.
-    out = findings(ref_cms, "poa", encounter=INPATIENT, note=NOTE,
-                   diagnoses=[{"code": "E87.1", "poa": None}, {"code": "L03.116", "poa": "1"}])
+    out = check_findings(ref_cms, "poa", encounter=INPATIENT, note=NOTE,
+                         diagnoses=[{"code": "E87.1", "poa": None}, {"code": "L03.116", "poa": "1"}])
     assert [(f.code, f.action) for f in out] == [("L03.116", "query")]
     assert is_poa_exempt("Z79.4", str(cms)) and not is_poa_exempt("Z79.84", str(cms))
 

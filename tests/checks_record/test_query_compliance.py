@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.checks_record.helpers import findings
+from tests.checking import check_findings
 from vma.conversations.lint import lint_query
 from vma.findings import UNDETERMINED
 
@@ -26,16 +26,16 @@ TODAY_CASES = [
 def test_record_check_queries_pass_the_lint(ref, check_id, overrides):
     from datetime import date
 
-    found = [f for f in findings(ref, check_id, today=date(2026, 11, 20), **overrides) if f.action == "query"]
+    found = [f for f in check_findings(ref, check_id, today=date(2026, 11, 20), **overrides) if f.action == "query"]
     assert found, "the case must produce a query"
     for f in found:
         assert lint_query(f.question, f.options, f.check) == []
 
 
 def test_poa_query_passes_the_lint_with_its_spec_labels(ref):
-    found = findings(ref, "poa", encounter={"setting": "inpatient", "place_of_service": "21"},
-                     diagnoses=[{"code": "E87.6", "poa": None}],
-                     note={"text": "ASSESSMENT\n\nHypokalemia after vomiting before admission."})
+    found = check_findings(ref, "poa", encounter={"setting": "inpatient", "place_of_service": "21"},
+                           diagnoses=[{"code": "E87.6", "poa": None}],
+                           note={"text": "ASSESSMENT\n\nHypokalemia after vomiting before admission."})
     f, = found
     assert f.options[-1] == f"{UNDETERMINED} (POA W)"
     assert lint_query(f.question, f.options, "poa") == []

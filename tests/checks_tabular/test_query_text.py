@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.checks_tabular.helpers import assessment, findings
+from tests.checking import assessment, note_findings
 from vma.conversations import lint
 
 QUERY_CHARTS = [
@@ -18,7 +18,7 @@ QUERY_CHARTS = [
 
 @pytest.mark.parametrize("check_id, note, codes, overrides", QUERY_CHARTS)
 def test_tabular_queries_are_lint_clean(ref, check_id, note, codes, overrides):
-    queries = [f for f in findings(ref, check_id, note, codes, **overrides) if f["action"] == "query"]
+    queries = [f for f in note_findings(ref, check_id, note, codes, **overrides) if f["action"] == "query"]
     assert queries, "the fixture must give a query"
     for f in queries:
         assert lint.lint_query(f["question"], f["options"], f["check"]) == []

@@ -8,10 +8,11 @@ from datetime import date
 
 import pytest
 
-from tests.checks_tabular.helpers import findings
+from tests.checking import essences, note_findings
 from vma.checks.support.demographics.edits import age_counterpart, load_edits, sex_counterpart
 
 CHECK = "sex-age"
+GIST = ("action", "code", "suggested_codes")  # what these tests compare of each finding
 
 ADULT_PHYSICAL = """CHIEF COMPLAINT
 
@@ -65,10 +66,6 @@ def patient(birth: str, sex: str) -> dict:
     return {"patient": {"birth_date": birth, "sex": sex}}
 
 
-def essence(out: list[dict]) -> list[tuple]:
-    return [(f["action"], f["code"], tuple(f["suggested_codes"])) for f in out]
-
-
 def adult_note(name: str = "Mr. Victor Almeida is a 47-year-old man who", pronoun: str = "his") -> str:
     cap = "He" if pronoun == "his" else "She"
     return ADULT_PHYSICAL.format(who=name, pronoun=pronoun, cap=cap)
@@ -78,8 +75,8 @@ def adult_note(name: str = "Mr. Victor Almeida is a 47-year-old man who", pronou
 
 @pytest.mark.parametrize("coded, expected", [("Z00.129", "Z00.00"), ("Z00.121", "Z00.01")])
 def test_child_exam_code_on_an_adult_is_corrected_keeping_the_findings_axis(ref, coded, expected):
-    out = findings(ref, CHECK, adult_note(), [coded, "E78.5"], **patient("1979-03-02", "M"))
-    assert essence(out) == [("correct", coded, (expected,))]
+    out = note_findings(ref, CHECK, adult_note(), [coded, "E78.5"], **patient("1979-03-02", "M"))
+    assert essences(out, *GIST) == [("correct", coded, [expected])]
     f = out[0]
     assert f["severity"] == "error" and f["question"] is None and f["options"] == []
     assert "0-17" in f["message"] and "15-124" in f["message"] and f"report it instead of {coded}" in f["message"]
@@ -90,20 +87,20 @@ def test_child_exam_code_on_an_adult_is_corrected_keeping_the_findings_axis(ref,
 @pytest.mark.parametrize("coded, expected", [("Z00.00", "Z00.129"), ("Z00.01", "Z00.121")])
 def test_adult_exam_code_on_a_school_age_child_is_corrected(ref, coded, expected):
     note = CHILD_CHECKUP.format(who="Maya Castillo, 8 years old,", pronoun="her")
-    out = findings(ref, CHECK, note, [coded], **patient("2018-05-20", "F"))
-    assert essence(out) == [("correct", coded, (expected,))]
+    out = note_findings(ref, CHECK, note, [coded], **patient("2018-05-20", "F"))
+    assert essences(out, *GIST) == [("correct", coded, [expected])]
 
 
 def test_stated_age_that_differs_but_stays_outside_the_band_still_corrects(ref):
     # Birth date gives 61, the note says 58: both are adults, so the adult exam code fits either way.
     note = adult_note("Ms. Helen Brandt is a 58-year-old woman who", "her")
-    out = findings(ref, CHECK, note, ["Z00.129"], **patient("1965-02-10", "F"))
-    assert essence(out) == [("correct", "Z00.129", ("Z00.00",))]
+    out = note_findings(ref, CHECK, note, ["Z00.129"], **patient("1965-02-10", "F"))
+    assert essences(out, *GIST) == [("correct", "Z00.129", ["Z00.00"])]
 
 
 def test_counterpart_already_on_the_chart_is_not_suggested_twice(ref):
-    out = findings(ref, CHECK, adult_note(), ["Z00.00", "Z00.129"], **patient("1979-03-02", "M"))
-    assert essence(out) == [("correct", "Z00.129", ())]
+    out = note_findings(ref, CHECK, adult_note(), ["Z00.00", "Z00.129"], **patient("1979-03-02", "M"))
+    assert essences(out, *GIST) == [("correct", "Z00.129", [])]
     assert "already on the chart" in out[0]["message"] and "remove Z00.129" in out[0]["message"]
 
 
@@ -111,51 +108,51 @@ def test_counterpart_already_on_the_chart_is_not_suggested_twice(ref):
 
 def test_child_exam_code_on_a_child_is_silent(ref):
     note = CHILD_CHECKUP.format(who="Owen Pruitt, 6 years old,", pronoun="his")
-    assert findings(ref, CHECK, note, ["Z00.129"], **patient("2020-01-15", "M")) == []
+    assert note_findings(ref, CHECK, note, ["Z00.129"], **patient("2020-01-15", "M")) == []
 
 
 def test_adult_or_child_exam_code_on_a_sixteen_year_old_is_silent(ref):
     # The MCE bands overlap at 15-17: both the pediatric and the adult exam codes are allowed.
     note = CHILD_CHECKUP.format(who="Jordan Reyes, 16 years old,", pronoun="his")
     for code in ("Z00.00", "Z00.129"):
-        assert findings(ref, CHECK, note, [code], **patient("2010-03-01", "M")) == [], code
+        assert note_findings(ref, CHECK, note, [code], **patient("2010-03-01", "M")) == [], code
 
 
 def test_adult_exam_code_on_an_infant_stays_a_query(ref):
     # At age 0 both newborn (Z00.11-) and child (Z00.12-) exams fit the band: the tabular does not decide.
     note = "CHIEF COMPLAINT\n\n6 month well visit.\n\nASSESSMENT AND PLAN\n\n1. Routine visit, growing well."
-    out = findings(ref, CHECK, note, ["Z00.00"], **patient("2026-05-10", "F"))
-    assert essence(out) == [("query", "Z00.00", ())]
+    out = note_findings(ref, CHECK, note, ["Z00.00"], **patient("2026-05-10", "F"))
+    assert essences(out, *GIST) == [("query", "Z00.00", [])]
 
 
 def test_note_calling_the_visit_a_well_child_check_keeps_the_query(ref):
     note = ("CHIEF COMPLAINT\n\nWell-child check.\n\nASSESSMENT AND PLAN\n\n1. Well child examination, "
             "no concerns today.")
-    out = findings(ref, CHECK, note, ["Z00.129"], **patient("1988-07-04", "F"))
-    assert essence(out) == [("query", "Z00.129", ())]
+    out = note_findings(ref, CHECK, note, ["Z00.129"], **patient("1988-07-04", "F"))
+    assert essences(out, *GIST) == [("query", "Z00.129", [])]
 
 
 def test_negated_age_word_does_not_hold_the_correction(ref):
     note = adult_note() + "3. No child care concerns; lives alone.\n"
-    out = findings(ref, CHECK, note, ["Z00.129"], **patient("1979-03-02", "M"))
-    assert essence(out) == [("correct", "Z00.129", ("Z00.00",))]
+    out = note_findings(ref, CHECK, note, ["Z00.129"], **patient("1979-03-02", "M"))
+    assert essences(out, *GIST) == [("correct", "Z00.129", ["Z00.00"])]
 
 
 def test_codes_without_an_age_counterpart_stay_a_query(ref):
     # Adult BMI values have no pediatric code of the same meaning (the pediatric codes are percentiles),
     # and supervision of pregnancy has no code outside the maternity band.
     bmi = "ASSESSMENT AND PLAN\n\n1. Obesity, BMI 33. Nutrition referral."
-    assert essence(findings(ref, CHECK, bmi, ["E66.9", "Z68.33"], **patient("2012-04-01", "M"))) == [
-        ("query", "Z68.33", ())]
+    assert essences(note_findings(ref, CHECK, bmi, ["E66.9", "Z68.33"], **patient("2012-04-01", "M")), *GIST) == [
+        ("query", "Z68.33", [])]
     prenatal = "ASSESSMENT AND PLAN\n\n1. Normal pregnancy, second trimester."
-    assert essence(findings(ref, CHECK, prenatal, ["Z34.82"], **patient("1957-01-01", "F"))) == [
-        ("query", "Z34.82", ())]
+    assert essences(note_findings(ref, CHECK, prenatal, ["Z34.82"], **patient("1957-01-01", "F")), *GIST) == [
+        ("query", "Z34.82", [])]
 
 
 def test_stated_age_fitting_the_code_stays_registration_info(ref):
     note = CHILD_CHECKUP.format(who="Liam Ortega is a 9-year-old boy who", pronoun="his")
-    out = findings(ref, CHECK, note, ["Z00.129"], **patient("1979-06-01", "M"))
-    assert essence(out) == [("info", "Z00.129", ())]
+    out = note_findings(ref, CHECK, note, ["Z00.129"], **patient("1979-06-01", "M"))
+    assert essences(out, *GIST) == [("info", "Z00.129", [])]
     assert "registration" in out[0]["message"]
 
 
@@ -176,8 +173,8 @@ def test_age_counterpart_from_the_tabular(ref):
 
 def test_male_only_code_on_a_woman_whose_note_never_mentions_it_is_removed(ref):
     note = adult_note("Ms. Dana Whitfield is a 64-year-old woman who", "her")
-    out = findings(ref, CHECK, note, ["E78.5", "N40.1"], **patient("1962-08-09", "F"))
-    assert essence(out) == [("correct", "N40.1", ())]
+    out = note_findings(ref, CHECK, note, ["E78.5", "N40.1"], **patient("1962-08-09", "F"))
+    assert essences(out, *GIST) == [("correct", "N40.1", [])]
     f = out[0]
     assert "remove it" in f["message"] and "male-only" in f["message"]
     assert "patient.sex F" in f["evidence"] and "64-year-old woman" in f["evidence"]
@@ -201,8 +198,8 @@ ASSESSMENT AND PLAN
 
 1. Infertility. Repeat semen analysis, hormone panel and urology referral.
 """
-    out = findings(ref, CHECK, note, ["N97.9"], **patient("1992-02-14", "M"))
-    assert essence(out) == [("correct", "N97.9", ("N46.9",))]
+    out = note_findings(ref, CHECK, note, ["N97.9"], **patient("1992-02-14", "M"))
+    assert essences(out, *GIST) == [("correct", "N97.9", ["N46.9"])]
     assert "Male infertility" in out[0]["message"] and "Infertility." in out[0]["evidence"]
 
 
@@ -233,8 +230,8 @@ ASSESSMENT AND PLAN
 
 1. Menopausal symptoms. Discussed nonhormonal options; start venlafaxine.
 """
-    out = findings(ref, CHECK, note, ["N95.1"], **patient("1974-05-05", "M"))
-    assert essence(out) == [("info", "N95.1", ())]
+    out = note_findings(ref, CHECK, note, ["N95.1"], **patient("1974-05-05", "M"))
+    assert essences(out, *GIST) == [("info", "N95.1", [])]
     assert out[0]["severity"] == "warning" and "documents the condition" in out[0]["message"]
 
 
@@ -251,14 +248,14 @@ ASSESSMENT AND PLAN
 
 1. Screening for cervical cancer. Pap smear with HPV co-testing collected today.
 """
-    out = findings(ref, CHECK, note, ["Z12.4"], **patient("1995-09-30", "M"))
-    assert essence(out) == [("info", "Z12.4", ())]
+    out = note_findings(ref, CHECK, note, ["Z12.4"], **patient("1995-09-30", "M"))
+    assert essences(out, *GIST) == [("info", "Z12.4", [])]
 
 
 def test_prostate_code_documented_by_abbreviation_stays_info(ref):
     note = "ASSESSMENT AND PLAN\n\n1. BPH with nocturia, stable on tamsulosin."
-    out = findings(ref, CHECK, note, ["N40.1"], **patient("1950-03-03", "F"))
-    assert essence(out) == [("info", "N40.1", ())]
+    out = note_findings(ref, CHECK, note, ["N40.1"], **patient("1950-03-03", "F"))
+    assert essences(out, *GIST) == [("info", "N40.1", [])]
 
 
 def test_note_referring_to_the_patient_as_the_codes_sex_points_at_registration(ref):
@@ -271,18 +268,18 @@ ASSESSMENT AND PLAN
 
 1. Pelvic pain with menses. Start combined oral contraceptive.
 """
-    out = findings(ref, CHECK, note, ["N94.6"], **patient("1999-01-01", "M"))
-    assert essence(out) == [("info", "N94.6", ())]
+    out = note_findings(ref, CHECK, note, ["N94.6"], **patient("1999-01-01", "M"))
+    assert essences(out, *GIST) == [("info", "N94.6", [])]
     assert "registration" in out[0]["message"] and "She" in out[0]["evidence"]
 
 
 def test_female_code_named_with_the_female_word_stays_info(ref):
     note = "ASSESSMENT AND PLAN\n\n1. Female infertility, evaluation of his partner discussed."
-    out = findings(ref, CHECK, note, ["N97.9"], **patient("1990-01-01", "M"))
-    assert essence(out) == [("info", "N97.9", ())]
+    out = note_findings(ref, CHECK, note, ["N97.9"], **patient("1990-01-01", "M"))
+    assert essences(out, *GIST) == [("info", "N97.9", [])]
 
 
 def test_sexes_other_than_male_or_female_give_nothing(ref):
     note = adult_note()
     for sex in ("U", "X", "O"):
-        assert findings(ref, CHECK, note, ["N40.1", "N97.9"], **patient("1970-01-01", sex)) == [], sex
+        assert note_findings(ref, CHECK, note, ["N40.1", "N97.9"], **patient("1970-01-01", sex)) == [], sex
