@@ -189,17 +189,18 @@ def break_check(monkeypatch, check_id: str, error: BaseException | None = None) 
 
     The error's text quotes a note on purpose: it must reach the log only, never a finding or Slack.
     """
+    import dataclasses
+
     import vma.checks as checks
 
     checks.all_checks()
-    key = next(k for k in checks._REGISTRY if k[0] == check_id)
-    spec = checks._REGISTRY[key]
+    spec = checks._REGISTRY[check_id]
 
     def broken(ctx):
         raise error or KeyError(NOTE_QUOTE)
 
     monkeypatch.delenv("VMA_STRICT_CHECKS", raising=False)
-    monkeypatch.setitem(checks._REGISTRY, key, checks.CheckSpec(spec.id, broken, spec.doc, spec.module))
+    monkeypatch.setitem(checks._REGISTRY, check_id, dataclasses.replace(spec, fn=broken))
     monkeypatch.setattr(checks, "_ordered", None)
 
 
