@@ -12,7 +12,9 @@ import re
 import re._constants as _sre
 import re._parser as _sre_parse
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
+from functools import cached_property, lru_cache, partial
+from itertools import accumulate
+from operator import itemgetter
 from typing import Callable, NamedTuple
 
 # Canonical section names and the headings that introduce them.
@@ -695,6 +697,8 @@ _PHRASE_STARTS = frozenset(g.split()[0][:4] for gate, _, _ in _PHRASE_TERMS for 
 
 _ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5"}
 _ROMAN_CONTEXT = {"stage", "type", "grade", "class"}
+# Words that :func:`tokens` may change (an abbreviation) or that may change the next word (a Roman numeral).
+_SPECIAL_WORDS = frozenset(ABBREVIATIONS) | _ROMAN_CONTEXT
 _WORD = re.compile(r"[^\W_]+(?:'s)?")
 
 
@@ -709,38 +713,60 @@ class Token(NamedTuple):
 
 
 _new_tuple = tuple.__new__  # builds a Token without NamedTuple.__new__'s Python-level call
+_make_token = partial(tuple.__new__, Token)  # the same, mapped over (norm, raw, start, end) tuples in C
+_WORD_SPLIT = re.compile(f"({_WORD.pattern})")  # the words of _WORD, with the text between them
+_WORD_SPLIT_ASCII = re.compile(r"([A-Za-z0-9]+(?:'s)?)")  # the same on ASCII text, where it is quicker
+_first_four = itemgetter(slice(4))
+# A capital L, C or T before a character that may be a digit (the spinal levels of _with_phrase_terms); a
+# sentence without one has no word that starts a spinal level.
+_MAYBE_LEVEL = re.compile(r"[LCT][^\W_A-Za-z]")
 
 
 def tokens(text: str) -> list[Token]:
     """Words of ``text``, lower-cased, possessives dropped, abbreviations expanded,
     and Roman numerals after stage/type/grade/class turned into digits ("stage IIIb" -> "3b")."""
+    # The words and their offsets, worked out in C: re.split keeps the words (odd places) and the text
+    # between them, and the running sum of the pieces' lengths gives where each word starts and ends.
+    parts = (_WORD_SPLIT_ASCII if text.isascii() else _WORD_SPLIT).split(text)
+    raws = parts[1::2]
+    bounds = list(accumulate(map(len, parts)))
+    starts = bounds[0:-1:2]
+    ends = bounds[1::2]
+    words = list(map(str.lower, raws))
+    if "'" in text:
+        words = [w[:-2] if w[-2:] == "'s" else w for w in words]
+    phrased = not _PHRASE_STARTS.isdisjoint(map(_first_four, words)) or (
+        _MAYBE_LEVEL.search(text) is not None and any(r[:1] in "LCT" and r[1:2].isdigit() for r in raws))
+    if _SPECIAL_WORDS.isdisjoint(words):
+        # No abbreviation and no word before a Roman numeral: each word stands as it is.
+        out = list(map(_make_token, zip(words, raws, starts, ends)))
+    else:
+        out = _tokens_expanded(text, words, raws, starts, ends)
+    return _with_phrase_terms(text, out) if phrased else out
+
+
+def _tokens_expanded(text: str, words: list[str], raws: list[str], starts: list[int],
+                     ends: list[int]) -> list[Token]:
+    """The words of :func:`tokens` for a sentence with an abbreviation or a stage/type/grade/class."""
     out: list[Token] = []
     append = out.append
     previous = ""
-    phrased = False  # a word that may start one of the phrases of _PHRASE_TERMS
-    for m in _WORD.finditer(text):
-        raw = m.group()
-        word = raw.lower()
-        if word[-2:] == "'s":
-            word = word[:-2]
+    for word, raw, start, end in zip(words, raws, starts, ends):
         if previous in _ROMAN_CONTEXT and word[0] in "iv":
             roman = re.fullmatch(r"(i{1,3}|iv|v)([abc]?)", word)
             if roman:
                 word = _ROMAN[roman.group(1)] + roman.group(2)
         expansion = ABBREVIATIONS.get(word)
-        if expansion is not None and (_NAMES_A_SCORE.match(text, m.end()) or previous in ("on", "room")):
+        if expansion is not None and (_NAMES_A_SCORE.match(text, end) or previous in ("on", "room")):
             expansion = None  # "GAD-7 score 14" is a screening score, "on RA" is room air
         if expansion is not None and (raw.isupper() or len(word) > 2 and word not in _CAPITALS_ONLY):
-            start, end = m.span()
             for part in expansion:
                 append(_new_tuple(Token, (part, raw, start, end)))
             previous = expansion[-1]
         else:
-            append(_new_tuple(Token, (word, raw, m.start(), m.end())))
+            append(_new_tuple(Token, (word, raw, start, end)))
             previous = word
-        if not phrased and (word[:4] in _PHRASE_STARTS or raw[:1] in "LCT" and raw[1:2].isdigit()):
-            phrased = True
-    return _with_phrase_terms(text, out) if phrased else out
+    return out
 
 
 def _with_phrase_terms(text: str, words: list[Token]) -> list[Token]:
