@@ -69,6 +69,13 @@ _TIME_PATTERNS = (
     re.compile(r"\b(\d{1,3})\s*minutes?\s+(?:of\s+)?(?:total\s+)?(?:time\s+)?(?:was\s+|were\s+)?spent\b", re.I),
     re.compile(r"\btime\s*(?:spent)?\s*[:=]\s*(\d{1,3})\s*min", re.I),
 )
+# The only characters other than ASCII letters that re.I matches to ASCII letters (and the only one whose
+# lower case is longer). A note without them has a match of a pattern of lower-case ASCII letters with re.I where
+# the lower-cased note has one of the pattern without re.I, at the same place.
+_FOLDS_ONTO_ASCII = re.compile("[\u0130\u0131\u017f\u212a]")
+# On such a note, each time pattern runs without re.I (mostly faster) on the lower-cased note, and only when the
+# note has the words it needs.
+_TIME_PATTERN_WORDS = (("spent", "min"), ("total", "min"), ("minute", "spent"), ("time", "min"))
 
 
 @dataclass(frozen=True)
@@ -177,8 +184,13 @@ class NoteDoc:
 
     @cached_property
     def _time_matches(self) -> list[re.Match[str] | None]:
-        """Each time pattern's first match in the whole note."""
-        return [rx.search(self.text) for rx in _TIME_PATTERNS]
+        """Each time pattern's first match in the whole note (its text lower-cased)."""
+        text = self.text
+        if not text.isascii() and _FOLDS_ONTO_ASCII.search(text):
+            return [rx.search(text) for rx in _TIME_PATTERNS]
+        low = text.lower()  # the matches' positions are the note's; their text comes back lower-cased
+        return [rx.search(low) if all(w in low for w in words) else None
+                for rx, words in zip(_TIME_PATTERNS_LOWER, _TIME_PATTERN_WORDS)]
 
     @cached_property
     def total_time_minutes(self) -> int | None:
@@ -417,6 +429,17 @@ class LazyPattern:
 
 def lazy_pattern(pattern: str, flags: int = 0) -> LazyPattern:
     return LazyPattern(pattern, flags)
+
+
+# _TIME_PATTERNS without re.I, for lower-cased text (see _TIME_PATTERN_WORDS). "total(?<=\btotal)" is "\btotal"
+# written to start with its letters, which sre then looks for directly instead of trying the pattern at every
+# character (15 times faster).
+_TIME_PATTERNS_LOWER = (
+    lazy_pattern(_TIME_PATTERNS[0].pattern),
+    lazy_pattern(r"total(?<=\btotal)\s+(?:time|of)\b[^.\n]{0,60}?(\d{1,3})\s*(?:min|minutes)\b"),
+    lazy_pattern(_TIME_PATTERNS[2].pattern),
+    lazy_pattern(r"time(?<=\btime)\s*(?:spent)?\s*[:=]\s*(\d{1,3})\s*min"),
+)
 
 
 class LowerCasePattern:

@@ -1,0 +1,89 @@
+"""The faster readings of vma.notes give the same results as the plain ones they replace."""
+
+import random
+import re
+import sys
+
+from vma import notes
+from vma.notes import ABBREVIATIONS, NoteDoc, Token, tokens
+
+# The plain forms, as they were before they were made faster.
+_PLAIN_SENT_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(•\-])|\n+")
+_PLAIN_WORD = re.compile(r"[^\W_]+(?:'s)?")
+
+
+def _plain_tokens(text: str) -> list[Token]:
+    out: list[Token] = []
+    previous = ""
+    phrased = False
+    for m in _PLAIN_WORD.finditer(text):
+        raw = m.group()
+        word = raw.lower()
+        if word[-2:] == "'s":
+            word = word[:-2]
+        if previous in notes._ROMAN_CONTEXT and word[0] in "iv":
+            roman = re.fullmatch(r"(i{1,3}|iv|v)([abc]?)", word)
+            if roman:
+                word = notes._ROMAN[roman.group(1)] + roman.group(2)
+        expansion = ABBREVIATIONS.get(word)
+        if expansion is not None and (notes._NAMES_A_SCORE.match(text, m.end()) or previous in ("on", "room")):
+            expansion = None
+        if expansion is not None and (raw.isupper() or len(word) > 2 and word not in notes._CAPITALS_ONLY):
+            for part in expansion:
+                out.append(Token(part, raw, m.start(), m.end()))
+            previous = expansion[-1]
+        else:
+            out.append(Token(word, raw, m.start(), m.end()))
+            previous = word
+        if not phrased and (word[:4] in notes._PHRASE_STARTS or raw[:1] in "LCT" and raw[1:2].isdigit()):
+            phrased = True
+    return notes._with_phrase_terms(text, out) if phrased else out
+
+
+_PIECES = [
+    "John's", "JOHN'S", "JOHN'Sx", "john'sx", "L4-5", "L²", "C5-C6", "T12-L1", "stage IIIb", "type ii", "Type II",
+    "class IV", "grade v", "CHF", "chf", "PAD", "pad", "on RA", "room RA", "GAD-7 score", "DM2", "İstanbul",
+    "\u212aidney", "ΣΑΣ", "herniated disc", "low back pain", "toe's", "leg's", "_leg", "x_toe", "out of control",
+    "poorly controlled DM", "L4", "l4", "T2-weighted", "free T4", "naïve", "café's", "’s", "'s", "a'sb", "ＨＴＮ",
+    "HTN", "T2DM", "sided", "Left-sided", "I spent 25 minutes", "Total time: 30 min", "time spent = 15 min",
+    "ſpent", "TOTAL TIME", "40 minutes were spent", "We have spent over thirty minutes", "No fever.", "Plan:",
+    "• Continue", "- ice", "(see above)", "1.", "?", "!", "...", "\u0131", "\u0130", "\u017f", "Dr. Smith", "x",
+]
+_SEPARATORS = [" ", " ", ", ", "-", "'", "_", ". ", "; ", "(", ")", "\n", "\n\n", "’", "\t", ".\n", "! ", "? ", ":"]
+
+
+def _texts(count: int, seed: int):
+    rng = random.Random(seed)
+    for _ in range(count):
+        text = "".join(rng.choice(_PIECES) + rng.choice(_SEPARATORS) for _ in range(rng.randint(1, 16)))
+        roll = rng.random()
+        yield text.upper() if roll < 0.2 else text.lower() if roll < 0.4 else text
+
+
+def test_tokens_match_the_word_by_word_reading():
+    for text in [*_PIECES, *_texts(4000, 1)]:
+        assert tokens(text) == _plain_tokens(text), text
+
+
+def test_sentence_split_matches_the_plain_pattern():
+    rng = random.Random(2)
+    alphabet = ["a", "B", ".", "!", "?", " ", "\n", "\t", "\u2028", "\x0b", "(", "•", "-", "1", "'", '"', "\r",
+                "\u00a0", "\u3000"]
+    samples = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14))) for _ in range(20000)]
+    for text in [*samples, *_texts(2000, 3)]:
+        assert notes._SENT_SPLIT.split(text) == _PLAIN_SENT_SPLIT.split(text), text
+
+
+def test_time_statements_match_the_case_insensitive_patterns():
+    for text in [*_texts(4000, 4), "I spent 25 minutes", "Total time 40 min.", "TIME: 20 MIN", "ſpent 5 min"]:
+        plain = [rx.search(text) for rx in notes._TIME_PATTERNS]
+        fast = NoteDoc(text)._time_matches
+        assert [m and (m.span(), m.group(1).lower()) for m in plain] == \
+            [m and (m.span(), m.group(1).lower()) for m in fast], text
+
+
+def test_only_the_listed_characters_fold_onto_ascii_letters():
+    letters = re.compile("[a-z]", re.I)
+    folding = "".join(chr(c) for c in range(128, sys.maxunicode + 1) if letters.fullmatch(chr(c)))
+    assert notes._FOLDS_ONTO_ASCII.fullmatch(folding[0]) and len(folding) == 4
+    assert all(notes._FOLDS_ONTO_ASCII.match(c) for c in folding)
