@@ -506,17 +506,35 @@ class LowerCasePattern:
                 return self._lower or self._compile_lower(), lowered
         return self.ci, text
 
+    # search and finditer are _pick written out: they run some 450 times a chart, mostly to a closed gate.
+
     def search(self, text: str):
-        rx, t = self._pick(text)
-        return rx.search(t) if rx is not None else None
+        if not self._ready:
+            self._prepare()
+        if self._lowerable:
+            lowered = _lowered(text)
+            if len(lowered) == len(text):
+                gate = self._gate
+                if gate is not None and gate.search(lowered) is None:
+                    return None
+                return (self._lower or self._compile_lower()).search(lowered)
+        return self.ci.search(text)
 
     def match(self, text: str):
         rx, t = self._pick(text)
         return rx.match(t) if rx is not None else None
 
     def finditer(self, text: str):
-        rx, t = self._pick(text)
-        return rx.finditer(t) if rx is not None else iter(())
+        if not self._ready:
+            self._prepare()
+        if self._lowerable:
+            lowered = _lowered(text)
+            if len(lowered) == len(text):
+                gate = self._gate
+                if gate is not None and gate.search(lowered) is None:
+                    return iter(())
+                return (self._lower or self._compile_lower()).finditer(lowered)
+        return self.ci.finditer(text)
 
 
 @lru_cache(maxsize=32)  # a sentence is tried by ~25 patterns in a row; keep no more than one chart's worth
