@@ -87,3 +87,60 @@ def test_only_the_listed_characters_fold_onto_ascii_letters():
     folding = "".join(chr(c) for c in range(128, sys.maxunicode + 1) if letters.fullmatch(chr(c)))
     assert notes._FOLDS_ONTO_ASCII.fullmatch(folding[0]) and len(folding) == 4
     assert all(notes._FOLDS_ONTO_ASCII.match(c) for c in folding)
+
+
+_PLAIN_CLAUSE_BREAK = re.compile(r"[,;:()]|\bbut\b|\bhowever\b", re.I)
+
+
+def _plain_is_negated_at(sentence: str, pos: int, window: int = 6) -> bool:
+    if notes._NON_PREFIX.search(sentence, max(0, pos - 4), pos):
+        return True
+    after = sentence[pos:pos + 80]
+    m = re.match(r"[\w'-]+", after)
+    rest = after[m.end():] if m else after
+    if notes._NEGATED_AFTER.match(rest.split(",")[0].split(".")[0]):
+        return True
+    start = 0
+    for m in _PLAIN_CLAUSE_BREAK.finditer(sentence, 0, pos):
+        start = m.end()
+    words = notes._NEGATION_WORD.findall(sentence[start:pos].lower())[-window:]
+    if notes._cue_in(words):
+        return True
+    stretch_start = 0
+    for end in notes._NEGATION_END.finditer(sentence, 0, pos):
+        stretch_start = end.end()
+    stretch = sentence[stretch_start:pos]
+    if "," not in stretch or notes._PRESENT_AFTER.match(rest):
+        return False
+    segments = re.split(r",|\bor\b|\band\b|\bnor\b", stretch.lower())
+    for k in range(len(segments) - 1, -1, -1):
+        seg_words = notes._NEGATION_WORD.findall(segments[k])
+        if k < len(segments) - 1 and len(seg_words) > 4:
+            return False
+        if notes._cue_in(seg_words):
+            return True
+    return False
+
+
+_CLAUSE_PIECES = ["but", "BUT", "But", "however", "HOWEVER", "butter", "abut", "rebut", "however,", "no", "denies",
+                  "fever", "chills", "or", "and", "nor", "(", ")", ":", ";", ",", "ı", "x_but", "but_", "2but",
+                  "was ruled out", "present", "non-", "non", "without", "has", "reports", "swelling", "with"]
+
+
+def test_clause_breaks_match_the_plain_pattern():
+    rng = random.Random(5)
+    for _ in range(20000):
+        text = "".join(rng.choice(_CLAUSE_PIECES) + rng.choice(["", " ", " ", "-", "."]) for _ in range(rng.randint(1, 10)))
+        assert [m.span() for m in notes._CLAUSE_BREAK.finditer(text)] == \
+            [m.span() for m in _PLAIN_CLAUSE_BREAK.finditer(text)], text
+
+
+def test_negation_matches_the_plain_reading():
+    rng = random.Random(6)
+    for _ in range(5000):
+        text = " ".join(rng.choice(_CLAUSE_PIECES + _PIECES) for _ in range(rng.randint(1, 14)))
+        for pos in {0, len(text) // 2, len(text) - 1, rng.randrange(len(text))}:
+            assert notes.is_negated_at(text, pos) == _plain_is_negated_at(text, pos), (text, pos)
+            assert notes.clause_bounds(text, pos) == (
+                max([0] + [m.end() for m in _PLAIN_CLAUSE_BREAK.finditer(text, 0, pos)]),
+                next((m.start() for m in _PLAIN_CLAUSE_BREAK.finditer(text, pos)), len(text))), (text, pos)

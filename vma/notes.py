@@ -848,7 +848,10 @@ def _with_phrase_terms(text: str, words: list[Token]) -> list[Token]:
     return out
 
 
-_CLAUSE_BREAK = re.compile(r"[,;:()]|\bbut\b|\bhowever\b", re.I)
+# A clause ends at punctuation, "but" or "however": "[,;:()]|\bbut\b|\bhowever\b" with re.I, written to start with
+# the characters a break starts with, so that sre skips to them instead of trying every character (the letters
+# of the two words fold onto no other letters than their capitals).
+_CLAUSE_BREAK = re.compile(r"[,;:()bBhH](?:(?<=[,;:()])|(?<=\b[bB])[uU][tT]\b|(?<=\b[hH])[oO][wW][eE][vV][eE][rR]\b)")
 _NEGATION_WORD = re.compile(r"[a-z/]+")
 
 
@@ -880,6 +883,10 @@ _NEGATED_AFTER = re.compile(r"^(?:\s+[\w-]+){0,3}?\s+(?:(?:was|has been|is|were|
 _PRESENT_AFTER = re.compile(r"^(?:\s+[\w-]+)?\s+(?:is |was |are |were )?(?:present|noted|seen|reported|positive)\b", re.I)
 
 
+_TERM_WORD = re.compile(r"[\w'-]+")
+_LIST_SPLIT = re.compile(r",|\bor\b|\band\b|\bnor\b")
+
+
 def is_negated_at(sentence: str, pos: int, window: int = 6) -> bool:
     """True when the word at ``pos`` is denied: a negation cue stands before it within ``window``
     words of its clause, or reaches it through a list ("denies fever, chills, or dysuria"); or
@@ -888,14 +895,18 @@ def is_negated_at(sentence: str, pos: int, window: int = 6) -> bool:
     if _NON_PREFIX.search(sentence, max(0, pos - 4), pos):
         return True
     after = sentence[pos:pos + 80]
-    m = re.match(r"[\w'-]+", after)
+    m = _TERM_WORD.match(after)
     rest = after[m.end():] if m else after
     if _NEGATED_AFTER.match(rest.split(",")[0].split(".")[0]):
         return True
-    start, _ = clause_bounds(sentence, pos)
+    start = 0  # where the clause starts (clause_bounds)
+    for m in _CLAUSE_BREAK.finditer(sentence, 0, pos):
+        start = m.end()
     words = _NEGATION_WORD.findall(sentence[start:pos].lower())[-window:]
     if _cue_in(words):
         return True
+    if sentence.find(",", 0, pos) < 0:
+        return False  # no list before the word (see below)
     # Across commas: a list after the cue ("no vomiting, melena or bleeding"), up to where it ends.
     stretch_start = 0
     for end in _NEGATION_END.finditer(sentence, 0, pos):
@@ -903,7 +914,7 @@ def is_negated_at(sentence: str, pos: int, window: int = 6) -> bool:
     stretch = sentence[stretch_start:pos]
     if "," not in stretch or _PRESENT_AFTER.match(rest):
         return False
-    segments = [seg for seg in re.split(r",|\bor\b|\band\b|\bnor\b", stretch.lower())]
+    segments = _LIST_SPLIT.split(stretch.lower())
     for k in range(len(segments) - 1, -1, -1):
         seg_words = _NEGATION_WORD.findall(segments[k])
         if k < len(segments) - 1 and len(seg_words) > 4:
@@ -914,15 +925,20 @@ def is_negated_at(sentence: str, pos: int, window: int = 6) -> bool:
 
 
 def _cue_in(words: list[str]) -> bool:
+    if not words:
+        return False
     joined = f" {' '.join(words)} "
-    for cue in NEGATION_CUES:
-        at = joined.find(f" {cue} ")
+    for cue, spaced in _SPACED_CUES:
+        at = joined.find(spaced)
         while at >= 0:
             following = joined[at + len(cue) + 2:].split(" ", 1)[0]
             if not (cue == "no" and following in _NOT_DENYING):
                 return True
-            at = joined.find(f" {cue} ", at + 1)
+            at = joined.find(spaced, at + 1)
     return False
+
+
+_SPACED_CUES = tuple((cue, f" {cue} ") for cue in NEGATION_CUES)
 
 
 # Wording that puts what follows in the past, or makes it a plan or a possibility rather than
