@@ -144,3 +144,15 @@ def test_negation_matches_the_plain_reading():
             assert notes.clause_bounds(text, pos) == (
                 max([0] + [m.end() for m in _PLAIN_CLAUSE_BREAK.finditer(text, 0, pos)]),
                 next((m.start() for m in _PLAIN_CLAUSE_BREAK.finditer(text, pos)), len(text))), (text, pos)
+
+
+def test_past_or_planned_matches_the_plain_pattern():
+    rng = random.Random(8)
+    pieces = _CLAUSE_PIECES + _PIECES + ["last week", "LAST MONTH", "2 weeks ago", "history of", "s/p", "ſtatus post",
+                                         "prior", "in March", "to prevent", "signs of", "now stable", "had been"]
+    for _ in range(5000):
+        text = " ".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        for pos in {0, len(text) // 2, len(text) - 1, rng.randrange(len(text))}:
+            start, end = notes.clause_bounds(text, pos)
+            assert notes.is_past_or_planned(text, pos) == (notes._NOT_NOW.search(text, start, end) is not None), \
+                (text, pos)

@@ -959,7 +959,16 @@ def is_past_or_planned(sentence: str, pos: int) -> bool:
     """True when the clause holding ``pos`` tells of an earlier episode, a plan to prevent one, or
     warning signs to watch for: a code describes the condition at this encounter."""
     start, end = clause_bounds(sentence, pos)
+    # The pattern's literal gate first (see LowerCasePattern), on the lower-cased clause, where lower-casing keeps
+    # positions and re.I folds no other character onto an ASCII letter: most clauses have none of its words.
+    gate = _NOT_NOW_FAST.gate
+    if gate is not None and (sentence.isascii() or _FOLDS_ONTO_ASCII.search(sentence) is None) \
+            and gate.search(_lowered(sentence), start, end) is None:
+        return False
     return _NOT_NOW.search(sentence, start, end) is not None
+
+
+_NOT_NOW_FAST = lower_case_pattern(_NOT_NOW)
 
 
 def is_uncertain_at(sentence: str, pos: int) -> bool:
