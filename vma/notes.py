@@ -72,7 +72,12 @@ _TIME_PATTERNS = (
 # The only characters other than ASCII letters that re.I matches to ASCII letters (and the only one whose
 # lower case is longer). A note without them has a match of a pattern of lower-case ASCII letters with re.I where
 # the lower-cased note has one of the pattern without re.I, at the same place.
-_FOLDS_ONTO_ASCII = re.compile("[\u0130\u0131\u017f\u212a]")
+_FOLDING_ONTO_ASCII = ("\u0130", "\u0131", "\u017f", "\u212a")
+
+
+def _folds_onto_ascii(text: str) -> bool:
+    """Whether the text has a character of _FOLDING_ONTO_ASCII (a str scan: a regex class of them costs ms to compile)."""
+    return not text.isascii() and any(c in text for c in _FOLDING_ONTO_ASCII)
 # On such a note, each time pattern runs without re.I (mostly faster) on the lower-cased note, and only when the
 # note has the words it needs.
 _TIME_PATTERN_WORDS = (("spent", "min"), ("total", "min"), ("minute", "spent"), ("time", "min"))
@@ -186,7 +191,7 @@ class NoteDoc:
     def _time_matches(self) -> list[re.Match[str] | None]:
         """Each time pattern's first match in the whole note (its text lower-cased)."""
         text = self.text
-        if not text.isascii() and _FOLDS_ONTO_ASCII.search(text):
+        if _folds_onto_ascii(text):
             return [rx.search(text) for rx in _TIME_PATTERNS]
         low = text.lower()  # the matches' positions are the note's; their text comes back lower-cased
         return [rx.search(low) if all(w in low for w in words) else None
@@ -683,7 +688,8 @@ def _limb_words(m: re.Match[str]) -> tuple[str, ...]:
 
 
 _PHRASE_TERMS: tuple[tuple[tuple[str, ...], re.Pattern[str], tuple[str, ...] | Callable], ...] = tuple(
-    (gate, re.compile(rx, flags), words) for gate, rx, flags, words in (
+    # compiled on first use: a sentence runs a phrase's pattern only when it has one of the phrase's words
+    (gate, lazy_pattern(rx, flags), words) for gate, rx, flags, words in (
         # Index: Herniation, disc - see Displacement, intervertebral disc; Protrusion, disc - same.
         (("herniat", "bulg", "protru", "extru", "slipped", "ruptured"),
          r"\b(?:herniat\w*|bulg\w*|protru\w*|extru\w*|slipped|ruptured) (?:\w+ ){0,2}?dis[ck]s?\b"
@@ -743,7 +749,7 @@ _ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5"}
 _ROMAN_CONTEXT = {"stage", "type", "grade", "class"}
 # Words that :func:`tokens` may change (an abbreviation) or that may change the next word (a Roman numeral).
 _SPECIAL_WORDS = frozenset(ABBREVIATIONS) | _ROMAN_CONTEXT
-_WORD = re.compile(r"[^\W_]+(?:'s)?")
+_WORD = r"[^\W_]+(?:'s)?"  # a word of a note (see tokens)
 
 
 class Token(NamedTuple):
@@ -758,12 +764,9 @@ class Token(NamedTuple):
 
 _new_tuple = tuple.__new__  # builds a Token without NamedTuple.__new__'s Python-level call
 _make_token = partial(tuple.__new__, Token)  # the same, mapped over (norm, raw, start, end) tuples in C
-_WORD_SPLIT = re.compile(f"({_WORD.pattern})")  # the words of _WORD, with the text between them
+_WORD_SPLIT = re.compile(f"({_WORD})")  # the words, with the text between them
 _WORD_SPLIT_ASCII = re.compile(r"([A-Za-z0-9]+(?:'s)?)")  # the same on ASCII text, where it is quicker
 _first_four = itemgetter(slice(4))
-# A capital L, C or T before a character that may be a digit (the spinal levels of _with_phrase_terms); a
-# sentence without one has no word that starts a spinal level.
-_MAYBE_LEVEL = re.compile(r"[LCT][^\W_A-Za-z]")
 
 
 def tokens(text: str) -> list[Token]:
@@ -780,7 +783,7 @@ def tokens(text: str) -> list[Token]:
     if "'" in text:
         words = [w[:-2] if w[-2:] == "'s" else w for w in words]
     phrased = not _PHRASE_STARTS.isdisjoint(map(_first_four, words)) or (
-        _MAYBE_LEVEL.search(text) is not None and any(r[:1] in "LCT" and r[1:2].isdigit() for r in raws))
+        ("L" in text or "C" in text or "T" in text) and any(r[:1] in "LCT" and r[1:2].isdigit() for r in raws))
     if _SPECIAL_WORDS.isdisjoint(words):
         # No abbreviation and no word before a Roman numeral: each word stands as it is.
         out = list(map(_make_token, zip(words, raws, starts, ends)))
@@ -962,7 +965,7 @@ def is_past_or_planned(sentence: str, pos: int) -> bool:
     # The pattern's literal gate first (see LowerCasePattern), on the lower-cased clause, where lower-casing keeps
     # positions and re.I folds no other character onto an ASCII letter: most clauses have none of its words.
     gate = _NOT_NOW_FAST.gate
-    if gate is not None and (sentence.isascii() or _FOLDS_ONTO_ASCII.search(sentence) is None) \
+    if gate is not None and not _folds_onto_ascii(sentence) \
             and gate.search(_lowered(sentence), start, end) is None:
         return False
     return _NOT_NOW.search(sentence, start, end) is not None
