@@ -767,6 +767,9 @@ _make_token = partial(tuple.__new__, Token)  # the same, mapped over (norm, raw,
 _WORD_SPLIT = re.compile(f"({_WORD})")  # the words, with the text between them
 _WORD_SPLIT_ASCII = re.compile(r"([A-Za-z0-9]+(?:'s)?)")  # the same on ASCII text, where it is quicker
 _first_four = itemgetter(slice(4))
+_first_two = itemgetter(slice(2))
+# How a word that may start a spinal level ("L4", "C5-C6") begins, in ASCII (see _with_phrase_terms).
+_LEVEL_HEADS = frozenset(letter + digit for letter in "LCT" for digit in "0123456789")
 
 
 def tokens(text: str) -> list[Token]:
@@ -783,7 +786,8 @@ def tokens(text: str) -> list[Token]:
     if "'" in text:
         words = [w[:-2] if w[-2:] == "'s" else w for w in words]
     phrased = not _PHRASE_STARTS.isdisjoint(map(_first_four, words)) or (
-        ("L" in text or "C" in text or "T" in text) and any(r[:1] in "LCT" and r[1:2].isdigit() for r in raws))
+        not _LEVEL_HEADS.isdisjoint(map(_first_two, raws)) if text.isascii()
+        else any(r[:1] in "LCT" and r[1:2].isdigit() for r in raws))
     if _SPECIAL_WORDS.isdisjoint(words):
         # No abbreviation and no word before a Roman numeral: each word stands as it is.
         out = list(map(_make_token, zip(words, raws, starts, ends)))
