@@ -144,7 +144,7 @@ class NoteDoc:
         for line in lines:
             stripped = line.strip()
             m = _HEADING_LINE.match(line)
-            inline = _HEADING_INLINE.match(line) if not m else None
+            inline = _HEADING_INLINE.match(line) if not m and ":" in line else None  # it needs a colon
             if m and canonical_section(m.group(1)) in SECTION_ALIASES or (m and len(stripped) <= 40 and stripped.isupper()):
                 close()
                 current_title, current_start, buf = m.group(1).strip(), pos + len(line), []
@@ -430,6 +430,28 @@ class LazyPattern:
 
     def __getattr__(self, name: str):
         return getattr(self.compiled(), name)
+
+    # The usual calls, without __getattr__'s detour.
+    def search(self, *args, **kwargs):
+        return (self._rx or self.compiled()).search(*args, **kwargs)
+
+    def match(self, *args, **kwargs):
+        return (self._rx or self.compiled()).match(*args, **kwargs)
+
+    def fullmatch(self, *args, **kwargs):
+        return (self._rx or self.compiled()).fullmatch(*args, **kwargs)
+
+    def finditer(self, *args, **kwargs):
+        return (self._rx or self.compiled()).finditer(*args, **kwargs)
+
+    def findall(self, *args, **kwargs):
+        return (self._rx or self.compiled()).findall(*args, **kwargs)
+
+    def sub(self, *args, **kwargs):
+        return (self._rx or self.compiled()).sub(*args, **kwargs)
+
+    def split(self, *args, **kwargs):
+        return (self._rx or self.compiled()).split(*args, **kwargs)
 
 
 def lazy_pattern(pattern: str, flags: int = 0) -> LazyPattern:
