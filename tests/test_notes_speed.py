@@ -1,0 +1,158 @@
+"""The faster readings of vma.notes give the same results as the plain ones they replace."""
+
+import random
+import re
+import sys
+
+from vma import notes
+from vma.notes import ABBREVIATIONS, NoteDoc, Token, tokens
+
+# The plain forms, as they were before they were made faster.
+_PLAIN_SENT_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(•\-])|\n+")
+_PLAIN_WORD = re.compile(r"[^\W_]+(?:'s)?")
+
+
+def _plain_tokens(text: str) -> list[Token]:
+    out: list[Token] = []
+    previous = ""
+    phrased = False
+    for m in _PLAIN_WORD.finditer(text):
+        raw = m.group()
+        word = raw.lower()
+        if word[-2:] == "'s":
+            word = word[:-2]
+        if previous in notes._ROMAN_CONTEXT and word[0] in "iv":
+            roman = re.fullmatch(r"(i{1,3}|iv|v)([abc]?)", word)
+            if roman:
+                word = notes._ROMAN[roman.group(1)] + roman.group(2)
+        expansion = ABBREVIATIONS.get(word)
+        if expansion is not None and (notes._NAMES_A_SCORE.match(text, m.end()) or previous in ("on", "room")):
+            expansion = None
+        if expansion is not None and (raw.isupper() or len(word) > 2 and word not in notes._CAPITALS_ONLY):
+            for part in expansion:
+                out.append(Token(part, raw, m.start(), m.end()))
+            previous = expansion[-1]
+        else:
+            out.append(Token(word, raw, m.start(), m.end()))
+            previous = word
+        if not phrased and (word[:4] in notes._PHRASE_STARTS or raw[:1] in "LCT" and raw[1:2].isdigit()):
+            phrased = True
+    return notes._with_phrase_terms(text, out) if phrased else out
+
+
+_PIECES = [
+    "John's", "JOHN'S", "JOHN'Sx", "john'sx", "L4-5", "L²", "C5-C6", "T12-L1", "stage IIIb", "type ii", "Type II",
+    "class IV", "grade v", "CHF", "chf", "PAD", "pad", "on RA", "room RA", "GAD-7 score", "DM2", "İstanbul",
+    "\u212aidney", "ΣΑΣ", "herniated disc", "low back pain", "toe's", "leg's", "_leg", "x_toe", "out of control",
+    "poorly controlled DM", "L4", "l4", "T2-weighted", "free T4", "naïve", "café's", "’s", "'s", "a'sb", "ＨＴＮ",
+    "HTN", "T2DM", "sided", "Left-sided", "I spent 25 minutes", "Total time: 30 min", "time spent = 15 min",
+    "ſpent", "TOTAL TIME", "40 minutes were spent", "We have spent over thirty minutes", "No fever.", "Plan:",
+    "• Continue", "- ice", "(see above)", "1.", "?", "!", "...", "\u0131", "\u0130", "\u017f", "Dr. Smith", "x",
+]
+_SEPARATORS = [" ", " ", ", ", "-", "'", "_", ". ", "; ", "(", ")", "\n", "\n\n", "’", "\t", ".\n", "! ", "? ", ":"]
+
+
+def _texts(count: int, seed: int):
+    rng = random.Random(seed)
+    for _ in range(count):
+        text = "".join(rng.choice(_PIECES) + rng.choice(_SEPARATORS) for _ in range(rng.randint(1, 16)))
+        roll = rng.random()
+        yield text.upper() if roll < 0.2 else text.lower() if roll < 0.4 else text
+
+
+def test_tokens_match_the_word_by_word_reading():
+    for text in [*_PIECES, *_texts(4000, 1)]:
+        assert tokens(text) == _plain_tokens(text), text
+
+
+def test_sentence_split_matches_the_plain_pattern():
+    rng = random.Random(2)
+    alphabet = ["a", "B", ".", "!", "?", " ", "\n", "\t", "\u2028", "\x0b", "(", "•", "-", "1", "'", '"', "\r",
+                "\u00a0", "\u3000"]
+    samples = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14))) for _ in range(20000)]
+    for text in [*samples, *_texts(2000, 3)]:
+        assert notes._SENT_SPLIT.split(text) == _PLAIN_SENT_SPLIT.split(text), text
+
+
+def test_time_statements_match_the_case_insensitive_patterns():
+    for text in [*_texts(4000, 4), "I spent 25 minutes", "Total time 40 min.", "TIME: 20 MIN", "ſpent 5 min"]:
+        plain = [rx.search(text) for rx in notes._TIME_PATTERNS]
+        fast = NoteDoc(text)._time_matches
+        assert [m and (m.span(), m.group(1).lower()) for m in plain] == \
+            [m and (m.span(), m.group(1).lower()) for m in fast], text
+
+
+def test_only_the_listed_characters_fold_onto_ascii_letters():
+    letters = re.compile("[a-z]", re.I)
+    folding = "".join(chr(c) for c in range(128, sys.maxunicode + 1) if letters.fullmatch(chr(c)))
+    assert len(folding) == 4
+    assert set(folding) == set(notes._FOLDING_ONTO_ASCII)
+
+
+_PLAIN_CLAUSE_BREAK = re.compile(r"[,;:()]|\bbut\b|\bhowever\b", re.I)
+
+
+def _plain_is_negated_at(sentence: str, pos: int, window: int = 6) -> bool:
+    if notes._NON_PREFIX.search(sentence, max(0, pos - 4), pos):
+        return True
+    after = sentence[pos:pos + 80]
+    m = re.match(r"[\w'-]+", after)
+    rest = after[m.end():] if m else after
+    if notes._NEGATED_AFTER.match(rest.split(",")[0].split(".")[0]):
+        return True
+    start = 0
+    for m in _PLAIN_CLAUSE_BREAK.finditer(sentence, 0, pos):
+        start = m.end()
+    words = notes._NEGATION_WORD.findall(sentence[start:pos].lower())[-window:]
+    if notes._cue_in(words):
+        return True
+    stretch_start = 0
+    for end in notes._NEGATION_END.finditer(sentence, 0, pos):
+        stretch_start = end.end()
+    stretch = sentence[stretch_start:pos]
+    if "," not in stretch or notes._PRESENT_AFTER.match(rest):
+        return False
+    segments = re.split(r",|\bor\b|\band\b|\bnor\b", stretch.lower())
+    for k in range(len(segments) - 1, -1, -1):
+        seg_words = notes._NEGATION_WORD.findall(segments[k])
+        if k < len(segments) - 1 and len(seg_words) > 4:
+            return False
+        if notes._cue_in(seg_words):
+            return True
+    return False
+
+
+_CLAUSE_PIECES = ["but", "BUT", "But", "however", "HOWEVER", "butter", "abut", "rebut", "however,", "no", "denies",
+                  "fever", "chills", "or", "and", "nor", "(", ")", ":", ";", ",", "ı", "x_but", "but_", "2but",
+                  "was ruled out", "present", "non-", "non", "without", "has", "reports", "swelling", "with"]
+
+
+def test_clause_breaks_match_the_plain_pattern():
+    rng = random.Random(5)
+    for _ in range(20000):
+        text = "".join(rng.choice(_CLAUSE_PIECES) + rng.choice(["", " ", " ", "-", "."]) for _ in range(rng.randint(1, 10)))
+        assert [m.span() for m in notes._CLAUSE_BREAK.finditer(text)] == \
+            [m.span() for m in _PLAIN_CLAUSE_BREAK.finditer(text)], text
+
+
+def test_negation_matches_the_plain_reading():
+    rng = random.Random(6)
+    for _ in range(5000):
+        text = " ".join(rng.choice(_CLAUSE_PIECES + _PIECES) for _ in range(rng.randint(1, 14)))
+        for pos in {0, len(text) // 2, len(text) - 1, rng.randrange(len(text))}:
+            assert notes.is_negated_at(text, pos) == _plain_is_negated_at(text, pos), (text, pos)
+            assert notes.clause_bounds(text, pos) == (
+                max([0] + [m.end() for m in _PLAIN_CLAUSE_BREAK.finditer(text, 0, pos)]),
+                next((m.start() for m in _PLAIN_CLAUSE_BREAK.finditer(text, pos)), len(text))), (text, pos)
+
+
+def test_past_or_planned_matches_the_plain_pattern():
+    rng = random.Random(8)
+    pieces = _CLAUSE_PIECES + _PIECES + ["last week", "LAST MONTH", "2 weeks ago", "history of", "s/p", "ſtatus post",
+                                         "prior", "in March", "to prevent", "signs of", "now stable", "had been"]
+    for _ in range(5000):
+        text = " ".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
+        for pos in {0, len(text) // 2, len(text) - 1, rng.randrange(len(text))}:
+            start, end = notes.clause_bounds(text, pos)
+            assert notes.is_past_or_planned(text, pos) == (notes._NOT_NOW.search(text, start, end) is not None), \
+                (text, pos)
