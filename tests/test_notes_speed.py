@@ -4,8 +4,10 @@ import random
 import re
 import sys
 
-from vma import notes
-from vma.notes import ABBREVIATIONS, NoteDoc, Token, tokens
+from vma.checks.support.notes import document, patterns
+from vma.checks.support.notes import words as word_reading
+from vma.checks.support.notes.document import NoteDoc
+from vma.checks.support.notes.words import ABBREVIATIONS, Token, tokens
 
 # The plain forms, as they were before they were made faster.
 _PLAIN_SENT_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(•\-])|\n+")
@@ -21,23 +23,23 @@ def _plain_tokens(text: str) -> list[Token]:
         word = raw.lower()
         if word[-2:] == "'s":
             word = word[:-2]
-        if previous in notes._ROMAN_CONTEXT and word[0] in "iv":
+        if previous in word_reading._ROMAN_CONTEXT and word[0] in "iv":
             roman = re.fullmatch(r"(i{1,3}|iv|v)([abc]?)", word)
             if roman:
-                word = notes._ROMAN[roman.group(1)] + roman.group(2)
+                word = word_reading._ROMAN[roman.group(1)] + roman.group(2)
         expansion = ABBREVIATIONS.get(word)
-        if expansion is not None and (notes._NAMES_A_SCORE.match(text, m.end()) or previous in ("on", "room")):
+        if expansion is not None and (word_reading._NAMES_A_SCORE.match(text, m.end()) or previous in ("on", "room")):
             expansion = None
-        if expansion is not None and (raw.isupper() or len(word) > 2 and word not in notes._CAPITALS_ONLY):
+        if expansion is not None and (raw.isupper() or len(word) > 2 and word not in word_reading._CAPITALS_ONLY):
             for part in expansion:
                 out.append(Token(part, raw, m.start(), m.end()))
             previous = expansion[-1]
         else:
             out.append(Token(word, raw, m.start(), m.end()))
             previous = word
-        if not phrased and (word[:4] in notes._PHRASE_STARTS or raw[:1] in "LCT" and raw[1:2].isdigit()):
+        if not phrased and (word[:4] in word_reading._PHRASE_STARTS or raw[:1] in "LCT" and raw[1:2].isdigit()):
             phrased = True
-    return notes._with_phrase_terms(text, out) if phrased else out
+    return word_reading._with_phrase_terms(text, out) if phrased else out
 
 
 _PIECES = [
@@ -71,12 +73,12 @@ def test_sentence_split_matches_the_plain_pattern():
                 "\u00a0", "\u3000"]
     samples = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14))) for _ in range(20000)]
     for text in [*samples, *_texts(2000, 3)]:
-        assert notes._SENT_SPLIT.split(text) == _PLAIN_SENT_SPLIT.split(text), text
+        assert document._SENT_SPLIT.split(text) == _PLAIN_SENT_SPLIT.split(text), text
 
 
 def test_time_statements_match_the_case_insensitive_patterns():
     for text in [*_texts(4000, 4), "I spent 25 minutes", "Total time 40 min.", "TIME: 20 MIN", "ſpent 5 min"]:
-        plain = [rx.search(text) for rx in notes._TIME_PATTERNS]
+        plain = [rx.search(text) for rx in document._TIME_PATTERNS]
         fast = NoteDoc(text)._time_matches
         assert [m and (m.span(), m.group(1).lower()) for m in plain] == \
             [m and (m.span(), m.group(1).lower()) for m in fast], text
@@ -86,38 +88,38 @@ def test_only_the_listed_characters_fold_onto_ascii_letters():
     letters = re.compile("[a-z]", re.I)
     folding = "".join(chr(c) for c in range(128, sys.maxunicode + 1) if letters.fullmatch(chr(c)))
     assert len(folding) == 4
-    assert set(folding) == set(notes._FOLDING_ONTO_ASCII)
+    assert set(folding) == set(patterns._FOLDING_ONTO_ASCII)
 
 
 _PLAIN_CLAUSE_BREAK = re.compile(r"[,;:()]|\bbut\b|\bhowever\b", re.I)
 
 
 def _plain_is_negated_at(sentence: str, pos: int, window: int = 6) -> bool:
-    if notes._NON_PREFIX.search(sentence, max(0, pos - 4), pos):
+    if word_reading._NON_PREFIX.search(sentence, max(0, pos - 4), pos):
         return True
     after = sentence[pos:pos + 80]
     m = re.match(r"[\w'-]+", after)
     rest = after[m.end():] if m else after
-    if notes._NEGATED_AFTER.match(rest.split(",")[0].split(".")[0]):
+    if word_reading._NEGATED_AFTER.match(rest.split(",")[0].split(".")[0]):
         return True
     start = 0
     for m in _PLAIN_CLAUSE_BREAK.finditer(sentence, 0, pos):
         start = m.end()
-    words = notes._NEGATION_WORD.findall(sentence[start:pos].lower())[-window:]
-    if notes._cue_in(words):
+    words = word_reading._NEGATION_WORD.findall(sentence[start:pos].lower())[-window:]
+    if word_reading._cue_in(words):
         return True
     stretch_start = 0
-    for end in notes._NEGATION_END.finditer(sentence, 0, pos):
+    for end in word_reading._NEGATION_END.finditer(sentence, 0, pos):
         stretch_start = end.end()
     stretch = sentence[stretch_start:pos]
-    if "," not in stretch or notes._PRESENT_AFTER.match(rest):
+    if "," not in stretch or word_reading._PRESENT_AFTER.match(rest):
         return False
     segments = re.split(r",|\bor\b|\band\b|\bnor\b", stretch.lower())
     for k in range(len(segments) - 1, -1, -1):
-        seg_words = notes._NEGATION_WORD.findall(segments[k])
+        seg_words = word_reading._NEGATION_WORD.findall(segments[k])
         if k < len(segments) - 1 and len(seg_words) > 4:
             return False
-        if notes._cue_in(seg_words):
+        if word_reading._cue_in(seg_words):
             return True
     return False
 
@@ -131,7 +133,7 @@ def test_clause_breaks_match_the_plain_pattern():
     rng = random.Random(5)
     for _ in range(20000):
         text = "".join(rng.choice(_CLAUSE_PIECES) + rng.choice(["", " ", " ", "-", "."]) for _ in range(rng.randint(1, 10)))
-        assert [m.span() for m in notes._CLAUSE_BREAK.finditer(text)] == \
+        assert [m.span() for m in word_reading._CLAUSE_BREAK.finditer(text)] == \
             [m.span() for m in _PLAIN_CLAUSE_BREAK.finditer(text)], text
 
 
@@ -140,8 +142,8 @@ def test_negation_matches_the_plain_reading():
     for _ in range(5000):
         text = " ".join(rng.choice(_CLAUSE_PIECES + _PIECES) for _ in range(rng.randint(1, 14)))
         for pos in {0, len(text) // 2, len(text) - 1, rng.randrange(len(text))}:
-            assert notes.is_negated_at(text, pos) == _plain_is_negated_at(text, pos), (text, pos)
-            assert notes.clause_bounds(text, pos) == (
+            assert word_reading.is_negated_at(text, pos) == _plain_is_negated_at(text, pos), (text, pos)
+            assert word_reading.clause_bounds(text, pos) == (
                 max([0] + [m.end() for m in _PLAIN_CLAUSE_BREAK.finditer(text, 0, pos)]),
                 next((m.start() for m in _PLAIN_CLAUSE_BREAK.finditer(text, pos)), len(text))), (text, pos)
 
@@ -153,6 +155,6 @@ def test_past_or_planned_matches_the_plain_pattern():
     for _ in range(5000):
         text = " ".join(rng.choice(pieces) for _ in range(rng.randint(1, 12)))
         for pos in {0, len(text) // 2, len(text) - 1, rng.randrange(len(text))}:
-            start, end = notes.clause_bounds(text, pos)
-            assert notes.is_past_or_planned(text, pos) == (notes._NOT_NOW.search(text, start, end) is not None), \
+            start, end = word_reading.clause_bounds(text, pos)
+            assert word_reading.is_past_or_planned(text, pos) == (word_reading._NOT_NOW.search(text, start, end) is not None), \
                 (text, pos)

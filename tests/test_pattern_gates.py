@@ -14,23 +14,23 @@ import pytest
 
 from tests.conftest import SPEC_EXAMPLES, base_chart
 import vma.checks
-from vma import mdm
+from vma.checks.support.mdm import wording as mdm_wording
 from vma.checks import all_checks
 from vma.checks.support import episode
-from vma.notes import LowerCasePattern, lower_case_pattern
+from vma.checks.support.notes.patterns import LowerCasePattern, lower_case_pattern
 
 
 def fast_patterns() -> list[tuple[str, LowerCasePattern]]:
     found = []
     all_checks()  # the check modules, imported
     engine = [importlib.import_module(m.name) for m in pkgutil.walk_packages(vma.checks.__path__, "vma.checks.")]
-    for module in (mdm, *engine):
+    for module in engine:
         for name, value in vars(module).items():
             if isinstance(value, LowerCasePattern):
                 found.append((name, value))
             elif isinstance(value, re.Pattern) and value.flags & re.I:
                 found.append((name, lower_case_pattern(value)))
-    found += [(f"test:{name}", rx) for name, rx in mdm._TESTS]
+    found += [(f"test:{name}", rx) for name, rx in mdm_wording._TESTS]
     found += [(f"episode:{key}", lower_case_pattern(rx)) for key, rx in episode._EPISODE_CUES.items()]
     return found
 

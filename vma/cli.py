@@ -129,7 +129,7 @@ def _check_job(job: tuple[str, str, bytes | None, bool]) -> tuple[list[tuple[int
 
 
 def _check_job_in_worker(job: tuple[str, str, bytes | None, bool]) -> tuple[list[tuple[int, str]], int]:
-    from vma.notes import save_new_gates
+    from vma.checks.support.notes.patterns import save_new_gates
 
     try:
         return _check_one(*job)

@@ -8,7 +8,7 @@ import random
 from vma.checks.support.axes.evidence import condition_mentions
 from vma.checks.support.axes.index import axis_index
 from vma.checks.support.axes.words import ACUITY, LATERALITY, SPECIFICITY
-from vma.notes import NoteDoc
+from vma.checks.support.notes.document import NoteDoc
 
 
 def test_axis_finder_runs_over_2000_billable_codes(ref):

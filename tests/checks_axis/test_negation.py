@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from vma.notes import is_negated_at, is_past_or_planned
+from vma.checks.support.notes.words import is_negated_at, is_past_or_planned
 
 
 def _at(sentence: str, word: str) -> int:

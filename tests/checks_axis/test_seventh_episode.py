@@ -15,7 +15,7 @@ from vma.checks import run_checks
 from vma.checks.support.episode import (
     ACTIVE, INITIAL, LONG_AGO, PRIOR, SEQUELA, SUBSEQUENT, TREATMENT, WORKUP, episode_evidence
 )
-from vma.notes import NoteDoc
+from vma.checks.support.notes.document import NoteDoc
 
 
 def note(hpi: str, plan: str, results: str = "", pmh: str = "") -> str:

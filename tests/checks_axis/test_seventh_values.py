@@ -16,7 +16,7 @@ from vma.checks.support.axes.index import axis_index
 from vma.chart import Chart
 from vma.checks import run_checks
 from vma.checks.support.seventh_values import _axis_of, _value_slots, read_value
-from vma.notes import NoteDoc
+from vma.checks.support.notes.document import NoteDoc
 
 
 def test_value_words_come_from_the_definition_with_parenthesised_alternatives():

@@ -11,8 +11,11 @@ from vma.chart import Chart
 from vma.checks import run_checks
 from vma.checks.dx_linkage import RULES_PATH, CodeRange, linkage_rules
 from vma.checks.em_level import TABLE_PATH, em_table
-from vma.mdm import HIGH, LOW, MODERATE, STRAIGHTFORWARD, estimate_mdm, problem_items, risk_of_management
-from vma.notes import NoteDoc
+from vma.checks.support.mdm.data_and_risk import risk_of_management
+from vma.checks.support.mdm.problems import problem_items
+from vma.checks.support.mdm.reader import estimate_mdm
+from vma.checks.support.mdm.wording import HIGH, LOW, MODERATE, STRAIGHTFORWARD
+from vma.checks.support.notes.document import NoteDoc
 
 
 def mdm_of(text: str, coded=()):

@@ -14,21 +14,11 @@ from tests.conftest import base_chart
 from vma.chart import Chart
 from vma.checks import CheckContext, run_checks
 from vma.checks.support.new_or_established import prior_visit
-from vma.mdm import (
-    ACUTE,
-    CHRONIC,
-    EXACERBATION,
-    HIGH,
-    LOW,
-    MODERATE,
-    STRAIGHTFORWARD,
-    SYSTEMIC,
-    estimate_mdm,
-    problem_items,
-    risk_of_management,
-    unique_tests,
-)
-from vma.notes import NoteDoc
+from vma.checks.support.mdm.data_and_risk import risk_of_management, unique_tests
+from vma.checks.support.mdm.problems import problem_items
+from vma.checks.support.mdm.reader import estimate_mdm
+from vma.checks.support.mdm.wording import ACUTE, CHRONIC, EXACERBATION, HIGH, LOW, MODERATE, STRAIGHTFORWARD, SYSTEMIC
+from vma.checks.support.notes.document import NoteDoc
 
 
 def mdm_of(text: str, coded=()):

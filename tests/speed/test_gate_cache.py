@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from vma import notes
+from vma.checks.support.notes import patterns as notes
 
 
 @pytest.fixture

@@ -29,7 +29,7 @@ from typing import Callable, Iterable
 
 from vma.chart import Chart, Diagnosis, Procedure
 from vma.findings import ChartReport, Finding, check_failed
-from vma.notes import NoteDoc
+from vma.checks.support.notes.document import NoteDoc
 from vma.reference import ReferenceData, default_reference
 from vma.reference.icd10cm import IcdEntry, IcdRelease
 

@@ -5,7 +5,7 @@ What it finds
     established; telehealth visits billed with these codes too):
     a level above both what the total time on the date of service supports and
     what the note's medical decision making supports (estimated generously by
-    vma.mdm: problems addressed, data reviewed, risk of management, two of
+    vma.checks.support.mdm: problems addressed, data reviewed, risk of management, two of
     three; a new diagnosis put on treatment, a drug given in the office, imaging
     or angiography reviewed all count as the AMA table counts them); a
     new-patient code for an established patient or the reverse, where
@@ -59,8 +59,10 @@ from vma.chart import Procedure, age_on_service
 from vma.checks import CheckContext, register
 from vma.checks.support.new_or_established import VisitLevel, _family, prior_visit
 from vma.findings import Finding
-from vma.mdm import LEVEL_NAMES, MdmEstimate, MdmReader, ProblemItem
-from vma.notes import cite, quote
+from vma.checks.support.mdm.problems import MdmEstimate, ProblemItem
+from vma.checks.support.mdm.reader import MdmReader
+from vma.checks.support.mdm.wording import LEVEL_NAMES
+from vma.checks.support.notes.document import cite, quote
 
 
 EM_LEVEL = "em-level"

@@ -75,7 +75,8 @@ from vma.checks.support.axes.words import description_words, same_word
 from vma.checks import CheckContext, register
 from vma.checks.support.procedure_codes import invalid_procedure_findings
 from vma.findings import Finding
-from vma.notes import Sentence, is_negated_at, is_uncertain_at
+from vma.checks.support.notes.document import Sentence
+from vma.checks.support.notes.words import is_negated_at, is_uncertain_at
 from vma.reference.icd10cm import IcdRelease
 
 CHECK = "invalid-code"

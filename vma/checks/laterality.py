@@ -48,7 +48,8 @@ from vma.checks.support.axes.words import BILATERAL, LATERALITY, LEFT, RIGHT
 from vma.checks import CheckContext, register
 from vma.checks.support.axis_findings import both_sides_label as _both_sides_label, correction, decisions, plural as _plural
 from vma.findings import Choice, Finding, query_choices
-from vma.notes import SECTION_LABELS, NoteDoc, tokens
+from vma.checks.support.notes.document import SECTION_LABELS, NoteDoc
+from vma.checks.support.notes.words import tokens
 
 BOTH = frozenset({RIGHT, LEFT})
 

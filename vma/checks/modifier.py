@@ -66,7 +66,7 @@ from vma.checks.support.claim_lines import (
     target,
 )
 from vma.findings import Choice, Finding, query_choices
-from vma.notes import quote
+from vma.checks.support.notes.document import quote
 from vma.reference.cpt import is_em
 from vma.reference.pos import TELEHEALTH_POS
 

@@ -54,7 +54,7 @@ from vma.checks.support.axes.words import SPECIFICITY
 from vma.checks.support.refine.decide import decide
 from vma.checks.support.refine.documented import chart_codes, documentation
 from vma.findings import Choice, Finding, query_choices
-from vma.notes import is_negated_at, is_uncertain_at
+from vma.checks.support.notes.words import is_negated_at, is_uncertain_at
 
 CHECK = "non-billable-code"
 MAX_LISTED = 12  # more billable codes than this beneath a header: offer the next tabular level instead

@@ -47,7 +47,8 @@ from vma.checks.support.axes.wording import cite_all, condition_name
 from vma.chart import POA_VALUES
 from vma.checks import CheckContext, register
 from vma.findings import OTHER, UNDETERMINED, Choice, Finding
-from vma.notes import ASSESSMENT_SECTIONS, Sentence
+from vma.checks.support.notes.document import Sentence
+from vma.checks.support.notes.words import ASSESSMENT_SECTIONS
 
 CHECK = "poa"
 EXEMPT_FILE = Path(__file__).resolve().parent.parent / "reference" / "data" / "poa_exempt.json"

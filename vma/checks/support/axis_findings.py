@@ -16,7 +16,7 @@ from vma.checks.support.axes.words import ACUITY_TERMS, SIDE_TERMS, key_words
 from vma.checks import CheckContext
 from vma.checks.support.kept_codes import removed_positions
 from vma.findings import Choice, Finding, query_choices
-from vma.notes import quote
+from vma.checks.support.notes.document import quote
 from vma.checks.support.refine.decide import Decision, decide
 from vma.checks.support.refine.documented import chart_codes
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 
 from vma.chart import Procedure
-from vma.notes import NoteDoc, is_negated_at
+from vma.checks.support.notes.document import NoteDoc
+from vma.checks.support.notes.words import is_negated_at
 
 # NCCI Policy Manual ch. I, E.1 and the "NCCI-associated modifiers" list (CMS NCCI PTP FAQ).
 DISTINCT_SERVICE = frozenset({"59", "XE", "XS", "XP", "XU"})

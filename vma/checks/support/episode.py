@@ -60,10 +60,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from vma.notes import (
-    ASSESSMENT_SECTIONS, HISTORY_SECTIONS, LowerCasePattern, NoteDoc, Sentence, is_negated_at, is_uncertain_at,
-    lazy_pattern, lower_case_pattern
-)
+from vma.checks.support.notes.document import NoteDoc, Sentence
+from vma.checks.support.notes.patterns import LowerCasePattern, lazy_pattern, lower_case_pattern
+from vma.checks.support.notes.words import ASSESSMENT_SECTIONS, HISTORY_SECTIONS, is_negated_at, is_uncertain_at
 
 
 INITIAL, SUBSEQUENT, SEQUELA = "initial", "subsequent", "sequela"

@@ -6,7 +6,9 @@ import re
 from dataclasses import dataclass
 
 from vma.checks import CheckContext
-from vma.notes import LowerCasePattern, NoteDoc, Sentence, is_negated_at, lazy_pattern
+from vma.checks.support.notes.document import NoteDoc, Sentence
+from vma.checks.support.notes.patterns import LowerCasePattern, lazy_pattern
+from vma.checks.support.notes.words import is_negated_at
 
 
 @dataclass(frozen=True)

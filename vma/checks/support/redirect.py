@@ -38,7 +38,8 @@ from functools import cached_property, lru_cache
 from vma.checks.support.axes.evidence import Mention, condition_mentions, note_words
 from vma.checks.support.axes.index import AxisIndex
 from vma.checks.support.axes.words import ACUITY_TERMS, OPEN, RESIDUAL, description_words, fold
-from vma.notes import ASSESSMENT_SECTIONS, NoteDoc, is_negated_at, is_past_or_planned, is_uncertain_at
+from vma.checks.support.notes.document import NoteDoc
+from vma.checks.support.notes.words import ASSESSMENT_SECTIONS, is_negated_at, is_past_or_planned, is_uncertain_at
 from vma.reference.icd10cm import note_code_refs, per_release
 
 

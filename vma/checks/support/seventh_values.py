@@ -6,9 +6,9 @@ import re
 from dataclasses import dataclass, field
 
 from vma.checks.support.episode import _GENERIC_WORDS, episode_evidence, is_episode_definition, seventh_for
-from vma.notes import (
-    HISTORY_SECTIONS, NoteDoc, Sentence, clause_bounds, is_negated_at, lazy_pattern, lower_case_pattern
-)
+from vma.checks.support.notes.document import NoteDoc, Sentence
+from vma.checks.support.notes.patterns import lazy_pattern, lower_case_pattern
+from vma.checks.support.notes.words import HISTORY_SECTIONS, clause_bounds, is_negated_at
 
 
 # -- 7th characters that are not an episode of care ------------------------------------------------

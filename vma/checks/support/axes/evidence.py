@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 from vma.checks.support.axes.index import AxisIndex, AxisSibling, CodeAxis
 from vma.checks.support.axes.words import ACUITY_TERMS, BILATERAL, LEFT, RIGHT, _PUNCT, acuity_of, same_word
-from vma.notes import (
-    ASSESSMENT_SECTIONS, HISTORY_SECTIONS, NoteDoc, Sentence, Token, is_negated_at, is_past_or_planned,
-    is_uncertain_at
+from vma.checks.support.notes.document import NoteDoc, Sentence
+from vma.checks.support.notes.words import (
+    ASSESSMENT_SECTIONS, HISTORY_SECTIONS, Token, is_negated_at, is_past_or_planned, is_uncertain_at
 )
 
 

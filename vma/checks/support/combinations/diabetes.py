@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from vma.checks import CheckContext
 from vma.checks.support.axes.index import axis_index
 from vma.checks.support.combinations.picture import _DIABETES, _UNRELATED, _starts
-from vma.notes import HISTORY_SECTIONS, Sentence, is_negated_at, lazy_pattern
+from vma.checks.support.notes.document import Sentence
+from vma.checks.support.notes.patterns import lazy_pattern
+from vma.checks.support.notes.words import HISTORY_SECTIONS, is_negated_at
 from vma.reference.icd10cm import CodeRef, IcdRelease, note_code_refs, per_release
 
 

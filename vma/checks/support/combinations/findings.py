@@ -17,7 +17,8 @@ from vma.checks.support.combinations.picture import (
 from vma.checks.support.refine.decide import decide
 from vma.checks.support.refine.documented import chart_codes
 from vma.findings import Finding
-from vma.notes import ASSESSMENT_SECTIONS, Sentence, cite
+from vma.checks.support.notes.document import Sentence, cite
+from vma.checks.support.notes.words import ASSESSMENT_SECTIONS
 from vma.reference.icd10cm import note_code_refs
 
 

@@ -8,10 +8,9 @@ from typing import Callable, Iterator
 
 from vma.checks import CheckContext
 from vma.findings import Finding
-from vma.notes import (
-    ASSESSMENT_SECTIONS, Sentence, cite, is_negated_at, is_past_or_planned, is_uncertain_at, lazy_pattern,
-    lower_case_pattern
-)
+from vma.checks.support.notes.document import Sentence, cite
+from vma.checks.support.notes.patterns import lazy_pattern, lower_case_pattern
+from vma.checks.support.notes.words import ASSESSMENT_SECTIONS, is_negated_at, is_past_or_planned, is_uncertain_at
 from vma.reference.icd10cm import CodeRef, IcdRelease
 
 

@@ -18,7 +18,8 @@ from vma.checks.support.demographics.edits import (
     _label, _words, age_counterpart, chart_sex, load_edits, sex_counterpart, stated_demographics
 )
 from vma.findings import Choice, Finding, query_choices
-from vma.notes import Sentence, cite, is_negated_at
+from vma.checks.support.notes.document import Sentence, cite
+from vma.checks.support.notes.words import is_negated_at
 from vma.reference.icd10cm import IcdRelease
 
 

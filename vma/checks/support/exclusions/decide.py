@@ -20,7 +20,8 @@ from vma.checks.support.exclusions.readings import (
 from vma.checks.support.refine.decide import decide
 from vma.checks.support.refine.documented import chart_codes
 from vma.findings import Choice, Finding, query_choices
-from vma.notes import HISTORY_SECTIONS, Sentence
+from vma.checks.support.notes.document import Sentence
+from vma.checks.support.notes.words import HISTORY_SECTIONS
 from vma.reference.icd10cm import IcdRelease
 
 

@@ -9,7 +9,7 @@ from typing import Callable
 from vma.checks import CheckContext
 from vma.checks.support.axes.evidence import Mention, condition_mentions
 from vma.checks.support.axes.index import AxisIndex
-from vma.notes import clause_bounds, is_negated_at
+from vma.checks.support.notes.words import clause_bounds, is_negated_at
 from vma.reference.icd10cm import IcdRelease, note_code_refs
 
 

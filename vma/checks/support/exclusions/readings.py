@@ -11,7 +11,8 @@ from vma.checks.support.axes.words import RESIDUAL, description_words
 from vma.checks.support.exclusions.pairs import (
     _KIN, _SEGMENT, _WORKUP, _clause, _holds, _naming_mentions, _not_established, excluding_notes
 )
-from vma.notes import HISTORY_SECTIONS, Sentence, is_negated_at, is_uncertain_at
+from vma.checks.support.notes.document import Sentence
+from vma.checks.support.notes.words import HISTORY_SECTIONS, is_negated_at, is_uncertain_at
 from vma.reference.icd10cm import IcdRelease, per_release
 
 

@@ -13,7 +13,8 @@ from vma.checks.support.refine.candidates import BOTH, MAX_OPTIONS, Refinement, 
 from vma.checks.support.refine.documented import (
     Documentation, IndicatorRule, _other_code_at, chart_codes, documentation, indicator_rules
 )
-from vma.notes import HISTORY_SECTIONS, NoteDoc, Sentence, is_negated_at, is_past_or_planned
+from vma.checks.support.notes.document import NoteDoc, Sentence
+from vma.checks.support.notes.words import HISTORY_SECTIONS, is_negated_at, is_past_or_planned
 from vma.checks.support.redirect import documented_family, documented_redirect
 
 

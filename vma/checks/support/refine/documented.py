@@ -19,7 +19,9 @@ from vma.checks.support.refine.candidates import (
     Refinement, _DEFAULT_CONDITION, _EXACERBATION, _EXACERBATION_IS_ACUTE, _INDEX_DEFAULT_TYPE, _NOT_DEFAULT,
     _PAIRED_SITES, _side_of, refiner
 )
-from vma.notes import NoteDoc, Sentence, Token, is_negated_at, is_past_or_planned, is_uncertain_at, lazy_pattern
+from vma.checks.support.notes.document import NoteDoc, Sentence
+from vma.checks.support.notes.patterns import lazy_pattern
+from vma.checks.support.notes.words import Token, is_negated_at, is_past_or_planned, is_uncertain_at
 
 
 # -- clinical indicators (CDI queries) ---------------------------------------------------------------------

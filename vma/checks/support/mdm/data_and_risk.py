@@ -1,0 +1,145 @@
+"""The amount of data reviewed and analysed, and the risk of the patient's management."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import field
+
+from vma.checks.support.mdm.wording import (
+    HIGH, LAB_TESTS, LOW, MODERATE, STRAIGHTFORWARD, _DECISION, _HIGH_RISK, _INTERPRETATION, _LOW_RISK, _MAJOR_SURGERY,
+    _MINOR_SURGERY, _ORDERED, _OTC, _REPORT, _REVIEWED, _RX_CONSIDERED, _SDOH, _TESTS, _first_unnegated, _prescription
+)
+from vma.checks.support.notes.document import NoteDoc
+from vma.checks.support.notes.patterns import LowerCasePattern as _LowerCasePattern
+from vma.checks.support.notes.patterns import lazy_pattern
+from vma.checks.support.notes.words import is_negated_at
+
+
+# -- data ---------------------------------------------------------------------
+
+def _data_sentences(note: NoteDoc):
+    """Sentences that can record this encounter's data work (not the past or family history)."""
+    return [s for s in note.sentences if s.section not in ("pmh", "psh", "family", "social", "medications",
+                                                          "allergies", "ros")]
+
+
+def unique_tests(note: NoteDoc) -> list[str]:
+    found: list[str] = []
+    for s in _data_sentences(note):
+        # A test named in the results or the plan is one reviewed or ordered (AMA: ordering includes tests
+        # considered but not selected after shared decision making); elsewhere the wording must say so.
+        in_results = s.section in ("results", "assessment", "plan", "instructions")
+        if not (in_results or _ORDERED.search(s.text) or _REVIEWED.search(s.text)):
+            continue
+        here = [name for name, rx in _TESTS if _unnegated_search(rx, s.text)]
+        if "labs" in here and any(t in LAB_TESTS for t in here):
+            # "Labs: CBC and CMP" names the same tests twice; "labs" elsewhere may be others (generous).
+            here.remove("labs")
+        found += [name for name in here if name not in found]
+    # A heading that names the tests ("Labs: Within normal limits", "EKG: sinus rhythm") is the review of
+    # their results: the heading is consumed as a section title, so it is read there.
+    for section in note.sections:
+        if section.name in ("results", "exam", "assessment", "plan") and section.text.strip():
+            for name, rx in _TESTS:
+                if name not in found and _unnegated_search(rx, section.title):
+                    found.append(name)
+    return found
+
+
+def _unnegated_search(rx, text: str) -> bool:
+    m = rx.search(text)
+    return m is not None and not is_negated_at(text, m.start())
+
+
+# Tests read from images or tracings (an interpretation or report is customary), as opposed to lab values.
+READ_TESTS = frozenset({
+    "x-ray", "MRI", "CT", "ultrasound", "echocardiogram", "ECG", "angiography", "OCT", "visual field",
+    "fundus photography", "barium study", "nuclear imaging", "heart monitor", "sleep study", "EEG",
+    "ankle-brachial index", "spirometry", "EMG", "bone density", "mammogram", "stress test",
+})
+# A study done at this visit whose findings the note itself reports ("3 views of the right knee were taken today.
+# These reveal no fracture."): with no report from anyone else, the findings are the physician's own reading.
+_IN_OFFICE_STUDY = lazy_pattern(
+    r"\b(?:obtained|taken|performed|done)\b[^.;]{0,60}?\b(?:today|in (?:the )?(?:office|clinic)|on today's visit|"
+    r"at this visit)\b", re.I)
+_IN_OFFICE_STUDY = _LowerCasePattern(_IN_OFFICE_STUDY)
+
+
+def _read_in_office(note: NoteDoc) -> bool:
+    """The note reports its own reading of an imaging study or tracing done at this visit."""
+    for s in note.sentences:
+        if s.section in ("results", "assessment", "plan") and _first_unnegated(_IN_OFFICE_STUDY, s.text) \
+                and not _REPORT.search(s.text) \
+                and any(name in READ_TESTS and _unnegated_search(rx, s.text) for name, rx in _TESTS):
+            return True
+    return False
+
+
+def _interpreted(text: str) -> bool:
+    """The sentence records the physician's own reading of a test (AMA "independent interpretation"), not the
+    review of its written report."""
+    for m in _INTERPRETATION.finditer(text):
+        if not is_negated_at(text, m.start()) and not _REPORT.search(text[m.start():m.end() + 30]):
+            return True
+    return False
+
+
+def data_level(tests: list[str], external_notes: int, historian: bool, interpretation: bool,
+               discussion: bool) -> int:
+    category1 = len(tests) + external_notes + (1 if historian else 0)
+    moderate_categories = sum((category1 >= 3, interpretation, discussion))
+    if moderate_categories >= 2:
+        return HIGH
+    if moderate_categories == 1:
+        return MODERATE
+    if len(tests) + external_notes >= 2 or historian:
+        return LOW
+    return STRAIGHTFORWARD
+
+
+# -- risk ---------------------------------------------------------------------
+
+def _management_text(note: NoteDoc) -> list[str]:
+    managed = [s.text for s in note.sentences if s.section in ("assessment", "plan", "instructions", "procedure")]
+    return managed or [s.text for s in note.sentences]
+
+
+def risk_of_management(note: NoteDoc) -> tuple[int, list[str]]:
+    level, reasons = STRAIGHTFORWARD, []
+
+    def raise_to(new_level: int, reason: str) -> None:
+        nonlocal level
+        if new_level > level:
+            level = new_level
+        if reason not in reasons:
+            reasons.append(reason)
+
+    # A kind of management found once need not be looked for again: only its first wording is reported.
+    prescription = minor = major = otc = low = False
+    for text in _management_text(note):
+        hit = _first_unnegated(_HIGH_RISK, text)
+        if hit:
+            raise_to(HIGH, f"high-risk management ({hit.lower()})")
+        if not prescription:
+            why = _prescription(text)
+            if not why and _RX_CONSIDERED.search(text):
+                why = "prescription drug management considered and not selected (shared decision making)"
+            if why:
+                prescription = True
+                raise_to(MODERATE, why)
+        if not (minor and major) and _DECISION.search(text):
+            if not minor and _first_unnegated(_MINOR_SURGERY, text):
+                minor = True
+                raise_to(MODERATE, "decision about a minor procedure")
+            if not major and _first_unnegated(_MAJOR_SURGERY, text):
+                major = True
+                raise_to(MODERATE, "decision about surgery")
+        if _SDOH.search(text):
+            raise_to(MODERATE, "management limited by social determinants of health")
+        if not otc and _first_unnegated(_OTC, text):
+            otc = True
+            raise_to(LOW, "over-the-counter drugs")
+        if not low and _first_unnegated(_LOW_RISK, text):
+            low = True
+            raise_to(LOW, "low-risk treatment (therapy, bracing, referral)")
+    return level, reasons

@@ -1,0 +1,294 @@
+"""The number and complexity of problems addressed: the assessment's items and the kind of each."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from vma.checks.support.mdm.data_and_risk import data_level
+from vma.checks.support.mdm.wording import (
+    ACUTE, CHRONIC, EXACERBATION, HIGH, LEVEL_NAMES, LOW, MINOR, MODERATE, SERIOUS, SEVERE, STRAIGHTFORWARD, SYSTEMIC,
+    UNDIAGNOSED, _ACTION_LINE, _ACUTE, _BULLET, _CHRONIC_COURSE, _CHRONIC_NATURE, _DEFERRED, _ESCALATION,
+    _EXACERBATION, _FOUND_ON, _ITEM_NUMBERED, _ITEM_PROBLEM, _LABEL_STOPWORDS, _MINOR, _NARRATIVE, _NEW_DIAGNOSIS,
+    _RECENT_ONSET, _SERIOUS, _SEVERE, _SYSTEMIC, _SYSTEMIC_SYMPTOMS, _TIME_LINE, _TREATMENT_START, _UNDIAGNOSED,
+    _WORKUP, _first_unnegated, _prescription
+)
+from vma.checks.support.notes.document import NoteDoc
+from vma.checks.support.notes.patterns import lazy_pattern
+from vma.checks.support.notes.words import is_negated_at, is_uncertain
+
+
+@dataclass
+class ProblemItem:
+    """One problem addressed in the assessment and plan."""
+
+    label: str
+    body: list[str] = field(default_factory=list)
+    kind: str = CHRONIC
+    reason: str = ""  # the wording that set the kind
+
+    @property
+    def text(self) -> str:
+        return " ".join([self.label, *self.body])
+
+
+@dataclass
+class MdmEstimate:
+    problems: list[ProblemItem]
+    problems_level: int
+    tests: list[str]
+    external_notes: int
+    independent_historian: bool
+    independent_interpretation: bool
+    external_discussion: bool
+    data_level: int
+    risk_level: int
+    risk_reasons: list[str]
+
+    @property
+    def level(self) -> int:
+        """The level two of the three elements reach: the middle one."""
+        return sorted((self.problems_level, self.data_level, self.risk_level))[1]
+
+    @property
+    def level_name(self) -> str:
+        return LEVEL_NAMES[self.level]
+
+    def data_summary(self) -> str:
+        parts = []
+        if self.tests:
+            parts.append(f"{len(self.tests)} unique test{'s' if len(self.tests) > 1 else ''} "
+                         f"({', '.join(self.tests)})")
+        if self.external_notes:
+            parts.append("external records reviewed")
+        if self.independent_historian:
+            parts.append("an independent historian")
+        if self.independent_interpretation:
+            parts.append("an independent interpretation")
+        if self.external_discussion:
+            parts.append("a discussion with an external physician")
+        return ", ".join(parts) if parts else "no data reviewed or ordered"
+
+    def problems_summary(self) -> str:
+        if not self.problems:
+            return "no problem stated in the assessment"
+        by_kind: dict[str, list[str]] = {}
+        for item in self.problems:
+            by_kind.setdefault(item.kind, []).append(item.label)
+        parts = []
+        for kind, labels in by_kind.items():
+            count = _count_word(len(labels))
+            noun = kind if len(labels) == 1 else _pluralise_kind(kind)
+            parts.append(f"{count} {noun} ({', '.join(labels)})")
+        return "; ".join(parts)
+
+
+def _count_word(n: int) -> str:
+    return {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}.get(n, str(n))
+
+
+def _pluralise_kind(kind: str) -> str:
+    for singular, plural in (("illness or injury", "illnesses or injuries"), ("illness", "illnesses"),
+                             ("problem", "problems"), ("injury", "injuries")):
+        if singular in kind:
+            return kind.replace(singular, plural, 1)
+    return kind
+
+
+# -- problems -----------------------------------------------------------------
+
+def _assessment_lines(note: NoteDoc) -> tuple[list[str], list[str]]:
+    """(assessment lines, plan lines), raw, blank lines dropped."""
+    assessment = [ln for s in note.sections if s.name == "assessment" for ln in s.text.splitlines() if ln.strip()]
+    plan = [ln for s in note.sections if s.name == "plan" for ln in s.text.splitlines() if ln.strip()]
+    return assessment, plan
+
+
+def _is_short_header(line: str, next_line: str | None) -> bool:
+    """A problem heading written as a short line followed by bullet points ("Acid reflux." then "• ...")."""
+    text = line.strip().rstrip(".:")
+    if not text or _BULLET.match(line) or next_line is None or not _BULLET.match(next_line):
+        return False
+    return len(text.split()) <= 8 and not _NARRATIVE.search(text) and not _ACTION_LINE.search(text) \
+        and ":" not in text
+
+
+_LABEL_END = lazy_pattern(r"(?<!\bmr)(?<!\bms)(?<!\bdr)(?<!\bst)(?<!\bmrs)(?<!\bvs)\. ", re.I)
+
+
+def _split_label(text: str) -> tuple[str, list[str]]:
+    """ "Hyponatremia. Sodium 129 today." -> ("Hyponatremia", ["Sodium 129 today."]); a title's dot ("Mr. Cook")
+    does not end the label."""
+    m = _LABEL_END.search(text)
+    head, rest = (text[:m.start()], text[m.end():]) if m else (text, "")
+    label = head.strip().rstrip(".:")
+    return label, ([rest.strip()] if rest.strip() else [])
+
+
+def problem_items(note: NoteDoc) -> list[ProblemItem]:
+    """Problems addressed, read from the assessment/plan: numbered items, short headings over bullets, or
+    (for an assessment written as a few short lines over a narrative plan) each assessment line. Plan text
+    that belongs to no item as written goes to the items it names (see :func:`_distribute`)."""
+    assessment, plan = _assessment_lines(note)
+    lines = assessment + plan
+    items: list[ProblemItem] = []
+    loose: list[str] = []  # plan lines outside any item
+    current: ProblemItem | None = None
+    for i, line in enumerate(lines):
+        nxt = lines[i + 1] if i + 1 < len(lines) else None
+        if i == len(assessment):
+            # A separate plan section is not the last assessment item's own text.
+            current = None
+        numbered = _ITEM_NUMBERED.match(line) or _ITEM_PROBLEM.match(line)
+        if _TIME_LINE.search(line):
+            current = None  # the time attestation closes the problem list
+        elif numbered:
+            label, body = _split_label(numbered.group(1))
+            current = ProblemItem(label, body)
+            items.append(current)
+        elif _is_short_header(line, nxt):
+            current = ProblemItem(line.strip().rstrip(".:"))
+            items.append(current)
+        elif current is not None and _BULLET.match(line):
+            current.body.append(_BULLET.sub("", line).strip())
+        elif current is not None and not _NARRATIVE.search(line) and not line.rstrip().endswith(":"):
+            current.body.append(line.strip())
+        else:
+            current = None
+            if i >= len(assessment):
+                loose.append(line.strip())
+    if not items:
+        # A narrative note: "ASSESSMENT\n\nRight medial epicondylitis.\n\nPLAN\n\n<paragraph>".
+        loose = [ln.strip() for ln in plan if not _TIME_LINE.search(ln)]
+        for line in assessment:
+            label, body = _split_label(_BULLET.sub("", line).strip())
+            if label and len(label.split()) <= 14 and not _NARRATIVE.search(label) \
+                    and not _TIME_LINE.search(line) and not _ACTION_LINE.search(label):
+                items.append(ProblemItem(label, body))
+    _distribute(items, loose)
+    return items
+
+
+def _label_words(label: str) -> re.Pattern[str] | None:
+    """The label's distinctive words, as a pattern that finds them (or their longer forms) in the plan."""
+    words = [w for w in re.findall(r"[a-z]{4,}", label.lower()) if w not in _LABEL_STOPWORDS]
+    return lazy_pattern(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")", re.I) if words else None
+
+
+def _is_heading(line: str, named: list[ProblemItem]) -> bool:
+    """A short line that says nothing but the problem's name ("Dandruff", "Acid reflux.")."""
+    words = [w for w in re.findall(r"[a-z]{4,}", line.lower()) if w not in _LABEL_STOPWORDS]
+    label_words = {w for item in named for w in re.findall(r"[a-z]{4,}", item.label.lower())}
+    return len(line.split()) <= 8 and not re.search(r"[.;]\s", line) and not _ACTION_LINE.search(line) \
+        and all(any(w.startswith(lw) or lw.startswith(w) for lw in label_words) for w in words)
+
+
+def _distribute(items: list[ProblemItem], lines: list[str]) -> None:
+    """Give each plan line to the items it names ("In terms of his diabetes, ..."); a short line naming an item
+    heads the lines after it ("Dandruff" over its paragraph); a line naming none, under no heading, belongs to
+    every item (the generous reading: a plan written as one narrative may treat any of them)."""
+    if not items:
+        return
+    keys = [(item, _label_words(item.label)) for item in items]
+    heading: list[ProblemItem] = []
+    for line in lines:
+        named = [item for item, key in keys if key is not None and key.search(line)]
+        if named and _is_heading(line, named):
+            heading = named
+            continue
+        for item in named or heading or items:
+            item.body.append(line)
+
+
+def _history_mentions(note: NoteDoc, label: str) -> str:
+    """What the HPI and chief complaint say about the problem the item names (its distinctive words)."""
+    rx = _label_words(label)
+    if rx is None:
+        return ""
+    return " ".join(s.text for s in note.sentences if s.section in ("hpi", "chief_complaint") and rx.search(s.text))
+
+
+def classify(item: ProblemItem, note: NoteDoc) -> ProblemItem:
+    """Set the item's kind, taking the highest kind any of its wording allows."""
+    own = item.text
+    history = _history_mentions(note, item.label)
+    for kind, rx, texts in (
+        (SEVERE, _SEVERE, (own,)),
+        (EXACERBATION, _EXACERBATION, (own, history)),
+        (SYSTEMIC, _SYSTEMIC, (item.label,)),
+        (SYSTEMIC, _SYSTEMIC_SYMPTOMS, (own, history)),
+        (SERIOUS, _SERIOUS, (item.label,)),
+    ):
+        for text in texts:
+            hit = _first_unnegated(rx, text)
+            if hit:
+                item.kind, item.reason = kind, hit
+                return item
+    if (is_uncertain(item.label) or _UNDIAGNOSED.search(own)) and _WORKUP.search(own):
+        item.kind, item.reason = UNDIAGNOSED, "uncertain diagnosis with work-up"
+        return item
+    if _MINOR.search(item.label):
+        item.kind, item.reason = MINOR, _MINOR.search(item.label).group(0)
+    elif _ACUTE.search(item.label) and not _NEW_DIAGNOSIS.search(own):
+        item.kind, item.reason = ACUTE, _ACUTE.search(item.label).group(0)
+    elif _recent_onset(own, history) and not _CHRONIC_COURSE.search(f"{own} {history}") \
+            and not _CHRONIC_NATURE.search(item.label) and not any(_prescription(line) for line in item.body):
+        # A problem the note dates to recent days or weeks, with nothing saying it persists or recurs,
+        # managed without prescription drugs, is an acute uncomplicated illness, not a chronic one (AMA
+        # MDM definitions: chronic = expected to last at least a year; uncomplicated = low risk of
+        # morbidity). One treated with a prescription keeps the generous reading.
+        item.kind, item.reason = ACUTE, _recent_onset(own, history)
+    else:
+        # Unknown course: read as chronic, the higher of the two readings when several are addressed. A chronic
+        # problem whose treatment is raised or started at the visit is not at its treatment goal, hence not stable.
+        item.kind, item.reason = CHRONIC, ""
+        goal = _not_at_goal(item)
+        if goal:
+            item.kind, item.reason = EXACERBATION, goal
+    return item
+
+
+def _recent_onset(own: str, history: str) -> str | None:
+    """The wording that dates the problem's onset to recent days or weeks."""
+    for text in (own, history):
+        for m in _RECENT_ONSET.finditer(text):
+            if not is_negated_at(text, m.start()) and not _FOUND_ON.search(text[max(0, m.start() - 60):m.start()]):
+                return m.group(0)
+    return None
+
+
+def _first_undeferred(rx, text: str) -> str | None:
+    """The first match that no negation or deferral ("defer initiating", "declines starting") stands before."""
+    for m in rx.finditer(text):
+        if not is_negated_at(text, m.start()) and not _DEFERRED.search(text[max(0, m.start() - 40):m.start()]):
+            return m.group(0)
+    return None
+
+
+def _not_at_goal(item: ProblemItem) -> str:
+    """Why a chronic problem is not at its treatment goal, read from its own plan: a medication raised for it, or
+    treatment started for it (which a newly diagnosed chronic illness put on treatment shows too)."""
+    for line in item.body:
+        hit = _first_undeferred(_ESCALATION, line)
+        if hit:
+            return f"not at treatment goal: {hit}"
+    for line in item.body:
+        hit = _first_undeferred(_TREATMENT_START, line)
+        if hit:
+            return f"not at treatment goal: treatment started ({hit})"
+    if _NEW_DIAGNOSIS.search(item.text) and item.body:
+        return "newly diagnosed, with a treatment plan"
+    return ""
+
+
+def problems_level(items: list[ProblemItem]) -> int:
+    kinds = [i.kind for i in items]
+    if SEVERE in kinds:
+        return HIGH
+    if any(k in (EXACERBATION, UNDIAGNOSED, SYSTEMIC, SERIOUS) for k in kinds) or kinds.count(CHRONIC) >= 2:
+        return MODERATE
+    if not kinds:
+        return STRAIGHTFORWARD
+    if kinds == [MINOR]:
+        return STRAIGHTFORWARD
+    return LOW

@@ -1,0 +1,311 @@
+"""Patterns cheap to run on every sentence: compiled on first use, and tried only where their literal gate (words every match must contain) is in the lower-cased text."""
+
+from __future__ import annotations
+
+import re
+import re._constants as _sre
+import re._parser as _sre_parse
+from functools import lru_cache
+
+
+# The only characters other than ASCII letters that re.I matches to ASCII letters (and the only one whose
+# lower case is longer). A note without them has a match of a pattern of lower-case ASCII letters with re.I where
+# the lower-cased note has one of the pattern without re.I, at the same place.
+_FOLDING_ONTO_ASCII = ("\u0130", "\u0131", "\u017f", "\u212a")
+
+
+def _folds_onto_ascii(text: str) -> bool:
+    """Whether the text has a character of _FOLDING_ONTO_ASCII (a str scan: a regex class of them costs ms to compile)."""
+    return not text.isascii() and any(c in text for c in _FOLDING_ONTO_ASCII)
+def _required_fragments(parsed) -> set[str] | None:
+    """Literal strings one of which every match of the parsed (case-sensitive) pattern contains,
+    or None when no such set is evident. Sound by construction: only a run of literals that every
+    match passes through, or the union over all branches of an alternation, counts."""
+    candidates: list[set[str]] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            candidates.append({"".join(run)})
+            run.clear()
+
+    for op, av in parsed:
+        if op is _sre.LITERAL:
+            run.append(chr(av))
+            continue
+        flush()
+        if op is _sre.BRANCH:
+            alternatives = [_required_fragments(alt) for alt in av[1]]
+            if all(a is not None for a in alternatives):
+                candidates.append(set().union(*alternatives))
+        elif op is _sre.SUBPATTERN and not av[1] and not av[2]:  # no inline flags that change matching
+            inner = _required_fragments(av[3])
+            if inner is not None:
+                candidates.append(inner)
+        elif op in (_sre.MAX_REPEAT, _sre.MIN_REPEAT) and av[0] >= 1:
+            inner = _required_fragments(av[2])
+            if inner is not None:
+                candidates.append(inner)
+    flush()
+    if not candidates:
+        return None
+    return max(candidates, key=lambda c: (min(len(f) for f in c), -len(c)))
+
+
+def _gate_for(rx: re.Pattern[str]) -> re.Pattern[str] | None:
+    """A plain literal alternation that must match wherever ``rx`` can: sre scans one with a first-
+    character table, many times faster than the full pattern, and most sentences fail it."""
+    gate = _gate_source(rx.pattern, rx.flags)
+    return re.compile(gate) if gate is not None else None
+
+
+def _gate_source(pattern: str, flags: int) -> str | None:
+    """The gate's pattern, worked out from the parsed pattern once and then kept on disk: parsing the
+    long clinical alternations again in every process cost a one-chart check more than compiling them."""
+    global _gates
+    if _gates is None:
+        _gates = _read_gates()
+    key = (pattern, flags)
+    if key not in _gates:
+        fragments = _required_fragments(_sre_parse.parse(pattern, flags))
+        _gates[key] = None if not fragments or min(len(f) for f in fragments) < 2 else _trie_regex(fragments)
+        _gates_added.add(key)
+        if len(_gates_added) == 1:
+            import atexit
+
+            atexit.register(_write_gates)
+    return _gates[key]
+
+
+_gates: dict[tuple[str, int], str | None] | None = None
+_gates_added: set[tuple[str, int]] = set()
+
+
+def _gates_file():
+    import sys
+
+    from vma.reference.icd10cm_load import cache_dir
+
+    # The parser (and so what a pattern requires) belongs to the Python version.
+    return cache_dir() / f"pattern-gates-py{sys.version_info[0]}{sys.version_info[1]}-{_GATES_FORMAT}.pickle"
+
+
+_GATES_FORMAT = 1  # bump when _required_fragments or _trie_regex changes what they return
+
+
+def _read_gates() -> dict:
+    import pickle
+
+    try:
+        with _gates_file().open("rb") as fh:
+            found = pickle.load(fh)
+        return found if isinstance(found, dict) else {}
+    except Exception:  # none yet, torn or unreadable: worked out again
+        return {}
+
+
+def save_new_gates() -> None:
+    """Write the gates worked out since the last save; for a worker process, which ends without
+    running its exit handlers."""
+    if _gates_added:
+        _write_gates()
+
+
+def _write_gates() -> None:
+    """Add this process's new gates to the file (another process may have added others meanwhile)."""
+    import os
+    import pickle
+
+    if not _gates_added or _gates is None:
+        return
+    try:
+        path = _gates_file()
+        merged = _read_gates()
+        merged.update({k: _gates[k] for k in _gates_added})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".tmp{os.getpid()}")
+        with tmp.open("wb") as fh:
+            pickle.dump(merged, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+        _gates_added.clear()
+    except OSError:
+        pass  # a read-only cache: the gates are worked out again next time
+
+
+def _trie_regex(words: set[str]) -> str:
+    """An alternation of ``words`` factored by common prefix ("c(?:ef|illin)"), so that sre tries
+    one branch per distinct next character instead of one per word. A word that is a prefix of
+    another ends the match early, which is all a gate needs."""
+    trie: dict = {}
+    for word in words:
+        node = trie
+        for ch in word:
+            if node.get("") is True:  # a shorter word already covers this branch
+                break
+            node = node.setdefault(ch, {})
+        else:
+            node.clear()
+            node[""] = True
+
+    def render(node: dict) -> str:
+        if node.get("") is True:
+            return ""
+        branches = [re.escape(ch) + render(child) for ch, child in sorted(node.items())]
+        return branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+
+    return render(trie)
+
+
+class LazyPattern:
+    """A module-level pattern compiled on first use. ``re.compile`` of the long clinical
+    alternations costs most of a cold start, and one chart uses few of them; everything else
+    (``search``, ``finditer``, ``pattern``, ``flags`` ...) behaves as the compiled pattern."""
+
+    __slots__ = ("pattern", "flags", "_rx")
+
+    def __init__(self, pattern: str, flags: int = 0):
+        self.pattern = pattern
+        self.flags = flags
+        self._rx: re.Pattern[str] | None = None
+
+    def compiled(self) -> re.Pattern[str]:
+        if self._rx is None:
+            self._rx = re.compile(self.pattern, self.flags)
+        return self._rx
+
+    def __getattr__(self, name: str):
+        return getattr(self.compiled(), name)
+
+    # The usual calls, without __getattr__'s detour.
+    def search(self, *args, **kwargs):
+        return (self._rx or self.compiled()).search(*args, **kwargs)
+
+    def match(self, *args, **kwargs):
+        return (self._rx or self.compiled()).match(*args, **kwargs)
+
+    def fullmatch(self, *args, **kwargs):
+        return (self._rx or self.compiled()).fullmatch(*args, **kwargs)
+
+    def finditer(self, *args, **kwargs):
+        return (self._rx or self.compiled()).finditer(*args, **kwargs)
+
+    def findall(self, *args, **kwargs):
+        return (self._rx or self.compiled()).findall(*args, **kwargs)
+
+    def sub(self, *args, **kwargs):
+        return (self._rx or self.compiled()).sub(*args, **kwargs)
+
+    def split(self, *args, **kwargs):
+        return (self._rx or self.compiled()).split(*args, **kwargs)
+
+
+def lazy_pattern(pattern: str, flags: int = 0) -> LazyPattern:
+    return LazyPattern(pattern, flags)
+
+
+class LowerCasePattern:
+    """A case-insensitive pattern run on lower-cased text without ``re.I``.
+
+    Python's ``re.I`` makes these long alternations 3-5 times slower, and reading
+    MDM and the checks' sentence scans are the engine's hottest paths. Positions stay valid: text whose
+    lower-casing changes its length (rare non-ASCII) goes to the original
+    ``re.I`` pattern. Matched text comes back lower-cased. A literal gate (see
+    :func:`_gate_for`) turns most sentences away before the full pattern runs.
+    """
+
+    def __init__(self, rx: re.Pattern[str]):
+        self.ci = rx
+        self.pattern = rx.pattern
+        self._ready = False
+
+    def _prepare(self) -> None:
+        """Work out the gate on first use, not at import: a process checking one chart uses a
+        fraction of the patterns. The full lower-case pattern is compiled only when some text passes
+        the gate (see :meth:`_compile_lower`): in most charts most gates never open, and sre's
+        compiler, written in Python, cost a one-chart check 14 ms for those patterns alone."""
+        literal = re.sub(r"\\.", "", self.ci.pattern)  # escapes such as \b or \S are not letters to fold
+        self._lowerable = not re.search(r"[A-Z]", literal)
+        self._lower: re.Pattern[str] | None = None
+        flags = self.ci.flags & ~re.I
+        if not flags & re.ASCII:
+            flags |= re.UNICODE  # as compiling a str pattern sets it
+        self._lower_flags = flags
+        if self._lowerable:
+            gate = _gate_source(self.ci.pattern, flags)
+            self._gate = re.compile(gate) if gate is not None else None
+        else:
+            self._gate = None
+        self._ready = True
+
+    def _compile_lower(self) -> re.Pattern[str]:
+        self._lower = re.compile(self.ci.pattern, self._lower_flags)
+        return self._lower
+
+    @property
+    def lower(self) -> re.Pattern[str] | None:
+        if not self._ready:
+            self._prepare()
+        if not self._lowerable:
+            return None
+        return self._lower or self._compile_lower()
+
+    @property
+    def gate(self) -> re.Pattern[str] | None:
+        if not self._ready:
+            self._prepare()
+        return self._gate
+
+    def _pick(self, text: str) -> tuple[re.Pattern[str] | None, str]:
+        """The pattern and text to run, or no pattern when the gate shows there is no match."""
+        if not self._ready:
+            self._prepare()
+        if self._lowerable:
+            lowered = _lowered(text)
+            if len(lowered) == len(text):
+                if self._gate is not None and self._gate.search(lowered) is None:
+                    return None, lowered
+                return self._lower or self._compile_lower(), lowered
+        return self.ci, text
+
+    # search and finditer are _pick written out: they run some 450 times a chart, mostly to a closed gate.
+
+    def search(self, text: str):
+        if not self._ready:
+            self._prepare()
+        if self._lowerable:
+            lowered = _lowered(text)
+            if len(lowered) == len(text):
+                gate = self._gate
+                if gate is not None and gate.search(lowered) is None:
+                    return None
+                return (self._lower or self._compile_lower()).search(lowered)
+        return self.ci.search(text)
+
+    def match(self, text: str):
+        rx, t = self._pick(text)
+        return rx.match(t) if rx is not None else None
+
+    def finditer(self, text: str):
+        if not self._ready:
+            self._prepare()
+        if self._lowerable:
+            lowered = _lowered(text)
+            if len(lowered) == len(text):
+                gate = self._gate
+                if gate is not None and gate.search(lowered) is None:
+                    return iter(())
+                return (self._lower or self._compile_lower()).finditer(lowered)
+        return self.ci.finditer(text)
+
+
+@lru_cache(maxsize=32)  # a sentence is tried by ~25 patterns in a row; keep no more than one chart's worth
+def _lowered(text: str) -> str:
+    return text.lower()
+
+
+
+
+@lru_cache(maxsize=256)  # one entry per module-level pattern; never keyed by note text
+def lower_case_pattern(rx: re.Pattern[str]) -> LowerCasePattern:
+    """The :class:`LowerCasePattern` of a module-level pattern, built once."""
+    return LowerCasePattern(rx)
