@@ -15,7 +15,6 @@ as the scheduler of ``vma serve`` would run them when that time comes.
 from __future__ import annotations
 
 import json
-import re
 import secrets
 import socket
 import sys
@@ -26,7 +25,11 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
+
+if TYPE_CHECKING:
+    from vma.integrations.slack.transcript import Transcript
 
 DEMO_DIR = Path(__file__).resolve().parent / "demo"
 CODERS, MANAGERS = "C0CODERS1", "C0MANAGE1"
@@ -56,113 +59,6 @@ def _free_port() -> int:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
-
-class Transcript:
-    """Turns the stand-in's recorded calls into what each person saw."""
-
-    def __init__(self, slack, people: dict[str, str], out=sys.stdout):
-        self.slack = slack
-        self.people = people  # Slack user id -> name
-        self.out = out
-        self.seen = 0
-        self.step = 0
-
-    def name(self, user_id: str) -> str:
-        return self.people.get(user_id, user_id)
-
-    def audience(self, channel: str) -> str:
-        if channel == CODERS:
-            return "#coders channel"
-        if channel == MANAGERS:
-            return "#coding-managers channel"
-        for user_id, name in self.people.items():
-            if self.slack.dm_channel(user_id) == channel:
-                return f"{name}'s DM"
-        return channel
-
-    def say(self, text: str = "") -> None:
-        print(text, file=self.out)
-
-    def heading(self, text: str) -> None:
-        self.step += 1
-        self.say()
-        self.say(f"{self.step}. {text}")
-        self.say("=" * min(WIDTH, len(text) + 4))
-
-    def note(self, text: str) -> None:
-        for line in textwrap.wrap(text, WIDTH - 4):
-            self.say(f"   {line}")
-
-    def _mrkdwn(self, text: str) -> str:
-        text = re.sub(r"<@(\w+)>", lambda m: "@" + self.name(m.group(1)), text or "")
-        text = text.replace("***", "\0")  # a masked MRN, not bold
-        text = re.sub(r"\*([^*\s][^*]*)\*", r"\1", text).replace("`", "")
-        return text.replace("\0", "***").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-    def blocks_text(self, blocks: list[dict] | None, indent: str = "   │ ") -> list[str]:
-        lines: list[str] = []
-
-        def add(text: str, prefix: str = "") -> None:
-            for raw in self._mrkdwn(text).splitlines() or [""]:
-                wrapped = textwrap.wrap(raw, WIDTH - len(indent) - len(prefix)) or [""]
-                lines.extend(indent + prefix + w for w in wrapped)
-
-        for block in blocks or []:
-            kind = block.get("type")
-            if kind == "header":
-                add(block["text"]["text"].upper())
-            elif kind == "section":
-                if block.get("text"):
-                    add(block["text"]["text"])
-                for field in block.get("fields") or []:
-                    add(field.get("text", "").replace("\n", ": ", 1), "· ")
-            elif kind == "context":
-                add(" ".join(e.get("text", "") for e in block.get("elements", [])), "· ")
-            elif kind == "divider":
-                lines.append(indent + "─" * 40)
-            elif kind == "actions":
-                buttons = []
-                for e in block.get("elements", []):
-                    if e.get("type") == "static_select":
-                        buttons.append("[choose ▾: " + " | ".join(o["text"]["text"] for o in e["options"]) + "]")
-                    else:
-                        buttons.append(f"[ {e['text']['text']} ]")
-                add("  ".join(buttons))
-            elif kind == "input":
-                add(f"{block['label']['text']}: [ text box ]")
-        return lines
-
-    def flush(self) -> None:
-        """Prints every Slack call made since the last flush, as the person on the other end saw it."""
-        calls = self.slack.calls[self.seen:]
-        self.seen += len(calls)
-        for call in calls:
-            if not call.ok:
-                continue
-            p = call.params
-            if call.method == "chat.postMessage":
-                self.say(f"   → {self.audience(p['channel'])}: new message")
-                self.say("\n".join(self.blocks_text(p.get("blocks"))
-                                   or ["   │ " + line for line in self._mrkdwn(p.get("text", "")).splitlines()]))
-            elif call.method == "chat.update":
-                self.say(f"   → {self.audience(p['channel'])}: the message is updated in place")
-                self.say("\n".join(self.blocks_text(p.get("blocks"))))
-            elif call.method == "chat.postEphemeral":
-                self.say(f"   → only {self.name(p['user'])} sees (ephemeral): {self._mrkdwn(p.get('text', ''))}")
-            elif call.method == "views.open":
-                view = p["view"]
-                self.say(f"   → a window opens: \"{view['title']['text']}\"")
-                self.say("\n".join(self.blocks_text(view.get("blocks"))))
-            elif call.method == "views.publish":
-                self.say(f"   → {self.name(p['user_id'])}'s App Home")
-                self.say("\n".join(self.blocks_text(p["view"].get("blocks"))))
-            elif call.method == "response_url":
-                self.say("   → reply to the slash command (ephemeral)")
-                self.say("\n".join(self.blocks_text(p.get("blocks")) or ["   │ " + self._mrkdwn(p.get("text", ""))]))
-            elif call.method == "files.completeUploadExternal":
-                for file in p.get("files") or []:
-                    self.say(f"   → {self.audience(p.get('channel_id', ''))}: a picture is attached, "
-                             f"\"{file.get('title', 'file')}\"")
 
 
 def _elements(blocks: list[dict]) -> list[dict]:
@@ -198,6 +94,7 @@ def _run(out) -> int:
     from vma.directory import Directory
     from vma.integrations.ehr_standin import MllpEhrStandIn
     from vma.integrations.slack.standin import SignedSlackSender, SlackStandIn, find_element
+    from vma.integrations.slack.transcript import Transcript
     from vma.web import create_app
 
     logging.basicConfig(level=logging.ERROR)
@@ -231,7 +128,7 @@ def _run(out) -> int:
         _wait(lambda: server.started, "the web app to start")
         base = f"http://127.0.0.1:{port}"
         sender = SignedSlackSender(base + "/slack/events", secret, slack)
-        t = Transcript(slack, people, out)
+        t = Transcript(slack, people, {CODERS: "#coders channel", MANAGERS: "#coding-managers channel"}, WIDTH, out)
         shown_ehr = [0]
 
         def ehr_flush(chart_id: str) -> None:
