@@ -240,9 +240,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-    from vma.conversations.digest import run_digest_command
+    """``vma digest [--print]``: 0 done, 2 configuration or database problem (said on stderr)."""
+    from vma.config import get_settings
+    from vma.conversations.digest import build_from_settings, post_digest, render_text
+    from vma.directory import Directory
+    from vma.integrations.slack.notifier import notifier_from_settings
+    from vma.store.db import Store
 
-    return run_digest_command(print_only=args.print)
+    try:
+        settings = get_settings()
+        directory = Directory.load(settings.vma_provider_directory)
+        store = Store(settings.vma_database_url)
+        store.migrate()
+        if args.print:
+            sys.stdout.write(render_text(build_from_settings(settings, store, directory=directory)))
+            return 0
+        post_digest(settings, store, notifier_from_settings(settings), directory=directory)
+        print(f"digest posted to {settings.vma_manager_channel}")
+        return 0
+    except ValueError as exc:
+        print(f"vma digest: {exc}", file=sys.stderr)
+        return 2
 
 
 def cmd_audit(args: argparse.Namespace) -> int:

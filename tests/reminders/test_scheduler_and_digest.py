@@ -69,12 +69,12 @@ def test_running_scheduler_reminds_then_escalates_on_time(tmp_path, monkeypatch,
     for name, value in {"VMA_DATABASE_URL": settings.vma_database_url, "VMA_BUSINESS_HOURS": "always",
                         "VMA_PROVIDER_DIRECTORY": settings.vma_provider_directory}.items():
         monkeypatch.setenv(name, value)
+    from vma.cli import main as vma_main
     from vma.config import get_settings
-    from vma.conversations.digest import run_digest_command
 
     get_settings.cache_clear()
     try:
-        assert run_digest_command(print_only=True) == 0
+        assert vma_main(["digest", "--print"]) == 0
     finally:
         get_settings.cache_clear()
     printed = capsys.readouterr().out

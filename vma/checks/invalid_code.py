@@ -73,6 +73,7 @@ from vma.checks.support.axes.index import AxisIndex, axis_index
 from vma.checks.support.axes.wording import cite_all
 from vma.checks.support.axes.words import description_words, same_word
 from vma.checks import CheckContext, register
+from vma.checks.support.headers import billable_bases, documented_codes
 from vma.checks.support.procedure_codes import invalid_procedure_findings
 from vma.findings import Finding
 from vma.checks.support.notes.document import Sentence
@@ -232,8 +233,6 @@ def suggestion(ctx: CheckContext, code: str) -> Suggestion | None:
                           _documented(ctx, index, near))
     if index.needs_seventh(near) or not rel.children(near):
         return None
-    from vma.checks.non_billable_code import billable_bases, documented_codes
-
     slips = one_slip_codes(index, code, near)
     noted, _, cited = documented_codes(ctx, index, near, billable_bases(index, near))
     noted = [c for c in noted if _billable(index, c)]

@@ -44,23 +44,25 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from vma.checks.support.axes.evidence import condition_mentions, phrase_in
+from vma.checks import CheckContext, register
+from vma.checks.support.acuity_findings import acuity_findings
+from vma.checks.support.axes.evidence import condition_mentions
 from vma.checks.support.axes.index import AxisIndex, axis_index
 from vma.checks.support.axes.wording import cite_all, code_label, condition_name
-from vma.checks.support.axes.words import OPEN, RESIDUAL, key_words, same_word
-from vma.checks import CheckContext, register
-from vma.checks.support.axis_findings import correction, specificity_query
+from vma.checks.support.axes.words import OPEN, key_words
 from vma.checks.support.axes.words import SPECIFICITY
+from vma.checks.support.axis_findings import correction, specificity_query
+from vma.checks.support.headers import billable_bases
+from vma.checks.support.laterality_findings import laterality_findings
 from vma.checks.support.refine.decide import decide
 from vma.checks.support.refine.documented import chart_codes, documentation
+from vma.checks.support.seventh_findings import seventh_character_findings
+from vma.checks.support.specificity_findings import specificity_findings
 from vma.findings import Choice, Finding, query_choices
-from vma.checks.support.notes.words import is_negated_at, is_uncertain_at
+
 
 CHECK = "non-billable-code"
 MAX_LISTED = 12  # more billable codes than this beneath a header: offer the next tabular level instead
-# Checks that report the open axis of a header themselves; their finding stands for this one.
-_AXIS_CHECK_MODULES = ("seventh_character", "laterality", "acuity", "specificity")
-_CONNECTIVES = frozenset({"with", "due", "in", "of"})
 
 
 def is_header(ctx: CheckContext, code: str) -> bool:
@@ -71,58 +73,10 @@ def is_header(ctx: CheckContext, code: str) -> bool:
 
 def _reported_by_axis_checks(ctx: CheckContext) -> set[str]:
     """Targets ("diagnosis:2") that the axis checks already report."""
-    import importlib
-
     targets: set[str] = set()
-    for name in _AXIS_CHECK_MODULES:
-        try:
-            module = importlib.import_module(f"vma.checks.{name}")
-        except ModuleNotFoundError:
-            continue
-        for finding in module.check(ctx):
-            if finding.target:
-                targets.add(finding.target)
+    for findings in (seventh_character_findings, laterality_findings, acuity_findings, specificity_findings):
+        targets |= {f.target for f in findings(ctx) if f.target}
     return targets
-
-
-def billable_bases(index: AxisIndex, code: str) -> list[str]:
-    """Codes beneath the header a provider can choose: billable, or billable once a 7th character is added."""
-    return [d for d in index.release.descendants(code) if index.is_base(d)]
-
-
-def _phrase(index: AxisIndex, header: str, code: str) -> tuple[str, ...] | None:
-    """The words a code adds to its header, in its own order; None for residual and unspecified codes."""
-    own = index.words(code)
-    head = set(index.words(header))
-    if OPEN in own or set(own) & RESIDUAL:
-        return None
-    phrase = tuple(w for w in dict.fromkeys(own) if w not in head and w not in _CONNECTIVES)
-    return phrase or None
-
-
-def documented_codes(ctx: CheckContext, index: AxisIndex, header: str, candidates: list[str]):
-    """Candidates whose added words the note states with the condition, the most specific kept."""
-    mentions = [m for m in condition_mentions(ctx.note, index, header, ctx.outpatient) if m.counts]
-    hits: list[tuple[str, tuple[str, ...]]] = []
-    cited = []
-    for code in candidates:
-        phrase = _phrase(index, header, code)
-        if not phrase:
-            continue
-        for m in mentions:
-            if not phrase_in(m.words, phrase):
-                continue
-            if "without" not in phrase:
-                at = [t.start for t in m.words if any(same_word(t.norm, w) for w in phrase)]
-                if any(is_negated_at(m.sentence.text, p) or ctx.outpatient and is_uncertain_at(m.sentence.text, p)
-                       for p in at):
-                    continue
-            hits.append((code, phrase))
-            if m.sentence not in cited:
-                cited.append(m.sentence)
-            break
-    best = [c for c, p in hits if not any(set(p) < set(q) for _, q in hits)]
-    return best, mentions, cited
 
 
 def _choices(index: AxisIndex, header: str, candidates: list[str], hits: list[str]) -> list[Choice]:

@@ -16,9 +16,8 @@ from vma.store.models import AuditEvent
 
 if TYPE_CHECKING:  # annotations only: the concrete classes pull in Slack, HTTP and the reference data
     from vma.config import Settings
-    from vma.conversations.ports import Notifier
+    from vma.conversations.ports import Notifier, WriteBack
     from vma.directory import Directory
-    from vma.integrations.ehr import EhrWriteBack
     from vma.reference import ReferenceData
     from vma.store.db import Store
     from vma.store.workers import WorkerRegistry
@@ -34,7 +33,7 @@ class ServiceCore:
     notifier: Notifier
     settings: Settings
     directory: Directory
-    ehr: EhrWriteBack | None
+    ehr: WriteBack | None
     clock: Callable[[], datetime]
     workers: WorkerRegistry
     ref: ReferenceData

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import statistics
-import sys
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -37,7 +36,7 @@ from vma.store.models import QUERY_STATUSES, ChartRecord, FindingRecord, Outboun
 # What callers import from here; the digest's figures and its rendering live beside this module.
 __all__ = ["BUCKET_LABELS", "CheckYield", "Digest", "OldestOpen", "ProviderLine", "WeekStats", "_hours", "_share",
            "build_digest", "build_from_settings", "charted_providers", "for_app_home", "post_digest",
-           "post_digest_once", "render_png", "render_text", "render_text_picture", "run_digest_command"]
+           "post_digest_once", "render_png", "render_text", "render_text_picture"]
 
 log = logging.getLogger(__name__)
 
@@ -349,27 +348,3 @@ def post_digest_once(settings, store, notifier, directory=None, now: datetime | 
         session.execute(update(OutboundMessage).where(OutboundMessage.idem_key == key)
                         .values(state="sent", sent_at=datetime.now(UTC)))
     return True
-
-
-def run_digest_command(print_only: bool) -> int:
-    """``vma digest [--print]``: 0 done, 2 configuration or database problem (said on stderr)."""
-    from vma.config import get_settings
-    from vma.directory import Directory
-    from vma.store.db import Store
-
-    try:
-        settings = get_settings()
-        directory = Directory.load(settings.vma_provider_directory)
-        store = Store(settings.vma_database_url)
-        store.migrate()
-        if print_only:
-            sys.stdout.write(render_text(build_from_settings(settings, store, directory=directory)))
-            return 0
-        from vma.integrations.slack.notifier import notifier_from_settings
-
-        post_digest(settings, store, notifier_from_settings(settings), directory=directory)
-        print(f"digest posted to {settings.vma_manager_channel}")
-        return 0
-    except ValueError as exc:
-        print(f"vma digest: {exc}", file=sys.stderr)
-        return 2

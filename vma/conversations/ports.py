@@ -151,3 +151,18 @@ class Notifier(Protocol):
                        reason: str) -> None: ...
 
     def post_digest(self, channel: str, text: str, png: bytes | None) -> None: ...
+
+
+class WriteBackResult(Protocol):
+    outcome: str  # "accepted", "refused" or "retry"
+    detail: str  # the ACK code and text, the HTTP status, or the error
+
+
+class WriteBack(Protocol):
+    """What the domain asks of the EHR write-back adapter (``vma.integrations.ehr.EhrWriteBack``): the
+    outbox kinds it has a target for, and one send of a document under a message control ID."""
+
+    @property
+    def kinds(self) -> list[str]: ...
+
+    def send(self, kind: str, doc: dict, control_id: str) -> WriteBackResult: ...

@@ -77,7 +77,7 @@ class ChartService(Receiving, Flows, Outbox, Answers, Clearing, Lookup):
                  ref: ReferenceData | None = None, clock: Callable[[], datetime] | None = None, ehr=None):
         self.store = store
         self.notifier = notifier
-        # The EHR write-back port (vma.integrations.ehr.EhrWriteBack), or None when no EHR target is set.
+        # The EHR write-back port (ports.WriteBack), or None when no EHR target is set.
         self.ehr = ehr
         self.settings = settings
         self.directory = directory if directory is not None else Directory()
