@@ -58,3 +58,14 @@ def test_the_domain_never_imports_an_adapter():
         for path in (VMA / room).rglob("*.py"):
             adapters = {m for m in _imported_modules(path) if m.startswith(("vma.integrations", "vma.web"))}
             assert not adapters, f"{path.relative_to(VMA)} imports {sorted(adapters)}"
+
+
+def test_one_module_per_check_id():
+    """CHECK_MODULES only orders the run; what is a check is what registers one, one per module."""
+    from vma.checks import all_checks
+
+    specs = all_checks()
+    modules = sorted(p.stem for p in (VMA / "checks").glob("*.py") if p.stem not in ("__init__", "catalog"))
+    assert sorted(CHECK_MODULES) == modules
+    assert sorted(s.module.rsplit(".", 1)[-1] for s in specs) == modules
+    assert len({s.id for s in specs}) == len(specs)
