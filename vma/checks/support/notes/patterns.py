@@ -161,7 +161,10 @@ class LazyPattern:
     alternations costs most of a cold start, and one chart uses few of them; everything else
     (``search``, ``finditer``, ``pattern``, ``flags`` ...) behaves as the compiled pattern."""
 
-    __slots__ = ("pattern", "flags", "_rx")
+    # The usual calls: once compiled, each slot holds the compiled pattern's own bound method, so a call
+    # goes straight to it; before that, the empty slot falls through to __getattr__, which compiles.
+    _CALLS = ("search", "match", "fullmatch", "finditer", "findall", "sub", "split")
+    __slots__ = ("pattern", "flags", "_rx", *_CALLS)
 
     def __init__(self, pattern: str, flags: int = 0):
         self.pattern = pattern
@@ -170,33 +173,13 @@ class LazyPattern:
 
     def compiled(self) -> re.Pattern[str]:
         if self._rx is None:
-            self._rx = re.compile(self.pattern, self.flags)
+            self._rx = rx = re.compile(self.pattern, self.flags)
+            for name in self._CALLS:
+                setattr(self, name, getattr(rx, name))
         return self._rx
 
     def __getattr__(self, name: str):
         return getattr(self.compiled(), name)
-
-    # The usual calls, without __getattr__'s detour.
-    def search(self, *args, **kwargs):
-        return (self._rx or self.compiled()).search(*args, **kwargs)
-
-    def match(self, *args, **kwargs):
-        return (self._rx or self.compiled()).match(*args, **kwargs)
-
-    def fullmatch(self, *args, **kwargs):
-        return (self._rx or self.compiled()).fullmatch(*args, **kwargs)
-
-    def finditer(self, *args, **kwargs):
-        return (self._rx or self.compiled()).finditer(*args, **kwargs)
-
-    def findall(self, *args, **kwargs):
-        return (self._rx or self.compiled()).findall(*args, **kwargs)
-
-    def sub(self, *args, **kwargs):
-        return (self._rx or self.compiled()).sub(*args, **kwargs)
-
-    def split(self, *args, **kwargs):
-        return (self._rx or self.compiled()).split(*args, **kwargs)
 
 
 def lazy_pattern(pattern: str, flags: int = 0) -> LazyPattern:
