@@ -60,6 +60,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from vma.checks.support.scan import gated
 from vma.notes import (
     ASSESSMENT_SECTIONS, HISTORY_SECTIONS, LowerCasePattern, NoteDoc, Sentence, is_negated_at, is_uncertain_at,
     lazy_pattern, lower_case_pattern
@@ -353,12 +354,15 @@ def _scanners() -> tuple[tuple[str, LowerCasePattern], ...]:
     return tuple((kind, lower_case_pattern(rx)) for kind, rx in _EPISODE_CUES.items())
 
 
-def _sentence_cues(sentence: Sentence) -> dict[str, list[str]]:
-    """The episode cues of one sentence, the note's own words, after the sentence-level rules."""
+def _sentence_cues(sentence: Sentence, may_match: dict[str, set[int]]) -> dict[str, list[str]]:
+    """The episode cues of one sentence, the note's own words, after the sentence-level rules;
+    ``may_match`` holds, per kind, the sentences (by id) its pattern's gate lets through."""
     found: dict[str, list[str]] = {}
     story = sentence.section not in _STORY_SECTIONS_EXCLUDED
     encounter = sentence.section in _ENCOUNTER_SECTIONS
     for kind, pattern in _scanners():
+        if id(sentence) not in may_match[kind]:
+            continue
         if kind in (EVENT, LONG_AGO) and not story:
             continue
         if kind in (WORKUP, TREATMENT, _WOUND_CARE) and not encounter:
@@ -393,10 +397,11 @@ def episode_evidence(note: NoteDoc) -> EpisodeEvidence:
     if "episode_evidence" in note.memo:
         return note.memo["episode_evidence"]
     cues: dict[str, list[tuple[Sentence, str]]] = {}
+    may_match = {kind: {id(s) for s in gated(note, pattern)} for kind, pattern in _scanners()}
     for sentence in note.sentences:
         if sentence.section in HISTORY_SECTIONS:
             continue
-        for kind, words in _sentence_cues(sentence).items():
+        for kind, words in _sentence_cues(sentence, may_match).items():
             cues.setdefault(kind, []).extend((sentence, w) for w in words)
     text = note.text
     healing = next((name for name, rx in _HEALING if rx.search(text)), "routine healing")

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 from vma.checks import CheckContext
+from vma.checks.support.scan import gated
 from vma.findings import Finding
 from vma.notes import (
     ASSESSMENT_SECTIONS, Sentence, cite, is_negated_at, is_past_or_planned, is_uncertain_at, lazy_pattern,
@@ -98,7 +99,7 @@ def _affirmed(ctx: CheckContext, pattern: re.Pattern[str], exclude: re.Pattern[s
     """Sentences stating the pattern, not negated, not uncertain (outpatient), not ruled out by ``exclude``."""
     out = []
     fast = lower_case_pattern(pattern)  # only the match position is used, so lower-cased text is fine
-    for s in ctx.note.sentences:
+    for s in gated(ctx.note, fast):
         if sections is not None and s.section not in sections:
             continue
         m = fast.search(s.text)

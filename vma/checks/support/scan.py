@@ -1,0 +1,65 @@
+"""Which of a note's sentences a pattern may match, from one scan of the whole note.
+
+A :class:`~vma.notes.LowerCasePattern` turns a sentence away when its literal gate finds nothing in
+it; a check that scans every sentence for a pattern pays one gate search per sentence, most of them
+failing. The gate is a plain literal alternation, so it finds something in a sentence exactly when
+one of its hits in the sentences joined by a character no literal holds lies inside that sentence:
+one search over the joined text names the sentences worth trying, and the others would have given
+no match anyway.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+
+from vma.notes import LowerCasePattern, NoteDoc, Sentence
+
+_SEP = "\x00"  # in no pattern's literals, so no gate hit runs from one sentence into the next
+
+
+class _Joined:
+    __slots__ = ("text", "starts")
+
+    def __init__(self, sentences: list[Sentence]):
+        texts = [s.text for s in sentences]
+        joined = _SEP.join(texts)
+        lowered = joined.lower()
+        # Text whose lower-casing changes its length is read by the re.I pattern, without a gate.
+        usable = len(lowered) == len(joined) and all(_SEP not in t for t in texts)
+        self.text = lowered if usable else None
+        starts, at = [], 0
+        for t in texts:
+            starts.append(at)
+            at += len(t) + 1
+        self.starts = starts
+
+
+def _joined(note: NoteDoc) -> _Joined:
+    found = note.memo.get("scan.joined")
+    if found is None:
+        found = note.memo["scan.joined"] = _Joined(note.sentences)
+    return found
+
+
+def gated(note: NoteDoc, pattern: LowerCasePattern) -> list[Sentence]:
+    """The note's sentences, in order, that pass the pattern's gate (every sentence when it has none):
+    ``pattern.search`` on any other sentence finds nothing."""
+    key = ("scan.gated", pattern)  # the pattern itself, not its id: the memo keeps it alive
+    found = note.memo.get(key)
+    if found is not None:
+        return found
+    sentences = note.sentences
+    joined = _joined(note)
+    gate = pattern.gate
+    if joined.text is None or gate is None:
+        found = list(sentences)
+    else:
+        starts = joined.starts
+        hit: list[int] = []
+        for m in gate.finditer(joined.text):
+            i = bisect_right(starts, m.start()) - 1
+            if not hit or hit[-1] != i:
+                hit.append(i)
+        found = [sentences[i] for i in hit]
+    note.memo[key] = found
+    return found
