@@ -54,12 +54,16 @@ def gated(note: NoteDoc, pattern: LowerCasePattern) -> list[Sentence]:
     if joined.text is None or gate is None:
         found = list(sentences)
     else:
-        starts = joined.starts
-        hit: list[int] = []
-        for m in gate.finditer(joined.text):
+        # After a hit, the search goes on from the next sentence: one hit per sentence is enough.
+        starts, text, search = joined.starts, joined.text, gate.search
+        last = len(starts) - 1
+        found = []
+        m = search(text)
+        while m is not None:
             i = bisect_right(starts, m.start()) - 1
-            if not hit or hit[-1] != i:
-                hit.append(i)
-        found = [sentences[i] for i in hit]
+            found.append(sentences[i])
+            if i == last:
+                break
+            m = search(text, starts[i + 1])
     note.memo[key] = found
     return found

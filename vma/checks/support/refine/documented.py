@@ -211,6 +211,9 @@ def _without_default(r: Refinement, word: str) -> list[Refinement]:
     return out
 
 
+_OPEN_ONLY = frozenset({OPEN})
+
+
 def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) -> Documentation:
     key = ("refine.documentation", id(index), code, outpatient)
     if key in note.memo:
@@ -309,9 +312,9 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
         # The Index's default type is for a condition of a named site: only with a side or another term.
         if not sentences and default and set(r.terms) == {default} and r.side is not None:
             sentences = [m.sentence for m in counting[:1]]
-        open_site = index._site_after(index.words(r.code), frozenset({OPEN})) if r.side is None else ()
-        if not sentences and default and set(r.terms) == {default} and open_site \
-                and doc.side is None and not doc.side_conflict and in_note.where(open_site[-1]):
+        open_site = index._site_after(index.words(r.code), _OPEN_ONLY) \
+            if not sentences and default and r.side is None and set(r.terms) == {default} else ()
+        if open_site and doc.side is None and not doc.side_conflict and in_note.where(open_site[-1]):
             # The condition at a site the note names, with no side anywhere: the Index's entry
             # (Osteoarthritis, knee M17.1-) leads to the unilateral code whose side only the provider
             # can give; the side question follows (side-of-target).
