@@ -22,11 +22,10 @@ class _Joined:
 
     def __init__(self, sentences: list[Sentence]):
         texts = [s.text for s in sentences]
-        joined = _SEP.join(texts)
-        lowered = joined.lower()
-        # Text whose lower-casing changes its length is read by the re.I pattern, without a gate.
-        usable = len(lowered) == len(joined) and all(_SEP not in t for t in texts)
-        self.text = lowered if usable else None
+        lowered = [t.lower() for t in texts]
+        # A sentence whose lower-casing changes its length is read by the re.I pattern, without a gate.
+        usable = all(len(a) == len(b) and _SEP not in a for a, b in zip(texts, lowered))
+        self.text = _SEP.join(lowered) if usable else None
         starts, at = [], 0
         for t in texts:
             starts.append(at)
