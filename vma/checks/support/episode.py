@@ -397,7 +397,8 @@ def episode_evidence(note: NoteDoc) -> EpisodeEvidence:
     if "episode_evidence" in note.memo:
         return note.memo["episode_evidence"]
     cues: dict[str, list[tuple[Sentence, str]]] = {}
-    may_match = {kind: {id(s) for s in gated(note, pattern)} for kind, pattern in _scanners()}
+    read = tuple(dict.fromkeys(s.section for s in note.sentences if s.section not in HISTORY_SECTIONS))
+    may_match = {kind: {id(s) for s in gated(note, pattern, read)} for kind, pattern in _scanners()}
     for sentence in note.sentences:
         if sentence.section in HISTORY_SECTIONS:
             continue

@@ -208,7 +208,8 @@ def prior_visit(ctx: CheckContext, note: NoteDoc) -> PriorVisit | None:
     # A sentence of the note that a cue's literal gate turns away cannot match it (support/scan); a mended
     # sentence is new text, tried in full.
     mended = {id(s) for s in sentences} - {id(s) for s in note.sentences}
-    passing = [{id(s) for s in gated(note, rx)} | mended if rx else set() for rx in cues]
+    read = tuple(dict.fromkeys(s.section for s in sentences))
+    passing = [{id(s) for s in gated(note, rx, read)} | mended if rx else set() for rx in cues]
     saw_at, first_person_at, earlier_at, follow_up_at = passing
     strong = weak = None
     for i, s in enumerate(sentences):

@@ -18,9 +18,10 @@ _SEP = "\x00"  # in no pattern's literals, so no gate hit runs from one sentence
 
 
 class _Joined:
-    __slots__ = ("text", "starts")
+    __slots__ = ("sentences", "text", "starts")
 
     def __init__(self, sentences: list[Sentence]):
+        self.sentences = sentences
         texts = [s.text for s in sentences]
         lowered = [t.lower() for t in texts]
         # A sentence whose lower-casing changes its length is read by the re.I pattern, without a gate.
@@ -33,22 +34,25 @@ class _Joined:
         self.starts = starts
 
 
-def _joined(note: NoteDoc) -> _Joined:
-    found = note.memo.get("scan.joined")
+def _joined(note: NoteDoc, sections: tuple[str, ...] | None) -> _Joined:
+    key = ("scan.joined", sections)
+    found = note.memo.get(key)
     if found is None:
-        found = note.memo["scan.joined"] = _Joined(note.sentences)
+        sentences = note.sentences if sections is None else [s for s in note.sentences if s.section in sections]
+        found = note.memo[key] = _Joined(sentences)
     return found
 
 
-def gated(note: NoteDoc, pattern: LowerCasePattern) -> list[Sentence]:
-    """The note's sentences, in order, that pass the pattern's gate (every sentence when it has none):
-    ``pattern.search`` on any other sentence finds nothing."""
-    key = ("scan.gated", pattern)  # the pattern itself, not its id: the memo keeps it alive
+def gated(note: NoteDoc, pattern: LowerCasePattern, sections: tuple[str, ...] | None = None) -> list[Sentence]:
+    """The note's sentences (those of ``sections`` only, when given), in order, that pass the pattern's
+    gate (every one when it has none): ``pattern.search`` on any other of them finds nothing. Naming the
+    sections a caller reads spares scanning the rest (the examination, the review of systems)."""
+    key = ("scan.gated", pattern, sections)  # the pattern itself, not its id: the memo keeps it alive
     found = note.memo.get(key)
     if found is not None:
         return found
-    sentences = note.sentences
-    joined = _joined(note)
+    joined = _joined(note, sections)
+    sentences = joined.sentences
     gate = pattern.gate
     if joined.text is None or gate is None:
         found = list(sentences)

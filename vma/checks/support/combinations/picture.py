@@ -99,9 +99,7 @@ def _affirmed(ctx: CheckContext, pattern: re.Pattern[str], exclude: re.Pattern[s
     """Sentences stating the pattern, not negated, not uncertain (outpatient), not ruled out by ``exclude``."""
     out = []
     fast = lower_case_pattern(pattern)  # only the match position is used, so lower-cased text is fine
-    for s in gated(ctx.note, fast):
-        if sections is not None and s.section not in sections:
-            continue
+    for s in gated(ctx.note, fast, sections):
         m = fast.search(s.text)
         if not m:
             continue
