@@ -354,15 +354,13 @@ def _scanners() -> tuple[tuple[str, LowerCasePattern], ...]:
     return tuple((kind, lower_case_pattern(rx)) for kind, rx in _EPISODE_CUES.items())
 
 
-def _sentence_cues(sentence: Sentence, may_match: dict[str, set[int]]) -> dict[str, list[str]]:
+def _sentence_cues(sentence: Sentence, scanners: list[tuple[str, LowerCasePattern]]) -> dict[str, list[str]]:
     """The episode cues of one sentence, the note's own words, after the sentence-level rules;
-    ``may_match`` holds, per kind, the sentences (by id) its pattern's gate lets through."""
+    ``scanners`` are the kinds (in :func:`_scanners` order) whose pattern's gate lets the sentence through."""
     found: dict[str, list[str]] = {}
     story = sentence.section not in _STORY_SECTIONS_EXCLUDED
     encounter = sentence.section in _ENCOUNTER_SECTIONS
-    for kind, pattern in _scanners():
-        if id(sentence) not in may_match[kind]:
-            continue
+    for kind, pattern in scanners:
         if kind in (EVENT, LONG_AGO) and not story:
             continue
         if kind in (WORKUP, TREATMENT, _WOUND_CARE) and not encounter:
@@ -398,11 +396,14 @@ def episode_evidence(note: NoteDoc) -> EpisodeEvidence:
         return note.memo["episode_evidence"]
     cues: dict[str, list[tuple[Sentence, str]]] = {}
     read = tuple(dict.fromkeys(s.section for s in note.sentences if s.section not in HISTORY_SECTIONS))
-    may_match = {kind: {id(s) for s in gated(note, pattern, read)} for kind, pattern in _scanners()}
+    scanners_at: dict[int, list[tuple[str, LowerCasePattern]]] = {}
+    for kind, pattern in _scanners():
+        for s in gated(note, pattern, read):
+            scanners_at.setdefault(id(s), []).append((kind, pattern))
     for sentence in note.sentences:
-        if sentence.section in HISTORY_SECTIONS:
-            continue
-        for kind, words in _sentence_cues(sentence, may_match).items():
+        if sentence.section in HISTORY_SECTIONS or id(sentence) not in scanners_at:
+            continue  # no cue's gate lets it through: it has no cue
+        for kind, words in _sentence_cues(sentence, scanners_at[id(sentence)]).items():
             cues.setdefault(kind, []).extend((sentence, w) for w in words)
     text = note.text
     healing = next((name for name, rx in _HEALING if rx.search(text)), "routine healing")

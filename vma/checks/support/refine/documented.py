@@ -214,6 +214,11 @@ def _without_default(r: Refinement, word: str) -> list[Refinement]:
 _OPEN_ONLY = frozenset({OPEN})
 
 
+@lru_cache(maxsize=1 << 14)  # the tabular's words, asked for each candidate of each chart
+def _has_digit(term: str) -> bool:
+    return any(c.isdigit() for c in term)
+
+
 def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) -> Documentation:
     key = ("refine.documentation", id(index), code, outpatient)
     if key in note.memo:
@@ -286,7 +291,7 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
     for r in (r for r in refs if r.terms):
         for t in r.terms:
             ft = ("~" if t in r.negated else "") + fold(t)
-            if ft in looked or any(c.isdigit() for c in t) or len(t) <= 2:
+            if ft in looked or len(t) <= 2 or _has_digit(t):
                 continue
             looked.add(ft)
             hits = [m.sentence for m in counting if _stated(m, t, t in r.negated, outpatient, cache)
