@@ -398,7 +398,14 @@ def episode_evidence(note: NoteDoc) -> EpisodeEvidence:
     read = tuple(dict.fromkeys(s.section for s in note.sentences if s.section not in HISTORY_SECTIONS))
     scanners_at: dict[int, list[tuple[str, LowerCasePattern]]] = {}
     for kind, pattern in _scanners():
-        for s in gated(note, pattern, read):
+        # only the sections where _sentence_cues reads the kind (a pattern with no gate is run on each)
+        if kind in (EVENT, LONG_AGO):
+            where = tuple(name for name in read if name not in _STORY_SECTIONS_EXCLUDED)
+        elif kind in (WORKUP, TREATMENT, _WOUND_CARE):
+            where = tuple(name for name in read if name in _ENCOUNTER_SECTIONS)
+        else:
+            where = read
+        for s in gated(note, pattern, where):
             scanners_at.setdefault(id(s), []).append((kind, pattern))
     for sentence in note.sentences:
         if sentence.section in HISTORY_SECTIONS or id(sentence) not in scanners_at:
