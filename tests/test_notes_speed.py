@@ -1,4 +1,4 @@
-"""The faster readings of vma.notes give the same results as the plain ones they replace."""
+"""The faster readings of vma.checks.support.notes give the same results as the plain ones they replace."""
 
 import random
 import re

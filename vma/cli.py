@@ -50,9 +50,11 @@ def _expand_paths(paths: list[str]) -> list[str]:
 def _read(path: str) -> bytes:
     if path == "-":
         return sys.stdin.buffer.read()
-    if Path(path).is_dir():
+    # os, not pathlib: two Path objects per chart were a visible share of checking a folder of charts
+    if os.path.isdir(path or "."):  # pathlib reads "" as "."
         raise OSError(21, f"a directory with no chart files ({', '.join('*' + s for s in CHART_SUFFIXES)})")
-    return Path(path).read_bytes()
+    with open(path, "rb") as fh:
+        return fh.read()
 
 
 def _rule_problems() -> list[str] | None:

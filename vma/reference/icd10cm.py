@@ -21,7 +21,7 @@ import pickle
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from functools import wraps
+from functools import lru_cache, wraps
 from typing import Callable, Iterator, TypeVar
 
 
@@ -79,6 +79,8 @@ class IcdRelease:
     _categories: tuple[str, ...] = ()
     _chunk_codes: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False, compare=False)
     _notes_order: bytes | None = field(default=None, repr=False, compare=False)
+    # (code, kind) -> inherited_notes: the checks ask the same codes' notes again on every chart.
+    _inherited: dict = field(default_factory=dict, repr=False, compare=False)
 
     # -- reading by category -------------------------------------------------
     def _read_chunk(self, code: str) -> bool:
@@ -209,6 +211,12 @@ class IcdRelease:
 
     def inherited_notes(self, code: str, kind: str) -> list[tuple[str, str]]:
         """(where, note) for the code and each ancestor, nearest first; block and chapter notes last."""
+        found = self._inherited.get((code, kind))
+        if found is None:
+            found = self._inherited[(code, kind)] = tuple(self._inherited_notes(code, kind))
+        return list(found)
+
+    def _inherited_notes(self, code: str, kind: str) -> list[tuple[str, str]]:
         out = [(code, n) for n in self.notes(code, kind)]
         for anc in self.ancestors(code):
             out.extend((anc, n) for n in self.notes(anc, kind))
@@ -313,8 +321,9 @@ class CodeRef:
 
 def note_code_refs(note: str) -> list[CodeRef]:
     """The codes and ranges a tabular note names, e.g. "(E10.-)", "(O00-O07)", "(I50.-)"."""
-    refs: list[CodeRef] = []
-    for m in _REF.finditer(note):
-        first, last = m.groups()
-        refs.append(CodeRef(first, last or first))
-    return refs
+    return list(_code_refs(note))
+
+
+@lru_cache(maxsize=8192)  # tabular notes (reference text, never a chart's): a chart's checks read the same few again
+def _code_refs(note: str) -> tuple[CodeRef, ...]:
+    return tuple(CodeRef(first, last or first) for first, last in (m.groups() for m in _REF.finditer(note)))

@@ -60,6 +60,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from vma.checks.support.scan import gated
 from vma.checks.support.notes.document import NoteDoc, Sentence
 from vma.checks.support.notes.patterns import LowerCasePattern, lazy_pattern, lower_case_pattern
 from vma.checks.support.notes.words import ASSESSMENT_SECTIONS, HISTORY_SECTIONS, is_negated_at, is_uncertain_at
@@ -352,12 +353,13 @@ def _scanners() -> tuple[tuple[str, LowerCasePattern], ...]:
     return tuple((kind, lower_case_pattern(rx)) for kind, rx in _EPISODE_CUES.items())
 
 
-def _sentence_cues(sentence: Sentence) -> dict[str, list[str]]:
-    """The episode cues of one sentence, the note's own words, after the sentence-level rules."""
+def _sentence_cues(sentence: Sentence, scanners: list[tuple[str, LowerCasePattern]]) -> dict[str, list[str]]:
+    """The episode cues of one sentence, the note's own words, after the sentence-level rules;
+    ``scanners`` are the kinds (in :func:`_scanners` order) whose pattern's gate lets the sentence through."""
     found: dict[str, list[str]] = {}
     story = sentence.section not in _STORY_SECTIONS_EXCLUDED
     encounter = sentence.section in _ENCOUNTER_SECTIONS
-    for kind, pattern in _scanners():
+    for kind, pattern in scanners:
         if kind in (EVENT, LONG_AGO) and not story:
             continue
         if kind in (WORKUP, TREATMENT, _WOUND_CARE) and not encounter:
@@ -392,10 +394,22 @@ def episode_evidence(note: NoteDoc) -> EpisodeEvidence:
     if "episode_evidence" in note.memo:
         return note.memo["episode_evidence"]
     cues: dict[str, list[tuple[Sentence, str]]] = {}
+    read = tuple(dict.fromkeys(s.section for s in note.sentences if s.section not in HISTORY_SECTIONS))
+    scanners_at: dict[int, list[tuple[str, LowerCasePattern]]] = {}
+    for kind, pattern in _scanners():
+        # only the sections where _sentence_cues reads the kind (a pattern with no gate is run on each)
+        if kind in (EVENT, LONG_AGO):
+            where = tuple(name for name in read if name not in _STORY_SECTIONS_EXCLUDED)
+        elif kind in (WORKUP, TREATMENT, _WOUND_CARE):
+            where = tuple(name for name in read if name in _ENCOUNTER_SECTIONS)
+        else:
+            where = read
+        for s in gated(note, pattern, where):
+            scanners_at.setdefault(id(s), []).append((kind, pattern))
     for sentence in note.sentences:
-        if sentence.section in HISTORY_SECTIONS:
-            continue
-        for kind, words in _sentence_cues(sentence).items():
+        if sentence.section in HISTORY_SECTIONS or id(sentence) not in scanners_at:
+            continue  # no cue's gate lets it through: it has no cue
+        for kind, words in _sentence_cues(sentence, scanners_at[id(sentence)]).items():
             cues.setdefault(kind, []).extend((sentence, w) for w in words)
     text = note.text
     healing = next((name for name, rx in _HEALING if rx.search(text)), "routine healing")

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from vma.checks import CheckContext
+from vma.checks.support.scan import gated
 from vma.checks.support.notes.document import NoteDoc, Sentence
 from vma.checks.support.notes.patterns import LowerCasePattern, lazy_pattern
 from vma.checks.support.notes.words import is_negated_at
@@ -206,26 +207,33 @@ def prior_visit(ctx: CheckContext, note: NoteDoc) -> PriorVisit | None:
             m = _NEW_PATIENT_STATEMENT.search(s.text)
             if m and not is_negated_at(s.text, m.start()):
                 return None
+    # A sentence of the note that a cue's literal gate turns away cannot match it (support/scan); a mended
+    # sentence is new text, tried in full.
+    mended = {id(s) for s in sentences} - {id(s) for s in note.sentences}
+    read = tuple(dict.fromkeys(s.section for s in sentences))
+    passing = [{id(s) for s in gated(note, rx, read)} | mended if rx else set() for rx in cues]
+    saw_at, first_person_at, earlier_at, follow_up_at = passing
     strong = weak = None
     for i, s in enumerate(sentences):
         text = s.text
+        at = id(s)
         # "She saw Dr. Nguyen in May. At the last visit he raised the dose.": the visit named without saying with
         # whom is read with the sentence before it.
         context = f"{sentences[i - 1].text} {text}" if i and sentences[i - 1].section == s.section else text
-        m = saw.search(text) if saw else None
+        m = saw.search(text) if at in saw_at else None
         if m is not None and not (_PAST_ANCHOR.search(text) and not _TODAY.search(text[m.end():m.end() + 40])):
             m = None  # today's visit ("I saw and examined her today"), not an earlier one
-        m = m or (first_person.search(text) if first_person else None)
+        m = m or (first_person.search(text) if at in first_person_at else None)
         if m and not is_negated_at(text, m.start()) and not _names_other_doctor(text, own) \
                 and not _three_years_or_more(text, service_year):
             strong = strong or s
             continue
-        m = earlier.search(text) if earlier else None
+        m = earlier.search(text) if at in earlier_at else None
         if m and not is_negated_at(text, m.start()) and not _names_other_care(context, own) \
                 and not _three_years_or_more(text, service_year):
             strong = strong or s
             continue
-        m = follow_up.search(text) if follow_up and s.section in _PRESENTING_SECTIONS else None
+        m = follow_up.search(text) if at in follow_up_at and s.section in _PRESENTING_SECTIONS else None
         if m and not is_negated_at(text, m.start()) and not _names_other_care(context, own) \
                 and not _three_years_or_more(text, service_year):
             weak = weak or s

@@ -164,10 +164,12 @@ def sides_at_site(sentence: str, words: tuple[Token, ...] | list[Token], site: t
     if not site:
         return set()
     head = site[-1]
+    initial = head[:1]
     eye = head == "eye"
     found: set[str] = set()
     for i, t in enumerate(words):
-        if not same_word(t.norm, head):
+        # same_word never matches words with another first letter: the test spares most tokens a call
+        if t.norm[:1] != initial or not same_word(t.norm, head):
             continue
         for j in range(i - 1, max(-1, i - 5), -1):
             w = words[j]

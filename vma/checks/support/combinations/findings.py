@@ -11,7 +11,7 @@ from vma.checks.support.combinations.diabetes import (
     DiabetesLink, attributed_elsewhere, diabetes_category, diabetes_link, read_link
 )
 from vma.checks.support.combinations.picture import (
-    CHECK_ID, DETECTORS, Documented, TOBACCO_REFS, _DIABETES, _NOT_SMOKING_NOW, _SMOKING, _affirmed, _covered,
+    CHECK_ID, Documented, TOBACCO_REFS, _DIABETES, _NOT_SMOKING_NOW, _SMOKING, _affirmed, _covered, detectors_for,
     _evidence, _hypertension_findings, _label
 )
 from vma.checks.support.refine.decide import decide
@@ -122,7 +122,7 @@ def _additional_code_findings(ctx: CheckContext, codes: list[str], positions: li
                                            "(tobacco use Z72.0 or dependence F17.-)."),
                                   evidence=cite(smoking[0]), target=f"diagnosis:{positions[i]}")
                 continue
-            for fn in DETECTORS:
+            for fn in detectors_for(note):  # a detector none of whose codes the note names adds nothing
                 doc = detect(fn)
                 if doc is None or doc.code in added or doc.code not in release:
                     continue

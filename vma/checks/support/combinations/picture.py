@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Callable, Iterator
 
 from vma.checks import CheckContext
+from vma.checks.support.scan import gated
 from vma.findings import Finding
 from vma.checks.support.notes.document import Sentence, cite
 from vma.checks.support.notes.patterns import lazy_pattern, lower_case_pattern
 from vma.checks.support.notes.words import ASSESSMENT_SECTIONS, is_negated_at, is_past_or_planned, is_uncertain_at
-from vma.reference.icd10cm import CodeRef, IcdRelease
+from vma.reference.icd10cm import CodeRef, IcdRelease, note_code_refs
 
 
 CHECK_ID = "combination"
@@ -97,9 +99,7 @@ def _affirmed(ctx: CheckContext, pattern: re.Pattern[str], exclude: re.Pattern[s
     """Sentences stating the pattern, not negated, not uncertain (outpatient), not ruled out by ``exclude``."""
     out = []
     fast = lower_case_pattern(pattern)  # only the match position is used, so lower-cased text is fine
-    for s in ctx.note.sentences:
-        if sections is not None and s.section not in sections:
-            continue
+    for s in gated(ctx.note, fast, sections):
         m = fast.search(s.text)
         if not m:
             continue
@@ -233,6 +233,23 @@ def heart_failure_type(ctx: CheckContext) -> Documented | None:
 DETECTORS: tuple[Callable[[CheckContext], Documented | None], ...] = (
     insulin_use, oral_antidiabetic_use, injectable_non_insulin_use, ckd_stage, heart_failure_type,
 )
+# Every code each detector may return: a "use additional code" note naming none of them needs no reading of
+# the note for it (see detectors_for).
+DETECTOR_CODES: dict[Callable[[CheckContext], Documented | None], tuple[str, ...]] = {
+    insulin_use: ("Z79.4",),
+    oral_antidiabetic_use: ("Z79.84",),
+    injectable_non_insulin_use: ("Z79.85",),
+    ckd_stage: (*_STAGE_CODE.values(), "N18.6", "N18.9"),
+    heart_failure_type: ("I50.9", *(f"I50.{kind}{acuity}" for kind in "234" for acuity in "0123")),
+}
+
+
+@lru_cache(maxsize=1024)  # by the tabular note's text (reference data, never a chart's)
+def detectors_for(note: str) -> tuple[Callable[[CheckContext], Documented | None], ...]:
+    """The detectors, in order, one of whose codes the note's references cover."""
+    refs = note_code_refs(note)
+    return tuple(fn for fn in DETECTORS
+                 if fn not in DETECTOR_CODES or any(r.covers(c) for r in refs for c in DETECTOR_CODES[fn]))
 
 _SMOKING = lazy_pattern(r"\b(?:current(?:ly)? smok\w*|smokes|smoker|smoking \d|\d+(?:\.\d+)? ?(?:ppd|packs? (?:per|a) day)|"
                         r"cigarettes? (?:daily|per day|a day)|vap(?:es|ing)|chews tobacco|tobacco use)\b", re.I)

@@ -233,8 +233,8 @@ def _stated_cause(sentences: list[Sentence]) -> str | None:
 def _age_findings(ctx: CheckContext, edits: SexAgeEdits, age: int, stated: Stated) -> Iterator[Finding]:
     release = ctx.icd
     for position, dx, _ in ctx.known_diagnoses():
-        for edit in edits.age:
-            if not edit.covers(dx.code) or edit.min_age <= age <= edit.max_age:
+        for edit in edits.covering(dx.code)[0]:
+            if edit.min_age <= age <= edit.max_age:
                 continue
             band = _band(edit)
             what = f"{dx.code} ({release.description(dx.code)}) is {_a(edit.label)} ({band})"
@@ -336,8 +336,8 @@ def _age_correction(ctx: CheckContext, edits: SexAgeEdits, edit: AgeEdit, code: 
 def _sex_findings(ctx: CheckContext, edits: SexAgeEdits, sex: str, stated: Stated) -> Iterator[Finding]:
     release = ctx.icd
     for position, dx, _ in ctx.known_diagnoses():
-        for edit in edits.sex:
-            if edit.sex == sex or not edit.covers(dx.code):
+        for edit in edits.covering(dx.code)[1]:
+            if edit.sex == sex:
                 continue
             what = f"{dx.code} ({release.description(dx.code)}) is {_a(edit.label)}"
             message = f"{what}, and the patient's sex on the chart is {_SEX_NAMES[sex]}."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
@@ -48,6 +48,16 @@ class SexAgeEdits:
     release: str
     age: tuple[AgeEdit, ...]
     sex: tuple[SexEdit, ...]
+    # code -> the edits covering it, in order: each chart's codes are otherwise tried against every range
+    _covering: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def covering(self, code: str) -> tuple[tuple[AgeEdit, ...], tuple[SexEdit, ...]]:
+        """The age edits and the sex edits whose ranges hold ``code``."""
+        found = self._covering.get(code)
+        if found is None:
+            found = self._covering[code] = (tuple(e for e in self.age if e.covers(code)),
+                                            tuple(e for e in self.sex if e.covers(code)))
+        return found
 
 
 def _refs(entries: list[str], where: str) -> tuple[CodeRef, ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Callable
 
 from vma.checks import CheckContext
@@ -65,6 +66,11 @@ def _qualifier(text: str) -> Callable[[str], bool] | None:
 
 def note_predicates(note: str) -> list[Callable[[str], bool]]:
     """One test per code reference of an Excludes1 note, qualifiers applied."""
+    return list(_note_predicates(note))
+
+
+@lru_cache(maxsize=4096)  # Excludes1 notes are reference text, never a chart's; each chart asks the same ones again
+def _note_predicates(note: str) -> tuple[Callable[[str], bool], ...]:
     segments = _SEGMENT.findall(note) or [note]
     tests: list[Callable[[str], bool]] = []
     for seg in segments:
@@ -79,7 +85,7 @@ def note_predicates(note: str) -> list[Callable[[str], bool]]:
             continue
         for ref in note_code_refs(seg[:cut]):
             tests.append(lambda code, ref=ref, qualify=qualify: ref.covers(code) and qualify(code.replace(".", "")))
-    return tests
+    return tuple(tests)
 
 
 def excluding_notes(release: IcdRelease, code: str, other: str) -> list[tuple[str, str]]:

@@ -213,6 +213,14 @@ def _without_default(r: Refinement, word: str) -> list[Refinement]:
     return out
 
 
+_OPEN_ONLY = frozenset({OPEN})
+
+
+@lru_cache(maxsize=1 << 14)  # the tabular's words, asked for each candidate of each chart
+def _has_digit(term: str) -> bool:
+    return any(c.isdigit() for c in term)
+
+
 def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) -> Documentation:
     key = ("refine.documentation", id(index), code, outpatient)
     if key in note.memo:
@@ -285,7 +293,7 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
     for r in (r for r in refs if r.terms):
         for t in r.terms:
             ft = ("~" if t in r.negated else "") + fold(t)
-            if ft in looked or any(c.isdigit() for c in t) or len(t) <= 2:
+            if ft in looked or len(t) <= 2 or _has_digit(t):
                 continue
             looked.add(ft)
             hits = [m.sentence for m in counting if _stated(m, t, t in r.negated, outpatient, cache)
@@ -311,9 +319,9 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
         # The Index's default type is for a condition of a named site: only with a side or another term.
         if not sentences and default and set(r.terms) == {default} and r.side is not None:
             sentences = [m.sentence for m in counting[:1]]
-        open_site = index._site_after(index.words(r.code), frozenset({OPEN})) if r.side is None else ()
-        if not sentences and default and set(r.terms) == {default} and open_site \
-                and doc.side is None and not doc.side_conflict and in_note.where(open_site[-1]):
+        open_site = index._site_after(index.words(r.code), _OPEN_ONLY) \
+            if not sentences and default and r.side is None and set(r.terms) == {default} else ()
+        if open_site and doc.side is None and not doc.side_conflict and in_note.where(open_site[-1]):
             # The condition at a site the note names, with no side anywhere: the Index's entry
             # (Osteoarthritis, knee M17.1-) leads to the unilateral code whose side only the provider
             # can give; the side question follows (side-of-target).
