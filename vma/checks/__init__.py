@@ -28,8 +28,8 @@ from functools import cached_property
 from typing import Callable, Iterable
 
 from vma.chart import Chart, Diagnosis, Procedure
-from vma.findings import ChartReport, Finding, check_failed
 from vma.checks.support.notes.document import NoteDoc
+from vma.findings import ChartReport, Finding, check_failed
 from vma.reference import ReferenceData, default_reference
 from vma.reference.icd10cm import IcdEntry, IcdRelease
 

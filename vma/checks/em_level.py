@@ -48,7 +48,6 @@ Resolution (correct or query)
 from __future__ import annotations
 
 import json
-from datetime import date
 import re
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -57,13 +56,12 @@ from typing import Callable, Iterator
 
 from vma.chart import Procedure, age_on_service
 from vma.checks import CheckContext, register
-from vma.checks.support.new_or_established import VisitLevel, _family, prior_visit
-from vma.findings import Finding
 from vma.checks.support.mdm.problems import MdmEstimate, ProblemItem
 from vma.checks.support.mdm.reader import MdmReader
 from vma.checks.support.mdm.wording import LEVEL_NAMES
+from vma.checks.support.new_or_established import VisitLevel, _family, prior_visit
 from vma.checks.support.notes.document import cite, quote
-
+from vma.findings import Finding
 
 EM_LEVEL = "em-level"
 TABLE_PATH = Path(__file__).resolve().parent.parent / "reference" / "data" / "em_office.json"

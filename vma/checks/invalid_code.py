@@ -68,16 +68,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from vma.checks import CheckContext, register
 from vma.checks.support.axes.evidence import condition_mentions
 from vma.checks.support.axes.index import AxisIndex, axis_index
 from vma.checks.support.axes.wording import cite_all
 from vma.checks.support.axes.words import description_words, same_word
-from vma.checks import CheckContext, register
 from vma.checks.support.headers import billable_bases, documented_codes
-from vma.checks.support.procedure_codes import invalid_procedure_findings
-from vma.findings import Finding
 from vma.checks.support.notes.document import Sentence
 from vma.checks.support.notes.words import is_negated_at, is_uncertain_at
+from vma.checks.support.procedure_codes import invalid_procedure_findings
+from vma.findings import Finding
 from vma.reference.icd10cm import IcdRelease
 
 CHECK = "invalid-code"

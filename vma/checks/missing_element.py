@@ -39,9 +39,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from vma.checks import CheckContext, register
 from vma.checks.support.axes.evidence import condition_mentions
 from vma.checks.support.axes.index import axis_index
-from vma.checks import CheckContext, register
 from vma.findings import Choice, Finding, query_choices
 
 CHECK = "missing-element"

@@ -65,8 +65,8 @@ from vma.checks.support.claim_lines import (
     line_name,
     target,
 )
-from vma.findings import Choice, Finding, query_choices
 from vma.checks.support.notes.document import quote
+from vma.findings import Choice, Finding, query_choices
 from vma.reference.cpt import is_em
 from vma.reference.pos import TELEHEALTH_POS
 

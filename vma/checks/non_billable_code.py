@@ -49,8 +49,7 @@ from vma.checks.support.acuity_findings import acuity_findings
 from vma.checks.support.axes.evidence import condition_mentions
 from vma.checks.support.axes.index import AxisIndex, axis_index
 from vma.checks.support.axes.wording import cite_all, code_label, condition_name
-from vma.checks.support.axes.words import OPEN, key_words
-from vma.checks.support.axes.words import SPECIFICITY
+from vma.checks.support.axes.words import OPEN, SPECIFICITY, key_words
 from vma.checks.support.axis_findings import correction, specificity_query
 from vma.checks.support.headers import billable_bases
 from vma.checks.support.laterality_findings import laterality_findings
@@ -59,7 +58,6 @@ from vma.checks.support.refine.documented import chart_codes, documentation
 from vma.checks.support.seventh_findings import seventh_character_findings
 from vma.checks.support.specificity_findings import specificity_findings
 from vma.findings import Choice, Finding, query_choices
-
 
 CHECK = "non-billable-code"
 MAX_LISTED = 12  # more billable codes than this beneath a header: offer the next tabular level instead

@@ -36,6 +36,7 @@ from typing import Iterator
 from vma.chart import age_on_service
 from vma.checks import CheckContext, register
 from vma.findings import Choice, Finding, query_choices
+from vma.rules import chart_for_cel
 
 PAYER_RULE = "payer-rule"
 _SEVERITY = {"correct": "error", "query": "error", "info": "info"}
@@ -52,8 +53,6 @@ _SEVERITY = {"correct": "error", "query": "error", "info": "info"}
     ),
 )
 def check(ctx: CheckContext) -> Iterator[Finding]:
-    from vma.rules import chart_for_cel
-
     rules = ctx.ref.payer_rules
     if not rules.packs:
         return

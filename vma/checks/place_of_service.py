@@ -40,8 +40,8 @@ from typing import Iterator
 
 from vma.checks import CheckContext, register
 from vma.checks.support.claim_lines import TELEHEALTH, line_name, target
-from vma.findings import Choice, Finding, query_choices
 from vma.checks.support.notes.document import quote
+from vma.findings import Choice, Finding, query_choices
 from vma.reference.pos import PLACES_OF_SERVICE, TELEHEALTH_POS, pos_label, pos_rules
 
 PLACE_OF_SERVICE = "place-of-service"

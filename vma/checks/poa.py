@@ -41,14 +41,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from vma.chart import POA_VALUES, normalize_icd
+from vma.checks import CheckContext, register
 from vma.checks.support.axes.evidence import condition_mentions
 from vma.checks.support.axes.index import axis_index
 from vma.checks.support.axes.wording import cite_all, condition_name
-from vma.chart import POA_VALUES
-from vma.checks import CheckContext, register
-from vma.findings import OTHER, UNDETERMINED, Choice, Finding
 from vma.checks.support.notes.document import Sentence
 from vma.checks.support.notes.words import ASSESSMENT_SECTIONS
+from vma.findings import OTHER, UNDETERMINED, Choice, Finding
 
 CHECK = "poa"
 EXEMPT_FILE = Path(__file__).resolve().parent.parent / "reference" / "data" / "poa_exempt.json"
@@ -97,7 +97,6 @@ def load_cms_exempt_list(path: str) -> frozenset[str]:
     """The CMS POA exempt list as published each year (``POAexemptCodes<year>.txt``:
     tab-separated order number, code without the dot, description; one header line).
     Set with ``VMA_POA_EXEMPT_FILE``; it replaces the bundled Appendix I ranges."""
-    from vma.chart import normalize_icd
 
     codes = set()
     with open(path, encoding="utf-8-sig", errors="replace") as fh:

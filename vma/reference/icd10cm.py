@@ -24,8 +24,6 @@ from datetime import date
 from functools import lru_cache, wraps
 from typing import Callable, Iterator, TypeVar
 
-
-
 # 4: the compiled cache also holds the tables the checks derive from the release (vma.checks.support.axes.index.derive).
 # 5: seventh-character codes are made on demand from their leaf, not stored (half the index).
 # 6: entries, children and notes are stored by category and read when a code of it is first asked for.

@@ -182,6 +182,7 @@ def load_release(xml_path: str | Path, effective: date | None = None) -> IcdRele
     """Load a release from its CMS tabular XML, compiling and caching the index on first use.
 
     The cache also holds what the checks derive from the whole release, so no request pays for it."""
+    # Here, not at the top: the reference data is loaded by the checks' package, never the reverse.
     from vma.checks.support.axes.index import DERIVED_FORMAT, derive
 
     path = Path(xml_path)

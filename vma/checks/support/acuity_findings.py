@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Iterator
 
 from vma.checks import CheckContext
-from vma.findings import Finding
 from vma.checks.support.axes.evidence import acuity_evidence
 from vma.checks.support.axes.index import axis_index
 from vma.checks.support.axes.wording import cite_all, code_label, condition_name, with_seventh

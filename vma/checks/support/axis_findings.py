@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import re
 
+from vma.checks import CheckContext
 from vma.checks.support.axes.index import AxisIndex, axis_index
 from vma.checks.support.axes.wording import cite_all, code_label, condition_name, uncertain_remark, with_seventh
 from vma.checks.support.axes.words import ACUITY_TERMS, SIDE_TERMS, key_words
-from vma.checks import CheckContext
 from vma.checks.support.kept_codes import removed_positions
-from vma.findings import Choice, Finding, query_choices
 from vma.checks.support.notes.document import quote
 from vma.checks.support.refine.decide import Decision, decide
 from vma.checks.support.refine.documented import chart_codes
+from vma.findings import Choice, Finding, query_choices
 
 
 def decisions(ctx: CheckContext, check_id: str):

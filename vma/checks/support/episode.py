@@ -60,11 +60,10 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from vma.checks.support.scan import gated
 from vma.checks.support.notes.document import NoteDoc, Sentence
 from vma.checks.support.notes.patterns import LowerCasePattern, lazy_pattern, lower_case_pattern
 from vma.checks.support.notes.words import ASSESSMENT_SECTIONS, HISTORY_SECTIONS, is_negated_at, is_uncertain_at
-
+from vma.checks.support.scan import gated
 
 INITIAL, SUBSEQUENT, SEQUELA = "initial", "subsequent", "sequela"
 # Kinds of statement besides the three episodes (keys of _EPISODE_CUES).

@@ -8,7 +8,6 @@ from vma.checks.support.axes.index import AxisIndex
 from vma.checks.support.axes.words import OPEN, RESIDUAL, same_word
 from vma.checks.support.notes.words import is_negated_at, is_uncertain_at
 
-
 _CONNECTIVES = frozenset({"with", "due", "in", "of"})
 def billable_bases(index: AxisIndex, code: str) -> list[str]:
     """Codes beneath the header a provider can choose: billable, or billable once a 7th character is added."""

@@ -5,18 +5,16 @@ from __future__ import annotations
 from typing import Iterator
 
 from vma.checks import CheckContext
-from vma.findings import Finding
-from vma.checks.support.axes.evidence import AxisEvidence, side_evidence
+from vma.checks.support.axes.evidence import AxisEvidence, side_evidence, sides_at_site
 from vma.checks.support.axes.index import AxisIndex, AxisSibling, CodeAxis, axis_index
 from vma.checks.support.axes.wording import cite_all, code_label, condition_name, with_seventh
 from vma.checks.support.axes.words import BILATERAL, LATERALITY, LEFT, RIGHT
-from vma.checks.support.axis_findings import (
-    both_sides_label as _both_sides_label, correction, decisions, plural as _plural
-)
+from vma.checks.support.axis_findings import both_sides_label as _both_sides_label
+from vma.checks.support.axis_findings import correction, decisions
+from vma.checks.support.axis_findings import plural as _plural
 from vma.checks.support.notes.document import SECTION_LABELS, NoteDoc
 from vma.checks.support.notes.words import tokens
 from vma.findings import Choice, Finding, query_choices
-
 
 BOTH = frozenset({RIGHT, LEFT})
 
@@ -34,7 +32,6 @@ def _indicators(note: NoteDoc, ev: AxisEvidence, site: str, condition: str) -> s
         label = SECTION_LABELS.get(sentence.section, sentence.section.replace("_", " ").capitalize())
         by_section.setdefault(label, set())
     # The sides per section are recomputed from the evidence sentences' own words.
-    from vma.checks.support.axes.evidence import sides_at_site
 
     words_of = {id(sentence): words for sentence, words in note.tokenized}  # tokenised once per note
     for sentence in ev.cited:

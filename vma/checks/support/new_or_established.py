@@ -6,10 +6,10 @@ import re
 from dataclasses import dataclass
 
 from vma.checks import CheckContext
-from vma.checks.support.scan import gated
 from vma.checks.support.notes.document import NoteDoc, Sentence
 from vma.checks.support.notes.patterns import LowerCasePattern, lazy_pattern
 from vma.checks.support.notes.words import is_negated_at
+from vma.checks.support.scan import gated
 
 
 @dataclass(frozen=True)

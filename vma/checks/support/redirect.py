@@ -36,12 +36,11 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 from vma.checks.support.axes.evidence import Mention, condition_mentions, note_words
-from vma.checks.support.axes.index import AxisIndex
+from vma.checks.support.axes.index import DERIVED_FORMAT, AxisIndex
 from vma.checks.support.axes.words import ACUITY_TERMS, OPEN, RESIDUAL, description_words, fold
 from vma.checks.support.notes.document import NoteDoc
 from vma.checks.support.notes.words import ASSESSMENT_SECTIONS, is_negated_at, is_past_or_planned, is_uncertain_at
 from vma.reference.icd10cm import note_code_refs, per_release
-
 
 # Words that name no condition of their own: sharing one of them does not make two terms the same
 # condition ("bipolar disorder" is not a form of "major depressive disorder").
@@ -143,7 +142,6 @@ class Redirects:
 
     @cached_property
     def _title_table(self) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
-        from vma.checks.support.axes.index import DERIVED_FORMAT
 
         derived = self.release.derived
         if derived.get("format") == DERIVED_FORMAT and "category_titles" in derived:
@@ -342,7 +340,6 @@ class Families:
 
     @cached_property
     def by_category(self) -> dict[str, tuple[Family, ...]]:
-        from vma.checks.support.axes.index import DERIVED_FORMAT
 
         derived = self.release.derived
         raw = derived["qualified_families"] if derived.get("format") == DERIVED_FORMAT and \

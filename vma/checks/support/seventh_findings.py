@@ -5,17 +5,27 @@ from __future__ import annotations
 from typing import Iterator
 
 from vma.checks import CheckContext
-from vma.findings import Finding
 from vma.checks.support.axes.evidence import condition_mentions
 from vma.checks.support.axes.index import AxisIndex, axis_index
 from vma.checks.support.axes.wording import cite_all, code_label, condition_name
 from vma.checks.support.episode import (
-    ACTIVE, EVENT, FIRST_SEEN, INITIAL, LONG_AGO, PRIOR, SEQUELA, SUBSEQUENT, TREATMENT, WORKUP, EpisodeEvidence,
-    episode_evidence, is_episode_definition, seventh_for
+    ACTIVE,
+    EVENT,
+    FIRST_SEEN,
+    INITIAL,
+    LONG_AGO,
+    PRIOR,
+    SEQUELA,
+    SUBSEQUENT,
+    TREATMENT,
+    WORKUP,
+    EpisodeEvidence,
+    episode_evidence,
+    is_episode_definition,
+    seventh_for,
 )
 from vma.checks.support.seventh_values import ValueReading, read_value
 from vma.findings import Choice, Finding, query_choices
-
 
 CHECK = "seventh-character"
 # How each kind of episode statement is named in a question's clinical indicators.

@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from vma.checks.support.axes.words import same_word
 from vma.checks.support.episode import _GENERIC_WORDS, episode_evidence, is_episode_definition, seventh_for
 from vma.checks.support.notes.document import NoteDoc, Sentence
 from vma.checks.support.notes.patterns import lazy_pattern, lower_case_pattern
 from vma.checks.support.notes.words import HISTORY_SECTIONS, clause_bounds, is_negated_at
-
 
 # -- 7th characters that are not an episode of care ------------------------------------------------
 
@@ -75,6 +75,7 @@ _VALUE_FINDINGS: tuple[tuple[re.Pattern[str], str, str, re.Pattern[str]], ...] =
     # Central retinal vein occlusion (H34.81-).
     (lazy_pattern(r"^with macular edema$"), ANYWHERE, STATES, lazy_pattern(r"\b(?:cystoid )?macular edema\b|\bCME\b")),
 )
+
 # The note talks about a stage without settling it.
 _STAGE_HINT = lazy_pattern(r"\bstag(?:e|ed|ing)\b|\bgrade\b|\bseverity\b", re.I)
 _MULTIPLE_GESTATION = lazy_pattern(
@@ -211,7 +212,6 @@ def read_value(note: NoteDoc, definition: dict[str, str], description: str, ment
     ``mentions``: the coded condition's mentions (:func:`vma.checks.support.axes.evidence.condition_mentions`); only
     those that count (not negated, not uncertain, not history) carry the value's words.
     """
-    from vma.checks.support.axes.words import same_word
 
     reading = ValueReading()
     reading.unspecified = next((c for c, d in definition.items() if "unspecified" in d.lower()), None)

@@ -6,12 +6,16 @@ import re
 from dataclasses import dataclass, field
 
 from vma.checks.support.axes.index import AxisIndex, AxisSibling, CodeAxis
-from vma.checks.support.axes.words import ACUITY_TERMS, BILATERAL, LEFT, RIGHT, _PUNCT, acuity_of, same_word
+from vma.checks.support.axes.words import _PUNCT, ACUITY_TERMS, BILATERAL, LEFT, RIGHT, acuity_of, same_word
 from vma.checks.support.notes.document import NoteDoc, Sentence
 from vma.checks.support.notes.words import (
-    ASSESSMENT_SECTIONS, HISTORY_SECTIONS, Token, is_negated_at, is_past_or_planned, is_uncertain_at
+    ASSESSMENT_SECTIONS,
+    HISTORY_SECTIONS,
+    Token,
+    is_negated_at,
+    is_past_or_planned,
+    is_uncertain_at,
 )
-
 
 # -- what the note says --------------------------------------------------------------------------
 

@@ -8,11 +8,26 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 from vma.checks.support.axes.words import (
-    ACUITY, ACUITY_TERMS, ACUTE, ACUTE_ON_CHRONIC, BILATERAL, CHRONIC, LATERALITY, LEFT, OPEN, RESIDUAL, RIGHT,
-    SIDE_TERMS, SPECIFICITY, SUBACUTE, _OPEN_ACUITY, acuity_of, description_words, fold
+    _OPEN_ACUITY,
+    ACUITY,
+    ACUITY_TERMS,
+    ACUTE,
+    ACUTE_ON_CHRONIC,
+    BILATERAL,
+    CHRONIC,
+    LATERALITY,
+    LEFT,
+    OPEN,
+    RESIDUAL,
+    RIGHT,
+    SIDE_TERMS,
+    SPECIFICITY,
+    SUBACUTE,
+    acuity_of,
+    description_words,
+    fold,
 )
 from vma.reference.icd10cm import IcdRelease, per_release
-
 
 # -- what the tabular says ---------------------------------------------------------------------
 
@@ -57,6 +72,7 @@ def derive(release: IcdRelease) -> dict:
             n += 1
             for w in set(index.words(code)):
                 df[w] = df.get(w, 0) + 1
+    # Here, not at the top: redirect reads the AxisIndex this module defines.
     from vma.checks.support.redirect import scan_category_titles, scan_qualified_families
 
     return {"format": DERIVED_FORMAT, "word_df": df, "word_n": n, "acuity_keys": index.scan_acuity_keys(),

@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 
 from vma.checks.support.axes.index import AxisIndex
-from vma.checks.support.notes.document import Sentence
+from vma.checks.support.notes.document import Sentence, cite
 from vma.checks.support.notes.words import ASSESSMENT_SECTIONS
-
 
 # -- wording shared by the axis checks ---------------------------------------------------------------------
 
@@ -26,7 +25,6 @@ def code_label(index: AxisIndex, code: str) -> str:
 
 def cite_all(sentences: list[Sentence], limit: int = 3) -> str:
     """Evidence: the cited sentences, assessment first, as ``Section: "quote"`` joined by "; "."""
-    from vma.checks.support.notes.document import cite
 
     ordered = sorted(sentences, key=lambda s: (s.section not in ASSESSMENT_SECTIONS, s.start))
     chosen = sorted(ordered[:limit], key=lambda s: s.start)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-
 LATERALITY, ACUITY, SPECIFICITY = "laterality", "acuity", "specificity"
 
 RIGHT, LEFT, BILATERAL = "right", "left", "bilateral"

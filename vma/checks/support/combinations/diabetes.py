@@ -6,13 +6,14 @@ import re
 from dataclasses import dataclass, field
 
 from vma.checks import CheckContext
+from vma.checks.support.axes.evidence import condition_mentions
 from vma.checks.support.axes.index import axis_index
+from vma.checks.support.axes.words import OPEN, description_words, fold
 from vma.checks.support.combinations.picture import _DIABETES, _UNRELATED, _starts
 from vma.checks.support.notes.document import Sentence
 from vma.checks.support.notes.patterns import lazy_pattern
 from vma.checks.support.notes.words import HISTORY_SECTIONS, is_negated_at
 from vma.reference.icd10cm import CodeRef, IcdRelease, note_code_refs, per_release
-
 
 # -- diabetes "with" its complications (Guideline I.A.15), derived from the tabular ---------------
 
@@ -103,7 +104,6 @@ def combination_names_condition(release: IcdRelease, code: str) -> bool:
 
 def with_head(release: IcdRelease, code: str) -> str | None:
     """The noun the combination title is "with" ("ulcer" for "with foot ulcer"), unless it is generic."""
-    from vma.checks.support.axes.words import description_words
 
     desc = (release.description(code) or "").split(" with ", 1)[-1].split(" without ", 1)[0]
     words = [w for w in description_words(desc) if w not in ("diabetic", "diabetes", "mellitus")]
@@ -127,7 +127,6 @@ def _scan_named_by_title(release: IcdRelease, code: str, category: str) -> tuple
     code's own title or one of its inclusion terms ("with diabetic peripheral angiopathy" and I73.9's
     "Peripheral angiopathy NOS"): the Index's "Diabetes, with" entry the coder follows, and the link
     Guideline I.A.15 presumes. Nothing when the words match several, or only in part."""
-    from vma.checks.support.axes.words import OPEN, description_words, fold
 
     def words(text: str) -> frozenset[str]:
         return frozenset(fold(w) for w in description_words(text)
@@ -243,9 +242,6 @@ class LinkReading:
 
 def read_link(ctx: CheckContext, link: DiabetesLink) -> LinkReading:
     """What the note says about the cause of the linked condition."""
-    from vma.checks.support.axes.evidence import condition_mentions
-    from vma.checks.support.axes.index import axis_index
-    from vma.checks.support.axes.words import description_words
 
     release = ctx.icd
     note = ctx.note
@@ -318,9 +314,6 @@ def attributed_elsewhere(ctx: CheckContext, link: DiabetesLink, reading: LinkRea
     or that the note names in the same sentence as the condition ("hypothyroidism with
     polyneuropathy"). A cause merely present elsewhere on the chart (E78.5 under "metabolic
     diseases (E70-E88)") does not undo the "with" presumption."""
-    from vma.checks.support.axes.evidence import condition_mentions
-    from vma.checks.support.axes.index import axis_index
-    from vma.checks.support.axes.words import description_words
 
     release = ctx.icd
     others = _other_causes_coded(release, link.other, codes)

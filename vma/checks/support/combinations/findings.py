@@ -6,19 +6,33 @@ from typing import Callable, Iterator
 
 from vma.checks import CheckContext
 from vma.checks.support.axes.index import axis_index
-from vma.checks.support.kept_codes import queried_positions, removed_positions
 from vma.checks.support.combinations.diabetes import (
-    DiabetesLink, attributed_elsewhere, diabetes_category, diabetes_link, read_link
+    DiabetesLink,
+    attributed_elsewhere,
+    diabetes_category,
+    diabetes_link,
+    read_link,
 )
 from vma.checks.support.combinations.picture import (
-    CHECK_ID, Documented, TOBACCO_REFS, _DIABETES, _NOT_SMOKING_NOW, _SMOKING, _affirmed, _covered, detectors_for,
-    _evidence, _hypertension_findings, _label
+    _DIABETES,
+    _NOT_SMOKING_NOW,
+    _SMOKING,
+    CHECK_ID,
+    TOBACCO_REFS,
+    Documented,
+    _affirmed,
+    _covered,
+    _evidence,
+    _hypertension_findings,
+    _label,
+    detectors_for,
 )
+from vma.checks.support.kept_codes import queried_positions, removed_positions
+from vma.checks.support.notes.document import Sentence, cite
+from vma.checks.support.notes.words import ASSESSMENT_SECTIONS
 from vma.checks.support.refine.decide import decide
 from vma.checks.support.refine.documented import chart_codes
 from vma.findings import Finding
-from vma.checks.support.notes.document import Sentence, cite
-from vma.checks.support.notes.words import ASSESSMENT_SECTIONS
 from vma.reference.icd10cm import note_code_refs
 
 

@@ -8,13 +8,12 @@ from functools import lru_cache
 from typing import Callable, Iterator
 
 from vma.checks import CheckContext
-from vma.checks.support.scan import gated
-from vma.findings import Finding
 from vma.checks.support.notes.document import Sentence, cite
 from vma.checks.support.notes.patterns import lazy_pattern, lower_case_pattern
 from vma.checks.support.notes.words import ASSESSMENT_SECTIONS, is_negated_at, is_past_or_planned, is_uncertain_at
+from vma.checks.support.scan import gated
+from vma.findings import Finding
 from vma.reference.icd10cm import CodeRef, IcdRelease, note_code_refs
-
 
 CHECK_ID = "combination"
 

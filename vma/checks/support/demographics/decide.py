@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
 from typing import Iterator
 
 from vma.chart import age_on
@@ -14,14 +13,27 @@ from vma.checks.support.axes.index import axis_index
 from vma.checks.support.axes.wording import cite_all, condition_name
 from vma.checks.support.axes.words import OPEN, RESIDUAL, description_words, same_word
 from vma.checks.support.demographics.edits import (
-    AgeEdit, CHECK_ID, SEX_TERMS, SexAgeEdits, Stated, _ENCOUNTER_SECTIONS, _SEX_NAMES, _group_age_words, _group_of,
-    _label, _words, age_counterpart, chart_sex, load_edits, sex_counterpart, stated_demographics
+    _ENCOUNTER_SECTIONS,
+    _SEX_NAMES,
+    CHECK_ID,
+    SEX_TERMS,
+    AgeEdit,
+    SexAgeEdits,
+    Stated,
+    _group_age_words,
+    _group_of,
+    _label,
+    _words,
+    age_counterpart,
+    chart_sex,
+    load_edits,
+    sex_counterpart,
+    stated_demographics,
 )
-from vma.findings import Choice, Finding, query_choices
 from vma.checks.support.notes.document import Sentence, cite
 from vma.checks.support.notes.words import is_negated_at
+from vma.findings import Choice, Finding, query_choices
 from vma.reference.icd10cm import IcdRelease
-
 
 # -- the note -----------------------------------------------------------------------------------------
 

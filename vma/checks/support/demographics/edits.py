@@ -13,7 +13,6 @@ from vma.checks.support.axes.index import axis_index
 from vma.checks.support.axes.words import description_words
 from vma.reference.icd10cm import CodeRef, IcdRelease, note_code_refs
 
-
 CHECK_ID = "sex-age"
 DATA_FILE = "sex_age_edits.json"
 

@@ -11,19 +11,31 @@ from vma.checks.support.axes.index import AxisIndex, axis_index
 from vma.checks.support.axes.wording import cite_all, code_label
 from vma.checks.support.axes.words import RESIDUAL, description_words, key_words, same_word
 from vma.checks.support.exclusions.pairs import (
-    CHECK_ID, Exclusion, _UNRELATED, excluded_pairs, excluding_notes, note_predicates
+    _UNRELATED,
+    CHECK_ID,
+    Exclusion,
+    excluded_pairs,
+    excluding_notes,
+    note_predicates,
 )
 from vma.checks.support.exclusions.readings import (
-    ABSENT, CONTRADICTED, NEGATED, OTHER_TYPE, PREDIABETES, Reading, UNCERTAIN, _reading, combination_covers,
-    diabetes_kind
+    ABSENT,
+    CONTRADICTED,
+    NEGATED,
+    OTHER_TYPE,
+    PREDIABETES,
+    UNCERTAIN,
+    Reading,
+    _reading,
+    combination_covers,
+    diabetes_kind,
 )
+from vma.checks.support.notes.document import Sentence
+from vma.checks.support.notes.words import HISTORY_SECTIONS
 from vma.checks.support.refine.decide import decide
 from vma.checks.support.refine.documented import chart_codes
 from vma.findings import Choice, Finding, query_choices
-from vma.checks.support.notes.document import Sentence
-from vma.checks.support.notes.words import HISTORY_SECTIONS
 from vma.reference.icd10cm import IcdRelease
-
 
 # -- the decision --------------------------------------------------------------------------------------
 
@@ -143,7 +155,6 @@ def _presumed_angina_combination(ctx: CheckContext, a: str, b: str) -> tuple[str
         if hit and _OTHER_CAUSE.search(sentence.text, hit.end()):
             return None
     # the angina as the note documents it ("stable angina" on I20.9 is I20.89), so the pair is settled in one step
-    from vma.checks.support.refine.decide import decide
 
     refined = decide(ctx.note, axis_index(release), angina, ctx.outpatient)
     if refined is not None and refined.action == "correct" and len(refined.targets) == 1:

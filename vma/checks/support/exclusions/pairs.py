@@ -13,7 +13,6 @@ from vma.checks.support.axes.index import AxisIndex
 from vma.checks.support.notes.words import clause_bounds, is_negated_at
 from vma.reference.icd10cm import IcdRelease, note_code_refs
 
-
 CHECK_ID = "excludes1"
 
 # The provider saying so is the I.A.12.a exception; the cue must share a sentence with a condition.

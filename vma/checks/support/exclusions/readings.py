@@ -9,12 +9,18 @@ from vma.checks import CheckContext
 from vma.checks.support.axes.index import AxisIndex
 from vma.checks.support.axes.words import RESIDUAL, description_words
 from vma.checks.support.exclusions.pairs import (
-    _KIN, _SEGMENT, _WORKUP, _clause, _holds, _naming_mentions, _not_established, excluding_notes
+    _KIN,
+    _SEGMENT,
+    _WORKUP,
+    _clause,
+    _holds,
+    _naming_mentions,
+    _not_established,
+    excluding_notes,
 )
 from vma.checks.support.notes.document import Sentence
 from vma.checks.support.notes.words import HISTORY_SECTIONS, is_negated_at, is_uncertain_at
 from vma.reference.icd10cm import IcdRelease, per_release
-
 
 # -- how the note stands on one code of the pair -------------------------------------------------------
 

@@ -3,17 +3,33 @@
 from __future__ import annotations
 
 import re
-from dataclasses import field
 
 from vma.checks.support.mdm.wording import (
-    HIGH, LAB_TESTS, LOW, MODERATE, STRAIGHTFORWARD, _DECISION, _HIGH_RISK, _INTERPRETATION, _LOW_RISK, _MAJOR_SURGERY,
-    _MINOR_SURGERY, _ORDERED, _OTC, _REPORT, _REVIEWED, _RX_CONSIDERED, _SDOH, _TESTS, _first_unnegated, _prescription
+    _DECISION,
+    _HIGH_RISK,
+    _INTERPRETATION,
+    _LOW_RISK,
+    _MAJOR_SURGERY,
+    _MINOR_SURGERY,
+    _ORDERED,
+    _OTC,
+    _REPORT,
+    _REVIEWED,
+    _RX_CONSIDERED,
+    _SDOH,
+    _TESTS,
+    HIGH,
+    LAB_TESTS,
+    LOW,
+    MODERATE,
+    STRAIGHTFORWARD,
+    _first_unnegated,
+    _prescription,
 )
 from vma.checks.support.notes.document import NoteDoc
 from vma.checks.support.notes.patterns import LowerCasePattern as _LowerCasePattern
 from vma.checks.support.notes.patterns import lazy_pattern
 from vma.checks.support.notes.words import is_negated_at
-
 
 # -- data ---------------------------------------------------------------------
 

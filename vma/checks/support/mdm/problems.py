@@ -5,13 +5,46 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from vma.checks.support.mdm.data_and_risk import data_level
 from vma.checks.support.mdm.wording import (
-    ACUTE, CHRONIC, EXACERBATION, HIGH, LEVEL_NAMES, LOW, MINOR, MODERATE, SERIOUS, SEVERE, STRAIGHTFORWARD, SYSTEMIC,
-    UNDIAGNOSED, _ACTION_LINE, _ACUTE, _BULLET, _CHRONIC_COURSE, _CHRONIC_NATURE, _DEFERRED, _ESCALATION,
-    _EXACERBATION, _FOUND_ON, _ITEM_NUMBERED, _ITEM_PROBLEM, _LABEL_STOPWORDS, _MINOR, _NARRATIVE, _NEW_DIAGNOSIS,
-    _RECENT_ONSET, _SERIOUS, _SEVERE, _SYSTEMIC, _SYSTEMIC_SYMPTOMS, _TIME_LINE, _TREATMENT_START, _UNDIAGNOSED,
-    _WORKUP, _first_unnegated, _prescription
+    _ACTION_LINE,
+    _ACUTE,
+    _BULLET,
+    _CHRONIC_COURSE,
+    _CHRONIC_NATURE,
+    _DEFERRED,
+    _ESCALATION,
+    _EXACERBATION,
+    _FOUND_ON,
+    _ITEM_NUMBERED,
+    _ITEM_PROBLEM,
+    _LABEL_STOPWORDS,
+    _MINOR,
+    _NARRATIVE,
+    _NEW_DIAGNOSIS,
+    _RECENT_ONSET,
+    _SERIOUS,
+    _SEVERE,
+    _SYSTEMIC,
+    _SYSTEMIC_SYMPTOMS,
+    _TIME_LINE,
+    _TREATMENT_START,
+    _UNDIAGNOSED,
+    _WORKUP,
+    ACUTE,
+    CHRONIC,
+    EXACERBATION,
+    HIGH,
+    LEVEL_NAMES,
+    LOW,
+    MINOR,
+    MODERATE,
+    SERIOUS,
+    SEVERE,
+    STRAIGHTFORWARD,
+    SYSTEMIC,
+    UNDIAGNOSED,
+    _first_unnegated,
+    _prescription,
 )
 from vma.checks.support.notes.document import NoteDoc
 from vma.checks.support.notes.patterns import lazy_pattern

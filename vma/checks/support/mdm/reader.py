@@ -5,14 +5,24 @@ from __future__ import annotations
 from functools import cached_property
 
 from vma.checks.support.mdm.data_and_risk import (
-    _data_sentences, _interpreted, _read_in_office, data_level, risk_of_management, unique_tests
+    _data_sentences,
+    _interpreted,
+    _read_in_office,
+    data_level,
+    risk_of_management,
+    unique_tests,
 )
 from vma.checks.support.mdm.problems import MdmEstimate, ProblemItem, classify, problem_items, problems_level
 from vma.checks.support.mdm.wording import (
-    CHRONIC, LOW, _DISCUSSION, _EXTERNAL_NOTES, _HISTORIAN, _TIME_LINE, _first_unnegated
+    _DISCUSSION,
+    _EXTERNAL_NOTES,
+    _HISTORIAN,
+    _TIME_LINE,
+    CHRONIC,
+    LOW,
+    _first_unnegated,
 )
 from vma.checks.support.notes.document import NoteDoc
-
 
 # -- the estimate -------------------------------------------------------------
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import field
 
 from vma.checks.support.notes.patterns import LowerCasePattern as _LowerCasePattern
 from vma.checks.support.notes.patterns import lazy_pattern
 from vma.checks.support.notes.words import is_negated_at
-
 
 STRAIGHTFORWARD, LOW, MODERATE, HIGH = 1, 2, 3, 4
 LEVEL_NAMES = {STRAIGHTFORWARD: "straightforward", LOW: "low", MODERATE: "moderate", HIGH: "high"}

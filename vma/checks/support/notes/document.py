@@ -9,7 +9,6 @@ from functools import cached_property
 from vma.checks.support.notes.patterns import _folds_onto_ascii, lazy_pattern
 from vma.checks.support.notes.words import Token, tokens
 
-
 # Canonical section names and the headings that introduce them.
 SECTION_ALIASES: dict[str, tuple[str, ...]] = {
     "chief_complaint": ("chief complaint", "cc", "reason for visit", "reason for consultation"),

@@ -7,6 +7,7 @@ import re._constants as _sre
 import re._parser as _sre_parse
 from functools import lru_cache
 
+from vma.reference.icd10cm_load import cache_dir
 
 # The only characters other than ASCII letters that re.I matches to ASCII letters (and the only one whose
 # lower case is longer). A note without them has a match of a pattern of lower-case ASCII letters with re.I where
@@ -84,7 +85,6 @@ _gates_added: set[tuple[str, int]] = set()
 def _gates_file():
     import sys
 
-    from vma.reference.icd10cm_load import cache_dir
 
     # The parser (and so what a pattern requires) belongs to the Python version.
     return cache_dir() / f"pattern-gates-py{sys.version_info[0]}{sys.version_info[1]}-{_GATES_FORMAT}.pickle"

@@ -10,7 +10,6 @@ from typing import Callable, NamedTuple
 
 from vma.checks.support.notes.patterns import _folds_onto_ascii, _lowered, lazy_pattern, lower_case_pattern
 
-
 NEGATION_CUES = (
     "denies", "denied", "no", "not", "without", "negative for", "free of", "absence of",
     "no evidence of", "no signs of", "ruled out", "rules out", "resolved", "unlikely",

@@ -8,11 +8,21 @@ from functools import lru_cache
 
 from vma.checks.support.axes.index import AxisIndex, sibling_phrase
 from vma.checks.support.axes.words import (
-    ACUITY, ACUITY_TERMS, BILATERAL, LATERALITY, LEFT, OPEN, RESIDUAL, RIGHT, SIDE_TERMS, acuity_of, fold, key_words,
-    scoped_words
+    ACUITY,
+    ACUITY_TERMS,
+    BILATERAL,
+    LATERALITY,
+    LEFT,
+    OPEN,
+    RESIDUAL,
+    RIGHT,
+    SIDE_TERMS,
+    acuity_of,
+    fold,
+    key_words,
+    scoped_words,
 )
 from vma.reference.icd10cm import per_release
-
 
 BOTH = frozenset({RIGHT, LEFT})
 # Connectives a more specific code adds without meaning anything by themselves ("without" marks the

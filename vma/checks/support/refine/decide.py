@@ -7,16 +7,29 @@ from dataclasses import dataclass, field, replace
 from vma.checks.support.axes.evidence import condition_mentions, note_words
 from vma.checks.support.axes.index import AxisIndex
 from vma.checks.support.axes.words import (
-    ACUITY, LATERALITY, LEFT, OPEN, RIGHT, SIDE_TERMS, SPECIFICITY, acuity_of, fold, key_words
-)
-from vma.checks.support.refine.candidates import BOTH, MAX_OPTIONS, Refinement, _side_of, refiner
-from vma.checks.support.refine.documented import (
-    Documentation, IndicatorRule, _other_code_at, chart_codes, documentation, indicator_rules
+    ACUITY,
+    LATERALITY,
+    LEFT,
+    OPEN,
+    RIGHT,
+    SIDE_TERMS,
+    SPECIFICITY,
+    acuity_of,
+    fold,
+    key_words,
 )
 from vma.checks.support.notes.document import NoteDoc, Sentence
 from vma.checks.support.notes.words import HISTORY_SECTIONS, is_negated_at, is_past_or_planned
 from vma.checks.support.redirect import documented_family, documented_redirect
-
+from vma.checks.support.refine.candidates import BOTH, MAX_OPTIONS, Refinement, _side_of, refiner
+from vma.checks.support.refine.documented import (
+    Documentation,
+    IndicatorRule,
+    _other_code_at,
+    documentation,
+    indicator_rules,
+)
+from vma.checks.support.seventh_values import settled_seventh
 
 # -- the decision -------------------------------------------------------------------------------------------
 
@@ -178,7 +191,6 @@ def _decide(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool, chart_
     if targets and seventh is None and all(index.needs_seventh(t.code) for t in targets):
         # The code it leads to needs a 7th character: settle it too when the note does (stage,
         # eye, episode), so the suggestion is complete in one step.
-        from vma.checks.support.seventh_values import settled_seventh
 
         seventh = settled_seventh(note, index.release, targets[0].code,
                                   condition_mentions(note, index, targets[0].code, outpatient))
@@ -230,7 +242,6 @@ def _redirected(note: NoteDoc, index: AxisIndex, code: str, base: str, seventh: 
         return None  # both forms are coded: a pair for the excludes1 check to settle
     final: str | None = None
     if index.needs_seventh(target):
-        from vma.checks.support.seventh_values import settled_seventh
 
         char = settled_seventh(note, rel, target, condition_mentions(note, index, target, outpatient))
         final = rel.with_seventh(target, char) if char else None

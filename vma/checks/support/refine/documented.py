@@ -9,20 +9,41 @@ from functools import lru_cache
 from importlib import resources
 
 from vma.checks.support.axes.evidence import (
-    AxisEvidence, Mention, acuity_evidence, condition_mentions, note_words, side_evidence, sides_at_site
+    AxisEvidence,
+    Mention,
+    acuity_evidence,
+    condition_mentions,
+    note_words,
+    side_evidence,
+    sides_at_site,
 )
 from vma.checks.support.axes.index import AxisIndex, CodeAxis
 from vma.checks.support.axes.words import (
-    ACUITY, ACUTE, ACUTE_ON_CHRONIC, CHRONIC, LATERALITY, OPEN, acuity_of, fold, key_words, same_word
-)
-from vma.checks.support.refine.candidates import (
-    Refinement, _DEFAULT_CONDITION, _EXACERBATION, _EXACERBATION_IS_ACUTE, _INDEX_DEFAULT_TYPE, _NOT_DEFAULT,
-    _PAIRED_SITES, _side_of, refiner
+    ACUITY,
+    ACUTE,
+    ACUTE_ON_CHRONIC,
+    CHRONIC,
+    LATERALITY,
+    OPEN,
+    acuity_of,
+    fold,
+    key_words,
+    same_word,
 )
 from vma.checks.support.notes.document import NoteDoc, Sentence
 from vma.checks.support.notes.patterns import lazy_pattern
 from vma.checks.support.notes.words import Token, is_negated_at, is_past_or_planned, is_uncertain_at
-
+from vma.checks.support.refine.candidates import (
+    _DEFAULT_CONDITION,
+    _EXACERBATION,
+    _EXACERBATION_IS_ACUTE,
+    _INDEX_DEFAULT_TYPE,
+    _NOT_DEFAULT,
+    _PAIRED_SITES,
+    Refinement,
+    _side_of,
+    refiner,
+)
 
 # -- clinical indicators (CDI queries) ---------------------------------------------------------------------
 
