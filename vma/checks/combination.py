@@ -78,7 +78,7 @@ from vma.findings import Finding
 
 @register(
     CHECK_ID,
-    actions=("correct", "query", "info"),
+    actions=("correct", "info"),
     references=(
         "ICD-10-CM Official Guidelines for Coding and Reporting FY2026: I.A.12.a (Excludes1), I.A.13 "
         '(etiology/manifestation, "code first", "use additional code"), I.A.15 ("with" presumes a causal '
