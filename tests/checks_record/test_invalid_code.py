@@ -19,7 +19,7 @@ def dx(*codes):
 
 
 def run(ref, *codes, **overrides):
-    return check_findings(ref, "invalid-code", module="invalid_code", diagnoses=dx(*codes), **overrides)
+    return check_findings(ref, "invalid-code", diagnoses=dx(*codes), **overrides)
 
 
 @pytest.mark.parametrize("code", ["I10", "M25.561", "S93.402A", "E11.9", "Z79.84", "m25561", "j189"])

@@ -41,7 +41,7 @@ Return in 3 months.
 
 def run(ref, codes, assessment, **overrides):
     note = {"text": FOLLOW_UP.format(assessment=assessment)}
-    return check_findings(ref, "invalid-code", module="invalid_code",
+    return check_findings(ref, "invalid-code",
                           diagnoses=[{"code": c, "poa": None} for c in codes], note=note, **overrides)
 
 

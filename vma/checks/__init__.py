@@ -21,6 +21,7 @@ import importlib
 import logging
 import os
 import re
+import sys
 import traceback
 from dataclasses import dataclass, field
 from datetime import date
@@ -95,8 +96,6 @@ def register(check_id: str, *, actions: Iterable[str], references: Iterable[str]
         raise ValueError(f"check {check_id}: declare the references its rules rest on")
 
     def deco(fn: CheckFn) -> CheckFn:
-        import sys
-
         module_doc = (getattr(sys.modules.get(fn.__module__), "__doc__", None) or "").rstrip()
         if re.search(r"^References\b", module_doc, re.M):
             raise ValueError(f"{fn.__module__}: references are declared in register(), not in the docstring")
@@ -119,11 +118,7 @@ def all_checks() -> list[CheckSpec]:
     if _ordered is not None and _ordered[0] == len(_REGISTRY):
         return _ordered[1]
     for name in CHECK_MODULES:
-        try:
-            importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
+        importlib.import_module(f"{__name__}.{name}")
     order = {f"{__name__}.{n}": i for i, n in enumerate(CHECK_MODULES)}
     specs = sorted(_REGISTRY.values(), key=lambda s: order.get(s.module, 999))
     _ordered = (len(_REGISTRY), specs)
