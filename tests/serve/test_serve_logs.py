@@ -80,6 +80,10 @@ def test_serve_logs_the_loop_as_json_with_ids_only(slack, tmp_path):
         slack.wait_for(lambda: slack.messages_in(CODERS), timeout=30)  # the clean chart
         slack.wait_for(lambda: slack.messages_in(MANAGERS) and slack.messages_in(slack.dm_channel(CHIEF)), timeout=30)
         dm = slack.messages_in(slack.dm_channel(LOPEZ))[0]
+        # The escalation posts to the chief and then to the managers' channel: wait for its committed line
+        # before arming the one-off Slack error, or the escalation's second post could take that error.
+        wait_until(lambda: '"event": "escalation_sent"' in log_path.read_text(), 60, 0.1,
+                   "the escalation was not logged")
 
         slack.error_next("chat.postMessage", "not_in_channel")  # the coder channel's next post fails once
         button = find_element(dm.blocks, lambda e: e.get("type") == "button"
