@@ -1,0 +1,58 @@
+"""The findings ``vma check --json`` prints for every labelled chart we hold, recorded so that a speed-up
+can be shown to change nothing: ``python -m tests.speed.output_record`` writes them again (only when a
+change of judgement is meant, and reviewed in the diff with the accuracy figures).
+
+The charts: the shared development set and the spec's examples (beside the clone, in ``../shared``) and
+the project's own labelled sets (``tests/evalset*``). Each line is ``{"chart": label, "exit": status,
+"lines": [[stream, text], ...]}``, the lines exactly as the command prints them.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = ROOT.parent / "shared"
+RECORD = Path(__file__).with_name("expected") / "check_output.jsonl"
+SUFFIXES = (".json", ".hl7", ".er7")
+
+
+def chart_files() -> dict[str, Path]:
+    """Label (a path relative to its set's parent) -> file, for every chart we can find."""
+    folders = [SHARED / "devset" / "cases", SHARED / "spec" / "examples",
+               *sorted(ROOT.glob("tests/evalset*/cases"))]
+    found: dict[str, Path] = {}
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        base = SHARED if folder.is_relative_to(SHARED) else ROOT
+        for path in sorted(folder.iterdir()):
+            if path.suffix in SUFFIXES and not path.name.endswith(".expected.json"):
+                found[str(path.relative_to(base))] = path
+    return found
+
+
+def check_output(label: str, path: Path) -> dict:
+    from vma.cli import _check_one
+
+    lines, status = _check_one(label, str(path), None, True)
+    return {"chart": label, "exit": status, "lines": [list(line) for line in lines]}
+
+
+def main() -> int:
+    files = chart_files()
+    if not any(label.startswith("devset/") for label in files):
+        print(f"{SHARED} is missing: the record would leave out the development set", file=sys.stderr)
+        return 2
+    RECORD.parent.mkdir(exist_ok=True)
+    with RECORD.open("w") as out:
+        for label, path in files.items():
+            out.write(json.dumps(check_output(label, path), sort_keys=True) + "\n")
+    print(f"recorded {len(files)} charts in {RECORD.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
