@@ -12,7 +12,7 @@ import re
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from vma.records import Field, Integer, ListOf, Nested, OneOf, Record, RecordError, Text, TextMap
 
 SETTINGS = ("office", "telehealth", "outpatient-hospital", "emergency", "inpatient")
 POA_VALUES = ("Y", "N", "U", "W", "1")
@@ -37,49 +37,64 @@ def normalize_procedure(code: str) -> str:
     return code.strip().upper().replace(" ", "")
 
 
-class _Open(BaseModel):
+def _number_as_text(width: int = 0) -> Any:
+    """A number that arrived unquoted is the same identifier as its digits (``11`` and ``"11"`` are one
+    place of service; payer IDs such as ``60054`` likewise); a place of service keeps two digits."""
+    def before(v: Any) -> Any:
+        if isinstance(v, int) and not isinstance(v, bool):
+            return f"{v:0{width}d}" if width else str(v)
+        return v
+    return before
+
+
+def _poa_flag(v: Any) -> Any:
+    if isinstance(v, int) and not isinstance(v, bool):
+        v = str(v)
+    if isinstance(v, str):
+        v = v.strip().upper() or None
+    return v
+
+
+def _modifiers(v: list[str]) -> list[str]:
+    return [m.strip().upper() for m in v if m and m.strip()]
+
+
+class _Open(Record):
     # Unknown fields are kept (and ignored) so nothing an EHR sent is lost.
-    model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+    keep_extra = True
+    strip_text = True
 
 
 class Patient(_Open):
-    mrn: str | None = None
-    name: str | None = None
-    birth_date: str | None = None
-    sex: str | None = None
+    mrn = Field(Text(), optional=True)
+    name = Field(Text(), optional=True)
+    birth_date = Field(Text(), optional=True)
+    sex = Field(Text(), optional=True)
 
 
 class Encounter(_Open):
-    date_of_service: str | None = None
-    place_of_service: str | None = None
-    setting: Literal["office", "telehealth", "outpatient-hospital", "emergency", "inpatient"] | None = None
-    patient_status: Literal["new", "established"] | None = None
-    admission_date: str | None = None
-    total_time_minutes: int | None = Field(default=None, ge=0)
-
-    @field_validator("place_of_service", mode="before")
-    @classmethod
-    def _pos_as_text(cls, v: Any) -> Any:
-        # "11" and 11 mean the same place; keep two digits.
-        if isinstance(v, int) and not isinstance(v, bool):
-            return f"{v:02d}"
-        return v
+    date_of_service = Field(Text(), optional=True)
+    place_of_service = Field(Text(), optional=True, before=_number_as_text(width=2))
+    setting = Field(OneOf(*SETTINGS), optional=True)
+    patient_status = Field(OneOf("new", "established"), optional=True)
+    admission_date = Field(Text(), optional=True)
+    total_time_minutes = Field(Integer(ge=0), optional=True)
 
 
 class Provider(_Open):
-    npi: str | None = None
-    name: str | None = None
-    email: str | None = None
+    npi = Field(Text(), optional=True)
+    name = Field(Text(), optional=True)
+    email = Field(Text(), optional=True)
 
 
 class Signature(_Open):
-    signed_by: str | None = None
-    signed_at: str | None = None
+    signed_by = Field(Text(), optional=True)
+    signed_at = Field(Text(), optional=True)
 
 
 class Note(_Open):
-    text: str | None = None
-    sections: dict[str, str] | None = None
+    text = Field(Text(), optional=True)
+    sections = Field(TextMap(), optional=True)
 
     def full_text(self) -> str:
         """The whole note; sections are rendered as headed blocks after the free text."""
@@ -92,69 +107,37 @@ class Note(_Open):
 
 
 class Diagnosis(_Open):
-    code: str
-    poa: str | None = None
-
-    @field_validator("code")
-    @classmethod
-    def _norm(cls, v: str) -> str:
-        return normalize_icd(v)
-
-    @field_validator("poa", mode="before")
-    @classmethod
-    def _poa(cls, v: Any) -> Any:
-        if isinstance(v, int) and not isinstance(v, bool):
-            v = str(v)
-        if isinstance(v, str):
-            v = v.strip().upper() or None
-        return v
+    code = Field(Text(), after=normalize_icd)
+    poa = Field(Text(), optional=True, before=_poa_flag)
 
 
 class Procedure(_Open):
-    code: str
-    modifiers: list[str] = Field(default_factory=list)
-    units: int = Field(default=1, ge=0)
-    diagnosis_pointers: list[int] = Field(default_factory=list)
-
-    @field_validator("code")
-    @classmethod
-    def _norm(cls, v: str) -> str:
-        return normalize_procedure(v)
-
-    @field_validator("modifiers")
-    @classmethod
-    def _mods(cls, v: list[str]) -> list[str]:
-        return [m.strip().upper() for m in v if m and m.strip()]
+    code = Field(Text(), after=normalize_procedure)
+    modifiers = Field(ListOf(Text()), factory=list, after=_modifiers)
+    units = Field(Integer(ge=0), default=1)
+    diagnosis_pointers = Field(ListOf(Integer()), factory=list)
 
 
 class Coverage(_Open):
     """The primary payer (contract section 4); payer rule packs match on ``payer_id``."""
 
-    payer_id: str | None = None
-    payer_name: str | None = None
-    plan: str | None = None
-
-    @field_validator("payer_id", mode="before")
-    @classmethod
-    def _id_as_text(cls, v: Any) -> Any:
-        # Payer IDs are identifiers ("60054", "00123"): a number that arrived unquoted is the same ID.
-        if isinstance(v, int) and not isinstance(v, bool):
-            return str(v)
-        return v
+    payer_id = Field(Text(), optional=True, before=_number_as_text())
+    payer_name = Field(Text(), optional=True)
+    plan = Field(Text(), optional=True)
 
 
 class Chart(_Open):
-    chart_id: str = Field(min_length=1)
-    document_id: str | None = None
-    version: int = 1
-    patient: Patient
-    encounter: Encounter
-    provider: Provider
-    signature: Signature | None = None
-    note: Note
-    diagnoses: list[Diagnosis] = Field(default_factory=list)
-    procedures: list[Procedure] = Field(default_factory=list)
-    coverage: Coverage | None = None
+    chart_id = Field(Text(min_length=1))
+    document_id = Field(Text(), optional=True)
+    version = Field(Integer(), default=1)
+    patient = Field(Nested(Patient))
+    encounter = Field(Nested(Encounter))
+    provider = Field(Nested(Provider))
+    signature = Field(Nested(Signature), optional=True)
+    note = Field(Nested(Note))
+    diagnoses = Field(ListOf(Nested(Diagnosis)), factory=list)
+    procedures = Field(ListOf(Nested(Procedure)), factory=list)
+    coverage = Field(Nested(Coverage), optional=True)
 
     @property
     def doc_key(self) -> str:
@@ -165,9 +148,9 @@ class Chart(_Open):
         return self.note.full_text()
 
 
-class FieldError(BaseModel):
-    field: str
-    message: str
+class FieldError(Record):
+    field = Field(Text())
+    message = Field(Text())
 
     def __str__(self) -> str:
         return f"{self.field}: {self.message}"
@@ -182,12 +165,8 @@ class ChartInputError(ValueError):
         super().__init__("; ".join(str(e) for e in errors))
 
 
-def errors_from_validation(exc: ValidationError) -> list[FieldError]:
-    out = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(chart)"
-        out.append(FieldError(field=loc, message=err["msg"]))
-    return out
+def errors_from_record(exc: RecordError) -> list[FieldError]:
+    return [FieldError(field=".".join(str(p) for p in loc) or "(chart)", message=msg) for loc, msg in exc.problems]
 
 
 def chart_from_dict(data: Any) -> Chart:
@@ -195,8 +174,8 @@ def chart_from_dict(data: Any) -> Chart:
         raise ChartInputError([FieldError(field="(chart)", message="expected a JSON object")])
     try:
         return Chart.model_validate(data)
-    except ValidationError as exc:
-        raise ChartInputError(errors_from_validation(exc)) from None
+    except RecordError as exc:
+        raise ChartInputError(errors_from_record(exc)) from None
 
 
 def chart_json_schema() -> dict[str, Any]:

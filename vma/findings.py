@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, get_args
 
-from pydantic import BaseModel, Field, model_serializer
+from vma.records import Field, ListOf, Nested, OneOf, Record, Text
 
 Action = Literal["query", "correct", "info"]
 Severity = Literal["error", "warning", "info"]
@@ -18,7 +18,7 @@ OTHER = "Other"
 UNDETERMINED = "Clinically undetermined"
 
 
-class Choice(BaseModel):
+class Choice(Record):
     """One answer a provider can give to a query.
 
     ``codes`` are the codes that replace the finding's code when chosen (two for
@@ -26,46 +26,48 @@ class Choice(BaseModel):
     set by a POA answer; ``kind`` tells the escape answers apart.
     """
 
-    label: str
-    codes: list[str] = Field(default_factory=list)
-    poa: str | None = None
-    kind: Literal["code", "poa", "other", "undetermined", "confirm", "value"] = "code"
-    value: str | None = None
+    label = Field(Text())
+    codes = Field(ListOf(Text()), factory=list)
+    poa = Field(Text(), optional=True)
+    kind = Field(OneOf("code", "poa", "other", "undetermined", "confirm", "value"), default="code")
+    value = Field(Text(), optional=True)
 
 
-class Finding(BaseModel):
-    check: str
-    action: Action
-    severity: Severity = "error"
-    code: str | None = None
-    message: str
-    evidence: str = ""
-    suggested_codes: list[str] = Field(default_factory=list)
-    question: str | None = None
-    options: list[str] = Field(default_factory=list)
+# Printed only when set (contract section 5): a check-failed finding's check, a payer rule's own fields.
+_SHOWN_WHEN_SET = ("failed_check", "rule_id", "payer_id", "references")
+
+
+class Finding(Record):
+    check = Field(Text())
+    action = Field(OneOf(*get_args(Action)))
+    severity = Field(OneOf(*get_args(Severity)), default="error")
+    code = Field(Text(), optional=True)
+    message = Field(Text())
+    evidence = Field(Text(), default="")
+    suggested_codes = Field(ListOf(Text()), factory=list)
+    question = Field(Text(), optional=True)
+    options = Field(ListOf(Text()), factory=list)
     # Internal: structured answers and where the finding applies. Not part of
     # the JSON contract, so excluded from dumps.
-    choices: list[Choice] = Field(default_factory=list, exclude=True)
-    target: str | None = Field(default=None, exclude=True)  # "diagnosis:1", "procedure:0", "chart"
+    choices = Field(ListOf(Nested(Choice)), factory=list, exclude=True)
+    target = Field(Text(), optional=True, exclude=True)  # "diagnosis:1", "procedure:0", "chart"
     # Only on a ``check-failed`` finding: the ID of the check that failed (also named in the message).
-    failed_check: str | None = None
+    failed_check = Field(Text(), optional=True)
     # Only on a ``payer-rule`` finding (contract section 5): the rule and the pack's payer, and the
     # rule's own references (the payer's policy it cites).
-    rule_id: str | None = None
-    payer_id: str | None = None
-    references: list[str] | None = None
+    rule_id = Field(Text(), optional=True)
+    payer_id = Field(Text(), optional=True)
+    references = Field(ListOf(Text()), optional=True)
 
     def model_post_init(self, __context: object) -> None:
         if self.choices and not self.options:
             self.options = [c.label for c in self.choices]
 
-    @model_serializer(mode="wrap")
-    def _drop_unset_extras(self, handler):
-        data = handler(self)
-        if isinstance(data, dict):
-            for key in ("failed_check", "rule_id", "payer_id", "references"):
-                if data.get(key) is None:
-                    data.pop(key, None)
+    def model_dump(self, mode: str = "python", exclude_none: bool = False, include: set[str] | None = None) -> dict:
+        data = super().model_dump(mode, exclude_none, include)
+        for key in _SHOWN_WHEN_SET:
+            if data.get(key) is None:
+                data.pop(key, None)
         return data
 
 
@@ -80,10 +82,10 @@ def check_failed(check_id: str, error: BaseException) -> Finding:
     )
 
 
-class ChartReport(BaseModel):
-    chart_id: str
-    status: Status
-    findings: list[Finding] = Field(default_factory=list)
+class ChartReport(Record):
+    chart_id = Field(Text())
+    status = Field(OneOf(*get_args(Status)))
+    findings = Field(ListOf(Nested(Finding)), factory=list)
 
     @classmethod
     def from_findings(cls, chart_id: str, findings: list[Finding]) -> "ChartReport":

@@ -16,12 +16,12 @@ def _a_chart() -> Path:
     return found[0]
 
 
-def test_a_one_chart_check_imports_no_settings_library_and_no_metadata_reader(tmp_path):
+def test_a_one_chart_check_imports_no_validation_or_settings_library_and_no_metadata_reader(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.lower().startswith(("vma_", "slack_"))}
     probe = ("import sys\n"
              "from vma.cli import main\n"
              f"rc = main(['check', '--json', {str(_a_chart())!r}])\n"
-             "print('LOADED', sorted(m for m in ('pydantic_settings', 'asyncio', 'vma.config') if m in sys.modules))\n")
+             "print('LOADED', sorted(m for m in ('pydantic', 'pydantic_settings', 'asyncio', 'vma.config') if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=tmp_path,
                          timeout=120)
     assert out.returncode == 0, out.stderr

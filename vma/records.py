@@ -1,0 +1,381 @@
+"""Validated records: the chart (contract section 4) and the findings report (section 5).
+
+Every ``vma check`` builds these, so they must cost nothing at start-up. Pydantic's import and model
+build were about a third of a one-chart run (measured with ``-X importtime``: 90 ms of 300 ms), and
+msgspec, the fast alternative, neither keeps the unknown fields an EHR sends (which intake keeps, and
+reads: ``authenticated``, ``revision_kind``, ``cancelled``) nor reports every problem of an input at once
+(contract section 2: one line per problem). So the few shapes the contract fixes are declared here,
+each field once, with the behaviour the project relied on from pydantic's lax mode kept exactly,
+messages included: strings are stripped where the record says so, an integer may arrive as a whole
+float or a string of digits, and every problem is reported with its dotted location.
+
+A record keeps the subset of pydantic's ``BaseModel`` interface the project uses (``model_validate``,
+``model_dump``, ``model_dump_json``, ``model_copy``, ``model_extra``, ``model_json_schema``), so its
+callers read as before.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from typing import Any, Callable, ClassVar
+
+Loc = tuple
+Errors = list  # of (location, message)
+
+_INT_TEXT = re.compile(r"[+-]?[0-9](?:_?[0-9])*(?:\.0*)?")
+_MISSING = object()
+
+
+class RecordError(ValueError):
+    """Input that does not fit a record: every problem, each as (location, message)."""
+
+    def __init__(self, errors: list[tuple[Loc, str]]):
+        self.problems = errors
+        super().__init__("; ".join(f"{'.'.join(map(str, loc)) or '(record)'}: {msg}" for loc, msg in errors))
+
+
+# -- value kinds: each reads one value, appending a problem (and returning _MISSING) when it cannot ------
+
+
+class Kind:
+    schema: dict = {}
+
+    def read(self, value: Any, loc: Loc, errors: Errors, strip: bool) -> Any:
+        raise NotImplementedError
+
+    def dump(self, value: Any, exclude_none: bool) -> Any:
+        return value
+
+
+class Text(Kind):
+    schema = {"type": "string"}
+
+    def __init__(self, min_length: int = 0):
+        self.min_length = min_length
+        if min_length:
+            self.schema = {"minLength": min_length, "type": "string"}
+
+    def read(self, value, loc, errors, strip):
+        if not isinstance(value, str):
+            errors.append((loc, "Input should be a valid string"))
+            return _MISSING
+        if strip:
+            value = value.strip()
+        if len(value) < self.min_length:
+            errors.append((loc, f"String should have at least {self.min_length} character"
+                                + ("s" if self.min_length > 1 else "")))
+            return _MISSING
+        return value
+
+
+class Integer(Kind):
+    def __init__(self, ge: int | None = None):
+        self.ge = ge
+        self.schema = {"type": "integer"} if ge is None else {"minimum": ge, "type": "integer"}
+
+    def read(self, value, loc, errors, strip):
+        if isinstance(value, int):  # bool too, as pydantic's lax mode takes it
+            number = int(value)
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                errors.append((loc, "Input should be a finite number"))
+                return _MISSING
+            if not value.is_integer():
+                errors.append((loc, "Input should be a valid integer, got a number with a fractional part"))
+                return _MISSING
+            number = int(value)
+        elif isinstance(value, str):
+            text = value.strip()
+            if not _INT_TEXT.fullmatch(text):
+                errors.append((loc, "Input should be a valid integer, unable to parse string as an integer"))
+                return _MISSING
+            number = int(text.split(".", 1)[0])
+        else:
+            errors.append((loc, "Input should be a valid integer"))
+            return _MISSING
+        if self.ge is not None and number < self.ge:
+            errors.append((loc, f"Input should be greater than or equal to {self.ge}"))
+            return _MISSING
+        return number
+
+
+class OneOf(Kind):
+    """One of a few fixed strings, taken as sent (not stripped)."""
+
+    def __init__(self, *values: str):
+        self.values = values
+        self.schema = {"enum": list(values), "type": "string"}
+        quoted = [f"'{v}'" for v in values]
+        self.message = "Input should be " + (f"{', '.join(quoted[:-1])} or {quoted[-1]}" if len(quoted) > 1
+                                              else quoted[0])
+
+    def read(self, value, loc, errors, strip):
+        if isinstance(value, str) and value in self.values:
+            return value
+        errors.append((loc, self.message))
+        return _MISSING
+
+
+class ListOf(Kind):
+    def __init__(self, item: Kind):
+        self.item = item
+
+    @property
+    def schema(self):
+        return {"items": self.item.schema, "type": "array"}
+
+    def read(self, value, loc, errors, strip):
+        if not isinstance(value, (list, tuple)):
+            errors.append((loc, "Input should be a valid list"))
+            return _MISSING
+        before = len(errors)
+        out = [self.item.read(v, (*loc, i), errors, strip) for i, v in enumerate(value)]
+        return out if len(errors) == before else _MISSING
+
+    def dump(self, value, exclude_none):
+        return [self.item.dump(v, exclude_none) for v in value]
+
+
+class TextMap(Kind):
+    schema = {"additionalProperties": {"type": "string"}, "type": "object"}
+
+    def read(self, value, loc, errors, strip):
+        if not isinstance(value, dict):
+            errors.append((loc, "Input should be a valid dictionary"))
+            return _MISSING
+        out = {}
+        before = len(errors)
+        for key, item in value.items():
+            if not isinstance(key, str) or not isinstance(item, str):
+                errors.append(((*loc, key), "Input should be a valid string"))
+                continue
+            out[key.strip() if strip else key] = item.strip() if strip else item
+        return out if len(errors) == before else _MISSING
+
+    def dump(self, value, exclude_none):
+        return dict(value)  # a copy: the dump's owner may change it
+
+
+class Nested(Kind):
+    def __init__(self, record: type[Record]):
+        self.record = record
+
+    @property
+    def schema(self):
+        return {"$ref": f"#/$defs/{self.record.__name__}"}
+
+    def read(self, value, loc, errors, strip):
+        if isinstance(value, self.record):
+            return value
+        if not isinstance(value, dict):
+            errors.append((loc, f"Input should be a valid dictionary or instance of {self.record.__name__}"))
+            return _MISSING
+        return self.record._read(value, loc, errors)
+
+    def dump(self, value, exclude_none):
+        return value.model_dump(exclude_none=exclude_none)
+
+
+class Field:
+    """One field of a record: its kind, whether it may be None, its default, and hooks.
+
+    ``before`` sees the raw value (None included) ahead of the kind; ``after`` sees the read value."""
+
+    def __init__(self, kind: Kind, *, optional: bool = False, default: Any = _MISSING,
+                 factory: Callable[[], Any] | None = None, before: Callable[[Any], Any] | None = None,
+                 after: Callable[[Any], Any] | None = None, exclude: bool = False):
+        self.kind = kind
+        self.optional = optional
+        self.default = None if (optional and default is _MISSING and factory is None) else default
+        self.factory = factory
+        self.before = before
+        self.after = after
+        self.exclude = exclude
+        self.name = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is _MISSING and self.factory is None
+
+    def missing_value(self) -> Any:
+        return self.factory() if self.factory is not None else self.default
+
+
+# -- the record base ------------------------------------------------------------------------------------
+
+
+class Record:
+    """A record whose fields are the ``Field`` class attributes, in the order they are declared."""
+
+    fields: ClassVar[tuple[Field, ...]] = ()
+    keep_extra: ClassVar[bool] = False  # unknown keys are kept in model_extra (else ignored)
+    strip_text: ClassVar[bool] = False  # strings have their outer whitespace stripped
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own = []
+        for name, value in list(vars(cls).items()):
+            if isinstance(value, Field):
+                value.name = name
+                own.append(value)
+                delattr(cls, name)  # the instance's attribute, not the declaration, answers
+        inherited = [f for f in cls.fields if f.name not in {o.name for o in own}]
+        cls.fields = (*inherited, *own)
+        cls._names = frozenset(f.name for f in cls.fields)
+        # What a dump writes, worked out once: a plain value (text, number) is written as it is.
+        cls._written = tuple((f.name, None if type(f.kind).dump is Kind.dump else f.kind.dump)
+                             for f in cls.fields if not f.exclude)
+
+    def __init__(self, **values: Any):
+        errors: Errors = []
+        self._fill(values, (), errors)
+        if errors:
+            raise RecordError(errors)
+
+    # reading
+
+    @classmethod
+    def model_validate(cls, data: Any) -> Any:
+        if isinstance(data, cls):
+            return data
+        errors: Errors = []
+        if not isinstance(data, dict):
+            raise RecordError([((), f"Input should be a valid dictionary or instance of {cls.__name__}")])
+        record = cls._read(data, (), errors)
+        if errors:
+            raise RecordError(errors)
+        return record
+
+    @classmethod
+    def _read(cls, data: dict, loc: Loc, errors: Errors) -> Any:
+        record = cls.__new__(cls)
+        before = len(errors)
+        record._fill(data, loc, errors)
+        return record if len(errors) == before else _MISSING
+
+    def _fill(self, data: dict, loc: Loc, errors: Errors) -> None:
+        strip = self.strip_text
+        set_ = object.__setattr__
+        for field in self.fields:
+            name = field.name
+            value = data.get(name, _MISSING)
+            if field.before is not None and value is not _MISSING:
+                value = field.before(value)
+            if value is _MISSING:
+                if field.required:
+                    errors.append(((*loc, name), "Field required"))
+                    continue
+                set_(self, name, field.missing_value())
+                continue
+            if value is None and field.optional:
+                set_(self, name, None)
+                continue
+            value = field.kind.read(value, (*loc, name), errors, strip)
+            if value is _MISSING:
+                continue
+            if field.after is not None:
+                value = field.after(value)
+            set_(self, name, value)
+        if self.keep_extra:
+            names = self._names
+            set_(self, "model_extra", {k: v for k, v in data.items() if k not in names})
+        else:
+            set_(self, "model_extra", None)
+        self.model_post_init(None)
+
+    def model_post_init(self, __context: object) -> None:
+        """Work done once every field is read (a record may derive one field from others)."""
+
+    # writing
+
+    def model_dump(self, mode: str = "python", exclude_none: bool = False,
+                   include: set[str] | None = None) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        values = self.__dict__
+        for name, dump in self._written:
+            if include is not None and name not in include:
+                continue
+            value = values[name]
+            if value is None:
+                if not exclude_none:
+                    out[name] = None
+            else:
+                out[name] = value if dump is None else dump(value, exclude_none)
+        if self.model_extra:
+            for key, value in self.model_extra.items():
+                if not (exclude_none and value is None) and (include is None or key in include):
+                    out[key] = value
+        return out
+
+    def model_dump_json(self) -> str:
+        # Compact and UTF-8, as the findings lines have always been printed (contract section 5).
+        return json.dumps(self.model_dump(mode="json"), separators=(",", ":"), ensure_ascii=False)
+
+    def model_copy(self, update: dict[str, Any] | None = None) -> Any:
+        """A shallow copy with ``update`` set as given (not read again, as pydantic's copy does)."""
+        copy = self.__class__.__new__(self.__class__)
+        copy.__dict__.update(self.__dict__)
+        for key, value in (update or {}).items():
+            object.__setattr__(copy, key, value)
+        return copy
+
+    @classmethod
+    def model_json_schema(cls) -> dict[str, Any]:
+        defs: dict[str, dict] = {}
+        top = cls._schema(defs)
+        if defs:
+            top = {"$defs": dict(sorted(defs.items())), **top}
+        return top
+
+    @classmethod
+    def _schema(cls, defs: dict[str, dict]) -> dict[str, Any]:
+        properties: dict[str, Any] = {}
+        for field in cls.fields:
+            if field.exclude:
+                continue
+            kinds = [field.kind]
+            while kinds:  # the records it refers to, for $defs
+                kind = kinds.pop()
+                if isinstance(kind, Nested) and kind.record.__name__ not in defs:
+                    defs[kind.record.__name__] = {}
+                    defs[kind.record.__name__] = kind.record._schema(defs)
+                elif isinstance(kind, ListOf):
+                    kinds.append(kind.item)
+            schema = dict(field.kind.schema)
+            if field.optional:
+                schema = {"anyOf": [schema, {"type": "null"}]}
+            if not field.required and field.factory is None:  # as pydantic: a factory's value is not shown
+                schema["default"] = field.missing_value()
+            if not isinstance(field.kind, Nested):
+                schema["title"] = field.name.replace("_", " ").title()
+            properties[field.name] = dict(sorted(schema.items()))
+        out: dict[str, Any] = {}
+        if cls.keep_extra:
+            out["additionalProperties"] = True
+        if cls.__doc__ and cls.__doc__ is not Record.__doc__:
+            out["description"] = cls.__doc__.strip()
+        out["properties"] = properties
+        required = [f.name for f in cls.fields if f.required and not f.exclude]
+        if required:
+            out["required"] = required
+        out["title"] = cls.__name__
+        out["type"] = "object"
+        return out
+
+    # comparing and showing
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as pydantic's models are
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{f.name}={getattr(self, f.name, None)!r}" for f in self.fields)
+        return f"{self.__class__.__name__}({shown})"
+
+    def __str__(self) -> str:
+        return " ".join(f"{f.name}={getattr(self, f.name, None)!r}" for f in self.fields)
