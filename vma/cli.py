@@ -3,16 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
-import os
 import sys
-from pathlib import Path
-
-from vma.chart import ChartInputError
-
-
-# A directory given to `vma check` is read for these files (sorted by name, hidden files skipped).
-CHART_SUFFIXES = (".json", ".hl7", ".er7")
 
 CHECK_EPILOG = """\
 formats (detected from the content, whatever the file is called):
@@ -31,30 +24,6 @@ exit status:
      rule pack in VMA_RULES_DIR (file and rule named; nothing is checked)
   3  a check failed on some chart (status "incomplete")
 """
-
-
-def _expand_paths(paths: list[str]) -> list[str]:
-    """Each directory becomes the chart files in it; files and '-' stay as given."""
-    out: list[str] = []
-    for path in paths:
-        folder = Path(path) if path != "-" else None
-        if folder is not None and folder.is_dir():
-            found = sorted(str(f) for f in folder.iterdir()
-                           if f.is_file() and f.suffix.lower() in CHART_SUFFIXES and not f.name.startswith("."))
-            out.extend(found or [path])  # an empty folder is reported as unreadable input
-        else:
-            out.append(path)
-    return out
-
-
-def _read(path: str) -> bytes:
-    if path == "-":
-        return sys.stdin.buffer.read()
-    # os, not pathlib: two Path objects per chart were a visible share of checking a folder of charts
-    if os.path.isdir(path or "."):  # pathlib reads "" as "."
-        raise OSError(21, f"a directory with no chart files ({', '.join('*' + s for s in CHART_SUFFIXES)})")
-    with open(path, "rb") as fh:
-        return fh.read()
 
 
 def _rule_problems() -> list[str] | None:
@@ -79,74 +48,6 @@ def _report_rule_problems(command: str, problems: list[str]) -> int:
 
 
 
-# What each file's outcome makes the exit status, strongest last (contract section 2): 2 (unreadable or
-# invalid input) outranks 3 (a check failed), which outranks 1 (findings).
-_EXIT_RANK = {0: 0, 1: 1, 3: 2, 2: 3}
-
-
-def _check_one(label: str, path: str, raw: bytes | None, as_json: bool) -> tuple[list[tuple[int, str]], int]:
-    """Check one file: the lines it prints, in order, each with its stream (1 stdout, 2 stderr), and
-    its exit status alone. Printing is left to the caller, so that files checked in other processes
-    print exactly as they would one after another."""
-    from vma.checks import run_checks
-    from vma.intake import parse_chart
-    from vma.report import render_text
-
-    lines: list[tuple[int, str]] = []
-    try:
-        if raw is None:
-            raw = _read(path)
-    except OSError as exc:
-        lines.append((2, f"{label}: (file): cannot read: {exc.strerror or exc}"))
-        if as_json:
-            lines.append((1, json.dumps({"chart_id": None, "source": label, "status": "invalid",
-                                         "findings": [{"check": "input", "action": "info", "severity": "error",
-                                                       "code": None, "message": f"cannot read file: {exc.strerror or exc}",
-                                                       "evidence": "", "suggested_codes": [], "question": None,
-                                                       "options": []}]})))
-        return lines, 2
-    try:
-        chart, _fmt = parse_chart(raw)
-    except ChartInputError as exc:
-        for err in exc.errors:
-            lines.append((2, f"{label}: {err.field}: {err.message}"))
-        if as_json:
-            lines.append((1, json.dumps({"chart_id": None, "source": label, "status": "invalid",
-                                         "findings": [{"check": "input", "action": "info", "severity": "error",
-                                                       "code": None, "message": str(e), "evidence": "",
-                                                       "suggested_codes": [], "question": None, "options": []}
-                                                      for e in exc.errors]})))
-        return lines, 2
-    report = run_checks(chart)
-    lines.append((1, report.model_dump_json() if as_json else render_text(chart, report)))
-    if report.status == "incomplete":
-        failed = ", ".join(f.failed_check or "?" for f in report.findings if f.check == "check-failed")
-        lines.append((2, f"{label}: check-failed: {failed} failed on chart {chart.chart_id}; it is incomplete"))
-        return lines, 3
-    return lines, 0 if report.status == "clear" else 1
-
-
-def _check_job(job: tuple[str, str, bytes | None, bool]) -> tuple[list[tuple[int, str]], int]:
-    return _check_one(*job)
-
-
-def _check_job_in_worker(job: tuple[str, str, bytes | None, bool]) -> tuple[list[tuple[int, str]], int]:
-    from vma.checks.support.notes.patterns import save_new_gates
-
-    try:
-        return _check_one(*job)
-    finally:
-        save_new_gates()  # a pool's worker is ended without its exit handlers
-
-
-def default_jobs() -> int:
-    """The cores this process may run on."""
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def _jobs(value: str) -> int:
     try:
         n = int(value)
@@ -157,55 +58,13 @@ def _jobs(value: str) -> int:
     return n
 
 
-def _prepare_shared_state() -> None:
-    """Load what every check needs before worker processes start, so that they share the compiled
-    index (and imported modules) with this process instead of each loading its own."""
-    from vma.checks import all_checks
-    from vma.reference import default_reference
-
-    all_checks()
-    for release in default_reference().icd_catalog.releases:
-        release.read_all()  # read once here, not once per worker
-    import gc
-
-    gc.freeze()  # the workers' collections then leave the shared pages alone
-
-
 def cmd_check(args: argparse.Namespace) -> int:
     problems = _rule_problems()
     if problems:
         return _report_rule_problems("check", problems)
-    paths = _expand_paths(args.paths)
-    jobs = [("<stdin>" if p == "-" else p, p, sys.stdin.buffer.read() if p == "-" else None, args.json)
-            for p in paths]
-    workers = min(args.jobs or default_jobs(), len(jobs))
-    if workers > 1:
-        import multiprocessing
+    from vma.check_files import check_files
 
-        _prepare_shared_state()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if "fork" in methods else None)
-        pool = context.Pool(workers)
-        try:
-            # In order, as a serial run prints; a few files per hand-off keeps the traffic small.
-            results = pool.imap(_check_job_in_worker, jobs, chunksize=max(1, min(16, len(jobs) // (workers * 8))))
-            return _print_results(results)
-        finally:
-            pool.terminate()
-            pool.join()
-    return _print_results(_check_job(job) for job in jobs)
-
-
-def _print_results(results) -> int:
-    worst = 0
-    for lines, status in results:
-        for stream, text in lines:
-            print(text, file=sys.stdout if stream == 1 else sys.stderr)
-        if _EXIT_RANK[status] > _EXIT_RANK[worst]:
-            worst = status
-    return worst
+    return check_files(args.paths, as_json=args.json, jobs=args.jobs)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -390,11 +249,7 @@ class _Version(argparse.Action):
         parser.exit()
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="vma", description="Check signed charts and run compliant provider queries in Slack.")
-    p.add_argument("--version", action=_Version)
-    sub = p.add_subparsers(dest="command", required=True)
-
+def _add_check(sub) -> None:
     c = sub.add_parser("check", help="run every check on chart files ('-' reads stdin)",
                        description="Run every check on chart files and print the findings.",
                        epilog=CHECK_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -405,6 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "in the same order (default: the machine's cores)")
     c.set_defaults(fn=cmd_check)
 
+
+def _add_serve(sub) -> None:
     s = sub.add_parser("serve", help="run the bot")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=3000)
@@ -426,6 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
     })
     s.set_defaults(fn=cmd_serve)
 
+
+def _add_slack(sub) -> None:
     sl = sub.add_parser("slack", help="Slack set-up tools")
     slsub = sl.add_subparsers(dest="slack_command", required=True)
     sm = slsub.add_parser("manifest", help="print the Slack app manifest to paste at api.slack.com/apps",
@@ -435,17 +294,25 @@ def build_parser() -> argparse.ArgumentParser:
     sm.add_argument("--format", choices=["yaml", "json"], default="yaml", help="manifest format")
     sm.set_defaults(fn=cmd_slack_manifest)
 
+
+def _add_demo(sub) -> None:
     d = sub.add_parser("demo", help="run the whole flow on embedded defaults")
     d.set_defaults(fn=cmd_demo)
 
+
+def _add_digest(sub) -> None:
     g = sub.add_parser("digest", help="build the query-aging digest now")
     g.add_argument("--print", action="store_true", help="write it to stdout instead of Slack")
     g.set_defaults(fn=cmd_digest)
 
+
+def _add_schema(sub) -> None:
     sc = sub.add_parser("schema", help="print a JSON Schema")
     sc.add_argument("what", choices=["chart"])
     sc.set_defaults(fn=cmd_schema)
 
+
+def _add_rules(sub) -> None:
     r = sub.add_parser("rules", help="payer rule pack tools (VMA_RULES_DIR)")
     rsub = r.add_subparsers(dest="rules_command", required=True)
     rc = rsub.add_parser("check", help="validate every pack: YAML, fields, CEL against the chart's shape, duplicate IDs")
@@ -456,18 +323,44 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "tests/expected.yaml (file name: list of rule IDs)")
     rt.set_defaults(fn=cmd_rules_test)
 
+
+def _add_audit(sub) -> None:
     a = sub.add_parser("audit", help="audit log tools")
     asub = a.add_subparsers(dest="audit_command", required=True)
     ae = asub.add_parser("export", help="export the audit log for compliance review")
     ae.add_argument("--since", default=None, help="ISO date or datetime")
     ae.add_argument("--format", choices=["csv", "jsonl"], default="jsonl")
     ae.set_defaults(fn=cmd_audit)
+
+
+# The commands in the order `vma --help` lists them, each with what adds its parser.
+_COMMANDS = {"check": _add_check, "serve": _add_serve, "slack": _add_slack, "demo": _add_demo,
+             "digest": _add_digest, "schema": _add_schema, "rules": _add_rules, "audit": _add_audit}
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line; with ``only``, just that command's parser (building all eight was a few
+    milliseconds of every one-chart check)."""
+    p = argparse.ArgumentParser(prog="vma", description="Check signed charts and run compliant provider queries in Slack.")
+    p.add_argument("--version", action=_Version)
+    sub = p.add_subparsers(dest="command", required=True)
+    for name, add in _COMMANDS.items():
+        if only is None or name == only:
+            add(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    collecting = gc.isenabled()
+    # No collections while a check loads its modules, patterns and index: they make no cycles, and
+    # the collector walking the growing heap again and again was a twentieth of a one-chart check.
+    # Collections resume once the first chart is checked, and for every other command at once.
+    gc.disable()
     try:
+        words = sys.argv[1:] if argv is None else argv
+        args = build_parser(words[0] if words and words[0] in _COMMANDS else None).parse_args(words)
+        if args.fn is not cmd_check and collecting:
+            gc.enable()
         return args.fn(args) or 0
     except KeyboardInterrupt:
         return 130
@@ -478,6 +371,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"vma: {exc}", file=sys.stderr)
             return 2
         raise
+    finally:
+        if collecting:
+            gc.enable()
 
 
 if __name__ == "__main__":

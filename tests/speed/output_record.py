@@ -35,7 +35,7 @@ def chart_files() -> dict[str, Path]:
 
 
 def check_output(label: str, path: Path) -> dict:
-    from vma.cli import _check_one
+    from vma.check_files import _check_one
 
     lines, status = _check_one(label, str(path), None, True)
     return {"chart": label, "exit": status, "lines": [list(line) for line in lines]}

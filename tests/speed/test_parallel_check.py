@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from vma.cli import _EXIT_RANK, build_parser
+from vma.check_files import _EXIT_RANK
+from vma.cli import build_parser
 
 EVALSET = Path(__file__).resolve().parents[1] / "evalset" / "cases"
 
