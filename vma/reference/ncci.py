@@ -16,7 +16,6 @@ at quarter ends such as 20231231).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import sqlite3
@@ -26,7 +25,7 @@ from datetime import date
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from vma.reference.icd10cm_load import cache_dir
+from vma.reference.icd10cm_load import cache_dir, cache_key
 
 DATA = Path(__file__).resolve().parent / "data"
 SAMPLE = DATA / "ncci_ptp_sample.txt"
@@ -99,7 +98,7 @@ def _cache_key(paths: list[Path]) -> str:
     for p in paths:
         st = p.stat()
         ident.append(f"{p.resolve()}|{st.st_size}|{int(st.st_mtime)}")
-    return hashlib.sha256("\n".join(ident).encode()).hexdigest()[:16]
+    return cache_key("\n".join(ident))
 
 
 def _fill(db: sqlite3.Connection, paths: list[Path]) -> int:
