@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from vma.config import Settings
 
 # The settings reference data reads: plain optional paths, with no validation to run.
+# The reference files shipped with vma. A plain path: vma is installed as files, and asking
+# importlib.resources for it loaded zipfile and its readers on every check.
+DATA = Path(__file__).resolve().parent / "data"
+
 REFERENCE_SETTINGS = ("vma_icd10cm_xml", "vma_cpt_file", "vma_hcpcs_file", "vma_ncci_ptp_files", "vma_mue_file",
                       "vma_poa_exempt_file", "vma_rules_dir")
 # Every setting's name starts so (a test holds Settings to it); these variables are no settings.

@@ -6,11 +6,11 @@ import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
 
 from vma.checks import CheckContext
 from vma.checks.support.axes.index import axis_index
 from vma.checks.support.axes.words import description_words
+from vma.reference import DATA
 from vma.reference.icd10cm import CodeRef, IcdRelease, note_code_refs
 
 CHECK_ID = "sex-age"
@@ -97,7 +97,7 @@ def parse_edits(data: dict) -> SexAgeEdits:
 
 @lru_cache(maxsize=1)
 def load_edits() -> SexAgeEdits:
-    text = resources.files("vma.reference").joinpath("data", DATA_FILE).read_text(encoding="utf-8")
+    text = (DATA / DATA_FILE).read_text(encoding="utf-8")
     return parse_edits(json.loads(text))
 
 
