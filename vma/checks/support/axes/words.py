@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from vma.checks.support.axes.similarity import indel_ratio
+
 LATERALITY, ACUITY, SPECIFICITY = "laterality", "acuity", "specificity"
 
 RIGHT, LEFT, BILATERAL = "right", "left", "bilateral"
@@ -84,9 +86,7 @@ def same_word(note_word: str, term: str) -> bool:
             return True
     if min(len(note_word), len(term)) < 8:
         return False
-    from rapidfuzz import fuzz  # here, not at import: many charts never compare two long words
-
-    return fuzz.ratio(note_word, term) >= 92
+    return indel_ratio(note_word, term) >= 92
 
 
 def acuity_of(words: set[str] | frozenset[str]) -> str | None:
