@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any, Literal
+from typing import Any
 
 from vma.records import Field, Integer, ListOf, Nested, OneOf, Record, RecordError, Text, TextMap
 
