@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from vma.checks.support.axes.index import AxisIndex, AxisSibling, CodeAxis
 from vma.checks.support.axes.words import _PUNCT, ACUITY_TERMS, BILATERAL, LEFT, RIGHT, acuity_of, same_word
@@ -63,38 +64,43 @@ class NoteWords:
         self._long: dict[str, list[str]] | None = None
         self._where: dict[str, dict[int, int]] = {}
 
-    def _forms(self, term: str):
-        """The note's words that may stand for ``term`` (:func:`same_word`): the term itself, its
-        plural or singular forms, and for long words the near inflections, by first letter."""
-        forms = [term, term + "s", term + "es"]
-        if term.endswith("s"):
-            forms += [term[:-1], term[:-2]]
-        if term.endswith("y"):
-            forms.append(term[:-1] + "ies")
-        elif term.endswith("ies"):
-            forms.append(term[:-3] + "y")
-        found = [f for f in forms if f in self.first]
-        if len(term) >= 8:
-            if self._long is None:
-                self._long = {}
-                for word in self.first:
-                    if len(word) >= 8:
-                        self._long.setdefault(word[0], []).append(word)
-            found += [w for w in self._long.get(term[0], ()) if w not in found]
-        return found
-
     def where(self, term: str) -> dict[int, int]:
         """Sentence index -> first position of a word that stands for ``term`` (:func:`same_word`)."""
         found = self._where.get(term)
         if found is None:
-            found = {}
-            for word in self._forms(term):
-                if same_word(word, term):
-                    for si, ti in self.first[word].items():
+            first = self.first
+            forms = [f for f in _inflections(term) if f in first]
+            if len(term) >= 8:
+                # Near inflections of a long word, by first letter: the note's own long words are tried.
+                if self._long is None:
+                    self._long = {}
+                    for word in first:
+                        if len(word) >= 8:
+                            self._long.setdefault(word[0], []).append(word)
+                forms += [w for w in self._long.get(term[0], ()) if w not in forms and same_word(w, term)]
+            if len(forms) == 1:
+                found = first[forms[0]]  # shared with the index, and never changed by a reader
+            else:
+                found = {}
+                for word in forms:
+                    for si, ti in first[word].items():
                         if ti < found.get(si, ti + 1):
                             found[si] = ti
             self._where[term] = found
         return found
+
+
+@lru_cache(maxsize=1 << 14)  # the tabular's words (condition, site and cue words), not the note's
+def _inflections(term: str) -> tuple[str, ...]:
+    """The plural and singular forms of ``term`` that stand for it (:func:`same_word`), the term first."""
+    forms = [term, term + "s", term + "es"]
+    if term.endswith("s"):
+        forms += [term[:-1], term[:-2]]
+    if term.endswith("y"):
+        forms.append(term[:-1] + "ies")
+    elif term.endswith("ies"):
+        forms.append(term[:-3] + "y")
+    return tuple(dict.fromkeys(f for f in forms if same_word(f, term)))
 
 
 def note_words(note: NoteDoc) -> NoteWords:
