@@ -49,12 +49,11 @@ class NoteWords:
     scan of every word of every sentence for every coded condition: for each word, the sentences
     it is in and its first position there. Built once per note (:func:`note_words`)."""
 
-    def __init__(self, tokenized):
+    def __init__(self, word_norms: list[list[str]]):
         first: dict[str, dict[int, int]] = {}
         get = first.get
-        for si, (_, words) in enumerate(tokenized):
-            for ti, t in enumerate(words):
-                norm = t[0]
+        for si, norms in enumerate(word_norms):
+            for ti, norm in enumerate(norms):
                 at = get(norm)
                 if at is None:
                     first[norm] = {si: ti}
@@ -105,8 +104,17 @@ def _inflections(term: str) -> tuple[str, ...]:
 
 def note_words(note: NoteDoc) -> NoteWords:
     if "note_words" not in note.memo:
-        note.memo["note_words"] = NoteWords(note.tokenized)
+        note.memo["note_words"] = NoteWords(note.word_norms)
     return note.memo["note_words"]
+
+
+def sentence_words(note: NoteDoc, sentence: Sentence) -> list[Token] | None:
+    """The words of one of the note's sentences (None for a sentence of no note's), without tokenising the rest."""
+    at = note.memo.get("sentence_index")
+    if at is None:
+        at = note.memo["sentence_index"] = {id(s): i for i, s in enumerate(note.sentences)}
+    i = at.get(id(sentence))
+    return None if i is None else note.tokenized[i][1]
 
 
 def condition_mentions(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) -> list[Mention]:
@@ -283,7 +291,7 @@ def side_evidence(note: NoteDoc, index: AxisIndex, axis: CodeAxis, outpatient: b
     # Only sentences naming the site, or the condition, can give its side.
     at_site = set(note_words(note).where(axis.site[-1])) if axis.site else set()
     tokenized = note.tokenized
-    wanted = sorted(at_site | {i for i, (sentence, _) in enumerate(tokenized) if id(sentence) in mention_at})
+    wanted = sorted(at_site | {i for i, sentence in enumerate(note.sentences) if id(sentence) in mention_at})
     for i in wanted:
         sentence, words = tokenized[i]
         if sentence.section in HISTORY_SECTIONS:

@@ -266,23 +266,38 @@ def tokens(text: str) -> list[Token]:
     and Roman numerals after stage/type/grade/class turned into digits ("stage IIIb" -> "3b")."""
     # The words and their offsets, worked out in C: re.split keeps the words (odd places) and the text
     # between them, and the running sum of the pieces' lengths gives where each word starts and ends.
-    parts = (_WORD_SPLIT_ASCII if text.isascii() else _WORD_SPLIT).split(text)
-    raws = parts[1::2]
+    parts, raws, words, phrased = _split_words(text)
     bounds = list(accumulate(map(len, parts)))
     starts = bounds[0:-1:2]
     ends = bounds[1::2]
-    words = list(map(str.lower, raws))
-    if "'" in text:
-        words = [w[:-2] if w[-2:] == "'s" else w for w in words]
-    phrased = not _PHRASE_STARTS.isdisjoint(map(_first_four, words)) or (
-        not _LEVEL_HEADS.isdisjoint(map(_first_two, raws)) if text.isascii()
-        else any(r[:1] in "LCT" and r[1:2].isdigit() for r in raws))
     if _SPECIAL_WORDS.isdisjoint(words):
         # No abbreviation and no word before a Roman numeral: each word stands as it is.
         out = list(map(_make_token, zip(words, raws, starts, ends)))
     else:
         out = _tokens_expanded(text, words, raws, starts, ends)
     return _with_phrase_terms(text, out) if phrased else out
+
+
+def token_norms(text: str) -> list[str] | None:
+    """The ``norm`` of each of :func:`tokens`' words when each is the text's own word lower-cased (no
+    abbreviation, Roman numeral or phrase term to work out), without building the tokens; else None."""
+    _, _, words, phrased = _split_words(text)
+    return None if phrased or not _SPECIAL_WORDS.isdisjoint(words) else words
+
+
+def _split_words(text: str) -> tuple[list[str], list[str], list[str], bool]:
+    """The text split around its words, the words as written and lower-cased (possessives dropped), and
+    whether a phrase of _PHRASE_TERMS or a spinal level may stand in it."""
+    plain = text.isascii()
+    parts = (_WORD_SPLIT_ASCII if plain else _WORD_SPLIT).split(text)
+    raws = parts[1::2]
+    words = list(map(str.lower, raws))
+    if "'" in text:
+        words = [w[:-2] if w[-2:] == "'s" else w for w in words]
+    phrased = not _PHRASE_STARTS.isdisjoint(map(_first_four, words)) or (
+        not _LEVEL_HEADS.isdisjoint(map(_first_two, raws)) if plain
+        else any(r[:1] in "LCT" and r[1:2].isdigit() for r in raws))
+    return parts, raws, words, phrased
 
 
 def _tokens_expanded(text: str, words: list[str], raws: list[str], starts: list[int],

@@ -14,6 +14,7 @@ from vma.checks.support.axes.evidence import (
     acuity_evidence,
     condition_mentions,
     note_words,
+    sentence_words,
     side_evidence,
     sides_at_site,
 )
@@ -383,12 +384,11 @@ _NORMAL_FINDING = re.compile(r"\b(?:normal|unremarkable|nontender|non-tender|ben
 
 def _sides_in_dispute(note: NoteDoc, ev: AxisEvidence, site: tuple[str, ...]) -> bool:
     """The note gives both sides for the condition's site, leaving out sides only examined as normal."""
-    words_of = {id(sentence): words for sentence, words in note.tokenized}
     sides: set[str] = set()
     for sentence in ev.cited:
         if _NORMAL_FINDING.search(sentence.text):
             continue
-        sides |= sides_at_site(sentence.text, words_of.get(id(sentence)) or [], site)
+        sides |= sides_at_site(sentence.text, sentence_words(note, sentence) or [], site)
     return len(sides) > 1
 
 
@@ -409,14 +409,13 @@ def _other_code_at(index: AxisIndex, base: str, chart_codes: tuple[str, ...], si
 
 def _examined_sides(ev: AxisEvidence, site: tuple[str, ...], note: NoteDoc) -> frozenset[str]:
     """The sides the examination and results give the condition's site where they report a finding."""
-    words_of = {id(sentence): words for sentence, words in note.tokenized}
     found: set[str] = set()
     for sentence in ev.cited:
         text = sentence.text
         if sentence.section not in _EXAMINED or not any(
                 not is_negated_at(text, m.start()) for m in _ABNORMAL_FINDING.finditer(text)):
             continue  # a site examined without an abnormal finding is not where the condition is
-        found |= sides_at_site(text, words_of.get(id(sentence)) or [], site)
+        found |= sides_at_site(text, sentence_words(note, sentence) or [], site)
     return frozenset(found)
 
 
