@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
+from operator import methodcaller
 
 from vma.checks.support.axes.evidence import (
     AxisEvidence,
@@ -42,6 +43,7 @@ from vma.checks.support.refine.candidates import (
     _NOT_DEFAULT,
     _PAIRED_SITES,
     Refinement,
+    Refiner,
     _side_of,
     refiner,
 )
@@ -243,6 +245,30 @@ def _has_digit(term: str) -> bool:
     return any(c.isdigit() for c in term)
 
 
+_unmarked = methodcaller("lstrip", "~")  # an inclusion term's word without its "absent" mark
+
+
+@lru_cache(maxsize=1 << 12)  # per release (one refiner each) and code: read from the tabular, never from a note
+def _reading_plan(ref: Refiner, code: str) -> tuple[tuple[Refinement, tuple[tuple[str, str, bool], ...]], ...]:
+    """The refinements with terms that documentation() walks, each with the terms it reads first there: (term,
+    key, negated). A term is read once per code (by its folded key, "~" when negated), never a bare number or
+    letter (read with its word in the phrase)."""
+    looked: set[str] = set()
+    plan = []
+    for r in ref.refinements(code):
+        if not r.terms:
+            continue
+        reads = []
+        for t in r.terms:
+            ft = ("~" if t in r.negated else "") + fold(t)
+            if ft in looked or len(t) <= 2 or _has_digit(t):
+                continue
+            looked.add(ft)
+            reads.append((t, ft, t in r.negated))
+        plan.append((r, tuple(reads)))
+    return tuple(plan)
+
+
 def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) -> Documentation:
     key = ("refine.documentation", id(index), code, outpatient)
     if key in note.memo:
@@ -310,15 +336,11 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
     def may_stand(word: str) -> bool:  # a word the note never uses cannot be stated
         return bool(in_note.where(word))
 
-    looked: set[str] = set()
     condition_words = _condition_words(index, code)
-    for r in (r for r in refs if r.terms):
-        for t in r.terms:
-            ft = ("~" if t in r.negated else "") + fold(t)
-            if ft in looked or len(t) <= 2 or _has_digit(t):
-                continue
-            looked.add(ft)
-            hits = [m.sentence for m in counting if _stated(m, t, t in r.negated, outpatient, cache)
+    where = in_note.where  # a word's places in the note: none (an empty dict, false) when it never stands there
+    for r, reads in _reading_plan(ref, code):
+        for t, ft, negated in reads:
+            hits = [m.sentence for m in counting if _stated(m, t, negated, outpatient, cache)
                     and _beside_condition(m, t, condition_words, cache)] if may_stand(t) else []
             if ft == default and not hits:
                 hits = [m.sentence for m in counting if _DEFAULT_CONDITION[default].search(m.sentence.text)][:1]
@@ -326,7 +348,7 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
             if hits:
                 doc.terms[ft] = hits
         sentences: list[Sentence] = []
-        if all(may_stand(w) for w in r.phrase):
+        if all(map(where, r.phrase)):
             sentences = [m.sentence for m in counting if _phrase_stated(m, r, outpatient, cache)]
             if any(all(_words(m, cache).positions(w) for w in r.phrase)
                    and not any(is_negated_at(m.sentence.text, m.words[i].start)
@@ -334,7 +356,7 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
                    for m in present):
                 doc.hinted.add(r.code)  # stated, even if uncertain; a ruled-out detail ("familial ruled out") is no hint
         if not sentences:
-            sentences = [m.sentence for v in r.variants if all(may_stand(w.lstrip("~")) for w in v)
+            sentences = [m.sentence for v in r.variants if all(map(where, map(_unmarked, v)))
                          for m in counting if _variant_stated(m, v, outpatient, cache)]
             if sentences:
                 doc.by_inclusion.add(r.code)
