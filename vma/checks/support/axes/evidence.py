@@ -9,6 +9,7 @@ from functools import lru_cache
 from vma.checks.support.axes.index import AxisIndex, AxisSibling, CodeAxis
 from vma.checks.support.axes.words import _PUNCT, ACUITY_TERMS, BILATERAL, LEFT, RIGHT, acuity_of, same_word
 from vma.checks.support.notes.document import NoteDoc, Sentence
+from vma.checks.support.notes.patterns import lower_case_pattern
 from vma.checks.support.notes.words import (
     ASSESSMENT_SECTIONS,
     HISTORY_SECTIONS,
@@ -285,6 +286,11 @@ _LONG_PAST = re.compile(
     re.I)
 
 
+# The same, run without re.I on the lower-cased sentence behind its literal gate (see LowerCasePattern): most
+# sentences have none of its words.
+_LONG_PAST_FAST = lower_case_pattern(_LONG_PAST)
+
+
 def side_evidence(note: NoteDoc, index: AxisIndex, axis: CodeAxis, outpatient: bool) -> AxisEvidence:
     ev = AxisEvidence(mentions=condition_mentions(note, index, axis.code, outpatient))
     mention_at = {id(m.sentence): m for m in ev.mentions}
@@ -296,7 +302,7 @@ def side_evidence(note: NoteDoc, index: AxisIndex, axis: CodeAxis, outpatient: b
         sentence, words = tokenized[i]
         if sentence.section in HISTORY_SECTIONS:
             continue
-        if sentence.section not in ASSESSMENT_SECTIONS and _LONG_PAST.search(sentence.text):
+        if sentence.section not in ASSESSMENT_SECTIONS and _LONG_PAST_FAST.search(sentence.text):
             continue  # "he sprained his left ankle 2 years ago": another, past condition of the site
         sides = sides_at_site(sentence.text, words, axis.site) if i in at_site else set()
         mention = mention_at.get(id(sentence))

@@ -439,17 +439,15 @@ def _cue_in(words: list[str]) -> bool:
     if not words:
         return False
     joined = f" {' '.join(words)} "
-    for cue, spaced in _SPACED_CUES:
-        at = joined.find(spaced)
-        while at >= 0:
-            following = joined[at + len(cue) + 2:].split(" ", 1)[0]
-            if not (cue == "no" and following in _NOT_DENYING):
-                return True
-            at = joined.find(spaced, at + 1)
+    # Every place a cue stands, in one search; where cues share a start the longest is read, so a bare "no"
+    # (which "no change" does not make a denial) is read only where no longer cue stands.
+    for m in _CUE_AT.finditer(joined):
+        if m.group(1) != "no" or joined[m.end() + 3:].split(" ", 1)[0] not in _NOT_DENYING:
+            return True
     return False
 
 
-_SPACED_CUES = tuple((cue, f" {cue} ") for cue in NEGATION_CUES)
+_CUE_AT = re.compile(" (?=(" + "|".join(re.escape(c) for c in sorted(NEGATION_CUES, key=len, reverse=True)) + ") )")
 
 
 # Wording that puts what follows in the past, or makes it a plan or a possibility rather than
