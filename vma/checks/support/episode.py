@@ -418,14 +418,23 @@ def episode_evidence(note: NoteDoc) -> EpisodeEvidence:
     # re.I folds only the characters of _folds_onto_ascii onto ASCII letters: without them, a match's letters
     # stand lower-cased in the lower-cased note.
     low = None if _folds_onto_ascii(text) else text.lower()
-    healing = next((name for name, rx in _HEALING if (low is None or _HEALING_WORDS[name] in low) and rx.search(text)),
-                   "routine healing")
-    open_fracture = (low is None or _OPEN_FRACTURE_WORD in low) and bool(_OPEN_FRACTURE.search(text))
-    gustilo = (low is None or any(w in low for w in _GUSTILO_WORDS)) and bool(_GUSTILO_III.search(text))
+    healing = next((name for name, rx in _HEALING
+                    if (low is None or _HEALING_WORDS[name] in low) and _found(rx, text, low)), "routine healing")
+    open_fracture = (low is None or _OPEN_FRACTURE_WORD in low) and _found(_OPEN_FRACTURE, text, low)
+    gustilo = (low is None or any(w in low for w in _GUSTILO_WORDS)) and _found(_GUSTILO_III, text, low)
     assessed = tuple(s for s in note.sentences if s.section in ASSESSMENT_SECTIONS)
     ev = EpisodeEvidence(cues, open_fracture, gustilo, healing, assessed=assessed)
     note.memo["episode_evidence"] = ev
     return ev
+
+
+def _found(rx, text: str, low: str | None) -> bool:
+    """``rx`` (re.I) matches the note: run without re.I on the lower-cased note (``low``, None when re.I would
+    fold a character of it onto ASCII) where its letters are all lower-case, as LowerCasePattern does."""
+    lower = lower_case_pattern(rx).lower
+    if low is not None and lower is not None and len(low) == len(text):
+        return lower.search(low) is not None
+    return rx.search(text) is not None
 
 
 # Statements that move a code away from A, or block the first-evaluation reading, must be about

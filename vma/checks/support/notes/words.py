@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from functools import partial
 from itertools import accumulate
 from operator import itemgetter
@@ -257,6 +258,7 @@ _WORD_SPLIT = re.compile(f"({_WORD})")  # the words, with the text between them
 _WORD_SPLIT_ASCII = re.compile(r"([A-Za-z0-9]+(?:'s)?)")  # the same on ASCII text, where it is quicker
 _first_four = itemgetter(slice(4))
 _first_two = itemgetter(slice(2))
+_first = itemgetter(0)
 # How a word that may start a spinal level ("L4", "C5-C6") begins, in ASCII (see _with_phrase_terms).
 _LEVEL_HEADS = frozenset(letter + digit for letter in "LCT" for digit in "0123456789")
 
@@ -333,7 +335,7 @@ def _with_phrase_terms(text: str, words: list[Token]) -> list[Token]:
     for gate, rx, terms in _PHRASE_TERMS:
         if gate:
             low = low if low is not None else text.lower()
-            if not any(g in low for g in gate):
+            if not any(map(low.__contains__, gate)):
                 continue
         else:
             spinal = spinal if spinal is not None else bool(_SPINAL_LEVEL.search(text))
@@ -347,15 +349,17 @@ def _with_phrase_terms(text: str, words: list[Token]) -> list[Token]:
             extra.extend((end, _new_tuple(Token, (t, m.group(), start, end))) for t in found)
     if not extra:
         return words
+    # Each phrase's words go before the first word that starts at or after the phrase's end (words stand in
+    # the order they start).
     out: list[Token] = []
-    pending = sorted(extra, key=lambda e: e[0])
-    k = 0
-    for w in words:
-        while k < len(pending) and pending[k][0] <= w.start:
-            out.append(pending[k][1])
-            k += 1
-        out.append(w)
-    out.extend(t for _, t in pending[k:])
+    starts = [w[2] for w in words]
+    at = 0
+    for end, token in sorted(extra, key=_first):
+        upto = bisect_left(starts, end, at)
+        out += words[at:upto]
+        out.append(token)
+        at = upto
+    out += words[at:]
     return out
 
 
