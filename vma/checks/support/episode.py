@@ -61,7 +61,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from vma.checks.support.notes.document import NoteDoc, Sentence
-from vma.checks.support.notes.patterns import LowerCasePattern, lazy_pattern, lower_case_pattern
+from vma.checks.support.notes.patterns import LowerCasePattern, _folds_onto_ascii, lazy_pattern, lower_case_pattern
 from vma.checks.support.notes.words import ASSESSMENT_SECTIONS, HISTORY_SECTIONS, is_negated_at, is_uncertain_at
 from vma.checks.support.scan import gated
 
@@ -216,6 +216,10 @@ _GUSTILO_III = lazy_pattern(r"\b(?:type|gustilo) (?:III|3)\s?[ABC]?\b", re.I)
 _HEALING = (("nonunion", lazy_pattern(r"\bnon-?union\b", re.I)),
             ("malunion", lazy_pattern(r"\bmal-?union\b", re.I)),
             ("delayed healing", lazy_pattern(r"\bdelayed (?:healing|union)\b", re.I)))
+# Words every match of each whole-note pattern above holds, looked for in the lower-cased note first: a
+# note without them (most) is not searched with re.I at all.
+_OPEN_FRACTURE_WORD, _GUSTILO_WORDS = "fracture", ("type ", "gustilo ")
+_HEALING_WORDS = {"nonunion": "union", "malunion": "union", "delayed healing": "delayed "}
 
 
 @dataclass
@@ -411,12 +415,26 @@ def episode_evidence(note: NoteDoc) -> EpisodeEvidence:
         for kind, words in _sentence_cues(sentence, scanners_at[id(sentence)]).items():
             cues.setdefault(kind, []).extend((sentence, w) for w in words)
     text = note.text
-    healing = next((name for name, rx in _HEALING if rx.search(text)), "routine healing")
+    # re.I folds only the characters of _folds_onto_ascii onto ASCII letters: without them, a match's letters
+    # stand lower-cased in the lower-cased note.
+    low = None if _folds_onto_ascii(text) else text.lower()
+    healing = next((name for name, rx in _HEALING
+                    if (low is None or _HEALING_WORDS[name] in low) and _found(rx, text, low)), "routine healing")
+    open_fracture = (low is None or _OPEN_FRACTURE_WORD in low) and _found(_OPEN_FRACTURE, text, low)
+    gustilo = (low is None or any(w in low for w in _GUSTILO_WORDS)) and _found(_GUSTILO_III, text, low)
     assessed = tuple(s for s in note.sentences if s.section in ASSESSMENT_SECTIONS)
-    ev = EpisodeEvidence(cues, bool(_OPEN_FRACTURE.search(text)), bool(_GUSTILO_III.search(text)), healing,
-                         assessed=assessed)
+    ev = EpisodeEvidence(cues, open_fracture, gustilo, healing, assessed=assessed)
     note.memo["episode_evidence"] = ev
     return ev
+
+
+def _found(rx, text: str, low: str | None) -> bool:
+    """``rx`` (re.I) matches the note: run without re.I on the lower-cased note (``low``, None when re.I would
+    fold a character of it onto ASCII) where its letters are all lower-case, as LowerCasePattern does."""
+    lower = lower_case_pattern(rx).lower
+    if low is not None and lower is not None and len(low) == len(text):
+        return lower.search(low) is not None
+    return rx.search(text) is not None
 
 
 # Statements that move a code away from A, or block the first-evaluation reading, must be about

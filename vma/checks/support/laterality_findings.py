@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from vma.checks import CheckContext
-from vma.checks.support.axes.evidence import AxisEvidence, side_evidence, sides_at_site
+from vma.checks.support.axes.evidence import AxisEvidence, sentence_words, side_evidence, sides_at_site
 from vma.checks.support.axes.index import AxisIndex, AxisSibling, CodeAxis, axis_index
 from vma.checks.support.axes.wording import cite_all, code_label, condition_name, with_seventh
 from vma.checks.support.axes.words import BILATERAL, LATERALITY, LEFT, RIGHT
@@ -33,10 +33,10 @@ def _indicators(note: NoteDoc, ev: AxisEvidence, site: str, condition: str) -> s
         by_section.setdefault(label, set())
     # The sides per section are recomputed from the evidence sentences' own words.
 
-    words_of = {id(sentence): words for sentence, words in note.tokenized}  # tokenised once per note
     for sentence in ev.cited:
         label = SECTION_LABELS.get(sentence.section, sentence.section.replace("_", " ").capitalize())
-        by_section[label] |= sides_at_site(sentence.text, words_of.get(id(sentence)) or tokens(sentence.text), (site,))
+        by_section[label] |= sides_at_site(sentence.text, sentence_words(note, sentence) or tokens(sentence.text),
+                                             (site,))
     parts = [f"the {label if label.isupper() else label.lower()} "
              f"{'mention' if label.lower().endswith('results') else 'mentions'} the {_side_words(sides)} {site}"
              for label, sides in by_section.items() if sides]

@@ -47,27 +47,54 @@ def _joined(note: NoteDoc, sections: tuple[str, ...] | None) -> _Joined:
 def gated(note: NoteDoc, pattern: LowerCasePattern, sections: tuple[str, ...] | None = None) -> list[Sentence]:
     """The note's sentences (those of ``sections`` only, when given), in order, that pass the pattern's
     gate (every one when it has none): ``pattern.search`` on any other of them finds nothing. Naming the
-    sections a caller reads spares scanning the rest (the examination, the review of systems)."""
+    sections a caller reads keeps the rest (the examination, the review of systems) out of what it tries."""
     key = ("scan.gated", pattern, sections)  # the pattern itself, not its id: the memo keeps it alive
     found = note.memo.get(key)
     if found is not None:
         return found
-    joined = _joined(note, sections)
-    sentences = joined.sentences
     gate = pattern.gate
-    if joined.text is None or gate is None:
-        found = list(sentences)
+    # The whole note's joined text serves every choice of sections: a section's sentences stand together in it,
+    # so the gate is searched over the stretches the chosen sections make up, and nowhere else. Where some
+    # sentence of the note keeps it from being built, the sections' own text is read, as when there is no gate.
+    joined = _joined(note, None) if gate is not None else None
+    if joined is not None and joined.text is not None:
+        stretches = _stretches(note, sections)
+    else:
+        joined = _joined(note, sections)
+        stretches = [(0, len(joined.starts) - 1, len(joined.text))] if joined.text is not None and joined.starts else []
+    if gate is None or joined.text is None:
+        found = list(joined.sentences)
     else:
         # After a hit, the search goes on from the next sentence: one hit per sentence is enough.
-        starts, text, search = joined.starts, joined.text, gate.search
-        last = len(starts) - 1
+        sentences, starts, text, search = joined.sentences, joined.starts, joined.text, gate.search
         found = []
-        m = search(text)
-        while m is not None:
-            i = bisect_right(starts, m.start()) - 1
-            found.append(sentences[i])
-            if i == last:
-                break
-            m = search(text, starts[i + 1])
+        for first, last, end in stretches:
+            m = search(text, starts[first], end)
+            while m is not None:
+                i = bisect_right(starts, m.start()) - 1
+                found.append(sentences[i])
+                if i == last:
+                    break
+                m = search(text, starts[i + 1], end)
     note.memo[key] = found
+    return found
+
+
+def _stretches(note: NoteDoc, sections: tuple[str, ...] | None) -> list[tuple[int, int, int]]:
+    """The runs of the note's sentences in ``sections`` (all of them when None), each as its first and last
+    sentence and where the last ends in the whole note's joined text."""
+    key = ("scan.stretches", sections)
+    found = note.memo.get(key)
+    if found is None:
+        joined = _joined(note, None)
+        sentences, starts = joined.sentences, joined.starts
+        found, first = [], None
+        for i, s in enumerate(sentences):
+            if sections is None or s.section in sections:
+                if first is None:
+                    first = i
+                if i + 1 == len(sentences) or not (sections is None or sentences[i + 1].section in sections):
+                    found.append((first, i, starts[i] + len(s.text)))
+                    first = None
+        note.memo[key] = found
     return found

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from vma.checks.support.axes.index import AxisIndex, AxisSibling, CodeAxis
 from vma.checks.support.axes.words import _PUNCT, ACUITY_TERMS, BILATERAL, LEFT, RIGHT, acuity_of, same_word
 from vma.checks.support.notes.document import NoteDoc, Sentence
+from vma.checks.support.notes.patterns import lower_case_pattern
 from vma.checks.support.notes.words import (
     ASSESSMENT_SECTIONS,
     HISTORY_SECTIONS,
@@ -48,12 +50,11 @@ class NoteWords:
     scan of every word of every sentence for every coded condition: for each word, the sentences
     it is in and its first position there. Built once per note (:func:`note_words`)."""
 
-    def __init__(self, tokenized):
+    def __init__(self, word_norms: list[list[str]]):
         first: dict[str, dict[int, int]] = {}
         get = first.get
-        for si, (_, words) in enumerate(tokenized):
-            for ti, t in enumerate(words):
-                norm = t[0]
+        for si, norms in enumerate(word_norms):
+            for ti, norm in enumerate(norms):
                 at = get(norm)
                 if at is None:
                     first[norm] = {si: ti}
@@ -63,44 +64,58 @@ class NoteWords:
         self._long: dict[str, list[str]] | None = None
         self._where: dict[str, dict[int, int]] = {}
 
-    def _forms(self, term: str):
-        """The note's words that may stand for ``term`` (:func:`same_word`): the term itself, its
-        plural or singular forms, and for long words the near inflections, by first letter."""
-        forms = [term, term + "s", term + "es"]
-        if term.endswith("s"):
-            forms += [term[:-1], term[:-2]]
-        if term.endswith("y"):
-            forms.append(term[:-1] + "ies")
-        elif term.endswith("ies"):
-            forms.append(term[:-3] + "y")
-        found = [f for f in forms if f in self.first]
-        if len(term) >= 8:
-            if self._long is None:
-                self._long = {}
-                for word in self.first:
-                    if len(word) >= 8:
-                        self._long.setdefault(word[0], []).append(word)
-            found += [w for w in self._long.get(term[0], ()) if w not in found]
-        return found
-
     def where(self, term: str) -> dict[int, int]:
         """Sentence index -> first position of a word that stands for ``term`` (:func:`same_word`)."""
         found = self._where.get(term)
         if found is None:
-            found = {}
-            for word in self._forms(term):
-                if same_word(word, term):
-                    for si, ti in self.first[word].items():
+            first = self.first
+            forms = [f for f in _inflections(term) if f in first]
+            if len(term) >= 8:
+                # Near inflections of a long word, by first letter: the note's own long words are tried.
+                if self._long is None:
+                    self._long = {}
+                    for word in first:
+                        if len(word) >= 8:
+                            self._long.setdefault(word[0], []).append(word)
+                forms += [w for w in self._long.get(term[0], ()) if w not in forms and same_word(w, term)]
+            if len(forms) == 1:
+                found = first[forms[0]]  # shared with the index, and never changed by a reader
+            else:
+                found = {}
+                for word in forms:
+                    for si, ti in first[word].items():
                         if ti < found.get(si, ti + 1):
                             found[si] = ti
             self._where[term] = found
         return found
 
 
+@lru_cache(maxsize=1 << 14)  # the tabular's words (condition, site and cue words), not the note's
+def _inflections(term: str) -> tuple[str, ...]:
+    """The plural and singular forms of ``term`` that stand for it (:func:`same_word`), the term first."""
+    forms = [term, term + "s", term + "es"]
+    if term.endswith("s"):
+        forms += [term[:-1], term[:-2]]
+    if term.endswith("y"):
+        forms.append(term[:-1] + "ies")
+    elif term.endswith("ies"):
+        forms.append(term[:-3] + "y")
+    return tuple(dict.fromkeys(f for f in forms if same_word(f, term)))
+
+
 def note_words(note: NoteDoc) -> NoteWords:
     if "note_words" not in note.memo:
-        note.memo["note_words"] = NoteWords(note.tokenized)
+        note.memo["note_words"] = NoteWords(note.word_norms)
     return note.memo["note_words"]
+
+
+def sentence_words(note: NoteDoc, sentence: Sentence) -> list[Token] | None:
+    """The words of one of the note's sentences (None for a sentence of no note's), without tokenising the rest."""
+    at = note.memo.get("sentence_index")
+    if at is None:
+        at = note.memo["sentence_index"] = {id(s): i for i, s in enumerate(note.sentences)}
+    i = at.get(id(sentence))
+    return None if i is None else note.tokenized[i][1]
 
 
 def condition_mentions(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) -> list[Mention]:
@@ -271,18 +286,23 @@ _LONG_PAST = re.compile(
     re.I)
 
 
+# The same, run without re.I on the lower-cased sentence behind its literal gate (see LowerCasePattern): most
+# sentences have none of its words.
+_LONG_PAST_FAST = lower_case_pattern(_LONG_PAST)
+
+
 def side_evidence(note: NoteDoc, index: AxisIndex, axis: CodeAxis, outpatient: bool) -> AxisEvidence:
     ev = AxisEvidence(mentions=condition_mentions(note, index, axis.code, outpatient))
     mention_at = {id(m.sentence): m for m in ev.mentions}
     # Only sentences naming the site, or the condition, can give its side.
     at_site = set(note_words(note).where(axis.site[-1])) if axis.site else set()
     tokenized = note.tokenized
-    wanted = sorted(at_site | {i for i, (sentence, _) in enumerate(tokenized) if id(sentence) in mention_at})
+    wanted = sorted(at_site | {i for i, sentence in enumerate(note.sentences) if id(sentence) in mention_at})
     for i in wanted:
         sentence, words = tokenized[i]
         if sentence.section in HISTORY_SECTIONS:
             continue
-        if sentence.section not in ASSESSMENT_SECTIONS and _LONG_PAST.search(sentence.text):
+        if sentence.section not in ASSESSMENT_SECTIONS and _LONG_PAST_FAST.search(sentence.text):
             continue  # "he sprained his left ankle 2 years ago": another, past condition of the site
         sides = sides_at_site(sentence.text, words, axis.site) if i in at_site else set()
         mention = mention_at.get(id(sentence))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from vma.checks.support.notes.patterns import _folds_onto_ascii, lazy_pattern
-from vma.checks.support.notes.words import Token, tokens
+from vma.checks.support.notes.words import Token, token_norms, tokens
 
 # Canonical section names and the headings that introduce them.
 SECTION_ALIASES: dict[str, tuple[str, ...]] = {
@@ -182,9 +183,19 @@ class NoteDoc:
         return None
 
     @cached_property
-    def tokenized(self) -> list[tuple[Sentence, list["Token"]]]:
-        """Each sentence with its words (see :func:`tokens`), computed once per note."""
-        return [(s, tokens(s.text)) for s in self.sentences]
+    def tokenized(self) -> "SentenceWords":
+        """Each sentence with its words (see :func:`tokens`), each computed once per note, when first read."""
+        return SentenceWords(self.sentences)
+
+    @cached_property
+    def word_norms(self) -> list[list[str]]:
+        """Each sentence's words as :func:`tokens` normalises them: what the word index of a note needs, most
+        sentences' without building their tokens (see :func:`token_norms`)."""
+        out = []
+        for i, s in enumerate(self.sentences):
+            norms = token_norms(s.text)
+            out.append(norms if norms is not None else [t[0] for t in self.tokenized[i][1]])
+        return out
 
     def time_statement(self) -> Sentence | None:
         # A sentence is a stretch of the note bounded by non-word characters, so a pattern that
@@ -197,6 +208,32 @@ class NoteDoc:
                 return s
         return None
 
+
+
+class SentenceWords(Sequence):
+    """The sentences of a note each with its words (a pair), the words of a sentence tokenised when it is first
+    read: the checks read the words of a few sentences, the note's word index only their normalised forms."""
+
+    __slots__ = ("_sentences", "_words")
+
+    def __init__(self, sentences: list[Sentence]):
+        self._sentences = sentences
+        self._words: list[list[Token] | None] = [None] * len(sentences)
+
+    def __len__(self) -> int:
+        return len(self._sentences)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        words = self._words[i]
+        if words is None:
+            words = self._words[i] = tokens(self._sentences[i].text)
+        return self._sentences[i], words
+
+    def __iter__(self):
+        for i in range(len(self._sentences)):
+            yield self[i]
 
 
 def quote(sentence: Sentence | str, limit: int = 200) -> str:

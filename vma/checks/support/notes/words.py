@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from functools import partial
 from itertools import accumulate
 from operator import itemgetter
@@ -257,6 +258,7 @@ _WORD_SPLIT = re.compile(f"({_WORD})")  # the words, with the text between them
 _WORD_SPLIT_ASCII = re.compile(r"([A-Za-z0-9]+(?:'s)?)")  # the same on ASCII text, where it is quicker
 _first_four = itemgetter(slice(4))
 _first_two = itemgetter(slice(2))
+_first = itemgetter(0)
 # How a word that may start a spinal level ("L4", "C5-C6") begins, in ASCII (see _with_phrase_terms).
 _LEVEL_HEADS = frozenset(letter + digit for letter in "LCT" for digit in "0123456789")
 
@@ -266,23 +268,38 @@ def tokens(text: str) -> list[Token]:
     and Roman numerals after stage/type/grade/class turned into digits ("stage IIIb" -> "3b")."""
     # The words and their offsets, worked out in C: re.split keeps the words (odd places) and the text
     # between them, and the running sum of the pieces' lengths gives where each word starts and ends.
-    parts = (_WORD_SPLIT_ASCII if text.isascii() else _WORD_SPLIT).split(text)
-    raws = parts[1::2]
+    parts, raws, words, phrased = _split_words(text)
     bounds = list(accumulate(map(len, parts)))
     starts = bounds[0:-1:2]
     ends = bounds[1::2]
-    words = list(map(str.lower, raws))
-    if "'" in text:
-        words = [w[:-2] if w[-2:] == "'s" else w for w in words]
-    phrased = not _PHRASE_STARTS.isdisjoint(map(_first_four, words)) or (
-        not _LEVEL_HEADS.isdisjoint(map(_first_two, raws)) if text.isascii()
-        else any(r[:1] in "LCT" and r[1:2].isdigit() for r in raws))
     if _SPECIAL_WORDS.isdisjoint(words):
         # No abbreviation and no word before a Roman numeral: each word stands as it is.
         out = list(map(_make_token, zip(words, raws, starts, ends)))
     else:
         out = _tokens_expanded(text, words, raws, starts, ends)
     return _with_phrase_terms(text, out) if phrased else out
+
+
+def token_norms(text: str) -> list[str] | None:
+    """The ``norm`` of each of :func:`tokens`' words when each is the text's own word lower-cased (no
+    abbreviation, Roman numeral or phrase term to work out), without building the tokens; else None."""
+    _, _, words, phrased = _split_words(text)
+    return None if phrased or not _SPECIAL_WORDS.isdisjoint(words) else words
+
+
+def _split_words(text: str) -> tuple[list[str], list[str], list[str], bool]:
+    """The text split around its words, the words as written and lower-cased (possessives dropped), and
+    whether a phrase of _PHRASE_TERMS or a spinal level may stand in it."""
+    plain = text.isascii()
+    parts = (_WORD_SPLIT_ASCII if plain else _WORD_SPLIT).split(text)
+    raws = parts[1::2]
+    words = list(map(str.lower, raws))
+    if "'" in text:
+        words = [w[:-2] if w[-2:] == "'s" else w for w in words]
+    phrased = not _PHRASE_STARTS.isdisjoint(map(_first_four, words)) or (
+        not _LEVEL_HEADS.isdisjoint(map(_first_two, raws)) if plain
+        else any(r[:1] in "LCT" and r[1:2].isdigit() for r in raws))
+    return parts, raws, words, phrased
 
 
 def _tokens_expanded(text: str, words: list[str], raws: list[str], starts: list[int],
@@ -318,7 +335,7 @@ def _with_phrase_terms(text: str, words: list[Token]) -> list[Token]:
     for gate, rx, terms in _PHRASE_TERMS:
         if gate:
             low = low if low is not None else text.lower()
-            if not any(g in low for g in gate):
+            if not any(map(low.__contains__, gate)):
                 continue
         else:
             spinal = spinal if spinal is not None else bool(_SPINAL_LEVEL.search(text))
@@ -332,15 +349,17 @@ def _with_phrase_terms(text: str, words: list[Token]) -> list[Token]:
             extra.extend((end, _new_tuple(Token, (t, m.group(), start, end))) for t in found)
     if not extra:
         return words
+    # Each phrase's words go before the first word that starts at or after the phrase's end (words stand in
+    # the order they start).
     out: list[Token] = []
-    pending = sorted(extra, key=lambda e: e[0])
-    k = 0
-    for w in words:
-        while k < len(pending) and pending[k][0] <= w.start:
-            out.append(pending[k][1])
-            k += 1
-        out.append(w)
-    out.extend(t for _, t in pending[k:])
+    starts = [w[2] for w in words]
+    at = 0
+    for end, token in sorted(extra, key=_first):
+        upto = bisect_left(starts, end, at)
+        out += words[at:upto]
+        out.append(token)
+        at = upto
+    out += words[at:]
     return out
 
 
@@ -424,17 +443,15 @@ def _cue_in(words: list[str]) -> bool:
     if not words:
         return False
     joined = f" {' '.join(words)} "
-    for cue, spaced in _SPACED_CUES:
-        at = joined.find(spaced)
-        while at >= 0:
-            following = joined[at + len(cue) + 2:].split(" ", 1)[0]
-            if not (cue == "no" and following in _NOT_DENYING):
-                return True
-            at = joined.find(spaced, at + 1)
+    # Every place a cue stands, in one search; where cues share a start the longest is read, so a bare "no"
+    # (which "no change" does not make a denial) is read only where no longer cue stands.
+    for m in _CUE_AT.finditer(joined):
+        if m.group(1) != "no" or joined[m.end() + 3:].split(" ", 1)[0] not in _NOT_DENYING:
+            return True
     return False
 
 
-_SPACED_CUES = tuple((cue, f" {cue} ") for cue in NEGATION_CUES)
+_CUE_AT = re.compile(" (?=(" + "|".join(re.escape(c) for c in sorted(NEGATION_CUES, key=len, reverse=True)) + ") )")
 
 
 # Wording that puts what follows in the past, or makes it a plan or a possibility rather than
@@ -457,10 +474,14 @@ def is_past_or_planned(sentence: str, pos: int) -> bool:
     start, end = clause_bounds(sentence, pos)
     # The pattern's literal gate first (see LowerCasePattern), on the lower-cased clause, where lower-casing keeps
     # positions and re.I folds no other character onto an ASCII letter: most clauses have none of its words.
-    gate = _NOT_NOW_FAST.gate
-    if gate is not None and not _folds_onto_ascii(sentence) \
-            and gate.search(_lowered(sentence), start, end) is None:
-        return False
+    if _NOT_NOW_FAST.lower is not None and not _folds_onto_ascii(sentence):
+        lowered = _lowered(sentence)
+        if len(lowered) == len(sentence):
+            gate = _NOT_NOW_FAST.gate
+            if gate is not None and gate.search(lowered, start, end) is None:
+                return False
+            # The same clause through the pattern without re.I, on the lower-cased sentence (half the time).
+            return _NOT_NOW_FAST.lower.search(lowered, start, end) is not None
     return _NOT_NOW.search(sentence, start, end) is not None
 
 

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
+from operator import methodcaller
 
 from vma.checks.support.axes.evidence import (
     AxisEvidence,
@@ -14,6 +15,7 @@ from vma.checks.support.axes.evidence import (
     acuity_evidence,
     condition_mentions,
     note_words,
+    sentence_words,
     side_evidence,
     sides_at_site,
 )
@@ -41,6 +43,7 @@ from vma.checks.support.refine.candidates import (
     _NOT_DEFAULT,
     _PAIRED_SITES,
     Refinement,
+    Refiner,
     _side_of,
     refiner,
 )
@@ -242,6 +245,30 @@ def _has_digit(term: str) -> bool:
     return any(c.isdigit() for c in term)
 
 
+_unmarked = methodcaller("lstrip", "~")  # an inclusion term's word without its "absent" mark
+
+
+@lru_cache(maxsize=1 << 12)  # per release (one refiner each) and code: read from the tabular, never from a note
+def _reading_plan(ref: Refiner, code: str) -> tuple[tuple[Refinement, tuple[tuple[str, str, bool], ...]], ...]:
+    """The refinements with terms that documentation() walks, each with the terms it reads first there: (term,
+    key, negated). A term is read once per code (by its folded key, "~" when negated), never a bare number or
+    letter (read with its word in the phrase)."""
+    looked: set[str] = set()
+    plan = []
+    for r in ref.refinements(code):
+        if not r.terms:
+            continue
+        reads = []
+        for t in r.terms:
+            ft = ("~" if t in r.negated else "") + fold(t)
+            if ft in looked or len(t) <= 2 or _has_digit(t):
+                continue
+            looked.add(ft)
+            reads.append((t, ft, t in r.negated))
+        plan.append((r, tuple(reads)))
+    return tuple(plan)
+
+
 def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) -> Documentation:
     key = ("refine.documentation", id(index), code, outpatient)
     if key in note.memo:
@@ -309,15 +336,11 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
     def may_stand(word: str) -> bool:  # a word the note never uses cannot be stated
         return bool(in_note.where(word))
 
-    looked: set[str] = set()
     condition_words = _condition_words(index, code)
-    for r in (r for r in refs if r.terms):
-        for t in r.terms:
-            ft = ("~" if t in r.negated else "") + fold(t)
-            if ft in looked or len(t) <= 2 or _has_digit(t):
-                continue
-            looked.add(ft)
-            hits = [m.sentence for m in counting if _stated(m, t, t in r.negated, outpatient, cache)
+    where = in_note.where  # a word's places in the note: none (an empty dict, false) when it never stands there
+    for r, reads in _reading_plan(ref, code):
+        for t, ft, negated in reads:
+            hits = [m.sentence for m in counting if _stated(m, t, negated, outpatient, cache)
                     and _beside_condition(m, t, condition_words, cache)] if may_stand(t) else []
             if ft == default and not hits:
                 hits = [m.sentence for m in counting if _DEFAULT_CONDITION[default].search(m.sentence.text)][:1]
@@ -325,7 +348,7 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
             if hits:
                 doc.terms[ft] = hits
         sentences: list[Sentence] = []
-        if all(may_stand(w) for w in r.phrase):
+        if all(map(where, r.phrase)):
             sentences = [m.sentence for m in counting if _phrase_stated(m, r, outpatient, cache)]
             if any(all(_words(m, cache).positions(w) for w in r.phrase)
                    and not any(is_negated_at(m.sentence.text, m.words[i].start)
@@ -333,7 +356,7 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
                    for m in present):
                 doc.hinted.add(r.code)  # stated, even if uncertain; a ruled-out detail ("familial ruled out") is no hint
         if not sentences:
-            sentences = [m.sentence for v in r.variants if all(may_stand(w.lstrip("~")) for w in v)
+            sentences = [m.sentence for v in r.variants if all(map(where, map(_unmarked, v)))
                          for m in counting if _variant_stated(m, v, outpatient, cache)]
             if sentences:
                 doc.by_inclusion.add(r.code)
@@ -383,12 +406,11 @@ _NORMAL_FINDING = re.compile(r"\b(?:normal|unremarkable|nontender|non-tender|ben
 
 def _sides_in_dispute(note: NoteDoc, ev: AxisEvidence, site: tuple[str, ...]) -> bool:
     """The note gives both sides for the condition's site, leaving out sides only examined as normal."""
-    words_of = {id(sentence): words for sentence, words in note.tokenized}
     sides: set[str] = set()
     for sentence in ev.cited:
         if _NORMAL_FINDING.search(sentence.text):
             continue
-        sides |= sides_at_site(sentence.text, words_of.get(id(sentence)) or [], site)
+        sides |= sides_at_site(sentence.text, sentence_words(note, sentence) or [], site)
     return len(sides) > 1
 
 
@@ -409,14 +431,13 @@ def _other_code_at(index: AxisIndex, base: str, chart_codes: tuple[str, ...], si
 
 def _examined_sides(ev: AxisEvidence, site: tuple[str, ...], note: NoteDoc) -> frozenset[str]:
     """The sides the examination and results give the condition's site where they report a finding."""
-    words_of = {id(sentence): words for sentence, words in note.tokenized}
     found: set[str] = set()
     for sentence in ev.cited:
         text = sentence.text
         if sentence.section not in _EXAMINED or not any(
                 not is_negated_at(text, m.start()) for m in _ABNORMAL_FINDING.finditer(text)):
             continue  # a site examined without an abnormal finding is not where the condition is
-        found |= sides_at_site(text, words_of.get(id(sentence)) or [], site)
+        found |= sides_at_site(text, sentence_words(note, sentence) or [], site)
     return frozenset(found)
 
 
