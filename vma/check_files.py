@@ -91,12 +91,12 @@ def _check_job(job: tuple[str, str, bytes | None, bool]) -> tuple[list[tuple[int
 
 
 def _check_job_in_worker(job: tuple[str, str, bytes | None, bool]) -> tuple[list[tuple[int, str]], int]:
-    from vma.checks.support.notes.patterns import save_new_gates
+    from vma.compiled_patterns import save_machine_caches
 
     try:
         return _check_one(*job)
     finally:
-        save_new_gates()  # a pool's worker is ended without its exit handlers
+        save_machine_caches()  # a pool's worker is ended without its exit handlers
 
 
 def default_jobs() -> int:

@@ -7,24 +7,31 @@ import re
 import pytest
 
 from vma.checks.support.notes import patterns as notes
+from vma.compiled_patterns import MachineCache
+
+
+GATES_FILE = "pattern-gates-test.pickle"
 
 
 @pytest.fixture
 def fresh_gates(tmp_path, monkeypatch):
     monkeypatch.setenv("VMA_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(notes, "_gates", None)
-    monkeypatch.setattr(notes, "_gates_added", set())
+    monkeypatch.setattr(notes, "PATTERN_GATES", MachineCache(GATES_FILE))
     return tmp_path
+
+
+def _another_process(monkeypatch) -> None:
+    monkeypatch.setattr(notes, "PATTERN_GATES", MachineCache(GATES_FILE))
 
 
 def test_a_saved_gate_is_read_back_without_parsing_the_pattern(fresh_gates, monkeypatch):
     rx = re.compile(r"\b(?:poorly|inadequately) controlled (?:diabetes|dm)\b")
     worked_out = notes._gate_source(rx.pattern, rx.flags)
     assert worked_out is not None and re.search(worked_out, "poorly controlled dm")
-    notes.save_new_gates()
-    assert list(fresh_gates.glob("pattern-gates-*.pickle"))
+    notes.PATTERN_GATES.save()
+    assert (fresh_gates / GATES_FILE).is_file()
 
-    monkeypatch.setattr(notes, "_gates", None)  # another process
+    _another_process(monkeypatch)
     monkeypatch.setattr(notes, "_required_fragments", lambda parsed: pytest.fail("parsed again"))
     assert notes._gate_source(rx.pattern, rx.flags) == worked_out
     assert notes._gate_for(rx).pattern == worked_out
@@ -33,14 +40,14 @@ def test_a_saved_gate_is_read_back_without_parsing_the_pattern(fresh_gates, monk
 def test_a_pattern_with_no_literal_to_require_has_no_gate_and_that_is_kept_too(fresh_gates, monkeypatch):
     rx = re.compile(r"\d+\s*(?:m|h)")
     assert notes._gate_source(rx.pattern, rx.flags) is None
-    notes.save_new_gates()
-    monkeypatch.setattr(notes, "_gates", None)
+    notes.PATTERN_GATES.save()
+    _another_process(monkeypatch)
     monkeypatch.setattr(notes, "_required_fragments", lambda parsed: pytest.fail("parsed again"))
     assert notes._gate_for(rx) is None
 
 
 def test_a_torn_gate_file_is_worked_out_again(fresh_gates):
-    notes._gates_file().write_bytes(b"not a pickle")
+    (fresh_gates / GATES_FILE).write_bytes(b"not a pickle")
     rx = re.compile(r"\bherniated disc\b")
     gate = notes._gate_source(rx.pattern, rx.flags)
     assert re.fullmatch(gate, "herniated disc")

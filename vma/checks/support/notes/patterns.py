@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 import re._constants as _sre
 import re._parser as _sre_parse
+import sys
 from functools import lru_cache
 
-from vma.reference.icd10cm_load import cache_dir
+from vma.compiled_patterns import MachineCache, compile_pattern
 
 # The only characters other than ASCII letters that re.I matches to ASCII letters (and the only one whose
 # lower case is longer). A note without them has a match of a pattern of lower-case ASCII letters with re.I where
@@ -57,79 +58,25 @@ def _gate_for(rx: re.Pattern[str]) -> re.Pattern[str] | None:
     """A plain literal alternation that must match wherever ``rx`` can: sre scans one with a first-
     character table, many times faster than the full pattern, and most sentences fail it."""
     gate = _gate_source(rx.pattern, rx.flags)
-    return re.compile(gate) if gate is not None else None
+    return compile_pattern(gate) if gate is not None else None
+
+
+_GATES_FORMAT = 1  # bump when _required_fragments or _trie_regex changes what they return
+
+# The parser (and so what a pattern requires) belongs to the Python version.
+PATTERN_GATES = MachineCache(f"pattern-gates-py{sys.version_info[0]}{sys.version_info[1]}-{_GATES_FORMAT}.pickle")
 
 
 def _gate_source(pattern: str, flags: int) -> str | None:
     """The gate's pattern, worked out from the parsed pattern once and then kept on disk: parsing the
     long clinical alternations again in every process cost a one-chart check more than compiling them."""
-    global _gates
-    if _gates is None:
-        _gates = _read_gates()
-    key = (pattern, flags)
-    if key not in _gates:
+    key = (pattern, int(flags))
+    gates = PATTERN_GATES.entries()
+    if key not in gates:
         fragments = _required_fragments(_sre_parse.parse(pattern, flags))
-        _gates[key] = None if not fragments or min(len(f) for f in fragments) < 2 else _trie_regex(fragments)
-        _gates_added.add(key)
-        if len(_gates_added) == 1:
-            import atexit
-
-            atexit.register(_write_gates)
-    return _gates[key]
-
-
-_gates: dict[tuple[str, int], str | None] | None = None
-_gates_added: set[tuple[str, int]] = set()
-
-
-def _gates_file():
-    import sys
-
-
-    # The parser (and so what a pattern requires) belongs to the Python version.
-    return cache_dir() / f"pattern-gates-py{sys.version_info[0]}{sys.version_info[1]}-{_GATES_FORMAT}.pickle"
-
-
-_GATES_FORMAT = 1  # bump when _required_fragments or _trie_regex changes what they return
-
-
-def _read_gates() -> dict:
-    import pickle
-
-    try:
-        with _gates_file().open("rb") as fh:
-            found = pickle.load(fh)
-        return found if isinstance(found, dict) else {}
-    except Exception:  # none yet, torn or unreadable: worked out again
-        return {}
-
-
-def save_new_gates() -> None:
-    """Write the gates worked out since the last save; for a worker process, which ends without
-    running its exit handlers."""
-    if _gates_added:
-        _write_gates()
-
-
-def _write_gates() -> None:
-    """Add this process's new gates to the file (another process may have added others meanwhile)."""
-    import os
-    import pickle
-
-    if not _gates_added or _gates is None:
-        return
-    try:
-        path = _gates_file()
-        merged = _read_gates()
-        merged.update({k: _gates[k] for k in _gates_added})
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        with tmp.open("wb") as fh:
-            pickle.dump(merged, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-        _gates_added.clear()
-    except OSError:
-        pass  # a read-only cache: the gates are worked out again next time
+        PATTERN_GATES.add(key, None if not fragments or min(len(f) for f in fragments) < 2
+                          else _trie_regex(fragments))
+    return gates[key]
 
 
 def _trie_regex(words: set[str]) -> str:
@@ -173,7 +120,7 @@ class LazyPattern:
 
     def compiled(self) -> re.Pattern[str]:
         if self._rx is None:
-            self._rx = rx = re.compile(self.pattern, self.flags)
+            self._rx = rx = compile_pattern(self.pattern, self.flags)
             for name in self._CALLS:
                 setattr(self, name, getattr(rx, name))
         return self._rx
@@ -215,13 +162,13 @@ class LowerCasePattern:
         self._lower_flags = flags
         if self._lowerable:
             gate = _gate_source(self.ci.pattern, flags)
-            self._gate = re.compile(gate) if gate is not None else None
+            self._gate = compile_pattern(gate) if gate is not None else None
         else:
             self._gate = None
         self._ready = True
 
     def _compile_lower(self) -> re.Pattern[str]:
-        self._lower = re.compile(self.ci.pattern, self._lower_flags)
+        self._lower = compile_pattern(self.ci.pattern, self._lower_flags)
         return self._lower
 
     @property
