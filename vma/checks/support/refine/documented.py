@@ -6,7 +6,6 @@ import json
 import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from importlib import resources
 from operator import methodcaller
 
 from vma.checks.support.axes.evidence import (
@@ -47,6 +46,8 @@ from vma.checks.support.refine.candidates import (
     _side_of,
     refiner,
 )
+from vma.compiled_patterns import compile_pattern
+from vma.reference import DATA
 
 # -- clinical indicators (CDI queries) ---------------------------------------------------------------------
 
@@ -62,7 +63,7 @@ class IndicatorRule:
 
 @lru_cache(maxsize=1)
 def indicator_rules() -> tuple[IndicatorRule, ...]:
-    data = json.loads(resources.files("vma.reference").joinpath("data", "cdi_indicators.json").read_text())
+    data = json.loads((DATA / "cdi_indicators.json").read_text())
     # Compiled when a rule's family is first read: a chart reads one family, if any.
     return tuple(IndicatorRule(r["family"], tuple(r["categories"]), r["asks"],
                                tuple(lazy_pattern(p, re.I) for p in r["indicators"]), r["source"],
@@ -400,7 +401,7 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
 
 
 # A side examined and found normal (the other knee, for comparison) says nothing about the condition.
-_NORMAL_FINDING = re.compile(r"\b(?:normal|unremarkable|nontender|non-tender|benign|intact|full (?:range|rom)|"
+_NORMAL_FINDING = compile_pattern(r"\b(?:normal|unremarkable|nontender|non-tender|benign|intact|full (?:range|rom)|"
                              r"no (?:tenderness|pain|swelling|effusion|deformity|edema|erythema|abnormalit\w*))\b", re.I)
 
 
@@ -441,7 +442,7 @@ def _examined_sides(ev: AxisEvidence, site: tuple[str, ...], note: NoteDoc) -> f
     return frozenset(found)
 
 
-_ABNORMAL_FINDING = re.compile(
+_ABNORMAL_FINDING = compile_pattern(
     r"\b(?:tender(?:ness)?|swelling|swollen|effusion|pain(?:ful)?|ecchymos[ie]s|bruis\w*|erythema(?:tous)?|deformity|"
     r"crepitus|laxity|instability|fracture|tear|edema|warmth|redness|limited|decreased|reduced|positive)\b", re.I)
 
