@@ -77,11 +77,12 @@ from vma.checks.support.headers import billable_bases, documented_codes
 from vma.checks.support.notes.document import Sentence
 from vma.checks.support.notes.words import is_negated_at, is_uncertain_at
 from vma.checks.support.procedure_codes import invalid_procedure_findings
+from vma.compiled_patterns import compile_pattern
 from vma.findings import Finding
 from vma.reference.icd10cm import IcdRelease
 
 CHECK = "invalid-code"
-_ICD_SHAPE = re.compile(r"^[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?$")
+_ICD_SHAPE = compile_pattern(r"^[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?$")
 
 
 def seventh_character_owns(ctx: CheckContext, code: str) -> bool:
@@ -175,8 +176,8 @@ _NEGATING = frozenset({"without", "not", "no"})
 # What a code leaves open is no claim the note must bear out: "unspecified whether descended or
 # undescended", "unspecified portion". A leading "Unspecified" qualifies the rest of the
 # description ("Unspecified systolic heart failure"), so it goes alone.
-_OPEN_WHETHER = re.compile(r"\bunspecified\s+(?:whether|as to)\b[^,;]*", re.I)
-_OPEN_WORD = re.compile(r"^\s*unspecified\b|\bunspecified(?:\s+\w+)?", re.I)
+_OPEN_WHETHER = compile_pattern(r"\bunspecified\s+(?:whether|as to)\b[^,;]*", re.I)
+_OPEN_WORD = compile_pattern(r"^\s*unspecified\b|\bunspecified(?:\s+\w+)?", re.I)
 
 
 def claimed_words(description: str) -> tuple[str, ...]:

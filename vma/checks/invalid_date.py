@@ -33,14 +33,14 @@ Resolution (correct or query)
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 
 from vma.checks import CheckContext, register
+from vma.compiled_patterns import compile_pattern
 from vma.findings import Choice, Finding, query_choices
 
 CHECK = "invalid-date"
-_US_DATE = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
+_US_DATE = compile_pattern(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
 
 
 def read_date(value: str) -> date | None:

@@ -28,11 +28,12 @@ from __future__ import annotations
 import re
 
 from vma.checks import CheckContext, register
+from vma.compiled_patterns import compile_pattern
 from vma.findings import Finding
 
 CHECK = "invalid-npi"
 NPI_PREFIX = "80840"  # ISO 7812 health-industry issuer prefix the NPI check digit is computed with
-_TEN_DIGITS = re.compile(r"^[12][0-9]{9}$")
+_TEN_DIGITS = compile_pattern(r"^[12][0-9]{9}$")
 
 
 def luhn_check_digit(payload: str) -> int:

@@ -42,6 +42,7 @@ from datetime import datetime
 from vma.checks import CheckContext, register
 from vma.checks.support.axes.evidence import condition_mentions
 from vma.checks.support.axes.index import axis_index
+from vma.compiled_patterns import compile_pattern
 from vma.findings import Choice, Finding, query_choices
 
 CHECK = "missing-element"
@@ -61,12 +62,12 @@ COMMON_POS = (("11", "Office (POS 11)"), ("02", "Telehealth provided other than 
               ("22", "On-campus outpatient hospital (POS 22)"), ("19", "Off-campus outpatient hospital (POS 19)"),
               ("23", "Emergency room, hospital (POS 23)"))
 _ASSESSMENT_SECTIONS = frozenset({"assessment"})
-_ASSESSMENT_STATEMENT = re.compile(
+_ASSESSMENT_STATEMENT = compile_pattern(
     r"(?:^|\n)\s*(?:assessment|impression|diagnos[ie]s|a/p|a&p|clinical impression|final diagnosis)"
     r"(?:\s+and\s+plan)?\s*[:\-]|(?:^|\n)\s*A\s*:", re.I)
 # A visit by clinical staff (99211) documents no provider assessment; its diagnoses come from the orders.
 _STAFF_ONLY_SERVICES = frozenset({"99211"})
-_STATED_SEX = re.compile(r"\b\d{1,3}[- ]year[- ]old\s+(male|female|man|woman|boy|girl)\b", re.I)
+_STATED_SEX = compile_pattern(r"\b\d{1,3}[- ]year[- ]old\s+(male|female|man|woman|boy|girl)\b", re.I)
 
 
 def _blank(value: str | None) -> bool:

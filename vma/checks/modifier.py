@@ -66,15 +66,16 @@ from vma.checks.support.claim_lines import (
     target,
 )
 from vma.checks.support.notes.document import quote
+from vma.compiled_patterns import compile_pattern
 from vma.findings import Choice, Finding, query_choices
 from vma.reference.cpt import is_em
 from vma.reference.pos import TELEHEALTH_POS
 
 MODIFIER = "modifier"
-_SHAPE = re.compile(r"^[0-9A-Z]{2}$")
-_AUDIO_ONLY = re.compile(r"\b(?:audio[- ]only|telephone (?:visit|call|encounter)|by (?:tele)?phone|phone (?:visit|call)|"
+_SHAPE = compile_pattern(r"^[0-9A-Z]{2}$")
+_AUDIO_ONLY = compile_pattern(r"\b(?:audio[- ]only|telephone (?:visit|call|encounter)|by (?:tele)?phone|phone (?:visit|call)|"
                          r"no video|video (?:was )?(?:not available|unavailable|failed))\b", re.I)
-_VIDEO = re.compile(r"\b(?:video|audio[- ]?visual|audio and video|audio-video|zoom|facetime|doxy)\b", re.I)
+_VIDEO = compile_pattern(r"\b(?:video|audio[- ]?visual|audio and video|audio-video|zoom|facetime|doxy)\b", re.I)
 _PREVENTIVE = ("99381", "99397")
 _PROBLEM_VISIT = ("99202", "99215")
 _TELE_VISIT_CODES = ("98000", "98015")  # telemedicine codes carry the mode in the code itself

@@ -41,14 +41,15 @@ from typing import Iterator
 from vma.checks import CheckContext, register
 from vma.checks.support.claim_lines import TELEHEALTH, line_name, target
 from vma.checks.support.notes.document import quote
+from vma.compiled_patterns import compile_pattern
 from vma.findings import Choice, Finding, query_choices
 from vma.reference.pos import PLACES_OF_SERVICE, TELEHEALTH_POS, pos_label, pos_rules
 
 PLACE_OF_SERVICE = "place-of-service"
 
-_AT_HOME = re.compile(r"\b(?:patient|pt|she|he|they)\b[^.]{0,40}\b(?:at|from|in)\s+(?:(?:his|her|their|the\s+patient's)\s+)?home\b"
+_AT_HOME = compile_pattern(r"\b(?:patient|pt|she|he|they)\b[^.]{0,40}\b(?:at|from|in)\s+(?:(?:his|her|their|the\s+patient's)\s+)?home\b"
                       r"|\bpatient location\s*:?\s*home\b|\bfrom (?:his|her|their) home\b", re.I)
-_AWAY = re.compile(r"\b(?:patient|pt|she|he|they)\b[^.]{0,40}\b(?:at|from|in)\s+(?:the\s+|a\s+|her\s+|his\s+|their\s+)?"
+_AWAY = compile_pattern(r"\b(?:patient|pt|she|he|they)\b[^.]{0,40}\b(?:at|from|in)\s+(?:the\s+|a\s+|her\s+|his\s+|their\s+)?"
                    r"(?:clinic|school|work|workplace|office|nursing (?:home|facility)|facility|car|hotel)\b"
                    r"|\bpatient location\s*:?\s*(?!home)\w+", re.I)
 

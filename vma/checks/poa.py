@@ -48,6 +48,7 @@ from vma.checks.support.axes.index import axis_index
 from vma.checks.support.axes.wording import cite_all, condition_name
 from vma.checks.support.notes.document import Sentence
 from vma.checks.support.notes.words import ASSESSMENT_SECTIONS
+from vma.compiled_patterns import compile_pattern
 from vma.findings import OTHER, UNDETERMINED, Choice, Finding
 
 CHECK = "poa"
@@ -55,7 +56,7 @@ EXEMPT_FILE = Path(__file__).resolve().parent.parent / "reference" / "data" / "p
 INPATIENT_POS = "21"
 
 # Sentences that tell when a condition began relative to the admission.
-_TIMING = re.compile(
+_TIMING = compile_pattern(
     r"\b(?:before|prior to|on|at|since|after|upon|following) (?:the )?admission\b|\badmitted\b"
     r"|\bemergency (?:department|room)\b|\b(?:ED|ER)\b|\bhospital day\b|\bpresent on admission\b"
     r"|\bhospital[- ]acquired\b|\bdeveloped\b|\bnew(?:ly)? (?:onset|noted)\b|\bfor \d+ (?:days|weeks)\b", re.I)

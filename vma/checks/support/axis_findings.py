@@ -18,6 +18,7 @@ from vma.checks.support.kept_codes import removed_positions
 from vma.checks.support.notes.document import quote
 from vma.checks.support.refine.decide import Decision, decide
 from vma.checks.support.refine.documented import chart_codes
+from vma.compiled_patterns import compile_pattern
 from vma.findings import Choice, Finding, query_choices
 
 
@@ -47,7 +48,7 @@ def plural(word: str) -> str:
 
 def both_sides_label(description: str, site_head: str) -> str:
     """ "Primary osteoarthritis, right elbow" -> "Primary osteoarthritis, right and left elbows"."""
-    rx = re.compile(rf"\bright\b((?:\s+[\w'-]+){{0,3}}?\s+){re.escape(site_head)}\b", re.I)
+    rx = compile_pattern(rf"\bright\b((?:\s+[\w'-]+){{0,3}}?\s+){re.escape(site_head)}\b", re.I)
     m = rx.search(description)
     if not m:
         return re.sub(r"\bright\b", "right and left", description, count=1)

@@ -11,6 +11,7 @@ import re
 from vma.chart import Procedure
 from vma.checks.support.notes.document import NoteDoc
 from vma.checks.support.notes.words import is_negated_at
+from vma.compiled_patterns import compile_pattern
 
 # NCCI Policy Manual ch. I, E.1 and the "NCCI-associated modifiers" list (CMS NCCI PTP FAQ).
 DISTINCT_SERVICE = frozenset({"59", "XE", "XS", "XP", "XU"})
@@ -32,7 +33,7 @@ def target(index: int) -> str:
     return f"procedure:{index}"
 
 
-_SIDE_WORDS = re.compile(r"\b(right|left|bilateral(?:ly)?|both|r|l)\b(?!\s*(?:lower|upper)\s+quadrant)", re.I)
+_SIDE_WORDS = compile_pattern(r"\b(right|left|bilateral(?:ly)?|both|r|l)\b(?!\s*(?:lower|upper)\s+quadrant)", re.I)
 _SIDE_OF = {"right": "right", "r": "right", "left": "left", "l": "left", "bilateral": "bilateral",
             "bilaterally": "bilateral", "both": "bilateral"}
 

@@ -40,6 +40,7 @@ from vma.checks.support.axes.index import DERIVED_FORMAT, AxisIndex
 from vma.checks.support.axes.words import ACUITY_TERMS, OPEN, RESIDUAL, description_words, fold
 from vma.checks.support.notes.document import NoteDoc
 from vma.checks.support.notes.words import ASSESSMENT_SECTIONS, is_negated_at, is_past_or_planned, is_uncertain_at
+from vma.compiled_patterns import compile_pattern
 from vma.reference.icd10cm import note_code_refs, per_release
 
 # Words that name no condition of their own: sharing one of them does not make two terms the same
@@ -325,7 +326,7 @@ def _stated(m: Mention, r: Redirect, outpatient: bool) -> str | None:
 # (DSM-5 severities, FY2023 tabular). A note that states the base term decides between those codes by
 # its qualifier, or leaves it for the provider.
 
-_QUALIFIED = re.compile(r"^(?P<base>.*?),\s*(?P<qualifier>mild|moderate|severe)$", re.I)
+_QUALIFIED = compile_pattern(r"^(?P<base>.*?),\s*(?P<qualifier>mild|moderate|severe)$", re.I)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from vma.checks.support.notes.words import (
     is_past_or_planned,
     is_uncertain_at,
 )
+from vma.compiled_patterns import compile_pattern
 
 # -- what the note says --------------------------------------------------------------------------
 
@@ -207,7 +208,7 @@ def sides_at_site(sentence: str, words: tuple[Token, ...] | list[Token], site: t
     return found
 
 
-_BARE_SIDE_CLAUSE = re.compile(r"^\s*(right|left|bilateral|bilaterally)(?:[\s-]+sided?)?\s*$", re.I)
+_BARE_SIDE_CLAUSE = compile_pattern(r"^\s*(right|left|bilateral|bilaterally)(?:[\s-]+sided?)?\s*$", re.I)
 
 
 def sides_at_condition(sentence: str, words: tuple[Token, ...], first: int) -> set[str]:
@@ -279,7 +280,7 @@ def _cite(ev: AxisEvidence, sentence: Sentence) -> None:
 
 
 # A past, settled condition of the site, told in the history of this one.
-_LONG_PAST = re.compile(
+_LONG_PAST = compile_pattern(
     r"\b(?:\d+|a|one|two|three|four|five|six|seven|eight|nine|ten|several|many|a few|a couple of) years? ago\b"
     r"|\bin (?:19|20)\d\d\b|\bas a (?:child|teenager|kid)\b"
     r"|\b(?:old|prior|previous|remote) (?:\w+ )?(?:injur\w*|fracture|sprain|surgery|replacement|arthroscopy|repair)\b",

@@ -7,6 +7,7 @@ import re
 from vma.checks.support.axes.index import AxisIndex
 from vma.checks.support.notes.document import Sentence, cite
 from vma.checks.support.notes.words import ASSESSMENT_SECTIONS
+from vma.compiled_patterns import compile_pattern
 
 # -- wording shared by the axis checks ---------------------------------------------------------------------
 
@@ -31,7 +32,7 @@ def cite_all(sentences: list[Sentence], limit: int = 3) -> str:
     return "; ".join(cite(s) for s in chosen)
 
 
-_UNCERTAIN_CLAUSE = re.compile(r"[^,;:.]*\b(?:likely|probable|possible|suspected|questionable|rule out|r/o|"
+_UNCERTAIN_CLAUSE = compile_pattern(r"[^,;:.]*\b(?:likely|probable|possible|suspected|questionable|rule out|r/o|"
                                r"concern for|presumed)\b[^,;:.]*", re.I)
 
 

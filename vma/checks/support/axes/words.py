@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
 from vma.checks.support.axes.similarity import indel_ratio
+from vma.compiled_patterns import compile_pattern
 
 LATERALITY, ACUITY, SPECIFICITY = "laterality", "acuity", "specificity"
 
@@ -20,11 +20,11 @@ STOPWORDS = frozenset({"of", "the", "in", "a", "an", "to", "for", "on", "at", "b
 # "Other ..." and "... specified" codes hold what is classified nowhere else: never a suggestion by wording.
 RESIDUAL = frozenset({"other", "specified", "elsewhere", "classified"})
 
-_PAREN = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_PAREN = compile_pattern(r"\([^)]*\)|\[[^\]]*\]")
 _OPEN_ACUITY = "not specified as acute or chronic"
-_OPEN_PHRASES = re.compile(r"not specified as acute or chronic|not otherwise specified|\bnos\b")
-_PUNCT = re.compile(r"[,.;:()]")
-_DESCRIPTION_WORD = re.compile(r"[^\W_]+")
+_OPEN_PHRASES = compile_pattern(r"not specified as acute or chronic|not otherwise specified|\bnos\b")
+_PUNCT = compile_pattern(r"[,.;:()]")
+_DESCRIPTION_WORD = compile_pattern(r"[^\W_]+")
 
 
 def description_words(description: str) -> tuple[str, ...]:
@@ -43,7 +43,7 @@ def fold(word: str) -> str:
     return word
 
 
-_PARTS = re.compile(r"[,;]")
+_PARTS = compile_pattern(r"[,;]")
 
 
 def scoped_words(description: str) -> list[str]:

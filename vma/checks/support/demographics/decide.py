@@ -32,6 +32,7 @@ from vma.checks.support.demographics.edits import (
 )
 from vma.checks.support.notes.document import Sentence, cite
 from vma.checks.support.notes.words import is_negated_at
+from vma.compiled_patterns import compile_pattern
 from vma.findings import Choice, Finding, query_choices
 from vma.reference.icd10cm import IcdRelease
 
@@ -51,12 +52,12 @@ def _age_group_stated(ctx: CheckContext, words: set[str]):
     return None
 
 
-_GENDER_IDENTITY = re.compile(
+_GENDER_IDENTITY = compile_pattern(
     r"\b(?:transgender|transsexual|trans[\s-](?:wom[ae]n|m[ae]n|male|female|patient|person)|trans(?:wom[ae]n|m[ae]n)|"
     r"gender[\s-](?:affirming|affirmation|dysphoria|identity|incongruence|reassignment|transition)|"
     r"non-?binary|intersex|differences? (?:of|in) sex(?:ual)? development|"
     r"assigned (?:male|female) at birth)\b", re.I)
-_GENDER_IDENTITY_ABBREV = re.compile(r"\b(?:AFAB|AMAB|MTF|FTM|M2F|F2M)\b")
+_GENDER_IDENTITY_ABBREV = compile_pattern(r"\b(?:AFAB|AMAB|MTF|FTM|M2F|F2M)\b")
 
 
 _PRONOUNS = {"he": "M", "him": "M", "his": "M", "himself": "M", "she": "F", "her": "F", "hers": "F", "herself": "F"}
@@ -194,7 +195,7 @@ def _kept_detail(release: IcdRelease, group: str, code: str) -> str:
 # Words that make a condition the newborn's; what is left names the condition at any age.
 _PERINATAL_WORDS = frozenset({"neonatal", "newborn", "perinatal", "neonate", "fetal", "fetus", "infant", "birth"})
 # The note ties the condition to the perinatal period: then Guideline I.C.16.a.4 keeps the code for life.
-_SINCE_BIRTH = re.compile(r"\b(?:since birth|from birth|at birth|born with|congenital\w*|neonatal|newborn|perinatal|"
+_SINCE_BIRTH = compile_pattern(r"\b(?:since birth|from birth|at birth|born with|congenital\w*|neonatal|newborn|perinatal|"
                           r"as an? (?:infant|newborn|baby|neonate)|in infancy|prematur\w*|preterm)\b", re.I)
 
 
@@ -228,10 +229,10 @@ def _outside_perinatal_period(ctx: CheckContext, code: str):
 
 
 # "Jaundice from Gilbert syndrome", "obstructive jaundice due to choledocholithiasis": the cause the note names.
-_CAUSE = re.compile(r"\b(?:due to|from|secondary to|caused by|because of|attributed to|related to)\s+"
+_CAUSE = compile_pattern(r"\b(?:due to|from|secondary to|caused by|because of|attributed to|related to)\s+"
                     r"(?!(?:an? |the )?(?:unknown|unclear|undetermined|uncertain|unexplained)\b)"
                     r"((?:[A-Za-z][\w'-]*\s?){1,5})", re.I)
-_CAUSE_END = re.compile(r"\s+(?:and|with|on|in|for|since|after|which)\b.*$", re.I)
+_CAUSE_END = compile_pattern(r"\s+(?:and|with|on|in|for|since|after|which)\b.*$", re.I)
 
 
 def _stated_cause(sentences: list[Sentence]) -> str | None:

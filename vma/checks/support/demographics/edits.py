@@ -10,6 +10,7 @@ from functools import lru_cache
 from vma.checks import CheckContext
 from vma.checks.support.axes.index import axis_index
 from vma.checks.support.axes.words import description_words
+from vma.compiled_patterns import compile_pattern
 from vma.reference import DATA
 from vma.reference.icd10cm import CodeRef, IcdRelease, note_code_refs
 
@@ -110,9 +111,9 @@ def chart_sex(value: str | None) -> str | None:
     return _SEX_VALUES.get((value or "").strip().lower())
 
 
-_STATED_AGE = re.compile(r"\b(\d{1,3})[-\s]?(?:year|yr)s?[-\s]?old\b|\b(\d{1,3})\s?(?:y/o|yo)\b", re.I)
-_STATED_INFANT = re.compile(r"\b\d{1,2}[-\s](?:day|week|month)s?[-\s]old\b", re.I)
-_STATED_SEX = re.compile(r"\b(male|female|man|woman|boy|girl|gentleman|lady)\b", re.I)
+_STATED_AGE = compile_pattern(r"\b(\d{1,3})[-\s]?(?:year|yr)s?[-\s]?old\b|\b(\d{1,3})\s?(?:y/o|yo)\b", re.I)
+_STATED_INFANT = compile_pattern(r"\b\d{1,2}[-\s](?:day|week|month)s?[-\s]old\b", re.I)
+_STATED_SEX = compile_pattern(r"\b(male|female|man|woman|boy|girl|gentleman|lady)\b", re.I)
 _SEX_WORDS = {"male": "M", "man": "M", "boy": "M", "gentleman": "M",
               "female": "F", "woman": "F", "girl": "F", "lady": "F"}
 

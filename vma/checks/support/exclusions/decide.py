@@ -34,6 +34,7 @@ from vma.checks.support.notes.document import Sentence
 from vma.checks.support.notes.words import HISTORY_SECTIONS
 from vma.checks.support.refine.decide import decide
 from vma.checks.support.refine.documented import chart_codes
+from vma.compiled_patterns import compile_pattern
 from vma.findings import Choice, Finding, query_choices
 from vma.reference.icd10cm import IcdRelease
 
@@ -116,7 +117,7 @@ def _names_the_condition(release: IcdRelease, exclusions: list[Exclusion]) -> bo
 
 
 # "Jaundice due to Gilbert syndrome", "chest pain from reflux": the note ties the two together.
-_LINKED = re.compile(r"\b(?:due to|secondary to|caused by|because of|related to|attributed to|from|with)\b", re.I)
+_LINKED = compile_pattern(r"\b(?:due to|secondary to|caused by|because of|related to|attributed to|from|with)\b", re.I)
 
 
 def _linked(ra: Reading, rb: Reading) -> bool:
@@ -135,8 +136,8 @@ def _surely_absent(release: IcdRelease, code: str, reading: Reading) -> bool:
 # the note gives the angina other than the coronary disease ("angina due to anemia") takes the presumption away.
 _NATIVE_CAD_WITHOUT_ANGINA = "I25.10"
 _WITH_ANGINA = "I25.11"
-_ANGINA_WORDS = re.compile(r"\bangina\b|\banginal\b", re.I)
-_OTHER_CAUSE = re.compile(r"\b(?:due to|secondary to|caused by|from|related to|attributed to)\b(?![^.;]*\b(?:coronary|cad|"
+_ANGINA_WORDS = compile_pattern(r"\bangina\b|\banginal\b", re.I)
+_OTHER_CAUSE = compile_pattern(r"\b(?:due to|secondary to|caused by|from|related to|attributed to)\b(?![^.;]*\b(?:coronary|cad|"
                           r"ashd|atheroscler\w*|ischemi\w*|stenos\w*|blockage|plaque)\b)", re.I)
 
 

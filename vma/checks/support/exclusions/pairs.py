@@ -11,12 +11,13 @@ from vma.checks import CheckContext
 from vma.checks.support.axes.evidence import Mention, condition_mentions
 from vma.checks.support.axes.index import AxisIndex
 from vma.checks.support.notes.words import clause_bounds, is_negated_at
+from vma.compiled_patterns import compile_pattern
 from vma.reference.icd10cm import IcdRelease, note_code_refs
 
 CHECK_ID = "excludes1"
 
 # The provider saying so is the I.A.12.a exception; the cue must share a sentence with a condition.
-_UNRELATED = re.compile(r"\b(?:unrelated|not related|independent(?:ly)? of|separate (?:from|condition|process))\b",
+_UNRELATED = compile_pattern(r"\b(?:unrelated|not related|independent(?:ly)? of|separate (?:from|condition|process))\b",
                         re.I)
 
 
@@ -32,13 +33,13 @@ class Exclusion:
 # character B)", "(I69. with final characters -23)". The range alone would cover codes the note does not
 # mean (N08 excludes only diabetes ".21", not E11.22), so the qualifier is applied, and a qualifier that
 # cannot be read ("with ketoacidosis") drops the reference rather than guessing.
-_SEGMENT = re.compile(r"\(([^()]*)\)")
-_FIRST_CODE = re.compile(r"\b[A-Z][0-9][0-9A-Z]")
-_Q_SUBCATEGORY = re.compile(r"^\.(\d+)-?$")
-_Q_SUBRANGE = re.compile(r"^\.(\d+)-\.(\d+)$")
-_Q_POSITION = re.compile(r"^(?:(fifth|5th|seventh|7th)[- ]characters?|(fifth to sixth) characters)\s*\.?([0-9A-Z]+)$",
+_SEGMENT = compile_pattern(r"\(([^()]*)\)")
+_FIRST_CODE = compile_pattern(r"\b[A-Z][0-9][0-9A-Z]")
+_Q_SUBCATEGORY = compile_pattern(r"^\.(\d+)-?$")
+_Q_SUBRANGE = compile_pattern(r"^\.(\d+)-\.(\d+)$")
+_Q_POSITION = compile_pattern(r"^(?:(fifth|5th|seventh|7th)[- ]characters?|(fifth to sixth) characters)\s*\.?([0-9A-Z]+)$",
                          re.I)
-_Q_FINAL = re.compile(r"^final characters\s*-?([0-9A-Z]+)$", re.I)
+_Q_FINAL = compile_pattern(r"^final characters\s*-?([0-9A-Z]+)$", re.I)
 
 
 def _qualifier(text: str) -> Callable[[str], bool] | None:
@@ -178,12 +179,12 @@ def documenting_mentions(ctx: CheckContext, index: AxisIndex, code: str, other: 
 
 # Work-up wording names a condition that is not established (Guideline IV.D/IV.H read "rule out" the
 # same way); the notes module's uncertainty cues do not list these.
-_WORKUP = re.compile(r"\b(?:evaluat(?:e|ed|ing|ion) (?:for|of)|work(?:ing)?[- ]?up (?:for|of)|screen(?:ed|ing)? for|"
+_WORKUP = compile_pattern(r"\b(?:evaluat(?:e|ed|ing|ion) (?:for|of)|work(?:ing)?[- ]?up (?:for|of)|screen(?:ed|ing)? for|"
                      r"assess(?:ed|ing|ment)? for|check(?:ed|ing)? for|test(?:ed|ing)? for|monitor(?:ed|ing)? for|"
                      r"at risk (?:for|of)|risk (?:for|of)|to exclude)\b", re.I)
 # Another person's condition ("her mother has diabetes") documents nothing about the patient. A relative
 # who only reports ("mother reports he has been wheezing", pediatric notes) does not match.
-_KIN = re.compile(r"\bfamily history\b|\bfhx?\b|\b(?:mother|father|sister|brother|sibling|grandmother|grandfather|"
+_KIN = compile_pattern(r"\bfamily history\b|\bfhx?\b|\b(?:mother|father|sister|brother|sibling|grandmother|grandfather|"
                   r"aunt|uncle|cousin)(?:'s)?\s+(?:has|had|have|with|was|is|also|who|suffers|died)\b", re.I)
 
 

@@ -9,6 +9,7 @@ from functools import cached_property
 
 from vma.checks.support.notes.patterns import _folds_onto_ascii, lazy_pattern
 from vma.checks.support.notes.words import Token, token_norms, tokens
+from vma.compiled_patterns import compile_pattern
 
 # Canonical section names and the headings that introduce them.
 SECTION_ALIASES: dict[str, tuple[str, ...]] = {
@@ -33,23 +34,23 @@ SECTION_ALIASES: dict[str, tuple[str, ...]] = {
 _ALIAS_TO_SECTION = {alias: name for name, aliases in SECTION_ALIASES.items() for alias in aliases}
 
 # A heading is a line in capitals, or a known name followed by a colon.
-_HEADING_LINE = re.compile(r"^\s*([A-Z][A-Z /&\-]{1,60}[A-Z])\s*:?\s*$")
-_HEADING_INLINE = re.compile(r"^\s*([A-Za-z][A-Za-z /&\-]{1,40}?)\s*:\s*(.*)$")
+_HEADING_LINE = compile_pattern(r"^\s*([A-Z][A-Z /&\-]{1,60}[A-Z])\s*:?\s*$")
+_HEADING_INLINE = compile_pattern(r"^\s*([A-Za-z][A-Za-z /&\-]{1,40}?)\s*:\s*(.*)$")
 
 # Sentences end at whitespace after . ! or ? before a capital, a digit, a quote, a bracket or a bullet, and at
 # newlines: "(?<=[.!?])\s+(?=[A-Z0-9\"'(•\-])|\n+", written to start with the whitespace both alternatives start
 # with, so that sre skips to the next whitespace instead of trying both at every character (2.4 times faster).
-_SENT_SPLIT = re.compile(r"\s(?:(?<=[.!?]\s)\s*(?=[A-Z0-9\"'(•\-])|(?<=\n)\n*)")
+_SENT_SPLIT = compile_pattern(r"\s(?:(?<=[.!?]\s)\s*(?=[A-Z0-9\"'(•\-])|(?<=\n)\n*)")
 
 _NUM_WORDS = {
     "five": 5, "ten": 10, "fifteen": 15, "twenty": 20, "twenty-five": 25, "thirty": 30,
     "thirty-five": 35, "forty": 40, "forty-five": 45, "fifty": 50, "sixty": 60,
 }
 _TIME_PATTERNS = (
-    re.compile(r"\b(?:i|we)\s+(?:have\s+)?spent\s+(?:a\s+total\s+of\s+|over\s+|more\s+than\s+|approximately\s+|about\s+)?(\d{1,3}|[a-z\-]+)\s*(?:\+\s*)?min", re.I),
-    re.compile(r"\btotal\s+(?:time|of)\b[^.\n]{0,60}?(\d{1,3})\s*(?:min|minutes)\b", re.I),
-    re.compile(r"\b(\d{1,3})\s*minutes?\s+(?:of\s+)?(?:total\s+)?(?:time\s+)?(?:was\s+|were\s+)?spent\b", re.I),
-    re.compile(r"\btime\s*(?:spent)?\s*[:=]\s*(\d{1,3})\s*min", re.I),
+    compile_pattern(r"\b(?:i|we)\s+(?:have\s+)?spent\s+(?:a\s+total\s+of\s+|over\s+|more\s+than\s+|approximately\s+|about\s+)?(\d{1,3}|[a-z\-]+)\s*(?:\+\s*)?min", re.I),
+    compile_pattern(r"\btotal\s+(?:time|of)\b[^.\n]{0,60}?(\d{1,3})\s*(?:min|minutes)\b", re.I),
+    compile_pattern(r"\b(\d{1,3})\s*minutes?\s+(?:of\s+)?(?:total\s+)?(?:time\s+)?(?:was\s+|were\s+)?spent\b", re.I),
+    compile_pattern(r"\btime\s*(?:spent)?\s*[:=]\s*(\d{1,3})\s*min", re.I),
 )
 # On such a note, each time pattern runs without re.I (mostly faster) on the lower-cased note, and only when the
 # note has the words it needs.
@@ -157,7 +158,7 @@ class NoteDoc:
 
     def find(self, pattern: str | re.Pattern[str], sections: tuple[str, ...] | None = None) -> list[Sentence]:
         """Sentences matching a regex (case-insensitive for strings), optionally in given sections."""
-        rx = re.compile(pattern, re.I) if isinstance(pattern, str) else pattern
+        rx = compile_pattern(pattern, re.I) if isinstance(pattern, str) else pattern
         return [s for s in self.sentences if (sections is None or s.section in sections) and rx.search(s.text)]
 
     @cached_property

@@ -10,6 +10,7 @@ from operator import itemgetter
 from typing import Callable, NamedTuple
 
 from vma.checks.support.notes.patterns import _folds_onto_ascii, _lowered, lazy_pattern, lower_case_pattern
+from vma.compiled_patterns import compile_pattern
 
 NEGATION_CUES = (
     "denies", "denied", "no", "not", "without", "negative for", "free of", "absence of",
@@ -21,7 +22,7 @@ UNCERTAINTY_CUES = (
     "differential", "may be", "might be", "presumed",
 )
 # One pass for all cues: some cue stands between a space or "(" and a space or punctuation.
-_UNCERTAIN_CUE = re.compile(r"[\s(](?:" + "|".join(re.escape(c) for c in UNCERTAINTY_CUES) + r")[\s,.:)]")
+_UNCERTAIN_CUE = compile_pattern(r"[\s(](?:" + "|".join(re.escape(c) for c in UNCERTAINTY_CUES) + r")[\s,.:)]")
 def is_negated(sentence: str, term: str, window: int = 6) -> bool:
     """True when a negation cue stands within ``window`` words before ``term`` in the sentence.
 
@@ -115,7 +116,7 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
 }
 # Abbreviations that are also everyday words ("pad", "alt"): expanded only when written in capitals.
 # An abbreviation followed by a number or a score word names an instrument or a lab, not a diagnosis.
-_NAMES_A_SCORE = re.compile(r"-\s*\d|\s+(?:score|scale|screen|questionnaire|antibod\w*|ab\b)", re.I)
+_NAMES_A_SCORE = compile_pattern(r"-\s*\d|\s+(?:score|scale|screen|questionnaire|antibod\w*|ab\b)", re.I)
 _CAPITALS_ONLY = frozenset({"pad", "alt", "ast", "cts", "gad", "mi", "ra", "om"})
 
 # Phrases a note uses for what the tabular names otherwise; the tabular's words are added after
@@ -229,7 +230,7 @@ _PHRASE_TERMS: tuple[tuple[tuple[str, ...], re.Pattern[str], tuple[str, ...] | C
         # (M47-M54); read in capitals only ("L4-5", "C5-C6").
         ((), _SPINE_SPAN, 0, _spinal_region_words),
     ))
-_SPINAL_LEVEL = re.compile(r"\b[LCT]\d")
+_SPINAL_LEVEL = compile_pattern(r"\b[LCT]\d")
 # The first four letters of each phrase's first word: a sentence with none of them (nor a spinal
 # level) runs no phrase pattern.
 _PHRASE_STARTS = frozenset(g.split()[0][:4] for gate, _, _ in _PHRASE_TERMS for g in gate)
@@ -254,8 +255,8 @@ class Token(NamedTuple):
 
 _new_tuple = tuple.__new__  # builds a Token without NamedTuple.__new__'s Python-level call
 _make_token = partial(tuple.__new__, Token)  # the same, mapped over (norm, raw, start, end) tuples in C
-_WORD_SPLIT = re.compile(f"({_WORD})")  # the words, with the text between them
-_WORD_SPLIT_ASCII = re.compile(r"([A-Za-z0-9]+(?:'s)?)")  # the same on ASCII text, where it is quicker
+_WORD_SPLIT = compile_pattern(f"({_WORD})")  # the words, with the text between them
+_WORD_SPLIT_ASCII = compile_pattern(r"([A-Za-z0-9]+(?:'s)?)")  # the same on ASCII text, where it is quicker
 _first_four = itemgetter(slice(4))
 _first_two = itemgetter(slice(2))
 _first = itemgetter(0)
@@ -366,8 +367,8 @@ def _with_phrase_terms(text: str, words: list[Token]) -> list[Token]:
 # A clause ends at punctuation, "but" or "however": "[,;:()]|\bbut\b|\bhowever\b" with re.I, written to start with
 # the characters a break starts with, so that sre skips to them instead of trying every character (the letters
 # of the two words fold onto no other letters than their capitals).
-_CLAUSE_BREAK = re.compile(r"[,;:()bBhH](?:(?<=[,;:()])|(?<=\b[bB])[uU][tT]\b|(?<=\b[hH])[oO][wW][eE][vV][eE][rR]\b)")
-_NEGATION_WORD = re.compile(r"[a-z/]+")
+_CLAUSE_BREAK = compile_pattern(r"[,;:()bBhH](?:(?<=[,;:()])|(?<=\b[bB])[uU][tT]\b|(?<=\b[hH])[oO][wW][eE][vV][eE][rR]\b)")
+_NEGATION_WORD = compile_pattern(r"[a-z/]+")
 
 
 def clause_bounds(sentence: str, pos: int) -> tuple[int, int]:
@@ -380,26 +381,26 @@ def clause_bounds(sentence: str, pos: int) -> tuple[int, int]:
     return start, end
 
 
-_NON_PREFIX = re.compile(r"\bnon[- ]?$", re.I)
+_NON_PREFIX = compile_pattern(r"\bnon[- ]?$", re.I)
 
 
 # What ends a negation's reach (the NegEx/ConText termination terms): a contrast, a new clause, a
 # verb that asserts something present. A list after the cue ("no vomiting, melena or bleeding") does not.
-_NEGATION_END = re.compile(r"[;:()]|\b(?:but|however|although|though|except|aside from|which|who|reports?|reported|"
+_NEGATION_END = compile_pattern(r"[;:()]|\b(?:but|however|although|though|except|aside from|which|who|reports?|reported|"
                            r"endorses?|endorsed|complains?|has|have|had|is|are|was|were|with|presents?|positive for|"
                            r"notes?|states?)\b", re.I)
 # "No change(s) to her diabetes medications", "no new ..." deny the change, not the condition named after it.
 _NOT_DENYING = frozenset({"change", "changes", "new", "longer", "further", "other", "additional", "more",
                           "significant", "interval", "need", "needs", "plans"})
 # A denial written after the term: "orthostatic hypotension was ruled out", "the rash has resolved".
-_NEGATED_AFTER = re.compile(r"^(?:\s+[\w-]+){0,3}?\s+(?:(?:was|has been|is|were|have been)\s+)?(?:ruled out|"
+_NEGATED_AFTER = compile_pattern(r"^(?:\s+[\w-]+){0,3}?\s+(?:(?:was|has been|is|were|have been)\s+)?(?:ruled out|"
                             r"excluded|resolved|not present|absent|unlikely|doubtful|not likely|not suspected|not favored)\b", re.I)
 # ... unless the term is then said to be there: "no fever, cough present".
-_PRESENT_AFTER = re.compile(r"^(?:\s+[\w-]+)?\s+(?:is |was |are |were )?(?:present|noted|seen|reported|positive)\b", re.I)
+_PRESENT_AFTER = compile_pattern(r"^(?:\s+[\w-]+)?\s+(?:is |was |are |were )?(?:present|noted|seen|reported|positive)\b", re.I)
 
 
-_TERM_WORD = re.compile(r"[\w'-]+")
-_LIST_SPLIT = re.compile(r",|\bor\b|\band\b|\bnor\b")
+_TERM_WORD = compile_pattern(r"[\w'-]+")
+_LIST_SPLIT = compile_pattern(r",|\bor\b|\band\b|\bnor\b")
 
 
 def is_negated_at(sentence: str, pos: int, window: int = 6) -> bool:
@@ -451,13 +452,13 @@ def _cue_in(words: list[str]) -> bool:
     return False
 
 
-_CUE_AT = re.compile(" (?=(" + "|".join(re.escape(c) for c in sorted(NEGATION_CUES, key=len, reverse=True)) + ") )")
+_CUE_AT = compile_pattern(" (?=(" + "|".join(re.escape(c) for c in sorted(NEGATION_CUES, key=len, reverse=True)) + ") )")
 
 
 # Wording that puts what follows in the past, or makes it a plan or a possibility rather than
 # today's condition: "hospitalized last month for a CHF exacerbation", "status post exacerbation in
 # March", "warning signs of an exacerbation", "to prevent exacerbations", "previously poorly controlled".
-_NOT_NOW = re.compile(
+_NOT_NOW = compile_pattern(
     r"\b(?:last (?:week|month|year|winter|spring|summer|fall|autumn)|this (?:past )?year|earlier this year"
     r"|in (?:january|february|march|april|june|july|august|september|october|november|december|(?:19|20)\d\d)"
     r"|(?:\d+|one|two|three|four|five|six|a few|several|a couple of) (?:weeks?|months?|years?) ago"

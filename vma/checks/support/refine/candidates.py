@@ -22,6 +22,7 @@ from vma.checks.support.axes.words import (
     key_words,
     scoped_words,
 )
+from vma.compiled_patterns import compile_pattern
 from vma.reference.icd10cm import per_release
 
 BOTH = frozenset({RIGHT, LEFT})
@@ -40,22 +41,22 @@ _NO_COMPLICATION = frozenset({"uncomplicated", "~complication"})
 _INDEX_DEFAULT_TYPE = {"M16": "primary", "M17": "primary", "M18": "primary", "M19": "primary", "M10": "idiopathic"}
 # The condition itself, stated as such: "knee pain" or "likely osteoarthritis" is no osteoarthritis.
 _DEFAULT_CONDITION = {
-    "primary": re.compile(r"\b(?:osteoarthriti\w*|osteoarthros\w*|oa|djd|degenerative (?:joint disease|arthritis))\b",
+    "primary": compile_pattern(r"\b(?:osteoarthriti\w*|osteoarthros\w*|oa|djd|degenerative (?:joint disease|arthritis))\b",
                           re.I),
-    "idiopathic": re.compile(r"\b(?:gout\w*|podagra)\b", re.I)}
+    "idiopathic": compile_pattern(r"\b(?:gout\w*|podagra)\b", re.I)}
 # A cause stated anywhere about the condition takes the default away ("This is post-traumatic, from his
 # 2010 tibial plateau fracture"); "pain due to osteoarthritis" names the condition, not its cause.
 _NOT_DEFAULT = {
-    "primary": re.compile(
+    "primary": compile_pattern(
         r"\b(?:secondary|post-?traumatic|traumatic|dysplas\w*|(?:from|after|due to|resulting from|caused by) "
         r"(?!(?:his |her |the |their )?(?:osteoarthriti|oa\b|djd|degenerative|arthritis))(?:an? |his |her |the |"
         r"prior |previous |old |remote )?(?:[\w-]+ ){0,3}?(?:injur\w*|fractures?|trauma|meniscectomy|acl|surgery|"
         r"dysplasia|infection|rheumatoid|gout))\b", re.I),
-    "idiopathic": re.compile(r"\b(?:secondary|lead|saturnine|drug[- ]induced|diuretic\w*|due to|caused by|renal|"
+    "idiopathic": compile_pattern(r"\b(?:secondary|lead|saturnine|drug[- ]induced|diuretic\w*|due to|caused by|renal|"
                              r"kidney)\b", re.I)}
 # Sites a tabular title pairs, of which the note need name one ("Idiopathic gout, ankle and foot").
 _PAIRED_SITES = (("ankle", "foot"), ("hand", "finger"), ("hand", "fingers"))
-_EXACERBATION = re.compile(r"\b(?:exacerbat\w*|decompensat\w*)\b", re.I)
+_EXACERBATION = compile_pattern(r"\b(?:exacerbat\w*|decompensat\w*)\b", re.I)
 # Where "exacerbation" and "decompensated" are read as the acute phase: heart failure, the
 # condition the guidance speaks of (AHA Coding Clinic 3Q 2008: "decompensated" indicates a flare-up,
 # the acute phase, of a chronic condition). Elsewhere only "acute"/"chronic" themselves count.
