@@ -121,41 +121,63 @@ def _management_text(note: NoteDoc) -> list[str]:
 
 
 def risk_of_management(note: NoteDoc) -> tuple[int, list[str]]:
-    level, reasons = STRAIGHTFORWARD, []
+    return RiskScan(note).result()
 
-    def raise_to(new_level: int, reason: str) -> None:
-        nonlocal level
-        if new_level > level:
-            level = new_level
-        if reason not in reasons:
-            reasons.append(reason)
 
-    # A kind of management found once need not be looked for again: only its first wording is reported.
-    prescription = minor = major = otc = low = False
-    for text in _management_text(note):
+class RiskScan:
+    """The risk of management, read sentence by sentence only as far as a question needs: whether risk reaches
+    a level is known at the first sentence that raises it there, while the full reading (level and every reason)
+    reads them all. Resuming where the last question stopped gives the same reading as one pass."""
+
+    def __init__(self, note: NoteDoc):
+        self._texts = _management_text(note)
+        self._next = 0
+        self.level = STRAIGHTFORWARD
+        self.reasons: list[str] = []
+        # A kind of management found once need not be looked for again: only its first wording is reported.
+        self._prescription = self._minor = self._major = self._otc = self._low = False
+
+    def reaches(self, rank: int) -> bool:
+        """Whether the sentences read so far, and then the rest as needed, raise the risk to ``rank``."""
+        while self.level < rank and self._next < len(self._texts):
+            self._read(self._texts[self._next])
+            self._next += 1
+        return self.level >= rank
+
+    def result(self) -> tuple[int, list[str]]:
+        self.reaches(HIGH + 1)  # no level above HIGH: reads every sentence
+        return self.level, list(self.reasons)
+
+    def _raise_to(self, new_level: int, reason: str) -> None:
+        if new_level > self.level:
+            self.level = new_level
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+
+    def _read(self, text: str) -> None:
+        raise_to = self._raise_to
         hit = _first_unnegated(_HIGH_RISK, text)
         if hit:
             raise_to(HIGH, f"high-risk management ({hit.lower()})")
-        if not prescription:
+        if not self._prescription:
             why = _prescription(text)
             if not why and _RX_CONSIDERED.search(text):
                 why = "prescription drug management considered and not selected (shared decision making)"
             if why:
-                prescription = True
+                self._prescription = True
                 raise_to(MODERATE, why)
-        if not (minor and major) and _DECISION.search(text):
-            if not minor and _first_unnegated(_MINOR_SURGERY, text):
-                minor = True
+        if not (self._minor and self._major) and _DECISION.search(text):
+            if not self._minor and _first_unnegated(_MINOR_SURGERY, text):
+                self._minor = True
                 raise_to(MODERATE, "decision about a minor procedure")
-            if not major and _first_unnegated(_MAJOR_SURGERY, text):
-                major = True
+            if not self._major and _first_unnegated(_MAJOR_SURGERY, text):
+                self._major = True
                 raise_to(MODERATE, "decision about surgery")
         if _SDOH.search(text):
             raise_to(MODERATE, "management limited by social determinants of health")
-        if not otc and _first_unnegated(_OTC, text):
-            otc = True
+        if not self._otc and _first_unnegated(_OTC, text):
+            self._otc = True
             raise_to(LOW, "over-the-counter drugs")
-        if not low and _first_unnegated(_LOW_RISK, text):
-            low = True
+        if not self._low and _first_unnegated(_LOW_RISK, text):
+            self._low = True
             raise_to(LOW, "low-risk treatment (therapy, bracing, referral)")
-    return level, reasons

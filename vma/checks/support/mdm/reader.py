@@ -7,9 +7,9 @@ from functools import cached_property
 from vma.checks.support.mdm.data_and_risk import (
     _data_sentences,
     _interpreted,
+    RiskScan,
     _read_in_office,
     data_level,
-    risk_of_management,
     unique_tests,
 )
 from vma.checks.support.mdm.problems import MdmEstimate, ProblemItem, classify, problem_items, problems_level
@@ -103,8 +103,19 @@ class MdmReader:
         return data_level(*self.data)
 
     @cached_property
+    def _risk_scan(self) -> RiskScan:
+        return RiskScan(self.note)
+
+    def _risk_reaches(self, rank: int) -> bool:
+        """Whether the risk reaches ``rank``, reading the plan only until it does (the first prescription
+        usually settles a moderate level; the full reading, with every reason, is needed only for the estimate)."""
+        if "risk" not in self.__dict__ and self._risk_scan.reaches(rank):
+            return True  # the level read so far only rises as the scan goes on
+        return self.risk[0] >= rank
+
+    @cached_property
     def risk(self) -> tuple[int, list[str]]:
-        risk, reasons = risk_of_management(self.note)
+        risk, reasons = self._risk_scan.result()
         if risk < LOW and any(item.body for item in self.problems):
             # The MDM table's low risk is broad ("low risk of morbidity from additional diagnostic testing or
             # treatment"); any documented plan for a problem is read as reaching it.
@@ -114,7 +125,7 @@ class MdmReader:
 
     def reaches(self, rank: int) -> bool:
         """Whether the MDM level is at least ``rank``: two of the three elements reach it."""
-        reached = self._problems_reach(rank) + (self.risk[0] >= rank)
+        reached = self._problems_reach(rank) + self._risk_reaches(rank)
         if reached != 1:
             return reached == 2
         return self.data_level >= rank
