@@ -5,9 +5,9 @@ from __future__ import annotations
 from functools import cached_property
 
 from vma.checks.support.mdm.data_and_risk import (
+    RiskScan,
     _data_sentences,
     _interpreted,
-    RiskScan,
     _read_in_office,
     data_level,
     unique_tests,
