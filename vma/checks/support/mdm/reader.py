@@ -17,6 +17,7 @@ from vma.checks.support.mdm.wording import (
     _DISCUSSION,
     _EXTERNAL_NOTES,
     _HISTORIAN,
+    _MINOR,
     _TIME_LINE,
     CHRONIC,
     LOW,
@@ -72,6 +73,10 @@ class MdmReader:
             return self.problems_level >= rank
         items = self._items
         coded = [ProblemItem(label, kind=CHRONIC) for label in self.coded_problems[len(items):]]
+        if rank <= LOW and (len(items) + len(coded) >= 2 or coded or (items and not _MINOR.search(items[0].label))):
+            # Low needs one problem that is not a lone minor one, and an item is minor only by its label's
+            # wording: two problems, or one whose label has none, reach it whatever their kinds.
+            return True
         done: list[ProblemItem] = []
         for item in items:
             done.append(classify(item, self.note))
@@ -109,6 +114,8 @@ class MdmReader:
     def _risk_reaches(self, rank: int) -> bool:
         """Whether the risk reaches ``rank``, reading the plan only until it does (the first prescription
         usually settles a moderate level; the full reading, with every reason, is needed only for the estimate)."""
+        if "risk" not in self.__dict__ and rank <= LOW and any(item.body for item in self._items):
+            return True  # a documented plan for a problem is low risk (see ``risk``)
         if "risk" not in self.__dict__ and self._risk_scan.reaches(rank):
             return True  # the level read so far only rises as the scan goes on
         return self.risk[0] >= rank
