@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
 from vma.checks.support.mdm.wording import (
     _DECISION,
@@ -26,39 +27,92 @@ from vma.checks.support.mdm.wording import (
     _first_unnegated,
     _prescription,
 )
-from vma.checks.support.notes.document import NoteDoc
+from vma.checks.support.notes.document import NoteDoc, Sentence
 from vma.checks.support.notes.patterns import LowerCasePattern as _LowerCasePattern
 from vma.checks.support.notes.patterns import lazy_pattern
 from vma.checks.support.notes.words import is_negated_at
+from vma.checks.support.scan import gated
 
 # -- data ---------------------------------------------------------------------
 
+_NOT_DATA_SECTIONS = ("pmh", "psh", "family", "social", "medications", "allergies", "ros")
+
+
 def _data_sentences(note: NoteDoc):
     """Sentences that can record this encounter's data work (not the past or family history)."""
-    return [s for s in note.sentences if s.section not in ("pmh", "psh", "family", "social", "medications",
-                                                          "allergies", "ros")]
+    return [s for s in note.sentences if s.section not in _NOT_DATA_SECTIONS]
+
+
+def data_sentences_matching(note: NoteDoc, rx: _LowerCasePattern) -> list[Sentence]:
+    """The data sentences, in order, that ``rx`` may match: those its literal gate finds in one scan of them all
+    (support/scan), the others having no match."""
+    sections = tuple(dict.fromkeys(s.section for s in note.sentences if s.section not in _NOT_DATA_SECTIONS))
+    return gated(note, rx, sections)
+
+
+_SEP = "\x00"  # in no pattern's literals, so no gate hit runs from one sentence into the next (as support/scan)
+
+
+class _Joined:
+    """Sentences joined, lower-cased, for one gate search per pattern over them all."""
+
+    def __init__(self, texts: list[str]):
+        lowered = [t.lower() for t in texts]
+        self.count = len(texts)
+        # A sentence whose lower-casing changes its length is read by the re.I pattern, without a gate.
+        usable = all(len(a) == len(b) and _SEP not in a for a, b in zip(lowered, texts))
+        self.text = _SEP.join(lowered) if usable else None
+        self.starts, at = [], 0
+        for t in lowered:
+            self.starts.append(at)
+            at += len(t) + 1
+
+    def gated(self, rx: _LowerCasePattern) -> set[int]:
+        """The indices of the sentences ``rx`` may match: any other has no match."""
+        gate = rx.gate
+        if gate is None or self.text is None:
+            return set(range(self.count))
+        starts, text = self.starts, self.text
+        where: set[int] = set()
+        m = gate.search(text)
+        while m is not None:
+            i = bisect_right(starts, m.start()) - 1
+            where.add(i)
+            if i == self.count - 1:
+                break
+            m = gate.search(text, starts[i + 1])
+        return where
 
 
 def unique_tests(note: NoteDoc) -> list[str]:
+    # A test named in the results or the plan is one reviewed or ordered (AMA: ordering includes tests
+    # considered but not selected after shared decision making); elsewhere the wording must say so.
+    ordered = {id(s) for s in data_sentences_matching(note, _ORDERED)}
+    reviewed = {id(s) for s in data_sentences_matching(note, _REVIEWED)}
+    sentences = [s for s in _data_sentences(note) if s.section in ("results", "assessment", "plan", "instructions")
+                 or (id(s) in ordered and _ORDERED.search(s.text))
+                 or (id(s) in reviewed and _REVIEWED.search(s.text))]
+    # Each test's gate, run once over those sentences joined, names the few where the test may be (trying
+    # every test on every sentence cost a long note milliseconds).
+    joined = _Joined([s.text for s in sentences])
+    passing = [(name, rx, where) for name, rx in _TESTS if (where := joined.gated(rx))]
     found: list[str] = []
-    for s in _data_sentences(note):
-        # A test named in the results or the plan is one reviewed or ordered (AMA: ordering includes tests
-        # considered but not selected after shared decision making); elsewhere the wording must say so.
-        in_results = s.section in ("results", "assessment", "plan", "instructions")
-        if not (in_results or _ORDERED.search(s.text) or _REVIEWED.search(s.text)):
-            continue
-        here = [name for name, rx in _TESTS if _unnegated_search(rx, s.text)]
+    for i, s in enumerate(sentences):
+        here = [name for name, rx, where in passing if i in where and _unnegated_search(rx, s.text)]
         if "labs" in here and any(t in LAB_TESTS for t in here):
             # "Labs: CBC and CMP" names the same tests twice; "labs" elsewhere may be others (generous).
             here.remove("labs")
         found += [name for name in here if name not in found]
     # A heading that names the tests ("Labs: Within normal limits", "EKG: sinus rhythm") is the review of
     # their results: the heading is consumed as a section title, so it is read there.
-    for section in note.sections:
-        if section.name in ("results", "exam", "assessment", "plan") and section.text.strip():
-            for name, rx in _TESTS:
-                if name not in found and _unnegated_search(rx, section.title):
-                    found.append(name)
+    titles = [section.title for section in note.sections
+              if section.name in ("results", "exam", "assessment", "plan") and section.text.strip()]
+    joined = _Joined(titles)
+    passing = [(name, rx, where) for name, rx in _TESTS if (where := joined.gated(rx))]
+    for i, title in enumerate(titles):
+        for name, rx, where in passing:
+            if i in where and name not in found and _unnegated_search(rx, title):
+                found.append(name)
     return found
 
 

@@ -6,10 +6,10 @@ from functools import cached_property
 
 from vma.checks.support.mdm.data_and_risk import (
     RiskScan,
-    _data_sentences,
     _interpreted,
     _read_in_office,
     data_level,
+    data_sentences_matching,
     unique_tests,
 )
 from vma.checks.support.mdm.problems import MdmEstimate, ProblemItem, classify, problem_items, problems_level
@@ -17,6 +17,7 @@ from vma.checks.support.mdm.wording import (
     _DISCUSSION,
     _EXTERNAL_NOTES,
     _HISTORIAN,
+    _INTERPRETATION,
     _MINOR,
     _TIME_LINE,
     CHRONIC,
@@ -94,13 +95,15 @@ class MdmReader:
         """(unique tests, external notes, historian, interpretation, discussion)."""
         note = self.note
         tests = unique_tests(note)
-        sentences = [s.text for s in _data_sentences(note)]
+        # Only the data sentences a pattern's gate lets through can match it (support/scan).
         # "I spent 25 minutes ..., including reviewing his records" lists what the time was spent on (the
         # patient's own chart), not records from an external source.
-        external = sum(1 for t in sentences if _first_unnegated(_EXTERNAL_NOTES, t) and not _TIME_LINE.search(t))
-        historian = any(_first_unnegated(_HISTORIAN, t) for t in sentences)
-        interpretation = any(_interpreted(t) for t in sentences) or (not self.tests_reported and _read_in_office(note))
-        discussion = any(_first_unnegated(_DISCUSSION, t) for t in sentences)
+        external = sum(1 for s in data_sentences_matching(note, _EXTERNAL_NOTES)
+                       if _first_unnegated(_EXTERNAL_NOTES, s.text) and not _TIME_LINE.search(s.text))
+        historian = any(_first_unnegated(_HISTORIAN, s.text) for s in data_sentences_matching(note, _HISTORIAN))
+        interpretation = any(_interpreted(s.text) for s in data_sentences_matching(note, _INTERPRETATION)) \
+            or (not self.tests_reported and _read_in_office(note))
+        discussion = any(_first_unnegated(_DISCUSSION, s.text) for s in data_sentences_matching(note, _DISCUSSION))
         return tests, external, historian, interpretation, discussion
 
     @cached_property
