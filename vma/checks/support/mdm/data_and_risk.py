@@ -178,60 +178,95 @@ def risk_of_management(note: NoteDoc) -> tuple[int, list[str]]:
     return RiskScan(note).result()
 
 
+def _high_risk(text: str) -> str | None:
+    hit = _first_unnegated(_HIGH_RISK, text)
+    return f"high-risk management ({hit.lower()})" if hit else None
+
+
+def _prescription_managed(text: str) -> str | None:
+    why = _prescription(text)
+    if not why and _RX_CONSIDERED.search(text):
+        why = "prescription drug management considered and not selected (shared decision making)"
+    return why
+
+
+def _minor_procedure(text: str) -> str | None:
+    decided = _DECISION.search(text) and _first_unnegated(_MINOR_SURGERY, text)
+    return "decision about a minor procedure" if decided else None
+
+
+def _surgery(text: str) -> str | None:
+    decided = _DECISION.search(text) and _first_unnegated(_MAJOR_SURGERY, text)
+    return "decision about surgery" if decided else None
+
+
+def _social_determinants(text: str) -> str | None:
+    return "management limited by social determinants of health" if _SDOH.search(text) else None
+
+
+def _otc(text: str) -> str | None:
+    return "over-the-counter drugs" if _first_unnegated(_OTC, text) else None
+
+
+def _low_risk(text: str) -> str | None:
+    return "low-risk treatment (therapy, bracing, referral)" if _first_unnegated(_LOW_RISK, text) else None
+
+
+# The kinds of management, in the order a sentence is read for them (the order of their reasons within a
+# sentence), each with the level it raises risk to. Each is read on its own: only the first wording of a kind is
+# reported, except high-risk management, whose every wording is (the same reason twice is reported once).
+_KINDS = (
+    (HIGH, _high_risk, True),
+    (MODERATE, _prescription_managed, False),
+    (MODERATE, _minor_procedure, False),
+    (MODERATE, _surgery, False),
+    (MODERATE, _social_determinants, False),
+    (LOW, _otc, False),
+    (LOW, _low_risk, False),
+)
+# The order in which to ask whether risk reaches a level: a prescription settles most moderate visits.
+_ASKED = (1, 0, 2, 3, 4, 5, 6)
+
+
 class RiskScan:
-    """The risk of management, read sentence by sentence only as far as a question needs: whether risk reaches
-    a level is known at the first sentence that raises it there, while the full reading (level and every reason)
-    reads them all. Resuming where the last question stopped gives the same reading as one pass."""
+    """The risk of management, read only as far as a question needs. Each kind of management is looked for on
+    its own, sentence by sentence: whether risk reaches a level is known at the first sentence with a kind of
+    that level, while the full reading (level and every reason, in the order of the sentences) reads them all."""
 
     def __init__(self, note: NoteDoc):
         self._texts = _management_text(note)
-        self._next = 0
-        self.level = STRAIGHTFORWARD
-        self.reasons: list[str] = []
-        # A kind of management found once need not be looked for again: only its first wording is reported.
-        self._prescription = self._minor = self._major = self._otc = self._low = False
+        self._next = [0] * len(_KINDS)  # the next sentence to read for each kind
+        self._hits: list[list[tuple[int, str]]] = [[] for _ in _KINDS]  # (sentence, reason) found per kind
+
+    def _advance(self, kind: int) -> bool:
+        """Read on for ``kind`` up to its next wording (or the end); whether one was found."""
+        _, finds, every = _KINDS[kind]
+        texts, i = self._texts, self._next[kind]
+        if not every and self._hits[kind]:
+            return False  # only the first wording of the kind counts
+        while i < len(texts):
+            reason = finds(texts[i])
+            i += 1
+            if reason:
+                self._next[kind] = i
+                self._hits[kind].append((i - 1, reason))
+                return True
+        self._next[kind] = i
+        return False
 
     def reaches(self, rank: int) -> bool:
-        """Whether the sentences read so far, and then the rest as needed, raise the risk to ``rank``."""
-        while self.level < rank and self._next < len(self._texts):
-            self._read(self._texts[self._next])
-            self._next += 1
-        return self.level >= rank
+        """Whether the full reading's level is at least ``rank``."""
+        if rank <= STRAIGHTFORWARD:
+            return True
+        for kind in _ASKED:
+            if _KINDS[kind][0] >= rank and (self._hits[kind] or self._advance(kind)):
+                return True
+        return False
 
     def result(self) -> tuple[int, list[str]]:
-        self.reaches(HIGH + 1)  # no level above HIGH: reads every sentence
-        return self.level, list(self.reasons)
-
-    def _raise_to(self, new_level: int, reason: str) -> None:
-        if new_level > self.level:
-            self.level = new_level
-        if reason not in self.reasons:
-            self.reasons.append(reason)
-
-    def _read(self, text: str) -> None:
-        raise_to = self._raise_to
-        hit = _first_unnegated(_HIGH_RISK, text)
-        if hit:
-            raise_to(HIGH, f"high-risk management ({hit.lower()})")
-        if not self._prescription:
-            why = _prescription(text)
-            if not why and _RX_CONSIDERED.search(text):
-                why = "prescription drug management considered and not selected (shared decision making)"
-            if why:
-                self._prescription = True
-                raise_to(MODERATE, why)
-        if not (self._minor and self._major) and _DECISION.search(text):
-            if not self._minor and _first_unnegated(_MINOR_SURGERY, text):
-                self._minor = True
-                raise_to(MODERATE, "decision about a minor procedure")
-            if not self._major and _first_unnegated(_MAJOR_SURGERY, text):
-                self._major = True
-                raise_to(MODERATE, "decision about surgery")
-        if _SDOH.search(text):
-            raise_to(MODERATE, "management limited by social determinants of health")
-        if not self._otc and _first_unnegated(_OTC, text):
-            self._otc = True
-            raise_to(LOW, "over-the-counter drugs")
-        if not self._low and _first_unnegated(_LOW_RISK, text):
-            self._low = True
-            raise_to(LOW, "low-risk treatment (therapy, bracing, referral)")
+        for kind in range(len(_KINDS)):
+            while self._advance(kind):
+                pass
+        found = sorted((at, kind, reason) for kind, hits in enumerate(self._hits) for at, reason in hits)
+        level = max((_KINDS[kind][0] for _, kind, _ in found), default=STRAIGHTFORWARD)
+        return level, list(dict.fromkeys(reason for _, _, reason in found))

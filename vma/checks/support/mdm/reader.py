@@ -117,11 +117,14 @@ class MdmReader:
     def _risk_reaches(self, rank: int) -> bool:
         """Whether the risk reaches ``rank``, reading the plan only until it does (the first prescription
         usually settles a moderate level; the full reading, with every reason, is needed only for the estimate)."""
-        if "risk" not in self.__dict__ and rank <= LOW and any(item.body for item in self._items):
+        if "risk" in self.__dict__:
+            return self.risk[0] >= rank
+        if rank <= LOW and any(item.body for item in self._items):
             return True  # a documented plan for a problem is low risk (see ``risk``)
-        if "risk" not in self.__dict__ and self._risk_scan.reaches(rank):
-            return True  # the level read so far only rises as the scan goes on
-        return self.risk[0] >= rank
+        if self._risk_scan.reaches(rank):
+            return True
+        # Above low, only the plan's wording raises the risk; at low, a documented plan for a problem does too.
+        return rank <= LOW and self.risk[0] >= rank
 
     @cached_property
     def risk(self) -> tuple[int, list[str]]:
