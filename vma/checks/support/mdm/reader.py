@@ -121,10 +121,8 @@ class MdmReader:
             return self.risk[0] >= rank
         if rank <= LOW and any(item.body for item in self._items):
             return True  # a documented plan for a problem is low risk (see ``risk``)
-        if self._risk_scan.reaches(rank):
-            return True
-        # Above low, only the plan's wording raises the risk; at low, a documented plan for a problem does too.
-        return rank <= LOW and self.risk[0] >= rank
+        # Otherwise only the plan's wording raises the risk to ``rank`` (the documented plan raises it to low).
+        return self._risk_scan.reaches(rank)
 
     @cached_property
     def risk(self) -> tuple[int, list[str]]:
