@@ -262,21 +262,31 @@ def _history_mentions(note: NoteDoc, label: str) -> str:
     rx = _label_words(label)
     if rx is None:
         return ""
-    return " ".join(s.text for s in note.sentences if s.section in ("hpi", "chief_complaint") and rx.search(s.text))
+    history = note.memo.get("mdm.history")  # the same sentences for every item of the note
+    if history is None:
+        history = note.memo["mdm.history"] = [s.text for s in note.sentences if s.section in ("hpi", "chief_complaint")]
+    return " ".join(text for text in history if rx.search(text))
+
+
+_HISTORY = object()  # stands for what the history says of the item, in classify's table of kinds
 
 
 def classify(item: ProblemItem, note: NoteDoc) -> ProblemItem:
     """Set the item's kind, taking the highest kind any of its wording allows."""
     own = item.text
-    history = _history_mentions(note, item.label)
+    history = None  # read from the history only when the item's own wording has not decided its kind
     for kind, rx, texts in (
         (SEVERE, _SEVERE, (own,)),
-        (EXACERBATION, _EXACERBATION, (own, history)),
+        (EXACERBATION, _EXACERBATION, (own, _HISTORY)),
         (SYSTEMIC, _SYSTEMIC, (item.label,)),
-        (SYSTEMIC, _SYSTEMIC_SYMPTOMS, (own, history)),
+        (SYSTEMIC, _SYSTEMIC_SYMPTOMS, (own, _HISTORY)),
         (SERIOUS, _SERIOUS, (item.label,)),
     ):
         for text in texts:
+            if text is _HISTORY:
+                if history is None:
+                    history = _history_mentions(note, item.label)
+                text = history
             hit = _first_unnegated(rx, text)
             if hit:
                 item.kind, item.reason = kind, hit
