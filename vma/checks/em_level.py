@@ -120,10 +120,15 @@ class Documented:
     note only when asked for: when the time alone supports the level billed, it is
     never needed, and it is the costliest reading the engine does."""
 
-    def __init__(self, minutes: int | None, time_evidence: str, mdm_reader: Callable[[], MdmReader | None]):
+    def __init__(self, minutes: int | None, time_evidence: Callable[[], str],
+                 mdm_reader: Callable[[], MdmReader | None]):
         self.minutes = minutes
-        self.time_evidence = time_evidence
+        self._time_evidence = time_evidence
         self._mdm_reader = mdm_reader
+
+    @cached_property
+    def time_evidence(self) -> str:  # quoted only for a finding: finding the statement's sentence reads the note
+        return self._time_evidence()
 
     @cached_property
     def mdm_reader(self) -> MdmReader | None:  # None when the note has no assessment or plan to read
@@ -161,20 +166,21 @@ def documented(ctx: CheckContext) -> Documented:
     minutes_in_note = note.total_time_minutes
     recorded = ctx.chart.encounter.total_time_minutes
     minutes = max((m for m in (minutes_in_note, recorded) if m is not None), default=None)
-    statement = note.time_statement()
-    if statement is not None:
-        evidence = _time_quote(statement.text)
-    elif recorded is not None:
-        evidence = f"encounter total time: {recorded} minutes"
-    else:
-        evidence = ""
+
+    def time_evidence() -> str:
+        statement = note.time_statement()
+        if statement is not None:
+            return _time_quote(statement.text)
+        if recorded is not None:
+            return f"encounter total time: {recorded} minutes"
+        return ""
 
     def read_mdm() -> MdmReader | None:
         if not note.section_text("assessment", "plan").strip():
             return None
         return MdmReader(note, _coded_problems(ctx), tests_reported=_reports_tests(ctx))
 
-    return Documented(minutes, evidence, read_mdm)
+    return Documented(minutes, time_evidence, read_mdm)
 
 
 # CPT ranges of tests with an interpretation or report: radiology (70010-79999), ophthalmic imaging (92132-92287),

@@ -183,6 +183,13 @@ def _names_other_care(text: str, own_names: set[str]) -> bool:
     return _OTHER_CARE.search(rest) is not None
 
 
+def _with_previous(sentences: list[Sentence], i: int) -> str:
+    """"She saw Dr. Nguyen in May. At the last visit he raised the dose.": the visit named without saying with
+    whom is read with the sentence before it, in the same section."""
+    text = sentences[i].text
+    return f"{sentences[i - 1].text} {text}" if i and sentences[i - 1].section == sentences[i].section else text
+
+
 @dataclass(frozen=True)
 class PriorVisit:
     sentence: Sentence
@@ -202,39 +209,42 @@ def prior_visit(ctx: CheckContext, note: NoteDoc) -> PriorVisit | None:
     dos = ctx.chart.encounter.date_of_service or ""
     service_year = int(dos[:4]) if dos[:4].isdigit() else None
     sentences = _whole_sentences(note)
-    if _may_occur(_NEW_PATIENT_STATEMENT, lowered):
-        for s in sentences:
-            m = _NEW_PATIENT_STATEMENT.search(s.text)
-            if m and not is_negated_at(s.text, m.start()):
-                return None
-    # A sentence of the note that a cue's literal gate turns away cannot match it (support/scan); a mended
+    # A sentence of the note that a pattern's literal gate turns away cannot match it (support/scan); a mended
     # sentence is new text, tried in full.
     mended = {id(s) for s in sentences} - {id(s) for s in note.sentences}
     read = tuple(dict.fromkeys(s.section for s in sentences))
+    if _may_occur(_NEW_PATIENT_STATEMENT, lowered):
+        may_say_new = {id(s) for s in gated(note, _NEW_PATIENT_STATEMENT, read)} | mended
+        for s in sentences:
+            if id(s) not in may_say_new:
+                continue
+            m = _NEW_PATIENT_STATEMENT.search(s.text)
+            if m and not is_negated_at(s.text, m.start()):
+                return None
     passing = [{id(s) for s in gated(note, rx, read)} | mended if rx else set() for rx in cues]
     saw_at, first_person_at, earlier_at, follow_up_at = passing
+    tried = set().union(*passing)  # a sentence no cue may match is passed over
     strong = weak = None
     for i, s in enumerate(sentences):
-        text = s.text
         at = id(s)
-        # "She saw Dr. Nguyen in May. At the last visit he raised the dose.": the visit named without saying with
-        # whom is read with the sentence before it.
-        context = f"{sentences[i - 1].text} {text}" if i and sentences[i - 1].section == s.section else text
+        if at not in tried:
+            continue
+        text = s.text
         m = saw.search(text) if at in saw_at else None
         if m is not None and not (_PAST_ANCHOR.search(text) and not _TODAY.search(text[m.end():m.end() + 40])):
             m = None  # today's visit ("I saw and examined her today"), not an earlier one
         m = m or (first_person.search(text) if at in first_person_at else None)
         if m and not is_negated_at(text, m.start()) and not _names_other_doctor(text, own) \
                 and not _three_years_or_more(text, service_year):
-            strong = strong or s
-            continue
+            strong = s
+            break  # the first strong sentence decides, whatever the others say
         m = earlier.search(text) if at in earlier_at else None
-        if m and not is_negated_at(text, m.start()) and not _names_other_care(context, own) \
+        if m and not is_negated_at(text, m.start()) and not _names_other_care(_with_previous(sentences, i), own) \
                 and not _three_years_or_more(text, service_year):
-            strong = strong or s
-            continue
+            strong = s
+            break
         m = follow_up.search(text) if at in follow_up_at and s.section in _PRESENTING_SECTIONS else None
-        if m and not is_negated_at(text, m.start()) and not _names_other_care(context, own) \
+        if m and not is_negated_at(text, m.start()) and not _names_other_care(_with_previous(sentences, i), own) \
                 and not _three_years_or_more(text, service_year):
             weak = weak or s
     if strong is not None:

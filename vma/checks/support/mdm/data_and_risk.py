@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
 from vma.checks.support.mdm.wording import (
     _DECISION,
@@ -26,39 +27,92 @@ from vma.checks.support.mdm.wording import (
     _first_unnegated,
     _prescription,
 )
-from vma.checks.support.notes.document import NoteDoc
+from vma.checks.support.notes.document import NoteDoc, Sentence
 from vma.checks.support.notes.patterns import LowerCasePattern as _LowerCasePattern
 from vma.checks.support.notes.patterns import lazy_pattern
 from vma.checks.support.notes.words import is_negated_at
+from vma.checks.support.scan import gated
 
 # -- data ---------------------------------------------------------------------
 
+_NOT_DATA_SECTIONS = ("pmh", "psh", "family", "social", "medications", "allergies", "ros")
+
+
 def _data_sentences(note: NoteDoc):
     """Sentences that can record this encounter's data work (not the past or family history)."""
-    return [s for s in note.sentences if s.section not in ("pmh", "psh", "family", "social", "medications",
-                                                          "allergies", "ros")]
+    return [s for s in note.sentences if s.section not in _NOT_DATA_SECTIONS]
+
+
+def data_sentences_matching(note: NoteDoc, rx: _LowerCasePattern) -> list[Sentence]:
+    """The data sentences, in order, that ``rx`` may match: those its literal gate finds in one scan of them all
+    (support/scan), the others having no match."""
+    sections = tuple(dict.fromkeys(s.section for s in note.sentences if s.section not in _NOT_DATA_SECTIONS))
+    return gated(note, rx, sections)
+
+
+_SEP = "\x00"  # in no pattern's literals, so no gate hit runs from one sentence into the next (as support/scan)
+
+
+class _Joined:
+    """Sentences joined, lower-cased, for one gate search per pattern over them all."""
+
+    def __init__(self, texts: list[str]):
+        lowered = [t.lower() for t in texts]
+        self.count = len(texts)
+        # A sentence whose lower-casing changes its length is read by the re.I pattern, without a gate.
+        usable = all(len(a) == len(b) and _SEP not in a for a, b in zip(lowered, texts))
+        self.text = _SEP.join(lowered) if usable else None
+        self.starts, at = [], 0
+        for t in lowered:
+            self.starts.append(at)
+            at += len(t) + 1
+
+    def gated(self, rx: _LowerCasePattern) -> set[int]:
+        """The indices of the sentences ``rx`` may match: any other has no match."""
+        gate = rx.gate
+        if gate is None or self.text is None:
+            return set(range(self.count))
+        starts, text = self.starts, self.text
+        where: set[int] = set()
+        m = gate.search(text)
+        while m is not None:
+            i = bisect_right(starts, m.start()) - 1
+            where.add(i)
+            if i == self.count - 1:
+                break
+            m = gate.search(text, starts[i + 1])
+        return where
 
 
 def unique_tests(note: NoteDoc) -> list[str]:
+    # A test named in the results or the plan is one reviewed or ordered (AMA: ordering includes tests
+    # considered but not selected after shared decision making); elsewhere the wording must say so.
+    ordered = {id(s) for s in data_sentences_matching(note, _ORDERED)}
+    reviewed = {id(s) for s in data_sentences_matching(note, _REVIEWED)}
+    sentences = [s for s in _data_sentences(note) if s.section in ("results", "assessment", "plan", "instructions")
+                 or (id(s) in ordered and _ORDERED.search(s.text))
+                 or (id(s) in reviewed and _REVIEWED.search(s.text))]
+    # Each test's gate, run once over those sentences joined, names the few where the test may be (trying
+    # every test on every sentence cost a long note milliseconds).
+    joined = _Joined([s.text for s in sentences])
+    passing = [(name, rx, where) for name, rx in _TESTS if (where := joined.gated(rx))]
     found: list[str] = []
-    for s in _data_sentences(note):
-        # A test named in the results or the plan is one reviewed or ordered (AMA: ordering includes tests
-        # considered but not selected after shared decision making); elsewhere the wording must say so.
-        in_results = s.section in ("results", "assessment", "plan", "instructions")
-        if not (in_results or _ORDERED.search(s.text) or _REVIEWED.search(s.text)):
-            continue
-        here = [name for name, rx in _TESTS if _unnegated_search(rx, s.text)]
+    for i, s in enumerate(sentences):
+        here = [name for name, rx, where in passing if i in where and _unnegated_search(rx, s.text)]
         if "labs" in here and any(t in LAB_TESTS for t in here):
             # "Labs: CBC and CMP" names the same tests twice; "labs" elsewhere may be others (generous).
             here.remove("labs")
         found += [name for name in here if name not in found]
     # A heading that names the tests ("Labs: Within normal limits", "EKG: sinus rhythm") is the review of
     # their results: the heading is consumed as a section title, so it is read there.
-    for section in note.sections:
-        if section.name in ("results", "exam", "assessment", "plan") and section.text.strip():
-            for name, rx in _TESTS:
-                if name not in found and _unnegated_search(rx, section.title):
-                    found.append(name)
+    titles = [section.title for section in note.sections
+              if section.name in ("results", "exam", "assessment", "plan") and section.text.strip()]
+    joined = _Joined(titles)
+    passing = [(name, rx, where) for name, rx in _TESTS if (where := joined.gated(rx))]
+    for i, title in enumerate(titles):
+        for name, rx, where in passing:
+            if i in where and name not in found and _unnegated_search(rx, title):
+                found.append(name)
     return found
 
 
@@ -121,41 +175,98 @@ def _management_text(note: NoteDoc) -> list[str]:
 
 
 def risk_of_management(note: NoteDoc) -> tuple[int, list[str]]:
-    level, reasons = STRAIGHTFORWARD, []
+    return RiskScan(note).result()
 
-    def raise_to(new_level: int, reason: str) -> None:
-        nonlocal level
-        if new_level > level:
-            level = new_level
-        if reason not in reasons:
-            reasons.append(reason)
 
-    # A kind of management found once need not be looked for again: only its first wording is reported.
-    prescription = minor = major = otc = low = False
-    for text in _management_text(note):
-        hit = _first_unnegated(_HIGH_RISK, text)
-        if hit:
-            raise_to(HIGH, f"high-risk management ({hit.lower()})")
-        if not prescription:
-            why = _prescription(text)
-            if not why and _RX_CONSIDERED.search(text):
-                why = "prescription drug management considered and not selected (shared decision making)"
-            if why:
-                prescription = True
-                raise_to(MODERATE, why)
-        if not (minor and major) and _DECISION.search(text):
-            if not minor and _first_unnegated(_MINOR_SURGERY, text):
-                minor = True
-                raise_to(MODERATE, "decision about a minor procedure")
-            if not major and _first_unnegated(_MAJOR_SURGERY, text):
-                major = True
-                raise_to(MODERATE, "decision about surgery")
-        if _SDOH.search(text):
-            raise_to(MODERATE, "management limited by social determinants of health")
-        if not otc and _first_unnegated(_OTC, text):
-            otc = True
-            raise_to(LOW, "over-the-counter drugs")
-        if not low and _first_unnegated(_LOW_RISK, text):
-            low = True
-            raise_to(LOW, "low-risk treatment (therapy, bracing, referral)")
-    return level, reasons
+def _high_risk(text: str) -> str | None:
+    hit = _first_unnegated(_HIGH_RISK, text)
+    return f"high-risk management ({hit.lower()})" if hit else None
+
+
+def _prescription_managed(text: str) -> str | None:
+    why = _prescription(text)
+    if not why and _RX_CONSIDERED.search(text):
+        why = "prescription drug management considered and not selected (shared decision making)"
+    return why
+
+
+def _minor_procedure(text: str) -> str | None:
+    decided = _DECISION.search(text) and _first_unnegated(_MINOR_SURGERY, text)
+    return "decision about a minor procedure" if decided else None
+
+
+def _surgery(text: str) -> str | None:
+    decided = _DECISION.search(text) and _first_unnegated(_MAJOR_SURGERY, text)
+    return "decision about surgery" if decided else None
+
+
+def _social_determinants(text: str) -> str | None:
+    return "management limited by social determinants of health" if _SDOH.search(text) else None
+
+
+def _otc(text: str) -> str | None:
+    return "over-the-counter drugs" if _first_unnegated(_OTC, text) else None
+
+
+def _low_risk(text: str) -> str | None:
+    return "low-risk treatment (therapy, bracing, referral)" if _first_unnegated(_LOW_RISK, text) else None
+
+
+# The kinds of management, in the order a sentence is read for them (the order of their reasons within a
+# sentence), each with the level it raises risk to. Each is read on its own: only the first wording of a kind is
+# reported, except high-risk management, whose every wording is (the same reason twice is reported once).
+_KINDS = (
+    (HIGH, _high_risk, True),
+    (MODERATE, _prescription_managed, False),
+    (MODERATE, _minor_procedure, False),
+    (MODERATE, _surgery, False),
+    (MODERATE, _social_determinants, False),
+    (LOW, _otc, False),
+    (LOW, _low_risk, False),
+)
+# The order in which to ask whether risk reaches a level: a prescription settles most moderate visits.
+_ASKED = (1, 0, 2, 3, 4, 5, 6)
+
+
+class RiskScan:
+    """The risk of management, read only as far as a question needs. Each kind of management is looked for on
+    its own, sentence by sentence: whether risk reaches a level is known at the first sentence with a kind of
+    that level, while the full reading (level and every reason, in the order of the sentences) reads them all."""
+
+    def __init__(self, note: NoteDoc):
+        self._texts = _management_text(note)
+        self._next = [0] * len(_KINDS)  # the next sentence to read for each kind
+        self._hits: list[list[tuple[int, str]]] = [[] for _ in _KINDS]  # (sentence, reason) found per kind
+
+    def _advance(self, kind: int) -> bool:
+        """Read on for ``kind`` up to its next wording (or the end); whether one was found."""
+        _, finds, every = _KINDS[kind]
+        texts, i = self._texts, self._next[kind]
+        if not every and self._hits[kind]:
+            return False  # only the first wording of the kind counts
+        while i < len(texts):
+            reason = finds(texts[i])
+            i += 1
+            if reason:
+                self._next[kind] = i
+                self._hits[kind].append((i - 1, reason))
+                return True
+        self._next[kind] = i
+        return False
+
+    def reaches(self, rank: int) -> bool:
+        """Whether the full reading's level is at least ``rank``."""
+        if rank <= STRAIGHTFORWARD:
+            return True
+        for kind in _ASKED:
+            if _KINDS[kind][0] >= rank and (self._hits[kind] or self._advance(kind)):
+                return True
+        return False
+
+    def result(self) -> tuple[int, list[str]]:
+        for kind in range(len(_KINDS)):
+            while self._advance(kind):
+                pass
+        found = sorted((at, kind, reason) for kind, hits in enumerate(self._hits) for at, reason in hits)
+        level = max((_KINDS[kind][0] for _, kind, _ in found), default=STRAIGHTFORWARD)
+        return level, list(dict.fromkeys(reason for _, _, reason in found))

@@ -47,7 +47,7 @@ from vma.checks.support.mdm.wording import (
     _prescription,
 )
 from vma.checks.support.notes.document import NoteDoc
-from vma.checks.support.notes.patterns import lazy_pattern
+from vma.checks.support.notes.patterns import _folds_onto_ascii, lazy_pattern
 from vma.checks.support.notes.words import is_negated_at, is_uncertain
 
 
@@ -202,10 +202,34 @@ def problem_items(note: NoteDoc) -> list[ProblemItem]:
     return items
 
 
-def _label_words(label: str) -> re.Pattern[str] | None:
-    """The label's distinctive words, as a pattern that finds them (or their longer forms) in the plan."""
+class _LabelWords:
+    """The label's distinctive words, found where a word starts in a text (their longer forms too): what
+    r"\b(?:word|...)" with re.I finds, without compiling a pattern for every label of every note. The words are
+    lower-case ASCII; on text without the few characters re.I folds onto ASCII letters (nor any whose lower case
+    is longer), a case-insensitive match is a match in the lower-cased text."""
+
+    __slots__ = ("words",)
+
+    def __init__(self, words: list[str]):
+        self.words = words
+
+    def search(self, text: str) -> bool:
+        lowered = text.lower()
+        if len(lowered) != len(text) or _folds_onto_ascii(text):
+            return re.search(r"\b(?:" + "|".join(re.escape(w) for w in self.words) + r")", text, re.I) is not None
+        for word in self.words:
+            at = lowered.find(word)
+            while at >= 0:
+                if at == 0 or not (text[at - 1].isalnum() or text[at - 1] == "_"):  # \b before a word character
+                    return True
+                at = lowered.find(word, at + 1)
+        return False
+
+
+def _label_words(label: str) -> _LabelWords | None:
+    """The label's distinctive words, as a finder of them (or their longer forms) in the plan."""
     words = [w for w in re.findall(r"[a-z]{4,}", label.lower()) if w not in _LABEL_STOPWORDS]
-    return lazy_pattern(r"\b(?:" + "|".join(re.escape(w) for w in words) + r")", re.I) if words else None
+    return _LabelWords(words) if words else None
 
 
 def _is_heading(line: str, named: list[ProblemItem]) -> bool:
@@ -238,21 +262,31 @@ def _history_mentions(note: NoteDoc, label: str) -> str:
     rx = _label_words(label)
     if rx is None:
         return ""
-    return " ".join(s.text for s in note.sentences if s.section in ("hpi", "chief_complaint") and rx.search(s.text))
+    history = note.memo.get("mdm.history")  # the same sentences for every item of the note
+    if history is None:
+        history = note.memo["mdm.history"] = [s.text for s in note.sentences if s.section in ("hpi", "chief_complaint")]
+    return " ".join(text for text in history if rx.search(text))
+
+
+_HISTORY = object()  # stands for what the history says of the item, in classify's table of kinds
 
 
 def classify(item: ProblemItem, note: NoteDoc) -> ProblemItem:
     """Set the item's kind, taking the highest kind any of its wording allows."""
     own = item.text
-    history = _history_mentions(note, item.label)
+    history = None  # read from the history only when the item's own wording has not decided its kind
     for kind, rx, texts in (
         (SEVERE, _SEVERE, (own,)),
-        (EXACERBATION, _EXACERBATION, (own, history)),
+        (EXACERBATION, _EXACERBATION, (own, _HISTORY)),
         (SYSTEMIC, _SYSTEMIC, (item.label,)),
-        (SYSTEMIC, _SYSTEMIC_SYMPTOMS, (own, history)),
+        (SYSTEMIC, _SYSTEMIC_SYMPTOMS, (own, _HISTORY)),
         (SERIOUS, _SERIOUS, (item.label,)),
     ):
         for text in texts:
+            if text is _HISTORY:
+                if history is None:
+                    history = _history_mentions(note, item.label)
+                text = history
             hit = _first_unnegated(rx, text)
             if hit:
                 item.kind, item.reason = kind, hit

@@ -5,11 +5,11 @@ from __future__ import annotations
 from functools import cached_property
 
 from vma.checks.support.mdm.data_and_risk import (
-    _data_sentences,
+    RiskScan,
     _interpreted,
     _read_in_office,
     data_level,
-    risk_of_management,
+    data_sentences_matching,
     unique_tests,
 )
 from vma.checks.support.mdm.problems import MdmEstimate, ProblemItem, classify, problem_items, problems_level
@@ -17,6 +17,8 @@ from vma.checks.support.mdm.wording import (
     _DISCUSSION,
     _EXTERNAL_NOTES,
     _HISTORIAN,
+    _INTERPRETATION,
+    _MINOR,
     _TIME_LINE,
     CHRONIC,
     LOW,
@@ -72,6 +74,10 @@ class MdmReader:
             return self.problems_level >= rank
         items = self._items
         coded = [ProblemItem(label, kind=CHRONIC) for label in self.coded_problems[len(items):]]
+        if rank <= LOW and (len(items) + len(coded) >= 2 or coded or (items and not _MINOR.search(items[0].label))):
+            # Low needs one problem that is not a lone minor one, and an item is minor only by its label's
+            # wording: two problems, or one whose label has none, reach it whatever their kinds.
+            return True
         done: list[ProblemItem] = []
         for item in items:
             done.append(classify(item, self.note))
@@ -89,13 +95,15 @@ class MdmReader:
         """(unique tests, external notes, historian, interpretation, discussion)."""
         note = self.note
         tests = unique_tests(note)
-        sentences = [s.text for s in _data_sentences(note)]
+        # Only the data sentences a pattern's gate lets through can match it (support/scan).
         # "I spent 25 minutes ..., including reviewing his records" lists what the time was spent on (the
         # patient's own chart), not records from an external source.
-        external = sum(1 for t in sentences if _first_unnegated(_EXTERNAL_NOTES, t) and not _TIME_LINE.search(t))
-        historian = any(_first_unnegated(_HISTORIAN, t) for t in sentences)
-        interpretation = any(_interpreted(t) for t in sentences) or (not self.tests_reported and _read_in_office(note))
-        discussion = any(_first_unnegated(_DISCUSSION, t) for t in sentences)
+        external = sum(1 for s in data_sentences_matching(note, _EXTERNAL_NOTES)
+                       if _first_unnegated(_EXTERNAL_NOTES, s.text) and not _TIME_LINE.search(s.text))
+        historian = any(_first_unnegated(_HISTORIAN, s.text) for s in data_sentences_matching(note, _HISTORIAN))
+        interpretation = any(_interpreted(s.text) for s in data_sentences_matching(note, _INTERPRETATION)) \
+            or (not self.tests_reported and _read_in_office(note))
+        discussion = any(_first_unnegated(_DISCUSSION, s.text) for s in data_sentences_matching(note, _DISCUSSION))
         return tests, external, historian, interpretation, discussion
 
     @cached_property
@@ -103,8 +111,22 @@ class MdmReader:
         return data_level(*self.data)
 
     @cached_property
+    def _risk_scan(self) -> RiskScan:
+        return RiskScan(self.note)
+
+    def _risk_reaches(self, rank: int) -> bool:
+        """Whether the risk reaches ``rank``, reading the plan only until it does (the first prescription
+        usually settles a moderate level; the full reading, with every reason, is needed only for the estimate)."""
+        if "risk" in self.__dict__:
+            return self.risk[0] >= rank
+        if rank <= LOW and any(item.body for item in self._items):
+            return True  # a documented plan for a problem is low risk (see ``risk``)
+        # Otherwise only the plan's wording raises the risk to ``rank`` (the documented plan raises it to low).
+        return self._risk_scan.reaches(rank)
+
+    @cached_property
     def risk(self) -> tuple[int, list[str]]:
-        risk, reasons = risk_of_management(self.note)
+        risk, reasons = self._risk_scan.result()
         if risk < LOW and any(item.body for item in self.problems):
             # The MDM table's low risk is broad ("low risk of morbidity from additional diagnostic testing or
             # treatment"); any documented plan for a problem is read as reaching it.
@@ -114,7 +136,7 @@ class MdmReader:
 
     def reaches(self, rank: int) -> bool:
         """Whether the MDM level is at least ``rank``: two of the three elements reach it."""
-        reached = self._problems_reach(rank) + (self.risk[0] >= rank)
+        reached = self._problems_reach(rank) + self._risk_reaches(rank)
         if reached != 1:
             return reached == 2
         return self.data_level >= rank

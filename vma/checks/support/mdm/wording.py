@@ -345,6 +345,9 @@ _UNDIAGNOSED = _LowerCasePattern(_UNDIAGNOSED)
 _ORDERED = _LowerCasePattern(_ORDERED)
 _REVIEWED = _LowerCasePattern(_REVIEWED)
 _TESTS = tuple((name, _LowerCasePattern(rx)) for name, rx in _TESTS)
+_TIME_LINE = _LowerCasePattern(_TIME_LINE)
+_ACTION_LINE = _LowerCasePattern(_ACTION_LINE)
+_NARRATIVE = _LowerCasePattern(_NARRATIVE)
 
 
 def _first_unnegated(rx: re.Pattern[str], text: str) -> str | None:
