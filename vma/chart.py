@@ -166,7 +166,9 @@ class ChartInputError(ValueError):
 
 
 def errors_from_record(exc: RecordError) -> list[FieldError]:
-    return [FieldError(field=".".join(str(p) for p in loc) or "(chart)", message=msg) for loc, msg in exc.problems]
+    # A key holding a lone surrogate is named escaped ("A\\ud800"): the name must be printable.
+    return [FieldError(field=(".".join(str(p) for p in loc) or "(chart)").encode("utf-8", "backslashreplace").decode(),
+                       message=msg) for loc, msg in exc.problems]
 
 
 def chart_from_dict(data: Any) -> Chart:

@@ -24,7 +24,39 @@ from typing import Any, Callable, ClassVar
 Loc = tuple
 Errors = list  # of (location, message)
 
-_INT_TEXT = re.compile(r"[+-]?[0-9](?:_?[0-9])*(?:\.0*)?")
+_INT_TEXT = re.compile(r"[+-]?[0-9](?:_?[0-9])*(?:\.0+)?")
+# What pydantic strips: Unicode's White_Space. Python's str.strip() also takes U+001C-U+001F (the
+# information separators, one of them MLLP's end-of-block byte), which are data, not padding.
+_WHITESPACE = ("\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+               "\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
+_NOT_UNICODE = "Input should be a valid string, unable to parse raw data as a unicode string"
+_TOO_BIG = "Unable to parse input string as an integer, exceeded maximum size"
+_INT64 = 2.0 ** 63
+
+
+def _is_unicode(text: str) -> bool:
+    """False for a string holding a lone surrogate (json.loads lets "\\ud800" through): it cannot be
+    written out as UTF-8, so it would fail later, where the field is no longer named."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _plain(value: Any, json_mode: bool) -> Any:
+    """A copy of an unknown field's value for a dump: containers copied (a dump's owner may change it),
+    and for JSON, tuples as lists and a NaN or infinity as null, as pydantic writes them."""
+    if isinstance(value, dict):
+        return {k: _plain(v, json_mode) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        items = [_plain(v, json_mode) for v in value]
+        return items if json_mode or isinstance(value, list) else tuple(items)
+    if json_mode and isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
 _MISSING = object()
 
 
@@ -45,7 +77,7 @@ class Kind:
     def read(self, value: Any, loc: Loc, errors: Errors, strip: bool) -> Any:
         raise NotImplementedError
 
-    def dump(self, value: Any, exclude_none: bool) -> Any:
+    def dump(self, value: Any, exclude_none: bool, json_mode: bool) -> Any:
         return value
 
 
@@ -61,8 +93,11 @@ class Text(Kind):
         if not isinstance(value, str):
             errors.append((loc, "Input should be a valid string"))
             return _MISSING
+        if not _is_unicode(value):
+            errors.append((loc, _NOT_UNICODE))
+            return _MISSING
         if strip:
-            value = value.strip()
+            value = value.strip(_WHITESPACE)
         if len(value) < self.min_length:
             errors.append((loc, f"String should have at least {self.min_length} character"
                                 + ("s" if self.min_length > 1 else "")))
@@ -85,13 +120,20 @@ class Integer(Kind):
             if not value.is_integer():
                 errors.append((loc, "Input should be a valid integer, got a number with a fractional part"))
                 return _MISSING
+            if not -_INT64 < value < _INT64:
+                errors.append((loc, _TOO_BIG))
+                return _MISSING
             number = int(value)
         elif isinstance(value, str):
-            text = value.strip()
+            text = value.strip(_WHITESPACE)
             if not _INT_TEXT.fullmatch(text):
                 errors.append((loc, "Input should be a valid integer, unable to parse string as an integer"))
                 return _MISSING
-            number = int(text.split(".", 1)[0])
+            try:
+                number = int(text.split(".", 1)[0])
+            except ValueError:  # over Python's 4,300 digits for int()
+                errors.append((loc, _TOO_BIG))
+                return _MISSING
         else:
             errors.append((loc, "Input should be a valid integer"))
             return _MISSING
@@ -134,8 +176,8 @@ class ListOf(Kind):
         out = [self.item.read(v, (*loc, i), errors, strip) for i, v in enumerate(value)]
         return out if len(errors) == before else _MISSING
 
-    def dump(self, value, exclude_none):
-        return [self.item.dump(v, exclude_none) for v in value]
+    def dump(self, value, exclude_none, json_mode):
+        return [self.item.dump(v, exclude_none, json_mode) for v in value]
 
 
 class TextMap(Kind):
@@ -148,13 +190,18 @@ class TextMap(Kind):
         out = {}
         before = len(errors)
         for key, item in value.items():
-            if not isinstance(key, str) or not isinstance(item, str):
-                errors.append(((*loc, key), "Input should be a valid string"))
+            if not isinstance(key, str) or not _is_unicode(key):
+                errors.append(((*loc, key, "[key]"), _NOT_UNICODE if isinstance(key, str) else
+                               "Input should be a valid string"))
                 continue
-            out[key.strip() if strip else key] = item.strip() if strip else item
+            if not isinstance(item, str) or not _is_unicode(item):
+                message = _NOT_UNICODE if isinstance(item, str) else "Input should be a valid string"
+                errors.append(((*loc, key), message))
+                continue
+            out[key.strip(_WHITESPACE) if strip else key] = item.strip(_WHITESPACE) if strip else item
         return out if len(errors) == before else _MISSING
 
-    def dump(self, value, exclude_none):
+    def dump(self, value, exclude_none, json_mode):
         return dict(value)  # a copy: the dump's owner may change it
 
 
@@ -174,8 +221,8 @@ class Nested(Kind):
             return _MISSING
         return self.record._read(value, loc, errors)
 
-    def dump(self, value, exclude_none):
-        return value.model_dump(exclude_none=exclude_none)
+    def dump(self, value, exclude_none, json_mode):
+        return value.model_dump("json" if json_mode else "python", exclude_none=exclude_none)
 
 
 class Field:
@@ -257,6 +304,7 @@ class Record:
 
     def _fill(self, data: dict, loc: Loc, errors: Errors) -> None:
         strip = self.strip_text
+        before = len(errors)
         set_ = object.__setattr__
         for field in self.fields:
             name = field.name
@@ -283,7 +331,8 @@ class Record:
             set_(self, "model_extra", {k: v for k, v in data.items() if k not in names})
         else:
             set_(self, "model_extra", None)
-        self.model_post_init(None)
+        if len(errors) == before:  # a field that failed is not there to derive from
+            self.model_post_init(None)
 
     def model_post_init(self, __context: object) -> None:
         """Work done once every field is read (a record may derive one field from others)."""
@@ -294,6 +343,7 @@ class Record:
                    include: set[str] | None = None) -> dict[str, Any]:
         out: dict[str, Any] = {}
         values = self.__dict__
+        json_mode = mode == "json"
         for name, dump in self._written:
             if include is not None and name not in include:
                 continue
@@ -302,11 +352,11 @@ class Record:
                 if not exclude_none:
                     out[name] = None
             else:
-                out[name] = value if dump is None else dump(value, exclude_none)
+                out[name] = value if dump is None else dump(value, exclude_none, json_mode)
         if self.model_extra:
             for key, value in self.model_extra.items():
                 if not (exclude_none and value is None) and (include is None or key in include):
-                    out[key] = value
+                    out[key] = _plain(value, json_mode)
         return out
 
     def model_dump_json(self) -> str:
@@ -314,11 +364,17 @@ class Record:
         return json.dumps(self.model_dump(mode="json"), separators=(",", ":"), ensure_ascii=False)
 
     def model_copy(self, update: dict[str, Any] | None = None) -> Any:
-        """A shallow copy with ``update`` set as given (not read again, as pydantic's copy does)."""
+        """A shallow copy with ``update`` set as given (not read again, as pydantic's copy does); an
+        update of no field goes to the copy's unknown fields, which are its own."""
         copy = self.__class__.__new__(self.__class__)
         copy.__dict__.update(self.__dict__)
+        if self.model_extra is not None:
+            object.__setattr__(copy, "model_extra", dict(self.model_extra))
         for key, value in (update or {}).items():
-            object.__setattr__(copy, key, value)
+            if key not in self._names and copy.model_extra is not None:
+                copy.model_extra[key] = value
+            else:
+                object.__setattr__(copy, key, value)
         return copy
 
     @classmethod
@@ -327,7 +383,7 @@ class Record:
         top = cls._schema(defs)
         if defs:
             top = {"$defs": dict(sorted(defs.items())), **top}
-        return top
+        return json.loads(json.dumps(top))  # the caller's own: the kinds' schema parts are shared
 
     @classmethod
     def _schema(cls, defs: dict[str, dict]) -> dict[str, Any]:

@@ -116,3 +116,40 @@ def test_a_copy_changes_only_what_it_is_given():
     finding = Finding(check="x", action="info", message="m", suggested_codes=["A"])
     copy = finding.model_copy(update={"message": "n"})
     assert (copy.message, copy.suggested_codes, finding.message) == ("n", ["A"], "m")
+
+
+@pytest.mark.parametrize(("over", "problem"), [
+    ({"chart_id": "C\ud800"}, "chart_id: Input should be a valid string, unable to parse raw data as a unicode string"),
+    ({"version": "1" * 5000}, "version: Unable to parse input string as an integer, exceeded maximum size"),
+    ({"version": 1e19}, "version: Unable to parse input string as an integer, exceeded maximum size"),
+    ({"version": "1."}, "version: Input should be a valid integer, unable to parse string as an integer"),
+    ({"version": "5\x1f"}, "version: Input should be a valid integer, unable to parse string as an integer"),
+    ({"note": {"sections": {"A\ud800": "x"}}},
+     "note.sections.A\\ud800.[key]: Input should be a valid string, unable to parse raw data as a unicode string"),
+])
+def test_input_that_could_not_be_written_out_or_counted_is_refused_by_field(over, problem):
+    assert _problems(_chart(**over)) == [problem]
+
+
+def test_only_unicode_white_space_is_stripped_not_the_information_separators():
+    chart = chart_from_dict(_chart(patient={"name": "\u00a0Pat\x1c\u2028"},
+                                   note={"sections": {"A": "1", "A\x1c": "2"}}))
+    assert chart.patient.name == "Pat\x1c" and chart.note.sections == {"A": "1", "A\x1c": "2"}
+
+
+def test_a_finding_with_a_bad_field_reports_it_rather_than_failing_to_derive_its_options():
+    with pytest.raises(ValueError, match="choices: Input should be a valid list"):
+        Finding.model_validate({"check": "x", "action": "info", "message": "m", "choices": "x"})
+
+
+def test_a_dump_and_a_copy_are_the_caller_s_own_and_json_has_no_nan():
+    chart = chart_from_dict(_chart(tags={"a": [1]}, score=float("nan")))
+    dumped = chart.model_dump()
+    dumped["tags"]["a"].append(2)
+    assert chart.model_extra["tags"] == {"a": [1]} and chart.model_dump(mode="json")["score"] is None
+    copy = chart.model_copy(update={"revision_kind": "addendum"})
+    assert copy.model_extra["revision_kind"] == "addendum" and "revision_kind" not in chart.model_extra
+    schema = chart_json_schema()
+    schema["$defs"]["Note"]["properties"]["sections"]["anyOf"][0]["additionalProperties"]["type"] = "changed"
+    assert chart_json_schema()["$defs"]["Note"]["properties"]["sections"]["anyOf"][0]["additionalProperties"] == {
+        "type": "string"}
