@@ -117,7 +117,6 @@ def _prepare_shared_state() -> None:
     for release in default_reference().icd_catalog.releases:
         release.read_all()  # read once here, not once per worker
     gc.freeze()  # the workers' collections then leave the shared pages alone
-    gc.enable()  # main() held collections off while loading; the workers collect as usual
 
 
 def check_files(paths: list[str], *, as_json: bool, jobs: int | None) -> int:
@@ -127,31 +126,46 @@ def check_files(paths: list[str], *, as_json: bool, jobs: int | None) -> int:
     work = [("<stdin>" if p == "-" else p, p, sys.stdin.buffer.read() if p == "-" else None, as_json)
             for p in paths]
     workers = min(jobs or default_jobs(), len(work))
-    if workers > 1:
-        import multiprocessing
-
-        _prepare_shared_state()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if "fork" in methods else None)
-        pool = context.Pool(workers)
-        try:
-            # In order, as a serial run prints; a few files per hand-off keeps the traffic small.
-            results = pool.imap(_check_job_in_worker, work, chunksize=max(1, min(16, len(work) // (workers * 8))))
-            return _print_results(results)
-        finally:
-            pool.terminate()
-            pool.join()
-    return _print_results(_collecting_after_the_first(_check_job(job) for job in work))
+    # No collections while the first chart loads the modules, patterns and index every chart needs:
+    # they make no cycles, and the collector walking the growing heap again and again was a twentieth
+    # of a one-chart check. Collections resume before the workers start, or after the first chart.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        if workers > 1:
+            return _check_in_workers(work, workers, collecting)
+        return _print_results(_collecting_after_the_first(map(_check_job, work), collecting))
+    finally:
+        if collecting:
+            gc.enable()
 
 
-def _collecting_after_the_first(results):
-    """The results as they come; the collector (held off by main() while the first chart loads what
-    every chart needs) runs again from the second chart on, as a long folder of charts needs it."""
+def _check_in_workers(work: list[tuple], workers: int, collecting: bool) -> int:
+    import multiprocessing
+
+    _prepare_shared_state()
+    if collecting:
+        gc.enable()  # the workers collect as usual
+    sys.stdout.flush()
+    sys.stderr.flush()
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    pool = context.Pool(workers)
+    try:
+        # In order, as a serial run prints; a few files per hand-off keeps the traffic small.
+        results = pool.imap(_check_job_in_worker, work, chunksize=max(1, min(16, len(work) // (workers * 8))))
+        return _print_results(results)
+    finally:
+        pool.terminate()
+        pool.join()
+
+
+def _collecting_after_the_first(results, collecting: bool):
+    """The results as they come, with the collector running again from the second chart on (a long
+    folder of charts needs it), if it ran before."""
     for n, result in enumerate(results):
         yield result
-        if n == 0 and not gc.isenabled():
+        if n == 0 and collecting:
             gc.enable()
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import sys
 
@@ -351,16 +350,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    collecting = gc.isenabled()
-    # No collections while a check loads its modules, patterns and index: they make no cycles, and
-    # the collector walking the growing heap again and again was a twentieth of a one-chart check.
-    # Collections resume once the first chart is checked, and for every other command at once.
-    gc.disable()
+    words = sys.argv[1:] if argv is None else argv
+    args = build_parser(words[0] if words and words[0] in _COMMANDS else None).parse_args(words)
     try:
-        words = sys.argv[1:] if argv is None else argv
-        args = build_parser(words[0] if words and words[0] in _COMMANDS else None).parse_args(words)
-        if args.fn is not cmd_check and collecting:
-            gc.enable()
         return args.fn(args) or 0
     except KeyboardInterrupt:
         return 130
@@ -371,9 +363,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"vma: {exc}", file=sys.stderr)
             return 2
         raise
-    finally:
-        if collecting:
-            gc.enable()
 
 
 if __name__ == "__main__":
