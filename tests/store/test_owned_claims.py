@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 
 from tests.shared import SimulatedCrash, chart, raw
 from tests.store.test_service import World
+from vma.integrations.slack.standin import wait_until
 
 
 @pytest.fixture
@@ -229,6 +230,14 @@ def test_postgresql_a_worker_whose_session_ended_is_dead_though_its_heartbeat_is
         assert world.rows(ChartRecord, ChartRecord.id == stored.record_id)[0].status == "processed"
         other._halt.set()
         other._release_lock()  # the session ends as it would when the process is killed
+
+        # The server ends the backend (and frees its locks) a moment after the client hangs up, as it
+        # would after a kill: wait for the database to say so rather than racing it.
+        def lock_freed() -> bool:
+            with world.store.session() as session:
+                return other.lock_key not in other._held_locks(session)
+
+        wait_until(lock_freed, 10, 0.02, "the ended session's advisory lock was never freed")
         world.service.process_pending()
         assert world.rows(ChartRecord, ChartRecord.id == stored.record_id)[0].status == "needs_query"
         assert "advisory lock" in _takeovers(world)[0]["why"]
