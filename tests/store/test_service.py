@@ -193,6 +193,29 @@ def test_wrong_user_is_refused_then_provider_answer_clears_with_the_corrected_co
     assert len(world.notifier.of("post_cleared")) == 1 and len(world.notifier.of("update_query_dm")) == 1
 
 
+def test_an_answer_that_beats_the_dm_s_record_still_updates_the_dm(world):
+    """The provider clicks between Slack's reply to the DM and the commit that records it (Socket Mode
+    delivers clicks fast): the answer finds no DM to update then, so recording the DM queues it."""
+    notifier = world.notifier
+    plain_send = notifier.send_query_dm
+
+    def send_and_answer_at_once(user_id, summary, queries, idem_key=None):
+        sent = plain_send(user_id, summary, queries, idem_key)
+        query, = world.queries("ENC-A-9")
+        assert query.dm_ts is None  # the DM is in Slack but not yet recorded
+        assert world.service.answer(query.id, "U_LOPEZ", option_index(query, ["M25.562"])).ok
+        assert notifier.of("update_query_dm") == []  # nothing to update yet
+        return sent
+
+    notifier.send_query_dm = send_and_answer_at_once
+    world.submit(chart("ENC-A-9"))
+    stored, = world.queries("ENC-A-9")
+    assert stored.status == "answered" and stored.dm_ts is not None and stored.next_due_at is None
+    (message, _, shown), = notifier.of("update_query_dm")
+    assert (message.channel, message.ts) == (stored.dm_channel, stored.dm_ts) and shown[0].status == "answered"
+    assert len(notifier.of("post_cleared")) == 1
+
+
 def test_delegate_may_answer_and_two_codes_keep_the_pointers(world):
     world.submit(chart("ENC-A-2"))
     query, = world.queries("ENC-A-2")

@@ -283,16 +283,25 @@ class Flows(ServiceCore):
         if sent is None:
             return
         now = self._now()
+        answered_meanwhile = False
         with self.store.session() as session, session.begin():
             for query in session.execute(select(Query).where(Query.id.in_(query_ids), Query.sent_at.is_(None))
                                          .with_for_update()).scalars():
                 query.sent_at = now
                 query.dm_channel, query.dm_ts = sent.channel, sent.ts
                 query.next_due_at = first_due_at(now, self.settings) if query.status == QueryStatus.OPEN else None
+                if query.status == QueryStatus.ANSWERED:
+                    # Clicked between Slack's reply and this commit: the answer found no DM to update
+                    # then, so the update is queued now that the DM is known.
+                    self._outbox(session, f"dm_update:{query.id}", "dm_update", sent.channel,
+                                 {"query_id": query.id, "channel": sent.channel, "ts": sent.ts})
+                    answered_meanwhile = True
                 self._audit(session, "ask", chart_id=query.chart_id, query_id=query.id,
                             detail={"to": user_id, "channel": sent.channel, "ts": sent.ts, "check": query.check,
                                     "code": query.code, "question": query.question,
                                     "options": [c.get("label") for c in (query.choices or [])]})
+        if answered_meanwhile:
+            self._dispatch_pending_notices()
 
     def _hold_unroutable(self, record, summary: ChartSummary, query_views: list[QueryView], reason: str) -> None:
         with self.store.session() as session, session.begin():
