@@ -216,6 +216,27 @@ def test_an_answer_that_beats_the_dm_s_record_still_updates_the_dm(world):
     assert len(notifier.of("post_cleared")) == 1
 
 
+def test_an_answer_and_the_dm_s_record_that_crossed_still_update_the_dm(world):
+    """Each committed without seeing the other: the answer found no DM, the record found the query open.
+    The next sweep of pending work queues and sends the DM update."""
+    from sqlalchemy import update
+
+    from vma.store.models import Query
+
+    world.notifier.fail_on.add("send_query_dm")  # the DM is sent later; the answer comes first
+    world.submit(chart("ENC-A-10"))
+    query, = world.queries("ENC-A-10")
+    assert query.dm_ts is None and world.service.answer(query.id, "U_LOPEZ", option_index(query, ["M25.562"])).ok
+    assert world.notifier.of("update_query_dm") == []
+    with world.store.session() as session, session.begin():  # the DM's record, written as if the query were open
+        session.execute(update(Query).where(Query.id == query.id).values(dm_channel="DU_LOPEZ", dm_ts="1800000000.9"))
+    world.service.process_pending()
+    (message, _, shown), = world.notifier.of("update_query_dm")
+    assert (message.channel, message.ts) == ("DU_LOPEZ", "1800000000.9") and shown[0].status == "answered"
+    world.service.process_pending()
+    assert len(world.notifier.of("update_query_dm")) == 1  # queued once, sent once
+
+
 def test_delegate_may_answer_and_two_codes_keep_the_pointers(world):
     world.submit(chart("ENC-A-2"))
     query, = world.queries("ENC-A-2")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from vma.conversations import views
 from vma.conversations.common import ServiceCore, json_safe
@@ -79,9 +79,13 @@ class Answers(ServiceCore):
             if won:
                 self._audit(session, "answer", actor=user_id, chart_id=query.chart_id, query_id=query_id,
                             detail={"option_index": option_index, **answer_json})
-                if query.dm_channel and query.dm_ts:
-                    self._outbox(session, f"dm_update:{query_id}", "dm_update", query.dm_channel,
-                                 {"query_id": query_id, "channel": query.dm_channel, "ts": query.dm_ts})
+                # Where the DM is, read again under this update's lock: the DM may have been recorded since
+                # the query was read above. One recorded after this commit queues its own update (flows).
+                dm_channel, dm_ts = session.execute(
+                    select(Query.dm_channel, Query.dm_ts).where(Query.id == query_id)).one()
+                if dm_channel and dm_ts:
+                    self._outbox(session, f"dm_update:{query_id}", "dm_update", dm_channel,
+                                 {"query_id": query_id, "channel": dm_channel, "ts": dm_ts})
                 # The last answer of the chart version queues its write-back to the EHR in this very
                 # transaction: a crash after the commit cannot forget it.
                 self._queue_writeback(session, record_id)

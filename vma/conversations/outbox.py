@@ -13,7 +13,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Callable
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import String, cast, exists, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from vma.clock import as_utc
@@ -22,7 +22,7 @@ from vma.conversations.common import ServiceCore, log
 from vma.conversations.ports import SentMessage
 from vma.conversations.writeback import EHR_KINDS, TARGET_LABEL, document_key, writeback_payload
 from vma.store.models import ChartRecord, OutboundMessage, Query
-from vma.store.status import OutboxState
+from vma.store.status import OutboxState, QueryStatus
 
 # A claim names its worker and is taken over as soon as that worker is gone (vma.store.workers). These
 # leases only bound claims left without an owner: rows from before owned claims, or a claim its live
@@ -105,8 +105,25 @@ class Outbox(ServiceCore):
             log.info("%s had reached Slack before (ts %s): not sent again", key, found.ts)
         return found
 
+    def _queue_missed_dm_updates(self) -> None:
+        """Queue the DM update of any query answered in the last day whose DM has none yet. The answer
+        queues it itself; this catches an answer and the DM's record that crossed (each committed
+        without seeing the other), so the provider's DM never keeps its buttons after the answer."""
+        now = self._now()
+        key = literal("dm_update:").concat(cast(Query.id, String))
+        with self.store.session() as session, session.begin():
+            missed = session.execute(
+                select(Query.id, Query.dm_channel, Query.dm_ts)
+                .where(Query.status == QueryStatus.ANSWERED, Query.answered_at >= now - timedelta(days=1),
+                       Query.dm_ts.is_not(None), ~exists().where(OutboundMessage.idem_key == key))
+            ).all()
+            for query_id, channel, ts in missed:
+                self._outbox(session, f"dm_update:{query_id}", "dm_update", channel,
+                             {"query_id": query_id, "channel": channel, "ts": ts})
+
     def _dispatch_pending_notices(self) -> int:
         """Send the withdrawal and DM-update messages that state changes left in the outbox."""
+        self._queue_missed_dm_updates()
         with self.store.session() as session:
             rows = session.execute(
                 select(OutboundMessage.idem_key, OutboundMessage.kind, OutboundMessage.channel, OutboundMessage.payload)
