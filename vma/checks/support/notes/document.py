@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from vma.checks.support.notes.patterns import _folds_onto_ascii, lazy_pattern
-from vma.checks.support.notes.words import Token, token_norms, tokens
+from vma.checks.support.notes.sentence_norms import sentence_norms
+from vma.checks.support.notes.words import Token, tokens
 from vma.compiled_patterns import compile_pattern
 
 # Canonical section names and the headings that introduce them.
@@ -192,10 +193,10 @@ class NoteDoc:
     def word_norms(self) -> list[list[str]]:
         """Each sentence's words as :func:`tokens` normalises them: what the word index of a note needs, most
         sentences' without building their tokens (see :func:`token_norms`)."""
-        out = []
-        for i, s in enumerate(self.sentences):
-            norms = token_norms(s.text)
-            out.append(norms if norms is not None else [t[0] for t in self.tokenized[i][1]])
+        out = sentence_norms([s.text for s in self.sentences])
+        for i, norms in enumerate(out):
+            if norms is None:
+                out[i] = [t[0] for t in self.tokenized[i][1]]
         return out
 
     def time_statement(self) -> Sentence | None:

@@ -1,0 +1,33 @@
+"""The words of all a note's sentences read at once are the words tokens() gives each sentence."""
+
+import random
+
+from tests.test_notes_speed import _PIECES, _SEPARATORS, _texts
+from vma.checks.support.notes.document import NoteDoc
+from vma.checks.support.notes.sentence_norms import sentence_norms
+from vma.checks.support.notes.words import tokens
+
+_MORE = ["due to", "Due To", "low back", "lower  back", "forearm", "arms", "diabetes", "diabetic", "kidney stone",
+         "stones", "smoker", "L5-S1", "C5-C6 disc", "\x00", "a\x00b", "OA", "HF", "stage III", "Type 2", "pad", "PAD"]
+
+
+def _sentences(rng: random.Random) -> list[str]:
+    pieces = _PIECES + _MORE
+    return ["".join(rng.choice(pieces) + rng.choice(_SEPARATORS) for _ in range(rng.randint(0, 6)))
+            for _ in range(rng.randint(0, 9))]
+
+
+def test_each_text_gets_the_norms_of_its_tokens_or_none():
+    rng = random.Random(21)
+    for _ in range(3000):
+        texts = _sentences(rng)
+        got = sentence_norms(texts)
+        assert len(got) == len(texts)
+        for text, norms in zip(texts, got):
+            assert norms is None or norms == [t.norm for t in tokens(text)], text
+
+
+def test_a_notes_word_norms_are_its_sentences_token_norms():
+    for text in _texts(1500, 22):
+        note = NoteDoc(text)
+        assert note.word_norms == [[t.norm for t in tokens(s.text)] for s in note.sentences], text

@@ -1,0 +1,54 @@
+"""The normalised words of all a note's sentences at once (what the note's word index reads), in a few C-level
+passes over the sentences joined, instead of a regex split and a lower-casing per sentence."""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from itertools import accumulate, chain
+
+from vma.checks.support.notes.words import _PHRASE_TERMS, _SPECIAL_WORDS, token_norms
+from vma.compiled_patterns import compile_pattern
+
+_SEPARATOR = "\x00"
+# ASCII letters lower-cased, digits kept, the separator kept and every other byte a space: on ASCII text without
+# an apostrophe (which may make a possessive of a word), str.split() of the result gives the words of tokens(),
+# lower-cased. A non-ASCII character becomes one "?" when encoded, so every piece keeps its place.
+_WORD_BYTES = bytes(c | 0x20 if 65 <= c <= 90 else c if 97 <= c <= 122 or 48 <= c <= 57 or c == 0 else 32
+                    for c in range(256))
+# A phrase of _PHRASE_TERMS is read only where one of its gate words stands in the lower-cased text; they are
+# letters and spaces, which the table keeps as they are there. A spinal level needs a capital L, C or T before a
+# digit.
+_PHRASE_GATES = tuple(sorted({g for gate, _, _ in _PHRASE_TERMS for g in gate}))
+_LEVEL_HEAD = compile_pattern("[LCT][0-9]")
+
+
+def sentence_norms(texts: list[str]) -> list[list[str] | None]:
+    """:func:`token_norms` of each text: its words lower-cased, or None where tokens() may change them (an
+    abbreviation, a Roman numeral, a phrase term)."""
+    joined = _SEPARATOR.join(texts)
+    translated = joined.encode("ascii", "replace").translate(_WORD_BYTES).decode("ascii")
+    plain = translated.split(_SEPARATOR)
+    if len(plain) != len(texts):  # a text holds the separator itself
+        return [token_norms(t) for t in texts]
+    norms: list[list[str] | None] = list(map(str.split, plain))
+    if "'" in joined or not joined.isascii():
+        for i, text in enumerate(texts):
+            if "'" in text or not text.isascii():
+                norms[i] = token_norms(text)
+    if not _SPECIAL_WORDS.isdisjoint(chain.from_iterable(filter(None, norms))):
+        for i, words in enumerate(norms):
+            if words and not _SPECIAL_WORDS.isdisjoint(words):
+                norms[i] = None  # an abbreviation, or a stage/type/grade/class before a Roman numeral
+    starts = None
+    for gate in _PHRASE_GATES:
+        at = translated.find(gate)
+        while at >= 0:
+            starts = starts or [*accumulate(len(t) + 1 for t in texts)]
+            i = bisect_right(starts, at)
+            norms[i] = None
+            at = translated.find(gate, starts[i]) if i + 1 < len(texts) else -1
+    if _LEVEL_HEAD.search(joined):
+        starts = starts or [*accumulate(len(t) + 1 for t in texts)]
+        for m in _LEVEL_HEAD.finditer(joined):
+            norms[bisect_right(starts, m.start())] = None
+    return norms
