@@ -3,9 +3,9 @@
 A :class:`~vma.checks.support.notes.patterns.LowerCasePattern` turns a sentence away when its literal gate finds nothing in
 it; a check that scans every sentence for a pattern pays one gate search per sentence, most of them
 failing. The gate is a plain literal alternation, so it finds something in a sentence exactly when
-one of its hits in the sentences joined by a character no literal holds lies inside that sentence:
-one search over the joined text names the sentences worth trying, and the others would have given
-no match anyway.
+one of its literals stands in the sentences joined by a character no literal holds, inside that sentence:
+a search for each literal over the joined text names the sentences worth trying, and the others would
+have given no match anyway.
 """
 
 from __future__ import annotations
@@ -52,30 +52,33 @@ def gated(note: NoteDoc, pattern: LowerCasePattern, sections: tuple[str, ...] | 
     found = note.memo.get(key)
     if found is not None:
         return found
-    gate = pattern.gate
+    literals = pattern.gate_literals
     # The whole note's joined text serves every choice of sections: a section's sentences stand together in it,
     # so the gate is searched over the stretches the chosen sections make up, and nowhere else. Where some
     # sentence of the note keeps it from being built, the sections' own text is read, as when there is no gate.
-    joined = _joined(note, None) if gate is not None else None
+    joined = _joined(note, None) if literals is not None else None
     if joined is not None and joined.text is not None:
         stretches = _stretches(note, sections)
     else:
         joined = _joined(note, sections)
         stretches = [(0, len(joined.starts) - 1, len(joined.text))] if joined.text is not None and joined.starts else []
-    if gate is None or joined.text is None:
+    if literals is None or joined.text is None:
         found = list(joined.sentences)
     else:
-        # After a hit, the search goes on from the next sentence: one hit per sentence is enough.
-        sentences, starts, text, search = joined.sentences, joined.starts, joined.text, gate.search
-        found = []
-        for first, last, end in stretches:
-            m = search(text, starts[first], end)
-            while m is not None:
-                i = bisect_right(starts, m.start()) - 1
-                found.append(sentences[i])
-                if i == last:
-                    break
-                m = search(text, starts[i + 1], end)
+        # Each literal is looked for with str.find, which skips through the text many times faster than sre tries
+        # the gate's alternation at every letter that may start one; after a hit, from the next sentence on.
+        sentences, starts, find = joined.sentences, joined.starts, joined.text.find
+        hit = set()
+        for literal in literals:
+            for first, last, end in stretches:
+                at = find(literal, starts[first], end)
+                while at >= 0:
+                    i = bisect_right(starts, at) - 1
+                    hit.add(i)
+                    if i == last:
+                        break
+                    at = find(literal, starts[i + 1], end)
+        found = [sentences[i] for i in sorted(hit)]
     note.memo[key] = found
     return found
 

@@ -61,22 +61,31 @@ def _gate_for(rx: re.Pattern[str]) -> re.Pattern[str] | None:
     return compile_pattern(gate) if gate is not None else None
 
 
-_GATES_FORMAT = 1  # bump when _required_fragments or _trie_regex changes what they return
+_GATES_FORMAT = 2  # bump when _required_fragments or _trie_regex changes what they return, or what an entry holds
 
 # The parser (and so what a pattern requires) belongs to the Python version.
 PATTERN_GATES = MachineCache(f"pattern-gates-py{sys.version_info[0]}{sys.version_info[1]}-{_GATES_FORMAT}.pickle")
 
 
-def _gate_source(pattern: str, flags: int) -> str | None:
-    """The gate's pattern, worked out from the parsed pattern once and then kept on disk: parsing the
-    long clinical alternations again in every process cost a one-chart check more than compiling them."""
+def _gate(pattern: str, flags: int) -> tuple[str, tuple[str, ...]] | None:
+    """The gate's pattern and the literals it looks for, worked out from the parsed pattern once and then kept on
+    disk: parsing the long clinical alternations again in every process cost a one-chart check more than compiling
+    them. Of the literals, one that holds another is left out: wherever it stands, so does the other."""
     key = (pattern, int(flags))
     gates = PATTERN_GATES.entries()
     if key not in gates:
         fragments = _required_fragments(_sre_parse.parse(pattern, flags))
-        PATTERN_GATES.add(key, None if not fragments or min(len(f) for f in fragments) < 2
-                          else _trie_regex(fragments))
+        if not fragments or min(len(f) for f in fragments) < 2:
+            PATTERN_GATES.add(key, None)
+        else:
+            literals = tuple(sorted(f for f in fragments if not any(o != f and o in f for o in fragments)))
+            PATTERN_GATES.add(key, (_trie_regex(fragments), literals))
     return gates[key]
+
+
+def _gate_source(pattern: str, flags: int) -> str | None:
+    gate = _gate(pattern, flags)
+    return gate[0] if gate is not None else None
 
 
 def _trie_regex(words: set[str]) -> str:
@@ -160,11 +169,9 @@ class LowerCasePattern:
         if not flags & re.ASCII:
             flags |= re.UNICODE  # as compiling a str pattern sets it
         self._lower_flags = flags
-        if self._lowerable:
-            gate = _gate_source(self.ci.pattern, flags)
-            self._gate = compile_pattern(gate) if gate is not None else None
-        else:
-            self._gate = None
+        gate = _gate(self.ci.pattern, flags) if self._lowerable else None
+        self._gate = compile_pattern(gate[0]) if gate is not None else None
+        self._gate_literals = gate[1] if gate is not None else None
         self._ready = True
 
     def _compile_lower(self) -> re.Pattern[str]:
@@ -184,6 +191,13 @@ class LowerCasePattern:
         if not self._ready:
             self._prepare()
         return self._gate
+
+    @property
+    def gate_literals(self) -> tuple[str, ...] | None:
+        """The literals the gate looks for: the gate finds something in text exactly where one of them stands."""
+        if not self._ready:
+            self._prepare()
+        return self._gate_literals
 
     def _pick(self, text: str) -> tuple[re.Pattern[str] | None, str]:
         """The pattern and text to run, or no pattern when the gate shows there is no match."""
