@@ -11,6 +11,7 @@ have given no match anyway.
 from __future__ import annotations
 
 from bisect import bisect_right
+from itertools import accumulate
 
 from vma.checks.support.notes.document import NoteDoc, Sentence
 from vma.checks.support.notes.patterns import LowerCasePattern
@@ -24,15 +25,13 @@ class _Joined:
     def __init__(self, sentences: list[Sentence]):
         self.sentences = sentences
         texts = [s.text for s in sentences]
-        lowered = [t.lower() for t in texts]
-        # A sentence whose lower-casing changes its length is read by the re.I pattern, without a gate.
-        usable = all(len(a) == len(b) and _SEP not in a for a, b in zip(texts, lowered))
-        self.text = _SEP.join(lowered) if usable else None
-        starts, at = [], 0
-        for t in texts:
-            starts.append(at)
-            at += len(t) + 1
-        self.starts = starts
+        joined = _SEP.join(texts)
+        lowered = joined.lower()  # the sentences' own lower-casings joined: _SEP bounds a final sigma's context
+        # A sentence whose lower-casing changes its length is read by the re.I pattern, without a gate; lower-casing
+        # gives each character one or more, so the whole keeps its length only where each sentence keeps its own.
+        usable = len(lowered) == len(joined) and joined.count(_SEP) == len(texts) - 1
+        self.text = lowered if usable or not texts else None
+        self.starts = [0, *accumulate(len(t) + 1 for t in texts)][:len(texts)]
 
 
 def _joined(note: NoteDoc, sections: tuple[str, ...] | None) -> _Joined:

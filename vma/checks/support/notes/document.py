@@ -117,10 +117,9 @@ class NoteDoc:
                                    current_title, body, current_start))
 
         for line in lines:
-            stripped = line.strip()
-            m = _HEADING_LINE.match(line)
+            m = _HEADING_LINE.match(line) if line.isupper() else None  # it needs capitals and no small letter
             inline = _HEADING_INLINE.match(line) if not m and ":" in line else None  # it needs a colon
-            if m and canonical_section(m.group(1)) in SECTION_ALIASES or (m and len(stripped) <= 40 and stripped.isupper()):
+            if m and (canonical_section(m.group(1)) in SECTION_ALIASES or len(line.strip()) <= 40):
                 close()
                 current_title, current_start, buf = m.group(1).strip(), pos + len(line), []
             elif inline and inline.group(1).strip().lower() in _ALIAS_TO_SECTION:

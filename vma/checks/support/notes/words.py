@@ -441,8 +441,8 @@ def is_negated_at(sentence: str, pos: int, window: int = 6) -> bool:
 
 
 def _cue_in(words: list[str]) -> bool:
-    if not words:
-        return False
+    if _CUE_FIRST_WORDS.isdisjoint(words):
+        return False  # a cue stands between spaces in the words joined, so its first word is one of them
     joined = f" {' '.join(words)} "
     # Every place a cue stands, in one search; where cues share a start the longest is read, so a bare "no"
     # (which "no change" does not make a denial) is read only where no longer cue stands.
@@ -452,6 +452,7 @@ def _cue_in(words: list[str]) -> bool:
     return False
 
 
+_CUE_FIRST_WORDS = frozenset(c.split()[0] for c in NEGATION_CUES)
 _CUE_AT = compile_pattern(" (?=(" + "|".join(re.escape(c) for c in sorted(NEGATION_CUES, key=len, reverse=True)) + ") )")
 
 
