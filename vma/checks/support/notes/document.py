@@ -146,14 +146,16 @@ class NoteDoc:
     @cached_property
     def sentences(self) -> list[Sentence]:
         out: list[Sentence] = []
+        append = out.append
         for sec in self.sections:
+            text, name, start = sec.text, sec.name, sec.start
             offset = 0
-            for piece in _SENT_SPLIT.split(sec.text):
+            for piece in _SENT_SPLIT.split(text):
                 piece_clean = piece.strip(" •-\t")
                 if piece_clean:
-                    idx = sec.text.find(piece, offset)
-                    offset = max(idx, 0)
-                    out.append(Sentence(piece_clean, sec.name, sec.start + max(idx, 0)))
+                    # Found at or before where the piece stands, since the previous one was: never -1.
+                    offset = text.find(piece, offset)
+                    append(Sentence(piece_clean, name, start + offset))
         return out
 
     def find(self, pattern: str | re.Pattern[str], sections: tuple[str, ...] | None = None) -> list[Sentence]:
