@@ -115,6 +115,25 @@ class AxisIndex:
         return self.release.is_billable(code) and self.split_seventh(code)[1] is None
 
     @lru_cache(maxsize=None)
+    def base_descendants(self, code: str) -> tuple[str, ...]:
+        """The base codes (:meth:`is_base`) under ``code``, in tabular order. A code that needs a 7th
+        character is not descended into: beneath it are only its 7th-character codes, none a base code,
+        and an injury category holds thousands of them."""
+        out: list[str] = []
+
+        def walk(node: str) -> None:
+            for child in self.release.children(node):
+                if self.needs_seventh(child):
+                    out.append(child)
+                    continue
+                if self.is_base(child):
+                    out.append(child)
+                walk(child)
+
+        walk(code)
+        return tuple(out)
+
+    @lru_cache(maxsize=None)
     def words(self, code: str) -> tuple[str, ...]:
         return description_words(self.release.description(code) or "")
 
@@ -138,8 +157,8 @@ class AxisIndex:
         out: list[str] = []
         seen = {code}
         for anchor in self.release.ancestors(code)[:2]:
-            for d in self.release.descendants(anchor):
-                if d not in seen and self.is_base(d):
+            for d in self.base_descendants(anchor):
+                if d not in seen:
                     seen.add(d)
                     out.append(d)
         return tuple(out)

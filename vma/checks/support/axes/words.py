@@ -79,12 +79,17 @@ def same_word(note_word: str, term: str) -> bool:
     """
     if note_word == term:
         return True
-    if note_word[:1] != term[:1] or any(c.isdigit() for c in note_word + term):
+    if note_word[:1] != term[:1] or any(map(str.isdigit, note_word + term)):
         return False
     for longer, shorter in ((note_word, term), (term, note_word)):
         if longer in (shorter + "s", shorter + "es") or (shorter.endswith("y") and longer == shorter[:-1] + "ies"):
             return True
     if min(len(note_word), len(term)) < 8:
+        return False
+    # Each letter one word has beyond the other's length is an insertion: when that alone puts the ratio
+    # under the bound (the ratio falls as the distance grows), the letters need not be compared.
+    gap = abs(len(note_word) - len(term))
+    if (1.0 - gap / (len(note_word) + len(term))) * 100 < 92:
         return False
     return indel_ratio(note_word, term) >= 92
 

@@ -131,9 +131,9 @@ class Refiner:
             return ()
         header = self.is_header(code)
         if header:
-            pool = list(self._base_descendants(code))
+            pool = list(self.index.base_descendants(code))
         else:
-            pool = [d for d in self._base_descendants(self.category(code)) if d != code]
+            pool = [d for d in self.index.base_descendants(self.category(code)) if d != code]
             acuity_axis = index.axis(code, ACUITY)
             if acuity_axis is not None:  # acute and chronic forms kept in other categories (J40 -> J20.9, J42)
                 pool += [s.code for s in acuity_axis.siblings if s.code not in pool]
@@ -227,11 +227,6 @@ class Refiner:
                 site_terms=frozenset(fold(t) for t in terms) & sided_words, loose=not header and loose))
         return tuple(out)
 
-
-    @lru_cache(maxsize=None)
-    def _base_descendants(self, code: str) -> tuple[str, ...]:
-        """The base codes under ``code``, in tabular order: the pool of every code of its category."""
-        return tuple(d for d in self.release.descendants(code) if self.index.is_base(d))
 
     @lru_cache(maxsize=None)
     def inherited_words(self, code: str) -> frozenset[str]:
