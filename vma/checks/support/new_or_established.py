@@ -107,18 +107,16 @@ _VISIT_HISTORY_SECTIONS = {"family", "social", "allergies", "ros", "exam"}
 _PRESENTING_SECTIONS = {"chief_complaint", "hpi", "preamble", "assessment"}
 
 
-# Most notes hold none of these words: the patterns' literal gates, run once on the whole note, skip the
-# sentence scan (a literal absent from the note is absent from each of its sentences).
+# Any of the patterns above. Its gate, the union of theirs, names in one scan of the note the sentences one of them
+# may match; each pattern's own gate then turns most of those away at the cost of a search of the sentence. (A
+# scan of the note per pattern, and one more to see whether the note holds its words at all, read it ten times.)
+_ANY_VISIT_STATEMENT = LowerCasePattern(lazy_pattern("|".join(f"(?:{rx.pattern})" for rx in (
+    _FIRST_PERSON_SAW, _FIRST_PERSON_PRIOR, _EARLIER_VISIT, _FOLLOW_UP_VISIT, _NEW_PATIENT_STATEMENT)), re.I))
 _FIRST_PERSON_SAW = LowerCasePattern(_FIRST_PERSON_SAW)
 _FIRST_PERSON_PRIOR = LowerCasePattern(_FIRST_PERSON_PRIOR)
 _EARLIER_VISIT = LowerCasePattern(_EARLIER_VISIT)
 _FOLLOW_UP_VISIT = LowerCasePattern(_FOLLOW_UP_VISIT)
 _NEW_PATIENT_STATEMENT = LowerCasePattern(_NEW_PATIENT_STATEMENT)
-_CUES = (_FIRST_PERSON_SAW, _FIRST_PERSON_PRIOR, _EARLIER_VISIT, _FOLLOW_UP_VISIT)
-
-
-def _may_occur(pattern: LowerCasePattern, lowered_note: str) -> bool:
-    return pattern.gate is None or pattern.gate.search(lowered_note) is not None
 
 
 _TITLES = (" dr.", " mr.", " mrs.", " ms.", " st.", " dr", " mr", " mrs", " ms")
@@ -200,50 +198,52 @@ def prior_visit(ctx: CheckContext, note: NoteDoc) -> PriorVisit | None:
     """The sentence that documents an earlier professional service by this physician or practice within three
     years, or None. A note that also calls the patient new, or (for the weaker "here for follow-up") says the
     patient was referred, does not decide it."""
-    lowered = note.text.lower()
-    cues = [rx if _may_occur(rx, lowered) else None for rx in _CUES]
-    if not any(cues):
-        return None
-    saw, first_person, earlier, follow_up = cues
-    own = _provider_names(ctx)
-    dos = ctx.chart.encounter.date_of_service or ""
-    service_year = int(dos[:4]) if dos[:4].isdigit() else None
     sentences = _whole_sentences(note)
-    # A sentence of the note that a pattern's literal gate turns away cannot match it (support/scan); a mended
+    # A sentence of the note that the gate turns away cannot match any of the patterns (support/scan); a mended
     # sentence is new text, tried in full.
     mended = {id(s) for s in sentences} - {id(s) for s in note.sentences}
     read = tuple(dict.fromkeys(s.section for s in sentences))
-    if _may_occur(_NEW_PATIENT_STATEMENT, lowered):
-        may_say_new = {id(s) for s in gated(note, _NEW_PATIENT_STATEMENT, read)} | mended
-        for s in sentences:
-            if id(s) not in may_say_new:
-                continue
-            m = _NEW_PATIENT_STATEMENT.search(s.text)
+    tried = {id(s) for s in gated(note, _ANY_VISIT_STATEMENT, read)} | mended
+    if not tried:
+        return None
+    in_note: dict[LowerCasePattern, bool] = {}
+
+    def found(rx: LowerCasePattern, text: str) -> re.Match[str] | None:
+        """The pattern's match in the sentence, if the note holds a literal of its gate. A pattern is read only in
+        such notes, which a mended sentence or a letter whose lower case is longer could otherwise elude; the note
+        is searched for the literal only once a sentence matches, which few do."""
+        m = rx.search(text)
+        if m is not None and rx not in in_note:
+            in_note[rx] = rx.gate is None or rx.gate.search(note.text.lower()) is not None
+        return m if m is not None and in_note[rx] else None
+
+    for s in sentences:
+        if id(s) in tried:
+            m = found(_NEW_PATIENT_STATEMENT, s.text)
             if m and not is_negated_at(s.text, m.start()):
                 return None
-    passing = [{id(s) for s in gated(note, rx, read)} | mended if rx else set() for rx in cues]
-    saw_at, first_person_at, earlier_at, follow_up_at = passing
-    tried = set().union(*passing)  # a sentence no cue may match is passed over
+    own = _provider_names(ctx)
+    dos = ctx.chart.encounter.date_of_service or ""
+    service_year = int(dos[:4]) if dos[:4].isdigit() else None
     strong = weak = None
     for i, s in enumerate(sentences):
-        at = id(s)
-        if at not in tried:
+        if id(s) not in tried:
             continue
         text = s.text
-        m = saw.search(text) if at in saw_at else None
+        m = found(_FIRST_PERSON_SAW, text)
         if m is not None and not (_PAST_ANCHOR.search(text) and not _TODAY.search(text[m.end():m.end() + 40])):
             m = None  # today's visit ("I saw and examined her today"), not an earlier one
-        m = m or (first_person.search(text) if at in first_person_at else None)
+        m = m or found(_FIRST_PERSON_PRIOR, text)
         if m and not is_negated_at(text, m.start()) and not _names_other_doctor(text, own) \
                 and not _three_years_or_more(text, service_year):
             strong = s
             break  # the first strong sentence decides, whatever the others say
-        m = earlier.search(text) if at in earlier_at else None
+        m = found(_EARLIER_VISIT, text)
         if m and not is_negated_at(text, m.start()) and not _names_other_care(_with_previous(sentences, i), own) \
                 and not _three_years_or_more(text, service_year):
             strong = s
             break
-        m = follow_up.search(text) if at in follow_up_at and s.section in _PRESENTING_SECTIONS else None
+        m = found(_FOLLOW_UP_VISIT, text) if s.section in _PRESENTING_SECTIONS else None
         if m and not is_negated_at(text, m.start()) and not _names_other_care(_with_previous(sentences, i), own) \
                 and not _three_years_or_more(text, service_year):
             weak = weak or s

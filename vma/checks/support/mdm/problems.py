@@ -315,6 +315,15 @@ def classify(item: ProblemItem, note: NoteDoc) -> ProblemItem:
     return item
 
 
+def graver_than_acute(item: ProblemItem, note: NoteDoc) -> bool:
+    """Whether :func:`classify` reads the item as a stable chronic illness or a graver kind, whatever the rest of
+    its wording: it reads a minor or an acute uncomplicated problem only on the label's wording or a recent
+    onset. Two such items make moderate problems without the costlier reading of their kinds."""
+    if _MINOR.search(item.label) or _ACUTE.search(item.label):
+        return False
+    return _recent_onset(item.text, _history_mentions(note, item.label)) is None
+
+
 def _recent_onset(own: str, history: str) -> str | None:
     """The wording that dates the problem's onset to recent days or weeks."""
     for text in (own, history):

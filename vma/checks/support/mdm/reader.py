@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from itertools import chain
 
 from vma.checks.support.mdm.data_and_risk import (
     RiskScan,
@@ -12,7 +13,14 @@ from vma.checks.support.mdm.data_and_risk import (
     data_sentences_matching,
     unique_tests,
 )
-from vma.checks.support.mdm.problems import MdmEstimate, ProblemItem, classify, problem_items, problems_level
+from vma.checks.support.mdm.problems import (
+    MdmEstimate,
+    ProblemItem,
+    classify,
+    graver_than_acute,
+    problem_items,
+    problems_level,
+)
 from vma.checks.support.mdm.wording import (
     _DISCUSSION,
     _EXTERNAL_NOTES,
@@ -22,6 +30,7 @@ from vma.checks.support.mdm.wording import (
     _TIME_LINE,
     CHRONIC,
     LOW,
+    MODERATE,
     _first_unnegated,
 )
 from vma.checks.support.notes.document import NoteDoc
@@ -78,6 +87,11 @@ class MdmReader:
             # Low needs one problem that is not a lone minor one, and an item is minor only by its label's
             # wording: two problems, or one whose label has none, reach it whatever their kinds.
             return True
+        if rank == MODERATE:
+            # Two problems of a chronic kind or graver reach it, whatever their kinds (coded ones are chronic).
+            graver = chain(coded, (item for item in items if graver_than_acute(item, self.note)))
+            if next(graver, None) is not None and next(graver, None) is not None:
+                return True
         done: list[ProblemItem] = []
         for item in items:
             done.append(classify(item, self.note))
