@@ -60,10 +60,10 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from vma.checks.support.gate_words import gates_passed, lowered_sentences
 from vma.checks.support.notes.document import NoteDoc, Sentence
 from vma.checks.support.notes.patterns import LowerCasePattern, _folds_onto_ascii, lazy_pattern, lower_case_pattern
 from vma.checks.support.notes.words import ASSESSMENT_SECTIONS, HISTORY_SECTIONS, is_negated_at, is_uncertain_at
-from vma.checks.support.scan import gated
 
 INITIAL, SUBSEQUENT, SEQUELA = "initial", "subsequent", "sequela"
 # Kinds of statement besides the three episodes (keys of _EPISODE_CUES).
@@ -356,18 +356,17 @@ def _scanners() -> tuple[tuple[str, LowerCasePattern], ...]:
     return tuple((kind, lower_case_pattern(rx)) for kind, rx in _EPISODE_CUES.items())
 
 
-def _sentence_cues(sentence: Sentence, scanners: list[tuple[str, LowerCasePattern]]) -> dict[str, list[str]]:
+def _sentence_cues(sentence: Sentence, scanners: list[tuple[str, LowerCasePattern]],
+                   lowered: str | None) -> dict[str, list[str]]:
     """The episode cues of one sentence, the note's own words, after the sentence-level rules;
-    ``scanners`` are the kinds (in :func:`_scanners` order) whose pattern's gate lets the sentence through."""
+    ``scanners`` are the kinds (in :func:`_scanners` order) read in its section whose pattern's gate lets
+    the sentence through; ``lowered`` its lower-cased text when the gates were searched in it (None: the
+    patterns look at their gates themselves)."""
     found: dict[str, list[str]] = {}
-    story = sentence.section not in _STORY_SECTIONS_EXCLUDED
-    encounter = sentence.section in _ENCOUNTER_SECTIONS
     for kind, pattern in scanners:
-        if kind in (EVENT, LONG_AGO) and not story:
-            continue
-        if kind in (WORKUP, TREATMENT, _WOUND_CARE) and not encounter:
-            continue
-        for m in pattern.finditer(sentence.text):
+        matches = (pattern.finditer(sentence.text) if lowered is None or pattern.lower is None
+                   else pattern.lower.finditer(lowered))
+        for m in matches:
             if kind == ACTIVE and _CONTINUED.search(sentence.text[max(0, m.start() - 40):m.start()]):
                 continue
             if kind == ACTIVE and _ELSEWHERE.search(sentence.text[max(0, m.start() - 40):m.start()]):
@@ -397,23 +396,25 @@ def episode_evidence(note: NoteDoc) -> EpisodeEvidence:
     if "episode_evidence" in note.memo:
         return note.memo["episode_evidence"]
     cues: dict[str, list[tuple[Sentence, str]]] = {}
-    read = tuple(dict.fromkeys(s.section for s in note.sentences if s.section not in HISTORY_SECTIONS))
+    read = [s for s in note.sentences if s.section not in HISTORY_SECTIONS]
+    scanners = _scanners()
+    lowered = lowered_sentences(read)
+    passed = (gates_passed(lowered, [pattern for _, pattern in scanners]) if lowered is not None
+              else [None] * len(scanners))
     scanners_at: dict[int, list[tuple[str, LowerCasePattern]]] = {}
-    for kind, pattern in _scanners():
-        # only the sections where _sentence_cues reads the kind (a pattern with no gate is run on each)
+    for (kind, pattern), hits in zip(scanners, passed):
+        where = range(len(read)) if hits is None else hits
+        # only the sections where the kind is read
         if kind in (EVENT, LONG_AGO):
-            where = tuple(name for name in read if name not in _STORY_SECTIONS_EXCLUDED)
+            where = [i for i in where if read[i].section not in _STORY_SECTIONS_EXCLUDED]
         elif kind in (WORKUP, TREATMENT, _WOUND_CARE):
-            where = tuple(name for name in read if name in _ENCOUNTER_SECTIONS)
-        else:
-            where = read
-        for s in gated(note, pattern, where):
-            scanners_at.setdefault(id(s), []).append((kind, pattern))
-    for sentence in note.sentences:
-        if sentence.section in HISTORY_SECTIONS or id(sentence) not in scanners_at:
-            continue  # no cue's gate lets it through: it has no cue
-        for kind, words in _sentence_cues(sentence, scanners_at[id(sentence)]).items():
-            cues.setdefault(kind, []).extend((sentence, w) for w in words)
+            where = [i for i in where if read[i].section in _ENCOUNTER_SECTIONS]
+        for i in where:
+            scanners_at.setdefault(i, []).append((kind, pattern))
+    for i in sorted(scanners_at):  # a sentence no cue's gate lets through has no cue
+        found = _sentence_cues(read[i], scanners_at[i], lowered[i] if lowered is not None else None)
+        for kind, words in found.items():
+            cues.setdefault(kind, []).extend((read[i], w) for w in words)
     text = note.text
     # re.I folds only the characters of _folds_onto_ascii onto ASCII letters: without them, a match's letters
     # stand lower-cased in the lower-cased note.

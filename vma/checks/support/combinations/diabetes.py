@@ -164,7 +164,21 @@ def _named_combinations(note: str, category: str) -> list[str]:
     return out
 
 
+@per_release
+def _links(release: IcdRelease) -> dict[tuple[str, str], DiabetesLink | None]:
+    return {}
+
+
 def diabetes_link(release: IcdRelease, code: str, category: str) -> DiabetesLink | None:
+    """The one combination code of ``category`` that ``code`` calls for, per the tabular, or None
+    (worked out once per release for each code and category)."""
+    links = _links(release)
+    if (code, category) not in links:
+        links[code, category] = _diabetes_link(release, code, category)
+    return links[code, category]
+
+
+def _diabetes_link(release: IcdRelease, code: str, category: str) -> DiabetesLink | None:
     """The one combination code of ``category`` that ``code`` calls for, per the tabular, or None.
 
     Three kinds of note say it: a "use additional code" note on the combination code naming

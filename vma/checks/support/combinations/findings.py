@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Callable, Iterator
 
 from vma.checks import CheckContext
@@ -21,7 +23,6 @@ from vma.checks.support.combinations.picture import (
     TOBACCO_REFS,
     Documented,
     _affirmed,
-    _covered,
     _evidence,
     _hypertension_findings,
     _label,
@@ -33,7 +34,7 @@ from vma.checks.support.notes.words import ASSESSMENT_SECTIONS
 from vma.checks.support.refine.decide import decide
 from vma.checks.support.refine.documented import chart_codes
 from vma.findings import Finding
-from vma.reference.icd10cm import note_code_refs
+from vma.reference.icd10cm import CodeRef, IcdRelease, note_code_refs, per_release
 
 
 def _diabetes_findings(ctx: CheckContext, codes: list[str], positions: list[int],
@@ -105,6 +106,37 @@ def _diabetes_findings(ctx: CheckContext, codes: list[str], positions: list[int]
                   target="diagnosis:" + ",".join(str(p) for p in where))
 
 
+@dataclass(frozen=True)
+class _AdditionalNote:
+    """A "use additional code" note over a code, read once per release."""
+
+    where: str  # the code or block it is written on
+    note: str
+    tobacco: bool  # it names a tobacco code
+
+
+@per_release
+def _additional_notes_held(release: IcdRelease) -> dict[str, tuple[_AdditionalNote, ...]]:
+    return {}
+
+
+def _additional_notes(release: IcdRelease, code: str) -> tuple[_AdditionalNote, ...]:
+    """The code's "use additional code" notes that name some code, nearest first."""
+    held = _additional_notes_held(release)
+    found = held.get(code)
+    if found is None:
+        found = held[code] = tuple(
+            _AdditionalNote(where, note, any(r.covers(t) for r in refs for t in TOBACCO_REFS))
+            for where, note in release.inherited_notes(code, "useAdditionalCode") if (refs := note_code_refs(note)))
+    return found
+
+
+@lru_cache(maxsize=16384)  # by tabular note and code: reference data and the chart's codes, never its note
+def _names(note: str, code: str) -> bool:
+    """The tabular note names the code, by itself or in a range."""
+    return any(r.covers(code) for r in note_code_refs(note))
+
+
 def _additional_code_findings(ctx: CheckContext, codes: list[str], positions: list[int],
                               planned: set[str]) -> Iterator[Finding]:
     release = ctx.icd
@@ -117,42 +149,60 @@ def _additional_code_findings(ctx: CheckContext, codes: list[str], positions: li
 
     added: set[str] = set()
     tobacco_done = False
+    smoking: list[Sentence] | None = None  # read when a tobacco note first asks
     for i, code in enumerate(codes):
         wanted: list[tuple[Documented, str, str]] = []
-        for where, note in release.inherited_notes(code, "useAdditionalCode"):
-            refs = note_code_refs(note)
-            if not refs or _covered(refs, codes) or _covered(refs, sorted(planned)):
+        notes = _additional_notes(release, code)
+        for n in notes:
+            if any(_names(n.note, c) for c in codes) or any(_names(n.note, c) for c in planned):
                 continue
-            if not tobacco_done and any(r.covers(t) for r in refs for t in TOBACCO_REFS):
-                smoking = [s for s in _affirmed(ctx, _SMOKING) if not _NOT_SMOKING_NOW.search(s.text)]
-                tobacco_refs = [n for w, n in release.inherited_notes(code, "useAdditionalCode")
-                                if any(r.covers(t) for r in note_code_refs(n) for t in TOBACCO_REFS)]
-                if smoking and not _covered([r for n in tobacco_refs for r in note_code_refs(n)], codes):
+            if not tobacco_done and n.tobacco:
+                if smoking is None:
+                    smoking = [s for s in _affirmed(ctx, _SMOKING) if not _NOT_SMOKING_NOW.search(s.text)]
+                if smoking and not any(_names(t.note, c) for t in notes if t.tobacco for c in codes):
                     tobacco_done = True
                     yield Finding(check=CHECK_ID, action="info", severity="info", code=code,
-                                  message=(f"The tabular at {where} asks for an additional code for tobacco "
+                                  message=(f"The tabular at {n.where} asks for an additional code for tobacco "
                                            f"exposure, use or dependence with {code}, and the note documents "
                                            "smoking; add the code the provider's wording supports "
                                            "(tobacco use Z72.0 or dependence F17.-)."),
                                   evidence=cite(smoking[0]), target=f"diagnosis:{positions[i]}")
                 continue
-            for fn in detectors_for(note):  # a detector none of whose codes the note names adds nothing
+            for fn in detectors_for(n.note):  # a detector none of whose codes the note names adds nothing
                 doc = detect(fn)
                 if doc is None or doc.code in added or doc.code not in release:
                     continue
-                if any(r.covers(doc.code) for r in refs):
-                    wanted.append((doc, where, note))
+                if _names(n.note, doc.code):
+                    wanted.append((doc, n.where, n.note))
         if not wanted:
             continue
         new_codes = list(dict.fromkeys(doc.code for doc, _, _ in wanted))
         added.update(new_codes)
-        notes = "; ".join(dict.fromkeys(f'at {w}: "{n}"' for _, w, n in wanted))
+        notes_cited = "; ".join(dict.fromkeys(f'at {w}: "{n}"' for _, w, n in wanted))
         sentences = list(dict.fromkeys(s for doc, _, _ in wanted for s in doc.sentences[:1]))
         yield Finding(check=CHECK_ID, action="correct", code=code,
-                      message=(f"The tabular asks for an additional code with {_label(release, code)} ({notes}), "
-                               f"and the note documents it: add {', '.join(_label(release, c) for c in new_codes)}."),
+                      message=(f"The tabular asks for an additional code with {_label(release, code)} "
+                               f"({notes_cited}), and the note documents it: add "
+                               f"{', '.join(_label(release, c) for c in new_codes)}."),
                       evidence="; ".join(cite(s) for s in sentences), suggested_codes=[code, *new_codes],
                       target=f"diagnosis:{positions[i]}")
+
+
+@per_release
+def _code_first_held(release: IcdRelease) -> dict[str, tuple[CodeRef, ...]]:
+    return {}
+
+
+def _code_first_refs(release: IcdRelease, code: str) -> tuple[CodeRef, ...]:
+    """For a manifestation code (its title or an ancestor's says "in diseases classified elsewhere"), the codes
+    its "code first" notes name; nothing for another code."""
+    held = _code_first_held(release)
+    found = held.get(code)
+    if found is None:
+        owner_desc = " ".join(release.description(a) or "" for a in (code, *release.ancestors(code)))
+        found = held[code] = (tuple(r for _, n in release.inherited_notes(code, "codeFirst") for r in note_code_refs(n))
+                              if "in diseases classified elsewhere" in owner_desc.lower() else ())
+    return found
 
 
 def _manifestation_findings(ctx: CheckContext, codes: list[str], positions: list[int],
@@ -161,13 +211,10 @@ def _manifestation_findings(ctx: CheckContext, codes: list[str], positions: list
     for i, code in enumerate(codes):
         if code in handled:
             continue
-        desc = release.description(code) or ""
-        owner_desc = " ".join(release.description(a) or "" for a in (code, *release.ancestors(code)))
-        if "in diseases classified elsewhere" not in owner_desc.lower():
-            continue
-        refs = [r for _, n in release.inherited_notes(code, "codeFirst") for r in note_code_refs(n)]
+        refs = _code_first_refs(release, code)
         if not refs:
             continue
+        desc = release.description(code) or ""
         underlying = [j for j, c in enumerate(codes) if j != i and any(r.covers(c) for r in refs)]
         if underlying and min(underlying) < i:
             continue

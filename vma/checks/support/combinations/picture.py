@@ -13,7 +13,7 @@ from vma.checks.support.notes.patterns import lazy_pattern, lower_case_pattern
 from vma.checks.support.notes.words import ASSESSMENT_SECTIONS, is_negated_at, is_past_or_planned, is_uncertain_at
 from vma.checks.support.scan import gated
 from vma.findings import Finding
-from vma.reference.icd10cm import CodeRef, IcdRelease, note_code_refs
+from vma.reference.icd10cm import IcdRelease, note_code_refs
 
 CHECK_ID = "combination"
 
@@ -36,19 +36,27 @@ class HypertensionPicture:
     kidney_stage5: bool = False
 
 
+@lru_cache(maxsize=4096)  # by code
+def _code_picture(code: str) -> tuple[bool, bool, bool, bool, bool]:
+    """What one code tells of the hypertension picture: hypertension, heart failure, heart disease, kidney
+    disease, stage 5 or end-stage kidney disease."""
+    return (_starts(code, "I10", "I11", "I12", "I13"),
+            _starts(code, "I50") or code in ("I11.0", "I13.0", "I13.2"),
+            code in HEART_NO_FAILURE or _starts(code, "I11", "I13"),
+            _starts(code, "N18", "I12", "I13"),
+            code in STAGE5 or code in ("I12.0", "I13.11", "I13.2"))
+
+
 def picture(codes: list[str]) -> HypertensionPicture:
     p = HypertensionPicture()
     for i, code in enumerate(codes):
-        if _starts(code, "I10", "I11", "I12", "I13"):
+        hypertension, heart_failure, heart_disease, kidney, kidney_stage5 = _code_picture(code)
+        if hypertension:
             p.hypertension.append(i)
-        if _starts(code, "I50") or code in ("I11.0", "I13.0", "I13.2"):
-            p.heart_failure = True
-        if code in HEART_NO_FAILURE or _starts(code, "I11", "I13"):
-            p.heart_disease = True
-        if _starts(code, "N18", "I12", "I13"):
-            p.kidney = True
-        if code in STAGE5 or code in ("I12.0", "I13.11", "I13.2"):
-            p.kidney_stage5 = True
+        p.heart_failure = p.heart_failure or heart_failure
+        p.heart_disease = p.heart_disease or heart_disease
+        p.kidney = p.kidney or kidney
+        p.kidney_stage5 = p.kidney_stage5 or kidney_stage5
     p.heart_disease = p.heart_disease or p.heart_failure
     return p
 
@@ -260,10 +268,6 @@ TOBACCO_REFS = ("F17", "Z72.0", "Z87.891")
 
 def _label(release: IcdRelease, code: str) -> str:
     return f"{code} ({release.description(code) or code})"
-
-
-def _covered(refs: list[CodeRef], codes: list[str]) -> bool:
-    return any(r.covers(c) for r in refs for c in codes)
 
 
 def _hypertension_findings(ctx: CheckContext, codes: list[str], positions: list[int]) -> Iterator[Finding]:

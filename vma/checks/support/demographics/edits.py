@@ -111,6 +111,8 @@ def chart_sex(value: str | None) -> str | None:
     return _SEX_VALUES.get((value or "").strip().lower())
 
 
+# Every match of _STATED_AGE or _STATED_INFANT holds "old", "yo" or "y/o", and so does the sentence lower-cased
+# (re.I folds no other character onto these letters): the patterns are searched only where one of them stands.
 _STATED_AGE = compile_pattern(r"\b(\d{1,3})[-\s]?(?:year|yr)s?[-\s]?old\b|\b(\d{1,3})\s?(?:y/o|yo)\b", re.I)
 _STATED_INFANT = compile_pattern(r"\b\d{1,2}[-\s](?:day|week|month)s?[-\s]old\b", re.I)
 _STATED_SEX = compile_pattern(r"\b(male|female|man|woman|boy|girl|gentleman|lady)\b", re.I)
@@ -128,6 +130,9 @@ class Stated:
 def stated_demographics(ctx: CheckContext) -> Stated:
     """The age and sex the note states in its first "NN-year-old woman" style sentence."""
     for sentence in ctx.note.sentences:
+        low = sentence.text.lower()
+        if "old" not in low and "yo" not in low and "y/o" not in low:
+            continue
         m = _STATED_AGE.search(sentence.text)
         infant = _STATED_INFANT.search(sentence.text)
         if not m and not infant:

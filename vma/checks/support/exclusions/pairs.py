@@ -12,7 +12,7 @@ from vma.checks.support.axes.evidence import Mention, condition_mentions
 from vma.checks.support.axes.index import AxisIndex
 from vma.checks.support.notes.words import clause_bounds, is_negated_at
 from vma.compiled_patterns import compile_pattern
-from vma.reference.icd10cm import IcdRelease, note_code_refs
+from vma.reference.icd10cm import IcdRelease, note_code_refs, per_release
 
 CHECK_ID = "excludes1"
 
@@ -90,11 +90,19 @@ def _note_predicates(note: str) -> tuple[Callable[[str], bool], ...]:
 
 def excluding_notes(release: IcdRelease, code: str, other: str) -> list[tuple[str, str]]:
     """(where, note) for each Excludes1 note on ``code`` or above it that names ``other``."""
-    hits = []
-    for where, note in release.inherited_notes(code, "excludes1"):
-        if any(test(other) for test in note_predicates(note)):
-            hits.append((where, note))
-    return hits
+    return list(_excluding(release)(code, other))
+
+
+@per_release
+def _excluding(release: IcdRelease) -> Callable[[str, str], tuple[tuple[str, str], ...]]:
+    """:func:`excluding_notes` of the release, kept for the pairs of codes charts bring again."""
+
+    @lru_cache(maxsize=65536)  # by pair of codes, never a chart's note
+    def excluding(code: str, other: str) -> tuple[tuple[str, str], ...]:
+        return tuple((where, note) for where, note in release.inherited_notes(code, "excludes1")
+                     if any(test(other) for test in _note_predicates(note)))
+
+    return excluding
 
 
 def excluded_pairs(release: IcdRelease, codes: list[str]) -> list[tuple[int, int, list[Exclusion]]]:
