@@ -79,6 +79,7 @@ class IcdRelease:
     _notes_order: bytes | None = field(default=None, repr=False, compare=False)
     # (code, kind) -> inherited_notes: the checks ask the same codes' notes again on every chart.
     _inherited: dict = field(default_factory=dict, repr=False, compare=False)
+    _ancestors: dict = field(default_factory=dict, repr=False, compare=False)  # code -> its ancestors, parent first
 
     # -- reading by category -------------------------------------------------
     def _read_chunk(self, code: str) -> bool:
@@ -185,17 +186,24 @@ class IcdRelease:
 
     def ancestors(self, code: str) -> list[str]:
         """Parent first, up to the category."""
-        out = []
-        p = self.parent(code)
-        while p is not None:
-            out.append(p)
-            p = self.parent(p)
-        return out
+        return list(self._lineage(code))
+
+    def _lineage(self, code: str) -> tuple[str, ...]:
+        # The checks climb from the same codes again and again (a 7th character's definition, a
+        # category's title), so each code's climb is kept.
+        found = self._ancestors.get(code)
+        if found is None:
+            parent = self.parent(code)
+            found = self._ancestors[code] = () if parent is None else (parent, *self._lineage(parent))
+        return found
 
     def descendants(self, code: str) -> Iterator[str]:
-        for child in self.children(code):
+        """Depth first, each code before its own children (one stack, not a generator per level)."""
+        pending = list(reversed(self.children(code)))
+        while pending:
+            child = pending.pop()
             yield child
-            yield from self.descendants(child)
+            pending.extend(reversed(self.children(child)))
 
     def billable_descendants(self, code: str) -> list[str]:
         return [c for c in self.descendants(code) if self.is_billable(c)]
@@ -242,7 +250,7 @@ class IcdRelease:
 
     def seventh_character_definition(self, code: str) -> dict[str, str] | None:
         """The 7th characters allowed for a code that needs one (nearest definition above it)."""
-        for c in (code, *self.ancestors(code)):
+        for c in (code, *self._lineage(code)):
             if c in self._seven:
                 return self._seven[c]
         return None
