@@ -1,7 +1,7 @@
 """Which of some sentences each of several gated patterns may match, from one ``str.find`` per gate word.
 
-A pattern's gate (see :mod:`vma.checks.support.notes.patterns`) is a trie of plain words, and it finds
-something in a sentence exactly when one of those words is in the sentence's lower-cased text. sre tries the
+A pattern's gate (see :mod:`vma.checks.support.notes.patterns`) finds something in a sentence exactly when
+one of its literals (``LowerCasePattern.gate_literals``) is in the sentence's lower-cased text. sre tries the
 trie at every character (some 30 ns each); ``str.find`` skips through the text for one word many times faster.
 A reader that runs a dozen gated patterns over the same sentences (the episode cues) looks for each word of
 their gates once, over the sentences joined, instead of running a dozen gate scans over the note.
@@ -10,42 +10,12 @@ their gates once, over the sentences joined, instead of running a dozen gate sca
 from __future__ import annotations
 
 from bisect import bisect_right
-from functools import lru_cache
 from typing import Sequence
 
 from vma.checks.support.notes.document import Sentence
 from vma.checks.support.notes.patterns import LowerCasePattern
 
 _SEP = "\x00"  # in no gate word, so no word found runs from one sentence into the next
-
-
-def trie_words(source: str) -> list[str]:
-    """The words of a trie regex as ``patterns._trie_regex`` writes it: "c(?:ef|illin)" -> cef, cillin."""
-
-    def alternation(i: int) -> tuple[list[str], int]:
-        words, current = [], [""]
-        while i < len(source) and source[i] != ")":
-            if source.startswith("(?:", i):
-                inner, i = alternation(i + 3)
-                current = [c + w for c in current for w in inner]
-                i += 1  # the group's ")"
-            elif source[i] == "|":
-                words += current
-                current, i = [""], i + 1
-            else:
-                char = source[i + 1] if source[i] == "\\" else source[i]  # re.escape puts one backslash before
-                current = [c + char for c in current]
-                i += 2 if source[i] == "\\" else 1
-        return words + current, i
-
-    return alternation(0)[0]
-
-
-@lru_cache(maxsize=256)  # one entry per module-level pattern
-def gate_words(pattern: LowerCasePattern) -> tuple[str, ...] | None:
-    """The words of the pattern's gate, None when it has none."""
-    gate = pattern.gate
-    return None if gate is None else tuple(trie_words(gate.pattern))
 
 
 def gates_passed(lowered: Sequence[str], patterns: Sequence[LowerCasePattern]) -> list[set[int] | None]:
@@ -74,7 +44,7 @@ def gates_passed(lowered: Sequence[str], patterns: Sequence[LowerCasePattern]) -
 
     out: list[set[int] | None] = []
     for pattern in patterns:
-        words = gate_words(pattern)
+        words = pattern.gate_literals
         out.append(None if words is None else set().union(*map(holding, words)))
     return out
 
