@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 CHECK_EPILOG = """\
@@ -63,7 +64,14 @@ def cmd_check(args: argparse.Namespace) -> int:
         return _report_rule_problems("check", problems)
     from vma.check_files import check_files
 
-    return check_files(args.paths, as_json=args.json, jobs=args.jobs)
+    try:
+        return check_files(args.paths, as_json=args.json, jobs=args.jobs)
+    except BrokenPipeError:
+        # A reader that stops early (`vma check dir | head`) ends the command quietly, with the status a shell
+        # gives `cat` there (128 + SIGPIPE), not a traceback. Caught rather than dying of the signal, so that
+        # worker processes are ended on the way out. Stdout goes to /dev/null: the interpreter flushes it at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + 13
 
 
 def cmd_schema(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -60,3 +61,18 @@ def test_jobs_must_be_a_positive_number():
 def test_the_strongest_status_wins_as_the_contract_orders_them():
     order = sorted(_EXIT_RANK, key=_EXIT_RANK.get)
     assert order == [0, 1, 3, 2]  # clear < findings < a check failed < unreadable input
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_reader_that_stops_early_ends_the_check_quietly(charts, jobs):
+    # `vma check dir | head -1`: more output than a pipe holds, and the reader goes after one line.
+    chart = str(sorted(charts.glob("*.json"))[0])
+    proc = subprocess.Popen([sys.executable, "-m", "vma.cli", "check", "--json", "-j", jobs, *[chart] * 400],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    proc.wait(timeout=300)
+    assert first.startswith(b'{"chart_id"')
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
+    assert proc.returncode == 128 + signal.SIGPIPE
