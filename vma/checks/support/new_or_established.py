@@ -107,16 +107,12 @@ _VISIT_HISTORY_SECTIONS = {"family", "social", "allergies", "ros", "exam"}
 _PRESENTING_SECTIONS = {"chief_complaint", "hpi", "preamble", "assessment"}
 
 
-# Any of the patterns above. Its gate, the union of theirs, names in one scan of the note the sentences one of them
-# may match; each pattern's own gate then turns most of those away at the cost of a search of the sentence. (A
-# scan of the note per pattern, and one more to see whether the note holds its words at all, read it ten times.)
-_ANY_VISIT_STATEMENT = LowerCasePattern(lazy_pattern("|".join(f"(?:{rx.pattern})" for rx in (
-    _FIRST_PERSON_SAW, _FIRST_PERSON_PRIOR, _EARLIER_VISIT, _FOLLOW_UP_VISIT, _NEW_PATIENT_STATEMENT)), re.I))
 _FIRST_PERSON_SAW = LowerCasePattern(_FIRST_PERSON_SAW)
 _FIRST_PERSON_PRIOR = LowerCasePattern(_FIRST_PERSON_PRIOR)
 _EARLIER_VISIT = LowerCasePattern(_EARLIER_VISIT)
 _FOLLOW_UP_VISIT = LowerCasePattern(_FOLLOW_UP_VISIT)
 _NEW_PATIENT_STATEMENT = LowerCasePattern(_NEW_PATIENT_STATEMENT)
+_VISIT_STATEMENTS = (_NEW_PATIENT_STATEMENT, _FIRST_PERSON_SAW, _FIRST_PERSON_PRIOR, _EARLIER_VISIT, _FOLLOW_UP_VISIT)
 
 
 _TITLES = (" dr.", " mr.", " mrs.", " ms.", " st.", " dr", " mr", " mrs", " ms")
@@ -199,51 +195,54 @@ def prior_visit(ctx: CheckContext, note: NoteDoc) -> PriorVisit | None:
     years, or None. A note that also calls the patient new, or (for the weaker "here for follow-up") says the
     patient was referred, does not decide it."""
     sentences = _whole_sentences(note)
-    # A sentence of the note that the gate turns away cannot match any of the patterns (support/scan); a mended
-    # sentence is new text, tried in full.
+    # A sentence of the note that a pattern's gate turns away cannot match it (support/scan); a mended sentence is
+    # new text, tried by every pattern. Each pattern's own scan of the note, a str.find per literal, costs less than
+    # searching its gate in each sentence a union of the gates lets through (" with " lets through most).
     mended = {id(s) for s in sentences} - {id(s) for s in note.sentences}
     read = tuple(dict.fromkeys(s.section for s in sentences))
-    tried = {id(s) for s in gated(note, _ANY_VISIT_STATEMENT, read)} | mended
-    if not tried:
+    tried = {rx: {id(s) for s in gated(note, rx, read)} | mended for rx in _VISIT_STATEMENTS}
+    tried_any = set().union(*tried.values())
+    if not tried_any:
         return None
     in_note: dict[LowerCasePattern, bool] = {}
 
-    def found(rx: LowerCasePattern, text: str) -> re.Match[str] | None:
+    def found(rx: LowerCasePattern, s: Sentence) -> re.Match[str] | None:
         """The pattern's match in the sentence, if the note holds a literal of its gate. A pattern is read only in
         such notes, which a mended sentence or a letter whose lower case is longer could otherwise elude; the note
         is searched for the literal only once a sentence matches, which few do."""
-        m = rx.search(text)
+        if id(s) not in tried[rx]:
+            return None
+        m = rx.search(s.text)
         if m is not None and rx not in in_note:
             in_note[rx] = rx.gate is None or rx.gate.search(note.text.lower()) is not None
         return m if m is not None and in_note[rx] else None
 
     for s in sentences:
-        if id(s) in tried:
-            m = found(_NEW_PATIENT_STATEMENT, s.text)
-            if m and not is_negated_at(s.text, m.start()):
-                return None
+        m = found(_NEW_PATIENT_STATEMENT, s)
+        if m and not is_negated_at(s.text, m.start()):
+            return None
     own = _provider_names(ctx)
     dos = ctx.chart.encounter.date_of_service or ""
     service_year = int(dos[:4]) if dos[:4].isdigit() else None
     strong = weak = None
     for i, s in enumerate(sentences):
-        if id(s) not in tried:
+        if id(s) not in tried_any:
             continue
         text = s.text
-        m = found(_FIRST_PERSON_SAW, text)
+        m = found(_FIRST_PERSON_SAW, s)
         if m is not None and not (_PAST_ANCHOR.search(text) and not _TODAY.search(text[m.end():m.end() + 40])):
             m = None  # today's visit ("I saw and examined her today"), not an earlier one
-        m = m or found(_FIRST_PERSON_PRIOR, text)
+        m = m or found(_FIRST_PERSON_PRIOR, s)
         if m and not is_negated_at(text, m.start()) and not _names_other_doctor(text, own) \
                 and not _three_years_or_more(text, service_year):
             strong = s
             break  # the first strong sentence decides, whatever the others say
-        m = found(_EARLIER_VISIT, text)
+        m = found(_EARLIER_VISIT, s)
         if m and not is_negated_at(text, m.start()) and not _names_other_care(_with_previous(sentences, i), own) \
                 and not _three_years_or_more(text, service_year):
             strong = s
             break
-        m = found(_FOLLOW_UP_VISIT, text) if s.section in _PRESENTING_SECTIONS else None
+        m = found(_FOLLOW_UP_VISIT, s) if s.section in _PRESENTING_SECTIONS else None
         if m and not is_negated_at(text, m.start()) and not _names_other_care(_with_previous(sentences, i), own) \
                 and not _three_years_or_more(text, service_year):
             weak = weak or s

@@ -69,18 +69,21 @@ class _Joined:
 
     def gated(self, rx: _LowerCasePattern) -> set[int]:
         """The indices of the sentences ``rx`` may match: any other has no match."""
-        gate = rx.gate
-        if gate is None or self.text is None:
+        literals = rx.gate_literals
+        if literals is None or self.text is None:
             return set(range(self.count))
-        starts, text = self.starts, self.text
+        # The gate finds something exactly where one of its literals stands; str.find skips through the text many
+        # times faster than sre tries the gate's alternation at every letter. After a hit, from the next sentence on.
+        starts, find, last = self.starts, self.text.find, self.count - 1
         where: set[int] = set()
-        m = gate.search(text)
-        while m is not None:
-            i = bisect_right(starts, m.start()) - 1
-            where.add(i)
-            if i == self.count - 1:
-                break
-            m = gate.search(text, starts[i + 1])
+        for literal in literals:
+            at = find(literal)
+            while at >= 0:
+                i = bisect_right(starts, at) - 1
+                where.add(i)
+                if i == last:
+                    break
+                at = find(literal, starts[i + 1])
         return where
 
 
