@@ -77,7 +77,10 @@ def test_sentence_split_matches_the_plain_pattern():
 
 
 def test_time_statements_match_the_case_insensitive_patterns():
-    for text in [*_texts(4000, 4), "I spent 25 minutes", "Total time 40 min.", "TIME: 20 MIN", "ſpent 5 min"]:
+    # Word boundaries before the patterns' first letters and digits: "hi spent", "a12 minutes", "1234 minutes".
+    edges = ["hi spent 5 min", "We spent 5 min", "awe spent 5 min", "i  have spent ten min", "x9 minutes spent",
+             "a12 minutes spent", "_5 minutes spent", "é5 minutes spent", "1234 minutes spent", "(45 minutes spent"]
+    for text in [*_texts(4000, 4), *edges, "I spent 25 minutes", "Total time 40 min.", "TIME: 20 MIN", "ſpent 5 min"]:
         plain = [rx.search(text) for rx in document._TIME_PATTERNS]
         fast = NoteDoc(text)._time_matches
         assert [m and (m.span(), m.group(1).lower()) for m in plain] == \

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import compress, count, repeat
+from operator import contains
 
 from vma.checks.support.axes.index import AxisIndex, AxisSibling, CodeAxis
 from vma.checks.support.axes.words import _PUNCT, ACUITY_TERMS, BILATERAL, LEFT, RIGHT, acuity_of, same_word
@@ -49,42 +51,53 @@ class Mention:
 class NoteWords:
     """Where each word of a note stands, so that finding a condition's words is a look-up, not a
     scan of every word of every sentence for every coded condition: for each word, the sentences
-    it is in and its first position there. Built once per note (:func:`note_words`)."""
+    it is in and its first position there. Built once per note (:func:`note_words`). A chart looks
+    up a few dozen words of the hundreds a note holds, so a word's places are found when it is first
+    looked up, from each sentence's set of words, in C, rather than indexed for every word in Python."""
 
     def __init__(self, word_norms: list[list[str]]):
-        first: dict[str, dict[int, int]] = {}
-        get = first.get
-        for si, norms in enumerate(word_norms):
-            for ti, norm in enumerate(norms):
-                at = get(norm)
-                if at is None:
-                    first[norm] = {si: ti}
-                elif si not in at:
-                    at[si] = ti
-        self.first = first
+        self._norms = word_norms
+        self._sentence_words = list(map(set, word_norms))
+        self._words: set[str] = set().union(*self._sentence_words)
+        self._first: dict[str, dict[int, int]] = {}
         self._long: dict[str, list[str]] | None = None
         self._where: dict[str, dict[int, int]] = {}
+
+    def _first_at(self, word: str) -> dict[int, int]:
+        """Sentence index -> first position of ``word``, one of the note's words; in sentence order."""
+        found = self._first.get(word)
+        if found is None:
+            norms = self._norms
+            holding = compress(count(), map(contains, self._sentence_words, repeat(word)))
+            found = self._first[word] = {si: norms[si].index(word) for si in holding}
+        return found
+
+    def _first_stands(self, word: str) -> tuple[int, int]:
+        """Where ``word`` first stands in the note: (sentence index, position)."""
+        return next(iter(self._first_at(word).items()))
 
     def where(self, term: str) -> dict[int, int]:
         """Sentence index -> first position of a word that stands for ``term`` (:func:`same_word`)."""
         found = self._where.get(term)
         if found is None:
-            first = self.first
-            forms = [f for f in _inflections(term) if f in first]
+            words = self._words
+            forms = [f for f in _inflections(term) if f in words]
             if len(term) >= 8:
-                # Near inflections of a long word, by first letter: the note's own long words are tried.
+                # Near inflections of a long word, by first letter: the note's own long words are tried,
+                # in the order they first stand in the note.
                 if self._long is None:
                     self._long = {}
-                    for word in first:
+                    for word in words:
                         if len(word) >= 8:
                             self._long.setdefault(word[0], []).append(word)
-                forms += [w for w in self._long.get(term[0], ()) if w not in forms and same_word(w, term)]
+                near = [w for w in self._long.get(term[0], ()) if w not in forms and same_word(w, term)]
+                forms += sorted(near, key=self._first_stands)
             if len(forms) == 1:
-                found = first[forms[0]]  # shared with the index, and never changed by a reader
+                found = self._first_at(forms[0])  # shared with the index, and never changed by a reader
             else:
                 found = {}
                 for word in forms:
-                    for si, ti in first[word].items():
+                    for si, ti in self._first_at(word).items():
                         if ti < found.get(si, ti + 1):
                             found[si] = ti
             self._where[term] = found

@@ -263,10 +263,11 @@ def cite(sentence: Sentence, limit: int = 200) -> str:
 
 # _TIME_PATTERNS without re.I, for lower-cased text (see _TIME_PATTERN_WORDS). "total(?<=\btotal)" is "\btotal"
 # written to start with its letters, which sre then looks for directly instead of trying the pattern at every
-# character (15 times faster).
+# character (15 times faster); likewise "i" or "we", and a digit ("\d(?<!\w\d)" is "\b\d"), about twice as fast.
 _TIME_PATTERNS_LOWER = (
-    lazy_pattern(_TIME_PATTERNS[0].pattern),
+    lazy_pattern(r"(?:i(?<=\bi)|we(?<=\bwe))\s+(?:have\s+)?spent\s+"
+                 r"(?:a\s+total\s+of\s+|over\s+|more\s+than\s+|approximately\s+|about\s+)?(\d{1,3}|[a-z\-]+)\s*(?:\+\s*)?min"),
     lazy_pattern(r"total(?<=\btotal)\s+(?:time|of)\b[^.\n]{0,60}?(\d{1,3})\s*(?:min|minutes)\b"),
-    lazy_pattern(_TIME_PATTERNS[2].pattern),
+    lazy_pattern(r"(\d(?<!\w\d)\d{0,2})\s*minutes?\s+(?:of\s+)?(?:total\s+)?(?:time\s+)?(?:was\s+|were\s+)?spent\b"),
     lazy_pattern(r"time(?<=\btime)\s*(?:spent)?\s*[:=]\s*(\d{1,3})\s*min"),
 )
