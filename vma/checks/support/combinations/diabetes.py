@@ -122,29 +122,45 @@ def _named_by_title(release: IcdRelease, code: str, category: str) -> tuple[str,
     return links[code, category]
 
 
+def _title_words(text: str) -> frozenset[str]:
+    """The words that tell one condition title from another, folded and without the diabetes words."""
+    return frozenset(fold(w) for w in description_words(text)
+                     if w not in (OPEN, "diabetic", "diabetes", "mellitus", "nos"))
+
+
+@per_release
+def _combinations_by_condition(release: IcdRelease) -> dict[str, dict[frozenset[str], tuple[str, ...]]]:
+    return {}
+
+
+def _combinations_named(release: IcdRelease, category: str) -> dict[frozenset[str], tuple[str, ...]]:
+    """The combination codes of ``category`` by the words of the condition their title is "with", in
+    tabular order: the same for every chart code, so worked out once per release and category."""
+    by_category = _combinations_by_condition(release)
+    if category not in by_category:
+        found: dict[frozenset[str], list[str]] = {}
+        for target in release.descendants(category):
+            if combination_names_condition(release, target):
+                part = (release.description(target) or "").split(" with ", 1)[1].split(" without ", 1)[0]
+                found.setdefault(_title_words(part), []).append(target)
+        by_category[category] = {words: tuple(targets) for words, targets in found.items()}
+    return by_category[category]
+
+
 def _scan_named_by_title(release: IcdRelease, code: str, category: str) -> tuple[str, str] | None:
     """The one combination code of ``category`` whose "with" condition is, word for word, the chart
     code's own title or one of its inclusion terms ("with diabetic peripheral angiopathy" and I73.9's
     "Peripheral angiopathy NOS"): the Index's "Diabetes, with" entry the coder follows, and the link
     Guideline I.A.15 presumes. Nothing when the words match several, or only in part."""
 
-    def words(text: str) -> frozenset[str]:
-        return frozenset(fold(w) for w in description_words(text)
-                         if w not in (OPEN, "diabetic", "diabetes", "mellitus", "nos"))
-
     for kind in ("excludes1", "codeFirst", "codeAlso"):
         for _, note in release.inherited_notes(code, kind):
             if any(m.group(1) != category for m in _DM_CODE.finditer(note)):
                 return None  # the tabular lists the diabetes codes it means, and this category is not one
-    names = {words(t): t for t in (release.description(code) or "", *release.notes(code, "inclusionTerm"))}
+    names = {_title_words(t): t for t in (release.description(code) or "", *release.notes(code, "inclusionTerm"))}
     names.pop(frozenset(), None)
-    found = []
-    for target in release.descendants(category):
-        if not combination_names_condition(release, target):
-            continue
-        part = (release.description(target) or "").split(" with ", 1)[1].split(" without ", 1)[0]
-        if words(part) in names:
-            found.append((target, names[words(part)]))
+    combinations = _combinations_named(release, category)
+    found = [(target, term) for words, term in names.items() for target in combinations.get(words, ())]
     return found[0] if len(found) == 1 else None
 
 
