@@ -283,13 +283,15 @@ def read_link(ctx: CheckContext, link: DiabetesLink) -> LinkReading:
     # The head noun alone ("ulcer") also names other conditions ("peptic ulcer"): it anchors a
     # sentence only beside a word of the coded condition's own description ("foot", "calf").
     own_words = set(description_words(release.description(link.other) or "")) - _VAGUE_WORDS - {head}
-    for k, (sentence, words) in enumerate(note.tokenized):
+    # The note's normalised words (shared with its word index) rule most sentences out before any is tokenised.
+    for k, (sentence, norms) in enumerate(zip(note.sentences, note.word_norms)):
         if sentence.section in HISTORY_SECTIONS:
             continue
         spots = set()
         if id(sentence) in mention_starts:
             spots.add(mention_starts[id(sentence)])
-        if head and own_words & {w.norm for w in words}:
+        if head and not own_words.isdisjoint(norms):
+            words = note.tokenized[k][1]
             spots.update(i for i, w in enumerate(words) if w.norm.startswith(head) and len(w.norm) <= len(head) + 5
                          and not is_negated_at(sentence.text, w.start))
         if spots:
