@@ -10,6 +10,7 @@ from operator import itemgetter
 from typing import Callable, NamedTuple
 
 from vma.checks.support.notes.patterns import _folds_onto_ascii, _lowered, lazy_pattern, lower_case_pattern
+from vma.checks.support.notes.spine_levels import SPINE_SPAN, spinal_region_words
 from vma.compiled_patterns import compile_pattern
 
 NEGATION_CUES = (
@@ -119,65 +120,15 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
 _NAMES_A_SCORE = compile_pattern(r"-\s*\d|\s+(?:score|scale|screen|questionnaire|antibod\w*|ab\b)", re.I)
 _CAPITALS_ONLY = frozenset({"pad", "alt", "ast", "cts", "gad", "mi", "ra", "om"})
 
-# Phrases a note uses for what the tabular names otherwise; the tabular's words are added after
-# the phrase (the note's own words stay). Each follows an Index entry or a tabular inclusion term.
-# Each pattern comes with the literal words one of which it needs, checked on the lower-cased
-# sentence first, so that most sentences never run a pattern.
-# A vertebra or a disc level: "L4", "L4-5", "C5-C6", "T12-L1", "L5-S1". Not an MRI sequence ("T2-weighted",
-# "T1 signal") nor a thyroid hormone ("free T4").
-_SPINE_SPAN = (r"(?<!free )\b([CTL])([1-9]|1[0-2])(?:\s*(?:-|\u2013|to|through)\s*([CTLS])?([1-9]|1[0-2]))?\b"
-               r"(?!\s*-?\s*(?:weighted|signal|hyper|hypo|images?|sequences?|post))")
-_SPINE_COUNT = {"C": 7, "T": 12, "L": 5, "S": 5}
-_SPINE_FIRST = {"C": 0, "T": 7, "L": 19, "S": 24}
-
-
-def _vertebra(letter: str, number: str) -> int | None:
-    n = int(number)
-    return _SPINE_FIRST[letter] + n if 1 <= n <= _SPINE_COUNT[letter] else None
-
-
-def _spine_region(upper: int, lower: int) -> str | None:
-    """The tabular's region for the disc between two vertebrae (1 = C1 ... 25 = S1): the regions of M47-M54
-    ("cervicothoracic" is C7-T1, "thoracolumbar" T12-L1, "lumbosacral" L5-S1)."""
-    for top, bottom, region in ((1, 7, "cervical"), (7, 8, "cervicothoracic"), (8, 19, "thoracic"),
-                                (19, 20, "thoracolumbar"), (20, 24, "lumbar"), (24, 25, "lumbosacral"),
-                                (25, 29, "sacral")):
-        if top <= upper and lower <= bottom:
-            return region
-    return None
-
-
-def _spinal_region_words(m: re.Match[str]) -> tuple[str, ...]:
-    """Words of the tabular for a level of the spine. One region per level; a span over several regions names
-    each ("L3-S1": lumbar and lumbosacral). The cervical discs carry the tabular's own sub-regions (M50: "high
-    cervical" C2-C3, C3-C4; "mid-cervical" C4-C5 to C6-C7) and the level of the M50.x2- codes ("C5-C6")."""
-    letter, upper_number, lower_letter, lower_number = m.groups()
-    upper = _vertebra(letter, upper_number)
-    if upper is None:
-        return ()
-    if lower_number is None:
-        return ({"C": "cervical", "T": "thoracic", "L": "lumbar"}[letter], "region")
-    lower = _vertebra(lower_letter or letter, lower_number)
-    if lower is None or lower <= upper:
-        return ()
-    regions = list(dict.fromkeys(r for k in range(upper, lower) if (r := _spine_region(k, k + 1))))
-    words: list[str] = []
-    for region in regions:
-        words.append(region)
-    if regions == ["cervical"]:
-        if 2 <= upper and lower <= 4:
-            words.insert(0, "high")
-        elif 4 <= upper and lower <= 7:
-            words.insert(0, "mid")
-            if lower == upper + 1:
-                words += [f"c{upper}", f"c{lower}", "level"]
-    return (*words, "region")
-
 
 def _limb_words(m: re.Match[str]) -> tuple[str, ...]:
     return ("upper", "limb") if m.group().lower().rstrip("s").endswith("arm") else ("lower", "limb")
 
 
+# Phrases a note uses for what the tabular names otherwise; the tabular's words are added after
+# the phrase (the note's own words stay). Each follows an Index entry or a tabular inclusion term.
+# Each pattern comes with the literal words one of which it needs, checked on the lower-cased
+# sentence first, so that most sentences never run a pattern.
 _PHRASE_TERMS: tuple[tuple[tuple[str, ...], re.Pattern[str], tuple[str, ...] | Callable], ...] = tuple(
     # compiled on first use: a sentence runs a phrase's pattern only when it has one of the phrase's words
     (gate, lazy_pattern(rx, flags), words) for gate, rx, flags, words in (
@@ -228,7 +179,7 @@ _PHRASE_TERMS: tuple[tuple[tuple[str, ...], re.Pattern[str], tuple[str, ...] | C
         (("diabetic",), r"(?<![-\w])diabetic\b", re.I, ("diabetes",)),
         # Spinal levels name the region, and for the cervical discs the level, of the dorsopathy codes
         # (M47-M54); read in capitals only ("L4-5", "C5-C6").
-        ((), _SPINE_SPAN, 0, _spinal_region_words),
+        ((), SPINE_SPAN, 0, spinal_region_words),
     ))
 _SPINAL_LEVEL = compile_pattern(r"\b[LCT]\d")
 # The first four letters of each phrase's first word: a sentence with none of them (nor a spinal
