@@ -351,6 +351,8 @@ _PRESENT_AFTER = compile_pattern(r"^(?:\s+[\w-]+)?\s+(?:is |was |are |were )?(?:
 
 
 _TERM_WORD = compile_pattern(r"[\w'-]+")
+_NEGATED_AFTER_FAST = lower_case_pattern(_NEGATED_AFTER)
+_NEGATION_END_FAST = lower_case_pattern(_NEGATION_END)
 _LIST_SPLIT = compile_pattern(r",|\bor\b|\band\b|\bnor\b")
 
 
@@ -361,10 +363,19 @@ def is_negated_at(sentence: str, pos: int, window: int = 6) -> bool:
     or the denial follows it ("... was ruled out", "... has resolved")."""
     if _NON_PREFIX.search(sentence, max(0, pos - 4), pos):
         return True
-    after = sentence[pos:pos + 80]
+    # The case-insensitive patterns run without re.I on the lower-cased sentence where lower-casing keeps positions
+    # and folds nothing onto an ASCII letter (see LowerCasePattern): re.I makes them several times slower.
+    text, negated_after, negation_end = sentence, _NEGATED_AFTER, _NEGATION_END
+    if not _folds_onto_ascii(sentence):
+        lowered = _lowered(sentence)
+        if len(lowered) == len(sentence):
+            text, negated_after, negation_end = lowered, _NEGATED_AFTER_FAST.lower, _NEGATION_END_FAST.lower
+            if _NEGATED_AFTER_FAST.gate.search(lowered, pos, pos + 80) is None:
+                negated_after = None  # none of its denials ("ruled out", "resolved") stands after the word
+    after = text[pos:pos + 80]
     m = _TERM_WORD.match(after)
     rest = after[m.end():] if m else after
-    if _NEGATED_AFTER.match(rest.split(",")[0].split(".")[0]):
+    if negated_after is not None and negated_after.match(rest.split(",")[0].split(".")[0]):
         return True
     start = 0  # where the clause starts (clause_bounds)
     for m in _CLAUSE_BREAK.finditer(sentence, 0, pos):
@@ -372,15 +383,18 @@ def is_negated_at(sentence: str, pos: int, window: int = 6) -> bool:
     words = _NEGATION_WORD.findall(sentence[start:pos].lower())[-window:]
     if _cue_in(words):
         return True
-    if sentence.find(",", 0, pos) < 0:
+    last_comma = sentence.rfind(",", 0, pos)
+    if last_comma < 0:
         return False  # no list before the word (see below)
-    # Across commas: a list after the cue ("no vomiting, melena or bleeding"), up to where it ends.
+    # Across commas: a list after the cue ("no vomiting, melena or bleeding"), up to where it ends. An end after the
+    # last comma leaves no list (no end holds a comma, so a scan from that comma finds what one from the start
+    # would); else the list reaches back to the last end before the comma.
+    if negation_end.search(text, last_comma + 1, pos) or _PRESENT_AFTER.match(rest):
+        return False
     stretch_start = 0
-    for end in _NEGATION_END.finditer(sentence, 0, pos):
+    for end in negation_end.finditer(text, 0, last_comma):
         stretch_start = end.end()
     stretch = sentence[stretch_start:pos]
-    if "," not in stretch or _PRESENT_AFTER.match(rest):
-        return False
     segments = _LIST_SPLIT.split(stretch.lower())
     for k in range(len(segments) - 1, -1, -1):
         seg_words = _NEGATION_WORD.findall(segments[k])
