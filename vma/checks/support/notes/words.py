@@ -10,6 +10,7 @@ from operator import itemgetter
 from typing import Callable, NamedTuple
 
 from vma.checks.support.notes.patterns import _folds_onto_ascii, _lowered, lazy_pattern, lower_case_pattern
+from vma.checks.support.notes.spine_levels import SPINE_SPAN, spinal_region_words
 from vma.compiled_patterns import compile_pattern
 
 NEGATION_CUES = (
@@ -119,65 +120,15 @@ ABBREVIATIONS: dict[str, tuple[str, ...]] = {
 _NAMES_A_SCORE = compile_pattern(r"-\s*\d|\s+(?:score|scale|screen|questionnaire|antibod\w*|ab\b)", re.I)
 _CAPITALS_ONLY = frozenset({"pad", "alt", "ast", "cts", "gad", "mi", "ra", "om"})
 
-# Phrases a note uses for what the tabular names otherwise; the tabular's words are added after
-# the phrase (the note's own words stay). Each follows an Index entry or a tabular inclusion term.
-# Each pattern comes with the literal words one of which it needs, checked on the lower-cased
-# sentence first, so that most sentences never run a pattern.
-# A vertebra or a disc level: "L4", "L4-5", "C5-C6", "T12-L1", "L5-S1". Not an MRI sequence ("T2-weighted",
-# "T1 signal") nor a thyroid hormone ("free T4").
-_SPINE_SPAN = (r"(?<!free )\b([CTL])([1-9]|1[0-2])(?:\s*(?:-|\u2013|to|through)\s*([CTLS])?([1-9]|1[0-2]))?\b"
-               r"(?!\s*-?\s*(?:weighted|signal|hyper|hypo|images?|sequences?|post))")
-_SPINE_COUNT = {"C": 7, "T": 12, "L": 5, "S": 5}
-_SPINE_FIRST = {"C": 0, "T": 7, "L": 19, "S": 24}
-
-
-def _vertebra(letter: str, number: str) -> int | None:
-    n = int(number)
-    return _SPINE_FIRST[letter] + n if 1 <= n <= _SPINE_COUNT[letter] else None
-
-
-def _spine_region(upper: int, lower: int) -> str | None:
-    """The tabular's region for the disc between two vertebrae (1 = C1 ... 25 = S1): the regions of M47-M54
-    ("cervicothoracic" is C7-T1, "thoracolumbar" T12-L1, "lumbosacral" L5-S1)."""
-    for top, bottom, region in ((1, 7, "cervical"), (7, 8, "cervicothoracic"), (8, 19, "thoracic"),
-                                (19, 20, "thoracolumbar"), (20, 24, "lumbar"), (24, 25, "lumbosacral"),
-                                (25, 29, "sacral")):
-        if top <= upper and lower <= bottom:
-            return region
-    return None
-
-
-def _spinal_region_words(m: re.Match[str]) -> tuple[str, ...]:
-    """Words of the tabular for a level of the spine. One region per level; a span over several regions names
-    each ("L3-S1": lumbar and lumbosacral). The cervical discs carry the tabular's own sub-regions (M50: "high
-    cervical" C2-C3, C3-C4; "mid-cervical" C4-C5 to C6-C7) and the level of the M50.x2- codes ("C5-C6")."""
-    letter, upper_number, lower_letter, lower_number = m.groups()
-    upper = _vertebra(letter, upper_number)
-    if upper is None:
-        return ()
-    if lower_number is None:
-        return ({"C": "cervical", "T": "thoracic", "L": "lumbar"}[letter], "region")
-    lower = _vertebra(lower_letter or letter, lower_number)
-    if lower is None or lower <= upper:
-        return ()
-    regions = list(dict.fromkeys(r for k in range(upper, lower) if (r := _spine_region(k, k + 1))))
-    words: list[str] = []
-    for region in regions:
-        words.append(region)
-    if regions == ["cervical"]:
-        if 2 <= upper and lower <= 4:
-            words.insert(0, "high")
-        elif 4 <= upper and lower <= 7:
-            words.insert(0, "mid")
-            if lower == upper + 1:
-                words += [f"c{upper}", f"c{lower}", "level"]
-    return (*words, "region")
-
 
 def _limb_words(m: re.Match[str]) -> tuple[str, ...]:
     return ("upper", "limb") if m.group().lower().rstrip("s").endswith("arm") else ("lower", "limb")
 
 
+# Phrases a note uses for what the tabular names otherwise; the tabular's words are added after
+# the phrase (the note's own words stay). Each follows an Index entry or a tabular inclusion term.
+# Each pattern comes with the literal words one of which it needs, checked on the lower-cased
+# sentence first, so that most sentences never run a pattern.
 _PHRASE_TERMS: tuple[tuple[tuple[str, ...], re.Pattern[str], tuple[str, ...] | Callable], ...] = tuple(
     # compiled on first use: a sentence runs a phrase's pattern only when it has one of the phrase's words
     (gate, lazy_pattern(rx, flags), words) for gate, rx, flags, words in (
@@ -228,7 +179,7 @@ _PHRASE_TERMS: tuple[tuple[tuple[str, ...], re.Pattern[str], tuple[str, ...] | C
         (("diabetic",), r"(?<![-\w])diabetic\b", re.I, ("diabetes",)),
         # Spinal levels name the region, and for the cervical discs the level, of the dorsopathy codes
         # (M47-M54); read in capitals only ("L4-5", "C5-C6").
-        ((), _SPINE_SPAN, 0, _spinal_region_words),
+        ((), SPINE_SPAN, 0, spinal_region_words),
     ))
 _SPINAL_LEVEL = compile_pattern(r"\b[LCT]\d")
 # The first four letters of each phrase's first word: a sentence with none of them (nor a spinal
@@ -400,6 +351,8 @@ _PRESENT_AFTER = compile_pattern(r"^(?:\s+[\w-]+)?\s+(?:is |was |are |were )?(?:
 
 
 _TERM_WORD = compile_pattern(r"[\w'-]+")
+_NEGATED_AFTER_FAST = lower_case_pattern(_NEGATED_AFTER)
+_NEGATION_END_FAST = lower_case_pattern(_NEGATION_END)
 _LIST_SPLIT = compile_pattern(r",|\bor\b|\band\b|\bnor\b")
 
 
@@ -410,10 +363,19 @@ def is_negated_at(sentence: str, pos: int, window: int = 6) -> bool:
     or the denial follows it ("... was ruled out", "... has resolved")."""
     if _NON_PREFIX.search(sentence, max(0, pos - 4), pos):
         return True
-    after = sentence[pos:pos + 80]
+    # The case-insensitive patterns run without re.I on the lower-cased sentence where lower-casing keeps positions
+    # and folds nothing onto an ASCII letter (see LowerCasePattern): re.I makes them several times slower.
+    text, negated_after, negation_end = sentence, _NEGATED_AFTER, _NEGATION_END
+    if not _folds_onto_ascii(sentence):
+        lowered = _lowered(sentence)
+        if len(lowered) == len(sentence):
+            text, negated_after, negation_end = lowered, _NEGATED_AFTER_FAST.lower, _NEGATION_END_FAST.lower
+            if _NEGATED_AFTER_FAST.gate.search(lowered, pos, pos + 80) is None:
+                negated_after = None  # none of its denials ("ruled out", "resolved") stands after the word
+    after = text[pos:pos + 80]
     m = _TERM_WORD.match(after)
     rest = after[m.end():] if m else after
-    if _NEGATED_AFTER.match(rest.split(",")[0].split(".")[0]):
+    if negated_after is not None and negated_after.match(rest.split(",")[0].split(".")[0]):
         return True
     start = 0  # where the clause starts (clause_bounds)
     for m in _CLAUSE_BREAK.finditer(sentence, 0, pos):
@@ -421,15 +383,18 @@ def is_negated_at(sentence: str, pos: int, window: int = 6) -> bool:
     words = _NEGATION_WORD.findall(sentence[start:pos].lower())[-window:]
     if _cue_in(words):
         return True
-    if sentence.find(",", 0, pos) < 0:
+    last_comma = sentence.rfind(",", 0, pos)
+    if last_comma < 0:
         return False  # no list before the word (see below)
-    # Across commas: a list after the cue ("no vomiting, melena or bleeding"), up to where it ends.
+    # Across commas: a list after the cue ("no vomiting, melena or bleeding"), up to where it ends. An end after the
+    # last comma leaves no list (no end holds a comma, so a scan from that comma finds what one from the start
+    # would); else the list reaches back to the last end before the comma.
+    if negation_end.search(text, last_comma + 1, pos) or _PRESENT_AFTER.match(rest):
+        return False
     stretch_start = 0
-    for end in _NEGATION_END.finditer(sentence, 0, pos):
+    for end in negation_end.finditer(text, 0, last_comma):
         stretch_start = end.end()
     stretch = sentence[stretch_start:pos]
-    if "," not in stretch or _PRESENT_AFTER.match(rest):
-        return False
     segments = _LIST_SPLIT.split(stretch.lower())
     for k in range(len(segments) - 1, -1, -1):
         seg_words = _NEGATION_WORD.findall(segments[k])
