@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from operator import methodcaller
+from typing import NamedTuple
 
 from vma.checks.support.axes.evidence import (
     AxisEvidence,
@@ -224,7 +225,7 @@ def _index_default(note: NoteDoc, code: str, counting: list[Mention]) -> str | N
     return word
 
 
-def _without_default(r: Refinement, word: str) -> list[Refinement]:
+def _without_default(r: Refinement, word: str) -> tuple[Refinement, ...]:
     """The candidate with the Index's default term taken as said: its other terms, each paired site
     needing one of its words ("ankle and foot": the ankle, or the foot)."""
     terms = tuple(t for t in r.terms if t != word)
@@ -235,7 +236,7 @@ def _without_default(r: Refinement, word: str) -> list[Refinement]:
             for drop in pair:
                 out.append(replace(r, terms=tuple(t for t in terms if t != drop),
                                    phrase=tuple(t for t in phrase if t != drop), variants=()))
-    return out
+    return tuple(out)
 
 
 _OPEN_ONLY = frozenset({OPEN})
@@ -249,11 +250,21 @@ def _has_digit(term: str) -> bool:
 _unmarked = methodcaller("lstrip", "~")  # an inclusion term's word without its "absent" mark
 
 
+class _Reading(NamedTuple):
+    """One refinement as documentation() reads it, with what it derives from the tabular alone."""
+
+    r: Refinement
+    reads: tuple[tuple[str, str, bool], ...]  # the terms read first here: (term, folded key, negated)
+    variants: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]  # each inclusion term, and its words unmarked
+    without_default: tuple[Refinement, ...]  # the candidate with the Index's default term taken as said
+    without_negated: Refinement | None  # the candidate without the terms it states absent
+
+
 @lru_cache(maxsize=1 << 12)  # per release (one refiner each) and code: read from the tabular, never from a note
-def _reading_plan(ref: Refiner, code: str) -> tuple[tuple[Refinement, tuple[tuple[str, str, bool], ...]], ...]:
-    """The refinements with terms that documentation() walks, each with the terms it reads first there: (term,
-    key, negated). A term is read once per code (by its folded key, "~" when negated), never a bare number or
-    letter (read with its word in the phrase)."""
+def _reading_plan(ref: Refiner, code: str) -> tuple[_Reading, ...]:
+    """The refinements with terms that documentation() walks. A term is read once per code (by its folded key,
+    "~" when negated), never a bare number or letter (read with its word in the phrase)."""
+    default = _INDEX_DEFAULT_TYPE.get(code[:3])
     looked: set[str] = set()
     plan = []
     for r in ref.refinements(code):
@@ -266,7 +277,12 @@ def _reading_plan(ref: Refiner, code: str) -> tuple[tuple[Refinement, tuple[tupl
                 continue
             looked.add(ft)
             reads.append((t, ft, t in r.negated))
-        plan.append((r, tuple(reads)))
+        without_negated = replace(r, terms=tuple(t for t in r.terms if t not in r.negated),
+                                  phrase=tuple(t for t in r.phrase if t not in r.negated),
+                                  variants=()) if r.negated else None
+        plan.append(_Reading(
+            r, tuple(reads), tuple((v, tuple(map(_unmarked, v))) for v in r.variants),
+            _without_default(r, default) if default in r.terms and len(r.terms) > 1 else (), without_negated))
     return tuple(plan)
 
 
@@ -339,7 +355,7 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
 
     condition_words = _condition_words(index, code)
     where = in_note.where  # a word's places in the note: none (an empty dict, false) when it never stands there
-    for r, reads in _reading_plan(ref, code):
+    for r, reads, variants, without_default, without_negated in _reading_plan(ref, code):
         for t, ft, negated in reads:
             hits = [m.sentence for m in counting if _stated(m, t, negated, outpatient, cache)
                     and _beside_condition(m, t, condition_words, cache)] if may_stand(t) else []
@@ -357,7 +373,7 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
                    for m in present):
                 doc.hinted.add(r.code)  # stated, even if uncertain; a ruled-out detail ("familial ruled out") is no hint
         if not sentences:
-            sentences = [m.sentence for v in r.variants if all(map(where, map(_unmarked, v)))
+            sentences = [m.sentence for v, words in variants if all(map(where, words))
                          for m in counting if _variant_stated(m, v, outpatient, cache)]
             if sentences:
                 doc.by_inclusion.add(r.code)
@@ -371,8 +387,8 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
             # (Osteoarthritis, knee M17.1-) leads to the unilateral code whose side only the provider
             # can give; the side question follows (side-of-target).
             sentences = [m.sentence for m in counting[:1]]
-        if not sentences and default and default in r.terms and len(r.terms) > 1:
-            for rest in _without_default(r, default):
+        if not sentences and default and without_default:  # the note's default is the code's, or none
+            for rest in without_default:
                 if rest.phrase and all(may_stand(w) for w in rest.phrase):
                     sentences = [m.sentence for m in counting if _phrase_stated(m, rest, outpatient, cache)]
                 if sentences:
@@ -386,8 +402,7 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
             # A complication the note never mentions is coded "without" it: the Index's entry for the
             # plain condition leads there ("Diabetes, type 2, with, retinopathy E11.319", without macular
             # edema), the "with" sibling needing the complication documented (I.A.15).
-            rest = replace(r, terms=tuple(t for t in r.terms if t not in r.negated),
-                           phrase=tuple(t for t in r.phrase if t not in r.negated), variants=())
+            rest = without_negated
             if rest.terms and rest.phrase and all(may_stand(w) for w in rest.phrase):
                 # only as a diagnosis of this visit: the assessment, not a story of the past
                 sentences = [m.sentence for m in counting if m.in_assessment and _phrase_stated(m, rest, outpatient, cache)]
