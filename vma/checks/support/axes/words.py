@@ -27,9 +27,21 @@ _PUNCT = compile_pattern(r"[,.;:()]")
 _DESCRIPTION_WORD = compile_pattern(r"[^\W_]+")
 
 
+def _plain_text(description: str) -> str:
+    """The lower-cased description with parenthesised modifiers dropped and "NOS" phrases read as
+    "unspecified". Each substitution runs only when its text can be there: most tabular titles have no
+    bracket and no "not "/"nos", and the regular expressions would find nothing to replace."""
+    text = description.lower()
+    if "(" in text or "[" in text:
+        text = _PAREN.sub(" ", text)
+    if "not " in text or "nos" in text:
+        text = _OPEN_PHRASES.sub(" unspecified ", text)
+    return text.replace("'s ", " ")
+
+
 def description_words(description: str) -> tuple[str, ...]:
     """Content words of a tabular description, in order, without parenthesised modifiers."""
-    text = _OPEN_PHRASES.sub(" unspecified ", _PAREN.sub(" ", description.lower())).replace("'s ", " ")
+    text = _plain_text(description)
     # Plain words: the tabular spells terms out, so no abbreviation expansion is needed here.
     return tuple(w for w in _DESCRIPTION_WORD.findall(text) if w not in STOPWORDS)
 
@@ -48,7 +60,7 @@ _PARTS = compile_pattern(r"[,;]")
 
 def scoped_words(description: str) -> list[str]:
     """The description's content words in order, those a "without" governs marked "~"."""
-    text = _OPEN_PHRASES.sub(" unspecified ", _PAREN.sub(" ", description.lower())).replace("'s ", " ")
+    text = _plain_text(description)
     out: list[str] = []
     for part in _PARTS.split(text):
         absent = False

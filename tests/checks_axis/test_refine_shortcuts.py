@@ -1,0 +1,47 @@
+"""The shortcuts of the axis checks give what the full computation gives: each gate or pre-filter is
+compared here with the work it skips, on tabular text and on random and adversarial strings."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from vma.checks.support.axes import words as axis_words
+
+_PIECES = ["(", ")", "[", "]", "not ", "nos", "NOS", "Not", "not specified as acute or chronic",
+           "not otherwise specified", " ", ",", "'s ", "s", "a", "pain", "knee", "(x)", "[y]", "no", "t ",
+           "ſ", "\u212a", "é", "likely", "LIKELY", "li\u212aely", "r/o", "R/O", "rule out", "Rule  out",
+           "concern for", "possible", "poſſible", "presumed", ".", ";", ":", "probable", "questionable",
+           "suspected", "-", "\n", "İ"]
+
+
+def _random_texts(n: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    return ["".join(rng.choice(_PIECES) for _ in range(rng.randint(0, 12))) for _ in range(n)]
+
+
+def _full_plain_text(description: str) -> str:
+    # every substitution, unconditionally
+    return axis_words._OPEN_PHRASES.sub(
+        " unspecified ", axis_words._PAREN.sub(" ", description.lower())).replace("'s ", " ")
+
+
+def test_plain_text_matches_every_substitution_on_the_tabular(ref):
+    rel = ref.icd_for(None)
+    checked = 0
+    for code in rel.codes():
+        description = rel.description(code) or ""
+        assert axis_words._plain_text(description) == _full_plain_text(description), code
+        for term in rel.notes(code, "inclusionTerm"):
+            assert axis_words._plain_text(term) == _full_plain_text(term), (code, term)
+        checked += 1
+    assert checked > 10_000
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_plain_text_matches_every_substitution_on_random_text(seed):
+    fixed = ["Pain in (right) knee", "Bronchitis, not specified as acute or chronic", "Anemia NOS",
+             "Acne [vulgaris]", "Not otherwise specified (x", "Crohn's disease", "nosebleed", "knots ", "x(nos)y"]
+    for text in fixed + _random_texts(3000, seed):
+        assert axis_words._plain_text(text) == _full_plain_text(text), text
