@@ -8,6 +8,7 @@ import random
 import pytest
 
 from vma.checks.support.axes import words as axis_words
+from vma.checks.support.axes import wording
 
 _PIECES = ["(", ")", "[", "]", "not ", "nos", "NOS", "Not", "not specified as acute or chronic",
            "not otherwise specified", " ", ",", "'s ", "s", "a", "pain", "knee", "(x)", "[y]", "no", "t ",
@@ -45,3 +46,12 @@ def test_plain_text_matches_every_substitution_on_random_text(seed):
              "Acne [vulgaris]", "Not otherwise specified (x", "Crohn's disease", "nosebleed", "knots ", "x(nos)y"]
     for text in fixed + _random_texts(3000, seed):
         assert axis_words._plain_text(text) == _full_plain_text(text), text
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_uncertain_gate_never_hides_a_clause(seed):
+    fixed = ["Likely rotator cuff tendinopathy", "r/o fracture", "no concern for DVT", "possibly", "improbable",
+             "poſſible gout", "li\u212aely sprain", "Rule out, fracture", "Left knee pain.", ""]
+    for text in fixed + _random_texts(3000, seed):
+        if not wording._may_be_uncertain(text):
+            assert wording._UNCERTAIN_CLAUSE.search(text) is None, text

@@ -34,6 +34,19 @@ def cite_all(sentences: list[Sentence], limit: int = 3) -> str:
 
 _UNCERTAIN_CLAUSE = compile_pattern(r"[^,;:.]*\b(?:likely|probable|possible|suspected|questionable|rule out|r/o|"
                                r"concern for|presumed)\b[^,;:.]*", re.I)
+# The words the clause needs, as they stand in lower-cased ASCII text. The clause's pattern starts anywhere
+# and scans to the next break, which is slow on a long sentence; one without these words is passed over.
+# Only for ASCII text: under re.I, "k" and "s" also match non-ASCII letters ("\u212a", "\u017f").
+_UNCERTAIN_WORDS = ("likely", "probable", "possible", "suspected", "questionable", "rule out", "r/o",
+                    "concern for", "presumed")
+
+
+def _may_be_uncertain(text: str) -> bool:
+    """False only where _UNCERTAIN_CLAUSE cannot match: ASCII text with none of its words."""
+    if not text.isascii():
+        return True
+    lowered = text.lower()
+    return any(w in lowered for w in _UNCERTAIN_WORDS)
 
 
 def uncertain_remark(sentences: list[Sentence]) -> str:
@@ -41,6 +54,8 @@ def uncertain_remark(sentences: list[Sentence]) -> str:
     that states another diagnosis as uncertain next to the coded one (Guideline IV.H)."""
     for s in sentences:
         if s.section not in ASSESSMENT_SECTIONS:
+            continue
+        if not _may_be_uncertain(s.text):
             continue
         m = _UNCERTAIN_CLAUSE.search(s.text)
         if m and m.group(0).strip():
