@@ -55,3 +55,39 @@ def test_uncertain_gate_never_hides_a_clause(seed):
     for text in fixed + _random_texts(3000, seed):
         if not wording._may_be_uncertain(text):
             assert wording._UNCERTAIN_CLAUSE.search(text) is None, text
+
+
+def _full_scoped_words(description: str) -> list[str]:
+    # the clause walk for every description, "without" or not
+    out: list[str] = []
+    for part in axis_words._PARTS.split(_full_plain_text(description)):
+        absent = False
+        for w in axis_words._DESCRIPTION_WORD.findall(part):
+            if w == "without":
+                absent = True
+            elif w == "with":
+                absent = False
+            elif w not in axis_words.STOPWORDS:
+                out.append(("~" if absent else "") + w)
+    return out
+
+
+def test_scoped_words_match_the_clause_walk_on_the_tabular(ref):
+    rel = ref.icd_for(None)
+    for code in rel.codes():
+        for text in (rel.description(code) or "", *rel.notes(code, "inclusionTerm")):
+            assert axis_words.scoped_words(text) == _full_scoped_words(text), (code, text)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_scoped_words_match_the_clause_walk_on_random_text(seed):
+    rng = random.Random(seed)
+    pieces = _PIECES + ["with", "without", "With", "WITHOUT", "aura", "withouts", "notwithout", "_", "1", "of"]
+    fixed = ["Migraine without aura, not intractable, with status migrainosus", "Asthma, uncomplicated",
+             "Type 2 diabetes mellitus without complications", "with; without, with", "withoutaura"]
+    texts = fixed + ["".join(rng.choice(pieces) + rng.choice(["", " "]) for _ in range(rng.randint(0, 12)))
+                     for _ in range(3000)]
+    for text in texts:
+        assert axis_words.scoped_words(text) == _full_scoped_words(text), text
+        assert axis_words.key_words.__wrapped__(text) == frozenset(
+            ("~" + axis_words.fold(w[1:])) if w.startswith("~") else axis_words.fold(w) for w in _full_scoped_words(text))

@@ -61,6 +61,10 @@ _PARTS = compile_pattern(r"[,;]")
 def scoped_words(description: str) -> list[str]:
     """The description's content words in order, those a "without" governs marked "~"."""
     text = _plain_text(description)
+    if "without" not in text:
+        # Nothing governed: the words in order, as the clause walk below gives them ("with" dropped; the
+        # clause marks are no word characters, so the parts' words are the whole text's).
+        return [w for w in _DESCRIPTION_WORD.findall(text) if w not in STOPWORDS and w != "with"]
     out: list[str] = []
     for part in _PARTS.split(text):
         absent = False
@@ -80,7 +84,7 @@ def key_words(description: str) -> frozenset[str]:
     "~" up to the next comma or "with" ("Migraine without aura, not intractable, with status
     migrainosus" -> {migraine, ~aura, not, intractable, status, migrainosus}), so that "with" and
     "without" forms never compare equal."""
-    return frozenset(("~" + fold(w[1:])) if w.startswith("~") else fold(w) for w in scoped_words(description))
+    return frozenset([("~" + fold(w[1:])) if w[0] == "~" else fold(w) for w in scoped_words(description)])
 
 
 @lru_cache(maxsize=1 << 16)
