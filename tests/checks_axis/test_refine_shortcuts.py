@@ -91,3 +91,21 @@ def test_scoped_words_match_the_clause_walk_on_random_text(seed):
         assert axis_words.scoped_words(text) == _full_scoped_words(text), text
         assert axis_words.key_words.__wrapped__(text) == frozenset(
             ("~" + axis_words.fold(w[1:])) if w.startswith("~") else axis_words.fold(w) for w in _full_scoped_words(text))
+
+
+def test_refinements_read_the_dropped_words_only_where_they_matter(ref, monkeypatch):
+    # The full computation: every word the candidate drops goes through ``removed`` (none is passed over).
+    from vma.checks.support.axes.index import axis_index
+    from vma.checks.support.refine import candidates
+
+    rel = ref.icd_for(None)
+    index = axis_index(rel)
+    codes = [c for c in rel.codes() if index.split_seventh(c)[1] is None]
+    rng = random.Random(7)
+    sample = rng.sample(codes, 600) + [c for c in codes if c.startswith(("M25.5", "M17", "G56", "I50", "J45", "E11.3",
+                                                                           "H66", "M19.0", "G43.0", "N20"))]
+    fast = [candidates.Refiner.refinements.__wrapped__(candidates.Refiner(index), c) for c in sample]
+    monkeypatch.setattr(candidates, "_NEVER_REPLACED", frozenset())
+    full = [candidates.Refiner.refinements.__wrapped__(candidates.Refiner(index), c) for c in sample]
+    assert fast == full
+    assert sum(map(len, fast)) > 500

@@ -62,6 +62,7 @@ _EXACERBATION = compile_pattern(r"\b(?:exacerbat\w*|decompensat\w*)\b", re.I)
 # the acute phase, of a chronic condition). Elsewhere only "acute"/"chronic" themselves count.
 _EXACERBATION_IS_ACUTE = ("I50",)
 MAX_OPTIONS = 12
+_NEVER_REPLACED = frozenset({OPEN, "unilateral"})
 
 
 def folded(words) -> frozenset[str]:
@@ -171,8 +172,12 @@ class Refiner:
             added -= {OPEN}
             # what a code's parents say, it says too ("at C5-C6 level" sits under "mid-cervical region"),
             # and the acuity of its category's title ("Streptococcal pharyngitis" is an acute pharyngitis, J02)
-            category_words = key_words(rel.description(self.category(y)) or "") & ACUITY_TERMS
-            removed = xk - yk - self.inherited_words(y) - category_words
+            # Worked out only for a word the candidate drops: "unspecified" and "unilateral" are never read
+            # from ``removed`` (allowed, and left out of ``replaces``), and most candidates drop no other.
+            gone = xk - yk - _NEVER_REPLACED
+            category_words = key_words(rel.description(self.category(y)) or "") & ACUITY_TERMS \
+                if gone or x_acuity is not None else frozenset()
+            removed = gone - self.inherited_words(y) - category_words if gone else gone
             y_has_side = bool(yk & SIDE_TERMS) and (frozenset(yk - SIDE_TERMS) in sided or BILATERAL in yk)
             if not header:
                 allowed = {OPEN, "unilateral"} | (xk & ACUITY_TERMS)
