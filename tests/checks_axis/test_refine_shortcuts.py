@@ -109,3 +109,32 @@ def test_refinements_read_the_dropped_words_only_where_they_matter(ref, monkeypa
     full = [candidates.Refiner.refinements.__wrapped__(candidates.Refiner(index), c) for c in sample]
     assert fast == full
     assert sum(map(len, fast)) > 500
+
+
+def _full_info(r) -> frozenset:
+    out = {("~" if t in r.negated else "") + axis_words.fold(t) for t in r.terms}
+    if r.side:
+        out |= {("side", s) for s in r.side}
+    if r.acuity:
+        out.add(("acuity", r.acuity))
+    return frozenset(out)
+
+
+def test_a_candidates_kept_info_is_its_info(ref):
+    from dataclasses import replace
+
+    from vma.checks.support.axes.index import axis_index
+    from vma.checks.support.refine.candidates import BOTH, refiner
+
+    index = axis_index(ref.icd_for(None))
+    seen = 0
+    for code in ("M25.519", "M17.9", "G56.00", "I50.9", "J45.909", "E11.319", "H66.90", "G43.909", "M19.029"):
+        for r in refiner(index).refinements(code):
+            for _ in range(2):  # computed, then kept
+                assert r.info() == _full_info(r)
+                assert r.core() == _full_info(r) - r.site_terms
+            other = replace(r, side=BOTH, terms=r.terms[1:], acuity="acute")  # a new candidate: its own info
+            assert other.info() == _full_info(other)
+            assert r == replace(r) and hash(r) == hash(replace(r))  # the kept info is no field
+            seen += 1
+    assert seen > 50

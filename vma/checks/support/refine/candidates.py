@@ -94,12 +94,18 @@ class Refinement:
         return self.info() - self.site_terms
 
     def info(self) -> frozenset:
-        out = {("~" if t in self.negated else "") + fold(t) for t in self.terms}
-        if self.side:
-            out |= {("side", s) for s in self.side}
-        if self.acuity:
-            out.add(("acuity", self.acuity))
-        return frozenset(out)
+        # Kept on the instance (frozen: its fields never change): a decision compares each candidate with
+        # every other, asking for it many times.
+        found = self.__dict__.get("_info")
+        if found is None:
+            out = {("~" if t in self.negated else "") + fold(t) for t in self.terms}
+            if self.side:
+                out |= {("side", s) for s in self.side}
+            if self.acuity:
+                out.add(("acuity", self.acuity))
+            found = frozenset(out)
+            object.__setattr__(self, "_info", found)
+        return found
 
 
 def _side_of(words: frozenset[str]) -> frozenset[str] | None:
