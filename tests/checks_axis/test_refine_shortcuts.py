@@ -138,3 +138,37 @@ def test_a_candidates_kept_info_is_its_info(ref):
             assert r == replace(r) and hash(r) == hash(replace(r))  # the kept info is no field
             seen += 1
     assert seen > 50
+
+
+class _OpenIndex:
+    """An index in which every code is an "unspecified" one: each correction may be settled further."""
+
+    def words(self, code):
+        return ("unspecified", "site")
+
+
+def test_two_codes_leading_to_each_other_end(monkeypatch):
+    # A leads to B and B to A: settling further stops where the chain comes back, with what it had, and a
+    # chain without a cycle goes on as far as it did.
+    from vma.checks.support.notes.document import NoteDoc
+    from vma.checks.support.refine import decide as decide_mod
+
+    leads = {"A": "B", "B": "A", "C": "D", "D": "E"}
+    calls: list[str] = []
+
+    def one_step(note, index, code, outpatient, chart_codes, redirecting=True):
+        calls.append(code)
+        if code not in leads:
+            return None
+        found = decide_mod.Decision("specificity", "correct", code, code, None, targets=[leads[code]],
+                                    documented=[code])
+        return decide_mod._settled_further(note, index, outpatient, chart_codes, found)
+
+    monkeypatch.setattr(decide_mod, "_decide", one_step)
+    note = NoteDoc("ASSESSMENT\n\nPain.")
+    cyclic = one_step(note, _OpenIndex(), "A", True, ())
+    assert cyclic.targets in (["A"], ["B"]) and len(calls) < 10
+    assert note.memo["refine.settling"] == set()
+    calls.clear()
+    straight = one_step(note, _OpenIndex(), "C", True, ())
+    assert straight.targets == ["E"] and calls[:3] == ["C", "D", "E"] and straight.documented == ["C", "D"]

@@ -272,7 +272,17 @@ def _settled_further(note: NoteDoc, index: AxisIndex, outpatient: bool, chart_co
     number of characters available)."""
     if depth >= 3 or len(found.targets) != 1 or OPEN not in index.words(found.targets[0]):
         return found
-    further = _decide(note, index, found.targets[0], outpatient, chart_codes)
+    # Each _decide starts its own chain here at depth 0, so two codes that each lead to the other would
+    # call each other forever: a target already being settled further up this chain is where it stops.
+    settling = note.memo.setdefault("refine.settling", set())
+    key = (id(index), found.targets[0], outpatient, chart_codes)
+    if key in settling:
+        return found
+    settling.add(key)
+    try:
+        further = _decide(note, index, found.targets[0], outpatient, chart_codes)
+    finally:
+        settling.discard(key)
     if further is None or further.action != "correct" or len(further.targets) != 1:
         return found
     return _settled_further(note, index, outpatient, chart_codes, replace(
