@@ -62,6 +62,7 @@ _EXACERBATION = compile_pattern(r"\b(?:exacerbat\w*|decompensat\w*)\b", re.I)
 # the acute phase, of a chronic condition). Elsewhere only "acute"/"chronic" themselves count.
 _EXACERBATION_IS_ACUTE = ("I50",)
 MAX_OPTIONS = 12
+_OPEN_ONLY = frozenset({OPEN})
 _NEVER_REPLACED = frozenset({OPEN, "unilateral"})
 
 
@@ -171,11 +172,16 @@ class Refiner:
                         and not all(w in yk for yk in keyed.values())} \
             if header and self.lists_alternatives(code) else set()
         out: list[Refinement] = []
+        # what every candidate of a non-header may drop (more, by candidate, below)
+        allowed_here = frozenset({OPEN, "unilateral"} | (xk & ACUITY_TERMS)
+                                 | (xk & SIDE_TERMS if x_side is not None else set()))
         for y, yk in keyed.items():
-            added = (yk - xk - _FILLER) | (yk & alternatives)
-            if OPEN in added and not added - {OPEN}:
+            added = yk - xk - _FILLER
+            if alternatives:
+                added |= yk & alternatives
+            if added == _OPEN_ONLY:
                 continue  # only vaguer than the proposed code
-            added -= {OPEN}
+            added -= _OPEN_ONLY
             # what a code's parents say, it says too ("at C5-C6 level" sits under "mid-cervical region"),
             # and the acuity of its category's title ("Streptococcal pharyngitis" is an acute pharyngitis, J02)
             # Worked out only for a word the candidate drops: "unspecified" and "unilateral" are never read
@@ -186,9 +192,7 @@ class Refiner:
             removed = gone - self.inherited_words(y) - category_words if gone else gone
             y_has_side = bool(yk & SIDE_TERMS) and (frozenset(yk - SIDE_TERMS) in sided or BILATERAL in yk)
             if not header:
-                allowed = {OPEN, "unilateral"} | (xk & ACUITY_TERMS)
-                if x_side is not None:
-                    allowed |= xk & SIDE_TERMS
+                allowed = allowed_here
                 if BILATERAL in yk:
                     allowed |= own_site
                 if added - SIDE_TERMS - ACUITY_TERMS:
