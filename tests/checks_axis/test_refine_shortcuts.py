@@ -172,3 +172,19 @@ def test_two_codes_leading_to_each_other_end(monkeypatch):
     calls.clear()
     straight = one_step(note, _OpenIndex(), "C", True, ())
     assert straight.targets == ["E"] and calls[:3] == ["C", "D", "E"] and straight.documented == ["C", "D"]
+
+
+def test_inherited_words_read_through_the_parent_are_every_ancestors(ref):
+    from vma.checks.support.axes.index import axis_index
+    from vma.checks.support.refine.candidates import Refiner
+
+    rel = ref.icd_for(None)
+    refiner = Refiner(axis_index(rel))
+    codes = list(rel.codes())
+    sample = random.Random(3).sample(codes, 4000) + [c for c in codes if c.startswith(("M25", "S72", "M54", "E11"))]
+    for code in sample:
+        full: set[str] = set()
+        for parent in rel.ancestors(code)[:-1]:  # every ancestor below the category, each read here
+            if not refiner.lists_alternatives(parent):
+                full |= axis_words.key_words(rel.description(parent) or "")
+        assert refiner.inherited_words(code) == full, code

@@ -195,7 +195,7 @@ class Refiner:
                 allowed = allowed_here
                 if BILATERAL in yk:
                     allowed |= own_site
-                if added - SIDE_TERMS - ACUITY_TERMS:
+                if open_slot and added - SIDE_TERMS - ACUITY_TERMS:
                     allowed |= open_slot
                 if added:
                     # a stated absence the other code contradicts: "uncomplicated", "without aura"
@@ -246,11 +246,13 @@ class Refiner:
     @lru_cache(maxsize=None)
     def inherited_words(self, code: str) -> frozenset[str]:
         """Words of the code's subcategory titles, which its own title may leave unsaid."""
-        words: set[str] = set()
-        for parent in self.release.ancestors(code)[:-1]:  # the category's title is everyone's
-            if not self.lists_alternatives(parent):
-                words |= key_words(self.release.description(parent) or "")
-        return frozenset(words)
+        ancestors = self.release.ancestors(code)
+        if len(ancestors) < 2:
+            return frozenset()  # the category's title is everyone's
+        # the parent's own words, and those it inherits: read once for all the parent's children
+        parent = ancestors[0]
+        own = frozenset() if self.lists_alternatives(parent) else key_words(self.release.description(parent) or "")
+        return own | self.inherited_words(parent)
 
     @lru_cache(maxsize=None)
     def lists_alternatives(self, code: str) -> bool:
