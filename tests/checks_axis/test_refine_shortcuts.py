@@ -188,3 +188,31 @@ def test_inherited_words_read_through_the_parent_are_every_ancestors(ref):
             if not refiner.lists_alternatives(parent):
                 full |= axis_words.key_words(rel.description(parent) or "")
         assert refiner.inherited_words(code) == full, code
+
+
+def test_base_descendants_are_the_base_codes_under_a_code(ref):
+    from vma.checks.support.axes.index import AxisIndex
+
+    rel = ref.icd_for(None)
+    index = AxisIndex(rel)  # its own caches
+
+    def full(code: str) -> tuple[str, ...]:
+        out: list[str] = []
+
+        def walk(node: str) -> None:
+            for child in rel.children(node):
+                if index.needs_seventh(child):
+                    out.append(child)
+                    continue
+                if index.is_base(child):
+                    out.append(child)
+                walk(child)
+
+        walk(code)
+        return tuple(out)
+
+    codes = list(rel.codes())
+    roots = [c for c in codes if len(c) == 3] + random.Random(5).sample(codes, 3000) + ["S72.001", "S72.0", "M25.5"]
+    assert any(index.needs_seventh(c) for c in roots)
+    for code in roots:
+        assert AxisIndex.base_descendants.__wrapped__(index, code) == full(code), code

@@ -120,13 +120,16 @@ class AxisIndex:
         character is not descended into: beneath it are only its 7th-character codes, none a base code,
         and an injury category holds thousands of them."""
         out: list[str] = []
+        rel = self.release
 
         def walk(node: str) -> None:
-            for child in self.release.children(node):
+            # is_base, for a child of ``node``: billable, and not a 7th-character code (whose parent needs one)
+            open_node = not self.needs_seventh(node)
+            for child in rel.children(node):
                 if self.needs_seventh(child):
                     out.append(child)
                     continue
-                if self.is_base(child):
+                if open_node and rel.is_billable(child):
                     out.append(child)
                 walk(child)
 
