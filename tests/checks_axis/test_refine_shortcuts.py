@@ -216,3 +216,37 @@ def test_base_descendants_are_the_base_codes_under_a_code(ref):
     assert any(index.needs_seventh(c) for c in roots)
     for code in roots:
         assert AxisIndex.base_descendants.__wrapped__(index, code) == full(code), code
+
+
+def _full_same_word(note_word: str, term: str) -> bool:
+    # every test, in full
+    from vma.checks.support.axes.similarity import indel_ratio
+
+    if note_word == term:
+        return True
+    if note_word[:1] != term[:1] or any(map(str.isdigit, note_word + term)):
+        return False
+    for longer, shorter in ((note_word, term), (term, note_word)):
+        if longer in (shorter + "s", shorter + "es") or (shorter.endswith("y") and longer == shorter[:-1] + "ies"):
+            return True
+    if min(len(note_word), len(term)) < 8:
+        return False
+    return indel_ratio(note_word, term) >= 92
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_same_word_matches_every_test(seed):
+    rng = random.Random(seed)
+    stems = ["knee", "injury", "hypertension", "hypotension", "bronchitis", "fracture", "study", "class", "ies", "y",
+             "s", "es", "", "a", "tendinopathy", "osteoarthritis", "3", "shoulder", "abscess"]
+    ends = ["", "s", "es", "ies", "y", "ly", "e", "ed", "ing", "x", "ss", "is"]
+    words = {rng.choice(stems) + rng.choice(ends) for _ in range(400)}
+    words |= {w[:-1] for w in list(words) if w} | {"".join(rng.choice("aeisy") for _ in range(rng.randint(0, 10)))
+                                                     for _ in range(200)}
+    pairs = [(a, b) for a in words for b in words if a[:1] == b[:1]]
+    pairs += [(rng.choice(sorted(words)), rng.choice(sorted(words))) for _ in range(2000)]
+    matched = 0
+    for a, b in pairs:
+        assert axis_words.same_word.__wrapped__(a, b) == _full_same_word(a, b), (a, b)
+        matched += _full_same_word(a, b)
+    assert matched > 100

@@ -97,9 +97,10 @@ def same_word(note_word: str, term: str) -> bool:
         return True
     if note_word[:1] != term[:1] or any(map(str.isdigit, note_word + term)):
         return False
-    for longer, shorter in ((note_word, term), (term, note_word)):
-        if longer in (shorter + "s", shorter + "es") or (shorter.endswith("y") and longer == shorter[:-1] + "ies"):
-            return True
+    if 0 < abs(len(note_word) - len(term)) <= 2:  # a plural ending is one or two letters ("s", "es", "y" -> "ies")
+        for longer, shorter in ((note_word, term), (term, note_word)):
+            if longer in (shorter + "s", shorter + "es") or (shorter.endswith("y") and longer == shorter[:-1] + "ies"):
+                return True
     if min(len(note_word), len(term)) < 8:
         return False
     # Each letter one word has beyond the other's length is an insertion: when that alone puts the ratio
