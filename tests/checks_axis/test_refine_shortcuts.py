@@ -250,3 +250,18 @@ def test_same_word_matches_every_test(seed):
         assert axis_words.same_word.__wrapped__(a, b) == _full_same_word(a, b), (a, b)
         matched += _full_same_word(a, b)
     assert matched > 100
+
+
+def test_a_description_with_no_side_word_has_no_word_after_one(ref):
+    # refinements() reads the words after a side word only in descriptions holding a side word
+    from vma.checks.support.axes.index import axis_index
+
+    index = axis_index(ref.icd_for(None))
+    skipped = 0
+    for code in random.Random(11).sample(list(index.release.codes()), 5000):
+        ws = index.words(code)
+        after = {w for i, w in enumerate(ws[1:], 1) if ws[i - 1] in axis_words.SIDE_TERMS}
+        if axis_words.SIDE_TERMS.isdisjoint(ws):
+            assert not after, code
+            skipped += 1
+    assert skipped > 1000

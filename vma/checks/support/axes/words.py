@@ -43,7 +43,7 @@ def description_words(description: str) -> tuple[str, ...]:
     """Content words of a tabular description, in order, without parenthesised modifiers."""
     text = _plain_text(description)
     # Plain words: the tabular spells terms out, so no abbreviation expansion is needed here.
-    return tuple(w for w in _DESCRIPTION_WORD.findall(text) if w not in STOPWORDS)
+    return tuple([w for w in _DESCRIPTION_WORD.findall(text) if w not in STOPWORDS])
 
 
 @lru_cache(maxsize=1 << 16)

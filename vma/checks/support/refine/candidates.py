@@ -155,7 +155,7 @@ class Refiner:
         keyed = {y: key_words(rel.description(y) or "") for y in pool}
         # ... but only a placeholder ("site", "part"), never a body site the category gives sides
         # ("unspecified shoulder" next to "right shoulder").
-        sided_words = {fold(w) for y in pool for ws in (index.words(y),)
+        sided_words = {fold(w) for y in pool for ws in (index.words(y),) if not SIDE_TERMS.isdisjoint(ws)
                        for i, w in enumerate(ws[1:], 1) if ws[i - 1] in SIDE_TERMS}
         open_slot = open_slot - sided_words
         # A side is an axis only where the tabular pairs a right and a left code of the same wording;
