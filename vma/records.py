@@ -257,6 +257,7 @@ class Record:
     """A record whose fields are the ``Field`` class attributes, in the order they are declared."""
 
     fields: ClassVar[tuple[Field, ...]] = ()
+    _read_plan: ClassVar[tuple] = ()  # per field: name, hooks, required, default and reader (set per class)
     keep_extra: ClassVar[bool] = False  # unknown keys are kept in model_extra (else ignored)
     strip_text: ClassVar[bool] = False  # strings have their outer whitespace stripped
 
@@ -274,6 +275,10 @@ class Record:
         # What a dump writes, worked out once: a plain value (text, number) is written as it is.
         cls._written = tuple((f.name, None if type(f.kind).dump is Kind.dump else f.kind.dump)
                              for f in cls.fields if not f.exclude)
+        # And what a read does with each field, worked out once per class rather than once per record.
+        # A plain text field (no minimum length) is marked: its ASCII strings, nearly all, are read inline.
+        cls._read_plan = tuple((f.name, f.before, f.required, f.factory, f.default, f.optional, f.kind.read,
+                                f.after, type(f.kind) is Text and not f.kind.min_length) for f in cls.fields)
 
     def __init__(self, **values: Any):
         errors: Errors = []
@@ -306,25 +311,29 @@ class Record:
         strip = self.strip_text
         before = len(errors)
         set_ = object.__setattr__
-        for field in self.fields:
-            name = field.name
-            value = data.get(name, _MISSING)
-            if field.before is not None and value is not _MISSING:
-                value = field.before(value)
+        get = data.get
+        for name, before_hook, required, factory, default, optional, read, after, plain_text in self._read_plan:
+            value = get(name, _MISSING)
+            if before_hook is not None and value is not _MISSING:
+                value = before_hook(value)
             if value is _MISSING:
-                if field.required:
+                if required:
                     errors.append(((*loc, name), "Field required"))
                     continue
-                set_(self, name, field.missing_value())
+                set_(self, name, factory() if factory is not None else default)
                 continue
-            if value is None and field.optional:
+            if value is None and optional:
                 set_(self, name, None)
                 continue
-            value = field.kind.read(value, (*loc, name), errors, strip)
-            if value is _MISSING:
-                continue
-            if field.after is not None:
-                value = field.after(value)
+            if plain_text and type(value) is str and value.isascii():
+                if strip:  # what Text.read does with a string that is valid UTF-8
+                    value = value.strip(_WHITESPACE)
+            else:
+                value = read(value, (*loc, name), errors, strip)
+                if value is _MISSING:
+                    continue
+            if after is not None:
+                value = after(value)
             set_(self, name, value)
         if self.keep_extra:
             names = self._names

@@ -172,13 +172,15 @@ class CheckContext:
         return NoteDoc.from_chart_note(self.chart.note.text, self.chart.note.sections)
 
     def known_diagnoses(self) -> list[tuple[int, Diagnosis, IcdEntry]]:
-        """(position, diagnosis, tabular entry) for each diagnosis whose code exists in the release."""
-        out = []
-        for i, dx in enumerate(self.chart.diagnoses):
-            entry = self.icd.get(dx.code)
-            if entry is not None:
-                out.append((i, dx, entry))
-        return out
+        """(position, diagnosis, tabular entry) for each diagnosis whose code exists in the release; several
+        checks read it, so it is looked up once per chart (each reader gets its own list)."""
+        return list(self._known_diagnoses)
+
+    @cached_property
+    def _known_diagnoses(self) -> tuple[tuple[int, Diagnosis, IcdEntry], ...]:
+        icd = self.icd
+        return tuple((i, dx, entry) for i, dx in enumerate(self.chart.diagnoses)
+                     if (entry := icd.get(dx.code)) is not None)
 
     @property
     def procedures(self) -> list[Procedure]:

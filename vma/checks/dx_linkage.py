@@ -35,7 +35,7 @@ Resolution (correct or query)
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
@@ -86,20 +86,58 @@ class LinkageRule:
         return any(r.covers(icd_code) for r in self.plausible)
 
 
+# Codes answered per rule set, kept for the next chart (a server runs for long): bounded, and emptied when full.
+_MEMO_LIMIT = 10_000
+
+
 @dataclass(frozen=True)
 class LinkageRules:
     rules: tuple[LinkageRule, ...]
     problem_visits: tuple[CodeRange, ...]
     screening: tuple[CodeRange, ...]
+    # (question, code) -> answer: every chart asks the same few codes, and each answer walks every range
+    _memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+
+    def _remembered(self, key: tuple[str, str], compute):
+        memo = self._memo
+        try:
+            return memo[key]
+        except KeyError:
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            answer = memo[key] = compute(key[1])
+            return answer
 
     def for_procedure(self, code: str) -> LinkageRule | None:
+        return self._remembered(("procedure", code), self._for_procedure)
+
+    def _for_procedure(self, code: str) -> LinkageRule | None:
         return next((r for r in self.rules if r.applies_to(code)), None)
 
     def is_problem_visit(self, code: str) -> bool:
+        return self._remembered(("problem visit", code), self._is_problem_visit)
+
+    def _is_problem_visit(self, code: str) -> bool:
         return any(r.covers(code) and len(code) == len(r.first) for r in self.problem_visits)
 
     def is_screening(self, icd_code: str) -> bool:
+        return self._remembered(("screening", icd_code), self._is_screening)
+
+    def _is_screening(self, icd_code: str) -> bool:
         return any(r.covers(icd_code) for r in self.screening)
+
+    def supports(self, rule: LinkageRule, icd_code: str) -> bool:
+        """``rule.supports(icd_code)`` for one of these rules, remembered by rule and code (the rule by its
+        identity: these rules hold it for as long as the memo lives)."""
+        key = ("supports", id(rule), icd_code)
+        memo = self._memo
+        try:
+            return memo[key]
+        except KeyError:
+            if len(memo) >= _MEMO_LIMIT:
+                memo.clear()
+            answer = memo[key] = rule.supports(icd_code)
+            return answer
 
 
 @lru_cache(maxsize=1)
@@ -140,7 +178,7 @@ def _pointer_advice(ctx: CheckContext, proc: Procedure, rules: LinkageRules) -> 
     count = len(ctx.chart.diagnoses)
     rule = rules.for_procedure(proc.code)
     if rule is not None:
-        fitting = [i + 1 for i, dx in enumerate(ctx.chart.diagnoses) if rule.supports(dx.code)][:MAX_POINTERS]
+        fitting = [i + 1 for i, dx in enumerate(ctx.chart.diagnoses) if rules.supports(rule, dx.code)][:MAX_POINTERS]
         if fitting:
             return f" Point it at diagnosis {_positions(ctx, fitting)}, which can support {rule.label}."
     if count == 1:
@@ -173,9 +211,9 @@ def _line_findings(ctx: CheckContext, index: int, proc: Procedure, rules: Linkag
                           evidence=f"procedures[{index}].diagnosis_pointers: {proc.diagnosis_pointers}",
                           target=where)
     rule = rules.for_procedure(proc.code)
-    if rule is None or any(rule.supports(code) for code in pointed):
+    if rule is None or any(rules.supports(rule, code) for code in pointed):
         return
-    fitting = [i + 1 for i, dx in enumerate(ctx.chart.diagnoses) if rule.supports(dx.code)][:MAX_POINTERS]
+    fitting = [i + 1 for i, dx in enumerate(ctx.chart.diagnoses) if rules.supports(rule, dx.code)][:MAX_POINTERS]
     opening = (f"{proc.code} ({rule.label}) points only at {', '.join(pointed)}, outside the diagnoses that "
                f"plausibly support it ({rule.why.rstrip('.')})")
     evidence = f"procedures[{index}].diagnosis_pointers: {proc.diagnosis_pointers}"

@@ -114,6 +114,12 @@ def load_cms_exempt_list(path: str) -> frozenset[str]:
 def is_poa_exempt(code: str, exempt_file: str | None = None) -> bool:
     if exempt_file:
         return code in load_cms_exempt_list(exempt_file)
+    return _bundled_exempt(code)
+
+
+@lru_cache(maxsize=10_000)
+def _bundled_exempt(code: str) -> bool:
+    """Whether the bundled list exempts the code: every entry is tried, so the answer is kept per code."""
     return any(e.covers(code) for e in load_exempt())
 
 

@@ -399,7 +399,7 @@ def episode_evidence(note: NoteDoc) -> EpisodeEvidence:
     read = [s for s in note.sentences if s.section not in HISTORY_SECTIONS]
     scanners = _scanners()
     lowered = lowered_sentences(read)
-    passed = (gates_passed(lowered, [pattern for _, pattern in scanners]) if lowered is not None
+    passed = (gates_passed(lowered, tuple(pattern for _, pattern in scanners)) if lowered is not None
               else [None] * len(scanners))
     scanners_at: dict[int, list[tuple[str, LowerCasePattern]]] = {}
     for (kind, pattern), hits in zip(scanners, passed):

@@ -43,13 +43,21 @@ def _age_group_stated(ctx: CheckContext, words: set[str]):
     the coded code's age group ("well child visit"), not negated."""
     if not words:
         return None
+    firsts = _first_letters(words)
     for sentence, toks in ctx.note.tokenized:
         if sentence.section not in _ENCOUNTER_SECTIONS:
             continue
         for t in toks:
-            if any(same_word(t.norm, w) for w in words) and not is_negated_at(sentence.text, t.start):
+            if t.norm[:1] in firsts and any(same_word(t.norm, w) for w in words) \
+                    and not is_negated_at(sentence.text, t.start):
                 return sentence
     return None
+
+
+def _first_letters(words) -> frozenset[str]:
+    """The words' first letters: same_word never matches a note word whose first letter is not among them
+    (it compares first letters before anything else), so a token without one is passed over unasked."""
+    return frozenset(w[:1] for w in words)
 
 
 _GENDER_IDENTITY = compile_pattern(
@@ -118,9 +126,11 @@ def _touches(ctx: CheckContext, words: set[str]):
     """The first sentence using one of ``words`` not negated."""
     if not words:
         return None
+    firsts = _first_letters(words)
     for sentence, toks in ctx.note.tokenized:
         for t in toks:
-            if any(same_word(t.norm, w) for w in words) and not is_negated_at(sentence.text, t.start):
+            if t.norm[:1] in firsts and any(same_word(t.norm, w) for w in words) \
+                    and not is_negated_at(sentence.text, t.start):
                 return sentence
     return None
 
