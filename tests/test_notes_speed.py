@@ -76,6 +76,31 @@ def test_sentence_split_matches_the_plain_pattern():
         assert document._SENT_SPLIT.split(text) == _PLAIN_SENT_SPLIT.split(text), text
 
 
+def _plain_sentences(note: NoteDoc) -> list[document.Sentence]:
+    """The sentences, each built through the dataclass's own __init__."""
+    out = []
+    for sec in note.sections:
+        offset = 0
+        for piece in _PLAIN_SENT_SPLIT.split(sec.text):
+            piece_clean = piece.strip(" •-\t")
+            if piece_clean:
+                offset = sec.text.find(piece, offset)
+                out.append(document.Sentence(piece_clean, sec.name, sec.start + offset))
+    return out
+
+
+def test_sentences_match_the_plain_split():
+    rng = random.Random(9)
+    alphabet = ["a", "B", ".", "!", "?", " ", "\n", "\t", "\u2028", "(", "•", "-", "1", "'", '"', "\r", "\u00a0",
+                "PLAN:", "HPI\n", "ASSESSMENT\n", "Plan: ", "x. Y", "x.\n\nY"]
+    for _ in range(5000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        for note in (NoteDoc(text), NoteDoc.from_chart_note(text, {"plan": text[::-1]})):
+            fast = note.sentences
+            assert fast == _plain_sentences(note), text
+            assert [vars(s) for s in fast] == [vars(s) for s in _plain_sentences(note)], text
+
+
 def test_time_statements_match_the_case_insensitive_patterns():
     # Word boundaries before the patterns' first letters and digits: "hi spent", "a12 minutes", "1234 minutes".
     edges = ["hi spent 5 min", "We spent 5 min", "awe spent 5 min", "i  have spent ten min", "x9 minutes spent",

@@ -146,7 +146,7 @@ class NoteDoc:
     @cached_property
     def sentences(self) -> list[Sentence]:
         out: list[Sentence] = []
-        append = out.append
+        append, new, set_fields = out.append, object.__new__, object.__setattr__
         for sec in self.sections:
             text, name, start = sec.text, sec.name, sec.start
             offset = 0
@@ -155,7 +155,11 @@ class NoteDoc:
                 if piece_clean:
                     # Found at or before where the piece stands, since the previous one was: never -1.
                     offset = text.find(piece, offset)
-                    append(Sentence(piece_clean, name, start + offset))
+                    # Sentence(piece_clean, name, start + offset), its fields set in one step: a frozen
+                    # dataclass's __init__ sets each through object.__setattr__.
+                    sentence = new(Sentence)
+                    set_fields(sentence, "__dict__", {"text": piece_clean, "section": name, "start": start + offset})
+                    append(sentence)
         return out
 
     def find(self, pattern: str | re.Pattern[str], sections: tuple[str, ...] | None = None) -> list[Sentence]:
