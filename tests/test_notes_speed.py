@@ -186,3 +186,18 @@ def test_past_or_planned_matches_the_plain_pattern():
             start, end = word_reading.clause_bounds(text, pos)
             assert word_reading.is_past_or_planned(text, pos) == (word_reading._NOT_NOW.search(text, start, end) is not None), \
                 (text, pos)
+
+
+def test_split_words_reads_as_the_plain_word_by_word_reading():
+    # The words lower-cased in one pass over the words joined, and a spinal level looked for at the start of a word
+    # only where L, C or T stands before a digit somewhere in the text.
+    rng = random.Random(10)
+    alphabet = ["L", "C", "T", "l", "c", "t", "4", "5", "12", "²", "٣", " ", "-", "'s", "a", "B", "x", "İ", "ΣΑΣ",
+                "herniated", "Due to", "toe", "ARM", "\x00", "L4", "C5-C6", "xL4", "4L"]
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10)))
+        parts, raws, words, phrased = word_reading._split_words(text)
+        plain_words = [w[:-2] if w[-2:] == "'s" else w for w in map(str.lower, raws)]
+        assert words == plain_words, text
+        assert phrased == (not word_reading._PHRASE_STARTS.isdisjoint(w[:4] for w in plain_words) or any(
+            r[:1] in "LCT" and r[1:2].isdigit() for r in raws)), text
