@@ -74,6 +74,10 @@ def test_sentence_split_matches_the_plain_pattern():
     samples = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14))) for _ in range(20000)]
     for text in [*samples, *_texts(2000, 3)]:
         assert document._SENT_SPLIT.split(text) == _PLAIN_SENT_SPLIT.split(text), text
+        plain = [p for p in _PLAIN_SENT_SPLIT.split(text) if p]
+        assert [p for p in document._sentence_pieces(text) if p] == plain, text
+        assert [p for p in document._sentence_pieces(text.replace("!", ".").replace("?", ".")) if p] == \
+            [p for p in _PLAIN_SENT_SPLIT.split(text.replace("!", ".").replace("?", ".")) if p], text
 
 
 def _plain_sentences(note: NoteDoc) -> list[document.Sentence]:
