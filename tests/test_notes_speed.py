@@ -74,6 +74,35 @@ def test_sentence_split_matches_the_plain_pattern():
     samples = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14))) for _ in range(20000)]
     for text in [*samples, *_texts(2000, 3)]:
         assert document._SENT_SPLIT.split(text) == _PLAIN_SENT_SPLIT.split(text), text
+        plain = [p for p in _PLAIN_SENT_SPLIT.split(text) if p]
+        assert [p for p in document._sentence_pieces(text) if p] == plain, text
+        assert [p for p in document._sentence_pieces(text.replace("!", ".").replace("?", ".")) if p] == \
+            [p for p in _PLAIN_SENT_SPLIT.split(text.replace("!", ".").replace("?", ".")) if p], text
+
+
+def _plain_sentences(note: NoteDoc) -> list[document.Sentence]:
+    """The sentences, each built through the dataclass's own __init__."""
+    out = []
+    for sec in note.sections:
+        offset = 0
+        for piece in _PLAIN_SENT_SPLIT.split(sec.text):
+            piece_clean = piece.strip(" •-\t")
+            if piece_clean:
+                offset = sec.text.find(piece, offset)
+                out.append(document.Sentence(piece_clean, sec.name, sec.start + offset))
+    return out
+
+
+def test_sentences_match_the_plain_split():
+    rng = random.Random(9)
+    alphabet = ["a", "B", ".", "!", "?", " ", "\n", "\t", "\u2028", "(", "•", "-", "1", "'", '"', "\r", "\u00a0",
+                "PLAN:", "HPI\n", "ASSESSMENT\n", "Plan: ", "x. Y", "x.\n\nY"]
+    for _ in range(5000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        for note in (NoteDoc(text), NoteDoc.from_chart_note(text, {"plan": text[::-1]})):
+            fast = note.sentences
+            assert fast == _plain_sentences(note), text
+            assert [vars(s) for s in fast] == [vars(s) for s in _plain_sentences(note)], text
 
 
 def test_time_statements_match_the_case_insensitive_patterns():
@@ -161,3 +190,18 @@ def test_past_or_planned_matches_the_plain_pattern():
             start, end = word_reading.clause_bounds(text, pos)
             assert word_reading.is_past_or_planned(text, pos) == (word_reading._NOT_NOW.search(text, start, end) is not None), \
                 (text, pos)
+
+
+def test_split_words_reads_as_the_plain_word_by_word_reading():
+    # The words lower-cased in one pass over the words joined, and a spinal level looked for at the start of a word
+    # only where L, C or T stands before a digit somewhere in the text.
+    rng = random.Random(10)
+    alphabet = ["L", "C", "T", "l", "c", "t", "4", "5", "12", "²", "٣", " ", "-", "'s", "a", "B", "x", "İ", "ΣΑΣ",
+                "herniated", "Due to", "toe", "ARM", "\x00", "L4", "C5-C6", "xL4", "4L"]
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10)))
+        parts, raws, words, phrased = word_reading._split_words(text)
+        plain_words = [w[:-2] if w[-2:] == "'s" else w for w in map(str.lower, raws)]
+        assert words == plain_words, text
+        assert phrased == (not word_reading._PHRASE_STARTS.isdisjoint(w[:4] for w in plain_words) or any(
+            r[:1] in "LCT" and r[1:2].isdigit() for r in raws)), text

@@ -90,3 +90,32 @@ def test_one_gate_scan_of_the_note_names_every_sentence_a_pattern_can_match():
                 if id(s) not in kept:
                     assert pattern.search(s.text) is None, (name, s.text)
                     assert pattern.gate is not None and pattern.gate.search(s.text.lower()) is None, (name, s.text)
+
+
+def test_gate_scan_of_some_sections_names_the_sentences_holding_a_literal():
+    """support/scan: with sections named, gated() keeps, in order, the sentences of those sections (their runs apart
+    in the note) that hold one of the gate's literals, as a search of each sentence would."""
+    from vma.checks.support.scan import gated
+    from vma.checks.support.notes.document import NoteDoc
+
+    patterns = fast_patterns()
+    words = vocabulary(patterns)
+    headings = ["HPI", "ASSESSMENT", "PLAN", "PHYSICAL EXAM", "RESULTS", "PROCEDURE"]
+    choices = [("assessment", "plan"), ("hpi",), ("results", "assessment", "plan", "procedure"), ("exam", "hpi")]
+    rng = random.Random(12)
+    for k in range(100):
+        parts = []
+        for _ in range(rng.randint(1, 8)):
+            sentences = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 10))) for _ in range(rng.randint(1, 4))]
+            parts.append(rng.choice(headings) + "\n" + ". ".join(s.capitalize() for s in sentences) + ".")
+        if k % 10 == 0:
+            parts.append("PLAN\nİstanbul ORIF done")  # lower-casing changes its length: no gate at all
+        note = NoteDoc.from_chart_note("\n".join(parts), None)
+        for name, pattern in patterns[k % 7::7]:
+            for sections in choices:
+                literals = pattern.gate_literals
+                # Where some sentence read changes length when lower-cased, there is no gate at all.
+                whole = all(len(s.text.lower()) == len(s.text) for s in note.sentences if s.section in sections)
+                expected = [s for s in note.sentences if s.section in sections and (
+                    literals is None or not whole or any(lit in s.text.lower() for lit in literals))]
+                assert gated(note, pattern, sections) == expected, (name, sections)

@@ -31,3 +31,14 @@ def test_a_notes_word_norms_are_its_sentences_token_norms():
     for text in _texts(1500, 22):
         note = NoteDoc(text)
         assert note.word_norms == [[t.norm for t in tokens(s.text)] for s in note.sentences], text
+
+
+def test_level_bytes_find_a_level_head_exactly_where_the_pattern_does():
+    from vma.checks.support.notes import sentence_norms as module
+
+    rng = random.Random(23)
+    alphabet = ["L", "C", "T", "l", "c", "t", "0", "5", "9", "²", "٣", "İ", "Ł", " ", "\x00", "a", "-", "L\u0304"]
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8)))
+        fast = b"L0" in text.encode("ascii", "replace").translate(module._LEVEL_BYTES)
+        assert fast == (module._LEVEL_HEAD.search(text) is not None), text

@@ -68,8 +68,16 @@ def gated(note: NoteDoc, pattern: LowerCasePattern, sections: tuple[str, ...] | 
         # the gate's alternation at every letter that may start one; after a hit, from the next sentence on.
         sentences, starts, find = joined.sentences, joined.starts, joined.text.find
         hit = set()
+        span = (starts[stretches[0][0]], stretches[-1][2]) if stretches else (0, 0)
         for literal in literals:
+            # Most literals stand nowhere in the note: one search over all the runs at once turns such a literal
+            # away; a run that ends before its first place there holds none of it.
+            first_at = find(literal, *span)
+            if first_at < 0:
+                continue
             for first, last, end in stretches:
+                if end <= first_at:
+                    continue
                 at = find(literal, starts[first], end)
                 while at >= 0:
                     i = bisect_right(starts, at) - 1

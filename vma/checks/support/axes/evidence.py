@@ -90,7 +90,10 @@ class NoteWords:
                     for word in words:
                         if len(word) >= 8:
                             self._long.setdefault(word[0], []).append(word)
-                near = [w for w in self._long.get(term[0], ()) if w not in forms and same_word(w, term)]
+                # Only a word whose length alone keeps same_word's ratio bound may be near (see _near_lengths).
+                shortest, longest = _near_lengths(len(term))
+                near = [w for w in self._long.get(term[0], ())
+                        if shortest <= len(w) <= longest and w not in forms and same_word(w, term)]
                 forms += sorted(near, key=self._first_stands)
             if len(forms) == 1:
                 found = self._first_at(forms[0])  # shared with the index, and never changed by a reader
@@ -102,6 +105,15 @@ class NoteWords:
                             found[si] = ti
             self._where[term] = found
         return found
+
+
+@lru_cache(maxsize=256)  # keyed by the length of a tabular word
+def _near_lengths(n: int) -> tuple[int, int]:
+    """The shortest and longest lengths of a word of 8 letters or more that :func:`same_word` may find near a word
+    of ``n`` letters other than by inflection: those whose length alone keeps its ratio bound (the same sum as
+    there, which falls as the lengths draw apart, so they make one run)."""
+    kept = [m for m in range(8, 2 * n + 1) if (1.0 - abs(m - n) / (m + n)) * 100 >= 92]
+    return (kept[0], kept[-1]) if kept else (1, 0)
 
 
 @lru_cache(maxsize=1 << 14)  # the tabular's words (condition, site and cue words), not the note's

@@ -20,13 +20,18 @@ _WORD_BYTES = bytes(c | 0x20 if 65 <= c <= 90 else c if 97 <= c <= 122 or 48 <= 
 # digit.
 _PHRASE_GATES = tuple(sorted({g for gate, _, _ in _PHRASE_TERMS for g in gate}))
 _LEVEL_HEAD = compile_pattern("[LCT][0-9]")
+# L, C and T as "L", digits as "0", every other byte a space: the encoded text so translated holds "L0" exactly where
+# _LEVEL_HEAD matches the text (each character encodes to one byte), found in C instead of sre trying a character
+# class at every character.
+_LEVEL_BYTES = bytes(76 if c in b"LCT" else 48 if 48 <= c <= 57 else 32 for c in range(256))
 
 
 def sentence_norms(texts: list[str]) -> list[list[str] | None]:
     """:func:`token_norms` of each text: its words lower-cased, or None where tokens() may change them (an
     abbreviation, a Roman numeral, a phrase term)."""
     joined = _SEPARATOR.join(texts)
-    translated = joined.encode("ascii", "replace").translate(_WORD_BYTES).decode("ascii")
+    encoded = joined.encode("ascii", "replace")
+    translated = encoded.translate(_WORD_BYTES).decode("ascii")
     plain = translated.split(_SEPARATOR)
     if len(plain) != len(texts):  # a text holds the separator itself
         return [token_norms(t) for t in texts]
@@ -47,7 +52,7 @@ def sentence_norms(texts: list[str]) -> list[list[str] | None]:
             i = bisect_right(starts, at)
             norms[i] = None
             at = translated.find(gate, starts[i]) if i + 1 < len(texts) else -1
-    if _LEVEL_HEAD.search(joined):
+    if b"L0" in encoded.translate(_LEVEL_BYTES) and _LEVEL_HEAD.search(joined):
         starts = starts or [*accumulate(len(t) + 1 for t in texts)]
         for m in _LEVEL_HEAD.finditer(joined):
             norms[bisect_right(starts, m.start())] = None

@@ -213,6 +213,7 @@ _first_two = itemgetter(slice(2))
 _first = itemgetter(0)
 # How a word that may start a spinal level ("L4", "C5-C6") begins, in ASCII (see _with_phrase_terms).
 _LEVEL_HEADS = frozenset(letter + digit for letter in "LCT" for digit in "0123456789")
+_LEVEL_HEAD = compile_pattern("[LCT][0-9]")  # somewhere in the text, not only at a word's start
 
 
 def tokens(text: str) -> list[Token]:
@@ -245,11 +246,17 @@ def _split_words(text: str) -> tuple[list[str], list[str], list[str], bool]:
     plain = text.isascii()
     parts = (_WORD_SPLIT_ASCII if plain else _WORD_SPLIT).split(text)
     raws = parts[1::2]
-    words = list(map(str.lower, raws))
+    if plain and raws:
+        # Lower-cased in one pass over the words joined: ASCII lower-casing maps each character onto one, and
+        # no word holds the separator.
+        words = "\x00".join(raws).lower().split("\x00")
+    else:
+        words = list(map(str.lower, raws))
     if "'" in text:
         words = [w[:-2] if w[-2:] == "'s" else w for w in words]
     phrased = not _PHRASE_STARTS.isdisjoint(map(_first_four, words)) or (
-        not _LEVEL_HEADS.isdisjoint(map(_first_two, raws)) if plain
+        # A word starts with a level only where L, C or T stands before an ASCII digit somewhere in the text.
+        _LEVEL_HEAD.search(text) is not None and not _LEVEL_HEADS.isdisjoint(map(_first_two, raws)) if plain
         else any(r[:1] in "LCT" and r[1:2].isdigit() for r in raws))
     return parts, raws, words, phrased
 
