@@ -234,10 +234,12 @@ def _label_words(label: str) -> _LabelWords | None:
 
 def _is_heading(line: str, named: list[ProblemItem]) -> bool:
     """A short line that says nothing but the problem's name ("Dandruff", "Acid reflux.")."""
+    # Most plan lines are long: the word count turns them away before their words are read.
+    if len(line.split()) > 8 or re.search(r"[.;]\s", line) or _ACTION_LINE.search(line):
+        return False
     words = [w for w in re.findall(r"[a-z]{4,}", line.lower()) if w not in _LABEL_STOPWORDS]
     label_words = {w for item in named for w in re.findall(r"[a-z]{4,}", item.label.lower())}
-    return len(line.split()) <= 8 and not re.search(r"[.;]\s", line) and not _ACTION_LINE.search(line) \
-        and all(any(w.startswith(lw) or lw.startswith(w) for lw in label_words) for w in words)
+    return all(any(w.startswith(lw) or lw.startswith(w) for lw in label_words) for w in words)
 
 
 def _distribute(items: list[ProblemItem], lines: list[str]) -> None:

@@ -61,10 +61,13 @@ _ACUTE = lazy_pattern(
     r"\bacute\b|sprain|strain\b|contusion|laceration|abrasion|pharyngitis|sinusitis|otitis|bronchitis|\buri\b|"
     r"upper respiratory infection|cystitis|\buti\b|urinary tract infection|conjunctivitis|gastroenteritis|"
     r"epicondylitis|tendinitis|tendonitis|bursitis|cellulitis|insect bite|common cold|influenza|\bviral\b", re.I)
+# "for the past|last N days" written out once for each word, so that its gate looks for "past " and "last ", not
+# the "for " of most sentences.
+_RECENT_SPAN = r"(?:\d+|one|two|three|four|five|six|few|several) (?:days?|weeks?)\b"
 _RECENT_ONSET = lazy_pattern(
     r"\brecent(?:ly)?\b|\b(?:\d+|one|two|three|four|five|six|a few|several|a couple of) (?:days?|weeks?)"
-    r"(?: ago| of| now|, since)\b|\bfor (?:the )?(?:past|last) (?:\d+|one|two|three|four|five|six|few|several) "
-    r"(?:days?|weeks?)\b|\bsince (?:yesterday|last week)\b", re.I)
+    r"(?: ago| of| now|, since)\b|\bfor (?:the )?past " + _RECENT_SPAN + r"|\bfor (?:the )?last " + _RECENT_SPAN
+    + r"|\bsince (?:yesterday|last week)\b", re.I)
 _CHRONIC_COURSE = lazy_pattern(
     r"\bchronic\b|\blong[- ]?(?:standing|term)\b|\bfor (?:many |several |a few |\d+ )?(?:months|years)\b"
     r"|\bhistory of\b|\brecurr\w*|\bongoing\b|\bpersistent\b|\bcontinues? to\b|\bagain\b|\bflares?\b"
