@@ -361,20 +361,24 @@ def _first_unnegated(rx: re.Pattern[str], text: str) -> str | None:
 
 
 _RX = "prescription drug management"
+_DIGIT = re.compile(r"\d")
 _RX_OFFICE = "prescription drug management (a drug given by injection or infusion)"
 
 
 def _prescription(text: str) -> str | None:
     """Why the sentence manages a prescription drug, or None."""
-    for m in _RX_DOSE.finditer(text):
-        if m.group(1).lower() not in OTC_DRUGS and not is_negated_at(text, m.start()):
-            return _RX
+    # A dose has a digit; a brand name, a capital after the verb (never the sentence's first letter). Their
+    # patterns cost the most of the reading, and are run only where that character stands.
+    if _DIGIT.search(text):
+        for m in _RX_DOSE.finditer(text):
+            if m.group(1).lower() not in OTC_DRUGS and not is_negated_at(text, m.start()):
+                return _RX
     for rx in (_RX_FORM, _RX_WORDS, _RX_NAME):
         for m in rx.finditer(text):
             if m.group(0).lower() not in _NOT_DRUGS and not _OTC.search(m.group(0)) \
                     and not is_negated_at(text, m.start()):
                 return _RX
-    for m in _RX_BRAND.finditer(text):
+    for m in _RX_BRAND.finditer(text) if not text[1:].islower() else ():
         word = m.group(1).lower()
         if not text[m.start(1)].isupper() or not text[m.start(1) + 1:m.end(1)].replace("-", "").islower():
             continue  # the fast path matches lower-cased text: the capital is checked on the note's own
