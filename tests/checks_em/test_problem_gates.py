@@ -7,9 +7,10 @@ import random
 import re
 
 from tests.speed.output_record import chart_files
-from vma.checks.support.mdm.problems import _is_heading, ProblemItem
-from vma.checks.support.mdm.problems import _LABEL_STOPWORDS, _ACTION_LINE
-from vma.checks.support.mdm.wording import _RECENT_ONSET
+from tests.checks_em.test_mdm_reach import NOTES
+from vma.checks.support.mdm import problems
+from vma.checks.support.mdm.problems import ProblemItem, _is_heading, _may_hold_time_line, problem_items
+from vma.checks.support.mdm.wording import _ACTION_LINE, _LABEL_STOPWORDS, _RECENT_ONSET, _TIME_LINE
 from vma.intake import ChartInputError, parse_chart
 
 # The pattern as first written, with "for (?:the )?(?:past|last)" in one piece.
@@ -73,3 +74,28 @@ def test_is_heading_answers_as_the_plain_test():
             assert answer == _plain_is_heading(text, items), text
             seen.add(answer)
     assert seen == {True, False}
+
+
+_TIME_WORDS = ["spent", "total", "time", "Time", "on", "min", "minutes", "MIN", "25", ".", "with", "patient", "\u0130",
+               "TIME", "spent.", "counseling", "over", "50%", "\n"]
+
+
+def test_a_block_without_the_time_words_has_no_time_line():
+    rng = random.Random(4)
+    blocks = [LINES[i:i + rng.randint(1, 8)] for i in range(0, len(LINES), 5)]
+    blocks += [[" ".join(rng.choice(_TIME_WORDS) for _ in range(rng.randint(1, 9))) for _ in range(rng.randint(1, 4))]
+               for _ in range(4000)]
+    said = set()
+    for block in blocks:
+        may = _may_hold_time_line(block)
+        if not may:
+            assert not any(_TIME_LINE.search(line) for line in block), block
+        said.add((may, any(_TIME_LINE.search(line) for line in block)))
+    assert said == {(False, False), (True, False), (True, True)}
+
+
+def test_problem_items_read_as_when_every_line_is_tried(monkeypatch):
+    notes = [note for _label, note, _coded in NOTES]
+    gated = [[(i.label, i.body) for i in problem_items(note)] for note in notes]
+    monkeypatch.setattr(problems, "_may_hold_time_line", lambda lines: True)
+    assert gated == [[(i.label, i.body) for i in problem_items(note)] for note in notes]
