@@ -158,12 +158,24 @@ def _split_label(text: str) -> tuple[str, list[str]]:
     return label, ([rest.strip()] if rest.strip() else [])
 
 
+def _may_hold_time_line(lines: list[str]) -> bool:
+    """Whether some line may be a time attestation: its gate's words, looked for once in all the lines together
+    (the assessment and plan of most notes hold none, and the pattern would be tried on each line in vain)."""
+    joined = "\n".join(lines)
+    lowered = joined.lower()
+    literals = _TIME_LINE.gate_literals
+    if literals is None or len(lowered) != len(joined):
+        return True  # such a line is read by the pattern itself (see LowerCasePattern)
+    return any(literal in lowered for literal in literals)
+
+
 def problem_items(note: NoteDoc) -> list[ProblemItem]:
     """Problems addressed, read from the assessment/plan: numbered items, short headings over bullets, or
     (for an assessment written as a few short lines over a narrative plan) each assessment line. Plan text
     that belongs to no item as written goes to the items it names (see :func:`_distribute`)."""
     assessment, plan = _assessment_lines(note)
     lines = assessment + plan
+    timed = _may_hold_time_line(lines)
     items: list[ProblemItem] = []
     loose: list[str] = []  # plan lines outside any item
     current: ProblemItem | None = None
@@ -173,7 +185,7 @@ def problem_items(note: NoteDoc) -> list[ProblemItem]:
             # A separate plan section is not the last assessment item's own text.
             current = None
         numbered = _ITEM_NUMBERED.match(line) or _ITEM_PROBLEM.match(line)
-        if _TIME_LINE.search(line):
+        if timed and _TIME_LINE.search(line):
             current = None  # the time attestation closes the problem list
         elif numbered:
             label, body = _split_label(numbered.group(1))
@@ -192,11 +204,11 @@ def problem_items(note: NoteDoc) -> list[ProblemItem]:
                 loose.append(line.strip())
     if not items:
         # A narrative note: "ASSESSMENT\n\nRight medial epicondylitis.\n\nPLAN\n\n<paragraph>".
-        loose = [ln.strip() for ln in plan if not _TIME_LINE.search(ln)]
+        loose = [ln.strip() for ln in plan if not (timed and _TIME_LINE.search(ln))]
         for line in assessment:
             label, body = _split_label(_BULLET.sub("", line).strip())
             if label and len(label.split()) <= 14 and not _NARRATIVE.search(label) \
-                    and not _TIME_LINE.search(line) and not _ACTION_LINE.search(label):
+                    and not (timed and _TIME_LINE.search(line)) and not _ACTION_LINE.search(label):
                 items.append(ProblemItem(label, body))
     _distribute(items, loose)
     return items
@@ -234,10 +246,12 @@ def _label_words(label: str) -> _LabelWords | None:
 
 def _is_heading(line: str, named: list[ProblemItem]) -> bool:
     """A short line that says nothing but the problem's name ("Dandruff", "Acid reflux.")."""
+    # Most plan lines are long: the word count turns them away before their words are read.
+    if len(line.split()) > 8 or re.search(r"[.;]\s", line) or _ACTION_LINE.search(line):
+        return False
     words = [w for w in re.findall(r"[a-z]{4,}", line.lower()) if w not in _LABEL_STOPWORDS]
     label_words = {w for item in named for w in re.findall(r"[a-z]{4,}", item.label.lower())}
-    return len(line.split()) <= 8 and not re.search(r"[.;]\s", line) and not _ACTION_LINE.search(line) \
-        and all(any(w.startswith(lw) or lw.startswith(w) for lw in label_words) for w in words)
+    return all(any(w.startswith(lw) or lw.startswith(w) for lw in label_words) for w in words)
 
 
 def _distribute(items: list[ProblemItem], lines: list[str]) -> None:

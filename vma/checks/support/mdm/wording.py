@@ -61,10 +61,13 @@ _ACUTE = lazy_pattern(
     r"\bacute\b|sprain|strain\b|contusion|laceration|abrasion|pharyngitis|sinusitis|otitis|bronchitis|\buri\b|"
     r"upper respiratory infection|cystitis|\buti\b|urinary tract infection|conjunctivitis|gastroenteritis|"
     r"epicondylitis|tendinitis|tendonitis|bursitis|cellulitis|insect bite|common cold|influenza|\bviral\b", re.I)
+# "for the past|last N days" written out once for each word, so that its gate looks for "past " and "last ", not
+# the "for " of most sentences.
+_RECENT_SPAN = r"(?:\d+|one|two|three|four|five|six|few|several) (?:days?|weeks?)\b"
 _RECENT_ONSET = lazy_pattern(
     r"\brecent(?:ly)?\b|\b(?:\d+|one|two|three|four|five|six|a few|several|a couple of) (?:days?|weeks?)"
-    r"(?: ago| of| now|, since)\b|\bfor (?:the )?(?:past|last) (?:\d+|one|two|three|four|five|six|few|several) "
-    r"(?:days?|weeks?)\b|\bsince (?:yesterday|last week)\b", re.I)
+    r"(?: ago| of| now|, since)\b|\bfor (?:the )?past " + _RECENT_SPAN + r"|\bfor (?:the )?last " + _RECENT_SPAN
+    + r"|\bsince (?:yesterday|last week)\b", re.I)
 _CHRONIC_COURSE = lazy_pattern(
     r"\bchronic\b|\blong[- ]?(?:standing|term)\b|\bfor (?:many |several |a few |\d+ )?(?:months|years)\b"
     r"|\bhistory of\b|\brecurr\w*|\bongoing\b|\bpersistent\b|\bcontinues? to\b|\bagain\b|\bflares?\b"
@@ -358,20 +361,24 @@ def _first_unnegated(rx: re.Pattern[str], text: str) -> str | None:
 
 
 _RX = "prescription drug management"
+_DIGIT = re.compile(r"\d")
 _RX_OFFICE = "prescription drug management (a drug given by injection or infusion)"
 
 
 def _prescription(text: str) -> str | None:
     """Why the sentence manages a prescription drug, or None."""
-    for m in _RX_DOSE.finditer(text):
-        if m.group(1).lower() not in OTC_DRUGS and not is_negated_at(text, m.start()):
-            return _RX
+    # A dose has a digit; a brand name, a capital after the verb (never the sentence's first letter). Their
+    # patterns cost the most of the reading, and are run only where that character stands.
+    if _DIGIT.search(text):
+        for m in _RX_DOSE.finditer(text):
+            if m.group(1).lower() not in OTC_DRUGS and not is_negated_at(text, m.start()):
+                return _RX
     for rx in (_RX_FORM, _RX_WORDS, _RX_NAME):
         for m in rx.finditer(text):
             if m.group(0).lower() not in _NOT_DRUGS and not _OTC.search(m.group(0)) \
                     and not is_negated_at(text, m.start()):
                 return _RX
-    for m in _RX_BRAND.finditer(text):
+    for m in _RX_BRAND.finditer(text) if not text[1:].islower() else ():
         word = m.group(1).lower()
         if not text[m.start(1)].isupper() or not text[m.start(1) + 1:m.end(1)].replace("-", "").islower():
             continue  # the fast path matches lower-cased text: the capital is checked on the note's own
