@@ -98,30 +98,30 @@ class LinkageRules:
     # (question, code) -> answer: every chart asks the same few codes, and each answer walks every range
     _memo: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
-    def _remembered(self, key: tuple[str, str], compute):
+    def _remembered(self, key: tuple, compute, arg):
         memo = self._memo
         try:
             return memo[key]
         except KeyError:
             if len(memo) >= _MEMO_LIMIT:
                 memo.clear()
-            answer = memo[key] = compute(key[1])
+            answer = memo[key] = compute(arg)
             return answer
 
     def for_procedure(self, code: str) -> LinkageRule | None:
-        return self._remembered(("procedure", code), self._for_procedure)
+        return self._remembered(("procedure", code), self._for_procedure, code)
 
     def _for_procedure(self, code: str) -> LinkageRule | None:
         return next((r for r in self.rules if r.applies_to(code)), None)
 
     def is_problem_visit(self, code: str) -> bool:
-        return self._remembered(("problem visit", code), self._is_problem_visit)
+        return self._remembered(("problem visit", code), self._is_problem_visit, code)
 
     def _is_problem_visit(self, code: str) -> bool:
         return any(r.covers(code) and len(code) == len(r.first) for r in self.problem_visits)
 
     def is_screening(self, icd_code: str) -> bool:
-        return self._remembered(("screening", icd_code), self._is_screening)
+        return self._remembered(("screening", icd_code), self._is_screening, icd_code)
 
     def _is_screening(self, icd_code: str) -> bool:
         return any(r.covers(icd_code) for r in self.screening)
@@ -129,15 +129,7 @@ class LinkageRules:
     def supports(self, rule: LinkageRule, icd_code: str) -> bool:
         """``rule.supports(icd_code)`` for one of these rules, remembered by rule and code (the rule by its
         identity: these rules hold it for as long as the memo lives)."""
-        key = ("supports", id(rule), icd_code)
-        memo = self._memo
-        try:
-            return memo[key]
-        except KeyError:
-            if len(memo) >= _MEMO_LIMIT:
-                memo.clear()
-            answer = memo[key] = rule.supports(icd_code)
-            return answer
+        return self._remembered(("supports", id(rule), icd_code), rule.supports, icd_code)
 
 
 @lru_cache(maxsize=1)
