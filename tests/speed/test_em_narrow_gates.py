@@ -11,7 +11,7 @@ import re._parser as sre_parse
 import pytest
 
 from vma.checks.support import new_or_established
-from vma.checks.support.mdm import problems, wording
+from vma.checks.support.mdm import wording
 
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789 -'/.,;:"
 
@@ -54,19 +54,36 @@ def _sample(parsed, rng: random.Random) -> str:
     return "".join(out)
 
 
+def _literals(gate):
+    return lambda found: any(literal in found for literal in gate.gate_literals)
+
+
+def _regex(gate):
+    return lambda found: gate.gate.search(found) is not None
+
+
 NARROWED = [
-    ("_FIRST_PERSON_PRIOR", new_or_established._FIRST_PERSON_PRIOR, new_or_established._FIRST_PERSON_PRIOR_GATE.gate_literals),
+    ("_FIRST_PERSON_PRIOR", new_or_established._FIRST_PERSON_PRIOR,
+     _literals(new_or_established._FIRST_PERSON_PRIOR_GATE)),
+    ("_RECENT_ONSET", wording._RECENT_ONSET, _regex(wording._RECENT_ONSET_GATED)),
 ]
 
 
-@pytest.mark.parametrize("name,pattern,literals", NARROWED, ids=[n for n, _, _ in NARROWED])
-def test_every_match_holds_a_literal_of_the_narrowed_gate(name, pattern, literals):
-    parsed = sre_parse.parse(pattern.pattern, pattern.ci.flags & ~re.I)
+@pytest.mark.parametrize("name,pattern,passes", NARROWED, ids=[n for n, _, _ in NARROWED])
+def test_every_match_passes_the_narrowed_gate(name, pattern, passes):
+    flags = pattern.ci.flags & ~re.I
+    parsed = sre_parse.parse(pattern.pattern, flags)
     rng = random.Random(11)
     matched = 0
     for _ in range(20000):
-        text = f"{rng.choice(['', 'we ', 'the '])}{_sample(parsed, rng)}{rng.choice(['', ' today', '.'])}"
-        for m in re.finditer(pattern.pattern, text.lower(), pattern.ci.flags & ~re.I):
+        text = f"{rng.choice(['', 'we ', 'the ', 'for '])}{_sample(parsed, rng)}{rng.choice(['', ' today', '.'])}"
+        for m in re.finditer(pattern.pattern, text.lower(), flags):
             matched += 1
-            assert any(literal in m.group(0) for literal in literals), (name, m.group(0))
+            assert passes(m.group(0)), (name, m.group(0))
     assert matched > 5000
+
+
+def test_narrowed_patterns_read_lower_cased_text():
+    """The gates speak for the pattern as it is run on lower-cased text (see LowerCasePattern)."""
+    for _, pattern, _ in NARROWED:
+        assert pattern.lower is not None

@@ -21,7 +21,7 @@ from vma.checks.support.mdm.wording import (
     _MINOR,
     _NARRATIVE,
     _NEW_DIAGNOSIS,
-    _RECENT_ONSET,
+    _RECENT_ONSET_GATED,
     _SERIOUS,
     _SEVERE,
     _SYSTEMIC,
@@ -341,7 +341,7 @@ def graver_than_acute(item: ProblemItem, note: NoteDoc) -> bool:
 def _recent_onset(own: str, history: str) -> str | None:
     """The wording that dates the problem's onset to recent days or weeks."""
     for text in (own, history):
-        for m in _RECENT_ONSET.finditer(text):
+        for m in _RECENT_ONSET_GATED.finditer(text):
             if not is_negated_at(text, m.start()) and not _FOUND_ON.search(text[max(0, m.start() - 60):m.start()]):
                 return m.group(0)
     return None

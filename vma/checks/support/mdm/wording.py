@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from vma.checks.support.notes.patterns import LowerCasePattern as _LowerCasePattern
-from vma.checks.support.notes.patterns import lazy_pattern
+from vma.checks.support.notes.patterns import _lowered, lazy_pattern
 from vma.checks.support.notes.words import is_negated_at
 
 STRAIGHTFORWARD, LOW, MODERATE, HIGH = 1, 2, 3, 4
@@ -351,6 +351,32 @@ _TESTS = tuple((name, _LowerCasePattern(rx)) for name, rx in _TESTS)
 _TIME_LINE = _LowerCasePattern(_TIME_LINE)
 _ACTION_LINE = _LowerCasePattern(_ACTION_LINE)
 _NARRATIVE = _LowerCasePattern(_NARRATIVE)
+
+
+class NarrowGate:
+    """A pattern tried only where a gate written out by hand finds something in the lower-cased text: one of the
+    wordings every match of the pattern holds, where the gate derived from the pattern settles for a word as common
+    as "day" and lets the costly pattern run on most texts. Text whose lower-casing changes its length is read by
+    the pattern itself, which then runs its case-insensitive form on the text as written."""
+
+    __slots__ = ("rx", "gate")
+
+    def __init__(self, rx: _LowerCasePattern, gate: str):
+        self.rx = rx
+        self.gate = lazy_pattern(gate)
+
+    def finditer(self, text: str):
+        lowered = _lowered(text)
+        if len(lowered) == len(text) and self.gate.search(lowered) is None:
+            return iter(())
+        return self.rx.finditer(text)
+
+
+# _RECENT_ONSET branch by branch: "recent"; "N days|weeks ago|of|now|, since"; "for (the) past|last N days";
+# "since yesterday|last week".
+_RECENT_ONSET_GATED = NarrowGate(
+    _RECENT_ONSET, r"recent|days?(?: ago| of| now|, since)|weeks?(?: ago| of| now|, since)|for (?:the )?(?:past|last) |"
+                   r"since (?:yesterday|last week)")
 
 
 def _first_unnegated(rx: re.Pattern[str], text: str) -> str | None:
