@@ -66,6 +66,8 @@ NARROWED = [
     ("_FIRST_PERSON_PRIOR", new_or_established._FIRST_PERSON_PRIOR,
      _literals(new_or_established._FIRST_PERSON_PRIOR_GATE)),
     ("_RECENT_ONSET", wording._RECENT_ONSET, _regex(wording._RECENT_ONSET_GATED)),
+    ("_EXACERBATION", wording._EXACERBATION, _regex(wording._EXACERBATION_GATED)),
+    ("_UNDIAGNOSED", wording._UNDIAGNOSED, _regex(wording._UNDIAGNOSED_GATED)),
 ]
 
 

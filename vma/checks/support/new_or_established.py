@@ -128,15 +128,17 @@ class _NarrowGate:
 
 # _FIRST_PERSON_PRIOR branch by branch: "... been following|seeing|treating|managing|caring for"; "known to ...";
 # "my|our established|longtime|long-standing patient"; "patient of ..."; "previously seen|evaluated|treated ...";
-# "seen here|by me|by us|in our|in this ..."; "my|our last|previous|prior ..."; "seen by my ..."; "... with me|us"
-# or "i|we ... started|prescribed|ordered|diagnosed|referred|injected|treated|operated", then a date.
+# "seen here|by me|by us|in our|in this ...", "seen by my ..."; "my|our last|previous|prior ..."; "... with me|us"
+# or "i|we ... started|prescribed|ordered|diagnosed|referred|injected|treated|operated", then a date. Each literal
+# is one more scan of the note: where a branch's exact wordings are many and its word is rare ("previously",
+# "seen "), the word stands for them.
 _FIRST_PERSON_PRIOR_GATE = _NarrowGate((
     "following", "seeing", "treating", "managing", "caring for",
     "known to ",
     "established patient", "longtime patient", "long-standing patient",
     "patient of ",
-    "previously seen", "previously evaluated", "previously treated",
-    "seen here", "seen by me", "seen by us", "seen in our", "seen in this", "seen by my ",
+    "previously",
+    "seen ",
     "my last", "our last", "my previous", "our previous", "my prior", "our prior",
     " with me", " with us",
     "started", "prescribed", "ordered", "diagnosed", "referred", "injected", "treated", "operated",

@@ -13,7 +13,7 @@ from vma.checks.support.mdm.wording import (
     _CHRONIC_NATURE,
     _DEFERRED,
     _ESCALATION,
-    _EXACERBATION,
+    _EXACERBATION_GATED,
     _FOUND_ON,
     _ITEM_NUMBERED,
     _ITEM_PROBLEM,
@@ -28,7 +28,7 @@ from vma.checks.support.mdm.wording import (
     _SYSTEMIC_SYMPTOMS,
     _TIME_LINE,
     _TREATMENT_START,
-    _UNDIAGNOSED,
+    _UNDIAGNOSED_GATED,
     _WORKUP,
     ACUTE,
     CHRONIC,
@@ -291,7 +291,7 @@ def classify(item: ProblemItem, note: NoteDoc) -> ProblemItem:
     history = None  # read from the history only when the item's own wording has not decided its kind
     for kind, rx, texts in (
         (SEVERE, _SEVERE, (own,)),
-        (EXACERBATION, _EXACERBATION, (own, _HISTORY)),
+        (EXACERBATION, _EXACERBATION_GATED, (own, _HISTORY)),
         (SYSTEMIC, _SYSTEMIC, (item.label,)),
         (SYSTEMIC, _SYSTEMIC_SYMPTOMS, (own, _HISTORY)),
         (SERIOUS, _SERIOUS, (item.label,)),
@@ -305,7 +305,7 @@ def classify(item: ProblemItem, note: NoteDoc) -> ProblemItem:
             if hit:
                 item.kind, item.reason = kind, hit
                 return item
-    if (is_uncertain(item.label) or _UNDIAGNOSED.search(own)) and _WORKUP.search(own):
+    if (is_uncertain(item.label) or _UNDIAGNOSED_GATED.search(own)) and _WORKUP.search(own):
         item.kind, item.reason = UNDIAGNOSED, "uncertain diagnosis with work-up"
         return item
     if _MINOR.search(item.label):

@@ -371,12 +371,33 @@ class NarrowGate:
             return iter(())
         return self.rx.finditer(text)
 
+    def search(self, text: str):
+        lowered = _lowered(text)
+        if len(lowered) == len(text) and self.gate.search(lowered) is None:
+            return None
+        return self.rx.search(text)
+
 
 # _RECENT_ONSET branch by branch: "recent"; "N days|weeks ago|of|now|, since"; "for (the) past|last N days";
 # "since yesterday|last week".
 _RECENT_ONSET_GATED = NarrowGate(
     _RECENT_ONSET, r"recent|days?(?: ago| of| now|, since)|weeks?(?: ago| of| now|, since)|for (?:the )?(?:past|last) |"
                    r"since (?:yesterday|last week)")
+
+# _EXACERBATION without its word boundaries and lookahead, its "not ..." (not well controlled, not at goal, not
+# improving), "... controlled" and "above ..." written out: "not " and "controlled" ("well controlled") stand in
+# most problems' text.
+_EXACERBATION_GATED = NarrowGate(
+    _EXACERBATION, r"flar|worsen|uncontrolled|poorly controlled|not (?:well|controlled|at |yet at|improv)|"
+                   r"suboptimal|above (?:goal|target|the |his |her )|exacerbation|acute on chronic|progressi|"
+                   r"side effect|adverse |has not improved|have not improved|no improvement|failed to improve|"
+                   r"advanced|elevated|trending (?:up|higher)|out of control|inadequate|unstable|deteriorat")
+# _UNDIAGNOSED without its word boundaries, its "to determine ...", "concern ..." and the like written out.
+_UNDIAGNOSED_GATED = NarrowGate(
+    _UNDIAGNOSED, r"undiagnosed|uncertain prognosis|unclear (?:etiology|cause)|unknown (?:etiology|cause)|to rule out|"
+                  r"to r/o|to exclude|to evaluate for|to assess for|to determine (?:if|whether)|"
+                  r"concern(?:ed)? (?:for|about|that)|suspicious (?:for|of)|worrisome for|cannot (?:be )?rule|"
+                  r"differential")
 
 
 def _first_unnegated(rx: re.Pattern[str], text: str) -> str | None:
