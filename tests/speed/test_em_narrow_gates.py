@@ -89,3 +89,13 @@ def test_narrowed_patterns_read_lower_cased_text():
     """The gates speak for the pattern as it is run on lower-cased text (see LowerCasePattern)."""
     for _, pattern, _ in NARROWED:
         assert pattern.lower is not None
+
+
+def test_the_drug_word_gate_lets_through_every_drug_pattern_match():
+    rng = random.Random(5)
+    for pattern in (wording._RX_FORM, wording._RX_WORDS, wording._RX_NAME):
+        parsed = sre_parse.parse(pattern.pattern, pattern.ci.flags & ~re.I)
+        for _ in range(3000):
+            text = f"Continue {_sample(parsed, rng)} daily."
+            if pattern.search(text) is not None:
+                assert wording._may_name_drug(text), text

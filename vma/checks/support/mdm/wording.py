@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import sys
 
 from vma.checks.support.notes.patterns import LowerCasePattern as _LowerCasePattern
-from vma.checks.support.notes.patterns import _lowered, lazy_pattern
+from vma.checks.support.notes.patterns import _lowered, _trie_regex, lazy_pattern
 from vma.checks.support.notes.words import is_negated_at
+from vma.compiled_patterns import MachineCache
 
 STRAIGHTFORWARD, LOW, MODERATE, HIGH = 1, 2, 3, 4
 LEVEL_NAMES = {STRAIGHTFORWARD: "straightforward", LOW: "low", MODERATE: "moderate", HIGH: "high"}
@@ -412,6 +414,29 @@ _DIGIT = re.compile(r"\d")
 _RX_OFFICE = "prescription drug management (a drug given by injection or infusion)"
 
 
+_DRUG_WORDS: list = []  # the gate of _RX_FORM, _RX_WORDS and _RX_NAME in one, built on first use
+# Factoring two hundred literals into a gate costs a process more than a chart's reading of them: kept on disk.
+_DRUG_GATES = MachineCache(f"mdm-drug-gates-py{sys.version_info[0]}{sys.version_info[1]}.pickle")
+
+
+def _drug_words_source(literals: tuple[tuple[str, ...], ...]) -> str:
+    gates = _DRUG_GATES.entries()
+    if literals not in gates:
+        _DRUG_GATES.add(literals, _trie_regex(set().union(*literals)))
+    return gates[literals]
+
+
+def _may_name_drug(text: str) -> bool:
+    """Whether _RX_FORM, _RX_WORDS or _RX_NAME may match: their gates' literals in one gate, tried once. Most plan
+    sentences name no drug, and each gate on its own costs about as much as the three together."""
+    if not _DRUG_WORDS:
+        literals = [rx.gate_literals for rx in (_RX_FORM, _RX_WORDS, _RX_NAME)]
+        _DRUG_WORDS.append(None if None in literals else lazy_pattern(_drug_words_source(tuple(literals))))
+    gate, lowered = _DRUG_WORDS[0], _lowered(text)
+    # Where the patterns read the text as written, their own gates are not used either.
+    return gate is None or len(lowered) != len(text) or gate.search(lowered) is not None
+
+
 def _prescription(text: str) -> str | None:
     """Why the sentence manages a prescription drug, or None."""
     # A dose has a digit; a brand name, a capital after the verb (never the sentence's first letter). Their
@@ -420,7 +445,7 @@ def _prescription(text: str) -> str | None:
         for m in _RX_DOSE.finditer(text):
             if m.group(1).lower() not in OTC_DRUGS and not is_negated_at(text, m.start()):
                 return _RX
-    for rx in (_RX_FORM, _RX_WORDS, _RX_NAME):
+    for rx in (_RX_FORM, _RX_WORDS, _RX_NAME) if _may_name_drug(text) else ():
         for m in rx.finditer(text):
             if m.group(0).lower() not in _NOT_DRUGS and not _OTC.search(m.group(0)) \
                     and not is_negated_at(text, m.start()):
