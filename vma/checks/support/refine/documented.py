@@ -258,6 +258,15 @@ class _Reading(NamedTuple):
     variants: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]  # each inclusion term, and its words unmarked
     without_default: tuple[Refinement, ...]  # the candidate with the Index's default term taken as said
     without_negated: Refinement | None  # the candidate without the terms it states absent
+    # Words one of which must stand in the note for the reading to find anything: each term it reads, one
+    # word of its phrase (all must stand), of its phrase without the absent terms, and of each inclusion
+    # term. None when it may find something whatever the note's words (the Index's default type, the plain
+    # "uncomplicated" code, a candidate with no phrase to look for).
+    gate: tuple[str, ...] | None
+    only_default: bool  # its one term is the Index's default type
+    uncomplicated: bool  # its one term is "uncomplicated"
+    negated: tuple[str, ...]  # the terms it states absent
+    numbered: str | None  # its phrase, when a number stands in it ("stage 3"): one term
 
 
 @lru_cache(maxsize=1 << 12)  # per release (one refiner each) and code: read from the tabular, never from a note
@@ -280,9 +289,19 @@ def _reading_plan(ref: Refiner, code: str) -> tuple[_Reading, ...]:
         without_negated = replace(r, terms=tuple(t for t in r.terms if t not in r.negated),
                                   phrase=tuple(t for t in r.phrase if t not in r.negated),
                                   variants=()) if r.negated else None
+        variants = tuple((v, tuple(map(_unmarked, v))) for v in r.variants)
+        uncomplicated = set(r.terms) == {"uncomplicated"}
+        gate: tuple[str, ...] | None = None
+        if default is None and r.phrase and not uncomplicated and all(words for _, words in variants):
+            gate = tuple(dict.fromkeys([t for t, _, _ in reads] + [r.phrase[0]]
+                                       + ([without_negated.phrase[0]] if without_negated is not None
+                                          and without_negated.phrase else [])
+                                       + [words[0] for _, words in variants]))
         plan.append(_Reading(
-            r, tuple(reads), tuple((v, tuple(map(_unmarked, v))) for v in r.variants),
-            _without_default(r, default) if default in r.terms and len(r.terms) > 1 else (), without_negated))
+            r, tuple(reads), variants,
+            _without_default(r, default) if default in r.terms and len(r.terms) > 1 else (), without_negated,
+            gate, default is not None and set(r.terms) == {default}, uncomplicated, tuple(r.negated),
+            " ".join(r.phrase) if any(any(c.isdigit() for c in t) for t in r.phrase) else None))
     return tuple(plan)
 
 
@@ -355,10 +374,13 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
 
     condition_words = _condition_words(index, code)
     where = in_note.where  # a word's places in the note: none (an empty dict, false) when it never stands there
-    for r, reads, variants, without_default, without_negated in _reading_plan(ref, code):
-        for t, ft, negated in reads:
-            hits = [m.sentence for m in counting if _stated(m, t, negated, outpatient, cache)
-                    and _beside_condition(m, t, condition_words, cache)] if may_stand(t) else []
+    for r, reads, variants, without_default, without_negated, gate, only_default, uncomplicated, negated, numbered \
+            in _reading_plan(ref, code):
+        if gate is not None and not any(map(where, gate)):
+            continue  # none of the words it needs stands in the note: it documents nothing
+        for t, ft, negated_term in reads:
+            hits = [m.sentence for m in counting if _stated(m, t, negated_term, outpatient, cache)
+                    and _beside_condition(m, t, condition_words, cache)] if where(t) else []
             if ft == default and not hits:
                 hits = [m.sentence for m in counting if _DEFAULT_CONDITION[default].search(m.sentence.text)][:1]
                 doc.defaulted = default
@@ -372,45 +394,45 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
                                for w in r.phrase for i in _words(m, cache).positions(w))
                    for m in present):
                 doc.hinted.add(r.code)  # stated, even if uncertain; a ruled-out detail ("familial ruled out") is no hint
-        if not sentences:
+        if not sentences and variants:
             sentences = [m.sentence for v, words in variants if all(map(where, words))
                          for m in counting if _variant_stated(m, v, outpatient, cache)]
             if sentences:
                 doc.by_inclusion.add(r.code)
-        # The Index's default type is for a condition of a named site: only with a side or another term.
-        if not sentences and default and set(r.terms) == {default} and r.side is not None:
-            sentences = [m.sentence for m in counting[:1]]
-        open_site = index._site_after(index.words(r.code), _OPEN_ONLY) \
-            if not sentences and default and r.side is None and set(r.terms) == {default} else ()
-        if open_site and doc.side is None and not doc.side_conflict and in_note.where(open_site[-1]):
-            # The condition at a site the note names, with no side anywhere: the Index's entry
-            # (Osteoarthritis, knee M17.1-) leads to the unilateral code whose side only the provider
-            # can give; the side question follows (side-of-target).
-            sentences = [m.sentence for m in counting[:1]]
-        if not sentences and default and without_default:  # the note's default is the code's, or none
-            for rest in without_default:
-                if rest.phrase and all(may_stand(w) for w in rest.phrase):
-                    sentences = [m.sentence for m in counting if _phrase_stated(m, rest, outpatient, cache)]
-                if sentences:
-                    break
-        if not sentences and set(r.terms) == {"uncomplicated"} and not may_stand("complicated") \
-                and not may_stand("complication"):
+        if not sentences and default:
+            # The Index's default type is for a condition of a named site: only with a side or another term.
+            if only_default and r.side is not None:
+                sentences = [m.sentence for m in counting[:1]]
+            open_site = index._site_after(index.words(r.code), _OPEN_ONLY) \
+                if not sentences and r.side is None and only_default else ()
+            if open_site and doc.side is None and not doc.side_conflict and in_note.where(open_site[-1]):
+                # The condition at a site the note names, with no side anywhere: the Index's entry
+                # (Osteoarthritis, knee M17.1-) leads to the unilateral code whose side only the provider
+                # can give; the side question follows (side-of-target).
+                sentences = [m.sentence for m in counting[:1]]
+            if not sentences and without_default:  # the note's default is the code's, or none
+                for rest in without_default:
+                    if rest.phrase and all(may_stand(w) for w in rest.phrase):
+                        sentences = [m.sentence for m in counting if _phrase_stated(m, rest, outpatient, cache)]
+                    if sentences:
+                        break
+        if not sentences and uncomplicated and not may_stand("complicated") and not may_stand("complication"):
             # The plain condition, stated for this visit with nothing of a complication anywhere, is
             # the uncomplicated code the Index gives it (Dependence, drug, nicotine, cigarettes F17.210).
             sentences = [m.sentence for m in counting][:1]
-        if not sentences and r.negated and not any(may_stand(t) for t in r.negated):
+        if not sentences and negated and not any(map(where, negated)):
             # A complication the note never mentions is coded "without" it: the Index's entry for the
             # plain condition leads there ("Diabetes, type 2, with, retinopathy E11.319", without macular
             # edema), the "with" sibling needing the complication documented (I.A.15).
             rest = without_negated
-            if rest.terms and rest.phrase and all(may_stand(w) for w in rest.phrase):
+            if rest.terms and rest.phrase and all(map(where, rest.phrase)):
                 # only as a diagnosis of this visit: the assessment, not a story of the past
                 sentences = [m.sentence for m in counting if m.in_assessment and _phrase_stated(m, rest, outpatient, cache)]
         if sentences:
             doc.full[r.code] = sentences
             # numbers documented with their word ("stage 3") count as one term
-            if any(any(c.isdigit() for c in t) for t in r.phrase):
-                doc.terms[" ".join(r.phrase)] = sentences
+            if numbered is not None:
+                doc.terms[numbered] = sentences
     note.memo[key] = doc
     return doc
 
