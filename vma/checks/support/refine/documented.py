@@ -305,6 +305,31 @@ def _reading_plan(ref: Refiner, code: str) -> tuple[_Reading, ...]:
     return tuple(plan)
 
 
+class _CodeFacts(NamedTuple):
+    """What documentation() reads for a proposed code before its candidates, from the tabular alone."""
+
+    main: str | None  # the site word the code's own side is read at
+    heads: tuple[str | None, ...]  # the site words whose side is read, the main one first; none when no side is an axis
+    acuity_asked: bool  # a candidate states another acuity than the code
+    condition_words: frozenset[str]
+
+
+@lru_cache(maxsize=1 << 12)  # per release (one refiner each) and code: read from the tabular, never from a note
+def _code_facts(ref: Refiner, code: str) -> _CodeFacts:
+    index = ref.index
+    refs = ref.refinements(code)
+    main: str | None = None
+    heads: tuple[str | None, ...] = ()
+    if any(r.side for r in refs):
+        lat = index.axis(code, LATERALITY)
+        sited = list(dict.fromkeys(r.site[-1] for r in refs if r.side and r.site))
+        main = lat.site[-1] if lat is not None and lat.site else (sited[0] if sited else None)
+        heads = tuple(dict.fromkeys([main, *sited]))
+    x_acuity = acuity_of(key_words(index.release.description(code) or ""))
+    return _CodeFacts(main, heads, any(r.acuity not in (None, x_acuity) for r in refs),
+                      _condition_words(index, code))
+
+
 def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) -> Documentation:
     key = ("refine.documentation", id(index), code, outpatient)
     if key in note.memo:
@@ -323,12 +348,11 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
     doc = Documentation(code, mentions)
     counting = doc.counting
     desc = index.release.description(code) or ""
-    if any(r.side for r in refs):
-        lat = index.axis(code, LATERALITY)
-        heads = list(dict.fromkeys(r.site[-1] for r in refs if r.side and r.site))
-        main = lat.site[-1] if lat is not None and lat.site else (heads[0] if heads else None)
+    facts = _code_facts(ref, code)
+    if facts.heads:
+        main = facts.main
         in_note = note_words(note)
-        for head in dict.fromkeys([main, *heads]):
+        for head in facts.heads:
             if head is None or (head != main and not in_note.where(head)):
                 continue  # a site the note never names has no side to read
             ev = side_evidence(note, index, CodeAxis(LATERALITY, code, desc, None, (), (head,)), outpatient)
@@ -340,8 +364,7 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
                 doc.side_conflict = doc.side is None and _sides_in_dispute(note, ev, (head,))
                 if doc.side is not None:
                     doc.examined_sides = _examined_sides(ev, (head,), note)
-    x_acuity = acuity_of(key_words(desc))
-    if any(r.acuity not in (None, x_acuity) for r in refs):
+    if facts.acuity_asked:
         axis = CodeAxis(ACUITY, code, desc, None, ())
         ev = acuity_evidence(note, index, axis, outpatient)
         decided = ev.decided()
@@ -360,7 +383,7 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
             # chronic; otherwise whether it is new (acute) or a chronic one's flare-up is the
             # physician's to say: both stay open, for a query.
             chronic = CHRONIC in ev.linked or any(
-                _beside_condition(m, CHRONIC, _condition_words(index, code), {}) for m in counting)
+                _beside_condition(m, CHRONIC, facts.condition_words, {}) for m in counting)
             doc.acuity = frozenset({ACUTE_ON_CHRONIC} if chronic else {ACUTE, ACUTE_ON_CHRONIC})
             doc.acuity_sentences = [m.sentence for m in flares]
             doc.acuity_said = sorted({h.group(0).lower() for m in flares for h in _EXACERBATION.finditer(m.sentence.text)})
@@ -372,7 +395,7 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
     def may_stand(word: str) -> bool:  # a word the note never uses cannot be stated
         return bool(in_note.where(word))
 
-    condition_words = _condition_words(index, code)
+    condition_words = facts.condition_words
     where = in_note.where  # a word's places in the note: none (an empty dict, false) when it never stands there
     for r, reads, variants, without_default, without_negated, gate, only_default, uncomplicated, negated, numbered \
             in _reading_plan(ref, code):
@@ -498,6 +521,7 @@ def _flare_at(m: Mention, index: AxisIndex, code: str) -> bool:
     return False
 
 
+@lru_cache(maxsize=1 << 12)  # per release (one index each) and code: the tabular's words
 def _condition_words(index: AxisIndex, code: str) -> frozenset[str]:
     return frozenset(w for terms in index.condition_terms(code) for w, _ in terms)
 
