@@ -109,6 +109,16 @@ class Refinement:
         return found
 
 
+_SIDES = frozenset({RIGHT, LEFT})
+
+
+def _sided_words(words: tuple[str, ...]) -> frozenset[str]:
+    """The words of a title that stand right after a side word ("right shoulder": shoulder), folded."""
+    if SIDE_TERMS.isdisjoint(words):
+        return frozenset()
+    return frozenset(fold(w) for i, w in enumerate(words[1:], 1) if words[i - 1] in SIDE_TERMS)
+
+
 def _side_of(words: frozenset[str]) -> frozenset[str] | None:
     if BILATERAL in words:
         return BOTH
@@ -122,10 +132,14 @@ class Refiner:
     def __init__(self, index: AxisIndex):
         self.index = index
         self.release = index.release
+        self._categories: dict[str, str] = {}
 
     def category(self, code: str) -> str:
-        ancestors = self.release.ancestors(code)
-        return ancestors[-1] if ancestors else code
+        found = self._categories.get(code)
+        if found is None:
+            ancestors = self.release.ancestors(code)
+            found = self._categories[code] = ancestors[-1] if ancestors else code
+        return found
 
     def is_header(self, code: str) -> bool:
         rel = self.release
@@ -133,18 +147,37 @@ class Refiner:
             and not self.index.needs_seventh(code)
 
     @lru_cache(maxsize=None)
+    def _pool_words(self, code: str) -> tuple[dict[str, frozenset[str]], tuple[tuple[str, frozenset[str]], ...]]:
+        """The base codes under ``code`` with their key words, and those whose words name a site after a
+        side word, with those site words folded: read once for every code of a category."""
+        index, rel = self.index, self.release
+        keyed = {y: key_words(rel.description(y) or "") for y in index.base_descendants(code)}
+        return keyed, tuple((y, sited) for y in keyed if (sited := _sided_words(index.words(y))))
+
+    @lru_cache(maxsize=None)
+    def _category_acuity(self, category: str) -> frozenset[str]:
+        return key_words(self.release.description(category) or "") & ACUITY_TERMS
+
+    @lru_cache(maxsize=None)
     def refinements(self, code: str) -> tuple[Refinement, ...]:
         index, rel = self.index, self.release
         if code not in rel:
             return ()
         header = self.is_header(code)
+        # The pool's words are the category's (or the header's), read once for all its codes.
+        base_keyed, base_sited = self._pool_words(code if header else self.category(code))
         if header:
-            pool = list(self.index.base_descendants(code))
+            keyed = dict(base_keyed)
+            sited = base_sited
         else:
-            pool = [d for d in self.index.base_descendants(self.category(code)) if d != code]
+            keyed = {y: yk for y, yk in base_keyed.items() if y != code}
+            sited = tuple(pair for pair in base_sited if pair[0] != code)
             acuity_axis = index.axis(code, ACUITY)
             if acuity_axis is not None:  # acute and chronic forms kept in other categories (J40 -> J20.9, J42)
-                pool += [s.code for s in acuity_axis.siblings if s.code not in pool]
+                extra = [s.code for s in acuity_axis.siblings if s.code not in keyed]
+                for y in extra:
+                    keyed[y] = key_words(rel.description(y) or "")
+                sited += tuple((y, found) for y in extra if (found := _sided_words(index.words(y))))
         xk = key_words(rel.description(code) or "")
         x_side, x_acuity = _side_of(xk), acuity_of(xk)
         own_site = folded(index._site_after(index.words(code), frozenset({OPEN}) | SIDE_TERMS))
@@ -152,19 +185,17 @@ class Refiner:
         # site or part a more specific code names.
         words = index.words(code)
         open_slot = {fold(words[i + 1]) for i, w in enumerate(words[:-1]) if w == OPEN}
-        keyed = {y: key_words(rel.description(y) or "") for y in pool}
         # ... but only a placeholder ("site", "part"), never a body site the category gives sides
         # ("unspecified shoulder" next to "right shoulder").
-        sided_words = {fold(w) for y in pool for ws in (index.words(y),) if not SIDE_TERMS.isdisjoint(ws)
-                       for i, w in enumerate(ws[1:], 1) if ws[i - 1] in SIDE_TERMS}
+        sided_words = set().union(*(found for _, found in sited))
         open_slot = open_slot - sided_words
         # A side is an axis only where the tabular pairs a right and a left code of the same wording;
         # elsewhere ("Right heart failure") the word names a type.
         paired: dict[frozenset[str], set[str]] = {}
         for y, yk in [*keyed.items(), (code, xk)]:
-            if yk & {RIGHT, LEFT}:
-                paired.setdefault(frozenset(yk - SIDE_TERMS), set()).update(yk & {RIGHT, LEFT})
-        sided = {k for k, v in paired.items() if v == {RIGHT, LEFT}}
+            if not _SIDES.isdisjoint(yk):
+                paired.setdefault(frozenset(yk - SIDE_TERMS), set()).update(yk & _SIDES)
+        sided = {k for k, v in paired.items() if v == _SIDES}
         own_branch = set(rel.ancestors(code)) | {code}
         # A header that lists its children's alternatives ("Other thoracic, thoracolumbar and lumbosacral
         # intervertebral disc displacement") states none of them: each child still needs its own.
@@ -187,11 +218,12 @@ class Refiner:
             # Worked out only for a word the candidate drops: "unspecified" and "unilateral" are never read
             # from ``removed`` (allowed, and left out of ``replaces``), and most candidates drop no other.
             gone = xk - yk - _NEVER_REPLACED
-            category_words = key_words(rel.description(self.category(y)) or "") & ACUITY_TERMS \
+            category_words = self._category_acuity(self.category(y)) \
                 if gone or x_acuity is not None else frozenset()
             removed = gone - self.inherited_words(y) - category_words if gone else gone
-            y_has_side = bool(yk & SIDE_TERMS) and (frozenset(yk - SIDE_TERMS) in sided or BILATERAL in yk)
-            if not header:
+            loose = False
+            if removed and not header:
+                # what a candidate may drop: what every candidate may, and what it says instead
                 allowed = allowed_here
                 if BILATERAL in yk:
                     allowed |= own_site
@@ -200,7 +232,6 @@ class Refiner:
                 if added:
                     # a stated absence the other code contradicts: "uncomplicated", "without aura"
                     allowed |= _NO_COMPLICATION | {w for w in removed if w.startswith("~") and w[1:] in yk}
-                loose = False
                 if removed - allowed:
                     # The unspecified member of a subdivision stands for the others' condition: its
                     # specific siblings are that condition's forms (N20.9 Urinary calculus, unspecified:
@@ -209,6 +240,7 @@ class Refiner:
                             and rel.is_billable(y)):
                         continue
                     loose = True
+            y_has_side = not SIDE_TERMS.isdisjoint(yk) and (frozenset(yk - SIDE_TERMS) in sided or BILATERAL in yk)
             y_side = _side_of(yk) if y_has_side else None
             if x_side is not None and y_side is None and not header:
                 continue
