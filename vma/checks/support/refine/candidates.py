@@ -112,6 +112,11 @@ class Refinement:
 _SIDES = frozenset({RIGHT, LEFT})
 
 
+def _may_name_side(title: str) -> bool:
+    text = title.lower()
+    return RIGHT in text or LEFT in text or BILATERAL in text
+
+
 def _sided_words(words: tuple[str, ...]) -> frozenset[str]:
     """The words of a title that stand right after a side word ("right shoulder": shoulder), folded."""
     if SIDE_TERMS.isdisjoint(words):
@@ -141,6 +146,7 @@ class Refiner:
             found = self._categories[code] = ancestors[-1] if ancestors else code
         return found
 
+    @lru_cache(maxsize=None)
     def is_header(self, code: str) -> bool:
         rel = self.release
         return code in rel and not rel.is_billable(code) and bool(rel.children(code)) \
@@ -152,7 +158,9 @@ class Refiner:
         side word, with those site words folded: read once for every code of a category."""
         index, rel = self.index, self.release
         keyed = {y: key_words(rel.description(y) or "") for y in index.base_descendants(code)}
-        return keyed, tuple((y, sited) for y in keyed if (sited := _sided_words(index.words(y))))
+        # A title's words are words of its lower-cased text: one with no side word there is not split into them.
+        return keyed, tuple((y, sited) for y in keyed if _may_name_side(rel.description(y) or "")
+                            and (sited := _sided_words(index.words(y))))
 
     @lru_cache(maxsize=None)
     def _category_acuity(self, category: str) -> frozenset[str]:
@@ -177,7 +185,8 @@ class Refiner:
                 extra = [s.code for s in acuity_axis.siblings if s.code not in keyed]
                 for y in extra:
                     keyed[y] = key_words(rel.description(y) or "")
-                sited += tuple((y, found) for y in extra if (found := _sided_words(index.words(y))))
+                sited += tuple((y, found) for y in extra if _may_name_side(rel.description(y) or "")
+                               and (found := _sided_words(index.words(y))))
         xk = key_words(rel.description(code) or "")
         x_side, x_acuity = _side_of(xk), acuity_of(xk)
         own_site = folded(index._site_after(index.words(code), frozenset({OPEN}) | SIDE_TERMS))
@@ -261,10 +270,12 @@ class Refiner:
             for node in (y, *rel.ancestors(y)):
                 if node in own_branch:
                     break
-                for term in rel.notes(node, "inclusionTerm"):
-                    words = tuple(w for w in scoped_words(term) if w.lstrip("~") not in _FILLER and w != OPEN)
-                    if words:
-                        variants.append(words)
+                found, read = self._inclusion_variants(node)
+                if read:
+                    # The unspecified-member test above asks ``OPEN in words``; reading an inclusion term has
+                    # always rebound ``words`` to that term's words, which never hold OPEN: kept as it was.
+                    words = ()
+                variants.extend(found)
             site = index._site_after(seq, frozenset(SIDE_TERMS)) if y_side else ()
             out.append(Refinement(
                 code=y, side=y_side, acuity=y_acuity, terms=terms,
@@ -274,6 +285,19 @@ class Refiner:
                 site_terms=frozenset(fold(t) for t in terms) & sided_words, loose=not header and loose))
         return tuple(out)
 
+
+    @lru_cache(maxsize=None)
+    def _inclusion_variants(self, node: str) -> tuple[tuple[tuple[str, ...], ...], bool]:
+        """The words of each inclusion term of a node that says something (connectives and "unspecified"
+        left out), "~" marking those it states absent, and whether it has any inclusion term: read once for
+        every candidate beneath it."""
+        out = []
+        terms = self.release.notes(node, "inclusionTerm")
+        for term in terms:
+            words = tuple(w for w in scoped_words(term) if w.lstrip("~") not in _FILLER and w != OPEN)
+            if words:
+                out.append(words)
+        return tuple(out), bool(terms)
 
     @lru_cache(maxsize=None)
     def inherited_words(self, code: str) -> frozenset[str]:
