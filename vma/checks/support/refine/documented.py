@@ -388,7 +388,8 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
             doc.acuity_sentences = [m.sentence for m in flares]
             doc.acuity_said = sorted({h.group(0).lower() for m in flares for h in _EXACERBATION.finditer(m.sentence.text)})
     default = _index_default(note, code, counting)
-    cache: dict = {}
+    # What a sentence's words are and whether a term stands there hold for every code the chart reads them for.
+    cache: dict = note.memo.setdefault(("refine.sentence_reads", outpatient), {})
     present = [m for m in mentions if not m.in_history]
     in_note = note_words(note)
 
@@ -397,20 +398,35 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
 
     condition_words = facts.condition_words
     where = in_note.where  # a word's places in the note: none (an empty dict, false) when it never stands there
+    # Every reading below finds a word in a sentence naming the condition (_Words.positions there) besides
+    # the note: a word none of those sentences holds is no term of this condition, and the note, larger,
+    # is not searched for it.
+    heard = [_words(m, cache) for m in present]
+    said_keys = set().union(*(w.at for w in heard))
+    said_long = [n for n in said_keys if len(n) >= 8]
+    said: dict[str, bool] = {}
+
+    def stated_here(term: str) -> bool:
+        found = said.get(term)
+        if found is None:
+            found = said[term] = fold(term) in said_keys or (
+                len(term) >= 8 and any(same_word(n, term) for n in said_long))
+        return found
+
     for r, reads, variants, without_default, without_negated, gate, only_default, uncomplicated, negated, numbered \
             in _reading_plan(ref, code):
-        if gate is not None and not any(map(where, gate)):
-            continue  # none of the words it needs stands in the note: it documents nothing
+        if gate is not None and not any(map(stated_here, gate)):
+            continue  # none of the words it needs stands with the condition: it documents nothing
         for t, ft, negated_term in reads:
             hits = [m.sentence for m in counting if _stated(m, t, negated_term, outpatient, cache)
-                    and _beside_condition(m, t, condition_words, cache)] if where(t) else []
+                    and _beside_condition(m, t, condition_words, cache)] if stated_here(t) and where(t) else []
             if ft == default and not hits:
                 hits = [m.sentence for m in counting if _DEFAULT_CONDITION[default].search(m.sentence.text)][:1]
                 doc.defaulted = default
             if hits:
                 doc.terms[ft] = hits
         sentences: list[Sentence] = []
-        if all(map(where, r.phrase)):
+        if all(map(stated_here, r.phrase)) and all(map(where, r.phrase)):
             sentences = [m.sentence for m in counting if _phrase_stated(m, r, outpatient, cache)]
             if any(all(_words(m, cache).positions(w) for w in r.phrase)
                    and not any(is_negated_at(m.sentence.text, m.words[i].start)
@@ -418,7 +434,7 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
                    for m in present):
                 doc.hinted.add(r.code)  # stated, even if uncertain; a ruled-out detail ("familial ruled out") is no hint
         if not sentences and variants:
-            sentences = [m.sentence for v, words in variants if all(map(where, words))
+            sentences = [m.sentence for v, words in variants if all(map(stated_here, words)) and all(map(where, words))
                          for m in counting if _variant_stated(m, v, outpatient, cache)]
             if sentences:
                 doc.by_inclusion.add(r.code)
@@ -443,12 +459,13 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
             # The plain condition, stated for this visit with nothing of a complication anywhere, is
             # the uncomplicated code the Index gives it (Dependence, drug, nicotine, cigarettes F17.210).
             sentences = [m.sentence for m in counting][:1]
-        if not sentences and negated and not any(map(where, negated)):
+        if not sentences and negated and without_negated.terms and without_negated.phrase \
+                and all(map(stated_here, without_negated.phrase)) and not any(map(where, negated)):
             # A complication the note never mentions is coded "without" it: the Index's entry for the
             # plain condition leads there ("Diabetes, type 2, with, retinopathy E11.319", without macular
             # edema), the "with" sibling needing the complication documented (I.A.15).
             rest = without_negated
-            if rest.terms and rest.phrase and all(map(where, rest.phrase)):
+            if all(map(where, rest.phrase)):
                 # only as a diagnosis of this visit: the assessment, not a story of the past
                 sentences = [m.sentence for m in counting if m.in_assessment and _phrase_stated(m, rest, outpatient, cache)]
         if sentences:
