@@ -345,7 +345,8 @@ class Refiner:
         lat = self.index.axis(code, LATERALITY)
         if lat is not None:
             words.update(lat.site[-1:])
-        return tuple(sorted(words))
+        # Short words first: a note is searched for a long word's near inflections too, the slower look-up.
+        return tuple(sorted(words, key=lambda w: (len(w) >= 8, w)))
 
 
 @per_release

@@ -417,7 +417,8 @@ def _consistent(options: list[Refinement], doc: Documentation) -> list[Refinemen
     migrainosus") unless the note documents what they add instead ("exacerbation")."""
     plain = [r for r in options if not r.replaces]
     common = set().union(*(r.info() for r in plain)) if plain else set()
-    return [r for r in options if not r.replaces or (r.info() - common) and (r.info() - common) <= set(doc.terms)]
+    documented = set(doc.terms)
+    return [r for r in options if not r.replaces or (r.info() - common) and (r.info() - common) <= documented]
 
 
 def _fewest(options: list[Refinement]) -> list[Refinement]:

@@ -403,14 +403,17 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
     # is not searched for it.
     heard = [_words(m, cache) for m in present]
     said_keys = set().union(*(w.at for w in heard))
-    said_long = [n for n in said_keys if len(n) >= 8]
+    said_long: dict[str, list[str]] = {}  # by first letter: same_word finds no other word near
+    for n in said_keys:
+        if len(n) >= 8:
+            said_long.setdefault(n[0], []).append(n)
     said: dict[str, bool] = {}
 
     def stated_here(term: str) -> bool:
         found = said.get(term)
         if found is None:
             found = said[term] = fold(term) in said_keys or (
-                len(term) >= 8 and any(same_word(n, term) for n in said_long))
+                len(term) >= 8 and any(same_word(n, term) for n in said_long.get(term[0], ())))
         return found
 
     for r, reads, variants, without_default, without_negated, gate, only_default, uncomplicated, negated, numbered \
