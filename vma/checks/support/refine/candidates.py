@@ -336,7 +336,7 @@ class Refiner:
         words: set[str] = set()
         x_acuity = acuity_of(key_words(self.release.description(code) or ""))
         for r in self.refinements(code):
-            words.update(t for t in r.terms if not any(c.isdigit() for c in t) and len(t) > 2)
+            words.update(t for t in r.terms if len(t) > 2 and not any(map(str.isdigit, t)))
             words.update(w.lstrip("~") for v in r.variants for w in v)
             words.update(r.site[-1:])
             if r.acuity not in (None, x_acuity):

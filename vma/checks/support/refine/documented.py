@@ -167,12 +167,12 @@ def _phrase_stated(m: Mention, ref: Refinement, outpatient: bool, cache: dict) -
         hits = w.positions(term)
         if not hits:
             return False
-        if k and any(c.isdigit() for c in term):  # "stage 3": the number next to its word
+        if k and _has_digit(term):  # "stage 3": the number next to its word
             before = ref.phrase[k - 1]
             if not any(i and same_word(w.tokens[i - 1].norm, before) for i in hits):
                 return False
     for term in ref.terms:
-        if any(c.isdigit() for c in term) or len(term) <= 2:
+        if len(term) <= 2 or _has_digit(term):
             continue  # a bare number or letter is checked with its word above
         if not _stated(m, term, term in ref.negated, outpatient, cache):
             return False
@@ -262,7 +262,7 @@ class _Reading(NamedTuple):
     # word of its phrase (all must stand), of its phrase without the absent terms, and of each inclusion
     # term. None when it may find something whatever the note's words (the Index's default type, the plain
     # "uncomplicated" code, a candidate with no phrase to look for).
-    gate: tuple[str, ...] | None
+    gate: tuple[frozenset[str], tuple[str, ...]] | None  # (its words folded, those of 8 letters or more)
     only_default: bool  # its one term is the Index's default type
     uncomplicated: bool  # its one term is "uncomplicated"
     negated: tuple[str, ...]  # the terms it states absent
@@ -291,17 +291,18 @@ def _reading_plan(ref: Refiner, code: str) -> tuple[_Reading, ...]:
                                   variants=()) if r.negated else None
         variants = tuple((v, tuple(map(_unmarked, v))) for v in r.variants)
         uncomplicated = set(r.terms) == {"uncomplicated"}
-        gate: tuple[str, ...] | None = None
+        gate: tuple[frozenset[str], tuple[str, ...]] | None = None
         if default is None and r.phrase and not uncomplicated and all(words for _, words in variants):
-            gate = tuple(dict.fromkeys([t for t, _, _ in reads] + [r.phrase[0]]
-                                       + ([without_negated.phrase[0]] if without_negated is not None
-                                          and without_negated.phrase else [])
-                                       + [words[0] for _, words in variants]))
+            needed = tuple(dict.fromkeys([t for t, _, _ in reads] + [r.phrase[0]]
+                                         + ([without_negated.phrase[0]] if without_negated is not None
+                                            and without_negated.phrase else [])
+                                         + [words[0] for _, words in variants]))
+            gate = (frozenset(map(fold, needed)), tuple(w for w in needed if len(w) >= 8))
         plan.append(_Reading(
             r, tuple(reads), variants,
             _without_default(r, default) if default in r.terms and len(r.terms) > 1 else (), without_negated,
             gate, default is not None and set(r.terms) == {default}, uncomplicated, tuple(r.negated),
-            " ".join(r.phrase) if any(any(c.isdigit() for c in t) for t in r.phrase) else None))
+            " ".join(r.phrase) if any(map(_has_digit, r.phrase)) else None))
     return tuple(plan)
 
 
@@ -407,18 +408,21 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
     for n in said_keys:
         if len(n) >= 8:
             said_long.setdefault(n[0], []).append(n)
-    said: dict[str, bool] = {}
+    near: dict[str, bool] = {}
+
+    def stated_near(term: str) -> bool:  # a long word, in another inflection
+        found = near.get(term)
+        if found is None:
+            found = near[term] = any(same_word(n, term) for n in said_long.get(term[0], ()))
+        return found
 
     def stated_here(term: str) -> bool:
-        found = said.get(term)
-        if found is None:
-            found = said[term] = fold(term) in said_keys or (
-                len(term) >= 8 and any(same_word(n, term) for n in said_long.get(term[0], ())))
-        return found
+        return fold(term) in said_keys or (len(term) >= 8 and stated_near(term))
 
     for r, reads, variants, without_default, without_negated, gate, only_default, uncomplicated, negated, numbered \
             in _reading_plan(ref, code):
-        if gate is not None and not any(map(stated_here, gate)):
+        # (a set test in C for the words as they stand, a call only for a long word's other inflections)
+        if gate is not None and said_keys.isdisjoint(gate[0]) and not any(map(stated_near, gate[1])):
             continue  # none of the words it needs stands with the condition: it documents nothing
         for t, ft, negated_term in reads:
             hits = [m.sentence for m in counting if _stated(m, t, negated_term, outpatient, cache)
