@@ -215,7 +215,12 @@ class Refiner:
         # what every candidate of a non-header may drop (more, by candidate, below)
         allowed_here = frozenset({OPEN, "unilateral"} | (xk & ACUITY_TERMS)
                                  | (xk & SIDE_TERMS if x_side is not None else set()))
+        # A code that states a side is refined only to sided codes (below): the others are passed over first.
+        needs_side = x_side is not None and not header
         for y, yk in keyed.items():
+            if needs_side and (SIDE_TERMS.isdisjoint(yk)
+                               or not (BILATERAL in yk or frozenset(yk - SIDE_TERMS) in sided)):
+                continue
             added = yk - xk - _FILLER
             if alternatives:
                 added |= yk & alternatives

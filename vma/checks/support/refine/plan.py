@@ -3,7 +3,6 @@ the tabular alone: never from a note."""
 
 from __future__ import annotations
 
-from dataclasses import replace
 from functools import lru_cache
 from operator import methodcaller
 from typing import NamedTuple
@@ -13,17 +12,22 @@ from vma.checks.support.axes.words import LATERALITY, acuity_of, fold, key_words
 from vma.checks.support.refine.candidates import _INDEX_DEFAULT_TYPE, _PAIRED_SITES, Refinement, Refiner
 
 
+def _narrowed(r: Refinement, terms: tuple[str, ...], phrase: tuple[str, ...]) -> Refinement:
+    """The candidate with only these terms to find, and no inclusion term (dataclasses.replace, written out)."""
+    return Refinement(r.code, r.side, r.acuity, terms, phrase, r.negated, r.residual, (), r.site, r.replaces,
+                      r.site_terms, r.loose)
+
+
 def _without_default(r: Refinement, word: str) -> tuple[Refinement, ...]:
     """The candidate with the Index's default term taken as said: its other terms, each paired site
     needing one of its words ("ankle and foot": the ankle, or the foot)."""
     terms = tuple(t for t in r.terms if t != word)
     phrase = tuple(t for t in r.phrase if t != word)
-    out = [replace(r, terms=terms, phrase=phrase, variants=())]
+    out = [_narrowed(r, terms, phrase)]
     for pair in _PAIRED_SITES:
         if set(pair) <= set(phrase):
             for drop in pair:
-                out.append(replace(r, terms=tuple(t for t in terms if t != drop),
-                                   phrase=tuple(t for t in phrase if t != drop), variants=()))
+                out.append(_narrowed(r, tuple(t for t in terms if t != drop), tuple(t for t in phrase if t != drop)))
     return tuple(out)
 
 
@@ -71,9 +75,8 @@ def _reading_plan(ref: Refiner, code: str) -> tuple[_Reading, ...]:
                 continue
             looked.add(ft)
             reads.append((t, ft, t in r.negated))
-        without_negated = replace(r, terms=tuple(t for t in r.terms if t not in r.negated),
-                                  phrase=tuple(t for t in r.phrase if t not in r.negated),
-                                  variants=()) if r.negated else None
+        without_negated = _narrowed(r, tuple(t for t in r.terms if t not in r.negated),
+                                    tuple(t for t in r.phrase if t not in r.negated)) if r.negated else None
         variants = tuple((v, tuple(map(_unmarked, v))) for v in r.variants)
         uncomplicated = set(r.terms) == {"uncomplicated"}
         gate: tuple[frozenset[str], tuple[str, ...]] | None = None
