@@ -184,6 +184,8 @@ _PHRASE_TERMS: tuple[tuple[tuple[str, ...], re.Pattern[str], tuple[str, ...] | C
 _SPINAL_LEVEL = compile_pattern(r"\b[LCT]\d")
 # The first four letters of each phrase's first word: a sentence with none of them (nor a spinal
 # level) runs no phrase pattern.
+# Each word of a phrase's gate with the phrase's place in _PHRASE_TERMS.
+_PHRASE_GATE_WORDS = tuple((word, k) for k, (gate, _, _) in enumerate(_PHRASE_TERMS) for word in gate)
 _PHRASE_STARTS = frozenset(g.split()[0][:4] for gate, _, _ in _PHRASE_TERMS for g in gate)
 
 
@@ -318,15 +320,20 @@ def _with_phrase_terms(text: str, words: list[Token]) -> list[Token]:
     """``words`` with the tabular's words for each phrase of :data:`_PHRASE_TERMS` placed right
     after the phrase ("herniated disc" -> ... disc, intervertebral, disc, displacement)."""
     extra: list[tuple[int, Token]] = []
-    low = None
+    # The phrases whose words stand in the text, from one pass over all their words (a phrase is read only where
+    # one of its words stands in the lower-cased text).
+    low = text.lower()
+    standing = {k for word, k in _PHRASE_GATE_WORDS if word in low}
     spinal = None
-    for gate, rx, terms in _PHRASE_TERMS:
+    for k, (gate, rx, terms) in enumerate(_PHRASE_TERMS):
         if gate:
-            low = low if low is not None else text.lower()
-            if not any(map(low.__contains__, gate)):
+            if k not in standing:
                 continue
         else:
-            spinal = spinal if spinal is not None else bool(_SPINAL_LEVEL.search(text))
+            if spinal is None:
+                # A level needs L, C or T before a digit: on ASCII text, looked for in its bytes translated first.
+                spinal = (not text.isascii() or b"L0" in text.encode("ascii").translate(_LEVEL_BYTES)) and bool(
+                    _SPINAL_LEVEL.search(text))
             if not spinal:
                 continue
         for m in rx.finditer(text):
