@@ -184,9 +184,9 @@ _PHRASE_TERMS: tuple[tuple[tuple[str, ...], re.Pattern[str], tuple[str, ...] | C
 _SPINAL_LEVEL = compile_pattern(r"\b[LCT]\d")
 # The first four letters of each phrase's first word: a sentence with none of them (nor a spinal
 # level) runs no phrase pattern.
+_PHRASE_STARTS = frozenset(g.split()[0][:4] for gate, _, _ in _PHRASE_TERMS for g in gate)
 # Each word of a phrase's gate with the phrase's place in _PHRASE_TERMS.
 _PHRASE_GATE_WORDS = tuple((word, k) for k, (gate, _, _) in enumerate(_PHRASE_TERMS) for word in gate)
-_PHRASE_STARTS = frozenset(g.split()[0][:4] for gate, _, _ in _PHRASE_TERMS for g in gate)
 
 
 _ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5"}
