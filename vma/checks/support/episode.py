@@ -392,12 +392,17 @@ def _sentence_cues(sentence: Sentence, scanners: list[tuple[str, LowerCasePatter
     return found
 
 
-def episode_evidence(note: NoteDoc) -> EpisodeEvidence:
-    if "episode_evidence" in note.memo:
-        return note.memo["episode_evidence"]
+@lru_cache(maxsize=4)
+def _scanners_of(kinds: frozenset[str]) -> tuple[tuple[str, LowerCasePattern], ...]:
+    return tuple((kind, pattern) for kind, pattern in _scanners() if kind in kinds)
+
+
+def _read_cues(note: NoteDoc, kinds: frozenset[str] | None = None) -> dict[str, list[tuple[Sentence, str]]]:
+    """The note's episode cues by kind, each with its sentence; ``kinds`` limits the patterns read to those
+    (the sentence-level rules still apply to what they find)."""
     cues: dict[str, list[tuple[Sentence, str]]] = {}
     read = [s for s in note.sentences if s.section not in HISTORY_SECTIONS]
-    scanners = _scanners()
+    scanners = _scanners() if kinds is None else _scanners_of(kinds)
     lowered = lowered_sentences(read)
     passed = (gates_passed(lowered, tuple(pattern for _, pattern in scanners)) if lowered is not None
               else [None] * len(scanners))
@@ -415,6 +420,13 @@ def episode_evidence(note: NoteDoc) -> EpisodeEvidence:
         found = _sentence_cues(read[i], scanners_at[i], lowered[i] if lowered is not None else None)
         for kind, words in found.items():
             cues.setdefault(kind, []).extend((read[i], w) for w in words)
+    return cues
+
+
+def episode_evidence(note: NoteDoc) -> EpisodeEvidence:
+    if "episode_evidence" in note.memo:
+        return note.memo["episode_evidence"]
+    cues = _read_cues(note)
     text = note.text
     # re.I folds only the characters of _folds_onto_ascii onto ASCII letters: without them, a match's letters
     # stand lower-cased in the lower-cased note.
@@ -427,6 +439,24 @@ def episode_evidence(note: NoteDoc) -> EpisodeEvidence:
     ev = EpisodeEvidence(cues, open_fracture, gustilo, healing, assessed=assessed)
     note.memo["episode_evidence"] = ev
     return ev
+
+
+# The statements that can make an encounter's episode other than initial: routine care after treatment
+# (follow-up visits and status post merge into it) and sequela. Without them EpisodeEvidence.episode() is
+# initial or None, for the note as a whole and for any one injury (EpisodeEvidence.about only drops cues).
+_LEAVING_INITIAL = frozenset({SUBSEQUENT, _FOLLOW_UP_VISIT, _STATUS_POST, SEQUELA})
+
+
+def may_leave_initial(note: NoteDoc) -> bool:
+    """Whether the note states routine care after treatment or a sequela anywhere its episode is read. A code
+    coded as an initial encounter keeps it without them, so its check need not read the other cues."""
+    ev = note.memo.get("episode_evidence")
+    if ev is not None:
+        return ev.has(SUBSEQUENT) or ev.has(SEQUELA)
+    if "may_leave_initial" not in note.memo:
+        cues = _read_cues(note, _LEAVING_INITIAL)
+        note.memo["may_leave_initial"] = bool(cues.get(SUBSEQUENT) or cues.get(SEQUELA))
+    return note.memo["may_leave_initial"]
 
 
 def _found(rx, text: str, low: str | None) -> bool:
