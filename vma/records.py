@@ -279,6 +279,11 @@ class Record:
         # A plain text field (no minimum length) is marked: its ASCII strings, nearly all, are read inline.
         cls._read_plan = tuple((f.name, f.before, f.required, f.factory, f.default, f.optional, f.kind.read,
                                 f.after, type(f.kind) is Text and not f.kind.min_length) for f in cls.fields)
+        # A read stores each value straight in the instance's __dict__, which is what setting the attribute
+        # does while nothing on the class (a property) answers for that name.
+        taken = [name for name in (*cls._names, "model_extra") if hasattr(cls, name)]
+        if taken:
+            raise TypeError(f"{cls.__name__}: {', '.join(taken)} would hide a field's value")
 
     def __init__(self, **values: Any):
         errors: Errors = []
@@ -310,7 +315,7 @@ class Record:
     def _fill(self, data: dict, loc: Loc, errors: Errors) -> None:
         strip = self.strip_text
         before = len(errors)
-        set_ = object.__setattr__
+        values = self.__dict__
         get = data.get
         for name, before_hook, required, factory, default, optional, read, after, plain_text in self._read_plan:
             value = get(name, _MISSING)
@@ -320,10 +325,10 @@ class Record:
                 if required:
                     errors.append(((*loc, name), "Field required"))
                     continue
-                set_(self, name, factory() if factory is not None else default)
+                values[name] = factory() if factory is not None else default
                 continue
             if value is None and optional:
-                set_(self, name, None)
+                values[name] = None
                 continue
             if plain_text and type(value) is str and value.isascii():
                 if strip:  # what Text.read does with a string that is valid UTF-8
@@ -334,12 +339,12 @@ class Record:
                     continue
             if after is not None:
                 value = after(value)
-            set_(self, name, value)
+            values[name] = value
         if self.keep_extra:
             names = self._names
-            set_(self, "model_extra", {k: v for k, v in data.items() if k not in names})
+            values["model_extra"] = {k: v for k, v in data.items() if k not in names}
         else:
-            set_(self, "model_extra", None)
+            values["model_extra"] = None
         if len(errors) == before:  # a field that failed is not there to derive from
             self.model_post_init(None)
 

@@ -356,6 +356,63 @@ def _scanners() -> tuple[tuple[str, LowerCasePattern], ...]:
     return tuple((kind, lower_case_pattern(rx)) for kind, rx in _EPISODE_CUES.items())
 
 
+# What a lower-cased sentence must hold for some cue patterns to match it, beyond their gate: the gate looks for
+# one literal of each alternative ("day" for "3 days ago", " for " for "here for follow-up"), and these words are
+# in nearly every note; each alternative also needs another word, or a dose. Sentences without are not tried.
+_DOSE = re.compile(r"\d ?[mgu]")  # a digit before "mg", "mcg", "g", "ml" or "unit(s)"
+
+
+def _may_be_onset(low: str) -> bool:
+    return (any(w in low for w in ("yesterday", "last night", "this morning", "earlier today", "over the weekend",
+                                   "this past weekend", "new injury", "acute injury", "just "))
+            or (("day" in low or "hour" in low) and ("ago" in low or "after " in low)))
+
+
+def _may_be_first_seen(low: str) -> bool:
+    return (any(w in low for w in ("last week", "initial ", "first ", "new patient", "new to ", "evaluation of",
+                                   "has not "))
+            or ("week" in low and "ago" in low))
+
+
+def _may_begin_treatment(low: str) -> bool:
+    return any(w in low for w in ("prescri", "refer", "therapy", "inject")) or _DOSE.search(low) is not None
+
+
+def _may_be_routine_care(low: str) -> bool:
+    return (any(w in low for w in ("healing", "callus", "union", "consolidation", "subsequent ", "post"))
+            or (any(w in low for w in ("from", "after", "since"))
+                and any(w in low for w in ("injury", "surgery", "fracture", "orif", "repair", "reduction", "casting"))))
+
+
+def _may_be_follow_up_visit(low: str) -> bool:
+    return (any(w in low for w in ("follow", "remov", "change", "discontinued", "taken off", "out of ", "wean"))
+            or (" for " in low and any(w in low for w in ("check", "evaluation", "post"))))
+
+
+def _may_tell_the_event(low: str) -> bool:
+    return any(w in low for w in ("fell", "tripped", "slipped", "twisted", "collided", "whiplash", "landed on",
+                                  "felt a pop", "fall", "rolled ", "was hit", "was struck", "was kicked", "was tackled",
+                                  "was bitten", "was rear-ended", "hit ", "accident", "collision", "crash", "mv",
+                                  "injured ", "sustained "))
+
+
+def _may_be_earlier_care(low: str) -> bool:
+    return any(w in low for w in ("seen", "evaluated", "treated", "examined", "splinted", "casted", "immobilized",
+                                  "taken to ", "placed in ", "underwent", "undergone", "surgery", "orif", "reduction",
+                                  "fixation", "operation", "pinning", "surgical repair", "previously ", "hospital",
+                                  "facility", "institution", "surgeon", "practice", "went to ", "brought to "))
+
+
+def _may_be_long_ago(low: str) -> bool:
+    return ((" ago" in low and ("month" in low or "year" in low))
+            or (("in " in low or "since " in low) and ("19" in low or "20" in low)))
+
+
+_NEEDS = {INITIAL: _may_be_onset, FIRST_SEEN: _may_be_first_seen, TREATMENT: _may_begin_treatment,
+          SUBSEQUENT: _may_be_routine_care, _FOLLOW_UP_VISIT: _may_be_follow_up_visit,
+          EVENT: _may_tell_the_event, PRIOR: _may_be_earlier_care, LONG_AGO: _may_be_long_ago}
+
+
 def _sentence_cues(sentence: Sentence, scanners: list[tuple[str, LowerCasePattern]],
                    lowered: str | None) -> dict[str, list[str]]:
     """The episode cues of one sentence, the note's own words, after the sentence-level rules;
@@ -392,12 +449,17 @@ def _sentence_cues(sentence: Sentence, scanners: list[tuple[str, LowerCasePatter
     return found
 
 
-def episode_evidence(note: NoteDoc) -> EpisodeEvidence:
-    if "episode_evidence" in note.memo:
-        return note.memo["episode_evidence"]
+@lru_cache(maxsize=4)
+def _scanners_of(kinds: frozenset[str]) -> tuple[tuple[str, LowerCasePattern], ...]:
+    return tuple((kind, pattern) for kind, pattern in _scanners() if kind in kinds)
+
+
+def _read_cues(note: NoteDoc, kinds: frozenset[str] | None = None) -> dict[str, list[tuple[Sentence, str]]]:
+    """The note's episode cues by kind, each with its sentence; ``kinds`` limits the patterns read to those
+    (the sentence-level rules still apply to what they find)."""
     cues: dict[str, list[tuple[Sentence, str]]] = {}
     read = [s for s in note.sentences if s.section not in HISTORY_SECTIONS]
-    scanners = _scanners()
+    scanners = _scanners() if kinds is None else _scanners_of(kinds)
     lowered = lowered_sentences(read)
     passed = (gates_passed(lowered, tuple(pattern for _, pattern in scanners)) if lowered is not None
               else [None] * len(scanners))
@@ -409,12 +471,22 @@ def episode_evidence(note: NoteDoc) -> EpisodeEvidence:
             where = [i for i in where if read[i].section not in _STORY_SECTIONS_EXCLUDED]
         elif kind in (WORKUP, TREATMENT, _WOUND_CARE):
             where = [i for i in where if read[i].section in _ENCOUNTER_SECTIONS]
+        needs = _NEEDS.get(kind) if lowered is not None else None
+        if needs is not None:
+            where = [i for i in where if needs(lowered[i])]
         for i in where:
             scanners_at.setdefault(i, []).append((kind, pattern))
     for i in sorted(scanners_at):  # a sentence no cue's gate lets through has no cue
         found = _sentence_cues(read[i], scanners_at[i], lowered[i] if lowered is not None else None)
         for kind, words in found.items():
             cues.setdefault(kind, []).extend((read[i], w) for w in words)
+    return cues
+
+
+def episode_evidence(note: NoteDoc) -> EpisodeEvidence:
+    if "episode_evidence" in note.memo:
+        return note.memo["episode_evidence"]
+    cues = _read_cues(note)
     text = note.text
     # re.I folds only the characters of _folds_onto_ascii onto ASCII letters: without them, a match's letters
     # stand lower-cased in the lower-cased note.
@@ -427,6 +499,24 @@ def episode_evidence(note: NoteDoc) -> EpisodeEvidence:
     ev = EpisodeEvidence(cues, open_fracture, gustilo, healing, assessed=assessed)
     note.memo["episode_evidence"] = ev
     return ev
+
+
+# The statements that can make an encounter's episode other than initial: routine care after treatment
+# (follow-up visits and status post merge into it) and sequela. Without them EpisodeEvidence.episode() is
+# initial or None, for the note as a whole and for any one injury (EpisodeEvidence.about only drops cues).
+_LEAVING_INITIAL = frozenset({SUBSEQUENT, _FOLLOW_UP_VISIT, _STATUS_POST, SEQUELA})
+
+
+def may_leave_initial(note: NoteDoc) -> bool:
+    """Whether the note states routine care after treatment or a sequela anywhere its episode is read. A code
+    coded as an initial encounter keeps it without them, so its check need not read the other cues."""
+    ev = note.memo.get("episode_evidence")
+    if ev is not None:
+        return ev.has(SUBSEQUENT) or ev.has(SEQUELA)
+    if "may_leave_initial" not in note.memo:
+        cues = _read_cues(note, _LEAVING_INITIAL)
+        note.memo["may_leave_initial"] = bool(cues.get(SUBSEQUENT) or cues.get(SEQUELA))
+    return note.memo["may_leave_initial"]
 
 
 def _found(rx, text: str, low: str | None) -> bool:

@@ -94,6 +94,12 @@ class Redirects:
         return tuple(out)
 
     @lru_cache(maxsize=None)
+    def named(self, code: str) -> tuple[tuple[Redirect, tuple[str, ...]], ...]:
+        """Each redirection of the code with the words of it that name something (not :data:`_GENERIC`):
+        a note must use every one of them somewhere for the form to be documented."""
+        return tuple((r, tuple(w for w in r.words if w not in _GENERIC)) for r in self.of(code))
+
+    @lru_cache(maxsize=None)
     def sibling_titles(self, code: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """For an unspecified billable code, its subdivision's other codes that name a condition of their
         own: (code, the title's words a note must state); residual and seventh-character codes left out."""
@@ -201,15 +207,15 @@ def documented_sibling(note: NoteDoc, index: AxisIndex, code: str, outpatient: b
     titles = redirects(index).sibling_titles(code)
     if not titles:
         return None
-    at = note_words(note)
-    if not any(all(at.where(w) for w in needed) for _, needed in titles):
+    where = note_words(note).where
+    if not any(all(map(where, needed)) for _, needed in titles):
         return None  # no sibling's title stands in the note at all
     if condition_mentions(note, index, code, outpatient):
         return None  # the note names the coded condition itself: refinement's to judge
     tokenized = note.tokenized
     found: list[tuple[frozenset[str], str, object, str]] = []
     for sibling, needed in titles:
-        places = [at.where(w) for w in needed]
+        places = list(map(where, needed))
         common = set(places[0]).intersection(*places[1:]) if places else set()
         for si in sorted(common):
             sentence, toks = tokenized[si]
@@ -236,9 +242,11 @@ def documented_sibling(note: NoteDoc, index: AxisIndex, code: str, outpatient: b
 def documented_redirect(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) -> Redirected | None:
     """The one form of the coded condition, coded elsewhere, that the note documents for this
     encounter; None when there is none, or more than one target."""
-    at = note_words(note)
-    options = tuple(r for r in redirects(index).of(code)
-                    if all(at.where(w) for w in r.words if w not in _GENERIC))  # every word somewhere in the note
+    named = redirects(index).named(code)
+    if not named:
+        return documented_sibling(note, index, code, outpatient)
+    where = note_words(note).where
+    options = tuple(r for r, needed in named if all(map(where, needed)))  # every word somewhere in the note
     if not options:
         return documented_sibling(note, index, code, outpatient)
     found: dict[str, Redirected] = {}

@@ -22,6 +22,7 @@ from vma.checks.support.episode import (
     EpisodeEvidence,
     episode_evidence,
     is_episode_definition,
+    may_leave_initial,
     seventh_for,
 )
 from vma.checks.support.seventh_values import ValueReading, read_value
@@ -145,6 +146,10 @@ def _episode_query(index: AxisIndex, position: int, code: str, base: str, defini
 
 def _episode_findings(ctx: CheckContext, index: AxisIndex, position: int, code: str, base: str,
                       seventh: str | None, problem: str, definition: dict[str, str]) -> Iterator[Finding]:
+    # A listed code changes only to another episode the note firmly states; an initial encounter's can be
+    # another only where the note tells of routine care or a sequela, looked for first (most notes have none).
+    if not problem and _episode_of(definition.get(seventh or "", "")) == INITIAL and not may_leave_initial(ctx.note):
+        return
     ev = episode_evidence(ctx.note).about(index.release.description(base) or "")
     episode = ev.episode()
     char = seventh_for(definition, episode, ev) if episode else None

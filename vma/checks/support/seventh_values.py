@@ -10,6 +10,7 @@ from vma.checks.support.episode import _GENERIC_WORDS, episode_evidence, is_epis
 from vma.checks.support.notes.document import NoteDoc, Sentence
 from vma.checks.support.notes.patterns import lazy_pattern, lower_case_pattern
 from vma.checks.support.notes.words import HISTORY_SECTIONS, clause_bounds, is_negated_at
+from vma.checks.support.scan import gated
 
 # -- 7th characters that are not an episode of care ------------------------------------------------
 
@@ -228,8 +229,15 @@ def read_value(note: NoteDoc, definition: dict[str, str], description: str, ment
     def near(m) -> tuple[int, int]:
         return _near_condition(m.sentence.text, m.words[m.first].start, condition)
 
+    this_eye: dict[int, bool] = {}  # by sentence: each finding and value asks again of the same sentences
+
     def for_this_eye(sentence: Sentence) -> bool:
-        return coded_eye is None or not (sides := _eye_sides(note, sentence)) or coded_eye in sides
+        if coded_eye is None:
+            return True
+        known = this_eye.get(id(sentence))
+        if known is None:
+            known = this_eye[id(sentence)] = not (sides := _eye_sides(note, sentence)) or coded_eye in sides
+        return known
 
     def add(char: str, sentence: Sentence, words: str) -> None:
         pairs = reading.documented.setdefault(char, [])
@@ -287,8 +295,11 @@ def read_value(note: NoteDoc, definition: dict[str, str], description: str, ment
         for value_rx, scope, role, finding in _VALUE_FINDINGS:
             if not value_rx.search(text):
                 continue
-            pool = [(m.sentence, near(m)) for m in counted] \
-                if scope == WITH_CONDITION else [(s, (0, len(s.text))) for s in encounter]
+            if scope == WITH_CONDITION:
+                pool = [(m.sentence, near(m)) for m in counted]
+            else:  # only the sentences the finding's gate lets through can hold it
+                passing = {id(s) for s in gated(note, lower_case_pattern(finding))}
+                pool = [(s, (0, len(s.text))) for s in encounter if id(s) in passing]
             for s, (lo, hi) in pool:
                 if not for_this_eye(s):
                     continue

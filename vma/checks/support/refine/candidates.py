@@ -109,6 +109,21 @@ class Refinement:
         return found
 
 
+_SIDES = frozenset({RIGHT, LEFT})
+
+
+def _may_name_side(title: str) -> bool:
+    text = title.lower()
+    return RIGHT in text or LEFT in text or BILATERAL in text
+
+
+def _sided_words(words: tuple[str, ...]) -> frozenset[str]:
+    """The words of a title that stand right after a side word ("right shoulder": shoulder), folded."""
+    if SIDE_TERMS.isdisjoint(words):
+        return frozenset()
+    return frozenset(fold(w) for i, w in enumerate(words[1:], 1) if words[i - 1] in SIDE_TERMS)
+
+
 def _side_of(words: frozenset[str]) -> frozenset[str] | None:
     if BILATERAL in words:
         return BOTH
@@ -122,15 +137,34 @@ class Refiner:
     def __init__(self, index: AxisIndex):
         self.index = index
         self.release = index.release
+        self._categories: dict[str, str] = {}
 
     def category(self, code: str) -> str:
-        ancestors = self.release.ancestors(code)
-        return ancestors[-1] if ancestors else code
+        found = self._categories.get(code)
+        if found is None:
+            ancestors = self.release.ancestors(code)
+            found = self._categories[code] = ancestors[-1] if ancestors else code
+        return found
 
+    @lru_cache(maxsize=None)
     def is_header(self, code: str) -> bool:
         rel = self.release
         return code in rel and not rel.is_billable(code) and bool(rel.children(code)) \
             and not self.index.needs_seventh(code)
+
+    @lru_cache(maxsize=None)
+    def _pool_words(self, code: str) -> tuple[dict[str, frozenset[str]], tuple[tuple[str, frozenset[str]], ...]]:
+        """The base codes under ``code`` with their key words, and those whose words name a site after a
+        side word, with those site words folded: read once for every code of a category."""
+        index, rel = self.index, self.release
+        keyed = {y: key_words(rel.description(y) or "") for y in index.base_descendants(code)}
+        # A title's words are words of its lower-cased text: one with no side word there is not split into them.
+        return keyed, tuple((y, sited) for y in keyed if _may_name_side(rel.description(y) or "")
+                            and (sited := _sided_words(index.words(y))))
+
+    @lru_cache(maxsize=None)
+    def _category_acuity(self, category: str) -> frozenset[str]:
+        return key_words(self.release.description(category) or "") & ACUITY_TERMS
 
     @lru_cache(maxsize=None)
     def refinements(self, code: str) -> tuple[Refinement, ...]:
@@ -138,13 +172,21 @@ class Refiner:
         if code not in rel:
             return ()
         header = self.is_header(code)
+        # The pool's words are the category's (or the header's), read once for all its codes.
+        base_keyed, base_sited = self._pool_words(code if header else self.category(code))
         if header:
-            pool = list(self.index.base_descendants(code))
+            keyed = dict(base_keyed)
+            sited = base_sited
         else:
-            pool = [d for d in self.index.base_descendants(self.category(code)) if d != code]
+            keyed = {y: yk for y, yk in base_keyed.items() if y != code}
+            sited = tuple(pair for pair in base_sited if pair[0] != code)
             acuity_axis = index.axis(code, ACUITY)
             if acuity_axis is not None:  # acute and chronic forms kept in other categories (J40 -> J20.9, J42)
-                pool += [s.code for s in acuity_axis.siblings if s.code not in pool]
+                extra = [s.code for s in acuity_axis.siblings if s.code not in keyed]
+                for y in extra:
+                    keyed[y] = key_words(rel.description(y) or "")
+                sited += tuple((y, found) for y in extra if _may_name_side(rel.description(y) or "")
+                               and (found := _sided_words(index.words(y))))
         xk = key_words(rel.description(code) or "")
         x_side, x_acuity = _side_of(xk), acuity_of(xk)
         own_site = folded(index._site_after(index.words(code), frozenset({OPEN}) | SIDE_TERMS))
@@ -152,19 +194,17 @@ class Refiner:
         # site or part a more specific code names.
         words = index.words(code)
         open_slot = {fold(words[i + 1]) for i, w in enumerate(words[:-1]) if w == OPEN}
-        keyed = {y: key_words(rel.description(y) or "") for y in pool}
         # ... but only a placeholder ("site", "part"), never a body site the category gives sides
         # ("unspecified shoulder" next to "right shoulder").
-        sided_words = {fold(w) for y in pool for ws in (index.words(y),) if not SIDE_TERMS.isdisjoint(ws)
-                       for i, w in enumerate(ws[1:], 1) if ws[i - 1] in SIDE_TERMS}
+        sided_words = set().union(*(found for _, found in sited))
         open_slot = open_slot - sided_words
         # A side is an axis only where the tabular pairs a right and a left code of the same wording;
         # elsewhere ("Right heart failure") the word names a type.
         paired: dict[frozenset[str], set[str]] = {}
         for y, yk in [*keyed.items(), (code, xk)]:
-            if yk & {RIGHT, LEFT}:
-                paired.setdefault(frozenset(yk - SIDE_TERMS), set()).update(yk & {RIGHT, LEFT})
-        sided = {k for k, v in paired.items() if v == {RIGHT, LEFT}}
+            if not _SIDES.isdisjoint(yk):
+                paired.setdefault(frozenset(yk - SIDE_TERMS), set()).update(yk & _SIDES)
+        sided = {k for k, v in paired.items() if v == _SIDES}
         own_branch = set(rel.ancestors(code)) | {code}
         # A header that lists its children's alternatives ("Other thoracic, thoracolumbar and lumbosacral
         # intervertebral disc displacement") states none of them: each child still needs its own.
@@ -175,7 +215,12 @@ class Refiner:
         # what every candidate of a non-header may drop (more, by candidate, below)
         allowed_here = frozenset({OPEN, "unilateral"} | (xk & ACUITY_TERMS)
                                  | (xk & SIDE_TERMS if x_side is not None else set()))
+        # A code that states a side is refined only to sided codes (below): the others are passed over first.
+        needs_side = x_side is not None and not header
         for y, yk in keyed.items():
+            if needs_side and (SIDE_TERMS.isdisjoint(yk)
+                               or not (BILATERAL in yk or frozenset(yk - SIDE_TERMS) in sided)):
+                continue
             added = yk - xk - _FILLER
             if alternatives:
                 added |= yk & alternatives
@@ -187,11 +232,12 @@ class Refiner:
             # Worked out only for a word the candidate drops: "unspecified" and "unilateral" are never read
             # from ``removed`` (allowed, and left out of ``replaces``), and most candidates drop no other.
             gone = xk - yk - _NEVER_REPLACED
-            category_words = key_words(rel.description(self.category(y)) or "") & ACUITY_TERMS \
+            category_words = self._category_acuity(self.category(y)) \
                 if gone or x_acuity is not None else frozenset()
             removed = gone - self.inherited_words(y) - category_words if gone else gone
-            y_has_side = bool(yk & SIDE_TERMS) and (frozenset(yk - SIDE_TERMS) in sided or BILATERAL in yk)
-            if not header:
+            loose = False
+            if removed and not header:
+                # what a candidate may drop: what every candidate may, and what it says instead
                 allowed = allowed_here
                 if BILATERAL in yk:
                     allowed |= own_site
@@ -200,7 +246,6 @@ class Refiner:
                 if added:
                     # a stated absence the other code contradicts: "uncomplicated", "without aura"
                     allowed |= _NO_COMPLICATION | {w for w in removed if w.startswith("~") and w[1:] in yk}
-                loose = False
                 if removed - allowed:
                     # The unspecified member of a subdivision stands for the others' condition: its
                     # specific siblings are that condition's forms (N20.9 Urinary calculus, unspecified:
@@ -209,6 +254,7 @@ class Refiner:
                             and rel.is_billable(y)):
                         continue
                     loose = True
+            y_has_side = not SIDE_TERMS.isdisjoint(yk) and (frozenset(yk - SIDE_TERMS) in sided or BILATERAL in yk)
             y_side = _side_of(yk) if y_has_side else None
             if x_side is not None and y_side is None and not header:
                 continue
@@ -229,10 +275,12 @@ class Refiner:
             for node in (y, *rel.ancestors(y)):
                 if node in own_branch:
                     break
-                for term in rel.notes(node, "inclusionTerm"):
-                    words = tuple(w for w in scoped_words(term) if w.lstrip("~") not in _FILLER and w != OPEN)
-                    if words:
-                        variants.append(words)
+                found, read = self._inclusion_variants(node)
+                if read:
+                    # The unspecified-member test above asks ``OPEN in words``; reading an inclusion term has
+                    # always rebound ``words`` to that term's words, which never hold OPEN: kept as it was.
+                    words = ()
+                variants.extend(found)
             site = index._site_after(seq, frozenset(SIDE_TERMS)) if y_side else ()
             out.append(Refinement(
                 code=y, side=y_side, acuity=y_acuity, terms=terms,
@@ -242,6 +290,19 @@ class Refiner:
                 site_terms=frozenset(fold(t) for t in terms) & sided_words, loose=not header and loose))
         return tuple(out)
 
+
+    @lru_cache(maxsize=None)
+    def _inclusion_variants(self, node: str) -> tuple[tuple[tuple[str, ...], ...], bool]:
+        """The words of each inclusion term of a node that says something (connectives and "unspecified"
+        left out), "~" marking those it states absent, and whether it has any inclusion term: read once for
+        every candidate beneath it."""
+        out = []
+        terms = self.release.notes(node, "inclusionTerm")
+        for term in terms:
+            words = tuple(w for w in scoped_words(term) if w.lstrip("~") not in _FILLER and w != OPEN)
+            if words:
+                out.append(words)
+        return tuple(out), bool(terms)
 
     @lru_cache(maxsize=None)
     def inherited_words(self, code: str) -> frozenset[str]:
@@ -280,7 +341,7 @@ class Refiner:
         words: set[str] = set()
         x_acuity = acuity_of(key_words(self.release.description(code) or ""))
         for r in self.refinements(code):
-            words.update(t for t in r.terms if not any(c.isdigit() for c in t) and len(t) > 2)
+            words.update(t for t in r.terms if len(t) > 2 and not any(map(str.isdigit, t)))
             words.update(w.lstrip("~") for v in r.variants for w in v)
             words.update(r.site[-1:])
             if r.acuity not in (None, x_acuity):
@@ -289,7 +350,8 @@ class Refiner:
         lat = self.index.axis(code, LATERALITY)
         if lat is not None:
             words.update(lat.site[-1:])
-        return tuple(sorted(words))
+        # Short words first: a note is searched for a long word's near inflections too, the slower look-up.
+        return tuple(sorted(words, key=lambda w: (len(w) >= 8, w)))
 
 
 @per_release

@@ -103,8 +103,7 @@ def _decide(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool, chart_
     asks = (lat is not None and lat.value is None) or (acu is not None and acu.value is None) or (
         OPEN in index.words(base) and any(base.startswith(r.categories) for r in indicator_rules()))
     if not asks:
-        words = note_words(note)
-        if not any(words.where(w) for w in ref.cue_words(base)):
+        if not any(map(note_words(note).where, ref.cue_words(base))):
             return None  # the note uses no word any more specific code needs: nothing to settle or ask
     doc = documentation(note, index, base, outpatient)
     xk = key_words(index.release.description(base) or "")
@@ -122,8 +121,9 @@ def _decide(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool, chart_
     def fully(r: Refinement) -> bool:
         # An "Other ..." code is a choice for the provider, unless the note names one of its inclusion
         # terms ("stable angina" is I20.89, Other forms of angina pectoris: Guideline I.A.11).
-        return ((not r.residual or r.code in doc.by_inclusion) and _side_ok(r, doc.side_of(r), x_side) and _acuity_ok(r, doc.acuity, x_acuity)
-                and (not r.terms or r.code in doc.full))
+        # (the terms first: most candidates state a term the note does not document)
+        return ((not r.terms or r.code in doc.full) and (not r.residual or r.code in doc.by_inclusion)
+                and _side_ok(r, doc.side_of(r), x_side) and _acuity_ok(r, doc.acuity, x_acuity))
 
     full = [r for r in refs if fully(r)]
     changed = [r for r in full if r.terms or (r.side is not None and r.side != x_side)
@@ -417,7 +417,8 @@ def _consistent(options: list[Refinement], doc: Documentation) -> list[Refinemen
     migrainosus") unless the note documents what they add instead ("exacerbation")."""
     plain = [r for r in options if not r.replaces]
     common = set().union(*(r.info() for r in plain)) if plain else set()
-    return [r for r in options if not r.replaces or (r.info() - common) and (r.info() - common) <= set(doc.terms)]
+    documented = set(doc.terms)
+    return [r for r in options if not r.replaces or (r.info() - common) and (r.info() - common) <= documented]
 
 
 def _fewest(options: list[Refinement]) -> list[Refinement]:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
-from operator import methodcaller
-from typing import NamedTuple
 
 from vma.checks.support.axes.evidence import (
     AxisEvidence,
@@ -27,7 +25,6 @@ from vma.checks.support.axes.words import (
     CHRONIC,
     LATERALITY,
     OPEN,
-    acuity_of,
     fold,
     key_words,
     same_word,
@@ -41,12 +38,11 @@ from vma.checks.support.refine.candidates import (
     _EXACERBATION_IS_ACUTE,
     _INDEX_DEFAULT_TYPE,
     _NOT_DEFAULT,
-    _PAIRED_SITES,
     Refinement,
-    Refiner,
     _side_of,
     refiner,
 )
+from vma.checks.support.refine.plan import _code_facts, _condition_words, _has_digit, _reading_plan
 from vma.compiled_patterns import compile_pattern
 from vma.reference import DATA
 
@@ -167,12 +163,12 @@ def _phrase_stated(m: Mention, ref: Refinement, outpatient: bool, cache: dict) -
         hits = w.positions(term)
         if not hits:
             return False
-        if k and any(c.isdigit() for c in term):  # "stage 3": the number next to its word
+        if k and _has_digit(term):  # "stage 3": the number next to its word
             before = ref.phrase[k - 1]
             if not any(i and same_word(w.tokens[i - 1].norm, before) for i in hits):
                 return False
     for term in ref.terms:
-        if any(c.isdigit() for c in term) or len(term) <= 2:
+        if len(term) <= 2 or _has_digit(term):
             continue  # a bare number or letter is checked with its word above
         if not _stated(m, term, term in ref.negated, outpatient, cache):
             return False
@@ -225,65 +221,7 @@ def _index_default(note: NoteDoc, code: str, counting: list[Mention]) -> str | N
     return word
 
 
-def _without_default(r: Refinement, word: str) -> tuple[Refinement, ...]:
-    """The candidate with the Index's default term taken as said: its other terms, each paired site
-    needing one of its words ("ankle and foot": the ankle, or the foot)."""
-    terms = tuple(t for t in r.terms if t != word)
-    phrase = tuple(t for t in r.phrase if t != word)
-    out = [replace(r, terms=terms, phrase=phrase, variants=())]
-    for pair in _PAIRED_SITES:
-        if set(pair) <= set(phrase):
-            for drop in pair:
-                out.append(replace(r, terms=tuple(t for t in terms if t != drop),
-                                   phrase=tuple(t for t in phrase if t != drop), variants=()))
-    return tuple(out)
-
-
 _OPEN_ONLY = frozenset({OPEN})
-
-
-@lru_cache(maxsize=1 << 14)  # the tabular's words, asked for each candidate of each chart
-def _has_digit(term: str) -> bool:
-    return any(c.isdigit() for c in term)
-
-
-_unmarked = methodcaller("lstrip", "~")  # an inclusion term's word without its "absent" mark
-
-
-class _Reading(NamedTuple):
-    """One refinement as documentation() reads it, with what it derives from the tabular alone."""
-
-    r: Refinement
-    reads: tuple[tuple[str, str, bool], ...]  # the terms read first here: (term, folded key, negated)
-    variants: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]  # each inclusion term, and its words unmarked
-    without_default: tuple[Refinement, ...]  # the candidate with the Index's default term taken as said
-    without_negated: Refinement | None  # the candidate without the terms it states absent
-
-
-@lru_cache(maxsize=1 << 12)  # per release (one refiner each) and code: read from the tabular, never from a note
-def _reading_plan(ref: Refiner, code: str) -> tuple[_Reading, ...]:
-    """The refinements with terms that documentation() walks. A term is read once per code (by its folded key,
-    "~" when negated), never a bare number or letter (read with its word in the phrase)."""
-    default = _INDEX_DEFAULT_TYPE.get(code[:3])
-    looked: set[str] = set()
-    plan = []
-    for r in ref.refinements(code):
-        if not r.terms:
-            continue
-        reads = []
-        for t in r.terms:
-            ft = ("~" if t in r.negated else "") + fold(t)
-            if ft in looked or len(t) <= 2 or _has_digit(t):
-                continue
-            looked.add(ft)
-            reads.append((t, ft, t in r.negated))
-        without_negated = replace(r, terms=tuple(t for t in r.terms if t not in r.negated),
-                                  phrase=tuple(t for t in r.phrase if t not in r.negated),
-                                  variants=()) if r.negated else None
-        plan.append(_Reading(
-            r, tuple(reads), tuple((v, tuple(map(_unmarked, v))) for v in r.variants),
-            _without_default(r, default) if default in r.terms and len(r.terms) > 1 else (), without_negated))
-    return tuple(plan)
 
 
 def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) -> Documentation:
@@ -304,12 +242,11 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
     doc = Documentation(code, mentions)
     counting = doc.counting
     desc = index.release.description(code) or ""
-    if any(r.side for r in refs):
-        lat = index.axis(code, LATERALITY)
-        heads = list(dict.fromkeys(r.site[-1] for r in refs if r.side and r.site))
-        main = lat.site[-1] if lat is not None and lat.site else (heads[0] if heads else None)
+    facts = _code_facts(ref, code)
+    if facts.heads:
+        main = facts.main
         in_note = note_words(note)
-        for head in dict.fromkeys([main, *heads]):
+        for head in facts.heads:
             if head is None or (head != main and not in_note.where(head)):
                 continue  # a site the note never names has no side to read
             ev = side_evidence(note, index, CodeAxis(LATERALITY, code, desc, None, (), (head,)), outpatient)
@@ -321,8 +258,7 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
                 doc.side_conflict = doc.side is None and _sides_in_dispute(note, ev, (head,))
                 if doc.side is not None:
                     doc.examined_sides = _examined_sides(ev, (head,), note)
-    x_acuity = acuity_of(key_words(desc))
-    if any(r.acuity not in (None, x_acuity) for r in refs):
+    if facts.acuity_asked:
         axis = CodeAxis(ACUITY, code, desc, None, ())
         ev = acuity_evidence(note, index, axis, outpatient)
         decided = ev.decided()
@@ -341,76 +277,102 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
             # chronic; otherwise whether it is new (acute) or a chronic one's flare-up is the
             # physician's to say: both stay open, for a query.
             chronic = CHRONIC in ev.linked or any(
-                _beside_condition(m, CHRONIC, _condition_words(index, code), {}) for m in counting)
+                _beside_condition(m, CHRONIC, facts.condition_words, {}) for m in counting)
             doc.acuity = frozenset({ACUTE_ON_CHRONIC} if chronic else {ACUTE, ACUTE_ON_CHRONIC})
             doc.acuity_sentences = [m.sentence for m in flares]
             doc.acuity_said = sorted({h.group(0).lower() for m in flares for h in _EXACERBATION.finditer(m.sentence.text)})
     default = _index_default(note, code, counting)
-    cache: dict = {}
+    # What a sentence's words are and whether a term stands there hold for every code the chart reads them for.
+    cache: dict = note.memo.setdefault(("refine.sentence_reads", outpatient), {})
     present = [m for m in mentions if not m.in_history]
     in_note = note_words(note)
 
     def may_stand(word: str) -> bool:  # a word the note never uses cannot be stated
         return bool(in_note.where(word))
 
-    condition_words = _condition_words(index, code)
+    condition_words = facts.condition_words
     where = in_note.where  # a word's places in the note: none (an empty dict, false) when it never stands there
-    for r, reads, variants, without_default, without_negated in _reading_plan(ref, code):
-        for t, ft, negated in reads:
-            hits = [m.sentence for m in counting if _stated(m, t, negated, outpatient, cache)
-                    and _beside_condition(m, t, condition_words, cache)] if may_stand(t) else []
+    # Every reading below finds a word in a sentence naming the condition (_Words.positions there) besides
+    # the note: a word none of those sentences holds is no term of this condition, and the note, larger,
+    # is not searched for it.
+    heard = [_words(m, cache) for m in present]
+    said_keys = set().union(*(w.at for w in heard))
+    said_long: dict[str, list[str]] = {}  # by first letter: same_word finds no other word near
+    for n in said_keys:
+        if len(n) >= 8:
+            said_long.setdefault(n[0], []).append(n)
+    near: dict[str, bool] = {}
+
+    def stated_near(term: str) -> bool:  # a long word, in another inflection
+        found = near.get(term)
+        if found is None:
+            found = near[term] = any(same_word(n, term) for n in said_long.get(term[0], ()))
+        return found
+
+    def stated_here(term: str) -> bool:
+        return fold(term) in said_keys or (len(term) >= 8 and stated_near(term))
+
+    for r, reads, variants, without_default, without_negated, gate, only_default, uncomplicated, negated, numbered \
+            in _reading_plan(ref, code):
+        # (a set test in C for the words as they stand, a call only for a long word's other inflections)
+        if gate is not None and said_keys.isdisjoint(gate[0]) and not any(map(stated_near, gate[1])):
+            continue  # none of the words it needs stands with the condition: it documents nothing
+        for t, ft, negated_term in reads:
+            hits = [m.sentence for m in counting if _stated(m, t, negated_term, outpatient, cache)
+                    and _beside_condition(m, t, condition_words, cache)] if stated_here(t) and where(t) else []
             if ft == default and not hits:
                 hits = [m.sentence for m in counting if _DEFAULT_CONDITION[default].search(m.sentence.text)][:1]
                 doc.defaulted = default
             if hits:
                 doc.terms[ft] = hits
         sentences: list[Sentence] = []
-        if all(map(where, r.phrase)):
+        if all(map(stated_here, r.phrase)) and all(map(where, r.phrase)):
             sentences = [m.sentence for m in counting if _phrase_stated(m, r, outpatient, cache)]
             if any(all(_words(m, cache).positions(w) for w in r.phrase)
                    and not any(is_negated_at(m.sentence.text, m.words[i].start)
                                for w in r.phrase for i in _words(m, cache).positions(w))
                    for m in present):
                 doc.hinted.add(r.code)  # stated, even if uncertain; a ruled-out detail ("familial ruled out") is no hint
-        if not sentences:
-            sentences = [m.sentence for v, words in variants if all(map(where, words))
+        if not sentences and variants:
+            sentences = [m.sentence for v, words in variants if all(map(stated_here, words)) and all(map(where, words))
                          for m in counting if _variant_stated(m, v, outpatient, cache)]
             if sentences:
                 doc.by_inclusion.add(r.code)
-        # The Index's default type is for a condition of a named site: only with a side or another term.
-        if not sentences and default and set(r.terms) == {default} and r.side is not None:
-            sentences = [m.sentence for m in counting[:1]]
-        open_site = index._site_after(index.words(r.code), _OPEN_ONLY) \
-            if not sentences and default and r.side is None and set(r.terms) == {default} else ()
-        if open_site and doc.side is None and not doc.side_conflict and in_note.where(open_site[-1]):
-            # The condition at a site the note names, with no side anywhere: the Index's entry
-            # (Osteoarthritis, knee M17.1-) leads to the unilateral code whose side only the provider
-            # can give; the side question follows (side-of-target).
-            sentences = [m.sentence for m in counting[:1]]
-        if not sentences and default and without_default:  # the note's default is the code's, or none
-            for rest in without_default:
-                if rest.phrase and all(may_stand(w) for w in rest.phrase):
-                    sentences = [m.sentence for m in counting if _phrase_stated(m, rest, outpatient, cache)]
-                if sentences:
-                    break
-        if not sentences and set(r.terms) == {"uncomplicated"} and not may_stand("complicated") \
-                and not may_stand("complication"):
+        if not sentences and default:
+            # The Index's default type is for a condition of a named site: only with a side or another term.
+            if only_default and r.side is not None:
+                sentences = [m.sentence for m in counting[:1]]
+            open_site = index._site_after(index.words(r.code), _OPEN_ONLY) \
+                if not sentences and r.side is None and only_default else ()
+            if open_site and doc.side is None and not doc.side_conflict and in_note.where(open_site[-1]):
+                # The condition at a site the note names, with no side anywhere: the Index's entry
+                # (Osteoarthritis, knee M17.1-) leads to the unilateral code whose side only the provider
+                # can give; the side question follows (side-of-target).
+                sentences = [m.sentence for m in counting[:1]]
+            if not sentences and without_default:  # the note's default is the code's, or none
+                for rest in without_default:
+                    if rest.phrase and all(may_stand(w) for w in rest.phrase):
+                        sentences = [m.sentence for m in counting if _phrase_stated(m, rest, outpatient, cache)]
+                    if sentences:
+                        break
+        if not sentences and uncomplicated and not may_stand("complicated") and not may_stand("complication"):
             # The plain condition, stated for this visit with nothing of a complication anywhere, is
             # the uncomplicated code the Index gives it (Dependence, drug, nicotine, cigarettes F17.210).
             sentences = [m.sentence for m in counting][:1]
-        if not sentences and r.negated and not any(may_stand(t) for t in r.negated):
+        if not sentences and negated and without_negated.terms and without_negated.phrase \
+                and all(map(stated_here, without_negated.phrase)) and not any(map(where, negated)):
             # A complication the note never mentions is coded "without" it: the Index's entry for the
             # plain condition leads there ("Diabetes, type 2, with, retinopathy E11.319", without macular
             # edema), the "with" sibling needing the complication documented (I.A.15).
             rest = without_negated
-            if rest.terms and rest.phrase and all(may_stand(w) for w in rest.phrase):
+            if all(map(where, rest.phrase)):
                 # only as a diagnosis of this visit: the assessment, not a story of the past
                 sentences = [m.sentence for m in counting if m.in_assessment and _phrase_stated(m, rest, outpatient, cache)]
         if sentences:
             doc.full[r.code] = sentences
             # numbers documented with their word ("stage 3") count as one term
-            if any(any(c.isdigit() for c in t) for t in r.phrase):
-                doc.terms[" ".join(r.phrase)] = sentences
+            if numbered is not None:
+                doc.terms[numbered] = sentences
     note.memo[key] = doc
     return doc
 
@@ -474,10 +436,6 @@ def _flare_at(m: Mention, index: AxisIndex, code: str) -> bool:
         if _beside_condition(m, hit.group(0).lower(), near, {}):
             return True
     return False
-
-
-def _condition_words(index: AxisIndex, code: str) -> frozenset[str]:
-    return frozenset(w for terms in index.condition_terms(code) for w, _ in terms)
 
 
 def chart_codes(codes) -> tuple[str, ...]:
