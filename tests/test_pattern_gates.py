@@ -16,7 +16,7 @@ from tests.conftest import SPEC_EXAMPLES, base_chart
 import vma.checks
 from vma.checks.support.mdm import wording as mdm_wording
 from vma.checks import all_checks
-from vma.checks.support import episode
+from vma.checks.support import episode_cues
 from vma.checks.support.notes.patterns import LowerCasePattern, lower_case_pattern
 
 
@@ -31,7 +31,7 @@ def fast_patterns() -> list[tuple[str, LowerCasePattern]]:
             elif isinstance(value, re.Pattern) and value.flags & re.I:
                 found.append((name, lower_case_pattern(value)))
     found += [(f"test:{name}", rx) for name, rx in mdm_wording._TESTS]
-    found += [(f"episode:{key}", lower_case_pattern(rx)) for key, rx in episode._EPISODE_CUES.items()]
+    found += [(f"episode:{key}", lower_case_pattern(rx)) for key, rx in episode_cues._EPISODE_CUES.items()]
     return found
 
 

@@ -70,7 +70,7 @@ def _all_sentences() -> list[str]:
 
 
 def test_what_a_cue_needs_beyond_its_gate_is_in_every_sentence_it_matches():
-    from vma.checks.support.episode import _EPISODE_CUES, _NEEDS
+    from vma.checks.support.episode_cues import _EPISODE_CUES, _NEEDS
     from vma.checks.support.notes.patterns import lower_case_pattern
 
     texts = [t.lower() for t in _all_sentences()]
