@@ -348,7 +348,7 @@ def is_negated_at(sentence: str, pos: int, window: int = 6) -> bool:
         return True
     # The case-insensitive patterns run without re.I on the lower-cased sentence where lower-casing keeps positions
     # and folds nothing onto an ASCII letter (see LowerCasePattern): re.I makes them several times slower.
-    text, negated_after, negation_end = sentence, _NEGATED_AFTER, _NEGATION_END
+    text, negated_after, negation_end, lowered = sentence, _NEGATED_AFTER, _NEGATION_END, None
     if not _folds_onto_ascii(sentence):
         lowered = _lowered(sentence)
         if len(lowered) == len(sentence):
@@ -360,6 +360,11 @@ def is_negated_at(sentence: str, pos: int, window: int = 6) -> bool:
     rest = after[m.end():] if m else after
     if negated_after is not None and negated_after.match(rest.split(",")[0].split(".")[0]):
         return True
+    if text is lowered and _CUE_WORD.search(text, 0, pos) is None:
+        # No cue's first word stands as a word before the word (most words): neither its clause nor a list reaching
+        # it holds a cue, their words being the lower-cased words before it (cut only next to a "/", which no cue
+        # holds).
+        return False
     start = 0  # where the clause starts (clause_bounds)
     for m in _CLAUSE_BREAK.finditer(sentence, 0, pos):
         start = m.end()
@@ -401,6 +406,8 @@ def _cue_in(words: list[str]) -> bool:
 
 
 _CUE_FIRST_WORDS = frozenset(c.split()[0] for c in NEGATION_CUES)
+# A cue's first word standing as a word of _NEGATION_WORD in lower-cased text.
+_CUE_WORD = compile_pattern("(?<![a-z/])(?:" + "|".join(sorted(_CUE_FIRST_WORDS)) + ")(?![a-z/])")
 _CUE_AT = compile_pattern(" (?=(" + "|".join(re.escape(c) for c in sorted(NEGATION_CUES, key=len, reverse=True)) + ") )")
 
 
