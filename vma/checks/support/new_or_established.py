@@ -266,7 +266,13 @@ def prior_visit(ctx: CheckContext, note: NoteDoc) -> PriorVisit | None:
     tried_any = set().union(*(tried[rx] for rx in _PRIOR_STATEMENTS))
     if not tried_any:
         return None
-    own = _provider_names(ctx)
+    names: list[set[str]] = []
+
+    def own() -> set[str]:  # read only for a sentence a statement matches, which few notes have
+        if not names:
+            names.append(_provider_names(ctx))
+        return names[0]
+
     dos = ctx.chart.encounter.date_of_service or ""
     service_year = int(dos[:4]) if dos[:4].isdigit() else None
     strong = weak = None
@@ -278,17 +284,17 @@ def prior_visit(ctx: CheckContext, note: NoteDoc) -> PriorVisit | None:
         if m is not None and not (_PAST_ANCHOR.search(text) and not _TODAY.search(text[m.end():m.end() + 40])):
             m = None  # today's visit ("I saw and examined her today"), not an earlier one
         m = m or found(_FIRST_PERSON_PRIOR, s)
-        if m and not is_negated_at(text, m.start()) and not _names_other_doctor(text, own) \
+        if m and not is_negated_at(text, m.start()) and not _names_other_doctor(text, own()) \
                 and not _three_years_or_more(text, service_year):
             strong = s
             break  # the first strong sentence decides, whatever the others say
         m = found(_EARLIER_VISIT, s)
-        if m and not is_negated_at(text, m.start()) and not _names_other_care(_with_previous(sentences, i), own) \
+        if m and not is_negated_at(text, m.start()) and not _names_other_care(_with_previous(sentences, i), own()) \
                 and not _three_years_or_more(text, service_year):
             strong = s
             break
         m = found(_FOLLOW_UP_VISIT, s) if s.section in _PRESENTING_SECTIONS else None
-        if m and not is_negated_at(text, m.start()) and not _names_other_care(_with_previous(sentences, i), own) \
+        if m and not is_negated_at(text, m.start()) and not _names_other_care(_with_previous(sentences, i), own()) \
                 and not _three_years_or_more(text, service_year):
             weak = weak or s
     if strong is not None:
