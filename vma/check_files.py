@@ -7,6 +7,7 @@ import gc
 import json
 import os
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 from vma.chart import ChartInputError
@@ -44,14 +45,22 @@ def _read(path: str) -> bytes:
 _EXIT_RANK = {0: 0, 1: 1, 3: 2, 2: 3}
 
 
-def _check_one(label: str, path: str, raw: bytes | None, as_json: bool) -> tuple[list[tuple[int, str]], int]:
-    """Check one file: the lines it prints, in order, each with its stream (1 stdout, 2 stderr), and
-    its exit status alone. Printing is left to the caller, so that files checked in other processes
-    print exactly as they would one after another."""
+@lru_cache(maxsize=1)
+def _engine():
+    """What checking a file calls, imported when the first file is checked (with the collector off, see
+    check_files) and then held: three import statements per file were a visible share of a small chart."""
     from vma.checks import run_checks
     from vma.intake import parse_chart
     from vma.report import render_text
 
+    return run_checks, parse_chart, render_text
+
+
+def _check_one(label: str, path: str, raw: bytes | None, as_json: bool) -> tuple[list[tuple[int, str]], int]:
+    """Check one file: the lines it prints, in order, each with its stream (1 stdout, 2 stderr), and
+    its exit status alone. Printing is left to the caller, so that files checked in other processes
+    print exactly as they would one after another."""
+    run_checks, parse_chart, render_text = _engine()
     lines: list[tuple[int, str]] = []
     try:
         if raw is None:

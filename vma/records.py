@@ -58,6 +58,8 @@ def _plain(value: Any, json_mode: bool) -> Any:
         return None
     return value
 _MISSING = object()
+# What json.dumps builds on every call with these options: one encoder, made once (it keeps no state).
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
 class RecordError(ValueError):
@@ -342,7 +344,9 @@ class Record:
             values[name] = value
         if self.keep_extra:
             names = self._names
-            values["model_extra"] = {k: v for k, v in data.items() if k not in names}
+            # most records carry only their own fields: one subset test settles that they keep nothing
+            values["model_extra"] = ({} if data.keys() <= names
+                                     else {k: v for k, v in data.items() if k not in names})
         else:
             values["model_extra"] = None
         if len(errors) == before:  # a field that failed is not there to derive from
@@ -375,7 +379,7 @@ class Record:
 
     def model_dump_json(self) -> str:
         # Compact and UTF-8, as the findings lines have always been printed (contract section 5).
-        return json.dumps(self.model_dump(mode="json"), separators=(",", ":"), ensure_ascii=False)
+        return _COMPACT_JSON.encode(self.model_dump(mode="json"))
 
     def model_copy(self, update: dict[str, Any] | None = None) -> Any:
         """A shallow copy with ``update`` set as given (not read again, as pydantic's copy does); an

@@ -24,7 +24,7 @@ import re
 import sys
 import traceback
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from functools import cached_property
 from typing import Callable, Iterable
 
@@ -110,6 +110,8 @@ def register(check_id: str, *, actions: Iterable[str], references: Iterable[str]
 
 
 _ordered: tuple[int, list[CheckSpec]] | None = None
+# UTC+14, where the calendar date is the latest anywhere on earth (see CheckContext.today).
+_LATEST_ZONE = timezone(timedelta(hours=14))
 
 
 def all_checks() -> list[CheckSpec]:
@@ -159,9 +161,7 @@ class CheckContext:
         Defaults to the calendar date at UTC+14, the latest date anywhere on earth, so a
         chart dated today in any clinic's time zone is never taken for a future one.
         """
-        from datetime import datetime, timedelta, timezone
-
-        return datetime.now(timezone(timedelta(hours=14))).date()
+        return datetime.now(_LATEST_ZONE).date()
 
     @cached_property
     def icd(self) -> IcdRelease:

@@ -112,7 +112,7 @@ _FIRST_PERSON_PRIOR = LowerCasePattern(_FIRST_PERSON_PRIOR)
 _EARLIER_VISIT = LowerCasePattern(_EARLIER_VISIT)
 _FOLLOW_UP_VISIT = LowerCasePattern(_FOLLOW_UP_VISIT)
 _NEW_PATIENT_STATEMENT = LowerCasePattern(_NEW_PATIENT_STATEMENT)
-_VISIT_STATEMENTS = (_NEW_PATIENT_STATEMENT, _FIRST_PERSON_SAW, _FIRST_PERSON_PRIOR, _EARLIER_VISIT, _FOLLOW_UP_VISIT)
+_PRIOR_STATEMENTS = (_FIRST_PERSON_SAW, _FIRST_PERSON_PRIOR, _EARLIER_VISIT, _FOLLOW_UP_VISIT)
 
 
 class _NarrowGate:
@@ -147,21 +147,29 @@ _GATES = {_FIRST_PERSON_PRIOR: _FIRST_PERSON_PRIOR_GATE}
 
 
 _TITLES = (" dr.", " mr.", " mrs.", " ms.", " st.", " dr", " mr", " mrs", " ms")
+# The only characters whose lower case ends in a title's last letter: a sentence ending in none of them ends in no
+# title, and most sentences are turned away without lower-casing their end.
+_TITLE_ENDS = ("r", "R", "s", "S", ".")
 
 
-def _whole_sentences(note: NoteDoc) -> list[Sentence]:
+def _whole_sentences(note: NoteDoc) -> tuple[list[Sentence], set[int]]:
     """The note's sentences that can tell its history with the practice, with a title's dot mended: "Her last
-    visit with Dr." + "Nguyen was in March." is one sentence here, so the name stays beside the visit."""
+    visit with Dr." + "Nguyen was in March." is one sentence here, so the name stays beside the visit. With
+    them, the ids of the mended ones (new text, not sentences of the note)."""
     out: list[Sentence] = []
+    mended: set[int] = set()
     for s in note.sentences:
         if s.section in _VISIT_HISTORY_SECTIONS:
             continue
         prev = out[-1] if out else None
-        if prev is not None and prev.section == s.section and f" {prev.text[-5:].lower()}".endswith(_TITLES):
+        if prev is not None and prev.section == s.section and prev.text.endswith(_TITLE_ENDS) \
+                and f" {prev.text[-5:].lower()}".endswith(_TITLES):
+            mended.discard(id(prev))
             out[-1] = Sentence(f"{prev.text} {s.text}", s.section, prev.start)
+            mended.add(id(out[-1]))
         else:
             out.append(s)
-    return out
+    return out, mended
 
 
 def _provider_names(ctx: CheckContext) -> set[str]:
@@ -225,16 +233,17 @@ def prior_visit(ctx: CheckContext, note: NoteDoc) -> PriorVisit | None:
     """The sentence that documents an earlier professional service by this physician or practice within three
     years, or None. A note that also calls the patient new, or (for the weaker "here for follow-up") says the
     patient was referred, does not decide it."""
-    sentences = _whole_sentences(note)
+    sentences, mended = _whole_sentences(note)
     # A sentence of the note that a pattern's gate turns away cannot match it (support/scan); a mended sentence is
     # new text, tried by every pattern. Each pattern's own scan of the note, a str.find per literal, costs less than
     # searching its gate in each sentence a union of the gates lets through (" with " lets through most).
-    mended = {id(s) for s in sentences} - {id(s) for s in note.sentences}
     read = tuple(dict.fromkeys(s.section for s in sentences))
-    tried = {rx: {id(s) for s in gated(note, _GATES.get(rx, rx), read)} | mended for rx in _VISIT_STATEMENTS}
-    tried_any = set().union(*tried.values())
-    if not tried_any:
-        return None
+
+    def tried_by(rx: LowerCasePattern) -> set[int]:
+        return {id(s) for s in gated(note, _GATES.get(rx, rx), read)} | mended
+
+    # A note that calls the patient new decides before the other patterns' gates are looked for in it.
+    tried = {_NEW_PATIENT_STATEMENT: tried_by(_NEW_PATIENT_STATEMENT)}
     in_note: dict[LowerCasePattern, bool] = {}
 
     def found(rx: LowerCasePattern, s: Sentence) -> re.Match[str] | None:
@@ -248,11 +257,22 @@ def prior_visit(ctx: CheckContext, note: NoteDoc) -> PriorVisit | None:
             in_note[rx] = rx.gate is None or rx.gate.search(note.text.lower()) is not None
         return m if m is not None and in_note[rx] else None
 
+    new_tried = tried[_NEW_PATIENT_STATEMENT]
     for s in sentences:
-        m = found(_NEW_PATIENT_STATEMENT, s)
+        m = found(_NEW_PATIENT_STATEMENT, s) if id(s) in new_tried else None
         if m and not is_negated_at(s.text, m.start()):
             return None
-    own = _provider_names(ctx)
+    tried.update((rx, tried_by(rx)) for rx in _PRIOR_STATEMENTS)
+    tried_any = set().union(*(tried[rx] for rx in _PRIOR_STATEMENTS))
+    if not tried_any:
+        return None
+    names: list[set[str]] = []
+
+    def own() -> set[str]:  # read only for a sentence a statement matches, which few notes have
+        if not names:
+            names.append(_provider_names(ctx))
+        return names[0]
+
     dos = ctx.chart.encounter.date_of_service or ""
     service_year = int(dos[:4]) if dos[:4].isdigit() else None
     strong = weak = None
@@ -264,17 +284,17 @@ def prior_visit(ctx: CheckContext, note: NoteDoc) -> PriorVisit | None:
         if m is not None and not (_PAST_ANCHOR.search(text) and not _TODAY.search(text[m.end():m.end() + 40])):
             m = None  # today's visit ("I saw and examined her today"), not an earlier one
         m = m or found(_FIRST_PERSON_PRIOR, s)
-        if m and not is_negated_at(text, m.start()) and not _names_other_doctor(text, own) \
+        if m and not is_negated_at(text, m.start()) and not _names_other_doctor(text, own()) \
                 and not _three_years_or_more(text, service_year):
             strong = s
             break  # the first strong sentence decides, whatever the others say
         m = found(_EARLIER_VISIT, s)
-        if m and not is_negated_at(text, m.start()) and not _names_other_care(_with_previous(sentences, i), own) \
+        if m and not is_negated_at(text, m.start()) and not _names_other_care(_with_previous(sentences, i), own()) \
                 and not _three_years_or_more(text, service_year):
             strong = s
             break
         m = found(_FOLLOW_UP_VISIT, s) if s.section in _PRESENTING_SECTIONS else None
-        if m and not is_negated_at(text, m.start()) and not _names_other_care(_with_previous(sentences, i), own) \
+        if m and not is_negated_at(text, m.start()) and not _names_other_care(_with_previous(sentences, i), own()) \
                 and not _three_years_or_more(text, service_year):
             weak = weak or s
     if strong is not None:

@@ -43,14 +43,22 @@ def _age_group_stated(ctx: CheckContext, words: set[str]):
     the coded code's age group ("well child visit"), not negated."""
     if not words:
         return None
+    note = ctx.note
+    return _first_naming(note, [i for i, s in enumerate(note.sentences) if s.section in _ENCOUNTER_SECTIONS], words)
+
+
+def _first_naming(note, indexes, words: set[str]):
+    """The first of the note's sentences at ``indexes`` with a word that is one of ``words`` and not negated.
+    Their words are read from the note's normalised words (those of its tokens, in order), and a sentence is
+    tokenised only for where such a word stands: most sentences name none."""
     firsts = _first_letters(words)
-    for sentence, toks in ctx.note.tokenized:
-        if sentence.section not in _ENCOUNTER_SECTIONS:
-            continue
-        for t in toks:
-            if t.norm[:1] in firsts and any(same_word(t.norm, w) for w in words) \
-                    and not is_negated_at(sentence.text, t.start):
-                return sentence
+    norms_of = note.word_norms
+    for i in indexes:
+        for j, norm in enumerate(norms_of[i]):
+            if norm[:1] in firsts and any(same_word(norm, w) for w in words):
+                sentence, toks = note.tokenized[i]
+                if not is_negated_at(sentence.text, toks[j].start):
+                    return sentence
     return None
 
 
@@ -76,11 +84,12 @@ def pronoun_sex(ctx: CheckContext):
     the clear majority of personal pronouns in the encounter sections, or (None, None)."""
     counts = {"F": 0, "M": 0}
     first: dict[str, object] = {}
-    for sentence, toks in ctx.note.tokenized:
+    note = ctx.note
+    for sentence, norms in zip(note.sentences, note.word_norms):  # the tokens' normalised words
         if sentence.section not in _ENCOUNTER_SECTIONS:
             continue
-        for t in toks:
-            sex = _PRONOUNS.get(t.norm)
+        for norm in norms:
+            sex = _PRONOUNS.get(norm)
             if sex is not None:
                 counts[sex] += 1
                 first.setdefault(sex, sentence)
@@ -126,13 +135,7 @@ def _touches(ctx: CheckContext, words: set[str]):
     """The first sentence using one of ``words`` not negated."""
     if not words:
         return None
-    firsts = _first_letters(words)
-    for sentence, toks in ctx.note.tokenized:
-        for t in toks:
-            if t.norm[:1] in firsts and any(same_word(t.norm, w) for w in words) \
-                    and not is_negated_at(sentence.text, t.start):
-                return sentence
-    return None
+    return _first_naming(ctx.note, range(len(ctx.note.sentences)), words)
 
 
 @dataclass(frozen=True)

@@ -250,10 +250,10 @@ def _naming_sentences(ctx: CheckContext, index: AxisIndex, code: str, limit: int
     condition reader found no full mention (never used to decide)."""
     variants = index.condition_terms(code)
     scored = []
-    for sentence, words in ctx.note.tokenized:
+    note = ctx.note
+    for sentence, norms in zip(note.sentences, note.word_norms):  # the tokens' normalised words
         if sentence.section in HISTORY_SECTIONS:
             continue
-        norms = [t.norm for t in words]
         best = 0.0
         for terms in variants:
             total = sum(w for _, w in terms) or 1.0

@@ -162,8 +162,9 @@ def _diabetes_statements(ctx: CheckContext) -> list[_Statement]:
     if key in memo:
         return memo[key]
     out: list[_Statement] = []
-    for sentence, words in ctx.note.tokenized:
-        norms = [t.norm for t in words]
+    note = ctx.note
+    # the tokens' normalised words, in order: a sentence is tokenised only where a diabetes word stands
+    for k, (sentence, norms) in enumerate(zip(note.sentences, note.word_norms)):
         for i, word in enumerate(norms):
             prediabetes = word.startswith("prediabet")
             if not prediabetes and (word not in _DIABETES_WORDS or (i > 0 and norms[i - 1] in _DIABETES_WORDS)):
@@ -171,7 +172,7 @@ def _diabetes_statements(ctx: CheckContext) -> list[_Statement]:
             if set(norms[i + 1:i + 3]) & _NOT_DIABETES_MELLITUS:
                 continue
             prediabetes = prediabetes or bool(set(norms[max(0, i - 2):i]) & _NOT_YET)
-            pos = words[i].start
+            pos = note.tokenized[k][1][i].start
             clause = _clause(sentence.text, pos)
             if _KIN.search(clause) or sentence.section == "family":
                 continue

@@ -30,7 +30,7 @@ from vma.checks.support.axes.words import (
     same_word,
 )
 from vma.checks.support.notes.document import NoteDoc, Sentence
-from vma.checks.support.notes.patterns import lazy_pattern
+from vma.checks.support.notes.patterns import LowerCasePattern, lazy_pattern
 from vma.checks.support.notes.words import Token, is_negated_at, is_past_or_planned, is_uncertain_at
 from vma.checks.support.refine.candidates import (
     _DEFAULT_CONDITION,
@@ -53,18 +53,19 @@ class IndicatorRule:
     family: str
     categories: tuple[str, ...]
     asks: str  # what the query asks for: "type and acuity", "severity", "stage"
-    patterns: tuple[re.Pattern[str], ...]
+    patterns: tuple[LowerCasePattern, ...]
     source: str
-    not_in: re.Pattern[str] | None = None  # a sentence matching this cites no indicator ("Flonase nasal spray")
+    not_in: LowerCasePattern | None = None  # a sentence matching this cites no indicator ("Flonase nasal spray")
 
 
 @lru_cache(maxsize=1)
 def indicator_rules() -> tuple[IndicatorRule, ...]:
     data = json.loads((DATA / "cdi_indicators.json").read_text())
-    # Compiled when a rule's family is first read: a chart reads one family, if any.
+    # Compiled when a rule's family is first read: a chart reads one family, if any. Each is tried on every
+    # sentence of the note, most of which hold none of its words: run behind its literal gate.
     return tuple(IndicatorRule(r["family"], tuple(r["categories"]), r["asks"],
-                               tuple(lazy_pattern(p, re.I) for p in r["indicators"]), r["source"],
-                               lazy_pattern(r["not_in"], re.I) if r.get("not_in") else None)
+                               tuple(LowerCasePattern(lazy_pattern(p, re.I)) for p in r["indicators"]), r["source"],
+                               LowerCasePattern(lazy_pattern(r["not_in"], re.I)) if r.get("not_in") else None)
                  for r in data["rules"])
 
 
