@@ -181,15 +181,28 @@ def condition_mentions(note: NoteDoc, index: AxisIndex, code: str, outpatient: b
             if share > best.get(si, (0.0, 0))[0]:
                 best[si] = (share, first[si])
     out = []
-    tokenized = note.tokenized
+    # Conditions that share words are named at the same place ("type 2 diabetes mellitus with ..." for each
+    # E11 code), and a condition is read in both settings: each place's mention is made once per note, and
+    # its negation read once for both settings, the wording cues being the costly part.
+    made = memo.get("mentions_made")
+    if made is None:
+        made = memo["mentions_made"] = {}
     for si in sorted(best):
         share, at = best[si]
         if share < 0.5:
             continue
-        sentence, words = tokenized[si]
-        pos = words[at].start
-        out.append(Mention(sentence, tuple(words), at, is_negated_at(sentence.text, pos),
-                           outpatient and is_uncertain_at(sentence.text, pos)))
+        mention = made.get((si, at, outpatient))
+        if mention is None:
+            other = made.get((si, at, not outpatient))
+            if other is None:
+                sentence, tokens = note.tokenized[si]
+                words = tuple(tokens)
+                negated = is_negated_at(sentence.text, words[at].start)
+            else:
+                sentence, words, negated = other.sentence, other.words, other.negated
+            mention = made[si, at, outpatient] = Mention(
+                sentence, words, at, negated, outpatient and is_uncertain_at(sentence.text, words[at].start))
+        out.append(mention)
     memo[key] = out
     return out
 
