@@ -153,18 +153,26 @@ def condition_mentions(note: NoteDoc, index: AxisIndex, code: str, outpatient: b
     it (II.H).
     """
     key = ("condition_mentions", id(index), code, outpatient)
-    if key in note.memo:
-        return note.memo[key]
-    words_at = note_words(note)
+    memo = note.memo
+    if key in memo:
+        return memo[key]
+    where = note_words(note).where
     best: dict[int, tuple[float, int]] = {}
-    for terms in index.condition_terms(code):
-        total = sum(w for _, w in terms)
-        if not total:
+    for terms, total, heaviest, slack in index.condition_term_sets(code):
+        # A set whose words missing from the note weigh more than half of it names the condition in no
+        # sentence: its heaviest words are looked up first, and most sets fail on the first.
+        missing = 0.0
+        for term, weight in heaviest:
+            if not where(term):
+                missing += weight
+                if missing > slack:
+                    break
+        if missing > slack:
             continue
         got: dict[int, float] = {}
         first: dict[int, int] = {}
         for term, weight in terms:
-            for si, ti in words_at.where(term).items():
+            for si, ti in where(term).items():
                 got[si] = got.get(si, 0.0) + weight
                 if ti < first.get(si, ti + 1):
                     first[si] = ti
@@ -173,16 +181,29 @@ def condition_mentions(note: NoteDoc, index: AxisIndex, code: str, outpatient: b
             if share > best.get(si, (0.0, 0))[0]:
                 best[si] = (share, first[si])
     out = []
-    tokenized = note.tokenized
+    # Conditions that share words are named at the same place ("type 2 diabetes mellitus with ..." for each
+    # E11 code), and a condition is read in both settings: each place's mention is made once per note, and
+    # its negation read once for both settings, the wording cues being the costly part.
+    made = memo.get("mentions_made")
+    if made is None:
+        made = memo["mentions_made"] = {}
     for si in sorted(best):
         share, at = best[si]
         if share < 0.5:
             continue
-        sentence, words = tokenized[si]
-        pos = words[at].start
-        out.append(Mention(sentence, tuple(words), at, is_negated_at(sentence.text, pos),
-                           outpatient and is_uncertain_at(sentence.text, pos)))
-    note.memo[key] = out
+        mention = made.get((si, at, outpatient))
+        if mention is None:
+            other = made.get((si, at, not outpatient))
+            if other is None:
+                sentence, tokens = note.tokenized[si]
+                words = tuple(tokens)
+                negated = is_negated_at(sentence.text, words[at].start)
+            else:
+                sentence, words, negated = other.sentence, other.words, other.negated
+            mention = made[si, at, outpatient] = Mention(
+                sentence, words, at, negated, outpatient and is_uncertain_at(sentence.text, words[at].start))
+        out.append(mention)
+    memo[key] = out
     return out
 
 

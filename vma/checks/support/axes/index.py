@@ -6,6 +6,7 @@ import math
 import pickle
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from typing import NamedTuple
 
 from vma.checks.support.axes.words import (
     _OPEN_ACUITY,
@@ -294,6 +295,40 @@ class AxisIndex:
             if words:
                 out.append(tuple((w, self.idf(w)) for w in words))
         return tuple(dict.fromkeys(out))
+
+    @lru_cache(maxsize=None)
+    def condition_term_sets(self, code: str) -> tuple[ConditionTermSet, ...]:
+        """:meth:`condition_terms` with what reading them needs worked out once per code: each set's total
+        weight, and its words heaviest first with the weight that may be missing from the note before the
+        set can no longer name the condition in any sentence (see :class:`ConditionTermSet`)."""
+        out = []
+        for terms in self.condition_terms(code):
+            total = sum(w for _, w in terms)
+            if not total:
+                continue
+            if all(w > 0 for _, w in terms):
+                # The margin keeps the gate off where the sums' rounding could decide: only a set clearly
+                # under half its weight is passed over.
+                heaviest = tuple(sorted(terms, key=lambda tw: -tw[1]))
+                slack = total * (0.5 + 1e-9)
+            else:
+                heaviest, slack = (), 0.0
+            out.append(ConditionTermSet(terms, total, heaviest, slack))
+        return tuple(out)
+
+
+class ConditionTermSet(NamedTuple):
+    """One way the tabular names a condition (:meth:`AxisIndex.condition_terms`), ready to be read.
+
+    A sentence names the condition when it holds half the set's weight (``total``). No sentence holds more of
+    it than the note does: once the words the note lacks weigh more than ``slack`` (half, and a margin), no
+    sentence can name the condition through the set. ``heaviest``: the words heaviest first, the order to look
+    them up in; empty when the weights are not all positive, where no such bound holds."""
+
+    terms: tuple[tuple[str, float], ...]
+    total: float
+    heaviest: tuple[tuple[str, float], ...]
+    slack: float
 
 
 # Names the tabular leaves to the Index or the guidelines: diabetes with no type stated is type 2
