@@ -252,8 +252,6 @@ def _scanners() -> tuple[tuple[str, LowerCasePattern], ...]:
     return tuple((kind, lower_case_pattern(rx)) for kind, rx in _EPISODE_CUES.items())
 
 
-
-
 def _sentence_cues(sentence: Sentence, scanners: list[tuple[str, LowerCasePattern]],
                    lowered: str | None) -> dict[str, list[str]]:
     """The episode cues of one sentence, the note's own words, after the sentence-level rules;

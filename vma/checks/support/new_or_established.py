@@ -266,12 +266,13 @@ def prior_visit(ctx: CheckContext, note: NoteDoc) -> PriorVisit | None:
     tried_any = set().union(*(tried[rx] for rx in _PRIOR_STATEMENTS))
     if not tried_any:
         return None
-    names: list[set[str]] = []
+    names: set[str] | None = None
 
     def own() -> set[str]:  # read only for a sentence a statement matches, which few notes have
-        if not names:
-            names.append(_provider_names(ctx))
-        return names[0]
+        nonlocal names
+        if names is None:
+            names = _provider_names(ctx)
+        return names
 
     dos = ctx.chart.encounter.date_of_service or ""
     service_year = int(dos[:4]) if dos[:4].isdigit() else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+from functools import lru_cache
 
 from vma.checks.support.notes.patterns import LowerCasePattern as _LowerCasePattern
 from vma.checks.support.notes.patterns import _lowered, _trie_regex, lazy_pattern
@@ -414,7 +415,6 @@ _DIGIT = re.compile(r"\d")
 _RX_OFFICE = "prescription drug management (a drug given by injection or infusion)"
 
 
-_DRUG_WORDS: list = []  # the gate of _RX_FORM, _RX_WORDS and _RX_NAME in one, built on first use
 # Factoring two hundred literals into a gate costs a process more than a chart's reading of them: kept on disk.
 _DRUG_GATES = MachineCache(f"mdm-drug-gates-py{sys.version_info[0]}{sys.version_info[1]}.pickle")
 
@@ -426,13 +426,17 @@ def _drug_words_source(literals: tuple[tuple[str, ...], ...]) -> str:
     return gates[literals]
 
 
+@lru_cache(maxsize=1)
+def _drug_words() -> re.Pattern[str] | None:
+    """The gates of _RX_FORM, _RX_WORDS and _RX_NAME in one (None when one of them has no gate), built on first use."""
+    literals = [rx.gate_literals for rx in (_RX_FORM, _RX_WORDS, _RX_NAME)]
+    return None if None in literals else lazy_pattern(_drug_words_source(tuple(literals)))
+
+
 def _may_name_drug(text: str) -> bool:
     """Whether _RX_FORM, _RX_WORDS or _RX_NAME may match: their gates' literals in one gate, tried once. Most plan
     sentences name no drug, and each gate on its own costs about as much as the three together."""
-    if not _DRUG_WORDS:
-        literals = [rx.gate_literals for rx in (_RX_FORM, _RX_WORDS, _RX_NAME)]
-        _DRUG_WORDS.append(None if None in literals else lazy_pattern(_drug_words_source(tuple(literals))))
-    gate, lowered = _DRUG_WORDS[0], _lowered(text)
+    gate, lowered = _drug_words(), _lowered(text)
     # Where the patterns read the text as written, their own gates are not used either.
     return gate is None or len(lowered) != len(text) or gate.search(lowered) is not None
 

@@ -290,7 +290,6 @@ class Refiner:
                 site_terms=frozenset(fold(t) for t in terms) & sided_words, loose=not header and loose))
         return tuple(out)
 
-
     @lru_cache(maxsize=None)
     def _inclusion_variants(self, node: str) -> tuple[tuple[tuple[str, ...], ...], bool]:
         """The words of each inclusion term of a node that says something (connectives and "unspecified"
