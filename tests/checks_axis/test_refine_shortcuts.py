@@ -265,3 +265,72 @@ def test_a_description_with_no_side_word_has_no_word_after_one(ref):
             assert not after, code
             skipped += 1
     assert skipped > 1000
+
+
+def _full_description_words(description: str) -> tuple[str, ...]:
+    # the pattern's words of the plain text, whatever its characters
+    return tuple(w for w in axis_words._DESCRIPTION_WORD.findall(_full_plain_text(description))
+                 if w not in axis_words.STOPWORDS)
+
+
+def test_description_words_split_as_the_pattern_finds_them(ref):
+    rel = ref.icd_for(None)
+    for code in rel.codes():
+        for text in (rel.description(code) or "", *rel.notes(code, "inclusionTerm")):
+            assert axis_words._text_words.__wrapped__(text) == tuple(
+                axis_words._DESCRIPTION_WORD.findall(_full_plain_text(text))), (code, text)
+            assert axis_words.description_words(text) == _full_description_words(text), (code, text)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_description_words_split_as_the_pattern_finds_them_on_random_text(seed):
+    rng = random.Random(seed)
+    pieces = _PIECES + ["_", "1", "2b", "a_b", "\t", "/", "'", "’", "of", "the", "ÿ", "\x7f", "\x00", "~"]
+    texts = ["".join(rng.choice(pieces) + rng.choice(["", " "]) for _ in range(rng.randint(0, 12)))
+             for _ in range(3000)]
+    for text in texts:
+        assert axis_words._text_words.__wrapped__(text) == tuple(
+            axis_words._DESCRIPTION_WORD.findall(_full_plain_text(text))), text
+        assert axis_words.description_words(text) == _full_description_words(text), text
+
+
+def test_the_pools_side_pairs_are_those_of_the_codes_read(ref):
+    # A category's pairs of right and left codes are worked out once: with the code's own title and the
+    # acuity forms of other categories added, they are those of every title refinements() reads for it.
+    from vma.checks.support.axes.index import axis_index
+    from vma.checks.support.axes.words import ACUITY
+    from vma.checks.support.refine import candidates
+
+    rel = ref.icd_for(None)
+    index = axis_index(rel)
+    refiner = candidates.Refiner(index)
+    codes = [c for c in rel.codes() if index.split_seventh(c)[1] is None]
+    sample = random.Random(13).sample(codes, 1500) + [c for c in codes if c.startswith(("M25.5", "H66", "J4", "M17"))]
+    both = 0
+    for code in sample:
+        header = refiner.is_header(code)
+        keyed, _, paired, pool_sided = refiner._pool_words(code if header else refiner.category(code))
+        sided = pool_sided
+        xk = axis_words.key_words(rel.description(code) or "")
+        titles = [yk for y, yk in keyed.items() if y != code] + [xk]
+        axis = None if header else index.axis(code, ACUITY)
+        extra = [s.code for s in axis.siblings if s.code not in keyed and s.code != code] if axis else []
+        titles += [axis_words.key_words(rel.description(y) or "") for y in extra]
+        full: dict[frozenset, set] = {}
+        for yk in titles:
+            if yk & {"right", "left"}:
+                full.setdefault(frozenset(yk - axis_words.SIDE_TERMS), set()).update(yk & {"right", "left"})
+        if extra or code not in keyed:
+            sided = candidates._both_sides(candidates._paired([*map(axis_words.key_words, (
+                rel.description(y) or "" for y in extra)), xk], paired))
+        assert sided == {k for k, v in full.items() if v == {"right", "left"}}, code
+        both += bool(sided)
+        refiner.refinements(code)
+        # what the pool keeps is the pool's alone, whatever a code has added to it
+        assert paired == candidates._paired(keyed.values()), code
+    assert both > 100
+    # a code's additions never reach the pool's own pairs
+    pool = candidates._paired([frozenset({"pain", "right", "knee"}), frozenset({"pain", "hip"})])
+    added = candidates._paired([frozenset({"pain", "left", "knee"})], pool)
+    assert candidates._both_sides(added) == {frozenset({"pain", "knee"})}
+    assert pool == {frozenset({"pain", "knee"}): {"right"}} and not candidates._both_sides(pool)

@@ -39,11 +39,24 @@ def _plain_text(description: str) -> str:
     return text.replace("'s ", " ")
 
 
+# ASCII letters and digits as they are, every other byte a space: on ASCII text, where _DESCRIPTION_WORD's words are
+# its runs of letters and digits, the text so translated splits into the same words.
+_WORD_BYTES = bytes(c if 65 <= c <= 90 or 97 <= c <= 122 or 48 <= c <= 57 else 32 for c in range(256))
+
+
+@lru_cache(maxsize=1 << 16)  # tabular text: a title is read for its words and for its key words
+def _text_words(description: str) -> tuple[str, ...]:
+    """Every word of the description's plain text (:func:`_plain_text`), in order, stopwords kept."""
+    text = _plain_text(description)
+    if text.isascii():
+        return tuple(text.encode("ascii").translate(_WORD_BYTES).decode("ascii").split())
+    return tuple(_DESCRIPTION_WORD.findall(text))
+
+
 def description_words(description: str) -> tuple[str, ...]:
     """Content words of a tabular description, in order, without parenthesised modifiers."""
-    text = _plain_text(description)
     # Plain words: the tabular spells terms out, so no abbreviation expansion is needed here.
-    return tuple([w for w in _DESCRIPTION_WORD.findall(text) if w not in STOPWORDS])
+    return tuple([w for w in _text_words(description) if w not in STOPWORDS])
 
 
 @lru_cache(maxsize=1 << 16)
@@ -60,13 +73,13 @@ _PARTS = compile_pattern(r"[,;]")
 
 def scoped_words(description: str) -> list[str]:
     """The description's content words in order, those a "without" governs marked "~"."""
-    text = _plain_text(description)
-    if "without" not in text:
-        # Nothing governed: the words in order, as the clause walk below gives them ("with" dropped; the
-        # clause marks are no word characters, so the parts' words are the whole text's).
-        return [w for w in _DESCRIPTION_WORD.findall(text) if w not in STOPWORDS and w != "with"]
+    words = _text_words(description)
+    if "without" not in words:
+        # No "without", nothing governed: the words in order, as the clause walk below gives them ("with"
+        # dropped; the clause marks are no word characters, so the parts' words are the whole text's).
+        return [w for w in words if w not in STOPWORDS and w != "with"]
     out: list[str] = []
-    for part in _PARTS.split(text):
+    for part in _PARTS.split(_plain_text(description)):
         absent = False
         for w in _DESCRIPTION_WORD.findall(part):
             if w == "without":
@@ -84,6 +97,9 @@ def key_words(description: str) -> frozenset[str]:
     "~" up to the next comma or "with" ("Migraine without aura, not intractable, with status
     migrainosus" -> {migraine, ~aura, not, intractable, status, migrainosus}), so that "with" and
     "without" forms never compare equal."""
+    words = _text_words(description)
+    if "without" not in words:  # nothing marked (see scoped_words)
+        return frozenset(map(fold, [w for w in words if w not in STOPWORDS and w != "with"]))
     return frozenset([("~" + fold(w[1:])) if w[0] == "~" else fold(w) for w in scoped_words(description)])
 
 

@@ -124,6 +124,20 @@ def _sided_words(words: tuple[str, ...]) -> frozenset[str]:
     return frozenset(fold(w) for i, w in enumerate(words[1:], 1) if words[i - 1] in SIDE_TERMS)
 
 
+def _paired(titles, start: dict[frozenset[str], set[str]] | None = None) -> dict[frozenset[str], set[str]]:
+    """The sides ("right", "left") the titles of each wording take, the side words left out of the wording;
+    added to a copy of ``start``."""
+    paired = {k: set(v) for k, v in start.items()} if start else {}
+    for yk in titles:
+        if not _SIDES.isdisjoint(yk):
+            paired.setdefault(frozenset(yk - SIDE_TERMS), set()).update(yk & _SIDES)
+    return paired
+
+
+def _both_sides(paired: dict[frozenset[str], set[str]]) -> set[frozenset[str]]:
+    return {k for k, v in paired.items() if v == _SIDES}
+
+
 def _side_of(words: frozenset[str]) -> frozenset[str] | None:
     if BILATERAL in words:
         return BOTH
@@ -138,6 +152,8 @@ class Refiner:
         self.index = index
         self.release = index.release
         self._categories: dict[str, str] = {}
+        self._implied_words: dict[str, frozenset[str]] = {}
+        self._term_words_of: dict[str, tuple[tuple[str, str], ...]] = {}
 
     def category(self, code: str) -> str:
         found = self._categories.get(code)
@@ -153,14 +169,22 @@ class Refiner:
             and not self.index.needs_seventh(code)
 
     @lru_cache(maxsize=None)
-    def _pool_words(self, code: str) -> tuple[dict[str, frozenset[str]], tuple[tuple[str, frozenset[str]], ...]]:
-        """The base codes under ``code`` with their key words, and those whose words name a site after a
-        side word, with those site words folded: read once for every code of a category."""
+    def _pool_words(self, code: str) -> tuple[dict[str, frozenset[str]], tuple[tuple[str, frozenset[str]], ...],
+                                               dict[frozenset[str], set[str]], set[frozenset[str]]]:
+        """The base codes under ``code`` with their key words, those whose words name a site after a side
+        word, with those site words folded, the sides the codes of each wording take, and the wordings
+        taking both (see :meth:`refinements`): read once for every code of a category."""
         index, rel = self.index, self.release
-        keyed = {y: key_words(rel.description(y) or "") for y in index.base_descendants(code)}
-        # A title's words are words of its lower-cased text: one with no side word there is not split into them.
-        return keyed, tuple((y, sited) for y in keyed if _may_name_side(rel.description(y) or "")
-                            and (sited := _sided_words(index.words(y))))
+        keyed: dict[str, frozenset[str]] = {}
+        sited = []
+        for y in index.base_descendants(code):
+            title = rel.description(y) or ""
+            keyed[y] = key_words(title)
+            # A title's words are words of its lower-cased text: one with no side word there is not split into them.
+            if _may_name_side(title) and (found := _sided_words(index.words(y))):
+                sited.append((y, found))
+        paired = _paired(keyed.values())
+        return keyed, tuple(sited), paired, _both_sides(paired)
 
     @lru_cache(maxsize=None)
     def _category_acuity(self, category: str) -> frozenset[str]:
@@ -173,21 +197,22 @@ class Refiner:
             return ()
         header = self.is_header(code)
         # The pool's words are the category's (or the header's), read once for all its codes.
-        base_keyed, base_sited = self._pool_words(code if header else self.category(code))
+        base_keyed, base_sited, paired, sided = self._pool_words(code if header else self.category(code))
+        xk = key_words(rel.description(code) or "")
         if header:
             keyed = dict(base_keyed)
             sited = base_sited
+            extra = []
         else:
             keyed = {y: yk for y, yk in base_keyed.items() if y != code}
             sited = tuple(pair for pair in base_sited if pair[0] != code)
             acuity_axis = index.axis(code, ACUITY)
-            if acuity_axis is not None:  # acute and chronic forms kept in other categories (J40 -> J20.9, J42)
-                extra = [s.code for s in acuity_axis.siblings if s.code not in keyed]
+            extra = [s.code for s in acuity_axis.siblings if s.code not in keyed] if acuity_axis is not None else []
+            if extra:  # acute and chronic forms kept in other categories (J40 -> J20.9, J42)
                 for y in extra:
                     keyed[y] = key_words(rel.description(y) or "")
                 sited += tuple((y, found) for y in extra if _may_name_side(rel.description(y) or "")
                                and (found := _sided_words(index.words(y))))
-        xk = key_words(rel.description(code) or "")
         x_side, x_acuity = _side_of(xk), acuity_of(xk)
         own_site = folded(index._site_after(index.words(code), frozenset({OPEN}) | SIDE_TERMS))
         # The word an "unspecified" opens ("unspecified site", "unspecified part") gives way to the
@@ -199,12 +224,10 @@ class Refiner:
         sided_words = set().union(*(found for _, found in sited))
         open_slot = open_slot - sided_words
         # A side is an axis only where the tabular pairs a right and a left code of the same wording;
-        # elsewhere ("Right heart failure") the word names a type.
-        paired: dict[frozenset[str], set[str]] = {}
-        for y, yk in [*keyed.items(), (code, xk)]:
-            if not _SIDES.isdisjoint(yk):
-                paired.setdefault(frozenset(yk - SIDE_TERMS), set()).update(yk & _SIDES)
-        sided = {k for k, v in paired.items() if v == _SIDES}
+        # elsewhere ("Right heart failure") the word names a type. The pool's pairs are its own: the code
+        # itself, when outside it, and the other categories' forms add theirs.
+        if extra or code not in base_keyed:
+            sided = _both_sides(_paired([*(keyed[y] for y in extra), xk], paired))
         own_branch = set(rel.ancestors(code)) | {code}
         # A header that lists its children's alternatives ("Other thoracic, thoracolumbar and lumbosacral
         # intervertebral disc displacement") states none of them: each child still needs its own.
@@ -232,9 +255,7 @@ class Refiner:
             # Worked out only for a word the candidate drops: "unspecified" and "unilateral" are never read
             # from ``removed`` (allowed, and left out of ``replaces``), and most candidates drop no other.
             gone = xk - yk - _NEVER_REPLACED
-            category_words = self._category_acuity(self.category(y)) \
-                if gone or x_acuity is not None else frozenset()
-            removed = gone - self.inherited_words(y) - category_words if gone else gone
+            removed = gone - self._implied(y) if gone else gone
             loose = False
             if removed and not header:
                 # what a candidate may drop: what every candidate may, and what it says instead
@@ -258,14 +279,15 @@ class Refiner:
             y_side = _side_of(yk) if y_has_side else None
             if x_side is not None and y_side is None and not header:
                 continue
-            y_acuity = acuity_of(yk) or (acuity_of(category_words) if x_acuity is not None else None)
+            y_acuity = acuity_of(yk) or (acuity_of(self._category_acuity(self.category(y)))
+                                         if x_acuity is not None else None)
             if x_acuity is not None and y_acuity is None and not header:
                 continue
             axis_words = (SIDE_TERMS if y_has_side else frozenset()) | ACUITY_TERMS
-            term_keys = {w for w in added if w not in axis_words}
+            term_keys = added - axis_words
             plain = {w.lstrip("~") for w in term_keys}
             seq = index.words(y)
-            terms = tuple(dict.fromkeys(w for w in seq if fold(w) in plain and w not in (OPEN, "with", "without")))
+            terms = tuple(dict.fromkeys(w for w, key in self._term_words(y) if key in plain))
             negated = frozenset(t for t in terms if "~" + fold(t) in term_keys)
             changes = bool(terms) or (y_side is not None and y_side != x_side) or \
                 (y_acuity is not None and y_acuity != x_acuity)
@@ -303,14 +325,33 @@ class Refiner:
                 out.append(words)
         return tuple(out), bool(terms)
 
-    @lru_cache(maxsize=None)
+    def _implied(self, code: str) -> frozenset[str]:
+        """What a candidate says without its title saying it: its subcategory titles' words
+        (:meth:`inherited_words`) and the acuity of its category's title."""
+        found = self._implied_words.get(code)
+        if found is None:
+            found = self._implied_words[code] = self.inherited_words(code) | self._category_acuity(self.category(code))
+        return found
+
+    def _term_words(self, code: str) -> tuple[tuple[str, str], ...]:
+        """The title's words that may be a candidate's terms, each with its folded form."""
+        found = self._term_words_of.get(code)
+        if found is None:
+            found = self._term_words_of[code] = tuple((w, fold(w)) for w in self.index.words(code)
+                                                      if w not in (OPEN, "with", "without"))
+        return found
+
     def inherited_words(self, code: str) -> frozenset[str]:
         """Words of the code's subcategory titles, which its own title may leave unsaid."""
-        ancestors = self.release.ancestors(code)
-        if len(ancestors) < 2:
+        parent = self.release.parent(code)
+        return frozenset() if parent is None else self._inherited_below(parent)
+
+    @lru_cache(maxsize=None)
+    def _inherited_below(self, parent: str) -> frozenset[str]:
+        """What each child of ``parent`` inherits: read once for all of them."""
+        if self.release.parent(parent) is None:
             return frozenset()  # the category's title is everyone's
-        # the parent's own words, and those it inherits: read once for all the parent's children
-        parent = ancestors[0]
+        # the parent's own words, and those it inherits
         own = frozenset() if self.lists_alternatives(parent) else key_words(self.release.description(parent) or "")
         return own | self.inherited_words(parent)
 
