@@ -33,6 +33,7 @@ class Mention:
     first: int  # index in ``words`` of the first condition word
     negated: bool
     uncertain: bool
+    index: int = -1  # the sentence's place in the note
 
     @property
     def in_assessment(self) -> bool:
@@ -62,6 +63,10 @@ class NoteWords:
         self._first: dict[str, dict[int, int]] = {}
         self._long: dict[str, list[str]] | None = None
         self._where: dict[str, dict[int, int]] = {}
+
+    def holds_any(self, si: int, words: frozenset[str]) -> bool:
+        """Some of ``words`` stands in the ``si``-th sentence, as a word of its own."""
+        return not words.isdisjoint(self._sentence_words[si])
 
     def _first_at(self, word: str) -> dict[int, int]:
         """Sentence index -> first position of ``word``, one of the note's words; in sentence order."""
@@ -135,12 +140,17 @@ def note_words(note: NoteDoc) -> NoteWords:
     return note.memo["note_words"]
 
 
-def sentence_words(note: NoteDoc, sentence: Sentence) -> list[Token] | None:
-    """The words of one of the note's sentences (None for a sentence of no note's), without tokenising the rest."""
+def sentence_index(note: NoteDoc, sentence: Sentence) -> int | None:
+    """The sentence's place in the note (None for a sentence of no note's)."""
     at = note.memo.get("sentence_index")
     if at is None:
         at = note.memo["sentence_index"] = {id(s): i for i, s in enumerate(note.sentences)}
-    i = at.get(id(sentence))
+    return at.get(id(sentence))
+
+
+def sentence_words(note: NoteDoc, sentence: Sentence) -> list[Token] | None:
+    """The words of one of the note's sentences (None for a sentence of no note's), without tokenising the rest."""
+    i = sentence_index(note, sentence)
     return None if i is None else note.tokenized[i][1]
 
 
@@ -201,7 +211,7 @@ def condition_mentions(note: NoteDoc, index: AxisIndex, code: str, outpatient: b
             else:
                 sentence, words, negated = other.sentence, other.words, other.negated
             mention = made[si, at, outpatient] = Mention(
-                sentence, words, at, negated, outpatient and is_uncertain_at(sentence.text, words[at].start))
+                sentence, words, at, negated, outpatient and is_uncertain_at(sentence.text, words[at].start), si)
         out.append(mention)
     memo[key] = out
     return out
@@ -338,25 +348,47 @@ _LONG_PAST = compile_pattern(
 _LONG_PAST_FAST = lower_case_pattern(_LONG_PAST)
 
 
+# The words sides_at_site reads a side from, but for an eye's "OD", "OS" and "OU".
+_SIDE_WORDS = frozenset(_SIDE_BEFORE) | frozenset(_SIDE_ABBREV) | frozenset(_SIDE_AFTER)
+
+
+def sides_at(note: NoteDoc, i: int, head: str) -> frozenset[str]:
+    """:func:`sides_at_site` in the note's ``i``-th sentence for the site word ``head``, read once per note: each
+    code of a chart at that site, and the examination of it, ask again. A sentence with no side word (but an
+    eye's) gives none, its words never split."""
+    memo = note.memo.get("sides_at")
+    if memo is None:
+        memo = note.memo["sides_at"] = {}
+    found = memo.get((i, head))
+    if found is None:
+        if head != "eye" and not note_words(note).holds_any(i, _SIDE_WORDS):
+            found = frozenset()
+        else:
+            sentence, words = note.tokenized[i]
+            found = frozenset(sides_at_site(sentence.text, words, (head,)))
+        memo[i, head] = found
+    return found
+
+
 def side_evidence(note: NoteDoc, index: AxisIndex, axis: CodeAxis, outpatient: bool) -> AxisEvidence:
     ev = AxisEvidence(mentions=condition_mentions(note, index, axis.code, outpatient))
-    mention_at = {id(m.sentence): m for m in ev.mentions}
+    mention_at = {m.index: m for m in ev.mentions}
     # Only sentences naming the site, or the condition, can give its side.
-    at_site = set(note_words(note).where(axis.site[-1])) if axis.site else set()
-    tokenized = note.tokenized
-    wanted = sorted(at_site | {i for i, sentence in enumerate(note.sentences) if id(sentence) in mention_at})
-    for i in wanted:
-        sentence, words = tokenized[i]
+    head = axis.site[-1] if axis.site else None
+    at_site = note_words(note).where(head) if head else {}
+    sentences = note.sentences
+    for i in sorted(at_site.keys() | mention_at.keys()):
+        sentence = sentences[i]
         if sentence.section in HISTORY_SECTIONS:
             continue
-        if sentence.section not in ASSESSMENT_SECTIONS and _LONG_PAST_FAST.search(sentence.text):
-            continue  # "he sprained his left ankle 2 years ago": another, past condition of the site
-        sides = sides_at_site(sentence.text, words, axis.site) if i in at_site else set()
-        mention = mention_at.get(id(sentence))
+        sides = sides_at(note, i, head) if i in at_site else frozenset()
+        mention = mention_at.get(i)
         if not sides and mention is not None and mention.counts:
             sides = sides_at_condition(sentence.text, mention.words, mention.first)
         if not sides:
             continue
+        if sentence.section not in ASSESSMENT_SECTIONS and _LONG_PAST_FAST.search(sentence.text):
+            continue  # "he sprained his left ankle 2 years ago": another, past condition of the site
         if mention is not None and mention.counts:
             ev.linked |= sides
             if mention.in_assessment:

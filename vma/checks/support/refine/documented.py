@@ -13,9 +13,9 @@ from vma.checks.support.axes.evidence import (
     acuity_evidence,
     condition_mentions,
     note_words,
-    sentence_words,
+    sentence_index,
     side_evidence,
-    sides_at_site,
+    sides_at,
 )
 from vma.checks.support.axes.index import AxisIndex, CodeAxis
 from vma.checks.support.axes.words import (
@@ -389,7 +389,7 @@ def _sides_in_dispute(note: NoteDoc, ev: AxisEvidence, site: tuple[str, ...]) ->
     for sentence in ev.cited:
         if _NORMAL_FINDING.search(sentence.text):
             continue
-        sides |= sides_at_site(sentence.text, sentence_words(note, sentence) or [], site)
+        sides |= _sides_of(note, sentence, site)
     return len(sides) > 1
 
 
@@ -416,8 +416,14 @@ def _examined_sides(ev: AxisEvidence, site: tuple[str, ...], note: NoteDoc) -> f
         if sentence.section not in _EXAMINED or not any(
                 not is_negated_at(text, m.start()) for m in _ABNORMAL_FINDING.finditer(text)):
             continue  # a site examined without an abnormal finding is not where the condition is
-        found |= sides_at_site(text, sentence_words(note, sentence) or [], site)
+        found |= _sides_of(note, sentence, site)
     return frozenset(found)
+
+
+def _sides_of(note: NoteDoc, sentence: Sentence, site: tuple[str, ...]) -> frozenset[str]:
+    """The sides given for the site in one of the note's sentences, as side_evidence read them there."""
+    i = sentence_index(note, sentence)
+    return frozenset() if i is None else sides_at(note, i, site[-1])
 
 
 _ABNORMAL_FINDING = compile_pattern(
