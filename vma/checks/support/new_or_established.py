@@ -211,8 +211,10 @@ def _whole_sentences(note: NoteDoc) -> tuple[list[Sentence], set[int]]:
     visit with Dr." + "Nguyen was in March." is one sentence here, so the name stays beside the visit. With
     them, the ids of the mended ones (new text, not sentences of the note)."""
     kept = [s for s in note.sentences if s.section not in _VISIT_HISTORY_SECTIONS]
-    if not any(s.text.endswith(_TITLE_ENDS) for s in kept):
-        return kept, set()  # most notes: no sentence ends in a title
+    # Only a sentence of the note can start a mending (a mended one ends as the note's sentence it took in does),
+    # and only one followed by another: where none ends in a title, as in most notes, nothing is mended.
+    if not any(s.text.endswith(_TITLE_ENDS) and f" {s.text[-5:].lower()}".endswith(_TITLES) for s in kept[:-1]):
+        return kept, set()
     out: list[Sentence] = []
     mended: set[int] = set()
     for s in kept:
