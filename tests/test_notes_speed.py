@@ -205,3 +205,77 @@ def test_split_words_reads_as_the_plain_word_by_word_reading():
         assert words == plain_words, text
         assert phrased == (not word_reading._PHRASE_STARTS.isdisjoint(w[:4] for w in plain_words) or any(
             r[:1] in "LCT" and r[1:2].isdigit() for r in raws)), text
+
+
+def _plain_canonical(title: str) -> str:
+    key = " ".join(title.lower().replace(":", " ").split())
+    if key in document._ALIAS_TO_SECTION:
+        return document._ALIAS_TO_SECTION[key]
+    for alias, name in document._ALIAS_TO_SECTION.items():
+        if len(alias) > 3 and key.startswith(alias):
+            return name
+    return key
+
+
+def _plain_sections(text: str) -> list[document.Section]:
+    """The sections as read line by line, every line kept in a buffer, each section built by its own __init__."""
+    out: list[document.Section] = []
+    pos = 0
+    current_title, current_start, buf = "", 0, []
+
+    def close() -> None:
+        body = "".join(buf).strip()
+        if body or current_title:
+            out.append(document.Section(_plain_canonical(current_title) if current_title else "preamble",
+                                        current_title, body, current_start))
+
+    for line in text.splitlines(keepends=True):
+        m = re.match(r"^\s*([A-Z][A-Z /&\-]{1,60}[A-Z])\s*:?\s*$", line)
+        inline = re.match(r"^\s*([A-Za-z][A-Za-z /&\-]{1,40}?)\s*:\s*(.*)$", line) if not m else None
+        if m and (_plain_canonical(m.group(1)) in document.SECTION_ALIASES or len(line.strip()) <= 40):
+            close()
+            current_title, current_start, buf = m.group(1).strip(), pos + len(line), []
+        elif inline and inline.group(1).strip().lower() in document._ALIAS_TO_SECTION:
+            close()
+            current_title = inline.group(1).strip()
+            current_start = pos + line.index(inline.group(2)) if inline.group(2) else pos + len(line)
+            buf = [inline.group(2) + "\n"]
+        else:
+            buf.append(line)
+        pos += len(line)
+    close()
+    return out
+
+
+def _devset_notes() -> list[str]:
+    import json
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1].parent / "shared" / "devset" / "cases"
+    notes = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        note = json.loads(path.read_text()).get("note") or {}
+        notes.append(NoteDoc.from_chart_note(note.get("text"), note.get("sections")).text)
+    return notes
+
+
+def test_sections_match_the_line_by_line_reading():
+    # Headings in capitals, known names before a colon (with spaces, tabs, other line ends, a colon in the rest),
+    # and lines that only look like them.
+    rng = random.Random(11)
+    alphabet = ["PLAN", "PLAN:", "Plan:", "plan :", " Plan\t:", "Plan: x", "Plan:\u2028", "HPI", "ASSESSMENT AND PLAN",
+                "A/P:", "a&p:", "Assessment  and plan:", "VITALS REVIEWED", "Vitals: 120/80", "MSK", "X", "XY", "ÉTAT",
+                "CURRENT MEDICATIONS:", "Medications:Lisinopril", "Time: 30 min", "Labs:", "Blood pressure: 1",
+                "Follow-up: 2 weeks", "follow up:", "PHYSICAL EXAM", "History:", "Note: x: y", "\n", "\n", "\r\n",
+                "\n\n", " ", "\t", "x", "a.", "•", "- ", ":", "1", "İ", "\u2028", "\x0c"]
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 25))) for _ in range(6000)]
+    for text in [*texts, *_devset_notes(), *_texts(500, 12)]:
+        fast = NoteDoc(text).sections
+        plain = _plain_sections(text)
+        assert fast == plain, text
+        assert [vars(s) for s in fast] == [vars(s) for s in plain], text
+    names = [*document._ALIAS_TO_SECTION, "Plan", "PLAN:", " plan", "a/p ", "A&P", "assessment  and plan", "cc x",
+             "history of present illness today", "foo", "", ":", "İ", "time:", "Follow-Up"]
+    for _ in range(3000):
+        title = "".join(rng.choice(names + [" ", ":", "\t"]) for _ in range(rng.randint(1, 3)))
+        assert document.canonical_section(title) == _plain_canonical(title), title

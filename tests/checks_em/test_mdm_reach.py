@@ -46,3 +46,42 @@ def test_an_item_graver_than_acute_is_classified_so():
         for item in problem_items(note):
             if graver_than_acute(item, note):
                 assert classify(item, note).kind not in (MINOR, ACUTE), (label, item.label)
+
+
+def _estimate_fields(estimate) -> tuple:
+    return (estimate.problems_level, [(p.label, p.kind, p.reason, p.body) for p in estimate.problems], estimate.tests,
+            estimate.external_notes, estimate.independent_historian, estimate.independent_interpretation,
+            estimate.external_discussion, estimate.data_level, estimate.risk_level, estimate.risk_reasons)
+
+
+@pytest.mark.parametrize("asked", [(MODERATE,), (LOW, MODERATE), (HIGH, MODERATE), (MODERATE, HIGH, LOW)])
+def test_the_estimate_after_questions_is_the_estimate(asked):
+    """Whatever a question about a level read, out of order or not, the full reading after it is the one read
+    from scratch."""
+    for label, note, coded in NOTES:
+        reader = MdmReader(note, coded, False)
+        for rank in asked:
+            reader.reaches(rank)
+        assert _estimate_fields(reader.estimate()) == _estimate_fields(MdmReader(note, coded, False).estimate()), \
+            (label, asked)
+
+
+def test_risk_reaches_agrees_with_the_full_reading_of_plans():
+    """Plans with the prescription wording anywhere among other sentences, and text whose lower case is longer."""
+    import random
+
+    from vma.checks.support.mdm.data_and_risk import RiskScan
+
+    pieces = ["Continue lisinopril 10 mg daily.", "Ice and rest.", "Medication list reviewed.", "No new medications.",
+              "Start physical therapy.", "Admit to the hospital.", "Declines prescription.", "Tylenol 500 mg prn.",
+              "Discussed options.", "\u0130buprofen 200 mg.", "Follow up in 2 weeks.", "Refer to surgery for biopsy.",
+              "I have prescribed Keflex.", "Flu shot given IM today.", "mg", "Unable to afford the co-pay."]
+    rng = random.Random(7)
+    for _ in range(400):
+        plan = " ".join(rng.choice(pieces) for _ in range(rng.randint(0, 7)))
+        note = NoteDoc.from_chart_note(f"PLAN\n\n{plan}", None)
+        full = RiskScan(note).result()
+        for rank in (LOW, MODERATE, HIGH):
+            scan = RiskScan(note)
+            assert scan.reaches(rank) == (full[0] >= rank), (plan, rank)
+            assert scan.result() == full, plan

@@ -54,8 +54,8 @@ def _sample(parsed, rng: random.Random) -> str:
     return "".join(out)
 
 
-def _literals(gate):
-    return lambda found: any(literal in found for literal in gate.gate_literals)
+def _literals(literals):
+    return lambda found: any(literal in found for literal in literals)
 
 
 def _regex(gate):
@@ -63,8 +63,13 @@ def _regex(gate):
 
 
 NARROWED = [
-    ("_FIRST_PERSON_PRIOR", new_or_established._FIRST_PERSON_PRIOR,
-     _literals(new_or_established._FIRST_PERSON_PRIOR_GATE)),
+    *((name, pattern, _literals(new_or_established._LITERALS[pattern])) for name, pattern in (
+        ("_NEW_PATIENT_STATEMENT", new_or_established._NEW_PATIENT_STATEMENT),
+        ("_FIRST_PERSON_SAW", new_or_established._FIRST_PERSON_SAW),
+        ("_FIRST_PERSON_PRIOR", new_or_established._FIRST_PERSON_PRIOR),
+        ("_EARLIER_VISIT", new_or_established._EARLIER_VISIT),
+        ("_FOLLOW_UP_VISIT", new_or_established._FOLLOW_UP_VISIT),
+    )),
     ("_RECENT_ONSET", wording._RECENT_ONSET, _regex(wording._RECENT_ONSET_GATED)),
     ("_EXACERBATION", wording._EXACERBATION, _regex(wording._EXACERBATION_GATED)),
     ("_UNDIAGNOSED", wording._UNDIAGNOSED, _regex(wording._UNDIAGNOSED_GATED)),
@@ -82,7 +87,7 @@ def test_every_match_passes_the_narrowed_gate(name, pattern, passes):
         for m in re.finditer(pattern.pattern, text.lower(), flags):
             matched += 1
             assert passes(m.group(0)), (name, m.group(0))
-    assert matched > 5000
+    assert matched > 2000
 
 
 def test_narrowed_patterns_read_lower_cased_text():

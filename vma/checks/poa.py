@@ -47,6 +47,7 @@ from vma.checks.support.axes.evidence import condition_mentions
 from vma.checks.support.axes.index import axis_index
 from vma.checks.support.axes.wording import cite_all, condition_name
 from vma.checks.support.notes.document import Sentence
+from vma.checks.support.notes.patterns import _folds_onto_ascii
 from vma.checks.support.notes.words import ASSESSMENT_SECTIONS
 from vma.compiled_patterns import compile_pattern
 from vma.findings import OTHER, UNDETERMINED, Choice, Finding
@@ -60,6 +61,12 @@ _TIMING = compile_pattern(
     r"\b(?:before|prior to|on|at|since|after|upon|following) (?:the )?admission\b|\badmitted\b"
     r"|\bemergency (?:department|room)\b|\b(?:ED|ER)\b|\bhospital day\b|\bpresent on admission\b"
     r"|\bhospital[- ]acquired\b|\bdeveloped\b|\bnew(?:ly)? (?:onset|noted)\b|\bfor \d+ (?:days|weeks)\b", re.I)
+# Every match of _TIMING holds one of these as a whole word (a run of letters between non-letters).
+_TIMING_WORDS = frozenset({"admission", "admitted", "emergency", "ed", "er", "hospital", "developed", "new", "newly",
+                           "days", "weeks"})
+_SEP = "\x00"
+# ASCII letters lower-cased, the separator kept, every other byte a space (a character outside ASCII encodes to "?").
+_LETTER_BYTES = bytes(c | 0x20 if 65 <= c <= 90 else c if 97 <= c <= 122 or c == 0 else 32 for c in range(256))
 
 
 @dataclass(frozen=True)
@@ -164,6 +171,24 @@ def _assessment_item(ctx: CheckContext, mention_sentences: list[Sentence], follo
     return out
 
 
+def _may_tell_timing(note) -> list[bool]:
+    """For each of the note's sentences, whether _TIMING may match it: only where one of _TIMING_WORDS stands as a
+    word (a character that is not a word character is not a letter), unless re.I may match a letter of the pattern to
+    a character outside ASCII. One pass over the note instead of the pattern tried at every character of each
+    sentence."""
+    found = note.memo.get("poa.may_tell_timing")
+    if found is None:
+        texts = [s.text for s in note.sentences]
+        joined = _SEP.join(texts)
+        runs = joined.encode("ascii", "replace").translate(_LETTER_BYTES).decode("ascii").split(_SEP)
+        if len(runs) != len(texts) or _folds_onto_ascii(joined):
+            found = [True] * len(texts)
+        else:
+            found = [not _TIMING_WORDS.isdisjoint(r.split()) for r in runs]
+        note.memo["poa.may_tell_timing"] = found
+    return found
+
+
 def _timing_sentences(ctx: CheckContext, code: str, mention_sentences: list[Sentence], limit: int = 2
                       ) -> list[Sentence]:
     """Sentences that tell when the condition began relative to the admission: timing words
@@ -175,8 +200,9 @@ def _timing_sentences(ctx: CheckContext, code: str, mention_sentences: list[Sent
     # Words naming the chart's other conditions relate a sentence to them, not to this one.
     related -= set().union(set(), *(_content_words(ctx.icd.description(c) or "") for c in other_codes))
     scored = []
+    may_tell = _may_tell_timing(ctx.note)
     for pos, s in enumerate(ctx.note.sentences):
-        if s in item or s.section == "preamble" or not _TIMING.search(s.text):
+        if not may_tell[pos] or s in item or s.section == "preamble" or not _TIMING.search(s.text):
             continue
         shared = len(_content_words(s.text) & related) + (2 if s in mention_sentences else 0)
         if shared:

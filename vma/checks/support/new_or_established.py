@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
+from itertools import accumulate
 
 from vma.checks import CheckContext
 from vma.checks.support.notes.document import NoteDoc, Sentence
 from vma.checks.support.notes.patterns import LowerCasePattern, lazy_pattern
 from vma.checks.support.notes.words import is_negated_at
-from vma.checks.support.scan import gated
 
 
 @dataclass(frozen=True)
@@ -115,52 +116,108 @@ _NEW_PATIENT_STATEMENT = LowerCasePattern(_NEW_PATIENT_STATEMENT)
 _PRIOR_STATEMENTS = (_FIRST_PERSON_SAW, _FIRST_PERSON_PRIOR, _EARLIER_VISIT, _FOLLOW_UP_VISIT)
 
 
-class _NarrowGate:
-    """Literals one of which every match of a pattern holds in lower-cased text, written out branch by branch where
-    the derived gate settles for a short common one (" with ", " patient"): the sentences that hold none of them are
-    the pattern's sentences without a match too, and far fewer sentences hold one."""
+# The literals one of which every match of each pattern holds in lower-cased text, written out branch by branch
+# (the gates derived from the patterns settle for short common words: " with ", " patient"). A sentence holding
+# none of a pattern's literals has no match of it, so only the others are tried. Each literal is one scan of the
+# note's sentences, made once however many patterns name it: a branch is given a literal another pattern needs
+# anyway where one is rarer than the several it would need of its own.
+_LITERALS: dict[LowerCasePattern, tuple[str, ...]] = {
+    # "new patient"; "establish(ing) care|as a patient", "to establish ..."; "first visit|time|... here|with ...";
+    # "has not|hasn't|have not|haven't|never (been) seen|evaluated|treated ..."; "new to ..."; "... initial|first
+    # visit|consultation|...".
+    _NEW_PATIENT_STATEMENT: ("new patient", "establish", "first", "seen", "evaluated", "treated", "new to ",
+                             "initial"),
+    # "i|we ... saw|seen|treated|met him|her|...".
+    _FIRST_PERSON_SAW: ("saw", "seen", "treated", "met"),
+    # "... been following|seeing|treating|managing|caring for"; "known to ..."; "my|our established|longtime|
+    # long-standing patient"; "patient of ..."; "previously seen|evaluated|treated ..."; "seen here|by me|by us|in
+    # our|in this ...", "seen by my ..."; "my|our last|previous|prior ..."; "... with me|us" or "i|we ...
+    # started|prescribed|ordered|diagnosed|referred|injected|treated|operated", then a date.
+    _FIRST_PERSON_PRIOR: (
+        "following", "seeing", "treating", "managing", "caring for",
+        "known to ",
+        "establish", "longtime patient", "long-standing patient",
+        "patient of ",
+        "previous",
+        "seen",
+        "my last", "our last", "my prior", "our prior",
+        " with me", " with us",
+        "started", "prescribed", "ordered", "diagnosed", "referred", "injected", "treated", "operated",
+    ),
+    # "... last|previous|prior|most recent (...) visit|appointment|encounter"; "since|at (the) last visit|
+    # appointment"; "since|at|during|after ... first|initial (office) visit|appointment"; "was|were last seen",
+    # "last seen here|in ..."; "returns|returned|is returning|comes back|came back|is back|presents back ...
+    # follow-up|..."; "returns|returned to ..."; "return visit".
+    _EARLIER_VISIT: ("visit", "appointment", "encounter", "last", "return", "comes back", "came back", "is back",
+                     "presents back"),
+    _FOLLOW_UP_VISIT: ("follow",),
+}
 
-    __slots__ = ("gate_literals",)
-
-    def __init__(self, literals: tuple[str, ...]):
-        self.gate_literals = literals
+_SEP = "\x00"  # in no literal, so no literal found runs from one sentence into the next
 
 
-# _FIRST_PERSON_PRIOR branch by branch: "... been following|seeing|treating|managing|caring for"; "known to ...";
-# "my|our established|longtime|long-standing patient"; "patient of ..."; "previously seen|evaluated|treated ...";
-# "seen here|by me|by us|in our|in this ...", "seen by my ..."; "my|our last|previous|prior ..."; "... with me|us"
-# or "i|we ... started|prescribed|ordered|diagnosed|referred|injected|treated|operated", then a date. Each literal
-# is one more scan of the note: where a branch's exact wordings are many and its word is rare ("previously",
-# "seen "), the word stands for them.
-_FIRST_PERSON_PRIOR_GATE = _NarrowGate((
-    "following", "seeing", "treating", "managing", "caring for",
-    "known to ",
-    "established patient", "longtime patient", "long-standing patient",
-    "patient of ",
-    "previously",
-    "seen ",
-    "my last", "our last", "my previous", "our previous", "my prior", "our prior",
-    " with me", " with us",
-    "started", "prescribed", "ordered", "diagnosed", "referred", "injected", "treated", "operated",
-))
-_GATES = {_FIRST_PERSON_PRIOR: _FIRST_PERSON_PRIOR_GATE}
+class _SentenceLiterals:
+    """The sentences, lower-cased and joined once, and which of them hold a literal, each literal looked for once
+    with str.find over them all. Where lower-casing changes the length of some sentence, its pattern reads that
+    sentence as written (see LowerCasePattern), and every sentence is tried."""
+
+    __slots__ = ("text", "starts", "count", "_holding")
+
+    def __init__(self, sentences: list[Sentence]):
+        texts = [s.text for s in sentences]
+        joined = _SEP.join(texts)
+        lowered = joined.lower()
+        usable = len(lowered) == len(joined) and joined.count(_SEP) == len(texts) - 1
+        self.text = lowered if usable else None
+        self.starts = [0, *accumulate(len(t) + 1 for t in texts)][:len(texts)]
+        self.count = len(texts)
+        self._holding: dict[str, set[int]] = {}
+
+    def _scan(self, literal: str) -> set[int]:
+        find, starts, last = self.text.find, self.starts, self.count - 1
+        held: set[int] = set()
+        at = find(literal)
+        while at >= 0:
+            i = bisect_right(starts, at) - 1
+            held.add(i)
+            if i == last:
+                break
+            at = find(literal, starts[i + 1])
+        return held
+
+    def holding(self, literals: tuple[str, ...]) -> set[int]:
+        """The indices of the sentences that hold one of ``literals`` (all of them where the text is not usable)."""
+        if self.text is None:
+            return set(range(self.count))
+        found: set[int] = set()
+        holding = self._holding
+        for literal in literals:
+            held = holding.get(literal)
+            if held is None:
+                held = holding[literal] = self._scan(literal)
+            found |= held
+        return found
 
 
 _TITLES = (" dr.", " mr.", " mrs.", " ms.", " st.", " dr", " mr", " mrs", " ms")
-# The only characters whose lower case ends in a title's last letter: a sentence ending in none of them ends in no
-# title, and most sentences are turned away without lower-casing their end.
-_TITLE_ENDS = ("r", "R", "s", "S", ".")
+# The only endings whose lower case ends as a title does: a title ends in "r", "s" or a dot after "r", "s" or "t",
+# and only those letters, in either case, lower-case into them. A sentence ending in none of them ends in no title,
+# and most sentences are turned away without lower-casing their end.
+_TITLE_ENDS = ("r", "R", "s", "S", "r.", "R.", "s.", "S.", "t.", "T.")
 
 
 def _whole_sentences(note: NoteDoc) -> tuple[list[Sentence], set[int]]:
     """The note's sentences that can tell its history with the practice, with a title's dot mended: "Her last
     visit with Dr." + "Nguyen was in March." is one sentence here, so the name stays beside the visit. With
     them, the ids of the mended ones (new text, not sentences of the note)."""
+    kept = [s for s in note.sentences if s.section not in _VISIT_HISTORY_SECTIONS]
+    # Only a sentence of the note can start a mending (a mended one ends as the note's sentence it took in does),
+    # and only one followed by another: where none ends in a title, as in most notes, nothing is mended.
+    if not any(s.text.endswith(_TITLE_ENDS) and f" {s.text[-5:].lower()}".endswith(_TITLES) for s in kept[:-1]):
+        return kept, set()
     out: list[Sentence] = []
     mended: set[int] = set()
-    for s in note.sentences:
-        if s.section in _VISIT_HISTORY_SECTIONS:
-            continue
+    for s in kept:
         prev = out[-1] if out else None
         if prev is not None and prev.section == s.section and prev.text.endswith(_TITLE_ENDS) \
                 and f" {prev.text[-5:].lower()}".endswith(_TITLES):
@@ -233,36 +290,29 @@ def prior_visit(ctx: CheckContext, note: NoteDoc) -> PriorVisit | None:
     """The sentence that documents an earlier professional service by this physician or practice within three
     years, or None. A note that also calls the patient new, or (for the weaker "here for follow-up") says the
     patient was referred, does not decide it."""
-    sentences, mended = _whole_sentences(note)
-    # A sentence of the note that a pattern's gate turns away cannot match it (support/scan); a mended sentence is
-    # new text, tried by every pattern. Each pattern's own scan of the note, a str.find per literal, costs less than
-    # searching its gate in each sentence a union of the gates lets through (" with " lets through most).
-    read = tuple(dict.fromkeys(s.section for s in sentences))
-
-    def tried_by(rx: LowerCasePattern) -> set[int]:
-        return {id(s) for s in gated(note, _GATES.get(rx, rx), read)} | mended
-
-    # A note that calls the patient new decides before the other patterns' gates are looked for in it.
-    tried = {_NEW_PATIENT_STATEMENT: tried_by(_NEW_PATIENT_STATEMENT)}
+    sentences, _ = _whole_sentences(note)
+    # A sentence holding none of a pattern's literals has no match of it; a mended sentence is read whole.
+    literals = _SentenceLiterals(sentences)
+    # A note that calls the patient new decides before the other patterns' literals are looked for in it.
+    tried = {_NEW_PATIENT_STATEMENT: literals.holding(_LITERALS[_NEW_PATIENT_STATEMENT])}
     in_note: dict[LowerCasePattern, bool] = {}
 
-    def found(rx: LowerCasePattern, s: Sentence) -> re.Match[str] | None:
+    def found(rx: LowerCasePattern, i: int) -> re.Match[str] | None:
         """The pattern's match in the sentence, if the note holds a literal of its gate. A pattern is read only in
         such notes, which a mended sentence or a letter whose lower case is longer could otherwise elude; the note
         is searched for the literal only once a sentence matches, which few do."""
-        if id(s) not in tried[rx]:
+        if i not in tried[rx]:
             return None
-        m = rx.search(s.text)
+        m = rx.search(sentences[i].text)
         if m is not None and rx not in in_note:
             in_note[rx] = rx.gate is None or rx.gate.search(note.text.lower()) is not None
         return m if m is not None and in_note[rx] else None
 
-    new_tried = tried[_NEW_PATIENT_STATEMENT]
-    for s in sentences:
-        m = found(_NEW_PATIENT_STATEMENT, s) if id(s) in new_tried else None
-        if m and not is_negated_at(s.text, m.start()):
+    for i in sorted(tried[_NEW_PATIENT_STATEMENT]):
+        m = found(_NEW_PATIENT_STATEMENT, i)
+        if m and not is_negated_at(sentences[i].text, m.start()):
             return None
-    tried.update((rx, tried_by(rx)) for rx in _PRIOR_STATEMENTS)
+    tried.update((rx, literals.holding(_LITERALS[rx])) for rx in _PRIOR_STATEMENTS)
     tried_any = set().union(*(tried[rx] for rx in _PRIOR_STATEMENTS))
     if not tried_any:
         return None
@@ -277,24 +327,23 @@ def prior_visit(ctx: CheckContext, note: NoteDoc) -> PriorVisit | None:
     dos = ctx.chart.encounter.date_of_service or ""
     service_year = int(dos[:4]) if dos[:4].isdigit() else None
     strong = weak = None
-    for i, s in enumerate(sentences):
-        if id(s) not in tried_any:
-            continue
+    for i in sorted(tried_any):
+        s = sentences[i]
         text = s.text
-        m = found(_FIRST_PERSON_SAW, s)
+        m = found(_FIRST_PERSON_SAW, i)
         if m is not None and not (_PAST_ANCHOR.search(text) and not _TODAY.search(text[m.end():m.end() + 40])):
             m = None  # today's visit ("I saw and examined her today"), not an earlier one
-        m = m or found(_FIRST_PERSON_PRIOR, s)
+        m = m or found(_FIRST_PERSON_PRIOR, i)
         if m and not is_negated_at(text, m.start()) and not _names_other_doctor(text, own()) \
                 and not _three_years_or_more(text, service_year):
             strong = s
             break  # the first strong sentence decides, whatever the others say
-        m = found(_EARLIER_VISIT, s)
+        m = found(_EARLIER_VISIT, i)
         if m and not is_negated_at(text, m.start()) and not _names_other_care(_with_previous(sentences, i), own()) \
                 and not _three_years_or_more(text, service_year):
             strong = s
             break
-        m = found(_FOLLOW_UP_VISIT, s) if s.section in _PRESENTING_SECTIONS else None
+        m = found(_FOLLOW_UP_VISIT, i) if s.section in _PRESENTING_SECTIONS else None
         if m and not is_negated_at(text, m.start()) and not _names_other_care(_with_previous(sentences, i), own()) \
                 and not _three_years_or_more(text, service_year):
             weak = weak or s

@@ -19,6 +19,8 @@ from vma.checks.support.combinations.picture import (
     _DIABETES,
     _NOT_SMOKING_NOW,
     _SMOKING,
+    _SMOKING_STARTS,
+    _SMOKING_WORDS,
     CHECK_ID,
     TOBACCO_REFS,
     Documented,
@@ -26,6 +28,7 @@ from vma.checks.support.combinations.picture import (
     _evidence,
     _hypertension_findings,
     _label,
+    _may_state,
     detectors_for,
 )
 from vma.checks.support.kept_codes import queried_positions, removed_positions
@@ -158,7 +161,8 @@ def _additional_code_findings(ctx: CheckContext, codes: list[str], positions: li
                 continue
             if not tobacco_done and n.tobacco:
                 if smoking is None:
-                    smoking = [s for s in _affirmed(ctx, _SMOKING) if not _NOT_SMOKING_NOW.search(s.text)]
+                    smoking = ([s for s in _affirmed(ctx, _SMOKING) if not _NOT_SMOKING_NOW.search(s.text)]
+                               if _may_state(ctx.note, _SMOKING_WORDS, _SMOKING_STARTS) else [])
                 if smoking and not any(_names(t.note, c) for t in notes if t.tobacco for c in codes):
                     tobacco_done = True
                     yield Finding(check=CHECK_ID, action="info", severity="info", code=code,

@@ -8,8 +8,8 @@ from functools import lru_cache
 from typing import Callable, Iterator
 
 from vma.checks import CheckContext
-from vma.checks.support.notes.document import Sentence, cite
-from vma.checks.support.notes.patterns import lazy_pattern, lower_case_pattern
+from vma.checks.support.notes.document import NoteDoc, Sentence, cite
+from vma.checks.support.notes.patterns import _folds_onto_ascii, lazy_pattern, lower_case_pattern
 from vma.checks.support.notes.words import ASSESSMENT_SECTIONS, is_negated_at, is_past_or_planned, is_uncertain_at
 from vma.checks.support.scan import gated
 from vma.findings import Finding
@@ -118,24 +118,64 @@ def _affirmed(ctx: CheckContext, pattern: re.Pattern[str], exclude: re.Pattern[s
     return out
 
 
+# ASCII letters lower-cased, every other byte a space (a character outside ASCII encodes to one "?").
+_LETTER_BYTES = bytes(c | 0x20 if 65 <= c <= 90 else c if 97 <= c <= 122 else 32 for c in range(256))
+
+
+def _letter_words(note: NoteDoc) -> tuple[str, frozenset[str]] | None:
+    """The note's sentences as runs of lower-cased ASCII letters (each run a space before it), and the runs; None
+    when re.I may match an ASCII letter of a pattern to another character of the note. A pattern's word that stands
+    between word boundaries in a sentence is one of these runs: a character that is not a word character is not a
+    letter, and sentences are kept apart."""
+    key = "combination.letter_words"
+    if key in note.memo:
+        return note.memo[key]
+    joined = " ".join(s.text for s in note.sentences)
+    found = None
+    if not _folds_onto_ascii(joined):
+        runs = " " + joined.encode("ascii", "replace").translate(_LETTER_BYTES).decode("ascii")
+        found = (runs, frozenset(runs.split()))
+    note.memo[key] = found
+    return found
+
+
+def _may_state(note: NoteDoc, words: frozenset[str], starts: tuple[str, ...] = ()) -> bool:
+    """Whether a pattern each of whose matches holds one of ``words`` as a whole word, or a word beginning with one of
+    ``starts``, may match some sentence of the note: most notes name no drug of a list, and one look at the note's
+    words settles that instead of a search for each name."""
+    found = _letter_words(note)
+    if found is None:
+        return True
+    runs, present = found
+    return not present.isdisjoint(words) or any(" " + start in runs for start in starts)
+
+
 # Sections where current medications and plans are stated; past history is not current use.
 _CURRENT = ("medications", "assessment", "plan", "hpi", "preamble", "procedure", "instructions")
 
-_INSULIN = lazy_pattern(r"\b(?:insulin|glargine|lantus|basaglar|toujeo|semglee|levemir|detemir|degludec|tresiba|"
-                        r"humalog|lispro|novolog|aspart|fiasp|apidra|glulisine|humulin|novolin|nph)\b", re.I)
+_INSULIN_NAMES = ("insulin", "glargine", "lantus", "basaglar", "toujeo", "semglee", "levemir", "detemir", "degludec",
+                  "tresiba", "humalog", "lispro", "novolog", "aspart", "fiasp", "apidra", "glulisine", "humulin", "novolin",
+                  "nph")
+_INSULIN = lazy_pattern(rf"\b(?:{'|'.join(_INSULIN_NAMES)})\b", re.I)
 # Guideline I.C.4.a.3: no Z79.4 for insulin given temporarily to bring blood sugar under control.
 _TEMPORARY_INSULIN = lazy_pattern(r"\b(?:sliding[- ]scale|temporar\w*|one[- ]time|correction(?:al)? (?:scale|dose)|"
                                   r"while (?:inpatient|hospitali[sz]ed|admitted)|in clinic today|stat dose)\b", re.I)
-_ORAL_ANTIDIABETIC = lazy_pattern(r"\b(?:metformin|glucophage|glipizide|glyburide|glimepiride|pioglitazone|"
-                                  r"sitagliptin|januvia|janumet|saxagliptin|linagliptin|tradjenta|alogliptin|"
-                                  r"empagliflozin|jardiance|dapagliflozin|farxiga|canagliflozin|invokana|"
-                                  r"ertugliflozin|repaglinide|nateglinide|rybelsus|oral semaglutide|"
+_ORAL_ANTIDIABETIC_NAMES = ("metformin", "glucophage", "glipizide", "glyburide", "glimepiride", "pioglitazone",
+                            "sitagliptin", "januvia", "janumet", "saxagliptin", "linagliptin", "tradjenta", "alogliptin",
+                            "empagliflozin", "jardiance", "dapagliflozin", "farxiga", "canagliflozin", "invokana",
+                            "ertugliflozin", "repaglinide", "nateglinide", "rybelsus")
+_ORAL_ANTIDIABETIC = lazy_pattern(rf"\b(?:{'|'.join(_ORAL_ANTIDIABETIC_NAMES)}|oral semaglutide|"
                                   r"oral (?:hypoglycemic|antidiabetic|diabetes) (?:agents?|drugs?|medications?))\b", re.I)
 # Weight-management brands (Wegovy, Zepbound) are not diabetes control and are left out on purpose.
-_INJECTABLE_NON_INSULIN = lazy_pattern(r"\b(?:liraglutide|victoza|dulaglutide|trulicity|ozempic|exenatide|byetta|"
-                                       r"bydureon|tirzepatide|mounjaro|pramlintide|symlin|"
+_INJECTABLE_NON_INSULIN_NAMES = ("liraglutide", "victoza", "dulaglutide", "trulicity", "ozempic", "exenatide",
+                                 "byetta", "bydureon", "tirzepatide", "mounjaro", "pramlintide", "symlin")
+_INJECTABLE_NON_INSULIN = lazy_pattern(rf"\b(?:{'|'.join(_INJECTABLE_NON_INSULIN_NAMES)}|"
                                        r"(?<!oral )semaglutide(?= (?:injection|weekly|\d+(?:\.\d+)? ?mg (?:sc|subq|weekly))))\b",
                                        re.I)
+# A word every match of each drug pattern holds (see _may_state).
+_INSULIN_WORDS = frozenset(_INSULIN_NAMES)
+_ORAL_ANTIDIABETIC_WORDS = frozenset((*_ORAL_ANTIDIABETIC_NAMES, "oral"))
+_INJECTABLE_NON_INSULIN_WORDS = frozenset((*_INJECTABLE_NON_INSULIN_NAMES, "semaglutide"))
 _STOPPED = lazy_pattern(r"\b(?:stopped|discontinued|d/c'?d|held|hold|off)\b", re.I)
 
 _CKD = lazy_pattern(r"\b(?:ckd|chronic kidney disease|chronic renal (?:disease|insufficiency|failure))\b", re.I)
@@ -160,6 +200,8 @@ _CHRONIC = lazy_pattern(r"\bchronic\b", re.I)
 
 
 def insulin_use(ctx: CheckContext) -> Documented | None:
+    if not _may_state(ctx.note, _INSULIN_WORDS):
+        return None
     hits = _affirmed(ctx, _INSULIN, _TEMPORARY_INSULIN, _CURRENT)
     hits = [s for s in hits if not _STOPPED.search(s.text)]
     return Documented("Z79.4", tuple(hits)) if hits else None
@@ -167,6 +209,8 @@ def insulin_use(ctx: CheckContext) -> Documented | None:
 
 def oral_antidiabetic_use(ctx: CheckContext) -> Documented | None:
     # current use only (I.C.4.a.3): "initially on metformin, now needs insulin" is no metformin today
+    if not _may_state(ctx.note, _ORAL_ANTIDIABETIC_WORDS):
+        return None
     hits = [s for s in _affirmed(ctx, _ORAL_ANTIDIABETIC, None, _CURRENT)
             if (not _STOPPED.search(s.text) or re.search(r"\bresume\b", s.text, re.I))
             and not all(is_past_or_planned(s.text, m.start()) for m in _ORAL_ANTIDIABETIC.finditer(s.text))]
@@ -174,6 +218,8 @@ def oral_antidiabetic_use(ctx: CheckContext) -> Documented | None:
 
 
 def injectable_non_insulin_use(ctx: CheckContext) -> Documented | None:
+    if not _may_state(ctx.note, _INJECTABLE_NON_INSULIN_WORDS):
+        return None
     hits = [s for s in _affirmed(ctx, _INJECTABLE_NON_INSULIN, None, _CURRENT) if not _STOPPED.search(s.text)]
     return Documented("Z79.85", tuple(hits)) if hits else None
 
@@ -260,6 +306,9 @@ def detectors_for(note: str) -> tuple[Callable[[CheckContext], Documented | None
 
 _SMOKING = lazy_pattern(r"\b(?:current(?:ly)? smok\w*|smokes|smoker|smoking \d|\d+(?:\.\d+)? ?(?:ppd|packs? (?:per|a) day)|"
                         r"cigarettes? (?:daily|per day|a day)|vap(?:es|ing)|chews tobacco|tobacco use)\b", re.I)
+# Every match holds one of these words, or a word beginning "smok" (see _may_state).
+_SMOKING_WORDS = frozenset(("ppd", "pack", "packs", "cigarette", "cigarettes", "vapes", "vaping", "tobacco"))
+_SMOKING_STARTS = ("smok",)
 _NOT_SMOKING_NOW = lazy_pattern(r"\b(?:former|ex-?|quit|previous|past|never)\b|\bnon-?smok", re.I)
 TOBACCO_REFS = ("F17", "Z72.0", "Z87.891")
 

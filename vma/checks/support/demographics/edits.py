@@ -12,7 +12,7 @@ from vma.checks.support.axes.index import axis_index
 from vma.checks.support.axes.words import description_words
 from vma.compiled_patterns import compile_pattern
 from vma.reference import DATA
-from vma.reference.icd10cm import CodeRef, IcdRelease, note_code_refs
+from vma.reference.icd10cm import CodeRef, IcdRelease, note_code_refs, per_release
 
 CHECK_ID = "sex-age"
 DATA_FILE = "sex_age_edits.json"
@@ -134,8 +134,8 @@ def stated_demographics(ctx: CheckContext) -> Stated:
         if "old" not in low and "yo" not in low and "y/o" not in low:
             continue
         m = _STATED_AGE.search(sentence.text)
-        infant = _STATED_INFANT.search(sentence.text)
-        if not m and not infant:
+        # An infant's age is read only where no age in years stands, and holds "day", "week" or "month".
+        if not m and not (("day" in low or "week" in low or "month" in low) and _STATED_INFANT.search(sentence.text)):
             continue
         age = int(m.group(1) or m.group(2)) if m else 0
         sex_m = _STATED_SEX.search(sentence.text)
@@ -175,19 +175,38 @@ def _words(release: IcdRelease, code: str) -> tuple[str, ...]:
     return axis_index(release).words(code)
 
 
-def _group_age_words(release: IcdRelease, group: str) -> set[str]:
+@per_release
+def _tabular_facts(release: IcdRelease) -> dict[tuple, object]:
+    """What the tabular says of a group or a pair of codes, read once per release: the same for every chart."""
+    return {}
+
+
+def _group_age_words(release: IcdRelease, group: str) -> frozenset[str]:
     """Age words of a group's description and inclusion terms, and of the codes beneath it."""
-    texts = [release.description(group) or "", *release.notes(group, "inclusionTerm")]
-    for d in release.descendants(group):
-        texts.append(release.description(d) or "")
-        texts.extend(release.notes(d, "inclusionTerm"))
-    return {w for t in texts for w in description_words(t) if w in AGE_WORDS}
+    held = _tabular_facts(release)
+    key = ("age words", group)
+    found = held.get(key)
+    if found is None:
+        texts = [release.description(group) or "", *release.notes(group, "inclusionTerm")]
+        for d in release.descendants(group):
+            texts.append(release.description(d) or "")
+            texts.extend(release.notes(d, "inclusionTerm"))
+        found = held[key] = frozenset(w for t in texts for w in description_words(t) if w in AGE_WORDS)
+    return found
 
 
 def _same_meaning(release: IcdRelease, coded: str, other: str) -> bool:
     """Two groups that the tabular separates by age only: the same description but the age words,
     or an Excludes1 note at one that names the other by its age words (Z00.0: "general health
     check-up of infant or child (Z00.12.-)")."""
+    held = _tabular_facts(release)
+    key = ("same meaning", coded, other)
+    if key not in held:
+        held[key] = _read_same_meaning(release, coded, other)
+    return held[key]
+
+
+def _read_same_meaning(release: IcdRelease, coded: str, other: str) -> bool:
     if set(_words(release, coded)) - AGE_WORDS == set(_words(release, other)) - AGE_WORDS:
         return True
     for at, named in ((coded, other), (other, coded)):
@@ -200,6 +219,14 @@ def _same_meaning(release: IcdRelease, coded: str, other: str) -> bool:
 
 def _same_axis(release: IcdRelease, group: str, code: str, other: str) -> str | None:
     """The billable code beneath ``other`` that adds to it what ``code`` adds to ``group``."""
+    held = _tabular_facts(release)
+    key = ("same axis", group, code, other)
+    if key not in held:
+        held[key] = _read_same_axis(release, group, code, other)
+    return held[key]
+
+
+def _read_same_axis(release: IcdRelease, group: str, code: str, other: str) -> str | None:
     if code == group:
         return other if release.is_billable(other) else None
     added = set(_words(release, code)) - set(_words(release, group))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from itertools import accumulate
 
 from vma.checks.support.mdm.wording import (
     _DECISION,
@@ -85,6 +86,13 @@ class _Joined:
                     break
                 at = find(literal, starts[i + 1])
         return where
+
+
+def _find_all(text: str, word: str):
+    at = text.find(word)
+    while at >= 0:
+        yield at
+        at = text.find(word, at + 1)
 
 
 def unique_tests(note: NoteDoc) -> list[str]:
@@ -229,6 +237,10 @@ _KINDS = (
 )
 # The order in which to ask whether risk reaches a level: a prescription settles most moderate visits.
 _ASKED = (1, 0, 2, 3, 4, 5, 6)
+_PRESCRIPTION = 1
+# Words of the sentences that most often manage a prescription drug ("Protonix 40 mg", "prescribed", "medication"):
+# whether some sentence does is asked of those first.
+_PRESCRIPTION_WORDS = ("mg", "prescri", "medication")
 
 
 class RiskScan:
@@ -240,6 +252,7 @@ class RiskScan:
         self._texts = _management_text(note)
         self._next = [0] * len(_KINDS)  # the next sentence to read for each kind
         self._hits: list[list[tuple[int, str]]] = [[] for _ in _KINDS]  # (sentence, reason) found per kind
+        self._prescribed = False  # a sentence managing a prescription drug is known, whether or not the first
 
     def _advance(self, kind: int) -> bool:
         """Read on for ``kind`` up to its next wording (or the end); whether one was found."""
@@ -257,12 +270,40 @@ class RiskScan:
         self._next[kind] = i
         return False
 
+    def _prescription_anywhere(self) -> bool:
+        """Whether some sentence not yet read for it manages a prescription drug. Only whether one does matters
+        here, not which is the first: the sentences holding the words such sentences most often have are read
+        first, and where one does, the reading in order is left where it was, for the full reading to go on. Where
+        none does, every sentence has been read for it, as a reading in order would have."""
+        texts, start = self._texts, self._next[_PRESCRIPTION]
+        rest = texts[start:]
+        offsets = [0, *accumulate(len(t) + 1 for t in rest)]  # where each sentence starts in them joined
+        joined = _SEP.join(rest).lower()
+        likely: set[int] = set()
+        if len(joined) == offsets[-1] - 1:  # else lower-casing moved the sentences: read them in order
+            likely = {start + bisect_right(offsets, at) - 1 for word in _PRESCRIPTION_WORDS
+                      for at in _find_all(joined, word)}
+        order = sorted(likely) + [i for i in range(start, len(texts)) if i not in likely]
+        for i in order:
+            if _prescription_managed(texts[i]):
+                self._prescribed = True
+                return True
+        self._next[_PRESCRIPTION] = len(texts)
+        return False
+
     def reaches(self, rank: int) -> bool:
         """Whether the full reading's level is at least ``rank``."""
         if rank <= STRAIGHTFORWARD:
             return True
         for kind in _ASKED:
-            if _KINDS[kind][0] >= rank and (self._hits[kind] or self._advance(kind)):
+            if _KINDS[kind][0] < rank:
+                continue
+            if self._hits[kind]:
+                return True
+            if kind == _PRESCRIPTION:
+                if self._prescribed or self._prescription_anywhere():
+                    return True
+            elif self._advance(kind):
                 return True
         return False
 

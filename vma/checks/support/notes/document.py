@@ -6,6 +6,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import accumulate, compress, repeat
+from operator import contains
 
 from vma.checks.support.notes.patterns import _folds_onto_ascii, lazy_pattern
 from vma.checks.support.notes.sentence_norms import sentence_norms
@@ -89,7 +91,10 @@ class Sentence:
 
 
 def canonical_section(title: str) -> str:
-    key = " ".join(title.lower().replace(":", " ").split())
+    low = title.lower()
+    if low in _ALIAS_TO_SECTION:  # as written (a known name has single spaces and no colon): the usual heading
+        return _ALIAS_TO_SECTION[low]
+    key = " ".join(low.replace(":", " ").split())
     if key in _ALIAS_TO_SECTION:
         return _ALIAS_TO_SECTION[key]
     for alias, name in _ALIAS_TO_SECTION.items():
@@ -116,32 +121,50 @@ class NoteDoc:
 
     @cached_property
     def sections(self) -> list[Section]:
+        text = self.text
+        lines = text.splitlines(keepends=True)
+        ends = list(accumulate(map(len, lines)))  # where each line ends in the text (they make it up, in order)
         out: list[Section] = []
-        lines = self.text.splitlines(keepends=True)
-        pos = 0
-        current_title, current_start, buf = "", 0, []
+        new, set_fields = object.__new__, object.__setattr__
+        # The section being read: its name and title, where its body starts, and the text that opens the body before
+        # the line after its heading (the rest of an inline heading's line).
+        name, title, start, opening, body_from = "preamble", "", 0, "", 0
 
-        def close() -> None:
-            body = "".join(buf).strip()
-            if body or current_title:
-                out.append(Section(canonical_section(current_title) if current_title else "preamble",
-                                   current_title, body, current_start))
+        def close(upto: int) -> None:
+            body = (opening + text[body_from:upto]).strip()
+            if body or title:
+                # Section(name, title, body, start), its fields set in one step (see sentences).
+                section = new(Section)
+                set_fields(section, "__dict__", {"name": name, "title": title, "text": body, "start": start})
+                out.append(section)
 
-        for line in lines:
-            m = _HEADING_LINE.match(line) if line.isupper() else None  # it needs capitals and no small letter
-            inline = _HEADING_INLINE.match(line) if not m and ":" in line else None  # it needs a colon
-            if m and (canonical_section(m.group(1)) in SECTION_ALIASES or len(line.strip()) <= 40):
-                close()
-                current_title, current_start, buf = m.group(1).strip(), pos + len(line), []
-            elif inline and inline.group(1).strip().lower() in _ALIAS_TO_SECTION:
-                close()
-                current_title = inline.group(1).strip()
-                current_start = pos + line.index(inline.group(2)) if inline.group(2) else pos + len(line)
-                buf = [inline.group(2) + "\n"]
-            else:
-                buf.append(line)
-            pos += len(line)
-        close()
+        # Only a line in capitals (no small letter) or one with a colon may be a heading; the others are body text.
+        candidates = {*compress(range(len(lines)), map(str.isupper, lines)),
+                      *compress(range(len(lines)), map(contains, lines, repeat(":")))}
+        for i in sorted(candidates):
+            line = lines[i]
+            end = ends[i]
+            m = _HEADING_LINE.match(line) if line.isupper() else None
+            if m:
+                heading = canonical_section(m.group(1))
+                if heading in SECTION_ALIASES or len(line.strip()) <= 40:
+                    close(end - len(line))
+                    name, title, start, opening, body_from = heading, m.group(1).strip(), end, "", end
+                continue
+            colon = line.find(":")
+            # An inline heading's name is what stands before the line's first colon (its pattern holds none), without
+            # the spaces around it: a line where that names no section needs no match.
+            if colon < 0 or line[:colon].strip().lower() not in _ALIAS_TO_SECTION:
+                continue
+            inline = _HEADING_INLINE.match(line)
+            if inline and inline.group(1).strip().lower() in _ALIAS_TO_SECTION:
+                close(end - len(line))
+                title = inline.group(1).strip()
+                rest = inline.group(2)
+                name = canonical_section(title)
+                start = end - len(line) + line.index(rest) if rest else end
+                opening, body_from = rest + "\n", end
+        close(len(text))
         return out
 
     def section(self, *names: str) -> Section | None:
