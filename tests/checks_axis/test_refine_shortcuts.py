@@ -351,3 +351,22 @@ def test_the_pools_side_pairs_are_those_of_the_codes_read(ref):
     added = candidates._paired([frozenset({"pain", "left", "knee"})], pool)
     assert candidates._both_sides(added) == {frozenset({"pain", "knee"})}
     assert pool == {frozenset({"pain", "knee"}): {"right"}} and not candidates._both_sides(pool)
+
+
+def test_candidates_made_in_one_step_are_the_dataclass_made_field_by_field(ref):
+    import dataclasses
+
+    from vma.checks.support.axes.index import axis_index
+    from vma.checks.support.refine.candidates import Refinement, refiner
+
+    index = axis_index(ref.icd_for(None))
+    seen = 0
+    for code in ("M25.519", "M17.9", "G56.00", "I50.9", "J45.909", "E11.9", "H66.90", "M10.9", "S62.632"):
+        for r in refiner(index).refinements(code):
+            full = Refinement(**{f.name: getattr(r, f.name) for f in dataclasses.fields(Refinement)})
+            assert r == full and hash(r) == hash(full) and repr(r) == repr(full)
+            assert vars(r).keys() - {"_info"} == vars(full).keys() - {"_info"}
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                r.code = "X"
+            seen += 1
+    assert seen > 100

@@ -110,6 +110,7 @@ class Refinement:
 
 
 _SIDES = frozenset({RIGHT, LEFT})
+_new_object, _set_field = object.__new__, object.__setattr__
 
 
 def _may_name_side(title: str) -> bool:
@@ -313,12 +314,16 @@ class Refiner:
                     words = ()
                 variants.extend(found)
             site = index._site_after(seq, frozenset(SIDE_TERMS)) if y_side else ()
-            out.append(Refinement(
+            # Refinement(**fields), its fields set in one step: a frozen dataclass's __init__ sets each through
+            # object.__setattr__.
+            made = _new_object(Refinement)
+            _set_field(made, "__dict__", dict(
                 code=y, side=y_side, acuity=y_acuity, terms=terms,
                 phrase=sibling_phrase(seq, frozenset(terms)) if terms else (),
                 negated=negated, residual=bool((yk - xk) & RESIDUAL), variants=tuple(variants), site=site,
                 replaces=frozenset(removed - {OPEN, "unilateral"} - (own_site if BILATERAL in yk else set())),
                 site_terms=frozenset(fold(t) for t in terms) & sided_words, loose=not header and loose))
+            out.append(made)
         return tuple(out)
 
     @lru_cache(maxsize=None)
