@@ -3,6 +3,7 @@
 import random
 import re
 import sys
+from dataclasses import astuple
 
 from vma.checks.support.notes import document, patterns
 from vma.checks.support.notes import words as word_reading
@@ -102,7 +103,8 @@ def test_sentences_match_the_plain_split():
         for note in (NoteDoc(text), NoteDoc.from_chart_note(text, {"plan": text[::-1]})):
             fast = note.sentences
             assert fast == _plain_sentences(note), text
-            assert [vars(s) for s in fast] == [vars(s) for s in _plain_sentences(note)], text
+            assert [astuple(s) for s in fast] == [astuple(s) for s in _plain_sentences(note)], text
+            assert list(map(hash, fast)) == list(map(hash, _plain_sentences(note))), text
 
 
 def test_time_statements_match_the_case_insensitive_patterns():
@@ -273,7 +275,7 @@ def test_sections_match_the_line_by_line_reading():
         fast = NoteDoc(text).sections
         plain = _plain_sections(text)
         assert fast == plain, text
-        assert [vars(s) for s in fast] == [vars(s) for s in plain], text
+        assert [astuple(s) for s in fast] == [astuple(s) for s in plain], text
     names = [*document._ALIAS_TO_SECTION, "Plan", "PLAN:", " plan", "a/p ", "A&P", "assessment  and plan", "cc x",
              "history of present illness today", "foo", "", ":", "İ", "time:", "Follow-Up"]
     for _ in range(3000):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -71,7 +72,7 @@ _TIME_PATTERNS = (
 _TIME_PATTERN_WORDS = (("spent", "min"), ("total", "min"), ("minute", "spent"), ("time", "min"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Section:
     name: str  # canonical ("assessment"), or the heading lower-cased when unknown
     title: str
@@ -79,7 +80,7 @@ class Section:
     start: int  # offset of the body in the full text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sentence:
     text: str
     section: str
@@ -88,6 +89,12 @@ class Sentence:
     @property
     def lower(self) -> str:
         return self.text.lower()
+
+
+# A frozen dataclass's __init__ sets each field through object.__setattr__; a note's sections and sentences are
+# built instead as bare objects whose slots are filled (the sentences' each slot for all of them at once, in C).
+_SECTION_SLOTS = (Section.name.__set__, Section.title.__set__, Section.text.__set__, Section.start.__set__)
+_SENTENCE_SLOTS = (Sentence.text.__set__, Sentence.section.__set__, Sentence.start.__set__)
 
 
 def canonical_section(title: str) -> str:
@@ -125,7 +132,7 @@ class NoteDoc:
         lines = text.splitlines(keepends=True)
         ends = list(accumulate(map(len, lines)))  # where each line ends in the text (they make it up, in order)
         out: list[Section] = []
-        new, set_fields = object.__new__, object.__setattr__
+        set_name, set_title, set_text, set_start = _SECTION_SLOTS
         # The section being read: its name and title, where its body starts, and the text that opens the body before
         # the line after its heading (the rest of an inline heading's line).
         name, title, start, opening, body_from = "preamble", "", 0, "", 0
@@ -133,9 +140,11 @@ class NoteDoc:
         def close(upto: int) -> None:
             body = (opening + text[body_from:upto]).strip()
             if body or title:
-                # Section(name, title, body, start), its fields set in one step (see sentences).
-                section = new(Section)
-                set_fields(section, "__dict__", {"name": name, "title": title, "text": body, "start": start})
+                section = object.__new__(Section)  # Section(name, title, body, start) (see _SECTION_SLOTS)
+                set_name(section, name)
+                set_title(section, title)
+                set_text(section, body)
+                set_start(section, start)
                 out.append(section)
 
         # Only a line in capitals (no small letter) or one with a colon may be a heading; the others are body text.
@@ -179,8 +188,9 @@ class NoteDoc:
 
     @cached_property
     def sentences(self) -> list[Sentence]:
-        out: list[Sentence] = []
-        append, new, set_fields = out.append, object.__new__, object.__setattr__
+        texts: list[str] = []
+        names: list[str] = []
+        starts: list[int] = []
         for sec in self.sections:
             text, name, start = sec.text, sec.name, sec.start
             offset = 0
@@ -189,11 +199,13 @@ class NoteDoc:
                 if piece_clean:
                     # Found at or before where the piece stands, since the previous one was: never -1.
                     offset = text.find(piece, offset)
-                    # Sentence(piece_clean, name, start + offset), its fields set in one step: a frozen
-                    # dataclass's __init__ sets each through object.__setattr__.
-                    sentence = new(Sentence)
-                    set_fields(sentence, "__dict__", {"text": piece_clean, "section": name, "start": start + offset})
-                    append(sentence)
+                    texts.append(piece_clean)
+                    names.append(name)
+                    starts.append(start + offset)
+        # Sentence(text, name, start) for each (see _SENTENCE_SLOTS).
+        out = list(map(object.__new__, repeat(Sentence, len(texts))))
+        for fill, values in zip(_SENTENCE_SLOTS, (texts, names, starts)):
+            deque(map(fill, out, values), 0)
         return out
 
     def find(self, pattern: str | re.Pattern[str], sections: tuple[str, ...] | None = None) -> list[Sentence]:
