@@ -12,7 +12,7 @@ from operator import contains
 
 from vma.checks.support.notes.patterns import _folds_onto_ascii, lazy_pattern
 from vma.checks.support.notes.sentence_norms import sentence_norms
-from vma.checks.support.notes.words import Token, tokens
+from vma.checks.support.notes.words import Token, plain_tokens, tokens
 from vma.compiled_patterns import compile_pattern
 
 # Canonical section names and the headings that introduce them.
@@ -245,9 +245,11 @@ class NoteDoc:
         """Each sentence's words as :func:`tokens` normalises them: what the word index of a note needs, most
         sentences' without building their tokens (see :func:`token_norms`)."""
         out = sentence_norms([s.text for s in self.sentences])
+        tokenized = self.tokenized
+        tokenized.plain_norms = out.copy()
         for i, norms in enumerate(out):
             if norms is None:
-                out[i] = [t[0] for t in self.tokenized[i][1]]
+                out[i] = [t[0] for t in tokenized[i][1]]
         return out
 
     def time_statement(self) -> Sentence | None:
@@ -267,11 +269,14 @@ class SentenceWords(Sequence):
     """The sentences of a note each with its words (a pair), the words of a sentence tokenised when it is first
     read: the checks read the words of a few sentences, the note's word index only their normalised forms."""
 
-    __slots__ = ("_sentences", "_words")
+    __slots__ = ("_sentences", "_words", "plain_norms")
 
     def __init__(self, sentences: list[Sentence]):
         self._sentences = sentences
         self._words: list[list[Token] | None] = [None] * len(sentences)
+        # Once the note's word index is read: each sentence's words where tokens() gives them as they stand (see
+        # sentence_norms), else None; an ASCII sentence without an apostrophe so read needs only their places.
+        self.plain_norms: list[list[str] | None] | None = None
 
     def __len__(self) -> int:
         return len(self._sentences)
@@ -281,7 +286,12 @@ class SentenceWords(Sequence):
             return [self[k] for k in range(*i.indices(len(self)))]
         words = self._words[i]
         if words is None:
-            words = self._words[i] = tokens(self._sentences[i].text)
+            text = self._sentences[i].text
+            norms = self.plain_norms[i] if self.plain_norms is not None else None
+            if norms is not None and "'" not in text and text.isascii():
+                words = self._words[i] = plain_tokens(text, norms)
+            else:
+                words = self._words[i] = tokens(text)
         return self._sentences[i], words
 
     def __iter__(self):

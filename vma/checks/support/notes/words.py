@@ -208,6 +208,16 @@ def _plain_ascii_words(text: str) -> tuple[list[str], list[str], list[int], list
     return raws, words, starts, ends
 
 
+def plain_tokens(text: str, norms: list[str]) -> list[Token]:
+    """:func:`tokens` of an ASCII text without an apostrophe whose words, lower-cased, are ``norms`` and stand as
+    they are there (see :func:`vma.checks.support.notes.sentence_norms.sentence_norms`)."""
+    encoded = text.encode("ascii")
+    pieces = encoded.translate(_RAW_WORD_BYTES).decode("ascii").split(" ")
+    starts = list(compress(accumulate(map(add, map(len, pieces), repeat(1)), initial=0), pieces))
+    raws = list(filter(None, pieces))
+    return list(map(_make_token, zip(norms, raws, starts, map(add, starts, map(len, raws)))))
+
+
 def token_norms(text: str) -> list[str] | None:
     """The ``norm`` of each of :func:`tokens`' words when each is the text's own word lower-cased (no
     abbreviation, Roman numeral or phrase term to work out), without building the tokens; else None."""
