@@ -3,6 +3,7 @@
 import random
 import re
 import sys
+from dataclasses import astuple
 
 from vma.checks.support.notes import document, patterns
 from vma.checks.support.notes import words as word_reading
@@ -102,7 +103,8 @@ def test_sentences_match_the_plain_split():
         for note in (NoteDoc(text), NoteDoc.from_chart_note(text, {"plan": text[::-1]})):
             fast = note.sentences
             assert fast == _plain_sentences(note), text
-            assert [vars(s) for s in fast] == [vars(s) for s in _plain_sentences(note)], text
+            assert [astuple(s) for s in fast] == [astuple(s) for s in _plain_sentences(note)], text
+            assert list(map(hash, fast)) == list(map(hash, _plain_sentences(note))), text
 
 
 def test_time_statements_match_the_case_insensitive_patterns():
@@ -273,9 +275,79 @@ def test_sections_match_the_line_by_line_reading():
         fast = NoteDoc(text).sections
         plain = _plain_sections(text)
         assert fast == plain, text
-        assert [vars(s) for s in fast] == [vars(s) for s in plain], text
+        assert [astuple(s) for s in fast] == [astuple(s) for s in plain], text
     names = [*document._ALIAS_TO_SECTION, "Plan", "PLAN:", " plan", "a/p ", "A&P", "assessment  and plan", "cc x",
              "history of present illness today", "foo", "", ":", "İ", "time:", "Follow-Up"]
     for _ in range(3000):
         title = "".join(rng.choice(names + [" ", ":", "\t"]) for _ in range(rng.randint(1, 3)))
         assert document.canonical_section(title) == _plain_canonical(title), title
+
+
+def _plain_phrase_terms(text: str, words: list[Token]) -> list[Token]:
+    """Every phrase's pattern run over the whole text wherever one of its gate words stands (or a spinal level)."""
+    from bisect import bisect_left
+
+    low = text.lower()
+    extra = []
+    for gate, rx, terms in word_reading._PHRASE_TERMS:
+        if gate and not any(word in low for word in gate):
+            continue
+        if not gate and not word_reading._SPINAL_LEVEL.search(text):
+            continue
+        for m in rx.finditer(text):
+            if word_reading.is_past_or_planned(text, m.start()):
+                continue
+            found = terms(m) if callable(terms) else terms
+            extra.extend((m.end(), Token(t, m.group(), m.start(), m.end())) for t in found)
+    out, starts, at = [], [w.start for w in words], 0
+    for end, token in sorted(extra, key=lambda e: e[0]):
+        upto = bisect_left(starts, end, at)
+        out += words[at:upto] + [token]
+        at = upto
+    return out + words[at:]
+
+
+_PHRASE_PIECES = [
+    "disc herniation", "Disk Bulges", "herniated disc", "slipped  disc", "bulging L4 disc", "degenerative disc disease",
+    "transaminases", "aminotransferase", "poorly controlled diabetes", "DM remains poorly controlled",
+    "diabetes, which is out of control", "diabetes; poorly controlled", "due to", "secondary to", "caused by",
+    "post-traumatic arthritis", "post- traumatic degenerative arthritis", "posttraumatic arthritis", "MTP",
+    "podagra", "great toe", "fourth toes", "little toe", "low back pain", "lower back pain", "lower forearm",
+    "upper legs", "arm", "forearms", "alarm", "renal", "adrenal", "kidney stone", "stones", "Stone", "smoker",
+    "former smoker", "non-smoker", "currently smokes", "currently continues to smoke", "still smoke", "smoke 1 pack",
+    "diabetic", "non-diabetic", "L4-5", "C5-C6", "previously", "history of", "ſmoker", "\u212aidney stone", "İ",
+    "x", "the", "DIABETES", "and",
+]
+
+
+def test_phrase_terms_match_every_pattern_run_over_the_whole_text():
+    rng = random.Random(13)
+    for _ in range(6000):
+        text = "".join(rng.choice(_PHRASE_PIECES) + rng.choice([" ", " ", ", ", "-", ". ", "_", ""])
+                       for _ in range(rng.randint(1, 8)))
+        roll = rng.random()
+        text = text.upper() if roll < 0.15 else text.lower() if roll < 0.3 else text
+        words = word_reading._tokens_expanded(text, *_word_columns(text))
+        assert word_reading._with_phrase_terms(text, words) == _plain_phrase_terms(text, words), text
+
+
+def _word_columns(text: str):
+    found = list(_PLAIN_WORD.finditer(text))
+    return ([m.group().lower() for m in found], [m.group() for m in found], [m.start() for m in found],
+            [m.end() for m in found])
+
+
+def test_every_match_of_a_phrase_holds_a_gate_word_within_its_lead():
+    rng = random.Random(14)
+    for _ in range(6000):
+        text = "".join(rng.choice(_PHRASE_PIECES) + rng.choice([" ", " ", ", ", "-", ". ", ""])
+                       for _ in range(rng.randint(1, 6)))
+        low = text.lower()
+        if len(low) != len(text) or patterns._folds_onto_ascii(text):
+            continue
+        for (gate, rx, _), lead in zip(word_reading._PHRASE_TERMS, word_reading._PHRASE_LEADS):
+            if lead is None:
+                continue
+            for m in rx.finditer(text):
+                assert any(low.find(word, m.start(), m.end()) - m.start() in range(lead + 1) for word in gate), (
+                    text, m)

@@ -42,3 +42,12 @@ def test_level_bytes_find_a_level_head_exactly_where_the_pattern_does():
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 8)))
         fast = b"L0" in text.encode("ascii", "replace").translate(module._LEVEL_BYTES)
         assert fast == (module._LEVEL_HEAD.search(text) is not None), text
+
+
+def test_sentences_read_after_the_word_index_get_their_tokens():
+    from tests.test_notes_speed import _devset_notes
+
+    for text in [*_texts(1500, 24), *_devset_notes()]:
+        note = NoteDoc(text)
+        note.word_norms
+        assert [words for _, words in note.tokenized] == [tokens(s.text) for s in note.sentences], text

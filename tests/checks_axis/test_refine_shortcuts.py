@@ -111,6 +111,23 @@ def test_refinements_read_the_dropped_words_only_where_they_matter(ref, monkeypa
     assert sum(map(len, fast)) > 500
 
 
+def test_candidates_dropping_what_none_may_are_those_passed_over_later(ref, monkeypatch):
+    # The full computation: no candidate is passed over before its own allowance is worked out.
+    from vma.checks.support.axes.index import axis_index
+    from vma.checks.support.refine import candidates
+
+    rel = ref.icd_for(None)
+    index = axis_index(rel)
+    codes = [c for c in rel.codes() if index.split_seventh(c)[1] is None]
+    sample = random.Random(17).sample(codes, 800) + [c for c in codes if c.startswith((
+        "M25.5", "M17", "G56", "I50", "J45", "E11.3", "H66", "M19.0", "G43.0", "N20", "S62.6", "M79.6", "H35.3"))]
+    fast = [candidates.Refiner.refinements.__wrapped__(candidates.Refiner(index), c) for c in sample]
+    monkeypatch.setattr(candidates, "_may_drop", lambda xk, *rest: xk)
+    full = [candidates.Refiner.refinements.__wrapped__(candidates.Refiner(index), c) for c in sample]
+    assert fast == full
+    assert sum(map(len, fast)) > 500 and sum(r.loose for rs in fast for r in rs) > 5
+
+
 def _full_info(r) -> frozenset:
     out = {("~" if t in r.negated else "") + axis_words.fold(t) for t in r.terms}
     if r.side:
@@ -334,3 +351,22 @@ def test_the_pools_side_pairs_are_those_of_the_codes_read(ref):
     added = candidates._paired([frozenset({"pain", "left", "knee"})], pool)
     assert candidates._both_sides(added) == {frozenset({"pain", "knee"})}
     assert pool == {frozenset({"pain", "knee"}): {"right"}} and not candidates._both_sides(pool)
+
+
+def test_candidates_made_in_one_step_are_the_dataclass_made_field_by_field(ref):
+    import dataclasses
+
+    from vma.checks.support.axes.index import axis_index
+    from vma.checks.support.refine.candidates import Refinement, refiner
+
+    index = axis_index(ref.icd_for(None))
+    seen = 0
+    for code in ("M25.519", "M17.9", "G56.00", "I50.9", "J45.909", "E11.9", "H66.90", "M10.9", "S62.632"):
+        for r in refiner(index).refinements(code):
+            full = Refinement(**{f.name: getattr(r, f.name) for f in dataclasses.fields(Refinement)})
+            assert r == full and hash(r) == hash(full) and repr(r) == repr(full)
+            assert vars(r).keys() - {"_info"} == vars(full).keys() - {"_info"}
+            with pytest.raises(dataclasses.FrozenInstanceError):
+                r.code = "X"
+            seen += 1
+    assert seen > 100

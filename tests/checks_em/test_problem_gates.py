@@ -99,3 +99,39 @@ def test_problem_items_read_as_when_every_line_is_tried(monkeypatch):
     gated = [[(i.label, i.body) for i in problem_items(note)] for note in notes]
     monkeypatch.setattr(problems, "_may_hold_time_line", lambda lines: True)
     assert gated == [[(i.label, i.body) for i in problem_items(note)] for note in notes]
+
+
+def test_texts_naming_a_label_are_those_its_words_search_finds():
+    """The label words looked for once in texts joined name the texts a search of each names: at a text's start,
+    after a letter, digit or underscore, and in texts with characters re.I folds onto ASCII letters."""
+    rng = random.Random(9)
+    words = ["diabetes", "Diabetes", "DIABETES", "prediabetes", "_diabetes", "1diabetes", "diab", "etes", "reflux",
+             "acid", "Acid-reflux", "\u0130", "\u212a", "\x00", " ", ".", "hyper", "tension", "hypertension"]
+    labels = ["Diabetes", "Acid reflux", "Hypertension, diabetes", "Reflux", "Type 2 DM"]
+    for _ in range(2000):
+        texts = ["".join(rng.choice(words) + rng.choice(["", " "]) for _ in range(rng.randint(0, 5)))
+                 for _ in range(rng.randint(0, 6))]
+        joined = problems._Texts(texts)
+        for label in labels:
+            key = problems._label_words(label)
+            if key is not None:
+                assert joined.naming(key) == {i for i, t in enumerate(texts) if key.search(t)}, (texts, label)
+    for line_set in (LINES[:400], LINES[400:800]):
+        joined = problems._Texts(line_set)
+        for label in ("Hypertension", "Diabetes mellitus", "Knee pain", "Acid reflux", "Depression"):
+            key = problems._label_words(label)
+            assert joined.naming(key) == {i for i, t in enumerate(line_set) if key.search(t)}
+
+
+def test_a_label_ends_where_the_plain_search_ends_it():
+    """The search for a label's end, started at the first ". ", finds what one from the start finds: the titles'
+    look-behinds read the text before where it starts."""
+    rng = random.Random(4)
+    words = ["Mr.", "mr.", "MRS.", "Dr.", "St.", "vs.", "Ms.", "ST.", "a.", "x", "Cook.", "Hypertension.", ".", " ",
+             "\u017ft.", "D\u0280.", "Sodium", "129", "today."]
+    for _ in range(5000):
+        text = "".join(rng.choice(words) + rng.choice([" ", "", "  "]) for _ in range(rng.randint(0, 8)))
+        m = problems._LABEL_END.search(text)
+        plain = (text[:m.start()].strip().rstrip(".:"), [text[m.end():].strip()] if text[m.end():].strip() else []) \
+            if m else (text.strip().rstrip(".:"), [])
+        assert problems._split_label(text) == plain, text

@@ -46,3 +46,38 @@ def test_skipping_candidates_whose_words_are_absent_changes_no_documentation(mon
     monkeypatch.setattr(documented, "_reading_plan", _ungated)
     for label, path in FILES.items():
         assert _read(path) == gated[label], label
+
+
+def _full_positions(tokens, term: str) -> list[int]:
+    # every word's positions listed up front, as a sentence's words were read before
+    from vma.checks.support.axes.words import fold, same_word
+
+    at: dict[str, list[int]] = {}
+    for i, t in enumerate(tokens):
+        at.setdefault(fold(t.norm), []).append(i)
+    hits = at.get(fold(term))
+    if hits is not None:
+        return hits
+    if len(term) >= 8:
+        for n in at:
+            if len(n) >= 8 and same_word(n, term):
+                return at[n]
+    return []
+
+
+@pytest.mark.skipif(not FILES, reason="no labelled chart here")
+def test_a_sentences_word_positions_found_when_looked_up_are_those_listed_up_front():
+    from vma.checks.support.notes.words import tokens
+
+    looked = 0
+    for path in list(FILES.values())[:60]:
+        chart, _ = parse_chart(path.read_bytes())
+        for sentence in CheckContext(chart, default_reference()).note.sentences:
+            words = tuple(tokens(sentence.text))
+            read = documented._Words(words)
+            terms = [t.norm for t in words] + [t.norm + "s" for t in words] + [t.norm[:-1] for t in words if t.norm]
+            terms += ["hypertensions", "osteoarthritic", "unspecified", "x"]
+            for term in terms * 2:  # found, then kept
+                assert read.positions(term) == _full_positions(words, term), (sentence.text, term)
+                looked += 1
+    assert looked > 1000

@@ -57,10 +57,13 @@ stage cannot be clinically determined (Guideline I.C.7.a.5).
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate
 
 from vma.checks.support.episode_cues import (
+    _CUE_WORDS,
     _EPISODE_CUES,
     _FOLLOW_UP_VISIT,
     _NEEDS,
@@ -78,7 +81,7 @@ from vma.checks.support.episode_cues import (
     TREATMENT,
     WORKUP,
 )
-from vma.checks.support.gate_words import gates_passed, lowered_sentences
+from vma.checks.support.gate_words import lowered_sentences
 from vma.checks.support.notes.document import NoteDoc, Sentence
 from vma.checks.support.notes.patterns import LowerCasePattern, _folds_onto_ascii, lazy_pattern, lower_case_pattern
 from vma.checks.support.notes.words import ASSESSMENT_SECTIONS, HISTORY_SECTIONS, is_negated_at, is_uncertain_at
@@ -300,7 +303,7 @@ def _read_cues(note: NoteDoc, kinds: frozenset[str] | None = None) -> dict[str, 
     read = [s for s in note.sentences if s.section not in HISTORY_SECTIONS]
     scanners = _scanners() if kinds is None else _scanners_of(kinds)
     lowered = lowered_sentences(read)
-    passed = (gates_passed(lowered, tuple(pattern for _, pattern in scanners)) if lowered is not None
+    passed = (_holding_cue_words(lowered, tuple(kind for kind, _ in scanners)) if lowered is not None
               else [None] * len(scanners))
     scanners_at: dict[int, list[tuple[str, LowerCasePattern]]] = {}
     for (kind, pattern), hits in zip(scanners, passed):
@@ -320,6 +323,46 @@ def _read_cues(note: NoteDoc, kinds: frozenset[str] | None = None) -> dict[str, 
         for kind, words in found.items():
             cues.setdefault(kind, []).extend((read[i], w) for w in words)
     return cues
+
+
+_SEP = "\x00"  # lowered_sentences keeps it out of every sentence
+# ASCII letters (lower-cased already) kept, the separator kept, every other byte a space: a character outside ASCII
+# encodes to one "?", so each sentence keeps its place.
+_RUN_BYTES = bytes(c if 97 <= c <= 122 or c == 0 else c | 0x20 if 65 <= c <= 90 else 32 for c in range(256))
+
+
+def _holding_cue_words(lowered: list[str], kinds: tuple[str, ...]) -> list[set[int]]:
+    """For each kind, the indexes of the lower-cased sentences holding one of its words (see _CUE_WORDS), or a word
+    beginning with one of its starts. The cue patterns run without re.I on the lower-cased text, where a letter of
+    theirs matches that letter alone: a sentence without such a word holds no match. One pass over the sentences
+    replaces a search for each literal of each pattern's gate."""
+    runs = _SEP.join(lowered).encode("ascii", "replace").translate(_RUN_BYTES).decode("ascii")
+    pieces = runs.split(_SEP)
+    wanted = _cue_words_of(kinds)
+    where: dict[str, list[int]] = {}
+    for i, piece in enumerate(pieces):
+        for word in wanted.intersection(piece.split()):
+            where.setdefault(word, []).append(i)
+    starts = [0, *accumulate(len(p) + 1 for p in pieces)]
+    out = []
+    for kind in kinds:
+        words, beginnings = _CUE_WORDS[kind]
+        hits: set[int] = set()
+        for word in words.intersection(where):
+            hits.update(where[word])
+        for beginning in beginnings:
+            at = runs.find(beginning)
+            while at >= 0:
+                if at == 0 or runs[at - 1] in " \x00":
+                    hits.add(bisect_right(starts, at) - 1)
+                at = runs.find(beginning, at + 1)
+        out.append(hits)
+    return out
+
+
+@lru_cache(maxsize=4)
+def _cue_words_of(kinds: tuple[str, ...]) -> frozenset[str]:
+    return frozenset().union(*(_CUE_WORDS[kind][0] for kind in kinds))
 
 
 def episode_evidence(note: NoteDoc) -> EpisodeEvidence:

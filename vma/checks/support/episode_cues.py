@@ -191,3 +191,42 @@ def _may_be_long_ago(low: str) -> bool:
 _NEEDS = {INITIAL: _may_be_onset, FIRST_SEEN: _may_be_first_seen, TREATMENT: _may_begin_treatment,
           SUBSEQUENT: _may_be_routine_care, _FOLLOW_UP_VISIT: _may_be_follow_up_visit,
           EVENT: _may_tell_the_event, PRIOR: _may_be_earlier_care, LONG_AGO: _may_be_long_ago}
+
+
+# For each kind, words one of which every match of its pattern holds as a whole word (a run of ASCII letters between
+# characters that are not), or the starts of such words: a sentence of the lower-cased note with none of them is not
+# searched. Each is read off the pattern where a word boundary, a space, a digit or a hyphen stands on both sides of
+# a literal word (on its left only, for a start): one such word or start for each alternative.
+_CUE_WORDS: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
+    INITIAL: (frozenset({"hour", "hours", "day", "days", "yesterday", "night", "morning", "earlier", "weekend",
+                         "injury", "fell", "injured"}), ()),
+    FIRST_SEEN: (frozenset({"week", "weeks", "initial", "first", "new", "evaluation", "been"}), ()),
+    EVENT: (frozenset({"fell", "tripped", "slipped", "twisted", "collided", "whiplash", "landed", "felt", "fall",
+                       "falling", "rolled", "hit", "struck", "kicked", "tackled", "bitten", "rear", "accident",
+                       "collision", "crash", "mva", "mvc", "injured", "sustained"}), ()),
+    ACTIVE: (frozenset({"splint", "splinted", "splinting", "aircast", "crutch", "crutches", "sling", "boot",
+                        "reduction", "reduced", "orif", "repair", "debridement", "emergency", "cast"}),
+             ("immobiliz", "sutur")),
+    _WOUND_CARE: (frozenset({"cleaned", "cleansed", "dressed", "explored", "closed", "steri", "steristrip",
+                             "steristrips", "closure", "wrap", "wraps", "bandage", "bandages", "sleeve", "sleeves",
+                             "stocking", "stockings", "tetanus", "tdap", "td", "rabies"}), ("irrigat",)),
+    WORKUP: (frozenset({"taken", "performed", "done", "get", "normal", "negative", "unremarkable", "fracture",
+                        "radiographic"}),
+             ("order", "obtain", "request", "reveal", "show", "demonstrat", "review")),
+    TREATMENT: (frozenset({"mg", "mcg", "g", "ml", "unit", "units", "therapy", "injected", "injection", "injections"}),
+                ("prescri", "refer")),
+    PRIOR: (frozenset({"seen", "evaluated", "treated", "examined", "splinted", "casted", "immobilized", "taken",
+                       "placed", "underwent", "undergone", "surgery", "orif", "reduction", "fixation", "operation",
+                       "pinning", "repair", "hospital", "facility", "institution", "surgeon",
+                       "practice", "went", "brought"}), ()),
+    SUBSEQUENT: (frozenset({"healing", "callus", "union", "consolidation", "subsequent", "post", "postop",
+                            "postoperative", "injury", "surgery", "fracture", "orif", "repair", "reduction",
+                            "casting"}), ()),
+    _FOLLOW_UP_VISIT: (frozenset({"follow", "followup", "recheck", "re", "reevaluation", "post", "postop",
+                                  "postoperative", "removed", "taken", "discontinued", "changed", "removal", "change",
+                                  "cast", "splint", "boot", "sling", "brace", "wean", "weaned", "weaning"}), ()),
+    _STATUS_POST: (frozenset({"orif", "reduction", "fixation", "repair", "surgery", "surgical", "pinning", "nailing",
+                              "plating"}), ("arthroscop",)),
+    SEQUELA: (frozenset({"sequela", "sequelae", "late", "residual", "scar", "scarring", "contracture"}), ()),
+    LONG_AGO: (frozenset({"ago", "in", "since"}), ()),
+}

@@ -120,9 +120,23 @@ def excluded_pairs(release: IcdRelease, codes: list[str]) -> list[tuple[int, int
     return out
 
 
-def _distinct_phrases(index: AxisIndex, code: str, other: str) -> set[tuple[str, ...]]:
+@per_release
+def _phrases_held(index: AxisIndex) -> dict[tuple[str, str], frozenset[tuple[str, ...]]]:
+    return {}
+
+
+def _distinct_phrases(index: AxisIndex, code: str, other: str) -> frozenset[tuple[str, ...]]:
     """Words naming ``code``'s condition that ``other``'s wording lacks ("type 1" for E10.9
-    against E11.9). A bare number only counts with the word before it, so "A1c 7.1" is not "type 1"."""
+    against E11.9). A bare number only counts with the word before it, so "A1c 7.1" is not "type 1".
+    Tabular wording only: worked out once per pair of codes."""
+    held = _phrases_held(index)
+    found = held.get((code, other))
+    if found is None:
+        found = held[code, other] = frozenset(_read_distinct_phrases(index, code, other))
+    return found
+
+
+def _read_distinct_phrases(index: AxisIndex, code: str, other: str) -> set[tuple[str, ...]]:
     theirs = {w for terms in index.condition_terms(other) for w, _ in terms}
     out: set[tuple[str, ...]] = set()
     for terms in index.condition_terms(code):

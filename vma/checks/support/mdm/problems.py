@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from vma.checks.support.mdm.wording import (
     _ACTION_LINE,
@@ -152,7 +154,10 @@ _LABEL_END = lazy_pattern(r"(?<!\bmr)(?<!\bms)(?<!\bdr)(?<!\bst)(?<!\bmrs)(?<!\b
 def _split_label(text: str) -> tuple[str, list[str]]:
     """ "Hyponatremia. Sodium 129 today." -> ("Hyponatremia", ["Sodium 129 today."]); a title's dot ("Mr. Cook")
     does not end the label."""
-    m = _LABEL_END.search(text)
+    # Every match is a ". ": the search starts at the first one, the titles' look-behinds still reading the text
+    # before it, and skips the letters before it, each of which the look-behinds would be tried at.
+    at = text.find(". ")
+    m = _LABEL_END.search(text, at) if at >= 0 else None
     head, rest = (text[:m.start()], text[m.end():]) if m else (text, "")
     label = head.strip().rstrip(".:")
     return label, ([rest.strip()] if rest.strip() else [])
@@ -227,7 +232,12 @@ class _LabelWords:
 
     def search(self, text: str) -> bool:
         lowered = text.lower()
-        if len(lowered) != len(text) or _folds_onto_ascii(text):
+        return self.search_lowered(text, lowered, len(lowered) == len(text) and not _folds_onto_ascii(text))
+
+    def search_lowered(self, text: str, lowered: str, plain: bool) -> bool:
+        """:meth:`search`, given the text lower-cased and whether that is of its length and the text has no
+        character re.I folds onto an ASCII letter (``plain``): one text is looked at for several labels."""
+        if not plain:
             return re.search(r"\b(?:" + "|".join(re.escape(w) for w in self.words) + r")", text, re.I) is not None
         for word in self.words:
             at = lowered.find(word)
@@ -236,6 +246,41 @@ class _LabelWords:
                     return True
                 at = lowered.find(word, at + 1)
         return False
+
+
+class _Texts:
+    """Texts joined and lower-cased once, for the label words of each item to be looked for in them all with a
+    str.find per word, not in each text in turn. Texts with the characters that make :meth:`_LabelWords.search`
+    read them by its pattern are read each by it."""
+
+    __slots__ = ("texts", "joined", "lowered", "starts")
+
+    def __init__(self, texts: list[str]):
+        self.texts = texts
+        joined = "\x00".join(texts)  # no label word holds it: none runs from one text into the next
+        lowered = joined.lower()
+        self.joined = joined
+        self.lowered = lowered if len(lowered) == len(joined) and not _folds_onto_ascii(joined) else None
+        self.starts = [0, *accumulate(len(t) + 1 for t in texts)][:len(texts)]
+
+    def naming(self, words: _LabelWords) -> set[int]:
+        """The indices of the texts where ``words.search`` finds one of the words."""
+        if self.lowered is None:
+            return {i for i, text in enumerate(self.texts) if words.search(text)}
+        joined, find, starts, last = self.joined, self.lowered.find, self.starts, len(self.texts) - 1
+        found: set[int] = set()
+        for word in words.words:
+            at = find(word)
+            while at >= 0:
+                i = bisect_right(starts, at) - 1
+                if at == starts[i] or not (joined[at - 1].isalnum() or joined[at - 1] == "_"):  # \b before it
+                    found.add(i)
+                    if i == last:
+                        break
+                    at = find(word, starts[i + 1])
+                else:
+                    at = find(word, at + 1)
+        return found
 
 
 def _label_words(label: str) -> _LabelWords | None:
@@ -260,10 +305,12 @@ def _distribute(items: list[ProblemItem], lines: list[str]) -> None:
     every item (the generous reading: a plan written as one narrative may treat any of them)."""
     if not items:
         return
-    keys = [(item, _label_words(item.label)) for item in items]
+    keys = [(item, key) for item in items if (key := _label_words(item.label)) is not None]
     heading: list[ProblemItem] = []
     for line in lines:
-        named = [item for item, key in keys if key is not None and key.search(line)]
+        lowered = line.lower()
+        plain = len(lowered) == len(line) and not _folds_onto_ascii(line)
+        named = [item for item, key in keys if key.search_lowered(line, lowered, plain)]
         if named and _is_heading(line, named):
             heading = named
             continue
@@ -273,13 +320,16 @@ def _distribute(items: list[ProblemItem], lines: list[str]) -> None:
 
 def _history_mentions(note: NoteDoc, label: str) -> str:
     """What the HPI and chief complaint say about the problem the item names (its distinctive words)."""
-    rx = _label_words(label)
-    if rx is None:
-        return ""
-    history = note.memo.get("mdm.history")  # the same sentences for every item of the note
-    if history is None:
-        history = note.memo["mdm.history"] = [s.text for s in note.sentences if s.section in ("hpi", "chief_complaint")]
-    return " ".join(text for text in history if rx.search(text))
+    key = ("mdm.history", label)  # asked of an item both when its kind is bounded and when it is read
+    said = note.memo.get(key)
+    if said is None:
+        rx = _label_words(label)
+        history = note.memo.get("mdm.history")  # the same sentences for every item of the note
+        if history is None:
+            history = note.memo["mdm.history"] = _Texts(
+                [s.text for s in note.sentences if s.section in ("hpi", "chief_complaint")])
+        said = note.memo[key] = "" if rx is None else " ".join(history.texts[i] for i in sorted(history.naming(rx)))
+    return said
 
 
 _HISTORY = object()  # stands for what the history says of the item, in classify's table of kinds
@@ -335,7 +385,8 @@ def graver_than_acute(item: ProblemItem, note: NoteDoc) -> bool:
     onset. Two such items make moderate problems without the costlier reading of their kinds."""
     if _MINOR.search(item.label) or _ACUTE.search(item.label):
         return False
-    return _recent_onset(item.text, _history_mentions(note, item.label)) is None
+    # The item's own wording first: what the history says is looked for only where that dates no onset.
+    return _recent_onset(item.text, "") is None and _recent_onset(_history_mentions(note, item.label), "") is None
 
 
 def _recent_onset(own: str, history: str) -> str | None:

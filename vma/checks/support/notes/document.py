@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -11,7 +12,7 @@ from operator import contains
 
 from vma.checks.support.notes.patterns import _folds_onto_ascii, lazy_pattern
 from vma.checks.support.notes.sentence_norms import sentence_norms
-from vma.checks.support.notes.words import Token, tokens
+from vma.checks.support.notes.words import Token, plain_tokens, tokens
 from vma.compiled_patterns import compile_pattern
 
 # Canonical section names and the headings that introduce them.
@@ -71,7 +72,7 @@ _TIME_PATTERNS = (
 _TIME_PATTERN_WORDS = (("spent", "min"), ("total", "min"), ("minute", "spent"), ("time", "min"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Section:
     name: str  # canonical ("assessment"), or the heading lower-cased when unknown
     title: str
@@ -79,7 +80,7 @@ class Section:
     start: int  # offset of the body in the full text
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sentence:
     text: str
     section: str
@@ -88,6 +89,12 @@ class Sentence:
     @property
     def lower(self) -> str:
         return self.text.lower()
+
+
+# A frozen dataclass's __init__ sets each field through object.__setattr__; a note's sections and sentences are
+# built instead as bare objects whose slots are filled (the sentences' each slot for all of them at once, in C).
+_SECTION_SLOTS = (Section.name.__set__, Section.title.__set__, Section.text.__set__, Section.start.__set__)
+_SENTENCE_SLOTS = (Sentence.text.__set__, Sentence.section.__set__, Sentence.start.__set__)
 
 
 def canonical_section(title: str) -> str:
@@ -125,7 +132,7 @@ class NoteDoc:
         lines = text.splitlines(keepends=True)
         ends = list(accumulate(map(len, lines)))  # where each line ends in the text (they make it up, in order)
         out: list[Section] = []
-        new, set_fields = object.__new__, object.__setattr__
+        set_name, set_title, set_text, set_start = _SECTION_SLOTS
         # The section being read: its name and title, where its body starts, and the text that opens the body before
         # the line after its heading (the rest of an inline heading's line).
         name, title, start, opening, body_from = "preamble", "", 0, "", 0
@@ -133,9 +140,11 @@ class NoteDoc:
         def close(upto: int) -> None:
             body = (opening + text[body_from:upto]).strip()
             if body or title:
-                # Section(name, title, body, start), its fields set in one step (see sentences).
-                section = new(Section)
-                set_fields(section, "__dict__", {"name": name, "title": title, "text": body, "start": start})
+                section = object.__new__(Section)  # Section(name, title, body, start) (see _SECTION_SLOTS)
+                set_name(section, name)
+                set_title(section, title)
+                set_text(section, body)
+                set_start(section, start)
                 out.append(section)
 
         # Only a line in capitals (no small letter) or one with a colon may be a heading; the others are body text.
@@ -179,8 +188,9 @@ class NoteDoc:
 
     @cached_property
     def sentences(self) -> list[Sentence]:
-        out: list[Sentence] = []
-        append, new, set_fields = out.append, object.__new__, object.__setattr__
+        texts: list[str] = []
+        names: list[str] = []
+        starts: list[int] = []
         for sec in self.sections:
             text, name, start = sec.text, sec.name, sec.start
             offset = 0
@@ -189,11 +199,13 @@ class NoteDoc:
                 if piece_clean:
                     # Found at or before where the piece stands, since the previous one was: never -1.
                     offset = text.find(piece, offset)
-                    # Sentence(piece_clean, name, start + offset), its fields set in one step: a frozen
-                    # dataclass's __init__ sets each through object.__setattr__.
-                    sentence = new(Sentence)
-                    set_fields(sentence, "__dict__", {"text": piece_clean, "section": name, "start": start + offset})
-                    append(sentence)
+                    texts.append(piece_clean)
+                    names.append(name)
+                    starts.append(start + offset)
+        # Sentence(text, name, start) for each (see _SENTENCE_SLOTS).
+        out = list(map(object.__new__, repeat(Sentence, len(texts))))
+        for fill, values in zip(_SENTENCE_SLOTS, (texts, names, starts)):
+            deque(map(fill, out, values), 0)
         return out
 
     def find(self, pattern: str | re.Pattern[str], sections: tuple[str, ...] | None = None) -> list[Sentence]:
@@ -233,9 +245,11 @@ class NoteDoc:
         """Each sentence's words as :func:`tokens` normalises them: what the word index of a note needs, most
         sentences' without building their tokens (see :func:`token_norms`)."""
         out = sentence_norms([s.text for s in self.sentences])
+        tokenized = self.tokenized
+        tokenized.plain_norms = out.copy()
         for i, norms in enumerate(out):
             if norms is None:
-                out[i] = [t[0] for t in self.tokenized[i][1]]
+                out[i] = [t[0] for t in tokenized[i][1]]
         return out
 
     def time_statement(self) -> Sentence | None:
@@ -255,11 +269,14 @@ class SentenceWords(Sequence):
     """The sentences of a note each with its words (a pair), the words of a sentence tokenised when it is first
     read: the checks read the words of a few sentences, the note's word index only their normalised forms."""
 
-    __slots__ = ("_sentences", "_words")
+    __slots__ = ("_sentences", "_words", "plain_norms")
 
     def __init__(self, sentences: list[Sentence]):
         self._sentences = sentences
         self._words: list[list[Token] | None] = [None] * len(sentences)
+        # Once the note's word index is read: each sentence's words where tokens() gives them as they stand (see
+        # sentence_norms), else None; an ASCII sentence without an apostrophe so read needs only their places.
+        self.plain_norms: list[list[str] | None] | None = None
 
     def __len__(self) -> int:
         return len(self._sentences)
@@ -269,7 +286,12 @@ class SentenceWords(Sequence):
             return [self[k] for k in range(*i.indices(len(self)))]
         words = self._words[i]
         if words is None:
-            words = self._words[i] = tokens(self._sentences[i].text)
+            text = self._sentences[i].text
+            norms = self.plain_norms[i] if self.plain_norms is not None else None
+            if norms is not None and "'" not in text and text.isascii():
+                words = self._words[i] = plain_tokens(text, norms)
+            else:
+                words = self._words[i] = tokens(text)
         return self._sentences[i], words
 
     def __iter__(self):

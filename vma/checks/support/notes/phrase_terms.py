@@ -70,3 +70,9 @@ _PHRASE_TERMS: tuple[tuple[tuple[str, ...], re.Pattern[str], tuple[str, ...] | C
         # (M47-M54); read in capitals only ("L4-5", "C5-C6").
         ((), SPINE_SPAN, 0, spinal_region_words),
     ))
+
+# How far into a match of each phrase's pattern one of its gate words starts, at most, in characters (None: no gate
+# words): "disc " before "herniation", "diabetes" and 40 characters before "poorly controlled", "post- " before
+# "traumatic", "fourth " before "toe", "lower fore" before "arm", "currently continues to " before "smoke". A match
+# starts no further than that before the first place one of them stands.
+_PHRASE_LEADS: tuple[int | None, ...] = (5, 0, 0, 48, 0, 6, 0, 7, 0, 10, 0, 0, 23, 0, None)

@@ -6,11 +6,11 @@ import re
 from bisect import bisect_left
 from functools import partial
 from itertools import accumulate, compress, repeat
-from operator import add, itemgetter
+from operator import add, contains, itemgetter
 from typing import NamedTuple
 
 from vma.checks.support.notes.patterns import _folds_onto_ascii, _lowered, lower_case_pattern
-from vma.checks.support.notes.phrase_terms import _PHRASE_TERMS
+from vma.checks.support.notes.phrase_terms import _PHRASE_LEADS, _PHRASE_TERMS
 from vma.compiled_patterns import compile_pattern
 
 NEGATION_CUES = (
@@ -125,8 +125,12 @@ _SPINAL_LEVEL = compile_pattern(r"\b[LCT]\d")
 # The first four letters of each phrase's first word: a sentence with none of them (nor a spinal
 # level) runs no phrase pattern.
 _PHRASE_STARTS = frozenset(g.split()[0][:4] for gate, _, _ in _PHRASE_TERMS for g in gate)
-# Each word of a phrase's gate with the phrase's place in _PHRASE_TERMS.
+# Each word of a phrase's gate with the phrase's place in _PHRASE_TERMS (no word opens two phrases), and the places
+# of the phrases without words (the spinal levels).
 _PHRASE_GATE_WORDS = tuple((word, k) for k, (gate, _, _) in enumerate(_PHRASE_TERMS) for word in gate)
+_GATE_WORD_PHRASE = dict(_PHRASE_GATE_WORDS)
+_GATE_WORDS = tuple(_GATE_WORD_PHRASE)
+_LEVEL_PHRASES = [k for k, (gate, _, _) in enumerate(_PHRASE_TERMS) if not gate]
 
 
 _ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4", "v": "5"}
@@ -204,6 +208,16 @@ def _plain_ascii_words(text: str) -> tuple[list[str], list[str], list[int], list
     return raws, words, starts, ends
 
 
+def plain_tokens(text: str, norms: list[str]) -> list[Token]:
+    """:func:`tokens` of an ASCII text without an apostrophe whose words, lower-cased, are ``norms`` and stand as
+    they are there (see :func:`vma.checks.support.notes.sentence_norms.sentence_norms`)."""
+    encoded = text.encode("ascii")
+    pieces = encoded.translate(_RAW_WORD_BYTES).decode("ascii").split(" ")
+    starts = list(compress(accumulate(map(add, map(len, pieces), repeat(1)), initial=0), pieces))
+    raws = list(filter(None, pieces))
+    return list(map(_make_token, zip(norms, raws, starts, map(add, starts, map(len, raws)))))
+
+
 def token_norms(text: str) -> list[str] | None:
     """The ``norm`` of each of :func:`tokens`' words when each is the text's own word lower-cased (no
     abbreviation, Roman numeral or phrase term to work out), without building the tokens; else None."""
@@ -260,23 +274,29 @@ def _with_phrase_terms(text: str, words: list[Token]) -> list[Token]:
     """``words`` with the tabular's words for each phrase of :data:`_PHRASE_TERMS` placed right
     after the phrase ("herniated disc" -> ... disc, intervertebral, disc, displacement)."""
     extra: list[tuple[int, Token]] = []
-    # The phrases whose words stand in the text, from one pass over all their words (a phrase is read only where
-    # one of its words stands in the lower-cased text).
+    # The phrases whose words stand in the text, each word looked for in C (a phrase is read only where one of its
+    # words stands in the lower-cased text), in their order.
     low = text.lower()
-    standing = {k for word, k in _PHRASE_GATE_WORDS if word in low}
-    spinal = None
-    for k, (gate, rx, terms) in enumerate(_PHRASE_TERMS):
-        if gate:
-            if k not in standing:
-                continue
+    reading = {_GATE_WORD_PHRASE[word] for word in compress(_GATE_WORDS, map(contains, repeat(low), _GATE_WORDS))}
+    # A level needs L, C or T before a digit: on ASCII text, looked for in its bytes translated first.
+    if (not text.isascii() or b"L0" in text.encode("ascii").translate(_LEVEL_BYTES)) and _SPINAL_LEVEL.search(text):
+        reading.update(_LEVEL_PHRASES)
+    if not reading:
+        return words
+    # Where lower-casing keeps every place and folds nothing onto an ASCII letter, the gate words stand in the
+    # lower-cased text where the case-insensitive patterns read them, and no match starts before the lead of its
+    # phrase's first gate word (see _PHRASE_LEADS); a pattern whose matches start with one is tried there only.
+    placed = len(low) == len(text) and not _folds_onto_ascii(text)
+    for k in sorted(reading):
+        gate, rx, terms = _PHRASE_TERMS[k]
+        lead = _PHRASE_LEADS[k]
+        if lead is None or not placed:
+            matches = rx.finditer(text)
+        elif lead:
+            matches = rx.finditer(text, max(0, min(at for at in map(low.find, gate) if at >= 0) - lead))
         else:
-            if spinal is None:
-                # A level needs L, C or T before a digit: on ASCII text, looked for in its bytes translated first.
-                spinal = (not text.isascii() or b"L0" in text.encode("ascii").translate(_LEVEL_BYTES)) and bool(
-                    _SPINAL_LEVEL.search(text))
-            if not spinal:
-                continue
-        for m in rx.finditer(text):
+            matches = _matches_at_words(rx, text, low, gate)
+        for m in matches:
             start, end = m.span()
             if is_past_or_planned(text, start):
                 continue  # "previously poorly controlled, now at goal" says nothing of today
@@ -296,6 +316,25 @@ def _with_phrase_terms(text: str, words: list[Token]) -> list[Token]:
         at = upto
     out += words[at:]
     return out
+
+
+def _matches_at_words(rx, text: str, low: str, words: tuple[str, ...]) -> list[re.Match[str]]:
+    """What ``rx.finditer(text)`` gives, for a pattern each of whose matches starts where one of ``words`` stands in
+    ``low`` (the text lower-cased, each character in its place): the pattern is tried at those places only, each
+    after the end of the match before it."""
+    places = []
+    for word in words:
+        at = low.find(word)
+        while at >= 0:
+            places.append(at)
+            at = low.find(word, at + 1)
+    found = []
+    reached = 0
+    for at in sorted(places):
+        if at >= reached and (m := rx.match(text, at)) is not None:
+            found.append(m)
+            reached = m.end()
+    return found
 
 
 # A clause ends at punctuation, "but" or "however": "[,;:()]|\bbut\b|\bhowever\b" with re.I, written to start with

@@ -110,6 +110,7 @@ class Refinement:
 
 
 _SIDES = frozenset({RIGHT, LEFT})
+_new_object, _set_field = object.__new__, object.__setattr__
 
 
 def _may_name_side(title: str) -> bool:
@@ -132,6 +133,13 @@ def _paired(titles, start: dict[frozenset[str], set[str]] | None = None) -> dict
         if not _SIDES.isdisjoint(yk):
             paired.setdefault(frozenset(yk - SIDE_TERMS), set()).update(yk & _SIDES)
     return paired
+
+
+def _may_drop(xk: frozenset[str], allowed_here: frozenset[str], own_site: frozenset[str],
+              open_slot: set[str]) -> frozenset[str]:
+    """Every word of the proposed code's that refinements() allows some candidate to drop (a superset of
+    what it allows each)."""
+    return allowed_here | own_site | open_slot | _NO_COMPLICATION | {w for w in xk if w.startswith("~")}
 
 
 def _both_sides(paired: dict[frozenset[str], set[str]]) -> set[frozenset[str]]:
@@ -238,11 +246,23 @@ class Refiner:
         # what every candidate of a non-header may drop (more, by candidate, below)
         allowed_here = frozenset({OPEN, "unilateral"} | (xk & ACUITY_TERMS)
                                  | (xk & SIDE_TERMS if x_side is not None else set()))
+        # ... and what any may: a candidate dropping another word is passed over before the rest is read,
+        # unless it is a form of an unspecified code's condition (below)
+        may_drop = _may_drop(xk, allowed_here, own_site, open_slot)
         # A code that states a side is refined only to sided codes (below): the others are passed over first.
         needs_side = x_side is not None and not header
         for y, yk in keyed.items():
             if needs_side and (SIDE_TERMS.isdisjoint(yk)
                                or not (BILATERAL in yk or frozenset(yk - SIDE_TERMS) in sided)):
+                continue
+            # what a code's parents say, it says too ("at C5-C6 level" sits under "mid-cervical region"),
+            # and the acuity of its category's title ("Streptococcal pharyngitis" is an acute pharyngitis, J02)
+            # Worked out only for a word the candidate drops: "unspecified" and "unilateral" are never read
+            # from ``removed`` (allowed, and left out of ``replaces``), and most candidates drop no other.
+            gone = xk - yk - _NEVER_REPLACED
+            removed = gone - self._implied(y) if gone else gone
+            if removed and not header and not removed <= may_drop \
+                    and not (OPEN in words and self._open_form(code, y, yk)):
                 continue
             added = yk - xk - _FILLER
             if alternatives:
@@ -250,12 +270,6 @@ class Refiner:
             if added == _OPEN_ONLY:
                 continue  # only vaguer than the proposed code
             added -= _OPEN_ONLY
-            # what a code's parents say, it says too ("at C5-C6 level" sits under "mid-cervical region"),
-            # and the acuity of its category's title ("Streptococcal pharyngitis" is an acute pharyngitis, J02)
-            # Worked out only for a word the candidate drops: "unspecified" and "unilateral" are never read
-            # from ``removed`` (allowed, and left out of ``replaces``), and most candidates drop no other.
-            gone = xk - yk - _NEVER_REPLACED
-            removed = gone - self._implied(y) if gone else gone
             loose = False
             if removed and not header:
                 # what a candidate may drop: what every candidate may, and what it says instead
@@ -268,11 +282,7 @@ class Refiner:
                     # a stated absence the other code contradicts: "uncomplicated", "without aura"
                     allowed |= _NO_COMPLICATION | {w for w in removed if w.startswith("~") and w[1:] in yk}
                 if removed - allowed:
-                    # The unspecified member of a subdivision stands for the others' condition: its
-                    # specific siblings are that condition's forms (N20.9 Urinary calculus, unspecified:
-                    # N20.0 Calculus of kidney), whatever words its own title uses.
-                    if not (OPEN in words and rel.parent(y) == rel.parent(code) and not (yk & RESIDUAL)
-                            and rel.is_billable(y)):
+                    if not (OPEN in words and self._open_form(code, y, yk)):
                         continue
                     loose = True
             y_has_side = not SIDE_TERMS.isdisjoint(yk) and (frozenset(yk - SIDE_TERMS) in sided or BILATERAL in yk)
@@ -304,12 +314,16 @@ class Refiner:
                     words = ()
                 variants.extend(found)
             site = index._site_after(seq, frozenset(SIDE_TERMS)) if y_side else ()
-            out.append(Refinement(
+            # Refinement(**fields), its fields set in one step: a frozen dataclass's __init__ sets each through
+            # object.__setattr__.
+            made = _new_object(Refinement)
+            _set_field(made, "__dict__", dict(
                 code=y, side=y_side, acuity=y_acuity, terms=terms,
                 phrase=sibling_phrase(seq, frozenset(terms)) if terms else (),
                 negated=negated, residual=bool((yk - xk) & RESIDUAL), variants=tuple(variants), site=site,
                 replaces=frozenset(removed - {OPEN, "unilateral"} - (own_site if BILATERAL in yk else set())),
                 site_terms=frozenset(fold(t) for t in terms) & sided_words, loose=not header and loose))
+            out.append(made)
         return tuple(out)
 
     @lru_cache(maxsize=None)
@@ -324,6 +338,13 @@ class Refiner:
             if words:
                 out.append(words)
         return tuple(out), bool(terms)
+
+    def _open_form(self, code: str, y: str, yk: frozenset[str]) -> bool:
+        """The unspecified member of a subdivision stands for the others' condition: its specific siblings are
+        that condition's forms (N20.9 Urinary calculus, unspecified: N20.0 Calculus of kidney), whatever words
+        its own title uses."""
+        rel = self.release
+        return rel.parent(y) == rel.parent(code) and not (yk & RESIDUAL) and rel.is_billable(y)
 
     def _implied(self, code: str) -> frozenset[str]:
         """What a candidate says without its title saying it: its subcategory titles' words

@@ -6,6 +6,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 
 from vma.checks.support.axes.evidence import (
     AxisEvidence,
@@ -106,26 +107,38 @@ class Documentation:
 class _Words:
     """Where each word stands in one sentence, for the many look-ups of one note's candidates:
     a word's positions by its folded form, so that most look-ups are a dict hit; the fuzzy
-    inflection match of :func:`vma.checks.support.axes.words.same_word` is tried only for long words."""
+    inflection match of :func:`vma.checks.support.axes.words.same_word` is tried only for long words.
+    The sentence's folded words are listed in C; a word's positions are found when it is first looked up
+    (a few of a sentence's words are)."""
 
-    __slots__ = ("tokens", "at", "long")
+    __slots__ = ("tokens", "folded", "at", "_long")
 
     def __init__(self, tokens: tuple[Token, ...]):
         self.tokens = tokens
-        self.at: dict[str, list[int]] = {}
-        for i, t in enumerate(tokens):
-            self.at.setdefault(fold(t.norm), []).append(i)
-        self.long = [n for n in self.at if len(n) >= 8]
+        self.folded = tuple(map(fold, map(_norm, tokens)))
+        self.at: dict[str, list[int] | None] = dict.fromkeys(self.folded)  # the words, each position list when read
+        self._long: list[str] | None = None
+
+    def _at(self, key: str) -> list[int]:
+        hits = self.at[key]
+        if hits is None:
+            hits = self.at[key] = [i for i, n in enumerate(self.folded) if n == key]
+        return hits
 
     def positions(self, term: str) -> list[int]:
-        hits = self.at.get(fold(term))
-        if hits is not None:
-            return hits
+        key = fold(term)
+        if key in self.at:
+            return self._at(key)
         if len(term) >= 8:
-            for n in self.long:
+            if self._long is None:
+                self._long = [n for n in self.at if len(n) >= 8]
+            for n in self._long:
                 if same_word(n, term):
-                    return self.at[n]
+                    return self._at(n)
         return []
+
+
+_norm = itemgetter(0)  # a Token's normalised form
 
 
 def _words(m: Mention, cache: dict) -> _Words:

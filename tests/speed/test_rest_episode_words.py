@@ -1,0 +1,167 @@
+"""The words that let the episode reader pass over a sentence (``_CUE_WORDS``): wherever a cue pattern matches a
+lower-cased sentence, the sentence holds one of its kind's words or a word beginning with one of its starts. Checked
+on the notes we hold, on sentences made from each alternative of each pattern at random, and against the reading
+that searched every gate literal instead."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import re._constants as sre
+import re._parser as sre_parse
+
+import pytest
+
+from tests.speed.output_record import chart_files
+from vma.checks.support import episode
+from vma.checks.support.episode_cues import _CUE_WORDS, _EPISODE_CUES, _NEEDS
+from vma.checks.support.gate_words import gates_passed, lowered_sentences
+from vma.checks.support.notes.document import NoteDoc
+from vma.checks.support.notes.words import HISTORY_SECTIONS
+
+_WORDS = ["the", "a", "he", "was", "for", "3", "2019", "of", "his", "left", "ankle", "x", "and", "pain", "is", "to",
+          "fracture", "wrist", "in", "at", "by", "today", "with"]
+_FILL = [" ", " ", " ", "-", ",", ".", "(", ")", "/", ":", "'", " \u2014 ", "\u00e9"]
+
+
+def _sample(parsed, rng: random.Random) -> str:
+    """A string the parsed pattern may match (lookarounds and boundaries are left to the caller's check)."""
+    out = []
+    for op, av in parsed:
+        if op is sre.LITERAL:
+            out.append(chr(av))
+        elif op is sre.NOT_LITERAL:
+            out.append("x" if chr(av) != "x" else "y")
+        elif op is sre.ANY:
+            out.append(rng.choice("ab -1"))
+        elif op is sre.IN:
+            out.append(_one_of(av, rng))
+        elif op is sre.BRANCH:
+            out.append(_sample(rng.choice(av[1]), rng))
+        elif op is sre.SUBPATTERN:
+            out.append(_sample(av[3], rng))
+        elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
+            low, high, item = av
+            count = rng.randint(low, min(high, low + 3))
+            out.extend(_sample(item, rng) for _ in range(count))
+        elif op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):
+            continue
+        else:
+            raise AssertionError(f"no sample for {op}")
+    return "".join(out)
+
+
+def _one_of(items, rng: random.Random) -> str:
+    choices = []
+    for op, av in items:
+        if op is sre.LITERAL:
+            choices.append(chr(av))
+        elif op is sre.RANGE:
+            choices.extend(chr(c) for c in range(av[0], av[1] + 1))
+        elif op is sre.CATEGORY:
+            choices.extend({sre.CATEGORY_DIGIT: "0123456789", sre.CATEGORY_SPACE: " ",
+                            sre.CATEGORY_WORD: "abcxyz019_"}.get(av, ""))
+        elif op is sre.NEGATE:
+            return "#"
+    return rng.choice(choices)
+
+
+def _made_up(kind: str, count: int = 400) -> list[str]:
+    rng = random.Random(kind)
+    parsed = sre_parse.parse(_EPISODE_CUES[kind].pattern, re.I)
+    out = []
+    for _ in range(count):
+        left = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(0, 3)))
+        right = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(0, 3)))
+        match = _sample(parsed, rng)
+        if rng.random() < 0.3:
+            match = match.upper() if rng.random() < 0.5 else match.title()
+        out.append(f"{left}{rng.choice(_FILL)}{match}{rng.choice(_FILL)}{right}".strip())
+    return out
+
+
+def _chart_notes() -> list[NoteDoc]:
+    notes = []
+    for path in chart_files().values():
+        chart = json.loads(path.read_text()) if path.suffix == ".json" else None
+        note = chart.get("note") if isinstance(chart, dict) else None
+        if isinstance(note, dict):
+            notes.append(NoteDoc.from_chart_note(note.get("text"), note.get("sections")))
+    return notes
+
+
+@pytest.fixture(scope="module")
+def chart_sentences() -> list[str]:
+    return [s.text for doc in _chart_notes() for s in doc.sentences]
+
+
+def _held(texts: list[str], kind: str) -> list[bool]:
+    lowered = [t.lower() for t in texts]
+    hits = episode._holding_cue_words(lowered, (kind,))[0]
+    return [i in hits for i in range(len(texts))]
+
+
+def _matched(texts: list[str], kind: str) -> list[str]:
+    pattern = episode.lower_case_pattern(_EPISODE_CUES[kind]).lower
+    return [t for t in texts if len(t.lower()) == len(t) and "\x00" not in t and pattern.search(t.lower())]
+
+
+@pytest.mark.parametrize("kind", sorted(_CUE_WORDS))
+def test_every_sentence_a_cue_matches_holds_one_of_its_words(kind, chart_sentences):
+    made_up = _matched(_made_up(kind), kind)
+    assert len(made_up) > 100, "the sampler should make mostly matching sentences"
+    texts = made_up + _matched(chart_sentences, kind)
+    missed = [t for t, held in zip(texts, _held(texts, kind)) if not held]
+    assert not missed, missed[:5]
+
+
+@pytest.mark.parametrize("kind", sorted(_CUE_WORDS))
+def test_each_word_of_a_kind_is_needed(kind, chart_sentences, monkeypatch):
+    """Leaving any one word or start out misses some match: the sentences tried reach every alternative."""
+    texts = _matched(_made_up(kind, 1500), kind) + _matched(chart_sentences, kind)
+    words, starts = _CUE_WORDS[kind]
+    for left_out in sorted(words) + list(starts):
+        fewer = (words - {left_out}, tuple(s for s in starts if s != left_out))
+        monkeypatch.setitem(_CUE_WORDS, kind, fewer)
+        episode._cue_words_of.cache_clear()
+        assert not all(_held(texts, kind)), (kind, left_out)
+    monkeypatch.setitem(_CUE_WORDS, kind, (words, starts))
+    episode._cue_words_of.cache_clear()
+
+
+def _read_by_gates(note: NoteDoc) -> dict:
+    """_read_cues as it was: every literal of every gate searched for."""
+    cues: dict = {}
+    read = [s for s in note.sentences if s.section not in HISTORY_SECTIONS]
+    scanners = episode._scanners()
+    lowered = lowered_sentences(read)
+    passed = (gates_passed(lowered, tuple(p for _, p in scanners)) if lowered is not None
+              else [None] * len(scanners))
+    at: dict = {}
+    for (kind, pattern), hits in zip(scanners, passed):
+        where = range(len(read)) if hits is None else hits
+        if kind in (episode.EVENT, episode.LONG_AGO):
+            where = [i for i in where if read[i].section not in episode._STORY_SECTIONS_EXCLUDED]
+        elif kind in (episode.WORKUP, episode.TREATMENT, "wound care"):
+            where = [i for i in where if read[i].section in episode._ENCOUNTER_SECTIONS]
+        needs = _NEEDS.get(kind) if lowered is not None else None
+        if needs is not None:
+            where = [i for i in where if needs(lowered[i])]
+        for i in where:
+            at.setdefault(i, []).append((kind, pattern))
+    for i in sorted(at):
+        for kind, words in episode._sentence_cues(read[i], at[i], lowered[i] if lowered is not None else None).items():
+            cues.setdefault(kind, []).extend((read[i], w) for w in words)
+    return cues
+
+
+def test_the_cues_read_are_those_the_gates_gave():
+    notes = _chart_notes()
+    notes += [NoteDoc(f"HPI\n\nHe fell.\n\nASSESSMENT AND PLAN\n\n{t}") for k in _CUE_WORDS for t in _made_up(k, 60)]
+    found = 0
+    for note in notes:
+        expected = _read_by_gates(NoteDoc(note.text, note._given_sections))
+        assert episode._read_cues(note) == expected, note.text[:200]
+        found += bool(expected)
+    assert found > 100
