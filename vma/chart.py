@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 from vma.records import Field, Integer, ListOf, Nested, OneOf, Record, RecordError, Text, TextMap
@@ -20,6 +21,8 @@ POA_VALUES = ("Y", "N", "U", "W", "1")
 _ICD_SHAPE = re.compile(r"^[A-Z][0-9][0-9A-Z](?:\.?[0-9A-Z]{1,4})?$")
 
 
+# A pure function of the code as sent, and the same few codes arrive chart after chart: each is worked out once.
+@lru_cache(maxsize=10_000)
 def normalize_icd(code: str) -> str:
     """Upper-case, trim, and put the dot after the category (``m25569`` -> ``M25.569``)."""
     c = code.strip().upper().replace(" ", "")
@@ -33,6 +36,7 @@ def normalize_icd(code: str) -> str:
     return c
 
 
+@lru_cache(maxsize=10_000)
 def normalize_procedure(code: str) -> str:
     return code.strip().upper().replace(" ", "")
 

@@ -165,6 +165,8 @@ class OneOf(Kind):
 class ListOf(Kind):
     def __init__(self, item: Kind):
         self.item = item
+        self.record = _nested_record(item)  # items that are records: a plain dict is read inline
+        self.plain_items = type(item).dump is Kind.dump  # items written as they are
 
     @property
     def schema(self):
@@ -175,10 +177,21 @@ class ListOf(Kind):
             errors.append((loc, "Input should be a valid list"))
             return _MISSING
         before = len(errors)
-        out = [self.item.read(v, (*loc, i), errors, strip) for i, v in enumerate(value)]
+        record = self.record
+        if record is None:
+            out = [self.item.read(v, (*loc, i), errors, strip) for i, v in enumerate(value)]
+            return out if len(errors) == before else _MISSING
+        out = []
+        for i, v in enumerate(value):
+            if type(v) is dict:  # what Nested.read does with a plain dict
+                out.append(record._read(v, (*loc, i), errors))
+            else:
+                out.append(self.item.read(v, (*loc, i), errors, strip))
         return out if len(errors) == before else _MISSING
 
     def dump(self, value, exclude_none, json_mode):
+        if self.plain_items:
+            return list(value)
         return [self.item.dump(v, exclude_none, json_mode) for v in value]
 
 
@@ -227,6 +240,15 @@ class Nested(Kind):
         return value.model_dump("json" if json_mode else "python", exclude_none=exclude_none)
 
 
+def _nested_record(kind: Kind) -> type[Record] | None:
+    return kind.record if type(kind) is Nested else None
+
+
+def _is_plain(field: Field) -> bool:
+    return (type(field.kind) is Text and not field.kind.min_length and field.optional and field.default is None
+            and field.factory is None and field.before is None and field.after is None)
+
+
 class Field:
     """One field of a record: its kind, whether it may be None, its default, and hooks.
 
@@ -262,6 +284,7 @@ class Record:
     _read_plan: ClassVar[tuple] = ()  # per field: name, hooks, required, default and reader (set per class)
     keep_extra: ClassVar[bool] = False  # unknown keys are kept in model_extra (else ignored)
     strip_text: ClassVar[bool] = False  # strings have their outer whitespace stripped
+    _derives: ClassVar[bool] = False  # model_post_init does something (set per class)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -277,10 +300,16 @@ class Record:
         # What a dump writes, worked out once: a plain value (text, number) is written as it is.
         cls._written = tuple((f.name, None if type(f.kind).dump is Kind.dump else f.kind.dump)
                              for f in cls.fields if not f.exclude)
-        # And what a read does with each field, worked out once per class rather than once per record.
-        # A plain text field (no minimum length) is marked: its ASCII strings, nearly all, are read inline.
-        cls._read_plan = tuple((f.name, f.before, f.required, f.factory, f.default, f.optional, f.kind.read,
-                                f.after, type(f.kind) is Text and not f.kind.min_length) for f in cls.fields)
+        # And what a read does with each field, worked out once per class rather than once per record:
+        # (name, plain, how). A plain field (optional text, no minimum length, no hooks, None by default),
+        # most of a chart's, has its ASCII strings and its None read inline, ``plain`` being what is stripped
+        # from them (nothing where the record strips nothing); ``how`` is the rest.
+        cls._read_plan = tuple(
+            (f.name, (_WHITESPACE if cls.strip_text else "") if _is_plain(f) else None, (f.before, f.required, f.factory, f.default, f.optional, f.kind.read, f.after,
+                                    type(f.kind) is Text and not f.kind.min_length, _nested_record(f.kind)))
+            for f in cls.fields)
+        # Most records derive nothing once read: the call is made only where a record does.
+        cls._derives = cls.model_post_init is not Record.model_post_init
         # A read stores each value straight in the instance's __dict__, which is what setting the attribute
         # does while nothing on the class (a property) answers for that name.
         taken = [name for name in (*cls._names, "model_extra") if hasattr(cls, name)]
@@ -292,6 +321,8 @@ class Record:
         self._fill(values, (), errors)
         if errors:
             raise RecordError(errors)
+        if self._derives:
+            self.model_post_init(None)
 
     # reading
 
@@ -312,15 +343,27 @@ class Record:
         record = cls.__new__(cls)
         before = len(errors)
         record._fill(data, loc, errors)
-        return record if len(errors) == before else _MISSING
+        if len(errors) != before:
+            return _MISSING
+        if cls._derives:  # from fields all read: a field that failed is not there to derive from
+            record.model_post_init(None)
+        return record
 
     def _fill(self, data: dict, loc: Loc, errors: Errors) -> None:
-        strip = self.strip_text
-        before = len(errors)
+        """Read every field of ``data`` into this record, adding the problems to ``errors``; the caller
+        derives (``model_post_init``) if none was added."""
         values = self.__dict__
         get = data.get
-        for name, before_hook, required, factory, default, optional, read, after, plain_text in self._read_plan:
+        for name, plain, how in self._read_plan:
             value = get(name, _MISSING)
+            if plain is not None:
+                if type(value) is str and value.isascii():  # what Text.read does with valid UTF-8
+                    values[name] = value.strip(plain)
+                    continue
+                if value is None or value is _MISSING:  # None, the field's default
+                    values[name] = None
+                    continue
+            before_hook, required, factory, default, optional, read, after, plain_text, nested = how
             if before_hook is not None and value is not _MISSING:
                 value = before_hook(value)
             if value is _MISSING:
@@ -333,10 +376,14 @@ class Record:
                 values[name] = None
                 continue
             if plain_text and type(value) is str and value.isascii():
-                if strip:  # what Text.read does with a string that is valid UTF-8
+                if self.strip_text:  # what Text.read does with a string that is valid UTF-8
                     value = value.strip(_WHITESPACE)
+            elif nested is not None and type(value) is dict:
+                value = nested._read(value, (*loc, name), errors)  # what Nested.read does with a plain dict
+                if value is _MISSING:
+                    continue
             else:
-                value = read(value, (*loc, name), errors, strip)
+                value = read(value, (*loc, name), errors, self.strip_text)
                 if value is _MISSING:
                     continue
             if after is not None:
@@ -345,12 +392,10 @@ class Record:
         if self.keep_extra:
             names = self._names
             # most records carry only their own fields: one subset test settles that they keep nothing
-            values["model_extra"] = ({} if data.keys() <= names
+            values["model_extra"] = ({} if names.issuperset(data)
                                      else {k: v for k, v in data.items() if k not in names})
         else:
             values["model_extra"] = None
-        if len(errors) == before:  # a field that failed is not there to derive from
-            self.model_post_init(None)
 
     def model_post_init(self, __context: object) -> None:
         """Work done once every field is read (a record may derive one field from others)."""
