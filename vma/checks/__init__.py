@@ -23,9 +23,8 @@ import os
 import re
 import sys
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from functools import cached_property
 from typing import Callable, Iterable
 
 from vma.chart import Chart, Diagnosis, Procedure
@@ -136,11 +135,43 @@ def parse_date(value: str | None) -> date | None:
         return None
 
 
-@dataclass
+class _once:
+    """``functools.cached_property`` without its lock, which a context does not need: it is one chart's,
+    read on one thread, and a value worked out twice would be the same value."""
+
+    def __init__(self, compute: Callable[[CheckContext], object]):
+        self.compute = compute
+        self.name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    def __get__(self, ctx: CheckContext | None, owner: type | None = None):
+        if ctx is None:
+            return self
+        value = ctx.__dict__[self.name] = self.compute(ctx)
+        return value
+
+
+_NEW_MEMO: dict = {}  # stands for "a new dict" as the memo's default
+
+
 class CheckContext:
-    chart: Chart
-    ref: ReferenceData
-    memo: dict = field(default_factory=dict, repr=False)  # shared decisions on this chart, by key
+    """One chart and the reference data, as every check sees them (set a value such as ``today`` on it to
+    pin it)."""
+
+    def __init__(self, chart: Chart, ref: ReferenceData, memo: dict = _NEW_MEMO):
+        self.chart = chart
+        self.ref = ref
+        self.memo = {} if memo is _NEW_MEMO else memo  # shared decisions on this chart, by key
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return (self.chart, self.ref, self.memo) == (other.chart, other.ref, other.memo)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__qualname__}(chart={self.chart!r}, ref={self.ref!r})"
 
     def shared(self, key: str, compute: Callable[["CheckContext"], list[Finding]]) -> list[Finding]:
         """A decision more than one check reads (the codes excludes1 drops, the combination codes),
@@ -150,11 +181,11 @@ class CheckContext:
             found = self.memo[key] = list(compute(self))
         return list(found)
 
-    @cached_property
+    @_once
     def dos(self) -> date | None:
         return parse_date(self.chart.encounter.date_of_service)
 
-    @cached_property
+    @_once
     def today(self) -> date:
         """The current date checks judge against ("in the future"). Set it on the context to pin it.
 
@@ -163,11 +194,11 @@ class CheckContext:
         """
         return datetime.now(_LATEST_ZONE).date()
 
-    @cached_property
+    @_once
     def icd(self) -> IcdRelease:
         return self.ref.icd_for(self.dos)
 
-    @cached_property
+    @_once
     def note(self) -> NoteDoc:
         return NoteDoc.from_chart_note(self.chart.note.text, self.chart.note.sections)
 
@@ -176,7 +207,7 @@ class CheckContext:
         checks read it, so it is looked up once per chart (each reader gets its own list)."""
         return list(self._known_diagnoses)
 
-    @cached_property
+    @_once
     def _known_diagnoses(self) -> tuple[tuple[int, Diagnosis, IcdEntry], ...]:
         icd = self.icd
         return tuple((i, dx, entry) for i, dx in enumerate(self.chart.diagnoses)

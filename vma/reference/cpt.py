@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass, replace
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+
+from vma.reference.values import Value, set_field
 
 DATA = Path(__file__).resolve().parent / "data"
 LABELS = DATA / "cpt_labels.csv"
@@ -34,16 +35,27 @@ class CptFileError(ValueError):
     """A CPT file that cannot be read; the message names the variable and the line."""
 
 
-@dataclass(frozen=True)
-class CptEntry:
+class CptEntry(Value):
+    __slots__ = ("code", "label", "kind", "added", "deleted", "sided", "pctc", "replaced_by")
     code: str
     label: str
     kind: str  # em, minor, major, surgery, rad, lab, med, therapy, cat2, cat3, pla, other
-    added: date | None = None
-    deleted: date | None = None  # last day in force
-    sided: bool = False
-    pctc: bool = False
-    replaced_by: str | None = None  # for a retired code, the code that took over most of its use
+    added: date | None
+    deleted: date | None  # last day in force
+    sided: bool
+    pctc: bool
+    replaced_by: str | None  # for a retired code, the code that took over most of its use
+
+    def __init__(self, code: str, label: str, kind: str, added: date | None = None, deleted: date | None = None,
+                 sided: bool = False, pctc: bool = False, replaced_by: str | None = None) -> None:
+        set_field(self, "code", code)
+        set_field(self, "label", label)
+        set_field(self, "kind", kind)
+        set_field(self, "added", added)
+        set_field(self, "deleted", deleted)
+        set_field(self, "sided", sided)
+        set_field(self, "pctc", pctc)
+        set_field(self, "replaced_by", replaced_by)
 
     def in_force(self, dos: date | None) -> bool:
         if dos is None:
@@ -169,7 +181,8 @@ def _read_licensed(path: Path) -> dict[str, CptEntry]:
                 known = traits.get(code)
                 if known is not None:
                     # The licence gives the code set; retirement dates stay the project's knowledge.
-                    out[code] = replace(known, label=label or known.label)
+                    out[code] = CptEntry(code, label or known.label, known.kind, known.added, known.deleted,
+                                         known.sided, known.pctc, known.replaced_by)
                 else:
                     out[code] = CptEntry(code, label, kind_by_range(code))
     except OSError as exc:

@@ -15,7 +15,6 @@ into a dict (well under a second) rather than compiled.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
@@ -29,14 +28,34 @@ class HcpcsFileError(ValueError):
     """An HCPCS file that cannot be read; the message names the variable."""
 
 
-@dataclass
 class HcpcsEntry:
-    code: str
-    short: str
-    long: str
-    added: date | None
-    terminated: date | None  # last day in force
-    action: str
+    """One code or modifier of the file; ``long`` grows as its continuation lines are read. Compared and
+    shown field by field, as the dataclass it was (written out: see vma.reference.values)."""
+
+    __slots__ = ("code", "short", "long", "added", "terminated", "action")
+
+    def __init__(self, code: str, short: str, long: str, added: date | None, terminated: date | None,
+                 action: str) -> None:
+        self.code = code
+        self.short = short
+        self.long = long
+        self.added = added
+        self.terminated = terminated  # last day in force
+        self.action = action
+
+    def _fields(self) -> tuple:
+        return (self.code, self.short, self.long, self.added, self.terminated, self.action)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._fields() == other._fields()
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__qualname__}(code={self.code!r}, short={self.short!r}, long={self.long!r}, "
+                f"added={self.added!r}, terminated={self.terminated!r}, action={self.action!r})")
 
     def in_force(self, dos: date | None) -> bool:
         if dos is None:

@@ -24,6 +24,8 @@ from datetime import date
 from functools import lru_cache, wraps
 from typing import Callable, Iterator, TypeVar
 
+from vma.reference.values import Value, set_field
+
 # 4: the compiled cache also holds the tables the checks derive from the release (vma.checks.support.axes.index.derive).
 # 5: seventh-character codes are made on demand from their leaf, not stored (half the index).
 # 6: entries, children and notes are stored by category and read when a code of it is first asked for.
@@ -40,14 +42,23 @@ NOTE_KINDS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class IcdEntry:
+class IcdEntry(Value):
+    __slots__ = ("code", "description", "parent", "billable", "chapter", "block")
     code: str
     description: str
     parent: str | None
     billable: bool
     chapter: int
     block: str  # section id such as "M15-M19"
+
+    def __init__(self, code: str, description: str, parent: str | None, billable: bool, chapter: int,
+                 block: str) -> None:
+        set_field(self, "code", code)
+        set_field(self, "description", description)
+        set_field(self, "parent", parent)
+        set_field(self, "billable", billable)
+        set_field(self, "chapter", chapter)
+        set_field(self, "block", block)
 
 
 @dataclass
@@ -308,12 +319,16 @@ _CODE = r"[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?"
 _REF = re.compile(rf"\b({_CODE})(?:\s*-\s*({_CODE}))?(?:\.-|-)?")
 
 
-@dataclass(frozen=True, slots=True)
-class CodeRef:
+class CodeRef(Value):
     """A code or range named in a tabular note. ``first``..``last`` compared by prefix."""
 
+    __slots__ = ("first", "last")
     first: str
     last: str
+
+    def __init__(self, first: str, last: str) -> None:
+        set_field(self, "first", first)
+        set_field(self, "last", last)
 
     def covers(self, code: str) -> bool:
         bare = code.replace(".", "")

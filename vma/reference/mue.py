@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import csv
 import re
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+
+from vma.reference.values import Value, set_field
 
 DATA = Path(__file__).resolve().parent / "data"
 SAMPLE = DATA / "mue_sample.csv"
@@ -36,12 +37,18 @@ class MueFileError(ValueError):
     """An MUE file that cannot be read; the message names the variable and the row."""
 
 
-@dataclass(frozen=True)
-class MueEdit:
+class MueEdit(Value):
+    __slots__ = ("code", "units", "indicator", "rationale")
     code: str
     units: int
     indicator: int  # MAI: 1 line, 2 date of service (policy), 3 date of service (clinical)
     rationale: str
+
+    def __init__(self, code: str, units: int, indicator: int, rationale: str) -> None:
+        set_field(self, "code", code)
+        set_field(self, "units", units)
+        set_field(self, "indicator", indicator)
+        set_field(self, "rationale", rationale)
 
     @property
     def per_line(self) -> bool:

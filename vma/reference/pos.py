@@ -11,9 +11,10 @@ their sources.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+
+from vma.reference.values import Value, set_field
 
 RULES_PATH = Path(__file__).resolve().parent / "data" / "pos_rules.json"
 
@@ -82,21 +83,35 @@ def pos_label(code: str | None) -> str:
     return f"POS {code} ({name})" if name else f"POS {code}"
 
 
-@dataclass(frozen=True)
-class SettingRule:
+class SettingRule(Value):
+    __slots__ = ("setting", "accepted", "usual")
     setting: str
     accepted: frozenset[str]
     usual: tuple[str, ...]  # what to suggest, in order; more than one means the record must say which
 
+    def __init__(self, setting: str, accepted: frozenset[str], usual: tuple[str, ...]) -> None:
+        set_field(self, "setting", setting)
+        set_field(self, "accepted", accepted)
+        set_field(self, "usual", usual)
 
-@dataclass(frozen=True)
-class CodeRule:
+
+class CodeRule(Value):
+    __slots__ = ("ranges", "label", "allowed", "not_allowed", "facility_only", "why")
     ranges: tuple[tuple[str, str], ...]
     label: str
     allowed: frozenset[str] | None  # only these POS (None: any)
     not_allowed: frozenset[str]
     facility_only: bool
     why: str
+
+    def __init__(self, ranges: tuple[tuple[str, str], ...], label: str, allowed: frozenset[str] | None,
+                 not_allowed: frozenset[str], facility_only: bool, why: str) -> None:
+        set_field(self, "ranges", ranges)
+        set_field(self, "label", label)
+        set_field(self, "allowed", allowed)
+        set_field(self, "not_allowed", not_allowed)
+        set_field(self, "facility_only", facility_only)
+        set_field(self, "why", why)
 
     def applies_to(self, code: str) -> bool:
         return any(len(code) == len(a) and a <= code <= b for a, b in self.ranges)
@@ -109,10 +124,14 @@ class CodeRule:
         return pos not in self.not_allowed
 
 
-@dataclass(frozen=True)
-class PosRules:
+class PosRules(Value):
+    __slots__ = ("settings", "codes")
     settings: dict[str, SettingRule]
     codes: tuple[CodeRule, ...]
+
+    def __init__(self, settings: dict[str, SettingRule], codes: tuple[CodeRule, ...]) -> None:
+        set_field(self, "settings", settings)
+        set_field(self, "codes", codes)
 
     def for_code(self, code: str) -> list[CodeRule]:
         return [r for r in self.codes if r.applies_to(code)]
