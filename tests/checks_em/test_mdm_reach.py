@@ -85,3 +85,39 @@ def test_risk_reaches_agrees_with_the_full_reading_of_plans():
             scan = RiskScan(note)
             assert scan.reaches(rank) == (full[0] >= rank), (plan, rank)
             assert scan.result() == full, plan
+
+
+def _plain_risk(note: NoteDoc) -> tuple[int, list[str]]:
+    """The risk read from every management sentence for every kind, in order, without any gate."""
+    from vma.checks.support.mdm.data_and_risk import _KINDS, _management_text
+
+    found = []
+    texts = _management_text(note)
+    for kind, (_, finds, every) in enumerate(_KINDS):
+        for i, text in enumerate(texts):
+            reason = finds(text)
+            if reason:
+                found.append((i, kind, reason))
+                if not every:
+                    break
+    found.sort()
+    level = max((_KINDS[kind][0] for _, kind, _ in found), default=STRAIGHTFORWARD)
+    return level, list(dict.fromkeys(reason for _, _, reason in found))
+
+
+def test_the_risk_read_where_its_patterns_may_match_is_the_plain_reading():
+    import random
+
+    from vma.checks.support.mdm.data_and_risk import RiskScan
+
+    for label, note, _ in NOTES:
+        assert RiskScan(note).result() == _plain_risk(note), label
+    lines = [ln for _, note, _ in NOTES[:80] for ln in note.section_text("plan").splitlines() if ln.strip()]
+    odd = ["Admit to the hospital.", "Considering knee arthroscopy; will schedule.", "Discussed excision of the lesion.",
+           "Unable to afford insulin; cost is a barrier.", "Tylenol as needed.", "\u0130buprofen.", "Ice, brace.",
+           "Sent to the ER.", "Recommend cholecystectomy.", "No surgery.", "Biopsy planned."]
+    rng = random.Random(2)
+    for _ in range(300):
+        plan = " ".join(rng.choice(lines + odd) for _ in range(rng.randint(0, 8)))
+        note = NoteDoc.from_chart_note(f"PLAN\n\n{plan}", None)
+        assert RiskScan(note).result() == _plain_risk(note), plan

@@ -235,6 +235,10 @@ _KINDS = (
     (LOW, _otc, False),
     (LOW, _low_risk, False),
 )
+# The patterns a sentence must match for each kind to be found in it (None: a prescription drug is named by a
+# dose, a brand's capital and other wordings, and every sentence is read for it).
+_NEEDED = ((_HIGH_RISK,), None, (_DECISION, _MINOR_SURGERY), (_DECISION, _MAJOR_SURGERY), (_SDOH,), (_OTC,),
+           (_LOW_RISK,))
 # The order in which to ask whether risk reaches a level: a prescription settles most moderate visits.
 _ASKED = (1, 0, 2, 3, 4, 5, 6)
 _PRESCRIPTION = 1
@@ -253,21 +257,36 @@ class RiskScan:
         self._next = [0] * len(_KINDS)  # the next sentence to read for each kind
         self._hits: list[list[tuple[int, str]]] = [[] for _ in _KINDS]  # (sentence, reason) found per kind
         self._prescribed = False  # a sentence managing a prescription drug is known, whether or not the first
+        self._joined: _Joined | None = None
+        self._readable: dict[int, set[int] | None] = {}
+
+    def _may_hold(self, kind: int) -> set[int] | None:
+        """The sentences the kind may be found in (None: any), from one scan of them all per literal of the patterns
+        it needs: a sentence holding no literal of one of them has no match of it (support/scan)."""
+        if kind not in self._readable:
+            needed = _NEEDED[kind]
+            if needed is None:
+                self._readable[kind] = None
+            else:
+                if self._joined is None:
+                    self._joined = _Joined(self._texts)
+                self._readable[kind] = set.intersection(*(self._joined.gated(rx) for rx in needed))
+        return self._readable[kind]
 
     def _advance(self, kind: int) -> bool:
         """Read on for ``kind`` up to its next wording (or the end); whether one was found."""
         _, finds, every = _KINDS[kind]
-        texts, i = self._texts, self._next[kind]
         if not every and self._hits[kind]:
             return False  # only the first wording of the kind counts
-        while i < len(texts):
+        texts, start = self._texts, self._next[kind]
+        may_hold = self._may_hold(kind)
+        for i in range(start, len(texts)) if may_hold is None else sorted(i for i in may_hold if i >= start):
             reason = finds(texts[i])
-            i += 1
             if reason:
-                self._next[kind] = i
-                self._hits[kind].append((i - 1, reason))
+                self._next[kind] = i + 1
+                self._hits[kind].append((i, reason))
                 return True
-        self._next[kind] = i
+        self._next[kind] = len(texts)
         return False
 
     def _prescription_anywhere(self) -> bool:
