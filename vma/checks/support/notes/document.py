@@ -70,6 +70,29 @@ _TIME_PATTERNS = (
 # On such a note, each time pattern runs without re.I (mostly faster) on the lower-cased note, and only when the
 # note has the words it needs.
 _TIME_PATTERN_WORDS = (("spent", "min"), ("total", "min"), ("minute", "spent"), ("time", "min"))
+# The first and third lower-case time patterns start with a run of characters of a class (i, we, have and
+# whitespace; digits and whitespace) that ends at a word the class has no letter of ("spent"; "minute"), so a match
+# that starts before that word's first occurrence holds that occurrence, and starts in the run just before it: the
+# search begins there instead of trying every "i" or digit of the note before it (see _first_time_match).
+_TIME_PATTERN_LEADS = (("spent", compile_pattern(r"[iwehav\s]*\Z")), None,
+                       ("minute", compile_pattern(r"[\d\s]*\Z")), None)
+# How far back from the word the run is looked for; a longer run (never seen) falls back to the whole note.
+_LEAD_REACH = 64
+
+
+def _first_time_match(low: str, index: int) -> re.Match[str] | None:
+    """The first match of the index-th lower-case time pattern in the lower-cased note."""
+    rx = _TIME_PATTERNS_LOWER[index]
+    lead = _TIME_PATTERN_LEADS[index]
+    if lead is None:
+        return rx.search(low)
+    word, run = lead
+    at = low.find(word)
+    if at < 0:
+        return None
+    reach = max(0, at - _LEAD_REACH)
+    begin = run.search(low, reach, at).start()  # the run of the class that ends at the word (maybe empty)
+    return rx.search(low, 0 if begin == reach else begin)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,8 +243,8 @@ class NoteDoc:
         if _folds_onto_ascii(text):
             return [rx.search(text) for rx in _TIME_PATTERNS]
         low = text.lower()  # the matches' positions are the note's; their text comes back lower-cased
-        return [rx.search(low) if all(w in low for w in words) else None
-                for rx, words in zip(_TIME_PATTERNS_LOWER, _TIME_PATTERN_WORDS)]
+        return [_first_time_match(low, i) if all(w in low for w in words) else None
+                for i, words in enumerate(_TIME_PATTERN_WORDS)]
 
     @cached_property
     def total_time_minutes(self) -> int | None:
