@@ -351,3 +351,17 @@ def test_every_match_of_a_phrase_holds_a_gate_word_within_its_lead():
             for m in rx.finditer(text):
                 assert any(low.find(word, m.start(), m.end()) - m.start() in range(lead + 1) for word in gate), (
                     text, m)
+
+
+def test_time_patterns_searched_from_their_lead_word_find_the_first_match():
+    rng = random.Random(12)
+    alphabet = ["i", "we", "have", " ", "  ", "\n", "\u2003", "spent", "minute", "minutes", "min", "5", "12", "\u0665",
+                "x", "a", "s", ".", "total time", "time:", "of", "over", "ten", "hi", "awe", "-", " " * 70, "9" * 70]
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 24))) for _ in range(30000)]
+    # Runs longer than the reach before the word.
+    long_runs = ["i" + " " * 70 + "spent 5 min", "x we" + " \n" * 40 + "have spent 3 min", "5" + " " * 70 + "minutes spent",
+                 "a 1" + "0" * 2 + " " * 63 + "minute spent"]
+    for text in [*long_runs, *texts, *(t.lower() for t in _texts(2000, 6))]:
+        plain = [rx.search(text) for rx in document._TIME_PATTERNS_LOWER]
+        fast = document._first_time_matches(text)
+        assert [m and (m.span(), m.groups()) for m in plain] == [m and (m.span(), m.groups()) for m in fast], text

@@ -8,7 +8,9 @@ from vma.checks.support.notes.sentence_norms import sentence_norms
 from vma.checks.support.notes.words import tokens
 
 _MORE = ["due to", "Due To", "low back", "lower  back", "forearm", "arms", "diabetes", "diabetic", "kidney stone",
-         "stones", "smoker", "L5-S1", "C5-C6 disc", "\x00", "a\x00b", "OA", "HF", "stage III", "Type 2", "pad", "PAD"]
+         "stones", "smoker", "L5-S1", "C5-C6 disc", "\x00", "a\x00b", "OA", "HF", "stage III", "Type 2", "pad", "PAD",
+         "type ii", "Class IV", "grade v", "stage iiib", "grade ivx", "type", "stage", "pharmacy", "alarm", "arms",
+         "legal", "residue to", "toes", "left leg", "arm", "former smoker", "grade", "class", "I", "v"]
 
 
 def _sentences(rng: random.Random) -> list[str]:
@@ -28,7 +30,9 @@ def test_each_text_gets_the_norms_of_its_tokens_or_none():
 
 
 def test_a_notes_word_norms_are_its_sentences_token_norms():
-    for text in _texts(1500, 22):
+    from tests.test_notes_speed import _devset_notes
+
+    for text in [*_texts(1500, 22), *_devset_notes()]:
         note = NoteDoc(text)
         assert note.word_norms == [[t.norm for t in tokens(s.text)] for s in note.sentences], text
 

@@ -85,3 +85,77 @@ def test_risk_reaches_agrees_with_the_full_reading_of_plans():
             scan = RiskScan(note)
             assert scan.reaches(rank) == (full[0] >= rank), (plan, rank)
             assert scan.result() == full, plan
+
+
+def _plain_risk(note: NoteDoc) -> tuple[int, list[str]]:
+    """The risk read from every management sentence for every kind, in order, without any gate."""
+    from vma.checks.support.mdm.data_and_risk import _KINDS, _management_text
+
+    found = []
+    texts = _management_text(note)
+    for kind, (_, finds, every) in enumerate(_KINDS):
+        for i, text in enumerate(texts):
+            reason = finds(text)
+            if reason:
+                found.append((i, kind, reason))
+                if not every:
+                    break
+    found.sort()
+    level = max((_KINDS[kind][0] for _, kind, _ in found), default=STRAIGHTFORWARD)
+    return level, list(dict.fromkeys(reason for _, _, reason in found))
+
+
+def test_the_risk_read_where_its_patterns_may_match_is_the_plain_reading():
+    import random
+
+    from vma.checks.support.mdm.data_and_risk import RiskScan
+
+    for label, note, _ in NOTES:
+        assert RiskScan(note).result() == _plain_risk(note), label
+    lines = [ln for _, note, _ in NOTES[:80] for ln in note.section_text("plan").splitlines() if ln.strip()]
+    odd = ["Admit to the hospital.", "Considering knee arthroscopy; will schedule.", "Discussed excision of the lesion.",
+           "Unable to afford insulin; cost is a barrier.", "Tylenol as needed.", "\u0130buprofen.", "Ice, brace.",
+           "Sent to the ER.", "Recommend cholecystectomy.", "No surgery.", "Biopsy planned."]
+    rng = random.Random(2)
+    for _ in range(300):
+        plan = " ".join(rng.choice(lines + odd) for _ in range(rng.randint(0, 8)))
+        note = NoteDoc.from_chart_note(f"PLAN\n\n{plan}", None)
+        assert RiskScan(note).result() == _plain_risk(note), plan
+
+
+def _plain_unique_tests(note: NoteDoc) -> list[str]:
+    """The unique tests with every test tried on every sentence and title, in order."""
+    from vma.checks.support.mdm.data_and_risk import _data_sentences, _unnegated_search
+    from vma.checks.support.mdm.wording import _ORDERED, _REVIEWED, _TESTS, LAB_TESTS
+
+    sentences = [s for s in _data_sentences(note) if s.section in ("results", "assessment", "plan", "instructions")
+                 or _ORDERED.search(s.text) or _REVIEWED.search(s.text)]
+    found: list[str] = []
+    for s in sentences:
+        here = [name for name, rx in _TESTS if _unnegated_search(rx, s.text)]
+        if "labs" in here and any(t in LAB_TESTS for t in here):
+            here.remove("labs")
+        found += [name for name in here if name not in found]
+    for section in note.sections:
+        if section.name in ("results", "exam", "assessment", "plan") and section.text.strip():
+            found += [name for name, rx in _TESTS if name not in found and _unnegated_search(rx, section.title)]
+    return found
+
+
+def test_unique_tests_are_those_every_test_tried_everywhere_finds():
+    import random
+
+    from vma.checks.support.mdm.data_and_risk import unique_tests
+
+    for label, note, _ in NOTES:
+        assert unique_tests(note) == _plain_unique_tests(note), label
+    pieces = ["EKG shows sinus rhythm.", "ECG: normal.", "Pro-BNP pending.", "BNP 400.", "Troponin negative.",
+              "BMP ordered.", "CMP and CBC reviewed.", "Complaint of pain.", "Flu test negative.", "COVID-19 swab.",
+              "Mono spot negative.", "We will order labs.", "Labs: CBC.", "Electrocardiogram reviewed.", "No EKG.",
+              "\u0130nfluenza test.", "Potassium 3.9.", "Compliant with meds."]
+    rng = random.Random(5)
+    for _ in range(300):
+        text = " ".join(rng.choice(pieces) for _ in range(rng.randint(0, 7)))
+        title = rng.choice(["RESULTS", "EKG", "LABS", "PLAN", "ASSESSMENT"])
+        note = NoteDoc.from_chart_note(f"HPI\n\n{rng.choice(pieces)}\n\n{title}\n\n{text}\n\nPLAN\n\n{text}", None)
+        assert unique_tests(note) == _plain_unique_tests(note), text

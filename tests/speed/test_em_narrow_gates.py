@@ -11,7 +11,7 @@ import re._parser as sre_parse
 import pytest
 
 from vma.checks.support import new_or_established
-from vma.checks.support.mdm import wording
+from vma.checks.support.mdm import data_and_risk, wording
 
 _ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789 -'/.,;:"
 
@@ -70,6 +70,8 @@ NARROWED = [
         ("_EARLIER_VISIT", new_or_established._EARLIER_VISIT),
         ("_FOLLOW_UP_VISIT", new_or_established._FOLLOW_UP_VISIT),
     )),
+    *((f"test {name}", pattern, _literals(data_and_risk._TEST_GATES[name].gate_literals))
+      for name, pattern in wording._TESTS if name in data_and_risk._TEST_GATES),
     ("_RECENT_ONSET", wording._RECENT_ONSET, _regex(wording._RECENT_ONSET_GATED)),
     ("_EXACERBATION", wording._EXACERBATION, _regex(wording._EXACERBATION_GATED)),
     ("_UNDIAGNOSED", wording._UNDIAGNOSED, _regex(wording._UNDIAGNOSED_GATED)),

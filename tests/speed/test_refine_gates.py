@@ -81,3 +81,37 @@ def test_a_sentences_word_positions_found_when_looked_up_are_those_listed_up_fro
                 assert read.positions(term) == _full_positions(words, term), (sentence.text, term)
                 looked += 1
     assert looked > 1000
+
+
+_INDICATOR_SENTENCES = [
+    "EF 35%.", "LVEF of 55 percent on echo.", "Reduced ejection fraction noted.", "eGFR 42 today.", "GFR: 58",
+    "PHQ-9 score 14.", "PHQ9 was 7.", "Uses Flovent twice daily.", "Budesonide inhaler 2 puffs.", "Albuterol as needed.",
+    "Flonase nasal spray.", "Denies chest pain.", "\u212aelvin scale EF 40%", "Symbicort 160/4.5 two puffs BID.",
+]
+
+
+def _indicator_notes():
+    from vma.checks.support.notes.document import NoteDoc
+
+    notes = [NoteDoc(t) for t in _INDICATOR_SENTENCES]
+    notes.append(NoteDoc("ASSESSMENT AND PLAN\n\n" + " ".join(_INDICATOR_SENTENCES)))
+    for path in FILES.values():
+        chart, _ = parse_chart(path.read_bytes())
+        notes.append(CheckContext(chart, default_reference()).note)
+    return notes
+
+
+def test_indicator_candidates_hold_every_sentence_an_indicator_matches_in_note_order():
+    from vma.checks.support.refine import decide
+
+    found = 0
+    for note in _indicator_notes():
+        order = {id(s): i for i, s in enumerate(note.sentences)}
+        for rule in documented.indicator_rules():
+            kept = decide._indicator_candidates(note, rule)
+            places = [order[id(s)] for s in kept]
+            assert places == sorted(set(places)), (rule.family, note.text[:80])
+            matching = [s for s in note.sentences if any(rx.search(s.text) for rx in rule.patterns)]
+            found += len(matching)
+            assert {id(s) for s in matching} <= {id(s) for s in kept}, (rule.family, note.text[:80])
+    assert found > 20

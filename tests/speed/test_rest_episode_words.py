@@ -165,3 +165,24 @@ def test_the_cues_read_are_those_the_gates_gave():
         assert episode._read_cues(note) == expected, note.text[:200]
         found += bool(expected)
     assert found > 100
+
+
+@pytest.mark.parametrize("name", ["_OPEN_FRACTURE", "_GUSTILO_III"])
+def test_open_fracture_and_gustilo_type_are_read_as_the_patterns_say(name):
+    pattern = getattr(episode, name)
+    rng = random.Random(name)
+    parsed = sre_parse.parse(pattern.pattern, re.I)
+    texts = ["Type 2 diabetes. Closed fracture.", "Open wound; no fracture.", "Gustilo type 2 open fracture.",
+             "ASSESSMENT\n\nOpen distal radius fracture, Gustilo type IIIA."]
+    for _ in range(300):
+        match = _sample(parsed, rng)
+        match = rng.choice([match, match.upper(), match.title()])
+        texts.append(f"HPI\n\nHe {rng.choice(_WORDS)}{rng.choice(_FILL)}{match}{rng.choice(_FILL)}today.")
+    field = "open_fracture" if name == "_OPEN_FRACTURE" else "gustilo_iii"
+    found = 0
+    for text in texts:
+        note = NoteDoc(text)
+        expected = bool(pattern.search(note.text))
+        assert bool(getattr(episode.episode_evidence(note), field)) == expected, text
+        found += expected
+    assert found > 100

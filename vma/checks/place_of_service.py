@@ -36,6 +36,7 @@ Resolution (correct or query)
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Iterator
 
 from vma.checks import CheckContext, register
@@ -43,7 +44,7 @@ from vma.checks.support.claim_lines import TELEHEALTH, line_name, target
 from vma.checks.support.notes.document import quote
 from vma.compiled_patterns import compile_pattern
 from vma.findings import Choice, Finding, query_choices
-from vma.reference.pos import PLACES_OF_SERVICE, TELEHEALTH_POS, pos_label, pos_rules
+from vma.reference.pos import PLACES_OF_SERVICE, TELEHEALTH_POS, CodeRule, pos_label, pos_rules
 
 PLACE_OF_SERVICE = "place-of-service"
 
@@ -52,6 +53,12 @@ _AT_HOME = compile_pattern(r"\b(?:patient|pt|she|he|they)\b[^.]{0,40}\b(?:at|fro
 _AWAY = compile_pattern(r"\b(?:patient|pt|she|he|they)\b[^.]{0,40}\b(?:at|from|in)\s+(?:the\s+|a\s+|her\s+|his\s+|their\s+)?"
                    r"(?:clinic|school|work|workplace|office|nursing (?:home|facility)|facility|car|hotel)\b"
                    r"|\bpatient location\s*:?\s*(?!home)\w+", re.I)
+
+
+@lru_cache(maxsize=4096)  # by procedure code: the rules are reference data, read once per process
+def _code_rules(code: str) -> tuple[CodeRule, ...]:
+    """The place-of-service rules for a procedure code, in the order the rules file lists them."""
+    return tuple(pos_rules().for_code(code))
 
 
 def telehealth_location(ctx: CheckContext) -> tuple[str | None, str]:
@@ -133,9 +140,8 @@ def check(ctx: CheckContext) -> Iterator[Finding]:
     mismatch = _setting_mismatch(ctx, pos)
     if mismatch is not None:
         yield mismatch
-    rules = pos_rules()
     for i, proc in enumerate(ctx.procedures):
-        for rule in rules.for_code(proc.code):
+        for rule in _code_rules(proc.code):
             if rule.permits(pos):
                 continue
             yield Finding(

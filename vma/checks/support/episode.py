@@ -116,8 +116,10 @@ _HEALING = (("nonunion", lazy_pattern(r"\bnon-?union\b", re.I)),
             ("malunion", lazy_pattern(r"\bmal-?union\b", re.I)),
             ("delayed healing", lazy_pattern(r"\bdelayed (?:healing|union)\b", re.I)))
 # Words every match of each whole-note pattern above holds, looked for in the lower-cased note first: a
-# note without them (most) is not searched with re.I at all.
-_OPEN_FRACTURE_WORD, _GUSTILO_WORDS = "fracture", ("type ", "gustilo ")
+# note without them (most) is not searched with re.I at all. An open fracture holds "fracture" and one of the
+# others; "type 2 diabetes" holds "type " but none of the Gustilo words.
+_OPEN_FRACTURE_WORD, _OPEN_FRACTURE_WORDS = "fracture", ("open ", "compound fracture")
+_GUSTILO_WORDS = ("type iii", "type 3", "gustilo iii", "gustilo 3")
 _HEALING_WORDS = {"nonunion": "union", "malunion": "union", "delayed healing": "delayed "}
 
 
@@ -375,7 +377,8 @@ def episode_evidence(note: NoteDoc) -> EpisodeEvidence:
     low = None if _folds_onto_ascii(text) else text.lower()
     healing = next((name for name, rx in _HEALING
                     if (low is None or _HEALING_WORDS[name] in low) and _found(rx, text, low)), "routine healing")
-    open_fracture = (low is None or _OPEN_FRACTURE_WORD in low) and _found(_OPEN_FRACTURE, text, low)
+    open_fracture = (low is None or (_OPEN_FRACTURE_WORD in low and any(w in low for w in _OPEN_FRACTURE_WORDS))
+                     ) and _found(_OPEN_FRACTURE, text, low)
     gustilo = (low is None or any(w in low for w in _GUSTILO_WORDS)) and _found(_GUSTILO_III, text, low)
     assessed = tuple(s for s in note.sentences if s.section in ASSESSMENT_SECTIONS)
     ev = EpisodeEvidence(cues, open_fracture, gustilo, healing, assessed=assessed)

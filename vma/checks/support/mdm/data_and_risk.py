@@ -88,6 +88,25 @@ class _Joined:
         return where
 
 
+class _Literals:
+    """Literals one of which every match of a pattern holds in lower-cased text, where the gate derived from the
+    pattern has none ("\\be[kc]g\\b") or settles for a common one ("pro" of "pro-?bnp", "mp" of "\\b[bc]mp\\b")."""
+
+    __slots__ = ("gate_literals",)
+
+    def __init__(self, *literals: str):
+        self.gate_literals = literals
+
+
+_TEST_GATES = {
+    "ECG": _Literals("ekg", "ecg", "electrocardiogram"),
+    "cardiac markers": _Literals("troponin", "bnp"),
+    "metabolic panel": _Literals("bmp", "cmp", "metabolic panel", "sodium", "potassium", "creatinine", "electrolytes",
+                                 "kidney function", "renal function", "bun", "gfr"),
+    "viral test": _Literals("covid", "flu", "rsv", "mono"),
+}
+
+
 def _find_all(text: str, word: str):
     at = text.find(word)
     while at >= 0:
@@ -104,22 +123,27 @@ def unique_tests(note: NoteDoc) -> list[str]:
                  or (id(s) in ordered and _ORDERED.search(s.text))
                  or (id(s) in reviewed and _REVIEWED.search(s.text))]
     # Each test's gate, run once over those sentences joined, names the few where the test may be (trying
-    # every test on every sentence cost a long note milliseconds).
+    # every test on every sentence cost a long note milliseconds); each sentence is tried for those only.
     joined = _Joined([s.text for s in sentences])
-    passing = [(name, rx, where) for name, rx in _TESTS if (where := joined.gated(rx))]
+    tried: dict[int, list[tuple[str, _LowerCasePattern]]] = {}
+    for name, rx in _TESTS:
+        for i in joined.gated(_TEST_GATES.get(name, rx)):
+            tried.setdefault(i, []).append((name, rx))
     found: list[str] = []
-    for i, s in enumerate(sentences):
-        here = [name for name, rx, where in passing if i in where and _unnegated_search(rx, s.text)]
+    for i in sorted(tried):
+        text = sentences[i].text
+        here = [name for name, rx in tried[i] if _unnegated_search(rx, text)]
         if "labs" in here and any(t in LAB_TESTS for t in here):
             # "Labs: CBC and CMP" names the same tests twice; "labs" elsewhere may be others (generous).
             here.remove("labs")
         found += [name for name in here if name not in found]
     # A heading that names the tests ("Labs: Within normal limits", "EKG: sinus rhythm") is the review of
-    # their results: the heading is consumed as a section title, so it is read there.
+    # their results: the heading is consumed as a section title, so it is read there (for the tests not found).
     titles = [section.title for section in note.sections
               if section.name in ("results", "exam", "assessment", "plan") and section.text.strip()]
     joined = _Joined(titles)
-    passing = [(name, rx, where) for name, rx in _TESTS if (where := joined.gated(rx))]
+    passing = [(name, rx, where) for name, rx in _TESTS
+               if name not in found and (where := joined.gated(_TEST_GATES.get(name, rx)))]
     for i, title in enumerate(titles):
         for name, rx, where in passing:
             if i in where and name not in found and _unnegated_search(rx, title):
@@ -235,6 +259,10 @@ _KINDS = (
     (LOW, _otc, False),
     (LOW, _low_risk, False),
 )
+# The patterns a sentence must match for each kind to be found in it (None: a prescription drug is named by a
+# dose, a brand's capital and other wordings, and every sentence is read for it).
+_NEEDED = ((_HIGH_RISK,), None, (_DECISION, _MINOR_SURGERY), (_DECISION, _MAJOR_SURGERY), (_SDOH,), (_OTC,),
+           (_LOW_RISK,))
 # The order in which to ask whether risk reaches a level: a prescription settles most moderate visits.
 _ASKED = (1, 0, 2, 3, 4, 5, 6)
 _PRESCRIPTION = 1
@@ -253,21 +281,36 @@ class RiskScan:
         self._next = [0] * len(_KINDS)  # the next sentence to read for each kind
         self._hits: list[list[tuple[int, str]]] = [[] for _ in _KINDS]  # (sentence, reason) found per kind
         self._prescribed = False  # a sentence managing a prescription drug is known, whether or not the first
+        self._joined: _Joined | None = None
+        self._readable: dict[int, set[int] | None] = {}
+
+    def _may_hold(self, kind: int) -> set[int] | None:
+        """The sentences the kind may be found in (None: any), from one scan of them all per literal of the patterns
+        it needs: a sentence holding no literal of one of them has no match of it (support/scan)."""
+        if kind not in self._readable:
+            needed = _NEEDED[kind]
+            if needed is None:
+                self._readable[kind] = None
+            else:
+                if self._joined is None:
+                    self._joined = _Joined(self._texts)
+                self._readable[kind] = set.intersection(*(self._joined.gated(rx) for rx in needed))
+        return self._readable[kind]
 
     def _advance(self, kind: int) -> bool:
         """Read on for ``kind`` up to its next wording (or the end); whether one was found."""
         _, finds, every = _KINDS[kind]
-        texts, i = self._texts, self._next[kind]
         if not every and self._hits[kind]:
             return False  # only the first wording of the kind counts
-        while i < len(texts):
+        texts, start = self._texts, self._next[kind]
+        may_hold = self._may_hold(kind)
+        for i in range(start, len(texts)) if may_hold is None else sorted(i for i in may_hold if i >= start):
             reason = finds(texts[i])
-            i += 1
             if reason:
-                self._next[kind] = i
-                self._hits[kind].append((i - 1, reason))
+                self._next[kind] = i + 1
+                self._hits[kind].append((i, reason))
                 return True
-        self._next[kind] = i
+        self._next[kind] = len(texts)
         return False
 
     def _prescription_anywhere(self) -> bool:

@@ -139,10 +139,11 @@ def _assessment_lines(note: NoteDoc) -> tuple[list[str], list[str]]:
     return assessment, plan
 
 
-def _is_short_header(line: str, next_line: str | None) -> bool:
-    """A problem heading written as a short line followed by bullet points ("Acid reflux." then "• ...")."""
+def _is_short_header(line: str) -> bool:
+    """A problem heading written as a short line (one that is not a bullet point, followed by one: the caller
+    knows) over bullet points ("Acid reflux." then "• ...")."""
     text = line.strip().rstrip(".:")
-    if not text or _BULLET.match(line) or next_line is None or not _BULLET.match(next_line):
+    if not text:
         return False
     return len(text.split()) <= 8 and not _NARRATIVE.search(text) and not _ACTION_LINE.search(text) \
         and ":" not in text
@@ -184,9 +185,12 @@ def problem_items(note: NoteDoc) -> list[ProblemItem]:
     items: list[ProblemItem] = []
     loose: list[str] = []  # plan lines outside any item
     current: ProblemItem | None = None
+    # Each line is asked whether it is a bullet point as itself and as the line after another: once is enough.
+    bullets = [_BULLET.match(line) is not None for line in lines]
+    bullets.append(False)  # nothing follows the last line
+    plan_from = len(assessment)
     for i, line in enumerate(lines):
-        nxt = lines[i + 1] if i + 1 < len(lines) else None
-        if i == len(assessment):
+        if i == plan_from:
             # A separate plan section is not the last assessment item's own text.
             current = None
         numbered = _ITEM_NUMBERED.match(line) or _ITEM_PROBLEM.match(line)
@@ -196,16 +200,16 @@ def problem_items(note: NoteDoc) -> list[ProblemItem]:
             label, body = _split_label(numbered.group(1))
             current = ProblemItem(label, body)
             items.append(current)
-        elif _is_short_header(line, nxt):
+        elif bullets[i + 1] and not bullets[i] and _is_short_header(line):
             current = ProblemItem(line.strip().rstrip(".:"))
             items.append(current)
-        elif current is not None and _BULLET.match(line):
+        elif current is not None and bullets[i]:
             current.body.append(_BULLET.sub("", line).strip())
         elif current is not None and not _NARRATIVE.search(line) and not line.rstrip().endswith(":"):
             current.body.append(line.strip())
         else:
             current = None
-            if i >= len(assessment):
+            if i >= plan_from:
                 loose.append(line.strip())
     if not items:
         # A narrative note: "ASSESSMENT\n\nRight medial epicondylitis.\n\nPLAN\n\n<paragraph>".

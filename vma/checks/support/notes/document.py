@@ -68,8 +68,38 @@ _TIME_PATTERNS = (
     compile_pattern(r"\btime\s*(?:spent)?\s*[:=]\s*(\d{1,3})\s*min", re.I),
 )
 # On such a note, each time pattern runs without re.I (mostly faster) on the lower-cased note, and only when the
-# note has the words it needs.
-_TIME_PATTERN_WORDS = (("spent", "min"), ("total", "min"), ("minute", "spent"), ("time", "min"))
+# note has the words it needs: "min" (each), and "spent", "total", "minute" and "spent", and "time" (see
+# _first_time_matches).
+# The first and third lower-case time patterns start with a run of characters of a class (i, we, have and
+# whitespace; digits and whitespace) that ends at a word the class has no letter of ("spent"; "minute"), so a match
+# that starts before that word's first occurrence holds that occurrence, and starts in the run just before it: the
+# search begins there instead of trying every "i" or digit of the note before it (see _search_from_run).
+_SPENT_RUN = compile_pattern(r"[iwehav\s]*\Z")
+_MINUTE_RUN = compile_pattern(r"[\d\s]*\Z")
+# How far back from the word the run is looked for; a longer run (never seen) falls back to the whole note.
+_LEAD_REACH = 64
+
+
+def _first_time_matches(low: str) -> list[re.Match[str] | None]:
+    """Each lower-case time pattern's first match in the lower-cased note."""
+    if "min" not in low:
+        return [None, None, None, None]
+    spent_at = low.find("spent")
+    spent, total, minute, time = _TIME_PATTERNS_LOWER
+    return [_search_from_run(spent, _SPENT_RUN, low, spent_at) if spent_at >= 0 else None,
+            total.search(low) if "total" in low else None,
+            _search_from_run(minute, _MINUTE_RUN, low, low.find("minute")) if spent_at >= 0 else None,
+            time.search(low) if "time" in low else None]
+
+
+def _search_from_run(rx: re.Pattern[str], run: re.Pattern[str], low: str, at: int) -> re.Match[str] | None:
+    """The first match of a pattern whose matches start with a run of the class of ``run`` before the first
+    occurrence of their word, at ``at`` (-1: none)."""
+    if at < 0:
+        return None
+    reach = max(0, at - _LEAD_REACH)
+    begin = run.search(low, reach, at).start()  # the run of the class that ends at the word (maybe empty)
+    return rx.search(low, 0 if begin == reach else begin)
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,8 +250,7 @@ class NoteDoc:
         if _folds_onto_ascii(text):
             return [rx.search(text) for rx in _TIME_PATTERNS]
         low = text.lower()  # the matches' positions are the note's; their text comes back lower-cased
-        return [rx.search(low) if all(w in low for w in words) else None
-                for rx, words in zip(_TIME_PATTERNS_LOWER, _TIME_PATTERN_WORDS)]
+        return _first_time_matches(low)
 
     @cached_property
     def total_time_minutes(self) -> int | None:

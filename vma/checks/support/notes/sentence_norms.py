@@ -6,7 +6,8 @@ from __future__ import annotations
 from bisect import bisect_right
 from itertools import accumulate, chain
 
-from vma.checks.support.notes.words import _PHRASE_TERMS, _SPECIAL_WORDS, token_norms
+from vma.checks.support.notes.words import (
+    _PHRASE_STARTS, _PHRASE_TERMS, _ROMAN_CONTEXT, _SPECIAL_WORDS, _first_four, token_norms)
 from vma.compiled_patterns import compile_pattern
 
 _SEPARATOR = "\x00"
@@ -24,6 +25,7 @@ _LEVEL_HEAD = compile_pattern("[LCT][0-9]")
 # _LEVEL_HEAD matches the text (each character encodes to one byte), found in C instead of sre trying a character
 # class at every character.
 _LEVEL_BYTES = bytes(76 if c in b"LCT" else 48 if 48 <= c <= 57 else 32 for c in range(256))
+_ROMAN_NUMERAL = compile_pattern(r"(?:i{1,3}|iv|v)[abc]?")  # what tokens() turns into digits after _ROMAN_CONTEXT
 
 
 def sentence_norms(texts: list[str]) -> list[list[str] | None]:
@@ -36,24 +38,51 @@ def sentence_norms(texts: list[str]) -> list[list[str] | None]:
     if len(plain) != len(texts):  # a text holds the separator itself
         return [token_norms(t) for t in texts]
     norms: list[list[str] | None] = list(map(str.split, plain))
+    # The texts whose words are read as tokens() reads them already (see token_norms), and those that tokens() may
+    # change, each with whether a gate word stands in it.
+    read = set()
     if "'" in joined or not joined.isascii():
         for i, text in enumerate(texts):
             if "'" in text or not text.isascii():
                 norms[i] = token_norms(text)
+                read.add(i)
+    suspects: dict[int, bool] = {}
     if not _SPECIAL_WORDS.isdisjoint(chain.from_iterable(filter(None, norms))):
         for i, words in enumerate(norms):
-            if words and not _SPECIAL_WORDS.isdisjoint(words):
-                norms[i] = None  # an abbreviation, or a stage/type/grade/class before a Roman numeral
+            if words and not _SPECIAL_WORDS.isdisjoint(words) and i not in read:
+                suspects[i] = False  # an abbreviation, or a stage/type/grade/class before a Roman numeral
     starts = None
     for gate in _PHRASE_GATES:
         at = translated.find(gate)
         while at >= 0:
             starts = starts or [*accumulate(len(t) + 1 for t in texts)]
             i = bisect_right(starts, at)
-            norms[i] = None
+            if i not in read:
+                suspects[i] = True
             at = translated.find(gate, starts[i]) if i + 1 < len(texts) else -1
     if b"L0" in encoded.translate(_LEVEL_BYTES) and _LEVEL_HEAD.search(joined):
         starts = starts or [*accumulate(len(t) + 1 for t in texts)]
         for m in _LEVEL_HEAD.finditer(joined):
-            norms[bisect_right(starts, m.start())] = None
+            i = bisect_right(starts, m.start())
+            norms[i] = None
+            suspects.pop(i, None)
+    for i, gated in suspects.items():
+        if _may_change(norms[i], gated):
+            norms[i] = None
     return norms
+
+
+def _may_change(words: list[str], gated: bool) -> bool:
+    """Whether tokens() may give other words than ``words`` for an ASCII text without an apostrophe or a spinal
+    level, whose words they are, where one of _PHRASE_GATES stands or not (``gated``): by an abbreviation, a Roman
+    numeral after a stage/type/grade/class, or a phrase term."""
+    if not _SPECIAL_WORDS.isdisjoint(words):
+        if not _ROMAN_CONTEXT.issuperset(_SPECIAL_WORDS.intersection(words)):
+            return True  # an abbreviation
+        # A word is turned into a digit only after one of _ROMAN_CONTEXT (no abbreviation's expansion ends in one),
+        # and only when it reads as a Roman numeral.
+        for before, word in zip(words, words[1:]):
+            if before in _ROMAN_CONTEXT and _ROMAN_NUMERAL.fullmatch(word):
+                return True
+    # A phrase is read only when one of the words starts as one of _PHRASE_STARTS (the text has no spinal level).
+    return gated and not _PHRASE_STARTS.isdisjoint(map(_first_four, words))

@@ -29,6 +29,7 @@ from vma.checks.support.refine.documented import (
     documentation,
     indicator_rules,
 )
+from vma.checks.support.scan import gated
 from vma.checks.support.seventh_values import settled_seventh
 
 # -- the decision -------------------------------------------------------------------------------------------
@@ -436,6 +437,16 @@ def _fewest(options: list[Refinement]) -> list[Refinement]:
     return kept[:MAX_OPTIONS]
 
 
+def _indicator_candidates(note: NoteDoc, rule: IndicatorRule) -> list[Sentence]:
+    """The note's sentences, in order, where some indicator of the rule may match: a sentence every pattern's
+    gate turns away holds no indicator, whatever else it says."""
+    lists = [gated(note, rx) for rx in rule.patterns]
+    if len(lists) == 1:
+        return lists[0]
+    kept = {id(s) for found in lists for s in found}
+    return [s for s in note.sentences if id(s) in kept]
+
+
 def _indicator_query(note: NoteDoc, index: AxisIndex, code: str, base: str, seventh: str | None,
                      refs: tuple[Refinement, ...], doc: Documentation, x_side) -> Decision | None:
     if OPEN not in index.words(base):
@@ -444,7 +455,7 @@ def _indicator_query(note: NoteDoc, index: AxisIndex, code: str, base: str, seve
     if rule is None or not any(m.in_assessment for m in doc.counting):
         return None
     hits: list[Sentence] = []
-    for sentence in note.sentences:
+    for sentence in _indicator_candidates(note, rule):
         if sentence.section in HISTORY_SECTIONS or (rule.not_in is not None and rule.not_in.search(sentence.text)):
             continue
         for rx in rule.patterns:
