@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 import random
 import re
-import re._constants as sre
 import re._parser as sre_parse
 
 import pytest
 
 from tests.speed.output_record import chart_files
+from tests.speed.pattern_samples import sample
 from vma.checks.support import episode
 from vma.checks.support.episode_cues import _CUE_WORDS, _EPISODE_CUES, _NEEDS
 from vma.checks.support.gate_words import gates_passed, lowered_sentences
@@ -25,48 +25,6 @@ _WORDS = ["the", "a", "he", "was", "for", "3", "2019", "of", "his", "left", "ank
 _FILL = [" ", " ", " ", "-", ",", ".", "(", ")", "/", ":", "'", " \u2014 ", "\u00e9"]
 
 
-def _sample(parsed, rng: random.Random) -> str:
-    """A string the parsed pattern may match (lookarounds and boundaries are left to the caller's check)."""
-    out = []
-    for op, av in parsed:
-        if op is sre.LITERAL:
-            out.append(chr(av))
-        elif op is sre.NOT_LITERAL:
-            out.append("x" if chr(av) != "x" else "y")
-        elif op is sre.ANY:
-            out.append(rng.choice("ab -1"))
-        elif op is sre.IN:
-            out.append(_one_of(av, rng))
-        elif op is sre.BRANCH:
-            out.append(_sample(rng.choice(av[1]), rng))
-        elif op is sre.SUBPATTERN:
-            out.append(_sample(av[3], rng))
-        elif op in (sre.MAX_REPEAT, sre.MIN_REPEAT, sre.POSSESSIVE_REPEAT):
-            low, high, item = av
-            count = rng.randint(low, min(high, low + 3))
-            out.extend(_sample(item, rng) for _ in range(count))
-        elif op in (sre.AT, sre.ASSERT, sre.ASSERT_NOT):
-            continue
-        else:
-            raise AssertionError(f"no sample for {op}")
-    return "".join(out)
-
-
-def _one_of(items, rng: random.Random) -> str:
-    choices = []
-    for op, av in items:
-        if op is sre.LITERAL:
-            choices.append(chr(av))
-        elif op is sre.RANGE:
-            choices.extend(chr(c) for c in range(av[0], av[1] + 1))
-        elif op is sre.CATEGORY:
-            choices.extend({sre.CATEGORY_DIGIT: "0123456789", sre.CATEGORY_SPACE: " ",
-                            sre.CATEGORY_WORD: "abcxyz019_"}.get(av, ""))
-        elif op is sre.NEGATE:
-            return "#"
-    return rng.choice(choices)
-
-
 def _made_up(kind: str, count: int = 400) -> list[str]:
     rng = random.Random(kind)
     parsed = sre_parse.parse(_EPISODE_CUES[kind].pattern, re.I)
@@ -74,7 +32,7 @@ def _made_up(kind: str, count: int = 400) -> list[str]:
     for _ in range(count):
         left = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(0, 3)))
         right = " ".join(rng.choice(_WORDS) for _ in range(rng.randint(0, 3)))
-        match = _sample(parsed, rng)
+        match = sample(parsed, rng)
         if rng.random() < 0.3:
             match = match.upper() if rng.random() < 0.5 else match.title()
         out.append(f"{left}{rng.choice(_FILL)}{match}{rng.choice(_FILL)}{right}".strip())
@@ -175,7 +133,7 @@ def test_open_fracture_and_gustilo_type_are_read_as_the_patterns_say(name):
     texts = ["Type 2 diabetes. Closed fracture.", "Open wound; no fracture.", "Gustilo type 2 open fracture.",
              "ASSESSMENT\n\nOpen distal radius fracture, Gustilo type IIIA."]
     for _ in range(300):
-        match = _sample(parsed, rng)
+        match = sample(parsed, rng)
         match = rng.choice([match, match.upper(), match.title()])
         texts.append(f"HPI\n\nHe {rng.choice(_WORDS)}{rng.choice(_FILL)}{match}{rng.choice(_FILL)}today.")
     field = "open_fracture" if name == "_OPEN_FRACTURE" else "gustilo_iii"
