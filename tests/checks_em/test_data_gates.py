@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from vma.checks.support.mdm.data_and_risk import _Joined
 from vma.checks.support.mdm.wording import _TESTS
+from vma.checks.support.scan import JoinedTexts
 
 SENTENCES = [
     "Labs reviewed: CBC and CMP are normal.",
@@ -16,17 +16,17 @@ SENTENCES = [
 
 
 def test_each_tests_gate_names_the_sentences_its_gate_search_finds():
-    joined = _Joined(SENTENCES)
+    joined = JoinedTexts(SENTENCES)
     named = 0
     for _name, rx in _TESTS:
         expected = set(range(len(SENTENCES))) if rx.gate is None else \
             {i for i, s in enumerate(SENTENCES) if rx.gate.search(s.lower())}
-        assert joined.gated(rx) == expected, rx.pattern
+        assert joined.holding(rx.gate_literals) == expected, rx.pattern
         named += bool(expected) and rx.gate is not None
     assert named >= 10  # the sentences open many tests' gates, more than once in some
 
 
 def test_a_sentence_whose_lower_case_is_longer_is_tried_for_every_test():
-    joined = _Joined(["\u0130nr checked.", "CBC normal."])
+    joined = JoinedTexts(["\u0130nr checked.", "CBC normal."])
     for _name, rx in _TESTS:
-        assert joined.gated(rx) == {0, 1}
+        assert joined.holding(rx.gate_literals) == {0, 1}

@@ -48,7 +48,7 @@ def test_sentences_holding_a_literal_are_those_whose_lower_case_holds_it():
     sentence whose lower case is longer, or that holds the separator, makes every sentence tried."""
     import random
 
-    from vma.checks.support.notes.document import Sentence
+    from vma.checks.support.scan import JoinedTexts
 
     rng = random.Random(3)
     words = ["seen", "Seen", "last", "LAST", "visit", "vis", "it", "follow", "\u0130", "\x00", "a", " ", ".", "met",
@@ -56,7 +56,7 @@ def test_sentences_holding_a_literal_are_those_whose_lower_case_holds_it():
     literals = ("seen", "last", "visit", "follow", "met", "with me")
     for _ in range(3000):
         texts = ["".join(rng.choice(words) for _ in range(rng.randint(0, 6))) for _ in range(rng.randint(0, 6))]
-        holding = new_or_established._SentenceLiterals([Sentence(t, "hpi", 0) for t in texts])
+        holding = JoinedTexts(texts)
         for k in range(1, len(literals) + 1):
             wanted = literals[:k]
             expected = {i for i, t in enumerate(texts) if any(w in t.lower() for w in wanted)}

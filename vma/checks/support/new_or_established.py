@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from dataclasses import dataclass
-from itertools import accumulate
 
 from vma.checks import CheckContext
 from vma.checks.support.notes.document import NoteDoc, Sentence
 from vma.checks.support.notes.patterns import LowerCasePattern, lazy_pattern
 from vma.checks.support.notes.words import is_negated_at
+from vma.checks.support.scan import JoinedTexts
 
 
 @dataclass(frozen=True)
@@ -153,52 +152,6 @@ _LITERALS: dict[LowerCasePattern, tuple[str, ...]] = {
     _FOLLOW_UP_VISIT: ("follow",),
 }
 
-_SEP = "\x00"  # in no literal, so no literal found runs from one sentence into the next
-
-
-class _SentenceLiterals:
-    """The sentences, lower-cased and joined once, and which of them hold a literal, each literal looked for once
-    with str.find over them all. Where lower-casing changes the length of some sentence, its pattern reads that
-    sentence as written (see LowerCasePattern), and every sentence is tried."""
-
-    __slots__ = ("text", "starts", "count", "_holding")
-
-    def __init__(self, sentences: list[Sentence]):
-        texts = [s.text for s in sentences]
-        joined = _SEP.join(texts)
-        lowered = joined.lower()
-        usable = len(lowered) == len(joined) and joined.count(_SEP) == len(texts) - 1
-        self.text = lowered if usable else None
-        self.starts = [0, *accumulate(len(t) + 1 for t in texts)][:len(texts)]
-        self.count = len(texts)
-        self._holding: dict[str, set[int]] = {}
-
-    def _scan(self, literal: str) -> set[int]:
-        find, starts, last = self.text.find, self.starts, self.count - 1
-        held: set[int] = set()
-        at = find(literal)
-        while at >= 0:
-            i = bisect_right(starts, at) - 1
-            held.add(i)
-            if i == last:
-                break
-            at = find(literal, starts[i + 1])
-        return held
-
-    def holding(self, literals: tuple[str, ...]) -> set[int]:
-        """The indices of the sentences that hold one of ``literals`` (all of them where the text is not usable)."""
-        if self.text is None:
-            return set(range(self.count))
-        found: set[int] = set()
-        holding = self._holding
-        for literal in literals:
-            held = holding.get(literal)
-            if held is None:
-                held = holding[literal] = self._scan(literal)
-            found |= held
-        return found
-
-
 _TITLES = (" dr.", " mr.", " mrs.", " ms.", " st.", " dr", " mr", " mrs", " ms")
 # The only endings whose lower case ends as a title does: a title ends in "r", "s" or a dot after "r", "s" or "t",
 # and only those letters, in either case, lower-case into them. A sentence ending in none of them ends in no title,
@@ -292,7 +245,7 @@ def prior_visit(ctx: CheckContext, note: NoteDoc) -> PriorVisit | None:
     patient was referred, does not decide it."""
     sentences, _ = _whole_sentences(note)
     # A sentence holding none of a pattern's literals has no match of it; a mended sentence is read whole.
-    literals = _SentenceLiterals(sentences)
+    literals = JoinedTexts([s.text for s in sentences])
     # A note that calls the patient new decides before the other patterns' literals are looked for in it.
     tried = {_NEW_PATIENT_STATEMENT: literals.holding(_LITERALS[_NEW_PATIENT_STATEMENT])}
     in_note: dict[LowerCasePattern, bool] = {}

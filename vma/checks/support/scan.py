@@ -108,3 +108,47 @@ def _stretches(note: NoteDoc, sections: tuple[str, ...] | None) -> list[tuple[in
                     first = None
         note.memo[key] = found
     return found
+
+
+class JoinedTexts:
+    """Texts lower-cased and joined once, and which of them hold a literal, each literal looked for once with
+    str.find over them all: a reader trying several patterns on the same texts asks only those that hold one of a
+    pattern's literals. Where lower-casing changes the length of some text, or a text holds the separator, the
+    pattern reads that text as written (see LowerCasePattern) and every text counts as holding every literal."""
+
+    __slots__ = ("text", "starts", "count", "_holding")
+
+    def __init__(self, texts: list[str]):
+        joined = _SEP.join(texts)
+        lowered = joined.lower()  # lower-casing gives each character one or more: the whole keeps its length
+        usable = len(lowered) == len(joined) and joined.count(_SEP) == len(texts) - 1  # only where each text does
+        self.text = lowered if usable else None
+        self.starts = [0, *accumulate(len(t) + 1 for t in texts)][:len(texts)]
+        self.count = len(texts)
+        self._holding: dict[str, set[int]] = {}
+
+    def _scan(self, literal: str) -> set[int]:
+        find, starts, last = self.text.find, self.starts, self.count - 1
+        held: set[int] = set()
+        at = find(literal)
+        while at >= 0:  # after a hit, from the next text on
+            i = bisect_right(starts, at) - 1
+            held.add(i)
+            if i == last:
+                break
+            at = find(literal, starts[i + 1])
+        return held
+
+    def holding(self, literals) -> set[int]:
+        """The indices of the texts holding one of ``literals``; every text where there are no literals (None: a
+        pattern without a gate) or the joined text is not usable. A new set, the caller's to change."""
+        if literals is None or self.text is None:
+            return set(range(self.count))
+        found: set[int] = set()
+        holding = self._holding
+        for literal in literals:
+            held = holding.get(literal)
+            if held is None:
+                held = holding[literal] = self._scan(literal)
+            found |= held
+        return found

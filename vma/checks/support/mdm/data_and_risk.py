@@ -32,7 +32,7 @@ from vma.checks.support.notes.document import NoteDoc, Sentence
 from vma.checks.support.notes.patterns import LowerCasePattern as _LowerCasePattern
 from vma.checks.support.notes.patterns import lazy_pattern
 from vma.checks.support.notes.words import is_negated_at
-from vma.checks.support.scan import gated
+from vma.checks.support.scan import JoinedTexts, gated
 
 # -- data ---------------------------------------------------------------------
 
@@ -52,40 +52,6 @@ def data_sentences_matching(note: NoteDoc, rx: _LowerCasePattern) -> list[Senten
 
 
 _SEP = "\x00"  # in no pattern's literals, so no gate hit runs from one sentence into the next (as support/scan)
-
-
-class _Joined:
-    """Sentences joined, lower-cased, for one gate search per pattern over them all."""
-
-    def __init__(self, texts: list[str]):
-        lowered = [t.lower() for t in texts]
-        self.count = len(texts)
-        # A sentence whose lower-casing changes its length is read by the re.I pattern, without a gate.
-        usable = all(len(a) == len(b) and _SEP not in a for a, b in zip(lowered, texts))
-        self.text = _SEP.join(lowered) if usable else None
-        self.starts, at = [], 0
-        for t in lowered:
-            self.starts.append(at)
-            at += len(t) + 1
-
-    def gated(self, rx: _LowerCasePattern) -> set[int]:
-        """The indices of the sentences ``rx`` may match: any other has no match."""
-        literals = rx.gate_literals
-        if literals is None or self.text is None:
-            return set(range(self.count))
-        # The gate finds something exactly where one of its literals stands; str.find skips through the text many
-        # times faster than sre tries the gate's alternation at every letter. After a hit, from the next sentence on.
-        starts, find, last = self.starts, self.text.find, self.count - 1
-        where: set[int] = set()
-        for literal in literals:
-            at = find(literal)
-            while at >= 0:
-                i = bisect_right(starts, at) - 1
-                where.add(i)
-                if i == last:
-                    break
-                at = find(literal, starts[i + 1])
-        return where
 
 
 class _Literals:
@@ -124,10 +90,10 @@ def unique_tests(note: NoteDoc) -> list[str]:
                  or (id(s) in reviewed and _REVIEWED.search(s.text))]
     # Each test's gate, run once over those sentences joined, names the few where the test may be (trying
     # every test on every sentence cost a long note milliseconds); each sentence is tried for those only.
-    joined = _Joined([s.text for s in sentences])
+    joined = JoinedTexts([s.text for s in sentences])
     tried: dict[int, list[tuple[str, _LowerCasePattern]]] = {}
     for name, rx in _TESTS:
-        for i in joined.gated(_TEST_GATES.get(name, rx)):
+        for i in joined.holding(_TEST_GATES.get(name, rx).gate_literals):
             tried.setdefault(i, []).append((name, rx))
     found: list[str] = []
     for i in sorted(tried):
@@ -141,9 +107,9 @@ def unique_tests(note: NoteDoc) -> list[str]:
     # their results: the heading is consumed as a section title, so it is read there (for the tests not found).
     titles = [section.title for section in note.sections
               if section.name in ("results", "exam", "assessment", "plan") and section.text.strip()]
-    joined = _Joined(titles)
+    joined = JoinedTexts(titles)
     passing = [(name, rx, where) for name, rx in _TESTS
-               if name not in found and (where := joined.gated(_TEST_GATES.get(name, rx)))]
+               if name not in found and (where := joined.holding(_TEST_GATES.get(name, rx).gate_literals))]
     for i, title in enumerate(titles):
         for name, rx, where in passing:
             if i in where and name not in found and _unnegated_search(rx, title):
@@ -281,7 +247,7 @@ class RiskScan:
         self._next = [0] * len(_KINDS)  # the next sentence to read for each kind
         self._hits: list[list[tuple[int, str]]] = [[] for _ in _KINDS]  # (sentence, reason) found per kind
         self._prescribed = False  # a sentence managing a prescription drug is known, whether or not the first
-        self._joined: _Joined | None = None
+        self._joined: JoinedTexts | None = None
         self._readable: dict[int, set[int] | None] = {}
 
     def _may_hold(self, kind: int) -> set[int] | None:
@@ -293,8 +259,8 @@ class RiskScan:
                 self._readable[kind] = None
             else:
                 if self._joined is None:
-                    self._joined = _Joined(self._texts)
-                self._readable[kind] = set.intersection(*(self._joined.gated(rx) for rx in needed))
+                    self._joined = JoinedTexts(self._texts)
+                self._readable[kind] = set.intersection(*(self._joined.holding(rx.gate_literals) for rx in needed))
         return self._readable[kind]
 
     def _advance(self, kind: int) -> bool:
