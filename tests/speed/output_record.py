@@ -34,6 +34,19 @@ def chart_files() -> dict[str, Path]:
     return found
 
 
+def chart_notes() -> list:
+    """The note of each recorded chart that has one, read as a check reads it (NoteDoc)."""
+    from vma.checks.support.notes.document import NoteDoc
+
+    notes = []
+    for path in chart_files().values():
+        chart = json.loads(path.read_text()) if path.suffix == ".json" else None
+        note = chart.get("note") if isinstance(chart, dict) else None
+        if isinstance(note, dict):
+            notes.append(NoteDoc.from_chart_note(note.get("text"), note.get("sections")))
+    return notes
+
+
 def check_output(label: str, path: Path) -> dict:
     from vma.check_files import _check_one
 

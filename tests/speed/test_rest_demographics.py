@@ -3,10 +3,9 @@ stands and the sentence holds "day", "week" or "month"."""
 
 from __future__ import annotations
 
-import json
 from types import SimpleNamespace
 
-from tests.speed.output_record import chart_files
+from tests.speed.output_record import chart_notes
 from vma.checks.support.demographics import edits
 from vma.checks.support.demographics.edits import Stated, stated_demographics
 from vma.checks.support.notes.document import NoteDoc
@@ -40,13 +39,7 @@ def _reference(ctx) -> Stated:
 
 
 def _notes() -> list[NoteDoc]:
-    notes = [NoteDoc(t) for t in _MADE_UP]
-    for path in chart_files().values():
-        chart = json.loads(path.read_text()) if path.suffix == ".json" else None
-        note = chart.get("note") if isinstance(chart, dict) else None
-        if isinstance(note, dict):
-            notes.append(NoteDoc.from_chart_note(note.get("text"), note.get("sections")))
-    return notes
+    return [NoteDoc(t) for t in _MADE_UP] + chart_notes()
 
 
 def test_the_stated_age_and_sex_are_read_as_before():

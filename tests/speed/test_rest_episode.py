@@ -3,11 +3,9 @@ statements alone, which must say exactly what the whole reading says of them."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from tests.speed.output_record import chart_files
+from tests.speed.output_record import chart_notes
 from vma.checks.support.episode import SEQUELA, SUBSEQUENT, episode_evidence, may_leave_initial
 from vma.checks.support.notes.document import NoteDoc
 
@@ -22,18 +20,6 @@ _TEXTS = [
 ]
 
 
-def _chart_notes() -> list[str]:
-    notes = []
-    for path in chart_files().values():
-        if path.suffix != ".json":
-            continue
-        chart = json.loads(path.read_text())
-        note = chart.get("note") if isinstance(chart, dict) else None
-        if not isinstance(note, dict):
-            continue
-        notes.append(NoteDoc.from_chart_note(note.get("text"), note.get("sections")))
-    return notes
-
 
 @pytest.mark.parametrize("text", _TEXTS)
 def test_leaving_initial_agrees_with_the_whole_reading(text):
@@ -44,7 +30,7 @@ def test_leaving_initial_agrees_with_the_whole_reading(text):
 
 
 def test_leaving_initial_agrees_on_real_notes():
-    for doc in _chart_notes():
+    for doc in chart_notes():
         alone = NoteDoc(doc.text, doc._given_sections)
         ev = episode_evidence(doc)
         assert may_leave_initial(alone) == (ev.has(SUBSEQUENT) or ev.has(SEQUELA))
@@ -64,7 +50,7 @@ _SENTENCES = [
 
 def _all_sentences() -> list[str]:
     texts = list(_SENTENCES)
-    for doc in _chart_notes():
+    for doc in chart_notes():
         texts.extend(s.text for s in doc.sentences)
     return texts
 

@@ -5,14 +5,13 @@ that searched every gate literal instead."""
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import re._parser as sre_parse
 
 import pytest
 
-from tests.speed.output_record import chart_files
+from tests.speed.output_record import chart_notes
 from tests.speed.pattern_samples import sample
 from vma.checks.support import episode
 from vma.checks.support.episode_cues import _CUE_WORDS, _EPISODE_CUES, _NEEDS
@@ -39,19 +38,10 @@ def _made_up(kind: str, count: int = 400) -> list[str]:
     return out
 
 
-def _chart_notes() -> list[NoteDoc]:
-    notes = []
-    for path in chart_files().values():
-        chart = json.loads(path.read_text()) if path.suffix == ".json" else None
-        note = chart.get("note") if isinstance(chart, dict) else None
-        if isinstance(note, dict):
-            notes.append(NoteDoc.from_chart_note(note.get("text"), note.get("sections")))
-    return notes
-
 
 @pytest.fixture(scope="module")
 def chart_sentences() -> list[str]:
-    return [s.text for doc in _chart_notes() for s in doc.sentences]
+    return [s.text for doc in chart_notes() for s in doc.sentences]
 
 
 def _held(texts: list[str], kind: str) -> list[bool]:
@@ -115,7 +105,7 @@ def _read_by_gates(note: NoteDoc) -> dict:
 
 
 def test_the_cues_read_are_those_the_gates_gave():
-    notes = _chart_notes()
+    notes = chart_notes()
     notes += [NoteDoc(f"HPI\n\nHe fell.\n\nASSESSMENT AND PLAN\n\n{t}") for k in _CUE_WORDS for t in _made_up(k, 60)]
     found = 0
     for note in notes:

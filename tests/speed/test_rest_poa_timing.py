@@ -3,9 +3,7 @@ sentence holds one of the words the shortcut asks for, and each of those words i
 
 from __future__ import annotations
 
-import json
-
-from tests.speed.output_record import chart_files
+from tests.speed.output_record import chart_notes
 from vma.checks import poa
 from vma.checks.support.notes.document import NoteDoc
 
@@ -21,13 +19,9 @@ _MADE_UP = [
 
 def _notes() -> list[NoteDoc]:
     notes = [NoteDoc(f"HPI\n\n{t}") for t in _MADE_UP]
-    for path in chart_files().values():
-        chart = json.loads(path.read_text()) if path.suffix == ".json" else None
-        note = chart.get("note") if isinstance(chart, dict) else None
-        if isinstance(note, dict):
-            doc = NoteDoc.from_chart_note(note.get("text"), note.get("sections"))
-            notes.append(doc)
-            notes.extend(NoteDoc(f"HPI\n\n{s.text}") for s in doc.sentences)
+    for doc in chart_notes():
+        notes.append(doc)
+        notes.extend(NoteDoc(f"HPI\n\n{s.text}") for s in doc.sentences)
     return notes
 
 
