@@ -10,13 +10,17 @@ have given no match anyway.
 
 from __future__ import annotations
 
+import sys
 from bisect import bisect_right
 from itertools import accumulate
+from typing import AbstractSet
 
 from vma.checks.support.notes.document import NoteDoc, Sentence
-from vma.checks.support.notes.patterns import LowerCasePattern
+from vma.checks.support.notes.patterns import LowerCasePattern, _trie_regex
+from vma.compiled_patterns import MachineCache, compile_pattern
 
 _SEP = "\x00"  # in no pattern's literals, so no gate hit runs from one sentence into the next
+_NOWHERE: AbstractSet[int] = frozenset()  # the texts holding a literal none holds, shared
 
 
 class _Joined:
@@ -125,19 +129,23 @@ class JoinedTexts:
         self.text = lowered if usable else None
         self.starts = [0, *accumulate(len(t) + 1 for t in texts)][:len(texts)]
         self.count = len(texts)
-        self._holding: dict[str, set[int]] = {}
+        self._holding: dict[str, AbstractSet[int]] = {}
 
-    def _scan(self, literal: str) -> set[int]:
-        find, starts, last = self.text.find, self.starts, self.count - 1
-        held: set[int] = set()
+    def _scan(self, literal: str) -> AbstractSet[int]:
+        find = self.text.find
         at = find(literal)
-        while at >= 0:  # after a hit, from the next text on
+        if at < 0:
+            return _NOWHERE  # most literals stand in no text: one search, and nothing built for them
+        starts, last = self.starts, self.count - 1
+        held: set[int] = set()
+        while True:  # after a hit, from the next text on
             i = bisect_right(starts, at) - 1
             held.add(i)
             if i == last:
-                break
+                return held
             at = find(literal, starts[i + 1])
-        return held
+            if at < 0:
+                return held
 
     def holding(self, literals) -> set[int]:
         """The indices of the texts holding one of ``literals``; every text where there are no literals (None: a
@@ -150,5 +158,63 @@ class JoinedTexts:
             held = holding.get(literal)
             if held is None:
                 held = holding[literal] = self._scan(literal)
-            found |= held
+            if held:
+                found |= held
+        return found
+
+    def places(self, literal: str) -> AbstractSet[int]:
+        """The indices of the texts holding ``literal``, the joined text being usable: a set to read, not to change.
+        A reader trying many patterns that share literals asks each literal once, not each pattern's."""
+        held = self._holding.get(literal)
+        if held is None:
+            held = self._holding[literal] = self._scan(literal)
+        return held
+
+# A finder's pattern, and which literals begin with which, worked out in Python from its literals: kept on disk.
+_FINDERS = MachineCache(f"scan-literal-finders-py{sys.version_info[0]}{sys.version_info[1]}.pickle")
+
+
+class LiteralFinder:
+    """Which of some joined texts hold which of a fixed set of literals, from one pass of sre over them all. For a
+    hundred literals and more, sre trying a trie of them at each place of the text costs less than a str.find per
+    literal through the whole of it. At each place the trie finds the shortest literal that starts there (a literal
+    another begins ends its branch, see _trie_regex); every other literal starting there begins with that one, so
+    only those are asked whether they stand there."""
+
+    __slots__ = ("_literals", "_rx", "_longer")
+
+    def __init__(self, literals):
+        self._literals = tuple(dict.fromkeys(literals))
+        self._rx = None
+        self._longer: dict[str, tuple[str, ...]] = {}  # the shortest literal at a place -> the literals it begins
+
+    def _compile(self):
+        found = _FINDERS.entries().get(self._literals)
+        if found is None:
+            literals = set(self._literals)
+            longer: dict[str, list[str]] = {}
+            for literal in self._literals:
+                shortest = next(literal[:k] for k in range(1, len(literal) + 1) if literal[:k] in literals)
+                longer.setdefault(shortest, []).append(literal)
+            found = (f"(?=({_trie_regex(literals)}))",  # a look-ahead: every place is tried
+                     {shortest: tuple(held) for shortest, held in longer.items()})
+            _FINDERS.add(self._literals, found)
+        source, self._longer = found
+        self._rx = compile_pattern(source)
+        return self._rx
+
+    def held(self, joined: JoinedTexts) -> dict[int, set[str]]:
+        """The literals each text holds, by its index, for the texts holding some (the joined text usable)."""
+        rx = self._rx or self._compile()
+        text, starts, longer = joined.text, joined.starts, self._longer
+        found: dict[int, set[str]] = {}
+        for m in rx.finditer(text):
+            at = m.start()
+            here = [literal for literal in longer[m.group(1)] if text.startswith(literal, at)]
+            i = bisect_right(starts, at) - 1
+            held = found.get(i)
+            if held is None:
+                found[i] = set(here)
+            else:
+                held.update(here)
         return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from functools import lru_cache
 from itertools import accumulate
 
 from vma.checks.support.mdm.wording import (
@@ -32,7 +33,7 @@ from vma.checks.support.notes.document import NoteDoc, Sentence
 from vma.checks.support.notes.patterns import LowerCasePattern as _LowerCasePattern
 from vma.checks.support.notes.patterns import lazy_pattern
 from vma.checks.support.notes.words import is_negated_at
-from vma.checks.support.scan import JoinedTexts, gated
+from vma.checks.support.scan import JoinedTexts, LiteralFinder, gated
 
 # -- data ---------------------------------------------------------------------
 
@@ -80,6 +81,34 @@ def _find_all(text: str, word: str):
         at = text.find(word, at + 1)
 
 
+@lru_cache(maxsize=1)
+def _test_gates() -> tuple[LiteralFinder, dict[str, tuple[int, ...]], tuple[int, ...]]:
+    """A finder of the literals of the tests' gates, the places in _TESTS of the tests each literal opens, and the
+    places of the tests without a gate. Built on first use: a test's gate is worked out only then (LowerCasePattern)."""
+    opens: dict[str, list[int]] = {}
+    ungated: list[int] = []
+    for k, (name, rx) in enumerate(_TESTS):
+        literals = _TEST_GATES.get(name, rx).gate_literals
+        if literals is None:
+            ungated.append(k)
+        for literal in dict.fromkeys(literals or ()):
+            opens.setdefault(literal, []).append(k)
+    return LiteralFinder(opens), {literal: tuple(tests) for literal, tests in opens.items()}, tuple(ungated)
+
+
+def _tests_held(joined: JoinedTexts) -> dict[int, list[int]]:
+    """For each joined text some test's gate opens on, the places in _TESTS of those tests, in order: the texts
+    ``joined.holding`` names for each test's literals, from one pass over them for all the tests' literals."""
+    if joined.text is None:
+        return dict.fromkeys(range(joined.count), list(range(len(_TESTS))))  # every text holds every literal
+    finder, opens, ungated = _test_gates()
+    held = {i: set(ungated).union(*map(opens.__getitem__, literals)) for i, literals in finder.held(joined).items()}
+    if ungated:
+        for i in range(joined.count):
+            held.setdefault(i, set(ungated))
+    return {i: sorted(held[i]) for i in sorted(held)}
+
+
 def unique_tests(note: NoteDoc) -> list[str]:
     # A test named in the results or the plan is one reviewed or ordered (AMA: ordering includes tests
     # considered but not selected after shared decision making); elsewhere the wording must say so.
@@ -88,17 +117,12 @@ def unique_tests(note: NoteDoc) -> list[str]:
     sentences = [s for s in _data_sentences(note) if s.section in ("results", "assessment", "plan", "instructions")
                  or (id(s) in ordered and _ORDERED.search(s.text))
                  or (id(s) in reviewed and _REVIEWED.search(s.text))]
-    # Each test's gate, run once over those sentences joined, names the few where the test may be (trying
-    # every test on every sentence cost a long note milliseconds); each sentence is tried for those only.
-    joined = JoinedTexts([s.text for s in sentences])
-    tried: dict[int, list[tuple[str, _LowerCasePattern]]] = {}
-    for name, rx in _TESTS:
-        for i in joined.holding(_TEST_GATES.get(name, rx).gate_literals):
-            tried.setdefault(i, []).append((name, rx))
+    # The tests' gates, their literals found in one pass over those sentences joined, name the few where each test
+    # may be (trying every test on every sentence cost a long note milliseconds); each sentence is tried for those.
     found: list[str] = []
-    for i in sorted(tried):
+    for i, tests in _tests_held(JoinedTexts([s.text for s in sentences])).items():
         text = sentences[i].text
-        here = [name for name, rx in tried[i] if _unnegated_search(rx, text)]
+        here = [name for name, rx in map(_TESTS.__getitem__, tests) if _unnegated_search(rx, text)]
         if "labs" in here and any(t in LAB_TESTS for t in here):
             # "Labs: CBC and CMP" names the same tests twice; "labs" elsewhere may be others (generous).
             here.remove("labs")
@@ -107,12 +131,9 @@ def unique_tests(note: NoteDoc) -> list[str]:
     # their results: the heading is consumed as a section title, so it is read there (for the tests not found).
     titles = [section.title for section in note.sections
               if section.name in ("results", "exam", "assessment", "plan") and section.text.strip()]
-    joined = JoinedTexts(titles)
-    passing = [(name, rx, where) for name, rx in _TESTS
-               if name not in found and (where := joined.holding(_TEST_GATES.get(name, rx).gate_literals))]
-    for i, title in enumerate(titles):
-        for name, rx, where in passing:
-            if i in where and name not in found and _unnegated_search(rx, title):
+    for i, tests in _tests_held(JoinedTexts(titles)).items():
+        for name, rx in map(_TESTS.__getitem__, tests):
+            if name not in found and _unnegated_search(rx, titles[i]):
                 found.append(name)
     return found
 
