@@ -6,7 +6,6 @@ import re
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from itertools import accumulate, compress, repeat
 from operator import contains
 
@@ -140,6 +139,22 @@ def canonical_section(title: str) -> str:
     return key
 
 
+class _once:
+    """``functools.cached_property`` without its lock, which a note does not need: it is read on one thread, and a
+    value worked out twice would be the same value."""
+
+    def __init__(self, compute):
+        self.compute = compute
+        self.name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    def __get__(self, note, owner=None):
+        if note is None:
+            return self
+        value = note.__dict__[self.name] = self.compute(note)
+        return value
+
+
 @dataclass
 class NoteDoc:
     text: str
@@ -156,7 +171,7 @@ class NoteDoc:
             body = f"{body}\n\n{extra}" if body else extra
         return cls(body, sections)
 
-    @cached_property
+    @_once
     def sections(self) -> list[Section]:
         text = self.text
         lines = text.splitlines(keepends=True)
@@ -216,7 +231,7 @@ class NoteDoc:
         """All text under any of the named sections, joined."""
         return "\n".join(s.text for s in self.sections if s.name in names)
 
-    @cached_property
+    @_once
     def sentences(self) -> list[Sentence]:
         texts: list[str] = []
         names: list[str] = []
@@ -243,7 +258,7 @@ class NoteDoc:
         rx = compile_pattern(pattern, re.I) if isinstance(pattern, str) else pattern
         return [s for s in self.sentences if (sections is None or s.section in sections) and rx.search(s.text)]
 
-    @cached_property
+    @_once
     def _time_matches(self) -> list[re.Match[str] | None]:
         """Each time pattern's first match in the whole note (its text lower-cased)."""
         text = self.text
@@ -252,7 +267,7 @@ class NoteDoc:
         low = text.lower()  # the matches' positions are the note's; their text comes back lower-cased
         return _first_time_matches(low)
 
-    @cached_property
+    @_once
     def total_time_minutes(self) -> int | None:
         """Total time the provider documented ("I spent 35 minutes ..."), if any."""
         for m in self._time_matches:
@@ -264,12 +279,12 @@ class NoteDoc:
                     return _NUM_WORDS[raw]
         return None
 
-    @cached_property
+    @_once
     def tokenized(self) -> "SentenceWords":
         """Each sentence with its words (see :func:`tokens`), each computed once per note, when first read."""
         return SentenceWords(self.sentences)
 
-    @cached_property
+    @_once
     def word_norms(self) -> list[list[str]]:
         """Each sentence's words as :func:`tokens` normalises them: what the word index of a note needs, most
         sentences' without building their tokens (see :func:`token_norms`)."""

@@ -372,7 +372,7 @@ _NEGATED_AFTER = compile_pattern(r"^(?:\s+[\w-]+){0,3}?\s+(?:(?:was|has been|is|
 _PRESENT_AFTER = compile_pattern(r"^(?:\s+[\w-]+)?\s+(?:is |was |are |were )?(?:present|noted|seen|reported|positive)\b", re.I)
 
 
-_TERM_WORD = compile_pattern(r"[\w'-]+")
+_TERM_WORD = compile_pattern(r"[\w'-]*")  # the word at the place, maybe none
 _NEGATED_AFTER_FAST = lower_case_pattern(_NEGATED_AFTER)
 _NEGATION_END_FAST = lower_case_pattern(_NEGATION_END)
 _LIST_SPLIT = compile_pattern(r",|\bor\b|\band\b|\bnor\b")
@@ -383,7 +383,8 @@ def is_negated_at(sentence: str, pos: int, window: int = 6) -> bool:
     words of its clause, or reaches it through a list ("denies fever, chills, or dysuria"); or
     the word itself carries "non-" ("non-pulsatile"; "non-pitting edema" negates only "pitting");
     or the denial follows it ("... was ruled out", "... has resolved")."""
-    if _NON_PREFIX.search(sentence, max(0, pos - 4), pos):
+    # "non" stands (in any case) in the four characters before the word wherever the pattern matches there.
+    if "non" in sentence[max(0, pos - 4):pos].lower() and _NON_PREFIX.search(sentence, max(0, pos - 4), pos):
         return True
     # The case-insensitive patterns run without re.I on the lower-cased sentence where lower-casing keeps positions
     # and folds nothing onto an ASCII letter (see LowerCasePattern): re.I makes them several times slower.
@@ -392,17 +393,21 @@ def is_negated_at(sentence: str, pos: int, window: int = 6) -> bool:
         lowered = _lowered(sentence)
         if len(lowered) == len(sentence):
             text, negated_after, negation_end = lowered, _NEGATED_AFTER_FAST.lower, _NEGATION_END_FAST.lower
-            if _NEGATED_AFTER_FAST.gate.search(lowered, pos, pos + 80) is None:
-                negated_after = None  # none of its denials ("ruled out", "resolved") stands after the word
     after = text[pos:pos + 80]
-    m = _TERM_WORD.match(after)
-    rest = after[m.end():] if m else after
-    if negated_after is not None and negated_after.match(rest.split(",")[0].split(".")[0]):
-        return True
-    if text is lowered and _CUE_WORD.search(text, 0, pos) is None:
-        # No cue's first word stands as a word before the word (most words): neither its clause nor a list reaching
-        # it holds a cue, their words being the lower-cased words before it (cut only next to a "/", which no cue
-        # holds).
+    # Each denial the pattern reads after the word ("ruled out", "not present") holds one of these (its gate's words
+    # are they, "not " standing for four): looked for by str in the lower-cased 80 characters, not by sre.
+    if text is lowered and not ("not " in after or "resolved" in after or "ruled out" in after or "absent" in after
+                                or "unlikely" in after or "excluded" in after or "doubtful" in after):
+        negated_after = None
+    rest = None  # what follows the word's own letters in ``after``, worked out when read
+    if negated_after is not None:
+        rest = after[_TERM_WORD.match(after).end():]
+        if negated_after.match(rest.split(",")[0].split(".")[0]):
+            return True
+    # No cue's first word stands as a word before the word (most words): neither its clause nor a list reaching it
+    # holds a cue, their words being the lower-cased words before it (runs of ASCII letters and "/", told apart in C).
+    if text is lowered and _CUE_FIRST_BYTES.isdisjoint(
+            lowered[:pos].encode("ascii", "replace").translate(_CUE_WORD_BYTES).split()):
         return False
     start = 0  # where the clause starts (clause_bounds)
     for m in _CLAUSE_BREAK.finditer(sentence, 0, pos):
@@ -416,6 +421,7 @@ def is_negated_at(sentence: str, pos: int, window: int = 6) -> bool:
     # Across commas: a list after the cue ("no vomiting, melena or bleeding"), up to where it ends. An end after the
     # last comma leaves no list (no end holds a comma, so a scan from that comma finds what one from the start
     # would); else the list reaches back to the last end before the comma.
+    rest = after[_TERM_WORD.match(after).end():] if rest is None else rest
     if negation_end.search(text, last_comma + 1, pos) or _PRESENT_AFTER.match(rest):
         return False
     stretch_start = 0
@@ -445,8 +451,9 @@ def _cue_in(words: list[str]) -> bool:
 
 
 _CUE_FIRST_WORDS = frozenset(c.split()[0] for c in NEGATION_CUES)
-# A cue's first word standing as a word of _NEGATION_WORD in lower-cased text.
-_CUE_WORD = compile_pattern("(?<![a-z/])(?:" + "|".join(sorted(_CUE_FIRST_WORDS)) + ")(?![a-z/])")
+_CUE_FIRST_BYTES = frozenset(w.encode("ascii") for w in _CUE_FIRST_WORDS)
+# ASCII small letters and "/" kept, every other byte a space: the words of _NEGATION_WORD in lower-cased text.
+_CUE_WORD_BYTES = bytes(c if 97 <= c <= 122 or c == 47 else 32 for c in range(256))
 _CUE_AT = compile_pattern(" (?=(" + "|".join(re.escape(c) for c in sorted(NEGATION_CUES, key=len, reverse=True)) + ") )")
 
 
