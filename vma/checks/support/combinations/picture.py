@@ -122,32 +122,50 @@ def _affirmed(ctx: CheckContext, pattern: re.Pattern[str], exclude: re.Pattern[s
 _LETTER_BYTES = bytes(c | 0x20 if 65 <= c <= 90 else c if 97 <= c <= 122 else 32 for c in range(256))
 
 
-def _letter_words(note: NoteDoc) -> tuple[str, frozenset[str]] | None:
-    """The note's sentences as runs of lower-cased ASCII letters (each run a space before it), and the runs; None
-    when re.I may match an ASCII letter of a pattern to another character of the note. A pattern's word that stands
-    between word boundaries in a sentence is one of these runs: a character that is not a word character is not a
-    letter, and sentences are kept apart."""
-    key = "combination.letter_words"
+def _letter_runs(note: NoteDoc) -> str | None:
+    """The note's sentences as runs of lower-cased ASCII letters, each run a space before it; None when re.I may match
+    an ASCII letter of a pattern to another character of the note. A pattern's word that stands between word
+    boundaries in a sentence is one of these runs: a character that is not a word character is not a letter, and
+    sentences are kept apart."""
+    key = "combination.letter_runs"
     if key in note.memo:
         return note.memo[key]
     joined = " ".join(s.text for s in note.sentences)
-    found = None
+    runs = None
     if not _folds_onto_ascii(joined):
         runs = " " + joined.encode("ascii", "replace").translate(_LETTER_BYTES).decode("ascii")
-        found = (runs, frozenset(runs.split()))
-    note.memo[key] = found
+    note.memo[key] = runs
+    return runs
+
+
+def _letter_words(note: NoteDoc, runs: str) -> frozenset[str]:
+    """Those of the note's runs (``runs``, see _letter_runs) that are among _ASKED_WORDS: picked out of the note's
+    hundreds, they cost less than a set of them all."""
+    key = "combination.letter_words"
+    found = note.memo.get(key)
+    if found is None:
+        found = note.memo[key] = _ASKED_WORDS.intersection(runs.split())
     return found
+
+
+# Up to this many words and starts are looked for in a note's runs one by one before its words are read (see
+# _may_state): a search for each costs less than splitting the note into words, for a few.
+_FEW = 10
 
 
 def _may_state(note: NoteDoc, words: frozenset[str], starts: tuple[str, ...] = ()) -> bool:
     """Whether a pattern each of whose matches holds one of ``words`` as a whole word, or a word beginning with one of
     ``starts``, may match some sentence of the note: most notes name no drug of a list, and one look at the note's
     words settles that instead of a search for each name."""
-    found = _letter_words(note)
-    if found is None:
+    runs = _letter_runs(note)
+    if runs is None:
         return True
-    runs, present = found
-    return not present.isdisjoint(words) or any(" " + start in runs for start in starts)
+    if ("combination.letter_words" not in note.memo and len(words) + len(starts) <= _FEW
+            and not any(w in runs for w in words) and not any(start in runs for start in starts)):
+        return False  # a run that is one of the words, or begins with a start, holds it
+    if not words <= _ASKED_WORDS:
+        return not words.isdisjoint(runs.split()) or any(" " + start in runs for start in starts)
+    return not _letter_words(note, runs).isdisjoint(words) or any(" " + start in runs for start in starts)
 
 
 # Sections where current medications and plans are stated; past history is not current use.
@@ -309,6 +327,8 @@ _SMOKING = lazy_pattern(r"\b(?:current(?:ly)? smok\w*|smokes|smoker|smoking \d|\
 # Every match holds one of these words, or a word beginning "smok" (see _may_state).
 _SMOKING_WORDS = frozenset(("ppd", "pack", "packs", "cigarette", "cigarettes", "vapes", "vaping", "tobacco"))
 _SMOKING_STARTS = ("smok",)
+# Every word the checks ask _may_state about: the only runs of a note _letter_words keeps.
+_ASKED_WORDS = _INSULIN_WORDS | _ORAL_ANTIDIABETIC_WORDS | _INJECTABLE_NON_INSULIN_WORDS | _SMOKING_WORDS
 _NOT_SMOKING_NOW = lazy_pattern(r"\b(?:former|ex-?|quit|previous|past|never)\b|\bnon-?smok", re.I)
 TOBACCO_REFS = ("F17", "Z72.0", "Z87.891")
 
