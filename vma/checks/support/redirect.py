@@ -143,9 +143,9 @@ class Redirects:
         for owner in (code, rel.parent(code)):
             if not owner:
                 continue
-            words.update(fold(w) for w in description_words(rel.description(owner) or ""))
+            words.update(map(fold, description_words(rel.description(owner) or "")))
             for term in rel.notes(owner, "inclusionTerm"):
-                words.update(fold(w) for w in description_words(term))
+                words.update(map(fold, description_words(term)))
         return frozenset(words - _GENERIC)
 
     def _titles(self, code: str, own: frozenset[str], lineage: set[str]) -> list[Redirect]:
