@@ -78,7 +78,7 @@ class Redirects:
         rel = self.release
         if code not in rel:
             return ()
-        own = self._own_words(code)
+        own: frozenset[str] | None = None  # read when a note's words are first compared with them
         lineage = {code, *rel.ancestors(code)}
         out: list[Redirect] = []
         for node in (code, *rel.ancestors(code)):
@@ -91,12 +91,14 @@ class Redirects:
                     continue
                 words = tuple(dict.fromkeys(fold(w) for w in description_words(note) if w != OPEN))
                 named = {w for w in words if w not in _GENERIC}
+                if own is None:
+                    own = self._own_words(code)
                 # acute and chronic forms kept in other categories are the acuity axis's (J40 -> J20.9)
                 if not (named & own) or not (named - own - ACUITY_TERMS):
                     continue
                 out.append(Redirect(words, target, False, note.split("(")[0].strip()))
         if OPEN in self.index.words(code):
-            out.extend(self._titles(code, own, lineage))
+            out.extend(self._titles(code, lineage))
         return tuple(out)
 
     @lru_cache(maxsize=None)
@@ -148,7 +150,7 @@ class Redirects:
                 words.update(map(fold, description_words(term)))
         return frozenset(words - _GENERIC)
 
-    def _titles(self, code: str, own: frozenset[str], lineage: set[str]) -> list[Redirect]:
+    def _titles(self, code: str, lineage: set[str]) -> list[Redirect]:
         name = [fold(w) for w in self.index.words(code) if w != OPEN]
         condition = frozenset(name) - _GENERIC
         if not name or not condition:

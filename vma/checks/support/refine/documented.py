@@ -338,8 +338,10 @@ def _read_candidates(note: NoteDoc, index: AxisIndex, doc: Documentation, plan, 
 
     for r, reads, variants, without_default, without_negated, gate, only_default, uncomplicated, negated, numbered \
             in plan:
-        # (a set test in C for the words as they stand, a call only for a long word's other inflections)
-        if gate is not None and said_keys.isdisjoint(gate[0]) and not any(map(stated_near, gate[1])):
+        # (set tests in C for the words as they stand, and for a long word's first letter among the long words
+        # said, a call only for a long word's other inflections)
+        if gate is not None and said_keys.isdisjoint(gate[0]) and (
+                said_long.keys().isdisjoint(gate[2]) or not any(map(stated_near, gate[1]))):
             continue  # none of the words it needs stands with the condition: it documents nothing
         for t, ft, negated_term in reads:
             hits = [m.sentence for m in counting if _stated(m, t, negated_term, outpatient, cache)
