@@ -57,7 +57,7 @@ class Redirect:
     words: tuple[str, ...]  # the form's words, folded
     target: str  # the code, subcategory or category the tabular sends the form to
     contiguous: bool  # a title: its words stand together, in order
-    text: str  # the tabular's own wording, for the message
+    text: str  # the tabular's own wording, for the message; a title's is its target's description, read then
 
 
 class Redirects:
@@ -67,12 +67,18 @@ class Redirects:
         self.index = index
         self.release = index.release
 
-    @lru_cache(maxsize=None)
     def of(self, code: str) -> tuple[Redirect, ...]:
+        """The code's redirections: each form the tabular sends elsewhere (:meth:`forms`) that leads there."""
+        return tuple(r for r in self.forms(code) if self.leads(code, r))
+
+    @lru_cache(maxsize=None)
+    def forms(self, code: str) -> tuple[Redirect, ...]:
+        """The forms of the code's condition that its Excludes1 notes and the category titles name, read from
+        their words alone: whether each leads to its target (:meth:`leads`) is asked once a note uses them."""
         rel = self.release
         if code not in rel:
             return ()
-        own = self._own_words(code)
+        own: frozenset[str] | None = None  # read when a note's words are first compared with them
         lineage = {code, *rel.ancestors(code)}
         out: list[Redirect] = []
         for node in (code, *rel.ancestors(code)):
@@ -81,23 +87,38 @@ class Redirects:
                 if len(refs) != 1 or refs[0].first != refs[0].last:
                     continue
                 target = refs[0].first.rstrip(".-").rstrip("-")
-                if target not in rel or target in lineage:
+                if target in lineage:
                     continue
                 words = tuple(dict.fromkeys(fold(w) for w in description_words(note) if w != OPEN))
                 named = {w for w in words if w not in _GENERIC}
+                if own is None:
+                    own = self._own_words(code)
                 # acute and chronic forms kept in other categories are the acuity axis's (J40 -> J20.9)
-                if not (named & own) or not (named - own - ACUITY_TERMS) or self._asks_for(target, code):
+                if not (named & own) or not (named - own - ACUITY_TERMS):
                     continue
                 out.append(Redirect(words, target, False, note.split("(")[0].strip()))
         if OPEN in self.index.words(code):
-            out.extend(self._titles(code, own, lineage))
+            out.extend(self._titles(code, lineage))
         return tuple(out)
 
     @lru_cache(maxsize=None)
+    def leads(self, code: str, r: Redirect) -> bool:
+        """The form leads to its target: a code of the release, outside the code's own category for a title,
+        whose notes do not ask for the code beside it. Asked only of a form a note uses: asking the release
+        about a target reads the target's whole category."""
+        rel = self.release
+        if r.contiguous:
+            if rel.ancestors(r.target)[-1:] == rel.ancestors(code)[-1:]:
+                return False  # the code's own category is refinement's
+        elif r.target not in rel:
+            return False
+        return not self._asks_for(r.target, code)
+
+    @lru_cache(maxsize=None)
     def named(self, code: str) -> tuple[tuple[Redirect, tuple[str, ...]], ...]:
-        """Each redirection of the code with the words of it that name something (not :data:`_GENERIC`):
+        """Each form of the code (:meth:`forms`) with the words of it that name something (not :data:`_GENERIC`):
         a note must use every one of them somewhere for the form to be documented."""
-        return tuple((r, tuple(w for w in r.words if w not in _GENERIC)) for r in self.of(code))
+        return tuple((r, tuple(w for w in r.words if w not in _GENERIC)) for r in self.forms(code))
 
     @lru_cache(maxsize=None)
     def sibling_titles(self, code: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -124,24 +145,21 @@ class Redirects:
         for owner in (code, rel.parent(code)):
             if not owner:
                 continue
-            words.update(fold(w) for w in description_words(rel.description(owner) or ""))
+            words.update(map(fold, description_words(rel.description(owner) or "")))
             for term in rel.notes(owner, "inclusionTerm"):
-                words.update(fold(w) for w in description_words(term))
+                words.update(map(fold, description_words(term)))
         return frozenset(words - _GENERIC)
 
-    def _titles(self, code: str, own: frozenset[str], lineage: set[str]) -> list[Redirect]:
-        rel = self.release
+    def _titles(self, code: str, lineage: set[str]) -> list[Redirect]:
         name = [fold(w) for w in self.index.words(code) if w != OPEN]
         condition = frozenset(name) - _GENERIC
         if not name or not condition:
             return []
         out = []
         for target, words in self._titles_ending(name[-1]):
-            if target in lineage or rel.ancestors(target)[-1:] == rel.ancestors(code)[-1:]:
-                continue  # the code's own category is refinement's
-            if not condition <= set(words) or self._asks_for(target, code):
+            if target in lineage or not condition <= set(words):
                 continue
-            out.append(Redirect(words, target, True, rel.description(target) or target))
+            out.append(Redirect(words, target, True, ""))  # the title's text read when a note documents it
         return out
 
     def _titles_ending(self, head: str) -> list[tuple[str, tuple[str, ...]]]:
@@ -246,7 +264,9 @@ def documented_redirect(note: NoteDoc, index: AxisIndex, code: str, outpatient: 
     if not named:
         return documented_sibling(note, index, code, outpatient)
     where = note_words(note).where
-    options = tuple(r for r, needed in named if all(map(where, needed)))  # every word somewhere in the note
+    redirections = redirects(index)
+    # every word somewhere in the note, then whether the form leads to its target at all
+    options = tuple(r for r, needed in named if all(map(where, needed)) and redirections.leads(code, r))
     if not options:
         return documented_sibling(note, index, code, outpatient)
     found: dict[str, Redirected] = {}
@@ -256,7 +276,8 @@ def documented_redirect(note: NoteDoc, index: AxisIndex, code: str, outpatient: 
         for r in options:
             said = _stated(m, r, outpatient)
             if said is not None and r.target not in found:
-                found[r.target] = Redirected(r.target, said, m.sentence, r.text, r.contiguous)
+                text = (index.release.description(r.target) or r.target) if r.contiguous else r.text
+                found[r.target] = Redirected(r.target, said, m.sentence, text, r.contiguous)
     if not found:
         return documented_sibling(note, index, code, outpatient)
     if len(found) != 1:

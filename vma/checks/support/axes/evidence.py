@@ -49,6 +49,9 @@ class Mention:
         return not (self.negated or self.uncertain or self.in_history)
 
 
+_new_object, _set_field = object.__new__, object.__setattr__
+
+
 class NoteWords:
     """Where each word of a note stands, so that finding a condition's words is a look-up, not a
     scan of every word of every sentence for every coded condition: for each word, the sentences
@@ -86,7 +89,9 @@ class NoteWords:
         found = self._where.get(term)
         if found is None:
             words = self._words
-            forms = [f for f in _inflections(term) if f in words]
+            inflections = _inflections(term)
+            # Most look-ups are of a word the note never uses: a set test in C says so.
+            forms = [f for f in inflections if f in words] if not words.isdisjoint(inflections) else []
             if len(term) >= 8:
                 # Near inflections of a long word, by first letter: the note's own long words are tried,
                 # in the order they first stand in the note.
@@ -95,11 +100,14 @@ class NoteWords:
                     for word in words:
                         if len(word) >= 8:
                             self._long.setdefault(word[0], []).append(word)
-                # Only a word whose length alone keeps same_word's ratio bound may be near (see _near_lengths).
-                shortest, longest = _near_lengths(len(term))
-                near = [w for w in self._long.get(term[0], ())
-                        if shortest <= len(w) <= longest and w not in forms and same_word(w, term)]
-                forms += sorted(near, key=self._first_stands)
+                candidates = self._long.get(term[0])
+                if candidates:
+                    # Only a word whose length alone keeps same_word's ratio bound may be near (see _near_lengths).
+                    shortest, longest = _near_lengths(len(term))
+                    near = [w for w in candidates
+                            if shortest <= len(w) <= longest and w not in forms and same_word(w, term)]
+                    if near:
+                        forms += sorted(near, key=self._first_stands)
             if len(forms) == 1:
                 found = self._first_at(forms[0])  # shared with the index, and never changed by a reader
             else:
@@ -210,8 +218,12 @@ def condition_mentions(note: NoteDoc, index: AxisIndex, code: str, outpatient: b
                 negated = is_negated_at(sentence.text, words[at].start)
             else:
                 sentence, words, negated = other.sentence, other.words, other.negated
-            mention = made[si, at, outpatient] = Mention(
-                sentence, words, at, negated, outpatient and is_uncertain_at(sentence.text, words[at].start), si)
+            # Mention(sentence, words, at, negated, uncertain, si), its fields set in one step: a frozen
+            # dataclass's __init__ sets each through object.__setattr__.
+            mention = made[si, at, outpatient] = _new_object(Mention)
+            _set_field(mention, "__dict__", {
+                "sentence": sentence, "words": words, "first": at, "negated": negated,
+                "uncertain": outpatient and is_uncertain_at(sentence.text, words[at].start), "index": si})
         out.append(mention)
     memo[key] = out
     return out

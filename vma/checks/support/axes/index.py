@@ -209,7 +209,7 @@ class AxisIndex:
             return {}
         code = self.split_seventh(code)[0]
         seq = self.words(code)
-        x = frozenset(fold(w) for w in seq)
+        x = frozenset(map(fold, seq))
         own_side = next(iter(x & SIDE_TERMS), None) if len(x & SIDE_TERMS) == 1 else None
         own_site = self._site_after(seq, frozenset({OPEN}) | SIDE_TERMS)
         # Only a code naming a body site ("unspecified elbow", "right ear") has a side to settle:
@@ -222,7 +222,7 @@ class AxisIndex:
         site: tuple[str, ...] = ()
         for y in self._pool(code):
             yseq = self.words(y)
-            yw = frozenset(fold(w) for w in yseq)
+            yw = frozenset(map(fold, yseq))
             added, removed = yw - x, x - yw
             if not added:
                 continue

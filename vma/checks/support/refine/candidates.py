@@ -67,7 +67,7 @@ _NEVER_REPLACED = frozenset({OPEN, "unilateral"})
 
 
 def folded(words) -> frozenset[str]:
-    return frozenset(fold(w) for w in words)
+    return frozenset(map(fold, words))
 
 
 @dataclass(frozen=True)
@@ -322,7 +322,7 @@ class Refiner:
                 phrase=sibling_phrase(seq, frozenset(terms)) if terms else (),
                 negated=negated, residual=bool((yk - xk) & RESIDUAL), variants=tuple(variants), site=site,
                 replaces=frozenset(removed - {OPEN, "unilateral"} - (own_site if BILATERAL in yk else set())),
-                site_terms=frozenset(fold(t) for t in terms) & sided_words, loose=not header and loose))
+                site_terms=frozenset(map(fold, terms)) & sided_words, loose=not header and loose))
             out.append(made)
         return tuple(out)
 

@@ -296,6 +296,17 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
             doc.acuity_sentences = [m.sentence for m in flares]
             doc.acuity_said = sorted({h.group(0).lower() for m in flares for h in _EXACERBATION.finditer(m.sentence.text)})
     default = _index_default(note, code, counting)
+    plan = _reading_plan(ref, code)
+    if plan:  # a code with no candidate to read needs none of the note's words
+        _read_candidates(note, index, doc, plan, default, mentions, counting, facts.condition_words, outpatient)
+    note.memo[key] = doc
+    return doc
+
+
+def _read_candidates(note: NoteDoc, index: AxisIndex, doc: Documentation, plan, default: str | None,
+                     mentions: list[Mention], counting: list[Mention], condition_words: frozenset[str],
+                     outpatient: bool) -> None:
+    """The terms, full documentation and inclusion terms the note gives each candidate of the reading plan."""
     # What a sentence's words are and whether a term stands there hold for every code the chart reads them for.
     cache: dict = note.memo.setdefault(("refine.sentence_reads", outpatient), {})
     present = [m for m in mentions if not m.in_history]
@@ -304,7 +315,6 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
     def may_stand(word: str) -> bool:  # a word the note never uses cannot be stated
         return bool(in_note.where(word))
 
-    condition_words = facts.condition_words
     where = in_note.where  # a word's places in the note: none (an empty dict, false) when it never stands there
     # Every reading below finds a word in a sentence naming the condition (_Words.positions there) besides
     # the note: a word none of those sentences holds is no term of this condition, and the note, larger,
@@ -327,9 +337,11 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
         return fold(term) in said_keys or (len(term) >= 8 and stated_near(term))
 
     for r, reads, variants, without_default, without_negated, gate, only_default, uncomplicated, negated, numbered \
-            in _reading_plan(ref, code):
-        # (a set test in C for the words as they stand, a call only for a long word's other inflections)
-        if gate is not None and said_keys.isdisjoint(gate[0]) and not any(map(stated_near, gate[1])):
+            in plan:
+        # (set tests in C for the words as they stand, and for a long word's first letter among the long words
+        # said, a call only for a long word's other inflections)
+        if gate is not None and said_keys.isdisjoint(gate[0]) and (
+                said_long.keys().isdisjoint(gate[2]) or not any(map(stated_near, gate[1]))):
             continue  # none of the words it needs stands with the condition: it documents nothing
         for t, ft, negated_term in reads:
             hits = [m.sentence for m in counting if _stated(m, t, negated_term, outpatient, cache)
@@ -387,8 +399,6 @@ def documentation(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool) 
             # numbers documented with their word ("stage 3") count as one term
             if numbered is not None:
                 doc.terms[numbered] = sentences
-    note.memo[key] = doc
-    return doc
 
 
 # A side examined and found normal (the other knee, for comparison) says nothing about the condition.

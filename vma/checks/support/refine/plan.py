@@ -51,7 +51,8 @@ class _Reading(NamedTuple):
     # word of its phrase (all must stand), of its phrase without the absent terms, and of each inclusion
     # term. None when it may find something whatever the note's words (the Index's default type, the plain
     # "uncomplicated" code, a candidate with no phrase to look for).
-    gate: tuple[frozenset[str], tuple[str, ...]] | None  # (its words folded, those of 8 letters or more)
+    # (its words folded, those of 8 letters or more, and their first letters)
+    gate: tuple[frozenset[str], tuple[str, ...], frozenset[str]] | None
     only_default: bool  # its one term is the Index's default type
     uncomplicated: bool  # its one term is "uncomplicated"
     negated: tuple[str, ...]  # the terms it states absent
@@ -79,13 +80,14 @@ def _reading_plan(ref: Refiner, code: str) -> tuple[_Reading, ...]:
                                     tuple(t for t in r.phrase if t not in r.negated)) if r.negated else None
         variants = tuple((v, tuple(map(_unmarked, v))) for v in r.variants)
         uncomplicated = set(r.terms) == {"uncomplicated"}
-        gate: tuple[frozenset[str], tuple[str, ...]] | None = None
+        gate: tuple[frozenset[str], tuple[str, ...], frozenset[str]] | None = None
         if default is None and r.phrase and not uncomplicated and all(words for _, words in variants):
             needed = tuple(dict.fromkeys([t for t, _, _ in reads] + [r.phrase[0]]
                                          + ([without_negated.phrase[0]] if without_negated is not None
                                             and without_negated.phrase else [])
                                          + [words[0] for _, words in variants]))
-            gate = (frozenset(map(fold, needed)), tuple(w for w in needed if len(w) >= 8))
+            long_words = tuple(w for w in needed if len(w) >= 8)
+            gate = (frozenset(map(fold, needed)), long_words, frozenset(w[0] for w in long_words))
         plan.append(_Reading(
             r, tuple(reads), variants,
             _without_default(r, default) if default in r.terms and len(r.terms) > 1 else (), without_negated,
