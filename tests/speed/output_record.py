@@ -47,6 +47,32 @@ def chart_notes() -> list:
     return notes
 
 
+def documentation_by_code(path: Path) -> dict:
+    """What the refinement's documentation() finds for each diagnosis of a chart, in comparable form: the gate
+    tests compare it with and without a shortcut."""
+    from vma.checks import CheckContext
+    from vma.checks.support.axes.index import axis_index
+    from vma.checks.support.refine import documented
+    from vma.intake import parse_chart
+    from vma.reference import default_reference
+
+    chart, _ = parse_chart(path.read_bytes())
+    ctx = CheckContext(chart, default_reference())
+    index = axis_index(ctx.icd)
+    out = {}
+    for _position, dx, _entry in ctx.known_diagnoses():
+        base = index.split_seventh(dx.code)[0]
+        if base not in index.release:
+            continue
+        doc = documented.documentation(ctx.note, index, base, ctx.outpatient)
+        out[dx.code] = (
+            [(k, [s.start for s in v]) for k, v in doc.terms.items()],
+            [(k, [s.start for s in v]) for k, v in doc.full.items()],
+            sorted(doc.hinted), sorted(doc.by_inclusion), doc.defaulted, doc.side, doc.acuity,
+            [s.start for s in doc.acuity_sentences], doc.site, doc.side_conflict)
+    return out
+
+
 def check_output(label: str, path: Path) -> dict:
     from vma.check_files import _check_one
 
