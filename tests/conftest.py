@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import uuid
 from pathlib import Path
@@ -27,6 +28,18 @@ def test_backend() -> str:
 
 
 test_backend.__test__ = False  # a helper, not a test pytest should collect
+
+
+@pytest.fixture(autouse=True)
+def _root_logging_put_back():
+    """The root logger's handlers and level as they were before each test. ``vma serve`` run in-process
+    (``configure``) binds a handler to the sys.stderr of that moment, which pytest closes when the test ends; a
+    thread that logs later (a Slack listener finishing an answer) would then write to a closed file."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def _postgres_admin():
