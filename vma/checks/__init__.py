@@ -29,6 +29,7 @@ from typing import Callable, Iterable
 
 from vma.chart import Chart, Diagnosis, Procedure
 from vma.checks.support.notes.document import NoteDoc
+from vma.checks.support.once import once
 from vma.findings import ChartReport, Finding, check_failed
 from vma.reference import ReferenceData, default_reference
 from vma.reference.icd10cm import IcdEntry, IcdRelease
@@ -135,22 +136,6 @@ def parse_date(value: str | None) -> date | None:
         return None
 
 
-class _once:
-    """``functools.cached_property`` without its lock, which a context does not need: it is one chart's,
-    read on one thread, and a value worked out twice would be the same value."""
-
-    def __init__(self, compute: Callable[[CheckContext], object]):
-        self.compute = compute
-        self.name = compute.__name__
-        self.__doc__ = compute.__doc__
-
-    def __get__(self, ctx: CheckContext | None, owner: type | None = None):
-        if ctx is None:
-            return self
-        value = ctx.__dict__[self.name] = self.compute(ctx)
-        return value
-
-
 _NEW_MEMO: dict = {}  # stands for "a new dict" as the memo's default
 
 
@@ -181,11 +166,11 @@ class CheckContext:
             found = self.memo[key] = list(compute(self))
         return list(found)
 
-    @_once
+    @once
     def dos(self) -> date | None:
         return parse_date(self.chart.encounter.date_of_service)
 
-    @_once
+    @once
     def today(self) -> date:
         """The current date checks judge against ("in the future"). Set it on the context to pin it.
 
@@ -194,11 +179,11 @@ class CheckContext:
         """
         return datetime.now(_LATEST_ZONE).date()
 
-    @_once
+    @once
     def icd(self) -> IcdRelease:
         return self.ref.icd_for(self.dos)
 
-    @_once
+    @once
     def note(self) -> NoteDoc:
         return NoteDoc.from_chart_note(self.chart.note.text, self.chart.note.sections)
 
@@ -207,7 +192,7 @@ class CheckContext:
         checks read it, so it is looked up once per chart (each reader gets its own list)."""
         return list(self._known_diagnoses)
 
-    @_once
+    @once
     def _known_diagnoses(self) -> tuple[tuple[int, Diagnosis, IcdEntry], ...]:
         icd = self.icd
         return tuple((i, dx, entry) for i, dx in enumerate(self.chart.diagnoses)

@@ -50,7 +50,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -61,6 +61,7 @@ from vma.checks.support.mdm.reader import MdmReader
 from vma.checks.support.mdm.wording import LEVEL_NAMES
 from vma.checks.support.new_or_established import VisitLevel, _family, prior_visit
 from vma.checks.support.notes.document import cite, quote
+from vma.checks.support.once import once
 from vma.findings import Finding
 
 EM_LEVEL = "em-level"
@@ -126,15 +127,15 @@ class Documented:
         self._time_evidence = time_evidence
         self._mdm_reader = mdm_reader
 
-    @cached_property
+    @once
     def time_evidence(self) -> str:  # quoted only for a finding: finding the statement's sentence reads the note
         return self._time_evidence()
 
-    @cached_property
+    @once
     def mdm_reader(self) -> MdmReader | None:  # None when the note has no assessment or plan to read
         return self._mdm_reader()
 
-    @cached_property
+    @once
     def mdm(self) -> MdmEstimate | None:
         return self.mdm_reader.estimate() if self.mdm_reader is not None else None
 

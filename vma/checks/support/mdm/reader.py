@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from functools import cached_property
 from itertools import chain
 
 from vma.checks.support.mdm.data_and_risk import (
@@ -34,6 +33,7 @@ from vma.checks.support.mdm.wording import (
     _first_unnegated,
 )
 from vma.checks.support.notes.document import NoteDoc
+from vma.checks.support.once import once
 
 # -- the estimate -------------------------------------------------------------
 
@@ -66,11 +66,11 @@ class MdmReader:
         self.coded_problems = coded_problems
         self.tests_reported = tests_reported
 
-    @cached_property
+    @once
     def _items(self) -> list[ProblemItem]:
         return problem_items(self.note)
 
-    @cached_property
+    @once
     def problems(self) -> list[ProblemItem]:
         items = [classify(item, self.note) for item in self._items]
         items += [ProblemItem(label, kind=CHRONIC) for label in self.coded_problems[len(items):]]
@@ -100,11 +100,11 @@ class MdmReader:
         self.__dict__["problems"] = done + coded  # every item read: keep them for the estimate
         return self.problems_level >= rank
 
-    @cached_property
+    @once
     def problems_level(self) -> int:
         return problems_level(self.problems)
 
-    @cached_property
+    @once
     def data(self) -> tuple[list[str], int, bool, bool, bool]:
         """(unique tests, external notes, historian, interpretation, discussion)."""
         note = self.note
@@ -120,11 +120,11 @@ class MdmReader:
         discussion = any(_first_unnegated(_DISCUSSION, s.text) for s in data_sentences_matching(note, _DISCUSSION))
         return tests, external, historian, interpretation, discussion
 
-    @cached_property
+    @once
     def data_level(self) -> int:
         return data_level(*self.data)
 
-    @cached_property
+    @once
     def _risk_scan(self) -> RiskScan:
         return RiskScan(self.note)
 
@@ -138,7 +138,7 @@ class MdmReader:
         # Otherwise only the plan's wording raises the risk to ``rank`` (the documented plan raises it to low).
         return self._risk_scan.reaches(rank)
 
-    @cached_property
+    @once
     def risk(self) -> tuple[int, list[str]]:
         risk, reasons = self._risk_scan.result()
         if risk < LOW and any(item.body for item in self.problems):

@@ -12,6 +12,7 @@ from operator import contains
 from vma.checks.support.notes.patterns import _folds_onto_ascii, lazy_pattern
 from vma.checks.support.notes.sentence_norms import sentence_norms
 from vma.checks.support.notes.words import Token, plain_tokens, tokens
+from vma.checks.support.once import once
 from vma.compiled_patterns import compile_pattern
 
 # Canonical section names and the headings that introduce them.
@@ -139,22 +140,6 @@ def canonical_section(title: str) -> str:
     return key
 
 
-class _once:
-    """``functools.cached_property`` without its lock, which a note does not need: it is read on one thread, and a
-    value worked out twice would be the same value."""
-
-    def __init__(self, compute):
-        self.compute = compute
-        self.name = compute.__name__
-        self.__doc__ = compute.__doc__
-
-    def __get__(self, note, owner=None):
-        if note is None:
-            return self
-        value = note.__dict__[self.name] = self.compute(note)
-        return value
-
-
 @dataclass
 class NoteDoc:
     text: str
@@ -171,7 +156,7 @@ class NoteDoc:
             body = f"{body}\n\n{extra}" if body else extra
         return cls(body, sections)
 
-    @_once
+    @once
     def sections(self) -> list[Section]:
         text = self.text
         lines = text.splitlines(keepends=True)
@@ -231,7 +216,7 @@ class NoteDoc:
         """All text under any of the named sections, joined."""
         return "\n".join(s.text for s in self.sections if s.name in names)
 
-    @_once
+    @once
     def sentences(self) -> list[Sentence]:
         texts: list[str] = []
         names: list[str] = []
@@ -258,7 +243,7 @@ class NoteDoc:
         rx = compile_pattern(pattern, re.I) if isinstance(pattern, str) else pattern
         return [s for s in self.sentences if (sections is None or s.section in sections) and rx.search(s.text)]
 
-    @_once
+    @once
     def _time_matches(self) -> list[re.Match[str] | None]:
         """Each time pattern's first match in the whole note (its text lower-cased)."""
         text = self.text
@@ -267,7 +252,7 @@ class NoteDoc:
         low = text.lower()  # the matches' positions are the note's; their text comes back lower-cased
         return _first_time_matches(low)
 
-    @_once
+    @once
     def total_time_minutes(self) -> int | None:
         """Total time the provider documented ("I spent 35 minutes ..."), if any."""
         for m in self._time_matches:
@@ -279,12 +264,12 @@ class NoteDoc:
                     return _NUM_WORDS[raw]
         return None
 
-    @_once
+    @once
     def tokenized(self) -> "SentenceWords":
         """Each sentence with its words (see :func:`tokens`), each computed once per note, when first read."""
         return SentenceWords(self.sentences)
 
-    @_once
+    @once
     def word_norms(self) -> list[list[str]]:
         """Each sentence's words as :func:`tokens` normalises them: what the word index of a note needs, most
         sentences' without building their tokens (see :func:`token_norms`)."""
@@ -306,7 +291,6 @@ class NoteDoc:
             if any(rx.search(s.text) for rx in found):
                 return s
         return None
-
 
 
 class SentenceWords(Sequence):
