@@ -23,19 +23,73 @@ _SEP = "\x00"  # in no pattern's literals, so no gate hit runs from one sentence
 _NOWHERE: AbstractSet[int] = frozenset()  # the texts holding a literal none holds, shared
 
 
-class _Joined:
-    __slots__ = ("sentences", "text", "starts")
+class JoinedTexts:
+    """Texts lower-cased and joined once, and which of them hold a literal, each literal looked for once with
+    str.find over them all: a reader trying several patterns on the same texts asks only those that hold one of a
+    pattern's literals. Where lower-casing changes the length of some text, or a text holds the separator, the
+    pattern reads that text as written (see LowerCasePattern) and every text counts as holding every literal."""
+
+    __slots__ = ("text", "starts", "count", "_holding")
+
+    def __init__(self, texts: list[str]):
+        joined = _SEP.join(texts)
+        lowered = joined.lower()  # lower-casing gives each character one or more: the whole keeps its length
+        usable = len(lowered) == len(joined) and joined.count(_SEP) == len(texts) - 1  # only where each text does
+        self.text = lowered if usable else None
+        self.starts = [0, *accumulate(len(t) + 1 for t in texts)][:len(texts)]
+        self.count = len(texts)
+        self._holding: dict[str, AbstractSet[int]] = {}
+
+    def _scan(self, literal: str) -> AbstractSet[int]:
+        find = self.text.find
+        at = find(literal)
+        if at < 0:
+            return _NOWHERE  # most literals stand in no text: one search, and nothing built for them
+        starts, last = self.starts, self.count - 1
+        held: set[int] = set()
+        while True:  # after a hit, from the next text on
+            i = bisect_right(starts, at) - 1
+            held.add(i)
+            if i == last:
+                return held
+            at = find(literal, starts[i + 1])
+            if at < 0:
+                return held
+
+    def holding(self, literals) -> set[int]:
+        """The indices of the texts holding one of ``literals``; every text where there are no literals (None: a
+        pattern without a gate) or the joined text is not usable. A new set, the caller's to change."""
+        if literals is None or self.text is None:
+            return set(range(self.count))
+        found: set[int] = set()
+        holding = self._holding
+        for literal in literals:
+            held = holding.get(literal)
+            if held is None:
+                held = holding[literal] = self._scan(literal)
+            if held:
+                found |= held
+        return found
+
+    def places(self, literal: str) -> AbstractSet[int]:
+        """The indices of the texts holding ``literal``, the joined text being usable: a set to read, not to change.
+        A reader trying many patterns that share literals asks each literal once, not each pattern's."""
+        held = self._holding.get(literal)
+        if held is None:
+            held = self._holding[literal] = self._scan(literal)
+        return held
+
+
+class _Joined(JoinedTexts):
+    """A note's sentences (or some sections' only), with their texts joined as :class:`JoinedTexts` joins them."""
+
+    __slots__ = ("sentences",)
 
     def __init__(self, sentences: list[Sentence]):
+        super().__init__([s.text for s in sentences])
         self.sentences = sentences
-        texts = [s.text for s in sentences]
-        joined = _SEP.join(texts)
-        lowered = joined.lower()  # the sentences' own lower-casings joined: _SEP bounds a final sigma's context
-        # A sentence whose lower-casing changes its length is read by the re.I pattern, without a gate; lower-casing
-        # gives each character one or more, so the whole keeps its length only where each sentence keeps its own.
-        usable = len(lowered) == len(joined) and joined.count(_SEP) == len(texts) - 1
-        self.text = lowered if usable or not texts else None
-        self.starts = [0, *accumulate(len(t) + 1 for t in texts)][:len(texts)]
+        if not sentences:
+            self.text = ""  # no sentence: no literal stands anywhere
 
 
 def _joined(note: NoteDoc, sections: tuple[str, ...] | None) -> _Joined:
@@ -113,62 +167,6 @@ def _stretches(note: NoteDoc, sections: tuple[str, ...] | None) -> list[tuple[in
         note.memo[key] = found
     return found
 
-
-class JoinedTexts:
-    """Texts lower-cased and joined once, and which of them hold a literal, each literal looked for once with
-    str.find over them all: a reader trying several patterns on the same texts asks only those that hold one of a
-    pattern's literals. Where lower-casing changes the length of some text, or a text holds the separator, the
-    pattern reads that text as written (see LowerCasePattern) and every text counts as holding every literal."""
-
-    __slots__ = ("text", "starts", "count", "_holding")
-
-    def __init__(self, texts: list[str]):
-        joined = _SEP.join(texts)
-        lowered = joined.lower()  # lower-casing gives each character one or more: the whole keeps its length
-        usable = len(lowered) == len(joined) and joined.count(_SEP) == len(texts) - 1  # only where each text does
-        self.text = lowered if usable else None
-        self.starts = [0, *accumulate(len(t) + 1 for t in texts)][:len(texts)]
-        self.count = len(texts)
-        self._holding: dict[str, AbstractSet[int]] = {}
-
-    def _scan(self, literal: str) -> AbstractSet[int]:
-        find = self.text.find
-        at = find(literal)
-        if at < 0:
-            return _NOWHERE  # most literals stand in no text: one search, and nothing built for them
-        starts, last = self.starts, self.count - 1
-        held: set[int] = set()
-        while True:  # after a hit, from the next text on
-            i = bisect_right(starts, at) - 1
-            held.add(i)
-            if i == last:
-                return held
-            at = find(literal, starts[i + 1])
-            if at < 0:
-                return held
-
-    def holding(self, literals) -> set[int]:
-        """The indices of the texts holding one of ``literals``; every text where there are no literals (None: a
-        pattern without a gate) or the joined text is not usable. A new set, the caller's to change."""
-        if literals is None or self.text is None:
-            return set(range(self.count))
-        found: set[int] = set()
-        holding = self._holding
-        for literal in literals:
-            held = holding.get(literal)
-            if held is None:
-                held = holding[literal] = self._scan(literal)
-            if held:
-                found |= held
-        return found
-
-    def places(self, literal: str) -> AbstractSet[int]:
-        """The indices of the texts holding ``literal``, the joined text being usable: a set to read, not to change.
-        A reader trying many patterns that share literals asks each literal once, not each pattern's."""
-        held = self._holding.get(literal)
-        if held is None:
-            held = self._holding[literal] = self._scan(literal)
-        return held
 
 # A finder's pattern, and which literals begin with which, worked out in Python from its literals: kept on disk.
 _FINDERS = MachineCache(f"scan-literal-finders-py{sys.version_info[0]}{sys.version_info[1]}.pickle")

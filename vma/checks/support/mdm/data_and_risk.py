@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from functools import lru_cache
-from itertools import accumulate
 
 from vma.checks.support.mdm.wording import (
     _DECISION,
@@ -52,9 +50,6 @@ def data_sentences_matching(note: NoteDoc, rx: _LowerCasePattern) -> list[Senten
     return gated(note, rx, sections)
 
 
-_SEP = "\x00"  # in no pattern's literals, so no gate hit runs from one sentence into the next (as support/scan)
-
-
 class _Literals:
     """Literals one of which every match of a pattern holds in lower-cased text, where the gate derived from the
     pattern has none ("\\be[kc]g\\b") or settles for a common one ("pro" of "pro-?bnp", "mp" of "\\b[bc]mp\\b")."""
@@ -72,13 +67,6 @@ _TEST_GATES = {
                                  "kidney function", "renal function", "bun", "gfr"),
     "viral test": _Literals("covid", "flu", "rsv", "mono"),
 }
-
-
-def _find_all(text: str, word: str):
-    at = text.find(word)
-    while at >= 0:
-        yield at
-        at = text.find(word, at + 1)
 
 
 @lru_cache(maxsize=1)
@@ -279,10 +267,14 @@ class RiskScan:
             if needed is None:
                 self._readable[kind] = None
             else:
-                if self._joined is None:
-                    self._joined = JoinedTexts(self._texts)
-                self._readable[kind] = set.intersection(*(self._joined.holding(rx.gate_literals) for rx in needed))
+                self._readable[kind] = set.intersection(*(self._joined_texts().holding(rx.gate_literals)
+                                                          for rx in needed))
         return self._readable[kind]
+
+    def _joined_texts(self) -> JoinedTexts:
+        if self._joined is None:
+            self._joined = JoinedTexts(self._texts)
+        return self._joined
 
     def _advance(self, kind: int) -> bool:
         """Read on for ``kind`` up to its next wording (or the end); whether one was found."""
@@ -306,13 +298,7 @@ class RiskScan:
         first, and where one does, the reading in order is left where it was, for the full reading to go on. Where
         none does, every sentence has been read for it, as a reading in order would have."""
         texts, start = self._texts, self._next[_PRESCRIPTION]
-        rest = texts[start:]
-        offsets = [0, *accumulate(len(t) + 1 for t in rest)]  # where each sentence starts in them joined
-        joined = _SEP.join(rest).lower()
-        likely: set[int] = set()
-        if len(joined) == offsets[-1] - 1:  # else lower-casing moved the sentences: read them in order
-            likely = {start + bisect_right(offsets, at) - 1 for word in _PRESCRIPTION_WORDS
-                      for at in _find_all(joined, word)}
+        likely = {i for i in self._joined_texts().holding(_PRESCRIPTION_WORDS) if i >= start}
         order = sorted(likely) + [i for i in range(start, len(texts)) if i not in likely]
         for i in order:
             if _prescription_managed(texts[i]):
