@@ -136,17 +136,14 @@ def parse_date(value: str | None) -> date | None:
         return None
 
 
-_NEW_MEMO: dict = {}  # stands for "a new dict" as the memo's default
-
-
 class CheckContext:
     """One chart and the reference data, as every check sees them (set a value such as ``today`` on it to
     pin it)."""
 
-    def __init__(self, chart: Chart, ref: ReferenceData, memo: dict = _NEW_MEMO):
+    def __init__(self, chart: Chart, ref: ReferenceData, memo: dict | None = None):
         self.chart = chart
         self.ref = ref
-        self.memo = {} if memo is _NEW_MEMO else memo  # shared decisions on this chart, by key
+        self.memo = {} if memo is None else memo  # shared decisions on this chart, by key
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is self.__class__:
