@@ -53,6 +53,21 @@ def _vma() -> str:
     return str(Path(sys.executable).with_name("vma"))
 
 
+def interpreter() -> str:
+    """Which Python runs vma here, and how its core is linked. A core built as a shared library
+    (``--enable-shared`` without ``--enable-optimizations``, as pyenv builds by default) runs vma's
+    pure-Python checks markedly slower than a distribution's statically linked, optimised build, which
+    is what the operator guide installs on; the figures below are this interpreter's."""
+    try:
+        with open("/proc/self/maps") as fh:
+            shared = "libpython" in fh.read()
+        linked = "core in a shared libpython" if shared else "core linked statically"
+    except OSError:
+        linked = "core linkage unknown"
+    version = sys.version.split()[0]
+    return f"{sys.implementation.name} {version} at {os.path.realpath(sys.executable)} ({linked})"
+
+
 def _timed(cmd: list[str]) -> tuple[float, float, int]:
     """(wall seconds, peak RSS in MB, exit status) of one child process."""
     started = time.perf_counter()
@@ -139,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"charts: {len(paths)} from {paths[0].parent}; bytecode writing "
           f"{'off' if os.environ.get('PYTHONDONTWRITEBYTECODE') else 'on'}, vma's bytecode "
           f"{'present' if compiled else 'absent (make bench compiles it)'}", flush=True)
+    print(f"interpreter: {interpreter()}", flush=True)
     cold = cold_start(paths, args.imports, max(1, args.repeat))
     times = sorted(cold["charts"].values())
     med, worst = statistics.median(times), times[-1]
