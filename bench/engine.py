@@ -54,10 +54,10 @@ def _vma() -> str:
 
 
 def interpreter() -> str:
-    """Which Python runs vma here, and how its core is linked. A core built as a shared library
-    (``--enable-shared`` without ``--enable-optimizations``, as pyenv builds by default) runs vma's
-    pure-Python checks markedly slower than a distribution's statically linked, optimised build, which
-    is what the operator guide installs on; the figures below are this interpreter's."""
+    """Which Python runs vma here, and how its core is linked: the same code checks charts markedly
+    slower on a default pyenv build (its core a shared library, no ``--enable-optimizations``) than on
+    Debian's python3.11, whose core is linked into the executable (docs/operator-guide.md, section 1).
+    The figures below are this interpreter's."""
     try:
         with open("/proc/self/maps") as fh:
             shared = "libpython" in fh.read()
