@@ -336,13 +336,22 @@ def _read_candidates(note: NoteDoc, index: AxisIndex, doc: Documentation, plan, 
     def stated_here(term: str) -> bool:
         return fold(term) in said_keys or (len(term) >= 8 and stated_near(term))
 
-    for r, reads, variants, without_default, without_negated, gate, only_default, uncomplicated, negated, numbered \
-            in plan:
-        # (set tests in C for the words as they stand, and for a long word's first letter among the long words
-        # said, a call only for a long word's other inflections)
-        if gate is not None and said_keys.isdisjoint(gate[0]) and (
-                said_long.keys().isdisjoint(gate[2]) or not any(map(stated_near, gate[1]))):
-            continue  # none of the words it needs stands with the condition: it documents nothing
+    # A reading none of whose gate words stands with the condition documents nothing: only those some word said
+    # opens are walked, in the plan's order (a plan without its gates by word, every reading).
+    gates = getattr(plan, "gates", None)
+    if gates is None:
+        walked = plan
+    else:
+        live = set(gates.always)
+        for key in gates.by_key.keys() & said_keys:
+            live.update(gates.by_key[key])
+        for letter in gates.by_letter.keys() & said_long.keys():
+            for word, opened in gates.by_letter[letter]:
+                if stated_near(word):
+                    live.update(opened)
+        walked = [plan[i] for i in sorted(live)]
+    for r, reads, variants, without_default, without_negated, _, only_default, uncomplicated, negated, numbered \
+            in walked:
         for t, ft, negated_term in reads:
             hits = [m.sentence for m in counting if _stated(m, t, negated_term, outpatient, cache)
                     and _beside_condition(m, t, condition_words, cache)] if stated_here(t) and where(t) else []

@@ -59,13 +59,58 @@ class _Reading(NamedTuple):
     numbered: str | None  # its phrase, when a number stands in it ("stage 3"): one term
 
 
+class _Gates(NamedTuple):
+    """The plan's gates turned about: for each word, the readings it opens. A note names few of a code's
+    words, so the readings to walk are found from the words said rather than by testing every reading's gate
+    (most codes' many candidates name a complication the note never mentions)."""
+
+    always: tuple[int, ...]  # the readings with no gate, walked whatever the note says
+    by_key: dict[str, tuple[int, ...]]  # a gate word, folded -> the readings it opens
+    by_letter: dict[str, tuple[tuple[str, tuple[int, ...]], ...]]  # a long gate word's first letter -> (word, readings)
+
+
+class ReadingPlan(tuple):
+    """The readings of a code (:class:`_Reading`, in the tabular's order), with their gates by word."""
+
+    gates: _Gates
+
+
+def _gates(plan: tuple[_Reading, ...]) -> _Gates:
+    always: list[int] = []
+    by_key: dict[str, list[int]] = {}
+    by_long: dict[str, list[int]] = {}
+    for i, reading in enumerate(plan):
+        if reading.gate is None:
+            always.append(i)
+            continue
+        keys, long_words, _ = reading.gate
+        for key in keys:
+            by_key.setdefault(key, []).append(i)
+        for word in long_words:
+            by_long.setdefault(word, []).append(i)
+    by_letter: dict[str, list[tuple[str, tuple[int, ...]]]] = {}
+    for word, found in by_long.items():
+        by_letter.setdefault(word[0], []).append((word, tuple(found)))
+    return _Gates(tuple(always), {k: tuple(v) for k, v in by_key.items()},
+                  {k: tuple(v) for k, v in by_letter.items()})
+
+
+def _gate_word(words: tuple[str, ...], condition: frozenset[str]) -> str:
+    """The word of a phrase that stands for it in a gate: the last not of the condition's name, else the first."""
+    for word in reversed(words):
+        if word not in condition:
+            return word
+    return words[0]
+
+
 @lru_cache(maxsize=1 << 12)  # per release (one refiner each) and code: read from the tabular, never from a note
-def _reading_plan(ref: Refiner, code: str) -> tuple[_Reading, ...]:
+def _reading_plan(ref: Refiner, code: str) -> ReadingPlan:
     """The refinements with terms that documentation() walks. A term is read once per code (by its folded key,
     "~" when negated), never a bare number or letter (read with its word in the phrase)."""
     default = _INDEX_DEFAULT_TYPE.get(code[:3])
     looked: set[str] = set()
     plan = []
+    condition: frozenset[str] | None = None
     for r in ref.refinements(code):
         if not r.terms:
             continue
@@ -82,10 +127,16 @@ def _reading_plan(ref: Refiner, code: str) -> tuple[_Reading, ...]:
         uncomplicated = set(r.terms) == {"uncomplicated"}
         gate: tuple[frozenset[str], tuple[str, ...], frozenset[str]] | None = None
         if default is None and r.phrase and not uncomplicated and all(words for _, words in variants):
-            needed = tuple(dict.fromkeys([t for t, _, _ in reads] + [r.phrase[0]]
-                                         + ([without_negated.phrase[0]] if without_negated is not None
-                                            and without_negated.phrase else [])
-                                         + [words[0] for _, words in variants]))
+            # Each term read opens the reading; of a phrase (and of each inclusion term) every word must stand,
+            # so any one may stand for it: its last word not of the condition's own name ("nephropathy" in
+            # "diabetic nephropathy", "glomerulosclerosis" in "type 2 diabetes mellitus with intercapillary
+            # glomerulosclerosis"), which a sentence naming the condition holds whatever else it says.
+            if condition is None:
+                condition = _condition_words(ref.index, code)
+            needed = tuple(dict.fromkeys([t for t, _, _ in reads] + [_gate_word(r.phrase, condition)]
+                                         + ([_gate_word(without_negated.phrase, condition)]
+                                            if without_negated is not None and without_negated.phrase else [])
+                                         + [_gate_word(words, condition) for _, words in variants]))
             long_words = tuple(w for w in needed if len(w) >= 8)
             gate = (frozenset(map(fold, needed)), long_words, frozenset(w[0] for w in long_words))
         plan.append(_Reading(
@@ -93,7 +144,9 @@ def _reading_plan(ref: Refiner, code: str) -> tuple[_Reading, ...]:
             _without_default(r, default) if default in r.terms and len(r.terms) > 1 else (), without_negated,
             gate, default is not None and set(r.terms) == {default}, uncomplicated, tuple(r.negated),
             " ".join(r.phrase) if any(map(_has_digit, r.phrase)) else None))
-    return tuple(plan)
+    out = ReadingPlan(plan)
+    out.gates = _gates(out)
+    return out
 
 
 class _CodeFacts(NamedTuple):
