@@ -172,3 +172,26 @@ def test_the_word_set_test_finds_the_same_redirect_on_the_labelled_charts():
                         (path.name, dx.code)
                     checked += 1
     assert checked > 100
+
+
+def test_a_form_is_stated_only_in_a_sentence_holding_each_of_its_words():
+    """documented_redirect tries a form on a mention only when the mention's folded words hold each word _stated
+    needs there (all the words of a title, the naming ones of an Excludes1 form): _stated finds nothing elsewhere."""
+    index = _index()
+    if index is None:
+        pytest.skip("no labelled chart here")
+    rd = redirect.redirects(index)
+    tried = stated = 0
+    for code, text in _cases(index):
+        note = NoteDoc(text)
+        for outpatient in (True, False):
+            for m in condition_mentions(note, index, code, outpatient):
+                norms = [fold(t.norm) for t in m.words]
+                for r, _ in rd.named(code):
+                    said = redirect._stated(m, r, outpatient)
+                    tried += 1
+                    if said is not None:
+                        stated += 1
+                        assert set(norms) >= (set(r.words) if r.contiguous else redirect._named_words(r.words))
+                    assert redirect._stated(m, r, outpatient, norms) == said
+    assert stated > 50 and tried > 10 * stated

@@ -285,8 +285,13 @@ def documented_redirect(note: NoteDoc, index: AxisIndex, code: str, outpatient: 
     for m in condition_mentions(note, index, code, outpatient):
         if not m.counts:
             continue
+        # the sentence's words folded once for every form, and a form missing one of its words is not tried there
+        norms = [fold(t.norm) for t in m.words]
+        held = set(norms)
         for r in stateable:
-            said = _stated(m, r, outpatient)
+            if not held.issuperset(r.words if r.contiguous else _named_words(r.words)):
+                continue
+            said = _stated(m, r, outpatient, norms)
             if said is not None and r.target not in found:
                 text = (index.release.description(r.target) or r.target) if r.contiguous else r.text
                 found[r.target] = Redirected(r.target, said, m.sentence, text, r.contiguous)
@@ -323,10 +328,17 @@ def _own_form_stated(note: NoteDoc, index: AxisIndex, code: str, moved: "Redirec
     return False
 
 
-def _stated(m: Mention, r: Redirect, outpatient: bool) -> str | None:
-    """The sentence's words for the form, when every word of it stands there for this encounter."""
+@lru_cache(maxsize=None)  # by a form's words: the tabular's, never a note's
+def _named_words(words: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(w for w in words if w not in _GENERIC)
+
+
+def _stated(m: Mention, r: Redirect, outpatient: bool, norms: list[str] | None = None) -> str | None:
+    """The sentence's words for the form, when every word of it stands there for this encounter (``norms``: the
+    words of the mention folded, when the caller has them)."""
     tokens = m.words
-    norms = [fold(t.norm) for t in tokens]
+    if norms is None:
+        norms = [fold(t.norm) for t in tokens]
     text = m.sentence.text
 
     def fine(i: int) -> bool:
