@@ -185,6 +185,13 @@ class Redirects:
         return False
 
 
+@lru_cache(maxsize=None)  # by a form's words: the tabular's, never a note's
+def _spellings(needed: tuple[str, ...]) -> tuple[frozenset[str], ...]:
+    """For each of a form's words, every word of a note that :func:`fold` makes it: itself, with "s", and a "y"
+    made "ies". A sentence states the form (:func:`_stated`) only where each of its words stands as one of these."""
+    return tuple(frozenset((w, w + "s", *((w[:-1] + "ies",) if w.endswith("y") else ()))) for w in needed)
+
+
 def scan_category_titles(index: AxisIndex) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
     """Category titles of two to five words by their last word, the condition's name ("Iron
     deficiency anemia" under "anemia"); residual titles left out. A scan of every code:
@@ -263,18 +270,28 @@ def documented_redirect(note: NoteDoc, index: AxisIndex, code: str, outpatient: 
     named = redirects(index).named(code)
     if not named:
         return documented_sibling(note, index, code, outpatient)
-    where = note_words(note).where
+    at = note_words(note)
+    where, words = at.where, at._words
     redirections = redirects(index)
-    # every word somewhere in the note, then whether the form leads to its target at all
-    options = tuple(r for r, needed in named if all(map(where, needed)) and redirections.leads(code, r))
-    if not options:
+    # The forms a sentence may state: each word of the form somewhere in the note as _stated reads it (a set
+    # test), then every word somewhere as the word index finds it (also its near spellings), then whether the
+    # form leads to its target at all. Those whose words the note lacks as _stated reads them are never stated:
+    # their words are not looked up in the index.
+    stateable = tuple(r for r, needed in named if not any(map(words.isdisjoint, _spellings(needed)))
+                      and all(map(where, needed)) and redirections.leads(code, r))
+    if not stateable:
         return documented_sibling(note, index, code, outpatient)
     found: dict[str, Redirected] = {}
     for m in condition_mentions(note, index, code, outpatient):
         if not m.counts:
             continue
-        for r in options:
-            said = _stated(m, r, outpatient)
+        # the sentence's words folded once for every form, and a form missing one of its words is not tried there
+        norms = [fold(t.norm) for t in m.words]
+        held = set(norms)
+        for r in stateable:
+            if not held.issuperset(r.words if r.contiguous else _named_words(r.words)):
+                continue
+            said = _stated(m, r, outpatient, norms)
             if said is not None and r.target not in found:
                 text = (index.release.description(r.target) or r.target) if r.contiguous else r.text
                 found[r.target] = Redirected(r.target, said, m.sentence, text, r.contiguous)
@@ -283,7 +300,9 @@ def documented_redirect(note: NoteDoc, index: AxisIndex, code: str, outpatient: 
     if len(found) != 1:
         return None
     moved = next(iter(found.values()))
-    form = next(r.words for r in options if r.target == moved.target)
+    # the first form of the target the note uses, stated or not, as the word index finds them
+    form = next(r.words for r, needed in named if r.target == moved.target and all(map(where, needed))
+                and redirections.leads(code, r))
     if _own_form_stated(note, index, code, moved, form, outpatient):
         return None  # the note also states the coded form ("single episode"): the provider must settle it
     return moved
@@ -309,10 +328,17 @@ def _own_form_stated(note: NoteDoc, index: AxisIndex, code: str, moved: "Redirec
     return False
 
 
-def _stated(m: Mention, r: Redirect, outpatient: bool) -> str | None:
-    """The sentence's words for the form, when every word of it stands there for this encounter."""
+@lru_cache(maxsize=None)  # by a form's words: the tabular's, never a note's
+def _named_words(words: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(w for w in words if w not in _GENERIC)
+
+
+def _stated(m: Mention, r: Redirect, outpatient: bool, norms: list[str] | None = None) -> str | None:
+    """The sentence's words for the form, when every word of it stands there for this encounter (``norms``: the
+    words of the mention folded, when the caller has them)."""
     tokens = m.words
-    norms = [fold(t.norm) for t in tokens]
+    if norms is None:
+        norms = [fold(t.norm) for t in tokens]
     text = m.sentence.text
 
     def fine(i: int) -> bool:

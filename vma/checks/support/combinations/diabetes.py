@@ -42,23 +42,33 @@ class DiabetesRule:
 class DiabetesTable:
     """Per release: the "use additional code" notes of the E08-E13 combination codes, by category.
 
-    Built from the E08-E13 subtrees only (a few hundred codes), once per release and process.
+    Each category's read from its subtree (a few hundred codes) when a chart first asks for it, once per release
+    and process: a chart asks for the one category its diabetes code is in.
     """
 
     def __init__(self, release: IcdRelease):
         self.release = release
-        self.rules: dict[str, tuple[DiabetesRule, ...]] = {}
-        for category in DIABETES_CATEGORIES:
-            found = []
-            for code in (category, *release.descendants(category)):
-                if not combination_names_condition(release, code):
-                    continue
-                for note in release.notes(code, "useAdditionalCode"):
-                    refs = tuple(note_code_refs(note))
-                    if refs:
-                        found.append(DiabetesRule(code, refs, note))
-            self.rules[category] = tuple(found)
+        self._rules: dict[str, tuple[DiabetesRule, ...]] = {}
         self._widths: dict[CodeRef, int] = {}
+
+    def rules(self, category: str) -> tuple[DiabetesRule, ...]:
+        """The combination codes of a diabetes category (E08-E13) whose "use additional code" notes name a code."""
+        found = self._rules.get(category)
+        if found is None:
+            found = self._rules[category] = self._read(category) if category in DIABETES_CATEGORIES else ()
+        return found
+
+    def _read(self, category: str) -> tuple[DiabetesRule, ...]:
+        release = self.release
+        found = []
+        for code in (category, *release.descendants(category)):
+            if not combination_names_condition(release, code):
+                continue
+            for note in release.notes(code, "useAdditionalCode"):
+                refs = tuple(note_code_refs(note))
+                if refs:
+                    found.append(DiabetesRule(code, refs, note))
+        return tuple(found)
 
     def width(self, ref: CodeRef) -> int:
         """How many tabular codes a note reference covers: the narrower, the more specific the link."""
@@ -210,7 +220,7 @@ def _diabetes_link(release: IcdRelease, code: str, category: str) -> DiabetesLin
     width: dict[str, int] = {}
     included: set[str] = set()
     notes: dict[str, list[str]] = {}
-    for rule in table.rules.get(category, ()):
+    for rule in table.rules(category):
         hits = [r for r in rule.refs if r.covers(code)]
         if hits:
             w = min(table.width(r) for r in hits)
