@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from vma.checks import CheckContext
 from vma.checks.support.notes.document import NoteDoc, Sentence
-from vma.checks.support.notes.patterns import LowerCasePattern, lazy_pattern
+from vma.checks.support.notes.patterns import LowerCasePattern, _folds_onto_ascii, lazy_pattern
 from vma.checks.support.notes.words import is_negated_at
 from vma.checks.support.scan import JoinedTexts
 
@@ -83,6 +83,16 @@ _OTHER_CARE = lazy_pattern(
     r"rheumatology|orthopedics|ophthalmology|psychiatry|er|ed|emergency (?:room|department)|urgent care|"
     r"hospital|walk-in|another (?:clinic|office|practice|facility)|outside (?:clinic|office|practice|facility)|"
     r"(?:his|her|their) (?:[a-z-]+ )?(?:clinic|office)|(?:with|at|to) (?:physical therapy|occupational therapy|pt|rehab|the lab))\b", re.I)
+# What every match of _OTHER_CARE holds in lower-cased text, branch by branch: "...ologist", "...iatrist", each
+# provider named ("therap" of therapist, physical and occupational therapy), "...ology|ics clinic|department", each
+# specialty named (all but orthopedics and psychiatry end in "ology"), "er", "ed" and "pt" as words, "emergency
+# ...", "urgent care", "hospital", "walk-in", "another|outside clinic|office|practice|facility", "his|her|their
+# (...) clinic|office", "with|at|to ... rehab|the lab". With re.I the pattern runs its [a-z]+ branches from every
+# word of a sentence, many times the cost of this search; most sentences hold none of these.
+_OTHER_CARE_WORDS = lazy_pattern(
+    r"ologist|iatrist|surgeon|pcp|primary care|doctor|physician|provider|practitioner|dentist|therap|chiropractor|"
+    r"specialist|optometrist|midwife|clinic|department|ology|orthopedics|psychiatry|\b(?:er|ed|pt)\b|emergency|"
+    r"urgent care|hospital|walk-in|office|practice|facility|rehab|the lab")
 _DOCTOR_NAME = lazy_pattern(r"\b(?:[Dd]r|DR)\.?\s+([A-Z][a-zA-Z'-]+)")
 _NEW_PATIENT_STATEMENT = lazy_pattern(
     r"\bnew patient\b|\bestablish(?:ing)? (?:care|as a patient)\b|\bto establish (?:care|with (?:me|us|our|this|a new)|as a (?:new )?patient)\b|\bfirst (?:visit|time|"
@@ -223,6 +233,12 @@ def _names_other_care(text: str, own_names: set[str]) -> bool:
     if _names_other_doctor(text, own_names):
         return True
     rest = _THIS_PRACTICE.sub(" ", _DOCTOR_NAME.sub(" ", text))
+    if not _folds_onto_ascii(rest):
+        lowered = rest.lower()
+        # Without the characters re.I folds onto ASCII letters, a match with re.I is one of the same letters in
+        # the lower-cased text (see notes.patterns): where none of its words stands, there is none.
+        if len(lowered) == len(rest) and _OTHER_CARE_WORDS.search(lowered) is None:
+            return False
     return _OTHER_CARE.search(rest) is not None
 
 
@@ -246,8 +262,7 @@ def prior_visit(ctx: CheckContext, note: NoteDoc) -> PriorVisit | None:
     sentences, _ = _whole_sentences(note)
     # A sentence holding none of a pattern's literals has no match of it; a mended sentence is read whole.
     literals = JoinedTexts([s.text for s in sentences])
-    # A note that calls the patient new decides before the other patterns' literals are looked for in it.
-    tried = {_NEW_PATIENT_STATEMENT: literals.holding(_LITERALS[_NEW_PATIENT_STATEMENT])}
+    tried = {rx: literals.holding(_LITERALS[rx]) for rx in _PRIOR_STATEMENTS}
     in_note: dict[LowerCasePattern, bool] = {}
 
     def found(rx: LowerCasePattern, i: int) -> re.Match[str] | None:
@@ -261,12 +276,17 @@ def prior_visit(ctx: CheckContext, note: NoteDoc) -> PriorVisit | None:
             in_note[rx] = rx.gate is None or rx.gate.search(note.text.lower()) is not None
         return m if m is not None and in_note[rx] else None
 
-    for i in sorted(tried[_NEW_PATIENT_STATEMENT]):
-        m = found(_NEW_PATIENT_STATEMENT, i)
-        if m and not is_negated_at(sentences[i].text, m.start()):
-            return None
-    tried.update((rx, literals.holding(_LITERALS[rx])) for rx in _PRIOR_STATEMENTS)
-    tried_any = set().union(*(tried[rx] for rx in _PRIOR_STATEMENTS))
+    def called_new() -> bool:
+        """Whether the note calls the patient new, which undoes any earlier visit it documents: asked only of a
+        note that documents one (few do), the answer being None either way for the others."""
+        tried[_NEW_PATIENT_STATEMENT] = literals.holding(_LITERALS[_NEW_PATIENT_STATEMENT])
+        for i in sorted(tried[_NEW_PATIENT_STATEMENT]):
+            m = found(_NEW_PATIENT_STATEMENT, i)
+            if m and not is_negated_at(sentences[i].text, m.start()):
+                return True
+        return False
+
+    tried_any = set().union(*tried.values())
     if not tried_any:
         return None
     names: set[str] | None = None
@@ -301,8 +321,8 @@ def prior_visit(ctx: CheckContext, note: NoteDoc) -> PriorVisit | None:
                 and not _three_years_or_more(text, service_year):
             weak = weak or s
     if strong is not None:
-        return PriorVisit(strong, True)
-    if weak is not None and not any(_REFERRAL.search(s.text) for s in sentences):
+        return None if called_new() else PriorVisit(strong, True)
+    if weak is not None and not any(_REFERRAL.search(s.text) for s in sentences) and not called_new():
         return PriorVisit(weak, False)
     return None
 

@@ -10,6 +10,8 @@ from vma.checks.support.mdm.data_and_risk import (
     _read_in_office,
     data_level,
     data_sentences_matching,
+    discussion_sentences,
+    interpretation_sentences,
     unique_tests,
 )
 from vma.checks.support.mdm.problems import (
@@ -24,7 +26,6 @@ from vma.checks.support.mdm.wording import (
     _DISCUSSION,
     _EXTERNAL_NOTES,
     _HISTORIAN,
-    _INTERPRETATION,
     _MINOR,
     _TIME_LINE,
     CHRONIC,
@@ -115,9 +116,9 @@ class MdmReader:
         external = sum(1 for s in data_sentences_matching(note, _EXTERNAL_NOTES)
                        if _first_unnegated(_EXTERNAL_NOTES, s.text) and not _TIME_LINE.search(s.text))
         historian = any(_first_unnegated(_HISTORIAN, s.text) for s in data_sentences_matching(note, _HISTORIAN))
-        interpretation = any(_interpreted(s.text) for s in data_sentences_matching(note, _INTERPRETATION)) \
+        interpretation = any(_interpreted(s.text) for s in interpretation_sentences(note)) \
             or (not self.tests_reported and _read_in_office(note))
-        discussion = any(_first_unnegated(_DISCUSSION, s.text) for s in data_sentences_matching(note, _DISCUSSION))
+        discussion = any(_first_unnegated(_DISCUSSION, s.text) for s in discussion_sentences(note))
         return tests, external, historian, interpretation, discussion
 
     @once
