@@ -62,11 +62,12 @@ class JoinedTexts:
         if literals is None or self.text is None:
             return set(range(self.count))
         found: set[int] = set()
-        holding = self._holding
+        holding, text = self._holding, self.text
         for literal in literals:
             held = holding.get(literal)
             if held is None:
-                held = holding[literal] = self._scan(literal)
+                # Most literals stand nowhere: a plain look turns them away without placing anything.
+                held = holding[literal] = self._scan(literal) if literal in text else _NOWHERE
             if held:
                 found |= held
         return found
