@@ -140,6 +140,10 @@ def canonical_section(title: str) -> str:
     return key
 
 
+# The memo's key for the texts of the note's sentences, in a list of their own.
+_SENTENCE_TEXTS = "notes.sentence_texts"
+
+
 @dataclass
 class NoteDoc:
     text: str
@@ -236,6 +240,7 @@ class NoteDoc:
         out = list(map(object.__new__, repeat(Sentence, len(texts))))
         for fill, values in zip(_SENTENCE_SLOTS, (texts, names, starts)):
             deque(map(fill, out, values), 0)
+        self.memo[_SENTENCE_TEXTS] = (out, texts)  # the word index reads the texts (see word_norms)
         return out
 
     def find(self, pattern: str | re.Pattern[str], sections: tuple[str, ...] | None = None) -> list[Sentence]:
@@ -273,7 +278,9 @@ class NoteDoc:
     def word_norms(self) -> list[list[str]]:
         """Each sentence's words as :func:`tokens` normalises them: what the word index of a note needs, most
         sentences' without building their tokens (see :func:`token_norms`)."""
-        out = sentence_norms([s.text for s in self.sentences])
+        sentences = self.sentences
+        kept = self.memo.get(_SENTENCE_TEXTS)
+        out = sentence_norms(kept[1] if kept is not None and kept[0] is sentences else [s.text for s in sentences])
         tokenized = self.tokenized
         tokenized.plain_norms = out.copy()
         for i, norms in enumerate(out):

@@ -7,7 +7,8 @@ from bisect import bisect_right
 from itertools import accumulate, chain
 
 from vma.checks.support.notes.words import (
-    _PHRASE_STARTS, _PHRASE_TERMS, _ROMAN_CONTEXT, _SPECIAL_WORDS, _first_four, token_norms)
+    _LEVEL_HEADS, _LOWER_WORD_BYTES, _PHRASE_STARTS, _PHRASE_TERMS, _RAW_WORD_BYTES, _ROMAN_CONTEXT, _SPECIAL_WORDS,
+    _first_four, _first_two, token_norms)
 from vma.compiled_patterns import compile_pattern
 
 _SEPARATOR = "\x00"
@@ -41,11 +42,21 @@ def sentence_norms(texts: list[str]) -> list[list[str] | None]:
     # The texts whose words are read as tokens() reads them already (see token_norms), and those that tokens() may
     # change, each with whether a gate word stands in it.
     read = set()
-    if "'" in joined or not joined.isascii():
+    if not joined.isascii():
         for i, text in enumerate(texts):
             if "'" in text or not text.isascii():
                 norms[i] = token_norms(text)
                 read.add(i)
+    elif "'" in joined:
+        # The few texts with an apostrophe, each found from the one before: its place is the count of separators
+        # before its first apostrophe.
+        at = joined.find("'")
+        while at >= 0:
+            i = joined.count(_SEPARATOR, 0, at)
+            norms[i] = _possessive_norms(texts[i])
+            read.add(i)
+            after = joined.find(_SEPARATOR, at)
+            at = joined.find("'", after) if after >= 0 else -1
     suspects: dict[int, bool] = {}
     if not _SPECIAL_WORDS.isdisjoint(chain.from_iterable(filter(None, norms))):
         for i, words in enumerate(norms):
@@ -86,3 +97,26 @@ def _may_change(words: list[str], gated: bool) -> bool:
                 return True
     # A phrase is read only when one of the words starts as one of _PHRASE_STARTS (the text has no spinal level).
     return gated and not _PHRASE_STARTS.isdisjoint(map(_first_four, words))
+
+
+# A possessive as tokens() reads one in ASCII text: "'s" right after a letter or digit of a word.
+_POSSESSIVE = compile_pattern("(?<=[A-Za-z0-9])'s")
+
+
+def _possessive_norms(text: str) -> list[str] | None:
+    """:func:`token_norms` of an ASCII text with an apostrophe. A word of tokens() is a run of ASCII letters and
+    digits with the "'s" right after it, dropped from its norm; each such "'s" blanked, the text's words are those
+    of a text without an apostrophe (an apostrophe elsewhere parts words, as a space does). In "x's's" the second
+    "'s" follows the first's "s", no word's: such a text is read by token_norms itself."""
+    if "'s's" in text:
+        return token_norms(text)
+    encoded = _POSSESSIVE.sub("  ", text).encode("ascii")
+    words = encoded.translate(_LOWER_WORD_BYTES).decode("ascii").split()
+    if not _SPECIAL_WORDS.isdisjoint(words) or not _PHRASE_STARTS.isdisjoint(map(_first_four, words)):
+        return None  # an abbreviation, a Roman numeral's context or a phrase's first word: what token_norms says
+    # A spinal level's first two characters are a word's own, possessive or not (a one-letter word's "'" is no
+    # digit): where one may stand, the words as written tell.
+    if _LEVEL_HEAD.search(text) is not None and not _LEVEL_HEADS.isdisjoint(
+            map(_first_two, encoded.translate(_RAW_WORD_BYTES).decode("ascii").split())):
+        return None
+    return words
