@@ -87,7 +87,11 @@ def _ref_width(release: IcdRelease, ref: CodeRef) -> int:
     if lo[0] != hi[0]:
         return _UNBOUNDED
     count = 0
-    for a in _ALNUM:
+    # The categories between the two, in _ALNUM's order, which is the strings' own: only those whose second
+    # character lies between theirs can be.
+    seconds = (_ALNUM[_ALNUM.index(lo[1]):_ALNUM.index(hi[1]) + 1]
+               if len(lo) > 1 and len(hi) > 1 and lo[1] in _ALNUM and hi[1] in _ALNUM else _ALNUM)
+    for a in seconds:
         for b in _ALNUM:
             category = lo[0] + a + b
             if lo[:3] <= category <= hi[:3] and category in release:

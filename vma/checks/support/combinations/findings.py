@@ -124,13 +124,15 @@ def _additional_notes_held(release: IcdRelease) -> dict[str, tuple[_AdditionalNo
 
 
 def _additional_notes(release: IcdRelease, code: str) -> tuple[_AdditionalNote, ...]:
-    """The code's "use additional code" notes that name some code, nearest first."""
+    """The code's "use additional code" notes that name some code this check reads the note for (tobacco, or a
+    detector's), nearest first: a note asking for anything else ("use additional code to identify the organism")
+    never comes to a finding here, so the chart's codes are not matched against it."""
     held = _additional_notes_held(release)
     found = held.get(code)
     if found is None:
-        found = held[code] = tuple(
-            _AdditionalNote(where, note, any(r.covers(t) for r in refs for t in TOBACCO_REFS))
-            for where, note in release.inherited_notes(code, "useAdditionalCode") if (refs := note_code_refs(note)))
+        notes = (_AdditionalNote(where, note, any(r.covers(t) for r in refs for t in TOBACCO_REFS))
+                 for where, note in release.inherited_notes(code, "useAdditionalCode") if (refs := note_code_refs(note)))
+        found = held[code] = tuple(n for n in notes if n.tobacco or detectors_for(n.note))
     return found
 
 
