@@ -9,6 +9,13 @@ from itertools import compress, count, repeat
 from operator import contains
 
 from vma.checks.support.axes.index import AxisIndex, AxisSibling, CodeAxis
+from vma.checks.support.axes.sides import (
+    _SIDE_ABBREV,
+    _SIDE_AFTER,
+    _SIDE_BEFORE,
+    plain_sides,
+    sides_at_site,
+)
 from vma.checks.support.axes.words import _PUNCT, ACUITY_TERMS, BILATERAL, LEFT, RIGHT, acuity_of, same_word
 from vma.checks.support.notes.document import NoteDoc, Sentence
 from vma.checks.support.notes.patterns import lower_case_pattern
@@ -231,49 +238,8 @@ def condition_mentions(note: NoteDoc, index: AxisIndex, code: str, outpatient: b
 
 # -- sides ------------------------------------------------------------------------------------------
 
-_SIDE_BEFORE = {"right": RIGHT, "rt": RIGHT, "left": LEFT, "lt": LEFT, "bilateral": BILATERAL, "both": BILATERAL}
-_SIDE_ABBREV = {"r": RIGHT, "l": LEFT}  # "R knee": only right before the site
-_EYE_SIDES = {"OD": RIGHT, "OS": LEFT, "OU": BILATERAL}
-_SIDE_AFTER = {"bilaterally": BILATERAL, "bilateral": BILATERAL}
-
-
 def _gap_has_break(sentence: str, a: Token, b: Token) -> bool:
     return bool(_PUNCT.search(sentence[a.end:b.start]))
-
-
-def sides_at_site(sentence: str, words: tuple[Token, ...] | list[Token], site: tuple[str, ...]) -> set[str]:
-    """Sides ("right"/"left") attached to the site words in one sentence.
-
-    A side counts when it stands within four words before the site ("right
-    medial elbow", "right and left elbows"), or "bilaterally" just after it;
-    negated attachments ("denies left knee pain") do not count. Bilateral is
-    returned as both sides.
-    """
-    if not site:
-        return set()
-    head = site[-1]
-    initial = head[:1]
-    eye = head == "eye"
-    found: set[str] = set()
-    for i, t in enumerate(words):
-        # same_word never matches words with another first letter: the test spares most tokens a call
-        if t.norm[:1] != initial or not same_word(t.norm, head):
-            continue
-        for j in range(i - 1, max(-1, i - 5), -1):
-            w = words[j]
-            if _gap_has_break(sentence, w, words[j + 1]):
-                break
-            side = _SIDE_BEFORE.get(w.norm) or (_SIDE_ABBREV.get(w.norm) if j == i - 1 and w.raw.isupper() else None)
-            if side and not is_negated_at(sentence, w.start):
-                found |= {RIGHT, LEFT} if side == BILATERAL else {side}
-        for j in range(i + 1, min(len(words), i + 4)):
-            w = words[j]
-            if _gap_has_break(sentence, words[j - 1], w):
-                break
-            side = _SIDE_AFTER.get(w.norm) or (_EYE_SIDES.get(w.raw) if eye else None)
-            if side and not is_negated_at(sentence, t.start):
-                found |= {RIGHT, LEFT} if side == BILATERAL else {side}
-    return found
 
 
 _BARE_SIDE_CLAUSE = compile_pattern(r"^\s*(right|left|bilateral|bilaterally)(?:[\s-]+sided?)?\s*$", re.I)
@@ -376,8 +342,11 @@ def sides_at(note: NoteDoc, i: int, head: str) -> frozenset[str]:
         if head != "eye" and not note_words(note).holds_any(i, _SIDE_WORDS):
             found = frozenset()
         else:
-            sentence, words = note.tokenized[i]
-            found = frozenset(sides_at_site(sentence.text, words, (head,)))
+            # (a sentence whose words stand as they are is read without building its tokens)
+            text = note.sentences[i].text
+            plain = note.tokenized.plain_norms
+            sides = plain_sides(text, plain[i] if plain is not None else None, head)
+            found = frozenset(sides_at_site(text, note.tokenized[i][1], (head,)) if sides is None else sides)
         memo[i, head] = found
     return found
 

@@ -419,10 +419,15 @@ def _sides_in_dispute(note: NoteDoc, ev: AxisEvidence, site: tuple[str, ...]) ->
     """The note gives both sides for the condition's site, leaving out sides only examined as normal."""
     sides: set[str] = set()
     for sentence in ev.cited:
-        if _NORMAL_FINDING.search(sentence.text):
+        # (the sides first, read once per note: a sentence giving no side not yet given changes nothing, and the
+        # finding need not be read there; two sides settle it)
+        given = _sides_of(note, sentence, site)
+        if given <= sides or _NORMAL_FINDING.search(sentence.text):
             continue
-        sides |= _sides_of(note, sentence, site)
-    return len(sides) > 1
+        sides |= given
+        if len(sides) > 1:
+            return True
+    return False
 
 
 _EXAMINED = frozenset({"exam", "results"})
@@ -444,11 +449,16 @@ def _examined_sides(ev: AxisEvidence, site: tuple[str, ...], note: NoteDoc) -> f
     """The sides the examination and results give the condition's site where they report a finding."""
     found: set[str] = set()
     for sentence in ev.cited:
+        if sentence.section not in _EXAMINED:
+            continue
+        # (the sides first, read once per note: a sentence giving no side not yet found changes nothing, and its
+        # findings need not be read)
+        given = _sides_of(note, sentence, site)
+        if given <= found:
+            continue
         text = sentence.text
-        if sentence.section not in _EXAMINED or not any(
-                not is_negated_at(text, m.start()) for m in _ABNORMAL_FINDING.finditer(text)):
-            continue  # a site examined without an abnormal finding is not where the condition is
-        found |= _sides_of(note, sentence, site)
+        if any(not is_negated_at(text, m.start()) for m in _ABNORMAL_FINDING.finditer(text)):
+            found |= given  # else a site examined without an abnormal finding is not where the condition is
     return frozenset(found)
 
 

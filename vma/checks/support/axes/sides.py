@@ -1,0 +1,72 @@
+"""The sides a sentence gives a body site: a side word just before the site word ("right medial elbow"), or
+"bilaterally" just after it."""
+
+from __future__ import annotations
+
+from itertools import accumulate, compress, repeat
+from operator import add
+
+from vma.checks.support.axes.words import _PUNCT, _WORD_BYTES, BILATERAL, LEFT, RIGHT, same_word
+from vma.checks.support.notes.words import Token, is_negated_at
+
+_SIDE_BEFORE = {"right": RIGHT, "rt": RIGHT, "left": LEFT, "lt": LEFT, "bilateral": BILATERAL, "both": BILATERAL}
+_SIDE_ABBREV = {"r": RIGHT, "l": LEFT}  # "R knee": only right before the site
+_EYE_SIDES = {"OD": RIGHT, "OS": LEFT, "OU": BILATERAL}
+_SIDE_AFTER = {"bilaterally": BILATERAL, "bilateral": BILATERAL}
+
+
+def sides_at_site(sentence: str, words: tuple[Token, ...] | list[Token], site: tuple[str, ...]) -> set[str]:
+    """Sides ("right"/"left") attached to the site words in one sentence.
+
+    A side counts when it stands within four words before the site ("right
+    medial elbow", "right and left elbows"), or "bilaterally" just after it;
+    negated attachments ("denies left knee pain") do not count. Bilateral is
+    returned as both sides.
+    """
+    if not site or not words:
+        return set()
+    norms, raws, starts, ends = zip(*words)
+    return _sides_at_head(sentence, norms, raws, starts, ends, site[-1])
+
+
+def _sides_at_head(sentence: str, norms, raws, starts, ends, head: str) -> set[str]:
+    """:func:`sides_at_site` for the site word ``head``, the sentence's words given as their norms, raw forms,
+    starts and ends (the fields of its tokens, each in a sequence of its own)."""
+    initial = head[:1]
+    eye = head == "eye"
+    n = len(norms)
+    found: set[str] = set()
+    for i, norm in enumerate(norms):
+        # same_word never matches words with another first letter: the test spares most words a call
+        if norm[:1] != initial or not same_word(norm, head):
+            continue
+        for j in range(i - 1, max(-1, i - 5), -1):
+            if _PUNCT.search(sentence[ends[j]:starts[j + 1]]):  # a break between the word and the next
+                break
+            side = _SIDE_BEFORE.get(norms[j]) or (_SIDE_ABBREV.get(norms[j]) if j == i - 1 and raws[j].isupper()
+                                                   else None)
+            if side and not is_negated_at(sentence, starts[j]):
+                found |= {RIGHT, LEFT} if side == BILATERAL else {side}
+        for j in range(i + 1, min(n, i + 4)):
+            if _PUNCT.search(sentence[ends[j - 1]:starts[j]]):
+                break
+            side = _SIDE_AFTER.get(norms[j]) or (_EYE_SIDES.get(raws[j]) if eye else None)
+            if side and not is_negated_at(sentence, starts[i]):
+                found |= {RIGHT, LEFT} if side == BILATERAL else {side}
+    return found
+
+
+def plain_sides(text: str, norms: list[str] | None, head: str) -> set[str] | None:
+    """:func:`sides_at_site` for the site word ``head`` in a sentence whose words stand as they are (``norms``, from
+    the note's word index: see ``SentenceWords.plain_norms``), read from its words' places found in C without
+    building its tokens; None when the sentence is not such a one (its tokens are read then). An ASCII text
+    without an apostrophe so read has for words its runs of ASCII letters and digits, the words and places
+    :func:`vma.checks.support.notes.words.plain_tokens` gives it."""
+    if norms is None or "'" in text or not text.isascii():
+        return None
+    pieces = text.encode("ascii").translate(_WORD_BYTES).decode("ascii").split(" ")
+    raws = list(filter(None, pieces))
+    if len(raws) != len(norms):
+        return None
+    starts = list(compress(accumulate(map(add, map(len, pieces), repeat(1)), initial=0), pieces))
+    return _sides_at_head(text, norms, raws, starts, list(map(add, starts, map(len, raws))), head)
