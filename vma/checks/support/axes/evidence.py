@@ -74,6 +74,11 @@ class NoteWords:
         self._long: dict[str, list[str]] | None = None
         self._where: dict[str, dict[int, int]] = {}
 
+    @property
+    def words(self) -> set[str]:
+        """Every word the note uses, as the word index reads them; shared, not a copy: readers must not change it."""
+        return self._words
+
     def holds_any(self, si: int, words: frozenset[str]) -> bool:
         """Some of ``words`` stands in the ``si``-th sentence, as a word of its own."""
         return not words.isdisjoint(self._sentence_words[si])
