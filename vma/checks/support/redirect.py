@@ -271,7 +271,7 @@ def documented_redirect(note: NoteDoc, index: AxisIndex, code: str, outpatient: 
     if not named:
         return documented_sibling(note, index, code, outpatient)
     at = note_words(note)
-    where, words = at.where, at._words
+    where, words = at.where, at.words
     redirections = redirects(index)
     # The forms a sentence may state: each word of the form somewhere in the note as _stated reads it (a set
     # test), then every word somewhere as the word index finds it (also its near spellings), then whether the

@@ -74,6 +74,11 @@ class NoteWords:
         self._long: dict[str, list[str]] | None = None
         self._where: dict[str, dict[int, int]] = {}
 
+    @property
+    def words(self) -> set[str]:
+        """Every word the note uses, as the word index reads them; shared, not a copy: readers must not change it."""
+        return self._words
+
     def holds_any(self, si: int, words: frozenset[str]) -> bool:
         """Some of ``words`` stands in the ``si``-th sentence, as a word of its own."""
         return not words.isdisjoint(self._sentence_words[si])
@@ -242,6 +247,8 @@ def _gap_has_break(sentence: str, a: Token, b: Token) -> bool:
     return bool(_PUNCT.search(sentence[a.end:b.start]))
 
 
+_SIDE_NAMES = {"right": RIGHT, "left": LEFT, "bilateral": BILATERAL}
+_CLAUSE_SPLIT = compile_pattern(r"[,;]")
 _BARE_SIDE_CLAUSE = compile_pattern(r"^\s*(right|left|bilateral|bilaterally)(?:[\s-]+sided?)?\s*$", re.I)
 
 
@@ -252,10 +259,11 @@ def sides_at_condition(sentence: str, words: tuple[Token, ...], first: int) -> s
     for j in range(first - 1, max(-1, first - 3), -1):
         if _gap_has_break(sentence, words[j], words[j + 1]):
             break
-        side = {"right": RIGHT, "left": LEFT, "bilateral": BILATERAL}.get(words[j].norm)
+        side = _SIDE_NAMES.get(words[j].norm)
         if side and not is_negated_at(sentence, words[j].start):
             found |= {RIGHT, LEFT} if side == BILATERAL else {side}
-    for clause in re.split(r"[,;]", sentence[words[first].start:].rstrip(". "))[1:2]:
+    # (only the clause after the first is read: the text is split no further)
+    for clause in _CLAUSE_SPLIT.split(sentence[words[first].start:].rstrip(". "), 2)[1:2]:
         m = _BARE_SIDE_CLAUSE.match(clause)
         if m:
             side = m.group(1).lower()

@@ -31,7 +31,8 @@ def sides_at_site(sentence: str, words: tuple[Token, ...] | list[Token], site: t
 
 def _sides_at_head(sentence: str, norms, raws, starts, ends, head: str) -> set[str]:
     """:func:`sides_at_site` for the site word ``head``, the sentence's words given as their norms, raw forms,
-    starts and ends (the fields of its tokens, each in a sequence of its own)."""
+    starts and ends (the fields of its tokens, each in a sequence of its own); ``ends`` None where each word ends
+    after its raw form (the few read are worked out then)."""
     initial = head[:1]
     eye = head == "eye"
     n = len(norms)
@@ -41,14 +42,16 @@ def _sides_at_head(sentence: str, norms, raws, starts, ends, head: str) -> set[s
         if norm[:1] != initial or not same_word(norm, head):
             continue
         for j in range(i - 1, max(-1, i - 5), -1):
-            if _PUNCT.search(sentence[ends[j]:starts[j + 1]]):  # a break between the word and the next
+            end = ends[j] if ends is not None else starts[j] + len(raws[j])
+            if _PUNCT.search(sentence, end, starts[j + 1]):  # a break between the word and the next
                 break
             side = _SIDE_BEFORE.get(norms[j]) or (_SIDE_ABBREV.get(norms[j]) if j == i - 1 and raws[j].isupper()
                                                    else None)
             if side and not is_negated_at(sentence, starts[j]):
                 found |= {RIGHT, LEFT} if side == BILATERAL else {side}
         for j in range(i + 1, min(n, i + 4)):
-            if _PUNCT.search(sentence[ends[j - 1]:starts[j]]):
+            end = ends[j - 1] if ends is not None else starts[j - 1] + len(raws[j - 1])
+            if _PUNCT.search(sentence, end, starts[j]):
                 break
             side = _SIDE_AFTER.get(norms[j]) or (_EYE_SIDES.get(raws[j]) if eye else None)
             if side and not is_negated_at(sentence, starts[i]):
@@ -69,4 +72,4 @@ def plain_sides(text: str, norms: list[str] | None, head: str) -> set[str] | Non
     if len(raws) != len(norms):
         return None
     starts = list(compress(accumulate(map(add, map(len, pieces), repeat(1)), initial=0), pieces))
-    return _sides_at_head(text, norms, raws, starts, list(map(add, starts, map(len, raws))), head)
+    return _sides_at_head(text, norms, raws, starts, None, head)

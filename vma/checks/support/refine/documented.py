@@ -194,15 +194,23 @@ def _beside_condition(m: Mention, term: str, condition_words: frozenset[str], ca
     same clause ("moderate intermittent asthma", "exacerbation of her heart failure"), not elsewhere
     in a long sentence that also names it ("glaucoma is a chronic disease that needs ...")."""
     w = _words(m, cache)
-    named = [i for word in condition_words for i in w.positions(word)]
+    # The condition's words stand at the same places for every term read beside them: found once per sentence.
+    key = (id(m.sentence), condition_words)
+    named = cache.get(key)
+    if named is None:
+        named = cache[key] = [i for word in condition_words for i in w.positions(word)]
     text = m.sentence.text
+    tokens = w.tokens
     for i in w.positions(term):
         for j in named:
             if i != j and abs(i - j) <= reach:
-                lo, hi = sorted((w.tokens[i], w.tokens[j]), key=lambda t: t.start)
-                if not re.search(r"[.;:]", text[lo.end:hi.start]):
+                lo, hi = (tokens[i], tokens[j]) if i < j else (tokens[j], tokens[i])  # in the sentence's order
+                if not _CLAUSE_MARK.search(text, lo.end, hi.start):
                     return True
     return False
+
+
+_CLAUSE_MARK = compile_pattern(r"[.;:]")
 
 
 def _variant_stated(m: Mention, variant: tuple[str, ...], outpatient: bool, cache: dict) -> bool:
