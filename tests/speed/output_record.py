@@ -34,6 +34,19 @@ def chart_files() -> dict[str, Path]:
     return found
 
 
+def labelled_release():
+    """The ICD-10-CM release a check of the first labelled chart reads, or None where there is none."""
+    from vma.checks import CheckContext
+    from vma.intake import parse_chart
+    from vma.reference import default_reference
+
+    path = next((p for p in chart_files().values() if p.suffix == ".json"), None)
+    if path is None:
+        return None
+    chart, _ = parse_chart(path.read_bytes())
+    return CheckContext(chart, default_reference()).icd
+
+
 def chart_notes() -> list:
     """The note of each recorded chart that has one, read as a check reads it (NoteDoc)."""
     from vma.checks.support.notes.document import NoteDoc

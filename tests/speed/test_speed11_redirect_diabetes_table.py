@@ -8,22 +8,12 @@ import random
 
 import pytest
 
-from tests.speed.output_record import chart_files
-from vma.checks import CheckContext
+from tests.speed.output_record import chart_files, labelled_release
 from vma.checks.support.combinations import diabetes
 from vma.intake import parse_chart
-from vma.reference import default_reference
 from vma.reference.icd10cm import note_code_refs
 
 FILES = {label: path for label, path in chart_files().items() if path.suffix == ".json"}
-
-
-def _release():
-    path = next(iter(FILES.values()), None)
-    if path is None:
-        return None
-    chart, _ = parse_chart(path.read_bytes())
-    return CheckContext(chart, default_reference()).icd
 
 
 def _eager(release) -> dict[str, tuple[diabetes.DiabetesRule, ...]]:
@@ -43,7 +33,7 @@ def _eager(release) -> dict[str, tuple[diabetes.DiabetesRule, ...]]:
 
 
 def test_each_category_read_when_asked_holds_the_rules_read_up_front():
-    release = _release()
+    release = labelled_release()
     if release is None:
         pytest.skip("no labelled chart here")
     eager = _eager(release)
@@ -67,7 +57,7 @@ def _links(release, codes) -> list:
 
 
 def test_the_links_are_those_of_the_table_read_up_front(monkeypatch):
-    release = _release()
+    release = labelled_release()
     if release is None:
         pytest.skip("no labelled chart here")
     codes = set()

@@ -8,14 +8,9 @@ import random
 
 import pytest
 
-from tests.speed.output_record import chart_files
-from vma.checks import CheckContext
+from tests.speed.output_record import labelled_release
 from vma.checks.support.combinations import diabetes
-from vma.intake import parse_chart
-from vma.reference import default_reference
 from vma.reference.icd10cm import CodeRef, note_code_refs
-
-FILES = {label: path for label, path in chart_files().items() if path.suffix == ".json"}
 
 
 def _every_category(release, ref: CodeRef) -> int:
@@ -34,16 +29,8 @@ def _every_category(release, ref: CodeRef) -> int:
     return count or diabetes._UNBOUNDED
 
 
-def _release():
-    path = next(iter(FILES.values()), None)
-    if path is None:
-        return None
-    chart, _ = parse_chart(path.read_bytes())
-    return CheckContext(chart, default_reference()).icd
-
-
 def test_the_width_of_each_range_is_that_of_trying_every_category():
-    release = _release()
+    release = labelled_release()
     if release is None:
         pytest.skip("no labelled chart here")
     rng = random.Random(13)
