@@ -169,10 +169,10 @@ def _stretches(note: NoteDoc, sections: tuple[str, ...] | None) -> list[tuple[in
 
 class LiteralFinder:
     """Which of some joined texts hold which of a fixed set of literals. Each literal is looked for with str's own
-    search, which skips through the text many bytes at a step: sre trying a trie of the literals at every place of
-    the text, as this did, cost some eight hundred instructions a character, the searches for the hundred and sixty
-    literals of the tests' gates over the same text half as many in all. Only the literals standing somewhere in
-    the joined text are placed."""
+    search (:meth:`JoinedTexts.places`), which skips through the text many bytes at a step: sre trying a trie of the
+    literals at every place of the text, as this did, cost some eight hundred instructions a character, the
+    searches for the hundred and sixty literals of the tests' gates over the same text half as many in all. Only
+    the literals standing somewhere in the joined text are placed."""
 
     __slots__ = ("_literals",)
 
@@ -181,21 +181,9 @@ class LiteralFinder:
 
     def held(self, joined: JoinedTexts) -> dict[int, set[str]]:
         """The literals each text holds, by its index, for the texts holding some (the joined text usable)."""
-        text, starts, last = joined.text, joined.starts, joined.count - 1
-        find = text.find
         found: dict[int, set[str]] = {}
-        for literal in [literal for literal in self._literals if literal in text]:
-            at = find(literal)
-            while True:  # after a hit, from the next text on: the separator stands in no literal
-                i = bisect_right(starts, at) - 1
-                held = found.get(i)
-                if held is None:
-                    found[i] = {literal}
-                else:
-                    held.add(literal)
-                if i == last:
-                    break
-                at = find(literal, starts[i + 1])
-                if at < 0:
-                    break
+        text = joined.text
+        for literal in [literal for literal in self._literals if literal in text]:  # most stand nowhere
+            for i in joined.places(literal):
+                found.setdefault(i, set()).add(literal)
         return found

@@ -9,13 +9,7 @@ from itertools import compress, count, repeat
 from operator import contains
 
 from vma.checks.support.axes.index import AxisIndex, AxisSibling, CodeAxis
-from vma.checks.support.axes.sides import (
-    _SIDE_ABBREV,
-    _SIDE_AFTER,
-    _SIDE_BEFORE,
-    plain_sides,
-    sides_at_site,
-)
+from vma.checks.support.axes.sides import SIDE_WORDS, plain_sides, sides_at_site
 from vma.checks.support.axes.words import _PUNCT, ACUITY_TERMS, BILATERAL, LEFT, RIGHT, acuity_of, same_word
 from vma.checks.support.notes.document import NoteDoc, Sentence
 from vma.checks.support.notes.patterns import lower_case_pattern
@@ -334,10 +328,6 @@ _LONG_PAST = compile_pattern(
 _LONG_PAST_FAST = lower_case_pattern(_LONG_PAST)
 
 
-# The words sides_at_site reads a side from, but for an eye's "OD", "OS" and "OU".
-_SIDE_WORDS = frozenset(_SIDE_BEFORE) | frozenset(_SIDE_ABBREV) | frozenset(_SIDE_AFTER)
-
-
 def sides_at(note: NoteDoc, i: int, head: str) -> frozenset[str]:
     """:func:`sides_at_site` in the note's ``i``-th sentence for the site word ``head``, read once per note: each
     code of a chart at that site, and the examination of it, ask again. A sentence with no side word (but an
@@ -347,7 +337,7 @@ def sides_at(note: NoteDoc, i: int, head: str) -> frozenset[str]:
         memo = note.memo["sides_at"] = {}
     found = memo.get((i, head))
     if found is None:
-        if head != "eye" and not note_words(note).holds_any(i, _SIDE_WORDS):
+        if head != "eye" and not note_words(note).holds_any(i, SIDE_WORDS):
             found = frozenset()
         else:
             # (a sentence whose words stand as they are is read without building its tokens)

@@ -13,6 +13,8 @@ _SIDE_BEFORE = {"right": RIGHT, "rt": RIGHT, "left": LEFT, "lt": LEFT, "bilatera
 _SIDE_ABBREV = {"r": RIGHT, "l": LEFT}  # "R knee": only right before the site
 _EYE_SIDES = {"OD": RIGHT, "OS": LEFT, "OU": BILATERAL}
 _SIDE_AFTER = {"bilaterally": BILATERAL, "bilateral": BILATERAL}
+# The words sides_at_site reads a side from, but for an eye's "OD", "OS" and "OU".
+SIDE_WORDS = frozenset(_SIDE_BEFORE) | frozenset(_SIDE_ABBREV) | frozenset(_SIDE_AFTER)
 
 
 def sides_at_site(sentence: str, words: tuple[Token, ...] | list[Token], site: tuple[str, ...]) -> set[str]:
