@@ -249,6 +249,56 @@ def _with_previous(sentences: list[Sentence], i: int) -> str:
     return f"{sentences[i - 1].text} {text}" if i and sentences[i - 1].section == sentences[i].section else text
 
 
+# The literals of the statements read first, each with the statements that name it.
+_STATEMENTS_NAMING: dict[str, list[LowerCasePattern]] = {}
+for _rx in _PRIOR_STATEMENTS:
+    for _literal in _LITERALS[_rx]:
+        _STATEMENTS_NAMING.setdefault(_literal, []).append(_rx)
+del _rx, _literal
+_PRIOR_LITERALS = tuple(_STATEMENTS_NAMING)
+
+
+def _tried(literals: JoinedTexts) -> dict[LowerCasePattern, set[int]]:
+    """For each statement read first, ``literals.holding`` of its literals: the texts holding one of them. Most
+    literals stand in none of the texts: each is looked for once, in one pass over them all, and only those found
+    are placed and given to the statements that name them (a literal two statements name is placed once)."""
+    if literals.text is None:
+        return {rx: literals.holding(_LITERALS[rx]) for rx in _PRIOR_STATEMENTS}  # every text, for each
+    tried: dict[LowerCasePattern, set[int]] = {rx: set() for rx in _PRIOR_STATEMENTS}
+    text = literals.text
+    for literal in [literal for literal in _PRIOR_LITERALS if literal in text]:
+        held = literals.places(literal)
+        for rx in _STATEMENTS_NAMING[literal]:
+            tried[rx] |= held
+    return tried
+
+
+def _search_past_gate(rx: LowerCasePattern, text: str) -> re.Match[str] | None:
+    """``rx.search(text)`` without its gate: the sentences tried here hold a literal of the pattern's own list, and
+    for most patterns that is a literal of the gate too, which then would only be searched for again. The gate
+    finds something wherever the pattern does (see notes.patterns), so the pattern's own answer is the same."""
+    lower = rx.lower
+    if lower is not None:
+        lowered = text.lower()
+        if len(lowered) == len(text):
+            return lower.search(lowered)
+    return rx.ci.search(text)
+
+
+def _gate_opens(rx: LowerCasePattern, text: str, note: NoteDoc) -> bool:
+    """Whether the pattern's gate finds something in the note's lower-cased text. The gate is an alternation of
+    literals and nothing else, searched without flags, and each of its literals holds one of ``gate_literals``: it
+    finds something exactly where one of those stands, which str's search tells without sre trying the
+    alternation at every place of the note. Those in the matched sentence are looked for first, as those most
+    likely found early; the answer is the same in any order."""
+    literals = rx.gate_literals
+    if literals is None:
+        return True
+    lowered = text.lower()
+    note_text = note.text.lower()
+    return any(literal in note_text for literal in sorted(literals, key=lambda literal: literal not in lowered))
+
+
 @dataclass(frozen=True)
 class PriorVisit:
     sentence: Sentence
@@ -262,7 +312,7 @@ def prior_visit(ctx: CheckContext, note: NoteDoc) -> PriorVisit | None:
     sentences, _ = _whole_sentences(note)
     # A sentence holding none of a pattern's literals has no match of it; a mended sentence is read whole.
     literals = JoinedTexts([s.text for s in sentences])
-    tried = {rx: literals.holding(_LITERALS[rx]) for rx in _PRIOR_STATEMENTS}
+    tried = _tried(literals)
     in_note: dict[LowerCasePattern, bool] = {}
 
     def found(rx: LowerCasePattern, i: int) -> re.Match[str] | None:
@@ -271,9 +321,10 @@ def prior_visit(ctx: CheckContext, note: NoteDoc) -> PriorVisit | None:
         is searched for the literal only once a sentence matches, which few do."""
         if i not in tried[rx]:
             return None
-        m = rx.search(sentences[i].text)
+        text = sentences[i].text
+        m = _search_past_gate(rx, text)
         if m is not None and rx not in in_note:
-            in_note[rx] = rx.gate is None or rx.gate.search(note.text.lower()) is not None
+            in_note[rx] = _gate_opens(rx, text, note)
         return m if m is not None and in_note[rx] else None
 
     def called_new() -> bool:
