@@ -180,14 +180,17 @@ def condition_mentions(note: NoteDoc, index: AxisIndex, code: str, outpatient: b
     memo = note.memo
     if key in memo:
         return memo[key]
-    where = note_words(note).where
+    words = note_words(note)
+    # A term's places, once looked up, are read from the look-up's own table, without a call.
+    where, looked_up = words.where, words._where
     best: dict[int, tuple[float, int]] = {}
     for terms, total, heaviest, slack in index.condition_term_sets(code):
         # A set whose words missing from the note weigh more than half of it names the condition in no
         # sentence: its heaviest words are looked up first, and most sets fail on the first.
         missing = 0.0
         for term, weight in heaviest:
-            if not where(term):
+            places = looked_up.get(term)
+            if not (where(term) if places is None else places):
                 missing += weight
                 if missing > slack:
                     break
@@ -196,7 +199,8 @@ def condition_mentions(note: NoteDoc, index: AxisIndex, code: str, outpatient: b
         got: dict[int, float] = {}
         first: dict[int, int] = {}
         for term, weight in terms:
-            for si, ti in where(term).items():
+            places = looked_up.get(term)
+            for si, ti in (where(term) if places is None else places).items():
                 got[si] = got.get(si, 0.0) + weight
                 if ti < first.get(si, ti + 1):
                     first[si] = ti
@@ -238,7 +242,8 @@ def condition_mentions(note: NoteDoc, index: AxisIndex, code: str, outpatient: b
 # -- sides ------------------------------------------------------------------------------------------
 
 def _gap_has_break(sentence: str, a: Token, b: Token) -> bool:
-    return bool(_PUNCT.search(sentence[a.end:b.start]))
+    gap = sentence[a.end:b.start]
+    return gap != " " and bool(_PUNCT.search(gap))  # a gap of one space, the most common, holds no break
 
 
 _SIDE_NAMES = {"right": RIGHT, "left": LEFT, "bilateral": BILATERAL}

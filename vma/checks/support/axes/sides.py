@@ -15,6 +15,8 @@ _EYE_SIDES = {"OD": RIGHT, "OS": LEFT, "OU": BILATERAL}
 _SIDE_AFTER = {"bilaterally": BILATERAL, "bilateral": BILATERAL}
 # The words sides_at_site reads a side from, but for an eye's "OD", "OS" and "OU".
 SIDE_WORDS = frozenset(_SIDE_BEFORE) | frozenset(_SIDE_ABBREV) | frozenset(_SIDE_AFTER)
+# The sides a side word gives: bilateral is both.
+_SIDES_OF = {RIGHT: frozenset({RIGHT}), LEFT: frozenset({LEFT}), BILATERAL: frozenset({RIGHT, LEFT})}
 
 
 def sides_at_site(sentence: str, words: tuple[Token, ...] | list[Token], site: tuple[str, ...]) -> set[str]:
@@ -43,22 +45,32 @@ def _sides_at_head(sentence: str, norms, raws, starts, ends, head: str) -> set[s
         # same_word never matches words with another first letter: the test spares most words a call
         if norm[:1] != initial or not same_word(norm, head):
             continue
+        # Walking out from the site word, a break between two words ends the walk and only a side word adds a
+        # side: a side word counts when no gap between it and the site word holds a break, so the gaps are read
+        # for the side words alone (the walk reads each gap it passes, most of them before no side word).
         for j in range(i - 1, max(-1, i - 5), -1):
-            end = ends[j] if ends is not None else starts[j] + len(raws[j])
-            if _PUNCT.search(sentence, end, starts[j + 1]):  # a break between the word and the next
-                break
             side = _SIDE_BEFORE.get(norms[j]) or (_SIDE_ABBREV.get(norms[j]) if j == i - 1 and raws[j].isupper()
                                                    else None)
-            if side and not is_negated_at(sentence, starts[j]):
-                found |= {RIGHT, LEFT} if side == BILATERAL else {side}
+            # (a side already found needs no second reading: adding it changes nothing)
+            if side and not _SIDES_OF[side] <= found and _unbroken(sentence, raws, starts, ends, j, i) \
+                    and not is_negated_at(sentence, starts[j]):
+                found |= _SIDES_OF[side]
         for j in range(i + 1, min(n, i + 4)):
-            end = ends[j - 1] if ends is not None else starts[j - 1] + len(raws[j - 1])
-            if _PUNCT.search(sentence, end, starts[j]):
-                break
             side = _SIDE_AFTER.get(norms[j]) or (_EYE_SIDES.get(raws[j]) if eye else None)
-            if side and not is_negated_at(sentence, starts[i]):
-                found |= {RIGHT, LEFT} if side == BILATERAL else {side}
+            if side and not _SIDES_OF[side] <= found and _unbroken(sentence, raws, starts, ends, i, j) \
+                    and not is_negated_at(sentence, starts[i]):
+                found |= _SIDES_OF[side]
     return found
+
+
+def _unbroken(sentence: str, raws, starts, ends, a: int, b: int) -> bool:
+    """No break (:data:`_PUNCT`) between any two neighbours of the ``a``-th to ``b``-th words. A gap of one space,
+    the most common, holds none: the pattern runs on the others."""
+    for k in range(a, b):
+        gap = sentence[ends[k] if ends is not None else starts[k] + len(raws[k]):starts[k + 1]]
+        if gap != " " and _PUNCT.search(gap):
+            return False
+    return True
 
 
 def plain_sides(text: str, norms: list[str] | None, head: str) -> set[str] | None:

@@ -207,16 +207,23 @@ class Refiner:
         # The pool's words are the category's (or the header's), read once for all its codes.
         base_keyed, base_sited, paired, sided = self._pool_words(code if header else self.category(code))
         xk = key_words(rel.description(code) or "")
+        # The pool's codes and words, read here and never changed: the code itself is passed over in the walk
+        # below rather than left out of a copy (the same codes, in the same order), unless codes of other
+        # categories join them, when the copy is made as it always was.
+        keyed = base_keyed
+        itself = None if header else code
         if header:
-            keyed = dict(base_keyed)
             sited = base_sited
             extra = []
         else:
-            keyed = {y: yk for y, yk in base_keyed.items() if y != code}
             sited = tuple(pair for pair in base_sited if pair[0] != code)
             acuity_axis = index.axis(code, ACUITY)
-            extra = [s.code for s in acuity_axis.siblings if s.code not in keyed] if acuity_axis is not None else []
+            # (not among the pool's codes other than the code itself: the copy's codes)
+            extra = [s.code for s in acuity_axis.siblings if s.code == code or s.code not in base_keyed] \
+                if acuity_axis is not None else []
             if extra:  # acute and chronic forms kept in other categories (J40 -> J20.9, J42)
+                keyed = {y: yk for y, yk in base_keyed.items() if y != code}
+                itself = None
                 for y in extra:
                     keyed[y] = key_words(rel.description(y) or "")
                 sited += tuple((y, found) for y in extra if _may_name_side(rel.description(y) or "")
@@ -252,6 +259,8 @@ class Refiner:
         # A code that states a side is refined only to sided codes (below): the others are passed over first.
         needs_side = x_side is not None and not header
         for y, yk in keyed.items():
+            if y == itself:
+                continue
             if needs_side and (SIDE_TERMS.isdisjoint(yk)
                                or not (BILATERAL in yk or frozenset(yk - SIDE_TERMS) in sided)):
                 continue
@@ -382,8 +391,18 @@ class Refiner:
         "Other thoracic, thoracolumbar and lumbosacral ..."): a child states one of them, never all."""
         rel = self.release
         title = key_words(rel.description(code) or "")
-        kids = [key_words(rel.description(c) or "") & title for c in rel.children(code)]
-        return len({k for k in kids if k and k != title}) >= 2
+        if not title:
+            return False  # no child shares a word with it
+        # Two children sharing different parts of the title settle it: the rest are not read (their words are
+        # the tabular's, and reading them changes nothing once two differ).
+        seen: set[frozenset[str]] = set()
+        for c in rel.children(code):
+            k = key_words(rel.description(c) or "") & title
+            if k and k != title:
+                seen.add(k)
+                if len(seen) >= 2:
+                    return True
+        return False
 
     @lru_cache(maxsize=None)
     def own_inclusion_words(self, code: str) -> frozenset[str]:

@@ -126,7 +126,10 @@ def _decide(note: NoteDoc, index: AxisIndex, code: str, outpatient: bool, chart_
         return ((not r.terms or r.code in doc.full) and (not r.residual or r.code in doc.by_inclusion)
                 and _side_ok(r, doc.side_of(r), x_side) and _acuity_ok(r, doc.acuity, x_acuity))
 
-    full = [r for r in refs if fully(r)]
+    # (fully()'s first test, on the terms, made here before calling it: most candidates fail it; fully() makes
+    # it again, reading only, so the candidates kept are the same)
+    doc_full = doc.full
+    full = [r for r in refs if (not r.terms or r.code in doc_full) and fully(r)]
     changed = [r for r in full if r.terms or (r.side is not None and r.side != x_side)
                or (r.acuity is not None and r.acuity != x_acuity)]
     # An "unspecified" member gives way to a documented code beside or below it ("mid-cervical region,

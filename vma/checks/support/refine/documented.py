@@ -330,9 +330,8 @@ def _read_candidates(note: NoteDoc, index: AxisIndex, doc: Documentation, plan, 
     heard = [_words(m, cache) for m in present]
     said_keys = set().union(*(w.at for w in heard))
     said_long: dict[str, list[str]] = {}  # by first letter: same_word finds no other word near
-    for n in said_keys:
-        if len(n) >= 8:
-            said_long.setdefault(n[0], []).append(n)
+    for n in [n for n in said_keys if len(n) >= 8]:  # (the few long words picked out first)
+        said_long.setdefault(n[0], []).append(n)
     near: dict[str, bool] = {}
 
     def stated_near(term: str) -> bool:  # a long word, in another inflection
