@@ -242,9 +242,10 @@ class LowerCasePattern:
         return self.ci.finditer(text)
 
 
-@lru_cache(maxsize=32)  # a sentence is tried by ~25 patterns in a row; keep no more than one chart's worth
-def _lowered(text: str) -> str:
-    return text.lower()
+# A text lower-cased, worked out at each call: str.lower of a sentence costs less than looking the sentence up in a
+# cache of the last ones lower-cased (hashing aside, an LRU lookup and its bookkeeping outweigh lower-casing some
+# hundred characters), and a lower-cased text is the same text whichever way it comes.
+_lowered = str.lower
 
 
 

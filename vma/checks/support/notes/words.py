@@ -388,17 +388,17 @@ def is_negated_at(sentence: str, pos: int, window: int = 6) -> bool:
         return True
     # The case-insensitive patterns run without re.I on the lower-cased sentence where lower-casing keeps positions
     # and folds nothing onto an ASCII letter (see LowerCasePattern): re.I makes them several times slower.
-    text, negated_after, negation_end, lowered = sentence, _NEGATED_AFTER, _NEGATION_END, None
+    text, lowered = sentence, None  # each pattern's form is taken where it runs, by whether ``text`` is ``lowered``
     if not _folds_onto_ascii(sentence):
         lowered = _lowered(sentence)
         if len(lowered) == len(sentence):
-            text, negated_after, negation_end = lowered, _NEGATED_AFTER_FAST.lower, _NEGATION_END_FAST.lower
+            text = lowered
     after = text[pos:pos + 80]
     # Each denial the pattern reads after the word ("ruled out", "not present") holds one of these (its gate's words
     # are they, "not " standing for four): looked for by str in the lower-cased 80 characters, not by sre.
-    if text is lowered and not ("not " in after or "resolved" in after or "ruled out" in after or "absent" in after
-                                or "unlikely" in after or "excluded" in after or "doubtful" in after):
-        negated_after = None
+    negated_after = _NEGATED_AFTER if text is not lowered else _NEGATED_AFTER_FAST.lower if (
+        "not " in after or "resolved" in after or "ruled out" in after or "absent" in after or "unlikely" in after
+        or "excluded" in after or "doubtful" in after) else None
     rest = None  # what follows the word's own letters in ``after``, worked out when read
     if negated_after is not None:
         rest = after[_TERM_WORD.match(after).end():]
@@ -422,6 +422,7 @@ def is_negated_at(sentence: str, pos: int, window: int = 6) -> bool:
     # last comma leaves no list (no end holds a comma, so a scan from that comma finds what one from the start
     # would); else the list reaches back to the last end before the comma.
     rest = after[_TERM_WORD.match(after).end():] if rest is None else rest
+    negation_end = _NEGATION_END_FAST.lower if text is lowered else _NEGATION_END
     if negation_end.search(text, last_comma + 1, pos) or _PRESENT_AFTER.match(rest):
         return False
     stretch_start = 0
@@ -477,14 +478,15 @@ def is_past_or_planned(sentence: str, pos: int) -> bool:
     start, end = clause_bounds(sentence, pos)
     # The pattern's literal gate first (see LowerCasePattern), on the lower-cased clause, where lower-casing keeps
     # positions and re.I folds no other character onto an ASCII letter: most clauses have none of its words.
-    if _NOT_NOW_FAST.lower is not None and not _folds_onto_ascii(sentence):
+    fast = _NOT_NOW_FAST.lower  # (each of the pattern's properties read once a call)
+    if fast is not None and not _folds_onto_ascii(sentence):
         lowered = _lowered(sentence)
         if len(lowered) == len(sentence):
             gate = _NOT_NOW_FAST.gate
             if gate is not None and gate.search(lowered, start, end) is None:
                 return False
             # The same clause through the pattern without re.I, on the lower-cased sentence (half the time).
-            return _NOT_NOW_FAST.lower.search(lowered, start, end) is not None
+            return fast.search(lowered, start, end) is not None
     return _NOT_NOW.search(sentence, start, end) is not None
 
 
