@@ -273,18 +273,6 @@ def _tried(literals: JoinedTexts) -> dict[LowerCasePattern, set[int]]:
     return tried
 
 
-def _search_past_gate(rx: LowerCasePattern, text: str) -> re.Match[str] | None:
-    """``rx.search(text)`` without its gate: the sentences tried here hold a literal of the pattern's own list, and
-    for most patterns that is a literal of the gate too, which then would only be searched for again. The gate
-    finds something wherever the pattern does (see notes.patterns), so the pattern's own answer is the same."""
-    lower = rx.lower
-    if lower is not None:
-        lowered = text.lower()
-        if len(lowered) == len(text):
-            return lower.search(lowered)
-    return rx.ci.search(text)
-
-
 def _gate_opens(rx: LowerCasePattern, text: str, note: NoteDoc) -> bool:
     """Whether the pattern's gate finds something in the note's lower-cased text. The gate is an alternation of
     literals and nothing else, searched without flags, and each of its literals holds one of ``gate_literals``: it
@@ -322,7 +310,8 @@ def prior_visit(ctx: CheckContext, note: NoteDoc) -> PriorVisit | None:
         if i not in tried[rx]:
             return None
         text = sentences[i].text
-        m = _search_past_gate(rx, text)
+        # (the sentences tried hold a literal of the pattern's own list, most often one of its gate's too)
+        m = rx.search_past_gate(text)
         if m is not None and rx not in in_note:
             in_note[rx] = _gate_opens(rx, text, note)
         return m if m is not None and in_note[rx] else None

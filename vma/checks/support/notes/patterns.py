@@ -225,6 +225,16 @@ class LowerCasePattern:
                 return (self._lower or self._compile_lower()).search(lowered)
         return self.ci.search(text)
 
+    def search_past_gate(self, text: str):
+        """:meth:`search` without the gate, for a text already known to hold one of the pattern's literals: the gate
+        finds something wherever the pattern does, so it could only be searched for again to the same answer."""
+        lower = self.lower
+        if lower is not None:
+            lowered = _lowered(text)
+            if len(lowered) == len(text):
+                return lower.search(lowered)
+        return self.ci.search(text)
+
     def match(self, text: str):
         rx, t = self._pick(text)
         return rx.match(t) if rx is not None else None
