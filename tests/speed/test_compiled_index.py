@@ -9,6 +9,7 @@ import pytest
 
 from vma.checks.support.axes import index as axes
 from vma.checks.support.axes.words import ACUITY
+from vma.checks.support.refine import candidates
 from vma.reference import icd10cm, icd10cm_load
 
 TABULAR = """<?xml version="1.0" encoding="utf-8"?>
@@ -107,6 +108,29 @@ def test_the_bundled_release_carries_its_derived_tables():
     assert release.derived["format"] == axes.DERIVED_FORMAT
     assert release.derived["acuity_keys"]
     assert release.derived["word_n"] > 40_000
+
+
+def test_a_categorys_refinement_pool_is_read_from_the_cache_not_the_tabular(tabular, monkeypatch):
+    icd10cm_load.load_release(tabular)  # compiles and caches
+    scanned = candidates.Refiner(axes.axis_index(icd10cm_load.load_release(tabular)))
+    expected = {code: scanned.refinements(code) for code in ("J20.9", "J40", "J42")}
+    monkeypatch.setattr(candidates.Refiner, "scan_pool_words",
+                        lambda self, code: pytest.fail(f"the words of {code}'s codes were read on a request"))
+    release = icd10cm_load.load_release(tabular)  # read from the cache
+    refiner = candidates.Refiner(axes.axis_index(release))
+    assert {code: refiner.refinements(code) for code in expected} == expected
+    assert [r.code for r in expected["J20.9"]] == ["J20.8", "J42"]  # J42 by the acuity axis, from another category
+
+
+def test_every_categorys_compiled_refinement_pool_is_what_the_tabular_gives():
+    release = icd10cm_load.catalog().releases[-1]
+    compiled = release.derived["category_pools"]
+    assert len(compiled) > 1800
+    refiner = candidates.Refiner(axes.axis_index(release))
+    for category, blob in compiled.items():
+        assert pickle.loads(blob) == refiner.scan_pool_words(category), category
+    # the same order of codes, which the refinements keep
+    assert list(pickle.loads(compiled["M17"])[0]) == list(refiner.scan_pool_words("M17")[0])
 
 
 def test_every_setting_is_named_so_the_check_path_can_tell_it_from_other_variables():

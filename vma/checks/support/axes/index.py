@@ -58,7 +58,7 @@ class CodeAxis:
 
 # Bump when anything :func:`derive` computes changes meaning (description_words, is_base, the acuity
 # key): a compiled index whose derived tables carry another format has them rebuilt.
-DERIVED_FORMAT = "4"
+DERIVED_FORMAT = "5"
 
 
 def derive(release: IcdRelease) -> dict:
@@ -75,9 +75,12 @@ def derive(release: IcdRelease) -> dict:
                 df[w] = df.get(w, 0) + 1
     # Here, not at the top: redirect reads the AxisIndex this module defines.
     from vma.checks.support.redirect import scan_category_titles, scan_qualified_families
+    from vma.checks.support.refine.candidates import scan_category_pools
 
     return {"format": DERIVED_FORMAT, "word_df": df, "word_n": n, "acuity_keys": index.scan_acuity_keys(),
             "category_titles": scan_category_titles(index), "qualified_families": scan_qualified_families(release),
+            # Pickled by category and read on a code's first sight (Refiner._pool_words).
+            "category_pools": scan_category_pools(index),
             # Few charts need it: kept pickled, read on first use (IcdRelease.excludes1_refs).
             "excludes1_refs": pickle.dumps(release.scan_excludes1_refs(), protocol=pickle.HIGHEST_PROTOCOL)}
 

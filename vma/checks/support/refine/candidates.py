@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pickle
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
-from vma.checks.support.axes.index import AxisIndex, sibling_phrase
+from vma.checks.support.axes.index import DERIVED_FORMAT, AxisIndex, sibling_phrase
 from vma.checks.support.axes.words import (
     ACUITY,
     ACUITY_TERMS,
@@ -181,7 +182,19 @@ class Refiner:
                                                dict[frozenset[str], set[str]], set[frozenset[str]]]:
         """The base codes under ``code`` with their key words, those whose words name a site after a side
         word, with those site words folded, the sides the codes of each wording take, and the wordings
-        taking both (see :meth:`refinements`): read once for every code of a category."""
+        taking both (see :meth:`refinements`): read once for every code of a category. A category's were
+        worked out when the index was compiled (:func:`scan_category_pools`); a header's are read here."""
+        compiled = self._compiled_pools.get(code)
+        return pickle.loads(compiled) if compiled is not None else self.scan_pool_words(code)
+
+    @cached_property
+    def _compiled_pools(self) -> dict[str, bytes]:
+        derived = self.release.derived
+        return derived.get("category_pools", {}) if derived.get("format") == DERIVED_FORMAT else {}
+
+    def scan_pool_words(self, code: str) -> tuple[dict[str, frozenset[str]], tuple[tuple[str, frozenset[str]], ...],
+                                                  dict[frozenset[str], set[str]], set[frozenset[str]]]:
+        """:meth:`_pool_words` read from the tabular."""
         index, rel = self.index, self.release
         keyed: dict[str, frozenset[str]] = {}
         sited = []
@@ -432,6 +445,16 @@ class Refiner:
             words.update(lat.site[-1:])
         # Short words first: a note is searched for a long word's near inflections too, the slower look-up.
         return tuple(sorted(words, key=lambda w: (len(w) >= 8, w)))
+
+
+def scan_category_pools(index: AxisIndex) -> dict[str, bytes]:
+    """Each category's :meth:`Refiner._pool_words`, pickled apart, for the compiled index: the key words of
+    every base code of a category cost a check's first sight of one of its codes more than the rest of
+    its refinements, and depend on the release alone. Read back only for the categories a chart codes."""
+    scanner = Refiner(index)
+    rel = index.release
+    return {category: pickle.dumps(scanner.scan_pool_words(category), protocol=pickle.HIGHEST_PROTOCOL)
+            for category in rel.codes() if rel.parent(category) is None}
 
 
 @per_release
