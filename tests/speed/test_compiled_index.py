@@ -116,6 +116,8 @@ def test_a_categorys_refinement_pool_is_read_from_the_cache_not_the_tabular(tabu
     expected = {code: scanned.refinements(code) for code in ("J20.9", "J40", "J42")}
     monkeypatch.setattr(candidates.Refiner, "scan_pool_words",
                         lambda self, code: pytest.fail(f"the words of {code}'s codes were read on a request"))
+    monkeypatch.setattr(candidates.Refiner, "scan_implied",
+                        lambda self, code: pytest.fail(f"what {code} implies was read on a request"))
     release = icd10cm_load.load_release(tabular)  # read from the cache
     refiner = candidates.Refiner(axes.axis_index(release))
     assert {code: refiner.refinements(code) for code in expected} == expected
@@ -128,9 +130,11 @@ def test_every_categorys_compiled_refinement_pool_is_what_the_tabular_gives():
     assert len(compiled) > 1800
     refiner = candidates.Refiner(axes.axis_index(release))
     for category, blob in compiled.items():
-        assert pickle.loads(blob) == refiner.scan_pool_words(category), category
+        pool, implied = pickle.loads(blob)
+        assert pool == refiner.scan_pool_words(category), category
+        assert implied == {code: refiner.scan_implied(code) for code in (category, *pool[0])}, category
     # the same order of codes, which the refinements keep
-    assert list(pickle.loads(compiled["M17"])[0]) == list(refiner.scan_pool_words("M17")[0])
+    assert list(pickle.loads(compiled["M17"])[0][0]) == list(refiner.scan_pool_words("M17")[0])
 
 
 def test_every_setting_is_named_so_the_check_path_can_tell_it_from_other_variables():

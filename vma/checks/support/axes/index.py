@@ -58,7 +58,7 @@ class CodeAxis:
 
 # Bump when anything :func:`derive` computes changes meaning (description_words, is_base, the acuity
 # key): a compiled index whose derived tables carry another format has them rebuilt.
-DERIVED_FORMAT = "5"
+DERIVED_FORMAT = "6"
 
 
 def derive(release: IcdRelease) -> dict:

@@ -183,9 +183,14 @@ class Refiner:
         """The base codes under ``code`` with their key words, those whose words name a site after a side
         word, with those site words folded, the sides the codes of each wording take, and the wordings
         taking both (see :meth:`refinements`): read once for every code of a category. A category's were
-        worked out when the index was compiled (:func:`scan_category_pools`); a header's are read here."""
+        worked out when the index was compiled (:func:`scan_category_pools`), with what each of its codes
+        implies (:meth:`_implied`); a header's are read here."""
         compiled = self._compiled_pools.get(code)
-        return pickle.loads(compiled) if compiled is not None else self.scan_pool_words(code)
+        if compiled is None:
+            return self.scan_pool_words(code)
+        pool, implied = pickle.loads(compiled)
+        self._implied_words.update(implied)
+        return pool
 
     @cached_property
     def _compiled_pools(self) -> dict[str, bytes]:
@@ -373,8 +378,17 @@ class Refiner:
         (:meth:`inherited_words`) and the acuity of its category's title."""
         found = self._implied_words.get(code)
         if found is None:
-            found = self._implied_words[code] = self.inherited_words(code) | self._category_acuity(self.category(code))
+            category = self.category(code)
+            if category in self._compiled_pools:  # a candidate of another category (an acuity sibling)
+                self._pool_words(category)
+                found = self._implied_words.get(code)
+            if found is None:
+                found = self._implied_words[code] = self.scan_implied(code)
         return found
+
+    def scan_implied(self, code: str) -> frozenset[str]:
+        """:meth:`_implied` read from the tabular."""
+        return self.inherited_words(code) | self._category_acuity(self.category(code))
 
     def _term_words(self, code: str) -> tuple[tuple[str, str], ...]:
         """The title's words that may be a candidate's terms, each with its folded form."""
@@ -448,13 +462,19 @@ class Refiner:
 
 
 def scan_category_pools(index: AxisIndex) -> dict[str, bytes]:
-    """Each category's :meth:`Refiner._pool_words`, pickled apart, for the compiled index: the key words of
-    every base code of a category cost a check's first sight of one of its codes more than the rest of
-    its refinements, and depend on the release alone. Read back only for the categories a chart codes."""
+    """Each category's :meth:`Refiner._pool_words` and what each of its codes implies (:meth:`Refiner._implied`),
+    pickled apart, for the compiled index: reading them cost a check's first sight of a category's code
+    more than the rest of its refinements, and they depend on the release alone. Read back only for the
+    categories a chart codes."""
     scanner = Refiner(index)
     rel = index.release
-    return {category: pickle.dumps(scanner.scan_pool_words(category), protocol=pickle.HIGHEST_PROTOCOL)
-            for category in rel.codes() if rel.parent(category) is None}
+    out = {}
+    for category in rel.codes():
+        if rel.parent(category) is None:
+            pool = scanner.scan_pool_words(category)
+            implied = {y: scanner.scan_implied(y) for y in (category, *pool[0])}  # a category may be a code itself
+            out[category] = pickle.dumps((pool, implied), protocol=pickle.HIGHEST_PROTOCOL)
+    return out
 
 
 @per_release
