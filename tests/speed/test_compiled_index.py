@@ -110,31 +110,51 @@ def test_the_bundled_release_carries_its_derived_tables():
     assert release.derived["word_n"] > 40_000
 
 
-def test_a_categorys_refinement_pool_is_read_from_the_cache_not_the_tabular(tabular, monkeypatch):
+def test_a_categorys_tables_are_read_from_the_cache_not_the_tabular(tabular, monkeypatch):
     icd10cm_load.load_release(tabular)  # compiles and caches
-    scanned = candidates.Refiner(axes.axis_index(icd10cm_load.load_release(tabular)))
+    scanned = candidates.Refiner(axes.AxisIndex(icd10cm_load.load_release(tabular)))
     expected = {code: scanned.refinements(code) for code in ("J20.9", "J40", "J42")}
-    monkeypatch.setattr(candidates.Refiner, "scan_pool_words",
-                        lambda self, code: pytest.fail(f"the words of {code}'s codes were read on a request"))
-    monkeypatch.setattr(candidates.Refiner, "scan_implied",
-                        lambda self, code: pytest.fail(f"what {code} implies was read on a request"))
+
+    def no_scan(self, code):
+        raise AssertionError(f"the tabular was read for {code} on a request")
+
+    for owner, name in ((candidates.Refiner, "scan_pool_words"), (candidates.Refiner, "scan_implied"),
+                        (axes.AxisIndex, "scan_base_descendants")):
+        monkeypatch.setattr(owner, name, no_scan)
     release = icd10cm_load.load_release(tabular)  # read from the cache
-    refiner = candidates.Refiner(axes.axis_index(release))
+    index = axes.AxisIndex(release)
+    refiner = candidates.Refiner(index)
     assert {code: refiner.refinements(code) for code in expected} == expected
     assert [r.code for r in expected["J20.9"]] == ["J20.8", "J42"]  # J42 by the acuity axis, from another category
+    assert index.base_descendants("J20") == ("J20.8", "J20.9")
 
 
-def test_every_categorys_compiled_refinement_pool_is_what_the_tabular_gives():
+def test_every_categorys_compiled_tables_are_what_the_tabular_gives():
     release = icd10cm_load.catalog().releases[-1]
-    compiled = release.derived["category_pools"]
+    compiled = release.derived["category_tables"]
     assert len(compiled) > 1800
-    refiner = candidates.Refiner(axes.axis_index(release))
+    index = axes.AxisIndex(release)
+    refiner = candidates.Refiner(index)
     for category, blob in compiled.items():
-        pool, implied = pickle.loads(blob)
+        tables = pickle.loads(blob)
+        assert tables["bases"] == index.scan_base_descendants(category), category
+        pool, implied = tables["refine"]
         assert pool == refiner.scan_pool_words(category), category
         assert implied == {code: refiner.scan_implied(code) for code in (category, *pool[0])}, category
-    # the same order of codes, which the refinements keep
-    assert list(pickle.loads(compiled["M17"])[0][0]) == list(refiner.scan_pool_words("M17")[0])
+        # the same order of codes, which the refinements keep
+        assert list(pool[0]) == list(tables["bases"]), category
+
+
+def test_every_codes_base_descendants_are_its_categorys_that_its_code_begins():
+    release = icd10cm_load.catalog().releases[-1]
+    release.read_all()
+    index = axes.AxisIndex(release)
+    parents = [code for code in release.codes() if release.children(code) and not axes.AxisIndex.needs_seventh(index, code)]
+    assert len(parents) > 10_000
+    for code in parents:
+        assert index.base_descendants(code) == index.scan_base_descendants(code), code
+    leaf = next(code for code in release.codes() if index.needs_seventh(code))
+    assert index.base_descendants(leaf) == index.scan_base_descendants(leaf) == ()
 
 
 def test_every_setting_is_named_so_the_check_path_can_tell_it_from_other_variables():

@@ -58,7 +58,7 @@ class CodeAxis:
 
 # Bump when anything :func:`derive` computes changes meaning (description_words, is_base, the acuity
 # key): a compiled index whose derived tables carry another format has them rebuilt.
-DERIVED_FORMAT = "6"
+DERIVED_FORMAT = "7"
 
 
 def derive(release: IcdRelease) -> dict:
@@ -75,14 +75,32 @@ def derive(release: IcdRelease) -> dict:
                 df[w] = df.get(w, 0) + 1
     # Here, not at the top: redirect reads the AxisIndex this module defines.
     from vma.checks.support.redirect import scan_category_titles, scan_qualified_families
-    from vma.checks.support.refine.candidates import scan_category_pools
 
     return {"format": DERIVED_FORMAT, "word_df": df, "word_n": n, "acuity_keys": index.scan_acuity_keys(),
             "category_titles": scan_category_titles(index), "qualified_families": scan_qualified_families(release),
-            # Pickled by category and read on a code's first sight (Refiner._pool_words).
-            "category_pools": scan_category_pools(index),
+            # Pickled by category and read on the first sight of one of its codes (AxisIndex.category_tables).
+            "category_tables": scan_category_tables(index),
             # Few charts need it: kept pickled, read on first use (IcdRelease.excludes1_refs).
             "excludes1_refs": pickle.dumps(release.scan_excludes1_refs(), protocol=pickle.HIGHEST_PROTOCOL)}
+
+
+def scan_category_tables(index: AxisIndex) -> dict[str, bytes]:
+    """What a check reads of every code of a category on its first sight of one of them, by category, each
+    pickled apart for the compiled index: the category's base codes and the refinements' words
+    (:func:`vma.checks.support.refine.candidates.category_refinement_tables`). Reading them from the tabular
+    cost a check more than the rest of a new code's first sight. Each base code's title words are not kept:
+    they saved a tenth as much again, for 3 MB more to read at every start."""
+    # Here, not at the top: the refinements read the AxisIndex this module defines.
+    from vma.checks.support.refine.candidates import category_refinement_tables, refiner
+
+    rel, scanner = index.release, refiner(index)
+    out = {}
+    for category in rel.codes():
+        if rel.parent(category) is None:
+            bases = index.scan_base_descendants(category)
+            tables = {"bases": bases, "refine": category_refinement_tables(scanner, category)}
+            out[category] = pickle.dumps(tables, protocol=pickle.HIGHEST_PROTOCOL)
+    return out
 
 
 class AxisIndex:
@@ -90,6 +108,19 @@ class AxisIndex:
 
     def __init__(self, release: IcdRelease):
         self.release = release
+
+    @cached_property
+    def _compiled_tables(self) -> dict[str, bytes]:
+        derived = self.release.derived
+        return derived.get("category_tables", {}) if derived.get("format") == DERIVED_FORMAT else {}
+
+    @lru_cache(maxsize=None)
+    def category_tables(self, category: str) -> dict | None:
+        """The compiled tables of a category (:func:`scan_category_tables`); None for a release built in memory."""
+        blob = self._compiled_tables.get(category)
+        if blob is None:
+            return None
+        return pickle.loads(blob)
 
     # -- code shapes -------------------------------------------------------------
     @lru_cache(maxsize=None)
@@ -122,7 +153,17 @@ class AxisIndex:
     def base_descendants(self, code: str) -> tuple[str, ...]:
         """The base codes (:meth:`is_base`) under ``code``, in tabular order. A code that needs a 7th
         character is not descended into: beneath it are only its 7th-character codes, none a base code,
-        and an injury category holds thousands of them."""
+        and an injury category holds thousands of them. Read from the category's compiled tables: a code's
+        descendants are the codes its own code begins (the tabular's codes extend their parent's), and the
+        category lists its base codes in tabular order."""
+        tables = self.category_tables(code[:3])
+        if tables is None:
+            return self.scan_base_descendants(code)
+        bases = tables["bases"]
+        return bases if code == code[:3] else tuple(b for b in bases if b.startswith(code) and b != code)
+
+    def scan_base_descendants(self, code: str) -> tuple[str, ...]:
+        """:meth:`base_descendants` read from the tabular."""
         out: list[str] = []
         rel = self.release
 

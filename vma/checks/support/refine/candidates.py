@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import pickle
 import re
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
 
-from vma.checks.support.axes.index import DERIVED_FORMAT, AxisIndex, sibling_phrase
+from vma.checks.support.axes.index import AxisIndex, sibling_phrase
 from vma.checks.support.axes.words import (
     ACUITY,
     ACUITY_TERMS,
@@ -183,19 +182,14 @@ class Refiner:
         """The base codes under ``code`` with their key words, those whose words name a site after a side
         word, with those site words folded, the sides the codes of each wording take, and the wordings
         taking both (see :meth:`refinements`): read once for every code of a category. A category's were
-        worked out when the index was compiled (:func:`scan_category_pools`), with what each of its codes
+        worked out when the index was compiled (:func:`category_refinement_tables`), with what each of its codes
         implies (:meth:`_implied`); a header's are read here."""
-        compiled = self._compiled_pools.get(code)
-        if compiled is None:
+        tables = self.index.category_tables(code) if len(code) == 3 else None
+        if tables is None:
             return self.scan_pool_words(code)
-        pool, implied = pickle.loads(compiled)
+        pool, implied = tables["refine"]
         self._implied_words.update(implied)
         return pool
-
-    @cached_property
-    def _compiled_pools(self) -> dict[str, bytes]:
-        derived = self.release.derived
-        return derived.get("category_pools", {}) if derived.get("format") == DERIVED_FORMAT else {}
 
     def scan_pool_words(self, code: str) -> tuple[dict[str, frozenset[str]], tuple[tuple[str, frozenset[str]], ...],
                                                   dict[frozenset[str], set[str]], set[frozenset[str]]]:
@@ -379,7 +373,7 @@ class Refiner:
         found = self._implied_words.get(code)
         if found is None:
             category = self.category(code)
-            if category in self._compiled_pools:  # a candidate of another category (an acuity sibling)
+            if self.index.category_tables(category) is not None:  # a candidate of another category (an acuity sibling)
                 self._pool_words(category)
                 found = self._implied_words.get(code)
             if found is None:
@@ -461,20 +455,12 @@ class Refiner:
         return tuple(sorted(words, key=lambda w: (len(w) >= 8, w)))
 
 
-def scan_category_pools(index: AxisIndex) -> dict[str, bytes]:
-    """Each category's :meth:`Refiner._pool_words` and what each of its codes implies (:meth:`Refiner._implied`),
-    pickled apart, for the compiled index: reading them cost a check's first sight of a category's code
-    more than the rest of its refinements, and they depend on the release alone. Read back only for the
-    categories a chart codes."""
-    scanner = Refiner(index)
-    rel = index.release
-    out = {}
-    for category in rel.codes():
-        if rel.parent(category) is None:
-            pool = scanner.scan_pool_words(category)
-            implied = {y: scanner.scan_implied(y) for y in (category, *pool[0])}  # a category may be a code itself
-            out[category] = pickle.dumps((pool, implied), protocol=pickle.HIGHEST_PROTOCOL)
-    return out
+def category_refinement_tables(scanner: Refiner, category: str) -> tuple:
+    """A category's :meth:`Refiner._pool_words` and what each of its codes implies (:meth:`Refiner._implied`), for
+    the compiled index's tables of the category (:func:`vma.checks.support.axes.index.scan_category_tables`):
+    they depend on the release alone."""
+    pool = scanner.scan_pool_words(category)
+    return pool, {y: scanner.scan_implied(y) for y in (category, *pool[0])}  # a category may be a code itself
 
 
 @per_release
