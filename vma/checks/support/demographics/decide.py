@@ -34,7 +34,7 @@ from vma.checks.support.notes.document import Sentence, cite
 from vma.checks.support.notes.words import is_negated_at
 from vma.compiled_patterns import compile_pattern
 from vma.findings import Choice, Finding, query_choices
-from vma.reference.icd10cm import IcdRelease
+from vma.reference.icd10cm import IcdRelease, per_release
 
 # -- the note -----------------------------------------------------------------------------------------
 
@@ -222,23 +222,52 @@ def _outside_perinatal_period(ctx: CheckContext, code: str):
     if any(_SINCE_BIRTH.search(s.text) and not is_negated_at(s.text, _SINCE_BIRTH.search(s.text).start())
            for s in ctx.note.sentences):
         return None
-    own = set(description_words(release.description(code) or "")) - _PERINATAL_WORDS - {OPEN}
-    if not own:
+    best = _any_age_counterpart(release, code)
+    if best is None:
         return None
-    best = None
-    for owner, note, refs in release.excludes1_refs():
-        if owner.startswith("P") or not any(ref.covers(code) for ref in refs):
+    cited = [m.sentence for m in condition_mentions(ctx.note, index, best[0], ctx.outpatient) if m.counts]
+    return (best[0], best[1], cited) if cited else None
+
+
+@per_release
+def _any_age_counterparts(release: IcdRelease) -> dict[str, tuple[str, str] | None]:
+    return {}
+
+
+@per_release
+def _billable_excludes1_reaching(release: IcdRelease) -> dict[str, list[tuple[str, str, list]]]:
+    """The Excludes1 notes of billable codes outside Chapter 16, in the tabular's order, by the first letter of
+    the codes their references may cover: a reference covers only codes whose letter lies between those of
+    its ends (CodeRef.covers compares codes from their first character)."""
+    out: dict[str, list[tuple[str, str, list]]] = {}
+    for entry in release.excludes1_refs():
+        owner, _note, refs = entry
+        if owner.startswith("P") or not release.is_billable(owner):
             continue
-        if not release.is_billable(owner):
+        letters = {chr(c) for ref in refs for c in range(ord(ref.first[:1] or "A"), ord(ref.last[:1] or "Z") + 1)}
+        for letter in sorted(letters):
+            out.setdefault(letter, []).append(entry)
+    return out
+
+
+def _any_age_counterpart(release: IcdRelease, code: str) -> tuple[str, str] | None:
+    """The billable code of the same condition at any age that sends the newborn form ``code`` away in an
+    Excludes1 note, with that note; found once per code, as it depends on the release alone (a scan of every
+    Excludes1 note of the tabular, which cost each chart coding a newborn condition tens of milliseconds)."""
+    known = _any_age_counterparts(release)
+    if code in known:
+        return known[code]
+    own = set(description_words(release.description(code) or "")) - _PERINATAL_WORDS - {OPEN}
+    best = None
+    for owner, note, refs in _billable_excludes1_reaching(release).get(code[:1], ()) if own else ():
+        if not any(ref.covers(code) for ref in refs):
             continue
         words = set(description_words(release.description(owner) or "")) - {OPEN}
         if not own <= words or words - own:
             continue  # not the same condition in its words
         best = best or (owner, note)
-    if best is None:
-        return None
-    cited = [m.sentence for m in condition_mentions(ctx.note, index, best[0], ctx.outpatient) if m.counts]
-    return (best[0], best[1], cited) if cited else None
+    known[code] = best
+    return best
 
 
 # "Jaundice from Gilbert syndrome", "obstructive jaundice due to choledocholithiasis": the cause the note names.
