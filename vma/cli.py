@@ -105,6 +105,19 @@ def _rule_problems() -> list[str] | None:
     return None
 
 
+def _load_icd_index(log_event) -> None:
+    """Read the ICD-10-CM index now, before the first chart or ``/checkchart`` arrives. After an install or an
+    upgrade that changes the index's format it is compiled first, with the tables the checks derive from it:
+    seconds, which no user's first chart should wait for."""
+    import time
+
+    from vma.reference import default_reference
+
+    started = time.perf_counter()
+    releases = default_reference().icd_catalog.releases
+    log_event("icd_index_loaded", releases=len(releases), seconds=round(time.perf_counter() - started, 2))
+
+
 def _report_rule_problems(command: str, problems: list[str]) -> int:
     for line in problems:
         print(f"{line}", file=sys.stderr)
@@ -162,7 +175,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     log_event("serve_starting", version=version(), host=args.host, port=args.port, mllp_port=args.mllp_port,
               slack="socket_mode" if args.socket_mode else "http",
               database=make_url(settings.vma_database_url).get_backend_name())  # never the URL: it may hold a password
-
+    _load_icd_index(log_event)
     return serve(host=args.host, port=args.port, mllp_port=args.mllp_port, socket_mode=args.socket_mode,
                  allow_open_intake=args.allow_open_intake)
 

@@ -40,6 +40,34 @@ def test_serve_help_shows_the_defaults(capsys):
     assert "--host HOST address to listen on (default:" in out
 
 
+def test_serve_reads_the_icd_index_before_it_listens(monkeypatch):
+    # After an install or an upgrade the index is compiled on its first read (seconds): at start, not on the
+    # first chart or /checkchart.
+    import vma.reference
+    import vma.web
+    from vma import cli
+
+    steps: list[str] = []
+    logged: list[tuple[str, dict]] = []
+    real = vma.reference.default_reference
+
+    class Reference:
+        @property
+        def icd_catalog(self):
+            steps.append("index read")
+            return real().icd_catalog
+
+    monkeypatch.setattr(cli, "_rule_problems", lambda: None)
+    monkeypatch.setattr(vma.web, "serve", lambda **kwargs: steps.append("listening") or 0)
+    monkeypatch.setattr(vma.reference, "default_reference", Reference)
+    monkeypatch.setattr("vma.logging_setup.configure", lambda *args, **kwargs: None)
+    monkeypatch.setattr("vma.logging_setup.log_event", lambda event, **fields: logged.append((event, fields)))
+    assert main(["serve", "--port", "0"]) == 0
+    assert steps == ["index read", "listening"]
+    loaded = [fields for event, fields in logged if event == "icd_index_loaded"]
+    assert len(loaded) == 1 and loaded[0]["releases"] == len(real().icd_catalog.releases) >= 1
+
+
 def test_check_a_directory_of_charts(tmp_path, capsys):
     for name in ("ENC-D2001", "ENC-D2002"):
         shutil.copy(DEMO / f"{name}.json", tmp_path / f"{name}.json")
