@@ -183,8 +183,8 @@ class Refiner:
         word, with those site words folded, the sides the codes of each wording take, and the wordings
         taking both (see :meth:`refinements`): read once for every code of a category. A category's were
         worked out when the index was compiled (:func:`category_refinement_tables`), with what each of its codes
-        implies (:meth:`_implied`); a header's are read here."""
-        tables = self.index.category_tables(code) if len(code) == 3 else None
+        implies (:meth:`_implied`), kept now for the candidates read next; a header's are read here."""
+        tables = self.index.category_tables(code)
         if tables is None:
             return self.scan_pool_words(code)
         pool, implied = tables["refine"]
@@ -372,12 +372,12 @@ class Refiner:
         (:meth:`inherited_words`) and the acuity of its category's title."""
         found = self._implied_words.get(code)
         if found is None:
-            category = self.category(code)
-            if self.index.category_tables(category) is not None:  # a candidate of another category (an acuity sibling)
-                self._pool_words(category)
-                found = self._implied_words.get(code)
+            # a candidate of another category (an acuity sibling): compiled with its own category's tables
+            tables = self.index.category_tables(self.category(code))
+            found = tables["refine"][1].get(code) if tables is not None else None
             if found is None:
-                found = self._implied_words[code] = self.scan_implied(code)
+                found = self.scan_implied(code)
+            self._implied_words[code] = found
         return found
 
     def scan_implied(self, code: str) -> frozenset[str]:
