@@ -185,6 +185,12 @@ class AxisIndex:
     def words(self, code: str) -> tuple[str, ...]:
         return description_words(self.release.description(code) or "")
 
+    @lru_cache(maxsize=None)
+    def folded_words(self, code: str) -> frozenset[str]:
+        """The code's title words (:meth:`words`) folded (:func:`fold`): each code's sibling tests compare
+        these sets, read once per code rather than once per sibling that reads it."""
+        return frozenset(map(fold, self.words(code)))
+
     @cached_property
     def _document_frequency(self) -> tuple[dict[str, int], int]:
         derived = self.release.derived
@@ -253,7 +259,7 @@ class AxisIndex:
             return {}
         code = self.split_seventh(code)[0]
         seq = self.words(code)
-        x = frozenset(map(fold, seq))
+        x = self.folded_words(code)
         own_side = next(iter(x & SIDE_TERMS), None) if len(x & SIDE_TERMS) == 1 else None
         own_site = self._site_after(seq, frozenset({OPEN}) | SIDE_TERMS)
         # Only a code naming a body site ("unspecified elbow", "right ear") has a side to settle:
@@ -264,29 +270,30 @@ class AxisIndex:
         acuity: dict[str, AxisSibling] = {}
         specific: list[AxisSibling] = []
         site: tuple[str, ...] = ()
+        folded_words, description = self.folded_words, self.release.description
         for y in self._pool(code):
-            yseq = self.words(y)
-            yw = frozenset(map(fold, yseq))
-            added, removed = yw - x, x - yw
+            yw = folded_words(y)
+            added = yw - x
             if not added:
                 continue
-            desc = self.release.description(y) or ""
+            removed = x - yw
             # laterality: only a side word added; a bilateral code may also drop the site word
             if added <= SIDE_TERMS and len(added) == 1 and has_site:
                 extra = removed - {OPEN} - SIDE_TERMS
                 if not extra or (BILATERAL in added and extra <= {fold(w) for w in own_site}):
                     value = next(iter(added))
                     if value != own_side and value not in side:
-                        side[value] = AxisSibling(y, desc, value, tuple(added))
-                        site = site or self._site_after(yseq, frozenset({value}))
+                        side[value] = AxisSibling(y, description(y) or "", value, tuple(added))
+                        site = site or self._site_after(self.words(y), frozenset({value}))
                 continue
             if added & ACUITY_TERMS and added <= ACUITY_TERMS | {"with"} and removed <= ACUITY_TERMS | {OPEN, "with"}:
                 value = acuity_of(yw)
                 if value and value != acuity_of(x) and value not in acuity:
-                    acuity[value] = AxisSibling(y, desc, value, tuple(sorted(added)))
+                    acuity[value] = AxisSibling(y, description(y) or "", value, tuple(sorted(added)))
                 continue
             if OPEN in x and not removed - {OPEN} and not added & (SIDE_TERMS | ACUITY_TERMS | RESIDUAL | {OPEN}):
-                specific.append(AxisSibling(y, desc, " ".join(w for w in yseq if w in added),
+                yseq = self.words(y)
+                specific.append(AxisSibling(y, description(y) or "", " ".join(w for w in yseq if w in added),
                                             tuple(sorted(added)), sibling_phrase(yseq, added)))
         # Across categories only when the code itself states an acuity or says it has none
         # ("Gout, unspecified" M10.9 is not an unspecified-acuity form of "Chronic gout" M1A).
