@@ -129,15 +129,29 @@ def test_a_categorys_tables_are_read_from_the_cache_not_the_tabular(tabular, mon
     assert index.base_descendants("J20") == ("J20.8", "J20.9")
 
 
+def test_a_codes_axes_compare_its_siblings_folded_words_read_from_the_cache(tabular, monkeypatch):
+    icd10cm_load.load_release(tabular)  # compiles and caches
+    expected = axes.AxisIndex(icd10cm_load.load_release(tabular)).axes("J20.9")
+    assert {s.code for s in expected[ACUITY].siblings} == {"J42"}  # chronic bronchitis, across categories
+    monkeypatch.setattr(axes.AxisIndex, "scan_folded_words",
+                        lambda self, code: pytest.fail(f"the words of {code} were read from the tabular"))
+    index = axes.AxisIndex(icd10cm_load.load_release(tabular))  # read from the cache
+    assert index.axes("J20.9") == expected
+    assert index.folded_words("J20.8") == frozenset({"acute", "bronchitis", "due", "other", "specified", "organism"})
+
+
 def test_every_categorys_compiled_tables_are_what_the_tabular_gives():
     release = icd10cm_load.catalog().releases[-1]
     compiled = release.derived["category_tables"]
     assert len(compiled) > 1800
     index = axes.AxisIndex(release)
     refiner = candidates.Refiner(index)
-    for category, blob in compiled.items():
-        tables = pickle.loads(blob)
+    for category in compiled:
+        tables = index.category_tables(category)
         assert tables["bases"] == index.scan_base_descendants(category), category
+        # each base code's folded title words, in the order of the base codes
+        assert [frozenset(words.split()) for words in tables["folded"]] == \
+            [index.scan_folded_words(code) for code in tables["bases"]], category
         pool, implied = tables["refine"]
         assert pool == refiner.scan_pool_words(category), category
         assert implied == {code: refiner.scan_implied(code) for code in (category, *pool[0])}, category
