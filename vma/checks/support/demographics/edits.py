@@ -50,13 +50,28 @@ class SexAgeEdits:
     sex: tuple[SexEdit, ...]
     # code -> the edits covering it, in order: each chart's codes are otherwise tried against every range
     _covering: dict = field(default_factory=dict, repr=False, compare=False)
+    # a code's first letter -> the edits with a range that may hold a code of that letter, in order
+    _by_letter: dict = field(default_factory=dict, repr=False, compare=False)
 
     def covering(self, code: str) -> tuple[tuple[AgeEdit, ...], tuple[SexEdit, ...]]:
         """The age edits and the sex edits whose ranges hold ``code``."""
         found = self._covering.get(code)
         if found is None:
-            found = self._covering[code] = (tuple(e for e in self.age if e.covers(code)),
-                                            tuple(e for e in self.sex if e.covers(code)))
+            ages, sexes = self._of_letter(code[:1])
+            found = self._covering[code] = (tuple(e for e in ages if e.covers(code)),
+                                            tuple(e for e in sexes if e.covers(code)))
+        return found
+
+    def _of_letter(self, letter: str) -> tuple[tuple[AgeEdit, ...], tuple[SexEdit, ...]]:
+        """The edits that may hold a code beginning with ``letter``: a range holds only codes whose first
+        letter lies between its ends' (a code compares with an end from its first character on), so a code
+        of another letter is not tried against the rest, the sex edits' 26 ranges above all."""
+        found = self._by_letter.get(letter)
+        if found is None:
+            def may_hold(edit) -> bool:
+                return any(r.first[:1] <= letter <= r.last[:1] for r in edit.refs)
+
+            found = self._by_letter[letter] = (tuple(filter(may_hold, self.age)), tuple(filter(may_hold, self.sex)))
         return found
 
 
