@@ -217,7 +217,8 @@ class Refiner:
             return ()
         header = self.is_header(code)
         # The pool's words are the category's (or the header's), read once for all its codes.
-        base_keyed, base_sited, paired, sided = self._pool_words(code if header else self.category(code))
+        pool_of = code if header else self.category(code)
+        base_keyed, base_sited, paired, sided = self._pool_words(pool_of)
         xk = key_words(rel.description(code) or "")
         # The pool's codes and words, read here and never changed: the code itself is passed over in the walk
         # below rather than left out of a copy (the same codes, in the same order), unless codes of other
@@ -270,9 +271,20 @@ class Refiner:
         may_drop = _may_drop(xk, allowed_here, own_site, open_slot)
         # A code that states a side is refined only to sided codes (below): the others are passed over first.
         needs_side = x_side is not None and not header
+        # The words a candidate must say, in its title or by what it implies, not to be passed over for dropping
+        # one (below): tested first, in one step, against what the pool's codes say. Not where a candidate
+        # dropping a word may still be a form of an unspecified code's condition, nor for a header.
+        required = None if header or OPEN in words else xk - _NEVER_REPLACED - may_drop
+        said = self._said_words(pool_of) if required else None
         for y, yk in keyed.items():
             if y == itself:
                 continue
+            if said is not None:
+                says = said.get(y)
+                if says is None:  # a candidate of another category (an acuity sibling)
+                    says = yk | self._implied(y)
+                if not required <= says:
+                    continue
             if needs_side and (SIDE_TERMS.isdisjoint(yk)
                                or not (BILATERAL in yk or frozenset(yk - SIDE_TERMS) in sided)):
                 continue
@@ -346,6 +358,13 @@ class Refiner:
                 site_terms=frozenset(map(fold, terms)) & sided_words, loose=not header and loose))
             out.append(made)
         return tuple(out)
+
+    @lru_cache(maxsize=None)
+    def _said_words(self, pool_of: str) -> dict[str, frozenset[str]]:
+        """What each code of a pool (:meth:`_pool_words`) says: its key words and what it implies
+        (:meth:`_implied`), read once for all the codes refined within it."""
+        implied = self._implied
+        return {y: yk | implied(y) for y, yk in self._pool_words(pool_of)[0].items()}
 
     @lru_cache(maxsize=None)
     def _inclusion_variants(self, node: str) -> tuple[tuple[tuple[str, ...], ...], bool]:
