@@ -272,10 +272,11 @@ class Refiner:
         # A code that states a side is refined only to sided codes (below): the others are passed over first.
         needs_side = x_side is not None and not header
         # The words a candidate must say, in its title or by what it implies, not to be passed over for dropping
-        # one (below): tested first, in one step, against what the pool's codes say. Not where a candidate
-        # dropping a word may still be a form of an unspecified code's condition, nor for a header.
-        required = None if header or OPEN in words else xk - _NEVER_REPLACED - may_drop
+        # one (below): tested first, in one step, against what the pool's codes say. Not for a header; and a
+        # sibling of an unspecified code dropping a word is read on, as it may be a form of its condition.
+        required = None if header else xk - _NEVER_REPLACED - may_drop
         said = self._said_words(pool_of) if required else None
+        is_open, code_parent = OPEN in words, rel.parent(code)
         for y, yk in keyed.items():
             if y == itself:
                 continue
@@ -283,7 +284,7 @@ class Refiner:
                 says = said.get(y)
                 if says is None:  # a candidate of another category (an acuity sibling)
                     says = yk | self._implied(y)
-                if not required <= says:
+                if not required <= says and not (is_open and rel.parent(y) == code_parent):
                     continue
             if needs_side and (SIDE_TERMS.isdisjoint(yk)
                                or not (BILATERAL in yk or frozenset(yk - SIDE_TERMS) in sided)):
