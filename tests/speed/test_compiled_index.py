@@ -9,6 +9,7 @@ import pytest
 
 from vma.checks.support.axes import index as axes
 from vma.checks.support.axes.words import ACUITY
+from vma.checks.support.demographics import decide
 from vma.checks.support.refine import candidates
 from vma.reference import icd10cm, icd10cm_load
 
@@ -79,14 +80,16 @@ def test_a_check_after_loading_the_cache_scans_nothing(tabular, monkeypatch):
     assert acuity is not None
     assert {s.code for s in acuity.siblings} == {"J20.9", "J42"}
     assert axes.axis_index(release).idf("bronchitis") > 0
-    assert release.excludes1_refs() == []  # this tabular has no Excludes1 note, and none was scanned for
+    assert pickle.loads(release.derived["any_age_counterparts"]) == {}  # this tabular has no Chapter 16 code
 
 
-def test_the_excludes1_references_are_read_from_the_cache_on_first_use():
+def test_every_newborn_codes_counterpart_at_any_age_is_compiled_with_the_index():
     release = icd10cm_load.catalog().releases[-1]
-    assert isinstance(release.derived["excludes1_refs"], bytes)  # unpickled only when a check asks
-    assert release.excludes1_refs() == release.scan_excludes1_refs()
-    assert len(release.excludes1_refs()) > 1000
+    compiled = pickle.loads(release.derived["any_age_counterparts"])  # read when a chart first needs it
+    newborn = [code for code in release.codes() if code.startswith("P")]
+    assert set(compiled) == set(newborn)
+    assert compiled == {code: decide._scan_any_age_counterpart(release, code) for code in newborn}
+    assert compiled["P59.9"][0] == "R17"
 
 
 def test_a_cache_with_old_derived_tables_is_brought_up_to_date(tabular, tmp_path):

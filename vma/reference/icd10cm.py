@@ -245,10 +245,11 @@ class IcdRelease:
         return out
 
     def excludes1_refs(self) -> list[tuple[str, str, list[CodeRef]]]:
-        """(code, note, references) of every Excludes1 note of the release: who sends what away."""
+        """(code, note, references) of every Excludes1 note of the release: who sends what away. Read from the
+        tabular on first use: what the checks need of them is compiled with the index
+        (vma.checks.support.demographics.decide.scan_any_age_counterparts)."""
         if self._excludes1_refs is None:
-            blob = self.derived.get("excludes1_refs")
-            self._excludes1_refs = pickle.loads(blob) if isinstance(blob, bytes) else self.scan_excludes1_refs()
+            self._excludes1_refs = self.scan_excludes1_refs()
         return self._excludes1_refs
 
     def scan_excludes1_refs(self) -> list[tuple[str, str, list[CodeRef]]]:

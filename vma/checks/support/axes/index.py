@@ -59,7 +59,7 @@ class CodeAxis:
 
 # Bump when anything :func:`derive` computes changes meaning (description_words, is_base, the acuity
 # key): a compiled index whose derived tables carry another format has them rebuilt.
-DERIVED_FORMAT = "8"
+DERIVED_FORMAT = "10"
 
 
 def derive(release: IcdRelease) -> dict:
@@ -74,15 +74,17 @@ def derive(release: IcdRelease) -> dict:
             n += 1
             for w in set(index.words(code)):
                 df[w] = df.get(w, 0) + 1
-    # Here, not at the top: redirect reads the AxisIndex this module defines.
+    # Here, not at the top: redirect and the sex and age edits read the AxisIndex this module defines.
+    from vma.checks.support.demographics.decide import scan_any_age_counterparts
     from vma.checks.support.redirect import scan_category_titles, scan_qualified_families
 
     return {"format": DERIVED_FORMAT, "word_df": df, "word_n": n, "acuity_keys": index.scan_acuity_keys(),
             "category_titles": scan_category_titles(index), "qualified_families": scan_qualified_families(release),
             # Pickled by category and read on the first sight of one of its codes (AxisIndex.category_tables).
             "category_tables": scan_category_tables(index),
-            # Few charts need it: kept pickled, read on first use (IcdRelease.excludes1_refs).
-            "excludes1_refs": pickle.dumps(release.scan_excludes1_refs(), protocol=pickle.HIGHEST_PROTOCOL)}
+            # The code of each newborn condition at any age, from the Excludes1 notes (Guideline I.C.16.a.4). Few
+            # charts need it: kept pickled, read on first use.
+            "any_age_counterparts": pickle.dumps(scan_any_age_counterparts(release), protocol=pickle.HIGHEST_PROTOCOL)}
 
 
 def scan_category_tables(index: AxisIndex) -> dict[str, bytes]:

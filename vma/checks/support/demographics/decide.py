@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import re
 from dataclasses import dataclass
 from typing import Iterator
@@ -9,7 +10,7 @@ from typing import Iterator
 from vma.chart import age_on
 from vma.checks import CheckContext, parse_date
 from vma.checks.support.axes.evidence import condition_mentions
-from vma.checks.support.axes.index import axis_index
+from vma.checks.support.axes.index import DERIVED_FORMAT, axis_index
 from vma.checks.support.axes.wording import cite_all, condition_name
 from vma.checks.support.axes.words import OPEN, RESIDUAL, description_words, same_word
 from vma.checks.support.demographics.edits import (
@@ -231,7 +232,19 @@ def _outside_perinatal_period(ctx: CheckContext, code: str):
 
 @per_release
 def _any_age_counterparts(release: IcdRelease) -> dict[str, tuple[str, str] | None]:
+    """Each code's counterpart (:func:`_any_age_counterpart`) known so far: every Chapter 16 code's, from the
+    compiled index (:func:`scan_any_age_counterparts`), and any other code's once worked out."""
+    derived = release.derived
+    if derived.get("format") == DERIVED_FORMAT and "any_age_counterparts" in derived:
+        return pickle.loads(derived["any_age_counterparts"])
     return {}
+
+
+def scan_any_age_counterparts(release: IcdRelease) -> dict[str, tuple[str, str] | None]:
+    """The counterpart of every Chapter 16 code of the release: :func:`vma.checks.support.axes.index.derive` runs
+    it when the index is compiled, so that no chart pays for reading the tabular's Excludes1 notes (a chart coding
+    a newborn condition for an older patient took half as long again as another chart to check alone)."""
+    return {code: _scan_any_age_counterpart(release, code) for code in release.codes() if code.startswith("P")}
 
 
 @per_release
@@ -253,10 +266,16 @@ def _billable_excludes1_reaching(release: IcdRelease) -> dict[str, list[tuple[st
 def _any_age_counterpart(release: IcdRelease, code: str) -> tuple[str, str] | None:
     """The billable code of the same condition at any age that sends the newborn form ``code`` away in an
     Excludes1 note, with that note; found once per code, as it depends on the release alone (a scan of every
-    Excludes1 note of the tabular, which cost each chart coding a newborn condition tens of milliseconds)."""
+    Excludes1 note of the tabular, which cost each chart coding a newborn condition tens of milliseconds), and
+    for a Chapter 16 code when the index is compiled."""
     known = _any_age_counterparts(release)
-    if code in known:
-        return known[code]
+    if code not in known:
+        known[code] = _scan_any_age_counterpart(release, code)
+    return known[code]
+
+
+def _scan_any_age_counterpart(release: IcdRelease, code: str) -> tuple[str, str] | None:
+    """:func:`_any_age_counterpart` read from the tabular's Excludes1 notes."""
     own = set(description_words(release.description(code) or "")) - _PERINATAL_WORDS - {OPEN}
     best = None
     for owner, note, refs in _billable_excludes1_reaching(release).get(code[:1], ()) if own else ():
@@ -266,7 +285,6 @@ def _any_age_counterpart(release: IcdRelease, code: str) -> tuple[str, str] | No
         if not own <= words or words - own:
             continue  # not the same condition in its words
         best = best or (owner, note)
-    known[code] = best
     return best
 
 
