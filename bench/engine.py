@@ -108,8 +108,9 @@ def cold_start(paths: list[Path], imports: int, repeat: int) -> dict:
     return {"charts": chart_times, "rss": rss, "imports": import_times}
 
 
-def many_charts(paths: list[Path], total: int, into: Path) -> int:
-    """Copies of the charts with distinct chart IDs (and document IDs), ``total`` files in all."""
+def many_charts(paths: list[Path], total: int, into: Path, recode=None) -> int:
+    """Copies of the charts with distinct chart IDs (and document IDs), ``total`` files in all; each copy that
+    is a chart object passed to ``recode(n, chart)`` first, when given, to change it further."""
     n = 0
     while n < total:
         for path in paths:
@@ -120,6 +121,8 @@ def many_charts(paths: list[Path], total: int, into: Path) -> int:
                 obj["chart_id"] = f"{obj['chart_id']}-{n:05d}"
                 if obj.get("document_id"):
                     obj["document_id"] = f"{obj['document_id']}-{n:05d}"
+            if recode is not None and isinstance(obj, dict):
+                recode(n, obj)
             (into / f"chart-{n:05d}.json").write_text(json.dumps(obj))
             n += 1
     return n
@@ -146,15 +149,12 @@ def charts_of_distinct_codes(paths: list[Path], total: int, into: Path, per_char
     first time, as in a clinic's, where the copies of 50 charts repeat 50 charts' codes. The codes are drawn,
     not documented: the figure is the cost of a code's first sight, not a measure of judgement."""
     codes = drawn_codes(total * per_chart, seed)
-    n = many_charts(paths, total, into)
-    for i in range(n):
-        path = into / f"chart-{i:05d}.json"
-        obj = json.loads(path.read_text())
-        if isinstance(obj, dict) and "diagnoses" in obj:
-            drawn = codes[i * per_chart:(i + 1) * per_chart]
-            obj["diagnoses"] = [{"code": code, "poa": None} for code in drawn]
-            path.write_text(json.dumps(obj))
-    return n
+
+    def recode(n: int, chart: dict) -> None:
+        if "diagnoses" in chart:
+            chart["diagnoses"] = [{"code": code, "poa": None} for code in codes[n * per_chart:(n + 1) * per_chart]]
+
+    return many_charts(paths, total, into, recode)
 
 
 def _supports_jobs() -> bool:
