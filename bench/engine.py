@@ -10,6 +10,9 @@
   the development set with distinct chart IDs), start-up included; the best of three such runs, as
   for the cold start (another process on the machine only ever adds time: one run of a few seconds
   was seen to swing by 7% either way), with their median beside it.
+- What a chart after the first costs: one process over one copy of each chart (start-up and the first sight
+  of their codes) timed beside the throughput run; the difference over the remaining charts is a warm chart's
+  cost, printed beside the cost that would meet the throughput goal, so that how far off it is reads directly.
 - First sight of codes: the same over 400 copies each coded with three codes no other copy carries, drawn at
   random from the release's condition codes. The copies above repeat the development set's codes, so a code's
   first sight (its tables read, its axes and refinements worked out) weighs little there; in a clinic's
@@ -187,6 +190,21 @@ def throughput(paths: list[Path], total: int, repeat: int = 1, *, make=many_char
     return out
 
 
+def warm_chart_budget(total: dict, first: dict, rate_goal: float = RATE_GOAL) -> dict | None:
+    """From a run over ``total["n"]`` charts and one over their first ``first["n"]`` (start-up and the first
+    sight of their codes, as in the longer run): the seconds each further chart took (``warm``), the seconds
+    each may take for the longer run to reach ``rate_goal`` (``budget``; 0 when start-up alone leaves none),
+    and how many times faster a chart must be for that (``speedup``). None when the runs say nothing of it
+    (no further charts, or a short run that took as long as the long one)."""
+    more = total["n"] - first["n"]
+    spent = total["seconds"] - first["seconds"]
+    if more <= 0 or spent <= 0:
+        return None
+    warm = spent / more
+    budget = max(0.0, (total["n"] / rate_goal - first["seconds"]) / more)
+    return {"warm": warm, "budget": budget, "speedup": warm / budget if budget else float("inf")}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.engine")
     ap.add_argument("--charts", type=int, default=2000, help="charts in the throughput run")
@@ -222,6 +240,13 @@ def main(argv: list[str] | None = None) -> int:
     if "rate_jobs" in tp:
         line += f"; -j {tp['jobs']}: {tp['rate_jobs']:.0f} charts/s"
     print(line)
+    if tp["n"] > len(paths):
+        start = throughput(paths, len(paths), max(1, args.repeat), parallel=False)
+        cost = warm_chart_budget(tp, start)
+        if cost is not None:
+            print(f"a chart after the first {start['n']}: {cost['warm'] * 1000:.2f} ms (the first {start['n']}, "
+                  f"start-up included: {start['seconds']:.2f} s); {RATE_GOAL:.0f} charts/s over {tp['n']} needs "
+                  f"{cost['budget'] * 1000:.2f} ms, {cost['speedup']:.2f}x faster")
     if args.distinct_charts > 0:
         first = throughput(paths, args.distinct_charts, max(1, args.repeat), make=charts_of_distinct_codes,
                            parallel=False)

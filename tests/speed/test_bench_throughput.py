@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bench.engine import sample_charts, throughput
 
 
@@ -52,3 +54,50 @@ def test_the_first_sight_run_is_a_real_check_of_those_charts():
     assert out["n"] == 4
     assert out["rate"] == out["n"] / out["seconds"] > 0
     assert "rate_jobs" not in out
+
+
+def test_a_warm_charts_cost_is_what_the_charts_after_the_first_took_each():
+    from bench.engine import warm_chart_budget
+
+    # 2,000 charts in 2.85 s, the first 50 (start-up included) in 0.25 s: the 1,950 others took 2.6 s
+    cost = warm_chart_budget({"n": 2000, "seconds": 2.85}, {"n": 50, "seconds": 0.25}, rate_goal=1000.0)
+    assert abs(cost["warm"] - 2.6 / 1950) < 1e-12
+    # 1,000/s over 2,000 charts leaves 2.0 - 0.25 s for the 1,950
+    assert abs(cost["budget"] - 1.75 / 1950) < 1e-12
+    assert abs(cost["speedup"] - 2.6 / 1.75) < 1e-12
+
+
+def test_a_warm_charts_budget_is_none_left_when_start_up_alone_misses_the_goal():
+    from bench.engine import warm_chart_budget
+
+    cost = warm_chart_budget({"n": 100, "seconds": 0.5}, {"n": 50, "seconds": 0.2}, rate_goal=1000.0)
+    assert cost["budget"] == 0.0 and cost["speedup"] == float("inf")
+
+
+def test_runs_that_say_nothing_of_a_warm_chart_give_no_budget():
+    from bench.engine import warm_chart_budget
+
+    assert warm_chart_budget({"n": 50, "seconds": 0.3}, {"n": 50, "seconds": 0.2}) is None
+    assert warm_chart_budget({"n": 100, "seconds": 0.2}, {"n": 50, "seconds": 0.2}) is None
+
+
+def test_the_benchmark_prints_a_warm_charts_cost_beside_its_budget(monkeypatch, capsys):
+    from bench import engine
+
+    # The runs' figures are given, so that the line's arithmetic is what is tested: the runs themselves are
+    # real processes in the tests above, and their times vary with the machine's load.
+    charts = [Path(f"/charts/ENC-{i:05d}.json") for i in range(50)]
+    monkeypatch.setattr(engine, "sample_charts", lambda: charts)
+    monkeypatch.setattr(engine, "cold_start", lambda paths, imports, repeat: {
+        "charts": {p.name: 0.1 for p in paths}, "rss": [30.0], "imports": [1.5]})
+
+    def runs(paths, total, repeat=1, *, make=engine.many_charts, parallel=True):
+        seconds = {2000: 2.85, len(charts): 0.25}[total]
+        return {"n": total, "seconds": seconds, "rate": total / seconds, "rss": 40.0, "runs": repeat,
+                "rate_median": total / seconds}
+
+    monkeypatch.setattr(engine, "throughput", runs)
+    engine.main(["--repeat", "1", "--distinct-charts", "0"])
+    out = capsys.readouterr().out
+    assert ("a chart after the first 50: 1.33 ms (the first 50, start-up included: 0.25 s); "
+            "1000 charts/s over 2000 needs 0.90 ms, 1.49x faster") in out
