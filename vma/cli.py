@@ -143,14 +143,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         return _report_rule_problems("check", problems)
     from vma.check_files import check_files
 
-    try:
-        return check_files(args.paths, as_json=args.json, jobs=args.jobs)
-    except BrokenPipeError:
-        # A reader that stops early (`vma check dir | head`) ends the command quietly, with the status a shell
-        # gives `cat` there (128 + SIGPIPE), not a traceback. Caught rather than dying of the signal, so that
-        # worker processes are ended on the way out. Stdout goes to /dev/null: the interpreter flushes it at exit.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 128 + 13
+    return check_files(args.paths, as_json=args.json, jobs=args.jobs)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
@@ -442,6 +435,13 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser(words[0] if words and words[0] in _COMMANDS else None).parse_args(words)
     try:
         return args.fn(args) or 0
+    except BrokenPipeError:
+        # A reader that stops early (`vma check dir | head`, `vma schema chart | head`) ends the command quietly,
+        # with the status a shell gives `cat` there (128 + SIGPIPE), not a traceback. Caught rather than dying of
+        # the signal, so that `vma check`'s worker processes are ended on the way out. Stdout goes to /dev/null:
+        # the interpreter flushes it at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + 13
     except KeyboardInterrupt:
         return 130
     except Exception as exc:

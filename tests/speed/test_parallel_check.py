@@ -76,3 +76,15 @@ def test_a_reader_that_stops_early_ends_the_check_quietly(charts, jobs):
     assert first.startswith(b'{"chart_id"')
     assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
     assert proc.returncode == 128 + signal.SIGPIPE
+
+
+def test_a_reader_that_stops_early_ends_any_printing_command_quietly():
+    # `vma schema chart | head -c 0`: the reader has gone before the schema is written (the pipe's only reading
+    # end closed at once), so its first write meets a broken pipe whatever the timing.
+    proc = subprocess.Popen([sys.executable, "-m", "vma.cli", "schema", "chart"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
+    assert proc.returncode == 128 + signal.SIGPIPE
